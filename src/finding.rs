@@ -1,0 +1,266 @@
+//! Findings: what reports are made of.
+//!
+//! A source turns the scanner's byte-offset [`Match`]es into [`Finding`]s: it knows the path, and
+//! [`Finding::new`] adds line and column, the secret and its [`Fingerprint`]. History findings also
+//! carry a [`Provenance`]: who committed the secret, when, and where.
+
+use std::fmt;
+use std::ops::Range;
+
+use hmac::{Hmac, KeyInit, Mac};
+use serde::Serialize;
+use sha2::Sha256;
+
+use crate::rules::{Rule, RuleIdx, Severity};
+use crate::scanner::Match;
+
+/// The key fingerprints are computed with when the project sets none (`fingerprint_salt`).
+pub const DEFAULT_FINGERPRINT_KEY: &[u8] = b"credsweep-fingerprint-v1";
+
+/// A keyed hash of (rule id, secret): the same wherever the secret moves (another line, file or
+/// commit), different for another secret, and no dictionary of secrets without the key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Fingerprint(pub String);
+
+impl Fingerprint {
+    pub fn new(key: &[u8], rule_id: &str, secret: &[u8]) -> Fingerprint {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+        mac.update(rule_id.as_bytes());
+        mac.update(&[0]);
+        mac.update(secret);
+        let digest = mac.finalize().into_bytes();
+        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        Fingerprint(hex)
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A secret as found. Its `Debug` is redacted, so it cannot leak through a stray `{:?}`.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(bytes: &[u8]) -> Secret {
+        Secret(String::from_utf8_lossy(bytes).into_owned())
+    }
+
+    /// The secret itself, for `--no-redact`.
+    pub fn plaintext(&self) -> &str {
+        &self.0
+    }
+
+    /// A short prefix that helps a reader recognise the credential, then `…`: the provider's
+    /// prefix (`sk_live_`, `ghp_`, `xoxb-`) and two more characters, or four characters, and never
+    /// more than a third of the secret.
+    pub fn redacted(&self) -> String {
+        let chars: Vec<char> = self.0.chars().collect();
+        let prefix_end = chars
+            .iter()
+            .take(16)
+            .rposition(|c| matches!(c, '_' | '-'))
+            .map_or(0, |p| p + 1);
+        let keep = if prefix_end > 0 && prefix_end + 2 <= chars.len() / 2 {
+            prefix_end + 2
+        } else {
+            4
+        };
+        let keep = keep.min(chars.len() / 3);
+        let mut out: String = chars[..keep].iter().collect();
+        out.push('…');
+        out
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({})", self.redacted())
+    }
+}
+
+/// Where a history finding came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Provenance {
+    /// The commit that first introduced the blob at this path; `None` for a blob no commit holds.
+    pub commit: Option<String>,
+    pub author: Option<String>,
+    pub email: Option<String>,
+    /// Commit time, RFC 3339 (UTC).
+    pub date: Option<String>,
+    /// First line of the commit message.
+    pub message: Option<String>,
+    /// One ref that reaches the commit, or `unreachable`.
+    #[serde(rename = "ref")]
+    pub ref_name: Option<String>,
+    /// The blob's object id.
+    pub blob: String,
+    /// How many other (blob, path) places hold the same secret.
+    pub other_locations: usize,
+}
+
+/// One credential at one place.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub rule: RuleIdx,
+    pub rule_id: String,
+    pub severity: Severity,
+    pub description: String,
+    pub path: String,
+    pub line: u32,
+    /// 1-based, in characters of the line.
+    pub column: u32,
+    pub end_line: u32,
+    /// 1-based, just past the last character of the secret (as SARIF's `endColumn`).
+    pub end_column: u32,
+    pub secret: Secret,
+    pub fingerprint: Fingerprint,
+    pub provenance: Option<Provenance>,
+}
+
+impl Finding {
+    /// Builds a finding for `m` in `data`; `lines` must have been built over the same `data`.
+    pub fn new(
+        rule: &Rule,
+        m: &Match,
+        data: &[u8],
+        lines: &mut LineLocator<'_>,
+        path: &str,
+        key: &[u8],
+    ) -> Finding {
+        let secret = &data[m.secret.clone()];
+        let (line, column) = lines.locate(m.secret.start);
+        let (end_line, end_column) = lines.locate(m.secret.end);
+        Finding {
+            rule: m.rule,
+            rule_id: rule.id.clone(),
+            severity: rule.severity,
+            description: rule.description.clone(),
+            path: path.to_string(),
+            line,
+            column,
+            end_line,
+            end_column,
+            secret: Secret::new(secret),
+            fingerprint: Fingerprint::new(key, &rule.id, secret),
+            provenance: None,
+        }
+    }
+
+    /// The order reports use: by path, line, column, rule. Output is the same whatever the order
+    /// threads finished in.
+    pub fn sort_key(&self) -> (&str, u32, u32, &str, Option<&str>) {
+        (
+            &self.path,
+            self.line,
+            self.column,
+            &self.rule_id,
+            self.provenance.as_ref().and_then(|p| p.commit.as_deref()),
+        )
+    }
+}
+
+/// Converts byte offsets into 1-based (line, column) pairs, columns counted in characters.
+/// Offsets asked for in increasing order cost one pass over the data in all.
+pub struct LineLocator<'a> {
+    data: &'a [u8],
+    /// Offset and number of the line the last lookup was on.
+    line_start: usize,
+    line: u32,
+}
+
+impl<'a> LineLocator<'a> {
+    pub fn new(data: &'a [u8]) -> LineLocator<'a> {
+        LineLocator {
+            data,
+            line_start: 0,
+            line: 1,
+        }
+    }
+
+    pub fn locate(&mut self, offset: usize) -> (u32, u32) {
+        let offset = offset.min(self.data.len());
+        if offset < self.line_start {
+            self.line_start = 0;
+            self.line = 1;
+        }
+        let between = &self.data[self.line_start..offset];
+        let newlines = memchr::memchr_iter(b'\n', between).count();
+        if newlines > 0 {
+            let last = memchr::memrchr(b'\n', between).unwrap();
+            self.line_start += last + 1;
+            self.line += newlines as u32;
+        }
+        let col = char_count(&self.data[self.line_start..offset]) + 1;
+        (self.line, col as u32)
+    }
+}
+
+/// Characters in `bytes`: valid UTF-8 counts by code point, each invalid byte counts as one (a
+/// Latin-1 `é` is one character, as an editor in that encoding shows it).
+pub fn char_count(bytes: &[u8]) -> usize {
+    bytes
+        .utf8_chunks()
+        .map(|c| c.valid().chars().count() + c.invalid().len())
+        .sum()
+}
+
+/// The byte range of the line around `offset`.
+pub fn line_range(data: &[u8], offset: usize) -> Range<usize> {
+    let start = memchr::memrchr(b'\n', &data[..offset]).map_or(0, |p| p + 1);
+    let end = memchr::memchr(b'\n', &data[offset..]).map_or(data.len(), |p| offset + p);
+    start..end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_depends_on_rule_secret_and_key_only() {
+        let a = Fingerprint::new(b"k", "r", b"s1");
+        assert_eq!(a, Fingerprint::new(b"k", "r", b"s1"));
+        assert_ne!(a, Fingerprint::new(b"k", "r", b"s2"));
+        assert_ne!(a, Fingerprint::new(b"k", "q", b"s1"));
+        assert_ne!(a, Fingerprint::new(b"other", "r", b"s1"));
+        assert_eq!(a.0.len(), 32);
+    }
+
+    #[test]
+    fn redaction_keeps_a_short_prefix() {
+        let s = Secret::new(b"sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE");
+        assert_eq!(s.redacted(), "sk_live_4e…");
+        assert_eq!(Secret::new(b"Secure@123").redacted(), "Sec…");
+        assert_eq!(Secret::new(b"AKIAQ7FAKEQ7FAKEQ7FA").redacted(), "AKIA…");
+        assert!(!format!("{s:?}").contains("FAKE"));
+    }
+
+    #[test]
+    fn lines_and_columns_in_characters() {
+        let data = "ab\né x\r\nline3 tok".as_bytes();
+        let mut l = LineLocator::new(data);
+        assert_eq!(l.locate(0), (1, 1));
+        let x = data.iter().position(|&b| b == b'x').unwrap();
+        assert_eq!(l.locate(x), (2, 3));
+        let tok = data.len() - 3;
+        assert_eq!(l.locate(tok), (3, 7));
+        assert_eq!(l.locate(1), (1, 2));
+    }
+
+    #[test]
+    fn latin1_bytes_count_as_characters() {
+        assert_eq!(char_count(b"caf\xe9 "), 5);
+    }
+}

@@ -1,0 +1,30 @@
+//! credsweep finds leaked credentials in files, staged changes and git history.
+//!
+//! Data flows one way, and each stage is a module with one job:
+//!
+//! - **Rules** ([`rules`]): TOML data (`rules/*.toml`, embedded, plus the user's files) validated
+//!   and compiled into a [`rules::RuleSet`] of [`rules::Rule`]s.
+//! - **Sources** ([`sources`]): where bytes come from: a directory tree or standard input
+//!   ([`sources::tree`]). A source hands each buffer, with the path it is reported under, to
+//!   [`sources::scan_buffer`], which decodes it ([`scanner::decode`]) and scans it.
+//! - **Scanner** ([`scanner`]): a [`scanner::Scanner`] runs its [`scanner::Matcher`] (a keyword
+//!   prefilter, then the candidate rules' regexes near the keyword hits), drops what only looks
+//!   like a credential ([`scanner::filters`]: entropy, allow-lists, placeholders, missing context)
+//!   and resolves overlaps so the same bytes are reported once, under the rule that fits best. It
+//!   returns byte-offset [`scanner::Match`]es.
+//! - **Findings** ([`finding`]): a [`finding::Finding`] is a match placed in its source: path,
+//!   line and column, the [`finding::Secret`] (redacted unless asked), a keyed
+//!   [`finding::Fingerprint`], and for history a [`finding::Provenance`].
+//! - **Reports** ([`report`]): a [`report::Report`] (sorted findings and a
+//!   [`sources::Summary`] of what was read and skipped) is rendered as text or JSON.
+//!
+//! [`cli`] wires these together for the `credsweep` binary and decides the exit status: 0 clean,
+//! 1 findings, 2 error or incomplete scan.
+
+pub mod cli;
+pub mod finding;
+pub mod report;
+pub mod rulecheck;
+pub mod rules;
+pub mod scanner;
+pub mod sources;

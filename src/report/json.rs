@@ -1,0 +1,132 @@
+//! The JSON report: one document, field names stable (documented in README.md).
+//!
+//! It holds nothing that varies between two runs over the same input (no timings, no thread
+//! counts), so CI can diff it.
+
+use serde::Serialize;
+
+use super::{Redaction, Report};
+
+#[derive(Serialize)]
+struct Document<'a> {
+    tool: Tool,
+    scan: &'static str,
+    findings: Vec<JsonFinding<'a>>,
+    summary: JsonSummary<'a>,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct JsonFinding<'a> {
+    rule_id: &'a str,
+    severity: &'static str,
+    description: &'a str,
+    path: &'a str,
+    line: u32,
+    column: u32,
+    end_line: u32,
+    end_column: u32,
+    secret: String,
+    fingerprint: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commit: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    author: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+    #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+    ref_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    blob: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    other_locations: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct JsonSummary<'a> {
+    findings: usize,
+    scanned: u64,
+    bytes: u64,
+    binary_skipped: u64,
+    not_files_skipped: u64,
+    skipped: Vec<JsonSkip<'a>>,
+    errors: usize,
+    notes: &'a [String],
+}
+
+#[derive(Serialize)]
+struct JsonSkip<'a> {
+    path: &'a str,
+    reason: String,
+    error: bool,
+}
+
+pub fn render(report: &Report<'_>, redaction: Redaction) -> String {
+    let findings = report
+        .findings
+        .iter()
+        .map(|f| {
+            let p = f.provenance.as_ref();
+            JsonFinding {
+                rule_id: &f.rule_id,
+                severity: f.severity.as_str(),
+                description: &f.description,
+                path: &f.path,
+                line: f.line,
+                column: f.column,
+                end_line: f.end_line,
+                end_column: f.end_column,
+                secret: redaction.show(&f.secret),
+                fingerprint: &f.fingerprint.0,
+                commit: p.and_then(|p| p.commit.as_deref()),
+                author: p.and_then(|p| p.author.as_deref()),
+                email: p.and_then(|p| p.email.as_deref()),
+                date: p.and_then(|p| p.date.as_deref()),
+                message: p.and_then(|p| p.message.as_deref()),
+                ref_name: p.and_then(|p| p.ref_name.as_deref()),
+                blob: p.map(|p| p.blob.as_str()),
+                other_locations: p.map(|p| p.other_locations),
+            }
+        })
+        .collect();
+    let s = &report.summary;
+    let skipped: Vec<JsonSkip<'_>> = s
+        .skips
+        .iter()
+        .map(|k| JsonSkip {
+            path: &k.path,
+            reason: k.reason.to_string(),
+            error: matches!(k.reason, crate::sources::SkipReason::Error(_)),
+        })
+        .collect();
+    let doc = Document {
+        tool: Tool {
+            name: "credsweep",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        scan: report.kind.as_str(),
+        findings,
+        summary: JsonSummary {
+            findings: report.findings.len(),
+            scanned: s.scanned,
+            bytes: s.bytes,
+            binary_skipped: s.binary,
+            not_files_skipped: s.not_files,
+            errors: skipped.iter().filter(|k| k.error).count(),
+            skipped,
+            notes: &report.notes,
+        },
+    };
+    let mut out = serde_json::to_string_pretty(&doc).expect("report serializes");
+    out.push('\n');
+    out
+}

@@ -1,0 +1,111 @@
+//! Reports: a finished scan ([`Report`]) rendered as text for people, JSON for programs, or SARIF
+//! for code-scanning services.
+//!
+//! Every renderer gets findings already sorted (see [`Report::new`]) and a [`Redaction`] choice,
+//! so the same input gives byte-identical output whatever the thread count, and no renderer can
+//! forget to redact.
+
+pub mod json;
+pub mod text;
+
+use std::time::Duration;
+
+use crate::finding::{Finding, Secret};
+use crate::rules::RuleSet;
+use crate::sources::Summary;
+
+/// Which kind of scan produced a report. Also names SARIF's `automationDetails.id` category, so
+/// that tree, staged and history alerts do not overwrite each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanKind {
+    Dir,
+    Stdin,
+    Staged,
+    History,
+}
+
+impl ScanKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScanKind::Dir => "dir",
+            ScanKind::Stdin => "stdin",
+            ScanKind::Staged => "staged",
+            ScanKind::History => "git",
+        }
+    }
+}
+
+/// Whether secrets are shown in full (`--no-redact`) or as a short prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redaction {
+    Redact,
+    Plain,
+}
+
+impl Redaction {
+    pub fn show(self, s: &Secret) -> String {
+        match self {
+            Redaction::Redact => s.redacted(),
+            Redaction::Plain => s.plaintext().to_string(),
+        }
+    }
+}
+
+/// A finished scan.
+pub struct Report<'a> {
+    pub kind: ScanKind,
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+    pub rules: &'a RuleSet,
+    pub elapsed: Duration,
+    /// Notes for the reader that are not skips (e.g. "shallow clone").
+    pub notes: Vec<String>,
+}
+
+impl<'a> Report<'a> {
+    pub fn new(
+        kind: ScanKind,
+        mut findings: Vec<Finding>,
+        mut summary: Summary,
+        rules: &'a RuleSet,
+        elapsed: Duration,
+    ) -> Report<'a> {
+        findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        summary.skips.sort_by(|a, b| a.path.cmp(&b.path));
+        Report {
+            kind,
+            findings,
+            summary,
+            rules,
+            elapsed,
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// `1.2 MB`, `340 KB`, `17 B`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: &[&str] = &["B", "KB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u + 1 < UNITS.len() {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_bytes_units() {
+        assert_eq!(human_bytes(17), "17 B");
+        assert_eq!(human_bytes(1_234_567), "1.2 MB");
+    }
+}

@@ -1,0 +1,166 @@
+//! The text report: findings grouped by file, the way ripgrep groups matches, then what to do about
+//! each kind of credential found, then one summary line.
+
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+use super::{Redaction, Report, human_bytes};
+use crate::rules::Severity;
+use crate::sources::SkipReason;
+
+/// ANSI colours, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Color {
+    Never,
+    Ansi,
+}
+
+impl Color {
+    fn paint(self, code: &str, s: &str) -> String {
+        match self {
+            Color::Never => s.to_string(),
+            Color::Ansi => format!("\x1b[{code}m{s}\x1b[0m"),
+        }
+    }
+}
+
+fn severity_code(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "1;31",
+        Severity::Warning => "1;33",
+        Severity::Note => "1;36",
+    }
+}
+
+pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String {
+    let mut out = String::new();
+    let mut last_path: Option<&str> = None;
+    for f in &report.findings {
+        if last_path != Some(f.path.as_str()) {
+            if last_path.is_some() {
+                out.push('\n');
+            }
+            let _ = writeln!(out, "{}", color.paint("35", &f.path));
+            last_path = Some(&f.path);
+        }
+        let pos = format!("{}:{}", f.line, f.column);
+        let _ = writeln!(
+            out,
+            "{}  {}  {}  {}  {}",
+            color.paint("32", &pos),
+            color.paint(severity_code(f.severity), &format!("{:<7}", f.severity.as_str())),
+            color.paint("1", &f.rule_id),
+            f.description,
+            redaction.show(&f.secret),
+        );
+        if let Some(p) = &f.provenance {
+            let mut line = String::from("    ");
+            match &p.commit {
+                Some(c) => {
+                    let _ = write!(line, "commit {}", &c[..c.len().min(12)]);
+                    if let Some(a) = &p.author {
+                        let _ = write!(line, " by {a}");
+                        if let Some(e) = &p.email {
+                            let _ = write!(line, " <{e}>");
+                        }
+                    }
+                    if let Some(d) = &p.date {
+                        let _ = write!(line, " on {d}");
+                    }
+                    if let Some(m) = &p.message {
+                        let _ = write!(line, ": {m}");
+                    }
+                }
+                None => {
+                    let _ = write!(line, "blob {}", &p.blob[..p.blob.len().min(12)]);
+                }
+            }
+            if let Some(r) = &p.ref_name {
+                let _ = write!(line, " [{r}]");
+            }
+            if p.other_locations > 0 {
+                let _ = write!(line, " (+{} other places)", p.other_locations);
+            }
+            let _ = writeln!(out, "{}", color.paint("2", &line));
+        }
+    }
+
+    let fired: BTreeSet<&str> = report.findings.iter().map(|f| f.rule_id.as_str()).collect();
+    let advice: Vec<(&str, &str)> = fired
+        .iter()
+        .filter_map(|id| {
+            let idx = report.rules.find(id)?;
+            let r = report.rules.get(idx).remediation.as_deref()?;
+            Some((*id, r))
+        })
+        .collect();
+    if !advice.is_empty() {
+        out.push('\n');
+        let _ = writeln!(out, "{}", color.paint("1", "What to do:"));
+        for (id, r) in advice {
+            let _ = writeln!(out, "  {id}: {}", r.trim());
+        }
+    }
+
+    let s = &report.summary;
+    if !s.skips.is_empty() {
+        out.push('\n');
+        for k in &s.skips {
+            let label = match k.reason {
+                SkipReason::Error(_) => color.paint("1;31", "error"),
+                _ => color.paint("1;33", "note"),
+            };
+            let _ = writeln!(out, "{label}: {}: {}", k.path, k.reason);
+        }
+    }
+    for n in &report.notes {
+        let _ = writeln!(out, "{}: {n}", color.paint("1;33", "note"));
+    }
+
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    let n = report.findings.len();
+    let files: BTreeSet<&str> = report.findings.iter().map(|f| f.path.as_str()).collect();
+    let unit = match report.kind {
+        super::ScanKind::History => "blob",
+        _ => "file",
+    };
+    let _ = write!(
+        out,
+        "{} in {} {}{}; scanned {} {}{}, {} in {:.2} s",
+        plural(n, "finding"),
+        files.len(),
+        unit,
+        if files.len() == 1 { "" } else { "s" },
+        s.scanned,
+        unit,
+        if s.scanned == 1 { "" } else { "s" },
+        human_bytes(s.bytes),
+        report.elapsed.as_secs_f64(),
+    );
+    if s.binary > 0 {
+        let _ = write!(out, "; skipped {} binary", s.binary);
+    }
+    if s.not_files > 0 {
+        let _ = write!(out, "; skipped {} not regular files", s.not_files);
+    }
+    let errors = s
+        .skips
+        .iter()
+        .filter(|k| matches!(k.reason, SkipReason::Error(_)))
+        .count();
+    if errors > 0 {
+        let _ = write!(out, "; {} could not be read", errors);
+    }
+    out.push('\n');
+    out
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}

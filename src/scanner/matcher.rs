@@ -1,0 +1,238 @@
+//! The matching backend: from bytes to candidate regex matches, per rule.
+//!
+//! This is the one place that knows how rules are run, so that another backend (a Hyperscan-class
+//! engine, say) could replace it without touching filters, findings or reports.
+//!
+//! The pure-Rust backend works in two steps. An Aho-Corasick automaton over every rule's keywords
+//! (ASCII case-insensitive) finds which rules can match at all and where. Each candidate rule's
+//! regex then runs only on the lines around its keyword hits, or over the whole buffer when the
+//! rule is multi-line or its hits cover most of the buffer anyway. Most input contains no keyword
+//! of most rules, so most regexes never run; generic rules whose keywords are common words run on
+//! a few lines instead of on everything.
+
+use std::ops::Range;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::bytes::CaptureLocations;
+
+use crate::rules::{RuleIdx, RuleSet};
+
+/// A regex match of one rule, before any filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawMatch {
+    pub rule: RuleIdx,
+    /// The whole regex match.
+    pub span: Range<usize>,
+    /// The `secret` group.
+    pub secret: Range<usize>,
+}
+
+/// Lines longer than this (minified code, data files) are not taken whole as a window: the window
+/// is cut to [`LONG_LINE_REACH`] bytes either side of the keyword hit instead.
+const LONG_LINE: usize = 4096;
+const LONG_LINE_REACH: usize = 1024;
+
+pub struct Matcher {
+    keywords: Option<AhoCorasick>,
+    /// For each keyword pattern, the rules that listed it.
+    keyword_rules: Vec<Vec<RuleIdx>>,
+    /// Rules with no keywords: they run on every input.
+    unconditional: Vec<RuleIdx>,
+    rule_count: usize,
+}
+
+impl Matcher {
+    pub fn new(rules: &RuleSet) -> Matcher {
+        let mut patterns: Vec<String> = Vec::new();
+        let mut keyword_rules: Vec<Vec<RuleIdx>> = Vec::new();
+        let mut unconditional = Vec::new();
+        for (i, rule) in rules.rules().iter().enumerate() {
+            let idx = RuleIdx(i as u32);
+            if rule.keywords.is_empty() {
+                unconditional.push(idx);
+            }
+            for k in &rule.keywords {
+                match patterns.iter().position(|p| p == k) {
+                    Some(p) => keyword_rules[p].push(idx),
+                    None => {
+                        patterns.push(k.clone());
+                        keyword_rules.push(vec![idx]);
+                    }
+                }
+            }
+        }
+        let keywords = (!patterns.is_empty()).then(|| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .build(&patterns)
+                .expect("keyword automaton: keywords are plain literals")
+        });
+        Matcher {
+            keywords,
+            keyword_rules,
+            unconditional,
+            rule_count: rules.len(),
+        }
+    }
+
+    /// Appends to `out` every regex match of every rule for which `active` is true.
+    pub fn find(
+        &self,
+        rules: &RuleSet,
+        data: &[u8],
+        active: &dyn Fn(RuleIdx) -> bool,
+        out: &mut Vec<RawMatch>,
+    ) {
+        // Keyword hits, grouped by rule, each group in input order.
+        let mut hits: Vec<Vec<Range<usize>>> = vec![Vec::new(); self.rule_count];
+        if let Some(ac) = &self.keywords {
+            for m in ac.find_overlapping_iter(data) {
+                for &r in &self.keyword_rules[m.pattern().as_usize()] {
+                    hits[r.0 as usize].push(m.start()..m.end());
+                }
+            }
+        }
+        let mut locs: Option<CaptureLocations> = None;
+        for idx in self.unconditional.iter().copied() {
+            if active(idx) {
+                run_regex(rules, idx, data, 0..data.len(), &mut locs, out);
+            }
+        }
+        for (i, rule_hits) in hits.iter_mut().enumerate() {
+            if rule_hits.is_empty() {
+                continue;
+            }
+            let idx = RuleIdx(i as u32);
+            if !active(idx) {
+                continue;
+            }
+            locs = None;
+            if rules.get(idx).multiline {
+                run_regex(rules, idx, data, 0..data.len(), &mut locs, out);
+                continue;
+            }
+            rule_hits.sort_unstable_by_key(|h| h.start);
+            let windows = windows(data, rule_hits);
+            let covered: usize = windows.iter().map(|w| w.len()).sum();
+            if covered * 2 > data.len() {
+                run_regex(rules, idx, data, 0..data.len(), &mut locs, out);
+            } else {
+                for w in windows {
+                    run_regex(rules, idx, data, w, &mut locs, out);
+                }
+            }
+        }
+    }
+}
+
+/// Runs one rule's regex over `data[window]` and records each match with a non-empty secret.
+fn run_regex(
+    rules: &RuleSet,
+    idx: RuleIdx,
+    data: &[u8],
+    window: Range<usize>,
+    locs: &mut Option<CaptureLocations>,
+    out: &mut Vec<RawMatch>,
+) {
+    let rule = rules.get(idx);
+    let re = &rule.regex;
+    let locs = locs.get_or_insert_with(|| re.capture_locations());
+    let hay = &data[..window.end];
+    let mut at = window.start;
+    while at <= hay.len() {
+        let Some(m) = re.captures_read_at(locs, hay, at) else {
+            break;
+        };
+        if let Some((s, e)) = locs.get(rule.secret_group)
+            && s < e
+        {
+            out.push(RawMatch {
+                rule: idx,
+                span: m.start()..m.end(),
+                secret: s..e,
+            });
+        }
+        // An empty match must not loop forever.
+        at = if m.end() > m.start() { m.end() } else { m.end() + 1 };
+    }
+}
+
+/// The windows a rule's regex runs on: the whole lines around each hit, merged where they touch
+/// or are next to each other.
+/// `hits` must be sorted by start.
+fn windows(data: &[u8], hits: &[Range<usize>]) -> Vec<Range<usize>> {
+    let mut out: Vec<Range<usize>> = Vec::new();
+    for h in hits {
+        if let Some(last) = out.last()
+            && h.end <= last.end
+        {
+            continue;
+        }
+        let w = line_window(data, h.clone());
+        match out.last_mut() {
+            Some(last) if w.start <= last.end + 1 => last.end = last.end.max(w.end),
+            _ => out.push(w),
+        }
+    }
+    out
+}
+
+fn line_window(data: &[u8], hit: Range<usize>) -> Range<usize> {
+    let floor = hit.start.saturating_sub(LONG_LINE);
+    let start = match memchr::memrchr(b'\n', &data[floor..hit.start]) {
+        Some(p) => floor + p + 1,
+        None if floor == 0 => 0,
+        None => token_start(data, hit.start.saturating_sub(LONG_LINE_REACH)),
+    };
+    let ceil = (hit.end + LONG_LINE).min(data.len());
+    let end = match memchr::memchr(b'\n', &data[hit.end..ceil]) {
+        Some(p) => hit.end + p,
+        None if ceil == data.len() => data.len(),
+        None => token_end(data, (hit.end + LONG_LINE_REACH).min(data.len())),
+    };
+    start..end
+}
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+' | b'/' | b'=' | b'.')
+}
+
+/// Moves a cut in a long line back so it does not fall inside a token.
+fn token_start(data: &[u8], mut at: usize) -> usize {
+    let limit = at.saturating_sub(256);
+    while at > limit && is_token_byte(data[at - 1]) {
+        at -= 1;
+    }
+    at
+}
+
+fn token_end(data: &[u8], mut at: usize) -> usize {
+    let limit = (at + 256).min(data.len());
+    while at < limit && is_token_byte(data[at]) {
+        at += 1;
+    }
+    at
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_are_whole_lines_and_merge() {
+        let data = b"aa\nbb key cc\ndd key\nee\n";
+        let w = windows(data, &[6..9, 16..19]);
+        assert_eq!(w, vec![3..19]);
+        assert_eq!(&data[w[0].clone()], b"bb key cc\ndd key");
+    }
+
+    #[test]
+    fn long_lines_are_cut_near_the_hit_outside_tokens() {
+        let mut data = vec![b' '; 10_000];
+        data[5000..5003].copy_from_slice(b"key");
+        let w = line_window(&data, 5000..5003);
+        assert!(w.start <= 5000 - LONG_LINE_REACH && w.start > 0);
+        assert!(w.end >= 5003 + LONG_LINE_REACH && w.end < data.len());
+    }
+}

@@ -1,0 +1,248 @@
+//! The scanner: bytes in, credential [`Match`]es out.
+//!
+//! A [`Scanner`] owns a [`RuleSet`] and a [`Matcher`] built from it. [`Scanner::scan`] asks the
+//! matcher for raw regex matches, drops those that are not credentials (allow-lists, stopwords,
+//! entropy, placeholders, missing context) and then resolves overlaps, so that bytes two rules
+//! both match (a `sk_live_` token is Vobiz- and Stripe-shaped) become exactly one match, under the
+//! rule whose context fits best.
+//!
+//! The scanner knows nothing of files, blobs or reports: sources hand it bytes and a path, and
+//! turn its matches into findings.
+
+pub mod decode;
+pub mod filters;
+pub mod matcher;
+
+use std::ops::Range;
+
+use crate::rules::{Rule, RuleIdx, RuleSet};
+pub use matcher::{Matcher, RawMatch};
+
+/// A credential found in a buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    pub rule: RuleIdx,
+    /// The bytes of the whole regex match.
+    pub span: Range<usize>,
+    /// The bytes that are the credential.
+    pub secret: Range<usize>,
+}
+
+/// How far from a match its rule's context literals are looked for.
+const CONTEXT_BEFORE: usize = 512;
+const CONTEXT_AFTER: usize = 256;
+
+pub struct Scanner {
+    rules: RuleSet,
+    matcher: Matcher,
+}
+
+/// Which rules apply to a buffer, by its path.
+#[derive(Debug, Clone, Copy)]
+pub enum PathFilter<'a> {
+    /// The buffer has this path: rules with a `path` filter run only if it matches.
+    Path(&'a str),
+    /// The path is not known yet (a git blob before provenance): every rule runs, and the caller
+    /// must check [`Rule::path`] once it knows the paths.
+    Unknown,
+}
+
+impl Scanner {
+    pub fn new(rules: RuleSet) -> Scanner {
+        let matcher = Matcher::new(&rules);
+        Scanner { rules, matcher }
+    }
+
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    pub fn rule(&self, idx: RuleIdx) -> &Rule {
+        self.rules.get(idx)
+    }
+
+    /// Every credential in `data`, sorted by position, at most one per span of bytes.
+    pub fn scan(&self, data: &[u8], path: PathFilter<'_>) -> Vec<Match> {
+        let active = |idx: RuleIdx| match (path, &self.rules.get(idx).path) {
+            (PathFilter::Path(p), Some(re)) => re.is_match(p.as_bytes()),
+            _ => true,
+        };
+        let mut raw = Vec::new();
+        self.matcher.find(&self.rules, data, &active, &mut raw);
+        let mut kept: Vec<(Match, bool)> = raw
+            .into_iter()
+            .filter_map(|m| {
+                let rule = self.rules.get(m.rule);
+                let context = has_context(rule, data, &m.secret);
+                if !is_credential(rule, data, &m.secret) || (rule.context_required && !context) {
+                    return None;
+                }
+                let m = Match {
+                    rule: m.rule,
+                    span: m.span,
+                    secret: m.secret,
+                };
+                Some((m, context))
+            })
+            .collect();
+        kept.sort_by_key(|(m, _)| (m.secret.start, m.secret.end, m.rule));
+        resolve_overlaps(&self.rules, kept)
+    }
+}
+
+/// Rule-specific and shared filters on one secret.
+fn is_credential(rule: &Rule, data: &[u8], secret: &Range<usize>) -> bool {
+    let s = &data[secret.clone()];
+    if rule.allow.iter().any(|re| re.is_match(s)) {
+        return false;
+    }
+    if !rule.stopwords.is_empty() {
+        let lower = s.to_ascii_lowercase();
+        if rule
+            .stopwords
+            .iter()
+            .any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some())
+        {
+            return false;
+        }
+    }
+    if let Some(min) = rule.min_entropy
+        && filters::shannon_entropy(s) < min
+    {
+        return false;
+    }
+    let line_start = memchr::memrchr(b'\n', &data[..secret.start]).map_or(0, |p| p + 1);
+    let line_end = memchr::memchr(b'\n', &data[secret.end..]).map_or(data.len(), |p| secret.end + p);
+    let before = &data[line_start.max(secret.start.saturating_sub(256))..secret.start];
+    let after = &data[secret.end..line_end.min(secret.end + 8)];
+    !filters::is_placeholder(s, before, after)
+}
+
+fn has_context(rule: &Rule, data: &[u8], secret: &Range<usize>) -> bool {
+    if rule.context.is_empty() {
+        return false;
+    }
+    let from = secret.start.saturating_sub(CONTEXT_BEFORE);
+    let to = (secret.end + CONTEXT_AFTER).min(data.len());
+    let near = data[from..to].to_ascii_lowercase();
+    rule.context
+        .iter()
+        .any(|c| memchr::memmem::find(&near, c.as_bytes()).is_some())
+}
+
+/// Keeps one match per group of overlapping secrets: the one with the highest priority, then the
+/// one whose context was found, then the longer secret, then the rule listed first.
+/// `matches` must be sorted by secret start.
+fn resolve_overlaps(rules: &RuleSet, matches: Vec<(Match, bool)>) -> Vec<Match> {
+    let rank = |(m, ctx): &(Match, bool)| {
+        (
+            rules.get(m.rule).priority,
+            *ctx,
+            m.secret.len(),
+            std::cmp::Reverse(m.rule),
+        )
+    };
+    let mut out: Vec<Match> = Vec::with_capacity(matches.len());
+    let mut group: Option<((Match, bool), usize)> = None; // best so far, end of the group
+    for cand in matches {
+        match &mut group {
+            Some((best, end)) if cand.0.secret.start < *end => {
+                *end = (*end).max(cand.0.secret.end);
+                if rank(&cand) > rank(best) {
+                    *best = cand;
+                }
+            }
+            _ => {
+                if let Some((best, _)) = group.take() {
+                    out.push(best.0);
+                }
+                let end = cand.0.secret.end;
+                group = Some((cand, end));
+            }
+        }
+    }
+    if let Some((best, _)) = group {
+        out.push(best.0);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scanner(toml: &str) -> Scanner {
+        let mut set = RuleSet::default();
+        set.add_toml("t.toml", toml).unwrap();
+        Scanner::new(set)
+    }
+
+    const LIVE: &str = r#"
+[[rule]]
+id = "vendor-a"
+description = "a"
+severity = "error"
+regex = '(?P<secret>sk_live_[A-Za-z0-9]{20,})'
+keywords = ["sk_live_"]
+context = ["vendor-a"]
+context_required = true
+priority = 20
+[[rule]]
+id = "any-live"
+description = "any"
+severity = "error"
+regex = '(?P<secret>sk_live_[A-Za-z0-9]{20,})'
+keywords = ["sk_live_"]
+[[rule]]
+id = "generic"
+description = "generic"
+severity = "warning"
+regex = '(?i)token\s*=\s*"(?P<secret>[^"]{8,})"'
+keywords = ["token"]
+"#;
+
+    fn ids(s: &Scanner, data: &str) -> Vec<String> {
+        s.scan(data.as_bytes(), PathFilter::Unknown)
+            .iter()
+            .map(|m| s.rule(m.rule).id.clone())
+            .collect()
+    }
+
+    #[test]
+    fn same_bytes_one_match_best_context_wins() {
+        let s = scanner(LIVE);
+        assert_eq!(ids(&s, "VENDOR-A_TOKEN = \"sk_live_4eC39HqLyjWDarjtT1zdp7dc\""), ["vendor-a"]);
+        assert_eq!(ids(&s, "token = \"sk_live_4eC39HqLyjWDarjtT1zdp7dc\""), ["any-live"]);
+    }
+
+    #[test]
+    fn placeholders_are_dropped() {
+        let s = scanner(LIVE);
+        assert!(ids(&s, "token = \"sk_live_abc123...\"").is_empty());
+        assert!(ids(&s, "token = \"${VENDOR_TOKEN}\"").is_empty());
+    }
+
+    #[test]
+    fn keyword_gate_is_case_insensitive() {
+        let s = scanner(LIVE);
+        assert_eq!(ids(&s, "TOKEN = \"q8Zr2mPv7XwK\""), ["generic"]);
+    }
+
+    #[test]
+    fn distinct_secrets_on_one_line_are_kept() {
+        let s = scanner(LIVE);
+        let d = "a sk_live_4eC39HqLyjWDarjtT1zdp7dc b sk_live_9fK2pLmQ7rT4vW8xZ1cN3bH6";
+        assert_eq!(ids(&s, d).len(), 2);
+    }
+
+    #[test]
+    fn path_filter_limits_rules() {
+        let s = scanner(
+            "[[rule]]\nid='n'\ndescription='d'\nseverity='error'\nregex='password (?P<secret>\\S{6,})'\nkeywords=['password']\npath='(^|/)\\.netrc$'\n",
+        );
+        let d = b"machine h login u password q8Zr2mPv7X";
+        assert_eq!(s.scan(d, PathFilter::Path("home/.netrc")).len(), 1);
+        assert_eq!(s.scan(d, PathFilter::Path("notes.txt")).len(), 0);
+        assert_eq!(s.scan(d, PathFilter::Unknown).len(), 1);
+    }
+}

@@ -1,0 +1,137 @@
+//! Sources: where bytes come from. Each source reads its inputs (files in a tree, standard input,
+//! the staged index, git history), hands every buffer to [`scan_buffer`] with the path it should be
+//! reported under, and gathers [`Finding`]s and a [`Summary`] of what it read and skipped.
+
+pub mod tree;
+
+use std::fmt;
+
+use crate::finding::{Finding, LineLocator};
+use crate::scanner::decode::{self, Content};
+use crate::scanner::{PathFilter, Scanner};
+
+/// What every source needs to scan a buffer.
+pub struct ScanContext<'a> {
+    pub scanner: &'a Scanner,
+    /// Key for findings' fingerprints.
+    pub fingerprint_key: Vec<u8>,
+    /// Buffers longer than this are scanned up to it; the rest is reported as not scanned.
+    pub max_file_size: u64,
+}
+
+/// Why an input, or part of one, was not scanned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipReason {
+    /// Looks binary (a NUL byte among the first 8,000 bytes).
+    Binary,
+    /// Longer than the size cap: the first `scanned` of `size` bytes were scanned.
+    Truncated { size: u64, scanned: u64 },
+    /// Not a regular file (FIFO, socket, device) or a symlink not followed.
+    NotAFile,
+    /// Could not be read: this makes the scan incomplete, and the exit status 2.
+    Error(String),
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::Binary => f.write_str("binary"),
+            SkipReason::Truncated { size, scanned } => write!(
+                f,
+                "{size} bytes, over the size cap: only the first {scanned} bytes were scanned (raise --max-file-size to scan all)"
+            ),
+            SkipReason::NotAFile => f.write_str("not a regular file"),
+            SkipReason::Error(e) => f.write_str(e),
+        }
+    }
+}
+
+/// An input that was not scanned, or not wholly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skip {
+    pub path: String,
+    pub reason: SkipReason,
+}
+
+/// What a scan read and skipped.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Files (or blobs) scanned, wholly or in part.
+    pub scanned: u64,
+    pub bytes: u64,
+    pub binary: u64,
+    /// Symlinks not followed, FIFOs, sockets, devices.
+    pub not_files: u64,
+    /// Skips worth naming one by one: truncations and errors. Others are counted only.
+    pub skips: Vec<Skip>,
+}
+
+impl Summary {
+    pub fn merge(&mut self, other: Summary) {
+        self.scanned += other.scanned;
+        self.bytes += other.bytes;
+        self.binary += other.binary;
+        self.not_files += other.not_files;
+        self.skips.extend(other.skips);
+    }
+
+    pub fn skip(&mut self, path: impl Into<String>, reason: SkipReason) {
+        if reason == SkipReason::Binary {
+            self.binary += 1;
+        } else if reason == SkipReason::NotAFile {
+            self.not_files += 1;
+        } else {
+            self.skips.push(Skip {
+                path: path.into(),
+                reason,
+            });
+        }
+    }
+
+    /// Whether anything could not be read: the scan is incomplete and must not pass.
+    pub fn has_errors(&self) -> bool {
+        self.skips
+            .iter()
+            .any(|s| matches!(s.reason, SkipReason::Error(_)))
+    }
+}
+
+/// Decodes and scans one buffer reported as `path`, appending findings and counting it in
+/// `summary`. `data` must already be capped at the size limit; `full_size` is its real size.
+pub fn scan_buffer(
+    ctx: &ScanContext<'_>,
+    data: &[u8],
+    full_size: u64,
+    path: &str,
+    filter: PathFilter<'_>,
+    summary: &mut Summary,
+    out: &mut Vec<Finding>,
+) {
+    let text = match decode::decode(data) {
+        Content::Binary => {
+            summary.skip(path, SkipReason::Binary);
+            return;
+        }
+        Content::Text { bytes, .. } => bytes,
+    };
+    summary.scanned += 1;
+    summary.bytes += data.len() as u64;
+    if full_size > data.len() as u64 {
+        summary.skip(
+            path,
+            SkipReason::Truncated {
+                size: full_size,
+                scanned: data.len() as u64,
+            },
+        );
+    }
+    let matches = ctx.scanner.scan(&text, filter);
+    if matches.is_empty() {
+        return;
+    }
+    let mut lines = LineLocator::new(&text);
+    for m in &matches {
+        let rule = ctx.scanner.rule(m.rule);
+        out.push(Finding::new(rule, m, &text, &mut lines, path, &ctx.fingerprint_key));
+    }
+}

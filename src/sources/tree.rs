@@ -1,0 +1,210 @@
+//! The working-tree source: files and directories on disk, and standard input.
+//!
+//! Directories are walked in parallel with the `ignore` crate, which honours `.gitignore`,
+//! `.ignore` and git's exclude files the way git does. Unlike a code search tool, a secret scanner
+//! must look at hidden files (`.env` is where tokens live), so only `.git/` itself is never entered.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ignore::{WalkBuilder, WalkState};
+
+use super::{ScanContext, SkipReason, Summary, scan_buffer};
+use crate::finding::Finding;
+use crate::scanner::PathFilter;
+
+/// The name standard input is reported under.
+pub const STDIN_NAME: &str = "<stdin>";
+
+#[derive(Debug, Clone)]
+pub struct TreeOptions {
+    /// Honour `.gitignore`, `.ignore` and git excludes.
+    pub respect_ignore: bool,
+    /// Follow symbolic links.
+    pub follow_links: bool,
+    /// Worker threads.
+    pub threads: usize,
+}
+
+/// Scans `paths` (files, directories, or `-` for standard input).
+pub fn scan_paths(
+    ctx: &ScanContext<'_>,
+    paths: &[PathBuf],
+    opts: &TreeOptions,
+) -> (Vec<Finding>, Summary) {
+    let found = Mutex::new((Vec::new(), Summary::default()));
+    let mut dirs = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            let (f, s) = scan_stdin(ctx);
+            let mut g = found.lock().unwrap();
+            g.0.extend(f);
+            g.1.merge(s);
+        } else {
+            dirs.push(p.clone());
+        }
+    }
+    if !dirs.is_empty() {
+        walk(ctx, &dirs, opts, &found);
+    }
+    found.into_inner().unwrap()
+}
+
+fn walk(
+    ctx: &ScanContext<'_>,
+    roots: &[PathBuf],
+    opts: &TreeOptions,
+    found: &Mutex<(Vec<Finding>, Summary)>,
+) {
+    let mut builder = WalkBuilder::new(&roots[0]);
+    for r in &roots[1..] {
+        builder.add(r);
+    }
+    builder
+        .hidden(false)
+        .parents(opts.respect_ignore)
+        .ignore(opts.respect_ignore)
+        .git_ignore(opts.respect_ignore)
+        .git_global(opts.respect_ignore)
+        .git_exclude(opts.respect_ignore)
+        .require_git(false)
+        .follow_links(opts.follow_links)
+        .threads(opts.threads.max(1))
+        .filter_entry(|e| !(e.file_name() == ".git" && e.file_type().is_some_and(|t| t.is_dir())));
+    builder.build_parallel().run(|| {
+        let mut worker = Worker {
+            found,
+            findings: Vec::new(),
+            summary: Summary::default(),
+        };
+        Box::new(move |entry| {
+            worker.visit(ctx, entry);
+            WalkState::Continue
+        })
+    });
+}
+
+/// One walker thread's findings and counts. They go to the shared result once, when the thread's
+/// visitor is dropped at the end of the walk, so workers do not take a lock per file.
+struct Worker<'a> {
+    found: &'a Mutex<(Vec<Finding>, Summary)>,
+    findings: Vec<Finding>,
+    summary: Summary,
+}
+
+impl Worker<'_> {
+    fn visit(&mut self, ctx: &ScanContext<'_>, entry: Result<ignore::DirEntry, ignore::Error>) {
+        let e = match entry {
+            Ok(e) => e,
+            Err(err) => {
+                self.summary
+                    .skip(err_path(&err), SkipReason::Error(walk_error_text(&err)));
+                return;
+            }
+        };
+        let path = display_path(e.path());
+        match e.file_type() {
+            Some(t) if t.is_file() => {
+                scan_file(ctx, e.path(), &path, &mut self.summary, &mut self.findings)
+            }
+            Some(t) if t.is_dir() => {}
+            // Symlinks not followed, FIFOs, sockets, devices.
+            Some(_) => self.summary.skip(path, SkipReason::NotAFile),
+            // Standard input as a path is handled before the walk.
+            None => {}
+        }
+    }
+}
+
+impl Drop for Worker<'_> {
+    fn drop(&mut self) {
+        let mut g = self.found.lock().unwrap_or_else(|p| p.into_inner());
+        g.0.append(&mut self.findings);
+        g.1.merge(std::mem::take(&mut self.summary));
+    }
+}
+
+/// Scans one regular file, reading at most the size cap.
+pub fn scan_file(
+    ctx: &ScanContext<'_>,
+    fs_path: &Path,
+    path: &str,
+    summary: &mut Summary,
+    out: &mut Vec<Finding>,
+) {
+    match read_capped(fs_path, ctx.max_file_size) {
+        Ok((data, size)) => scan_buffer(ctx, &data, size, path, PathFilter::Path(path), summary, out),
+        Err(e) => summary.skip(path, SkipReason::Error(format!("cannot read: {e}"))),
+    }
+}
+
+/// Reads up to `cap` bytes; returns them and the file's full size.
+fn read_capped(path: &Path, cap: u64) -> io::Result<(Vec<u8>, u64)> {
+    let file = File::open(path)?;
+    let size = file.metadata()?.len();
+    let mut data = Vec::with_capacity(size.min(cap) as usize);
+    file.take(cap).read_to_end(&mut data)?;
+    // A file that grew while it was read is still capped; one that shrank reports what was read.
+    let size = size.max(data.len() as u64);
+    Ok((data, size))
+}
+
+/// Scans standard input, reported as `<stdin>`.
+pub fn scan_stdin(ctx: &ScanContext<'_>) -> (Vec<Finding>, Summary) {
+    let mut summary = Summary::default();
+    let mut findings = Vec::new();
+    let mut data = Vec::new();
+    let stdin = io::stdin();
+    let mut lock = stdin.lock();
+    match (&mut lock).take(ctx.max_file_size).read_to_end(&mut data) {
+        Ok(_) => {
+            // Whatever is left past the cap is drained, so the writer is not killed by SIGPIPE,
+            // and counted, so the truncation is reported.
+            let rest = io::copy(&mut lock, &mut io::sink()).unwrap_or(0);
+            let size = data.len() as u64 + rest;
+            scan_buffer(
+                ctx,
+                &data,
+                size,
+                STDIN_NAME,
+                PathFilter::Path(STDIN_NAME),
+                &mut summary,
+                &mut findings,
+            );
+        }
+        Err(e) => summary.skip(STDIN_NAME, SkipReason::Error(format!("cannot read: {e}"))),
+    }
+    (findings, summary)
+}
+
+/// A path as reports show it: as given, without a leading `./`, with `/` separators.
+pub fn display_path(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    let s = s.strip_prefix("./").unwrap_or(&s);
+    if std::path::MAIN_SEPARATOR == '\\' {
+        s.replace('\\', "/")
+    } else {
+        s.to_string()
+    }
+}
+
+fn err_path(err: &ignore::Error) -> String {
+    match err {
+        ignore::Error::WithPath { path, .. } => display_path(path),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => err_path(err),
+        ignore::Error::Loop { child, .. } => display_path(child),
+        _ => String::from("<walk>"),
+    }
+}
+
+fn walk_error_text(err: &ignore::Error) -> String {
+    match err {
+        ignore::Error::WithPath { err, .. } | ignore::Error::WithDepth { err, .. } => walk_error_text(err),
+        ignore::Error::Loop { ancestor, .. } => {
+            format!("symbolic link loop back to {}", display_path(ancestor))
+        }
+        other => other.to_string(),
+    }
+}
