@@ -49,7 +49,7 @@ pub fn check(set: &RuleSet) -> Vec<CheckFailure> {
                 .iter()
                 .map(|m| scanner.rule(m.rule).id.clone())
                 .collect();
-            let hit = matched.iter().any(|id| *id == rule.id);
+            let hit = matched.contains(&rule.id);
             if hit == negative {
                 failures.push(CheckFailure {
                     rule: rule.id.clone(),
