@@ -174,7 +174,12 @@ pub fn run(cli: Cli) -> Result<i32> {
             let set = load_rules(&rules)?;
             let mut out = String::new();
             for r in set.rules() {
-                out += &format!("{:<36} {:<8} {}\n", r.id, r.severity.as_str(), r.description);
+                out += &format!(
+                    "{:<36} {:<8} {}\n",
+                    r.id,
+                    r.severity.as_str(),
+                    r.description
+                );
             }
             out += &format!("{} rules\n", set.len());
             write_stdout(&out)?;
@@ -199,7 +204,11 @@ pub fn run(cli: Cli) -> Result<i32> {
                 failures.len()
             );
             write_stdout(&out)?;
-            Ok(if failures.is_empty() { EXIT_CLEAN } else { EXIT_FINDINGS })
+            Ok(if failures.is_empty() {
+                EXIT_CLEAN
+            } else {
+                EXIT_FINDINGS
+            })
         }
     }
 }
@@ -240,7 +249,9 @@ pub fn load_rules(a: &RuleArgs) -> Result<RuleSet> {
 pub fn scan_with(
     a: &ScanArgs,
     kind: ScanKind,
-    source: impl FnOnce(&ScanContext<'_>) -> Result<(Vec<crate::finding::Finding>, crate::sources::Summary)>,
+    source: impl FnOnce(
+        &ScanContext<'_>,
+    ) -> Result<(Vec<crate::finding::Finding>, crate::sources::Summary)>,
 ) -> Result<i32> {
     let started = Instant::now();
     let rules = load_rules(&a.rules)?;
@@ -266,7 +277,9 @@ pub fn emit(a: &ScanArgs, report: &Report<'_>) -> Result<i32> {
     let color = match a.color {
         ColorChoice::Always => Color::Ansi,
         ColorChoice::Never => Color::Never,
-        ColorChoice::Auto if to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) => {
+        ColorChoice::Auto
+            if to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) =>
+        {
             Color::Ansi
         }
         ColorChoice::Auto => Color::Never,

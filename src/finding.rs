@@ -25,7 +25,8 @@ pub struct Fingerprint(pub String);
 
 impl Fingerprint {
     pub fn new(key: &[u8], rule_id: &str, secret: &[u8]) -> Fingerprint {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+        let mut mac =
+            <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
         mac.update(rule_id.as_bytes());
         mac.update(&[0]);
         mac.update(secret);

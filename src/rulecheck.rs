@@ -71,7 +71,15 @@ mod tests {
     fn builtin_pack_passes_its_own_examples() {
         let set = RuleSet::builtin().unwrap();
         let failures = check(&set);
-        assert!(failures.is_empty(), "{}", failures.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{}",
+            failures
+                .iter()
+                .map(|f| f.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
     }
 
     #[test]

@@ -15,7 +15,9 @@ use serde::Deserialize;
 pub const DEFAULT_RULE_FILES: &[(&str, &str)] = &include!(concat!(env!("OUT_DIR"), "/rules.rs"));
 
 /// How bad a finding of a rule is. Ordered: `Note < Warning < Error`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Note,
@@ -174,7 +176,9 @@ impl RuleSet {
             return Err(RuleError {
                 origin: origin.to_string(),
                 rule: Some(rule.id),
-                problem: format!("duplicate rule id (already defined in {first}); rule ids must be unique"),
+                problem: format!(
+                    "duplicate rule id (already defined in {first}); rule ids must be unique"
+                ),
             });
         }
         self.rules.push(rule);
@@ -262,7 +266,10 @@ fn compile(origin: &str, spec: RuleSpec) -> Result<Rule, RuleError> {
         .capture_names()
         .position(|n| n == Some("secret"))
         .ok_or_else(|| {
-            err("`regex` has no named group `secret`: wrap the credential in (?P<secret>...)".into())
+            err(
+                "`regex` has no named group `secret`: wrap the credential in (?P<secret>...)"
+                    .into(),
+            )
         })?;
     let mut keywords = Vec::new();
     let mut seen = HashSet::new();
@@ -285,12 +292,17 @@ fn compile(origin: &str, spec: RuleSpec) -> Result<Rule, RuleError> {
     let allow = spec
         .allow
         .iter()
-        .map(|a| build_regex(a, spec.unicode).map_err(|e| err(format!("`allow` regex {a:?} does not compile:\n{e}"))))
+        .map(|a| {
+            build_regex(a, spec.unicode)
+                .map_err(|e| err(format!("`allow` regex {a:?} does not compile:\n{e}")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let path = spec
         .path
         .as_deref()
-        .map(|p| build_regex(p, true).map_err(|e| err(format!("`path` regex does not compile:\n{e}"))))
+        .map(|p| {
+            build_regex(p, true).map_err(|e| err(format!("`path` regex does not compile:\n{e}")))
+        })
         .transpose()?;
     Ok(Rule {
         id: spec.id.clone(),
@@ -302,10 +314,18 @@ fn compile(origin: &str, spec: RuleSpec) -> Result<Rule, RuleError> {
         keywords,
         min_entropy: spec.min_entropy,
         allow,
-        stopwords: spec.stopwords.iter().map(|s| s.to_ascii_lowercase()).collect(),
+        stopwords: spec
+            .stopwords
+            .iter()
+            .map(|s| s.to_ascii_lowercase())
+            .collect(),
         path,
         multiline: spec.multiline,
-        context: spec.context.iter().map(|s| s.to_ascii_lowercase()).collect(),
+        context: spec
+            .context
+            .iter()
+            .map(|s| s.to_ascii_lowercase())
+            .collect(),
         context_required: spec.context_required,
         priority: spec.priority,
         remediation: spec.remediation,
@@ -333,15 +353,21 @@ mod tests {
 
     #[test]
     fn missing_secret_group_is_named() {
-        let e = one("[[rule]]\nid='a-b'\ndescription='d'\nseverity='error'\nregex='x+'\n").unwrap_err();
+        let e =
+            one("[[rule]]\nid='a-b'\ndescription='d'\nseverity='error'\nregex='x+'\n").unwrap_err();
         assert_eq!(e.rule.as_deref(), Some("a-b"));
         assert!(e.problem.contains("secret"), "{e}");
     }
 
     #[test]
     fn bad_regex_is_named() {
-        let e = one("[[rule]]\nid='a'\ndescription='d'\nseverity='error'\nregex='(?P<secret>x('\n").unwrap_err();
-        assert!(e.to_string().starts_with("t.toml: rule `a`: `regex` does not compile"), "{e}");
+        let e = one("[[rule]]\nid='a'\ndescription='d'\nseverity='error'\nregex='(?P<secret>x('\n")
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("t.toml: rule `a`: `regex` does not compile"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -354,7 +380,10 @@ mod tests {
     #[test]
     fn toml_error_names_file() {
         let e = one("[[rule]\nid=").unwrap_err();
-        assert!(e.to_string().starts_with("t.toml: not a valid rule file"), "{e}");
+        assert!(
+            e.to_string().starts_with("t.toml: not a valid rule file"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -366,7 +395,10 @@ mod tests {
 
     #[test]
     fn ids_must_be_kebab_case() {
-        let e = one("[[rule]]\nid='Bad_Id'\ndescription='d'\nseverity='error'\nregex='(?P<secret>x)'\n").unwrap_err();
+        let e = one(
+            "[[rule]]\nid='Bad_Id'\ndescription='d'\nseverity='error'\nregex='(?P<secret>x)'\n",
+        )
+        .unwrap_err();
         assert!(e.problem.contains("kebab"), "{e}");
     }
 }

@@ -65,7 +65,13 @@ fn assert_found(findings: &[Value], path_suffix: &str, rule: &str) -> Value {
 fn every_vobiz_form_in_every_file_kind() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
-    write(p, ".env", format!("VOBIZ_AUTH_ID={PARTNER}\nVOBIZ_AUTH_TOKEN={TOKEN}\nVOBIZ_TEST_TOKEN={TEST_TOKEN}\n"));
+    write(
+        p,
+        ".env",
+        format!(
+            "VOBIZ_AUTH_ID={PARTNER}\nVOBIZ_AUTH_TOKEN={TOKEN}\nVOBIZ_TEST_TOKEN={TEST_TOKEN}\n"
+        ),
+    );
     write(
         p,
         "deploy/values.yaml",
@@ -74,7 +80,9 @@ fn every_vobiz_form_in_every_file_kind() {
     write(
         p,
         "config.json",
-        format!("{{\n  \"vobiz\": {{ \"x-auth-id\": \"{PARTNER}\", \"x-auth-token\": \"{TOKEN}\" }},\n  \"partner_access_token\": \"{JWT}\"\n}}\n"),
+        format!(
+            "{{\n  \"vobiz\": {{ \"x-auth-id\": \"{PARTNER}\", \"x-auth-token\": \"{TOKEN}\" }},\n  \"partner_access_token\": \"{JWT}\"\n}}\n"
+        ),
     );
     write(
         p,
@@ -110,10 +118,27 @@ fn every_vobiz_form_in_every_file_kind() {
 
     let (code, f) = scan_json(p, &[]);
     assert_eq!(code, 1);
-    for file in [".env", "values.yaml", "config.json", "client.py", "app.min.js", "settings.ini", "latin1.txt", "utf16.txt", "big.txt"] {
+    for file in [
+        ".env",
+        "values.yaml",
+        "config.json",
+        "client.py",
+        "app.min.js",
+        "settings.ini",
+        "latin1.txt",
+        "utf16.txt",
+        "big.txt",
+    ] {
         assert_found(&f, file, "vobiz-auth-token");
     }
-    for file in [".env", "values.yaml", "config.json", "client.py", "app.min.js", "settings.ini"] {
+    for file in [
+        ".env",
+        "values.yaml",
+        "config.json",
+        "client.py",
+        "app.min.js",
+        "settings.ini",
+    ] {
         assert_found(&f, file, "vobiz-partner-id");
     }
     assert_found(&f, ".env", "vobiz-test-token");
@@ -122,10 +147,16 @@ fn every_vobiz_form_in_every_file_kind() {
 
     // Positions: line and column of the secret, in characters.
     let ini = assert_found(&f, "settings.ini", "vobiz-auth-token");
-    assert_eq!((ini["line"].as_u64(), ini["column"].as_u64()), (Some(3), Some(14)));
+    assert_eq!(
+        (ini["line"].as_u64(), ini["column"].as_u64()),
+        (Some(3), Some(14))
+    );
     assert_eq!(ini["end_column"].as_u64(), Some(14 + TOKEN.len() as u64));
     let utf = assert_found(&f, "utf16.txt", "vobiz-auth-token");
-    assert_eq!((utf["line"].as_u64(), utf["column"].as_u64()), (Some(2), Some(15)));
+    assert_eq!(
+        (utf["line"].as_u64(), utf["column"].as_u64()),
+        (Some(2), Some(15))
+    );
     let big = assert_found(&f, "big.txt", "vobiz-auth-token");
     assert_eq!(big["line"].as_u64(), Some(60_001));
 }
@@ -133,7 +164,11 @@ fn every_vobiz_form_in_every_file_kind() {
 #[test]
 fn seed_placeholders_and_environment_lookups_are_not_findings() {
     let d = tempfile::tempdir().unwrap();
-    let seed = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/seed-placeholders.txt")).unwrap();
+    let seed = fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/seed-placeholders.txt"
+    ))
+    .unwrap();
     write(d.path(), "README.md", seed);
     write(
         d.path(),
@@ -160,13 +195,22 @@ fn a_live_token_is_reported_exactly_once() {
     let d = tempfile::tempdir().unwrap();
     // Vobiz context, Stripe context, and none: the same kind of bytes, one finding each.
     write(d.path(), "vobiz.env", format!("VOBIZ_AUTH_TOKEN={TOKEN}\n"));
-    write(d.path(), "stripe.env", format!("STRIPE_SECRET_KEY={TOKEN}\n"));
+    write(
+        d.path(),
+        "stripe.env",
+        format!("STRIPE_SECRET_KEY={TOKEN}\n"),
+    );
     write(d.path(), "bare.txt", format!("key: {TOKEN}\n"));
     let (_, f) = scan_json(d.path(), &[]);
     assert_eq!(f.len(), 3, "{f:#?}");
     assert_found(&f, "vobiz.env", "vobiz-auth-token");
     assert_eq!(found(&f, "stripe.env", "vobiz-auth-token").len(), 0);
-    assert_eq!(f.iter().filter(|x| x["path"].as_str().unwrap().ends_with("bare.txt")).count(), 1);
+    assert_eq!(
+        f.iter()
+            .filter(|x| x["path"].as_str().unwrap().ends_with("bare.txt"))
+            .count(),
+        1
+    );
 }
 
 #[test]
@@ -177,7 +221,10 @@ fn exit_codes_clean_findings_error() {
     write(d.path(), "leak.env", format!("VOBIZ_AUTH_TOKEN={TOKEN}\n"));
     credsweep().arg("dir").arg(d.path()).assert().code(1);
     // Bad arguments, a bad rule file and a missing path are errors.
-    credsweep().args(["dir", "--format", "xml"]).assert().code(2);
+    credsweep()
+        .args(["dir", "--format", "xml"])
+        .assert()
+        .code(2);
     let bad = d.path().join("bad.toml");
     fs::write(&bad, "[[rule]]\nid = \"bad-rule\"\ndescription = \"d\"\nseverity = \"error\"\nregex = \"(?P<secret>[a-z\"\n").unwrap();
     credsweep()
@@ -225,7 +272,11 @@ fn gitignore_is_honoured_and_no_ignore_overrides_it() {
     fs::create_dir(d.path().join(".git")).unwrap();
     write(d.path(), ".gitignore", ".env\n");
     write(d.path(), ".env", format!("VOBIZ_AUTH_TOKEN={TOKEN}\n"));
-    write(d.path(), ".git/config-copy", format!("VOBIZ_AUTH_TOKEN={TOKEN}\n"));
+    write(
+        d.path(),
+        ".git/config-copy",
+        format!("VOBIZ_AUTH_TOKEN={TOKEN}\n"),
+    );
     let (code, f) = scan_json(d.path(), &[]);
     assert_eq!((code, f.len()), (0, 0), "{f:#?}");
     let (code, f) = scan_json(d.path(), &["--no-ignore"]);
@@ -243,15 +294,30 @@ fn stdin_and_dash_are_scanned_as_stdin() {
             .write_stdin(format!("X-Auth-Token: {TOKEN}\n"))
             .assert()
             .code(1)
-            .stdout(predicate::str::contains("<stdin>").and(predicate::str::contains("vobiz-auth-token")));
+            .stdout(
+                predicate::str::contains("<stdin>")
+                    .and(predicate::str::contains("vobiz-auth-token")),
+            );
     }
-    credsweep().arg("stdin").write_stdin("hello\n").assert().code(0);
+    credsweep()
+        .arg("stdin")
+        .write_stdin("hello\n")
+        .assert()
+        .code(0);
 }
 
 #[test]
 fn binary_files_are_skipped_and_counted_large_files_truncated_and_reported() {
     let d = tempfile::tempdir().unwrap();
-    write(d.path(), "blob.bin", [b"\0\x01\x02".as_slice(), format!("VOBIZ_AUTH_TOKEN={TOKEN}").as_bytes()].concat());
+    write(
+        d.path(),
+        "blob.bin",
+        [
+            b"\0\x01\x02".as_slice(),
+            format!("VOBIZ_AUTH_TOKEN={TOKEN}").as_bytes(),
+        ]
+        .concat(),
+    );
     let mut big = "a".repeat(2000);
     big.push_str(&format!("\nVOBIZ_AUTH_TOKEN={TOKEN}\n"));
     write(d.path(), "big.txt", &big);
@@ -262,7 +328,11 @@ fn binary_files_are_skipped_and_counted_large_files_truncated_and_reported() {
         .output()
         .unwrap();
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(0), "truncation is reported, not an error");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "truncation is reported, not an error"
+    );
     assert_eq!(doc["summary"]["binary_skipped"], 1);
     let skipped = doc["summary"]["skipped"].as_array().unwrap();
     assert_eq!(skipped.len(), 1);
@@ -272,12 +342,14 @@ fn binary_files_are_skipped_and_counted_large_files_truncated_and_reported() {
 
 #[test]
 fn rules_list_and_check() {
+    credsweep().args(["rules", "list"]).assert().code(0).stdout(
+        predicate::str::contains("vobiz-auth-token").and(predicate::str::contains("error")),
+    );
     credsweep()
-        .args(["rules", "list"])
+        .args(["rules", "check"])
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("vobiz-auth-token").and(predicate::str::contains("error")));
-    credsweep().args(["rules", "check"]).assert().code(0).stdout(predicate::str::contains(" 0 failed"));
+        .stdout(predicate::str::contains(" 0 failed"));
     let d = tempfile::tempdir().unwrap();
     let r = d.path().join("mine.toml");
     fs::write(
@@ -290,5 +362,7 @@ fn rules_list_and_check() {
         .arg(&r)
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("acme-key: negative example was found"));
+        .stdout(predicate::str::contains(
+            "acme-key: negative example was found",
+        ));
 }

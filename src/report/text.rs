@@ -48,7 +48,10 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
             out,
             "{}  {}  {}  {}  {}",
             color.paint("32", &pos),
-            color.paint(severity_code(f.severity), &format!("{:<7}", f.severity.as_str())),
+            color.paint(
+                severity_code(f.severity),
+                &format!("{:<7}", f.severity.as_str())
+            ),
             color.paint("1", &f.rule_id),
             f.description,
             redaction.show(&f.secret),

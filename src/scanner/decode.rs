@@ -14,7 +14,10 @@ pub const BINARY_SNIFF_LEN: usize = 8000;
 #[derive(Debug)]
 pub enum Content<'a> {
     /// Text to scan. Borrowed unless it had to be transcoded.
-    Text { bytes: Cow<'a, [u8]>, encoding: Encoding },
+    Text {
+        bytes: Cow<'a, [u8]>,
+        encoding: Encoding,
+    },
     /// Binary content: not scanned, counted as skipped.
     Binary,
 }

@@ -185,8 +185,16 @@ mod tests {
         assert!(ph("process.env.VOBIZ_AUTH_TOKEN"));
         assert!(ph("os.environ['VOBIZ_AUTH_TOKEN']"));
         assert!(is_placeholder(b"sk_live_abc123", b"X-Auth-Token: ", b"..."));
-        assert!(is_placeholder(b"VOBIZ_AUTH_TOKEN", b"token = os.environ[\"", b"\"]"));
-        assert!(is_placeholder(b"VOBIZ_AUTH_TOKEN", b"token: process.env.", b""));
+        assert!(is_placeholder(
+            b"VOBIZ_AUTH_TOKEN",
+            b"token = os.environ[\"",
+            b"\"]"
+        ));
+        assert!(is_placeholder(
+            b"VOBIZ_AUTH_TOKEN",
+            b"token: process.env.",
+            b""
+        ));
     }
 
     #[test]
@@ -195,7 +203,10 @@ mod tests {
         assert!(!ph("ghp_R4nd0mLook1ngF4keT0kenQw3rtyZxcv12"));
         assert!(!ph("Secure@123"));
         // Long key material keeps its chance runs.
-        let pem = format!("b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAB{}", "Zm9v".repeat(60));
+        let pem = format!(
+            "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAB{}",
+            "Zm9v".repeat(60)
+        );
         assert!(!ph(&pem));
     }
 }

@@ -112,7 +112,8 @@ fn is_credential(rule: &Rule, data: &[u8], secret: &Range<usize>) -> bool {
         return false;
     }
     let line_start = memchr::memrchr(b'\n', &data[..secret.start]).map_or(0, |p| p + 1);
-    let line_end = memchr::memchr(b'\n', &data[secret.end..]).map_or(data.len(), |p| secret.end + p);
+    let line_end =
+        memchr::memchr(b'\n', &data[secret.end..]).map_or(data.len(), |p| secret.end + p);
     let before = &data[line_start.max(secret.start.saturating_sub(256))..secret.start];
     let after = &data[secret.end..line_end.min(secret.end + 8)];
     !filters::is_placeholder(s, before, after)
@@ -211,8 +212,14 @@ keywords = ["token"]
     #[test]
     fn same_bytes_one_match_best_context_wins() {
         let s = scanner(LIVE);
-        assert_eq!(ids(&s, "VENDOR-A_TOKEN = \"sk_live_4eC39HqLyjWDarjtT1zdp7dc\""), ["vendor-a"]);
-        assert_eq!(ids(&s, "token = \"sk_live_4eC39HqLyjWDarjtT1zdp7dc\""), ["any-live"]);
+        assert_eq!(
+            ids(&s, "VENDOR-A_TOKEN = \"sk_live_4eC39HqLyjWDarjtT1zdp7dc\""),
+            ["vendor-a"]
+        );
+        assert_eq!(
+            ids(&s, "token = \"sk_live_4eC39HqLyjWDarjtT1zdp7dc\""),
+            ["any-live"]
+        );
     }
 
     #[test]

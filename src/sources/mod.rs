@@ -132,6 +132,13 @@ pub fn scan_buffer(
     let mut lines = LineLocator::new(&text);
     for m in &matches {
         let rule = ctx.scanner.rule(m.rule);
-        out.push(Finding::new(rule, m, &text, &mut lines, path, &ctx.fingerprint_key));
+        out.push(Finding::new(
+            rule,
+            m,
+            &text,
+            &mut lines,
+            path,
+            &ctx.fingerprint_key,
+        ));
     }
 }

@@ -135,7 +135,9 @@ pub fn scan_file(
     out: &mut Vec<Finding>,
 ) {
     match read_capped(fs_path, ctx.max_file_size) {
-        Ok((data, size)) => scan_buffer(ctx, &data, size, path, PathFilter::Path(path), summary, out),
+        Ok((data, size)) => {
+            scan_buffer(ctx, &data, size, path, PathFilter::Path(path), summary, out)
+        }
         Err(e) => summary.skip(path, SkipReason::Error(format!("cannot read: {e}"))),
     }
 }
@@ -193,7 +195,9 @@ pub fn display_path(p: &Path) -> String {
 fn err_path(err: &ignore::Error) -> String {
     match err {
         ignore::Error::WithPath { path, .. } => display_path(path),
-        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => err_path(err),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            err_path(err)
+        }
         ignore::Error::Loop { child, .. } => display_path(child),
         _ => String::from("<walk>"),
     }
@@ -201,7 +205,9 @@ fn err_path(err: &ignore::Error) -> String {
 
 fn walk_error_text(err: &ignore::Error) -> String {
     match err {
-        ignore::Error::WithPath { err, .. } | ignore::Error::WithDepth { err, .. } => walk_error_text(err),
+        ignore::Error::WithPath { err, .. } | ignore::Error::WithDepth { err, .. } => {
+            walk_error_text(err)
+        }
         ignore::Error::Loop { ancestor, .. } => {
             format!("symbolic link loop back to {}", display_path(ancestor))
         }
