@@ -6,17 +6,20 @@
 
 use std::fs;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::baseline::{self, BASELINE_FILE, Baseline};
+use crate::config::Config;
+use crate::finding::{DEFAULT_FINGERPRINT_KEY, Finding};
 use crate::report::{self, Redaction, Report, ScanKind, text::Color};
 use crate::rulecheck;
 use crate::rules::RuleSet;
 use crate::scanner::Scanner;
-use crate::sources::{ScanContext, tree};
+use crate::sources::{ScanContext, Summary, tree};
 
 /// Exit statuses.
 pub const EXIT_CLEAN: i32 = 0;
@@ -44,12 +47,34 @@ pub enum Command {
     /// List or check the rules in force.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Accept the current findings (add) or drop accepted ones that match nothing (prune).
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Scan like `dir` and add every finding to the baseline (`.credsweep-baseline.toml`).
+    Add {
+        /// Why these findings are accepted; stored with each new entry.
+        #[arg(long)]
+        reason: Option<String>,
+        #[command(flatten)]
+        dir: DirArgs,
+    },
+    /// Scan like `dir` and drop baseline entries that match no finding any more.
+    Prune {
+        #[command(flatten)]
+        dir: DirArgs,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Text,
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning (secrets are never written into it).
+    Sarif,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -65,9 +90,15 @@ pub struct RuleArgs {
     /// Add the rules in this TOML file (repeatable).
     #[arg(long = "rules", value_name = "FILE")]
     pub rules: Vec<PathBuf>,
-    /// Do not load the built-in rule pack (use only --rules files).
+    /// Do not load the built-in rule pack (use only --rules files and the configuration's rules).
     #[arg(long)]
     pub no_default_rules: bool,
+    /// Use this configuration file instead of `.credsweep.toml` at the scanned root.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Ignore `.credsweep.toml`.
+    #[arg(long)]
+    pub no_config: bool,
 }
 
 /// Options every scan shares.
@@ -78,15 +109,19 @@ pub struct ScanArgs {
     /// Report format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// With `--format sarif`: list every rule in force in the log, not only those that fired.
+    #[arg(long)]
+    pub sarif_all_rules: bool,
     /// Write the report to this file instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Show secrets in full (they are redacted to a short prefix by default).
     #[arg(long)]
     pub no_redact: bool,
-    /// Scan at most this much of each file (e.g. 64M, 1G, 100K); the rest is reported as not scanned.
-    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
-    pub max_file_size: u64,
+    /// Scan at most this much of each file (e.g. 64M, 1G, 100K; default 64M); the rest is
+    /// reported as not scanned.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_file_size: Option<u64>,
     /// Worker threads (default: available cores).
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
@@ -96,6 +131,18 @@ pub struct ScanArgs {
     /// No progress output on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Accepted findings (default: `.credsweep-baseline.toml` at the project root, if present).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// List the findings the baseline suppresses (they never fail the scan).
+    #[arg(long)]
+    pub show_suppressed: bool,
+    /// Fail (exit 2) when a baseline entry matches nothing, so the baseline does not rot.
+    #[arg(long)]
+    pub fail_on_stale: bool,
+    /// Ignore inline markers such as `credsweep:allow` and `gitleaks:allow` (for audits).
+    #[arg(long)]
+    pub no_inline_allow: bool,
 }
 
 #[derive(Debug, Args)]
@@ -133,6 +180,9 @@ pub enum RulesCommand {
     },
 }
 
+/// The size cap when neither the command line nor the configuration sets one.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 << 20;
+
 /// `64M`, `1G`, `100K`, `512`: bytes, with optional binary unit suffixes.
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
@@ -164,14 +214,17 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Dir(a) => {
-            let (paths, opts) = (a.paths.clone(), tree_options(&a));
-            scan_with(&a.scan, ScanKind::Dir, |ctx| {
-                Ok(tree::scan_paths(ctx, &paths, &opts))
+            let opts = tree_options(&a);
+            scan_with(&a.scan, ScanKind::Dir, &dir_root(&a.paths), |ctx| {
+                Ok(tree::scan_paths(ctx, &a.paths, &opts))
             })
         }
-        Command::Stdin(a) => scan_with(&a.scan, ScanKind::Stdin, |ctx| Ok(tree::scan_stdin(ctx))),
+        Command::Stdin(a) => scan_with(&a.scan, ScanKind::Stdin, Path::new("."), |ctx| {
+            Ok(tree::scan_stdin(ctx))
+        }),
+        Command::Baseline(cmd) => run_baseline(cmd),
         Command::Rules(RulesCommand::List { rules }) => {
-            let set = load_rules(&rules)?;
+            let set = load_rules(&rules, &load_config(&rules, Path::new("."))?)?;
             let mut out = String::new();
             for r in set.rules() {
                 out += &format!(
@@ -186,7 +239,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(EXIT_CLEAN)
         }
         Command::Rules(RulesCommand::Check { rules }) => {
-            let set = load_rules(&rules)?;
+            let set = load_rules(&rules, &load_config(&rules, Path::new("."))?)?;
             let failures = rulecheck::check(&set);
             let mut out = String::new();
             for f in &failures {
@@ -227,9 +280,31 @@ pub fn threads(a: &ScanArgs) -> usize {
         .max(1)
 }
 
-/// The rules in force: the built-in pack unless `--no-default-rules`, plus `--rules` files.
-pub fn load_rules(a: &RuleArgs) -> Result<RuleSet> {
-    let mut set = if a.no_default_rules {
+/// Where a `dir` scan looks for its configuration and baseline: the first path given.
+fn dir_root(paths: &[PathBuf]) -> PathBuf {
+    paths
+        .iter()
+        .find(|p| p.as_os_str() != "-")
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The configuration in force: `--config FILE`, none with `--no-config`, else `.credsweep.toml`
+/// found from `root` upwards.
+pub fn load_config(a: &RuleArgs, root: &Path) -> Result<Config> {
+    if a.no_config {
+        return Ok(Config::empty());
+    }
+    if let Some(file) = &a.config {
+        return Ok(Config::load(file)?);
+    }
+    Ok(Config::discover(root)?.unwrap_or_else(Config::empty))
+}
+
+/// The rules in force: the built-in pack (unless `--no-default-rules` or the configuration says
+/// `default_rules = false`), `--rules` files, then the configuration's rule settings.
+pub fn load_rules(a: &RuleArgs, config: &Config) -> Result<RuleSet> {
+    let mut set = if a.no_default_rules || !config.default_rules {
         RuleSet::default()
     } else {
         RuleSet::builtin().context("the built-in rule pack is broken (a bug: please report it)")?
@@ -239,31 +314,198 @@ pub fn load_rules(a: &RuleArgs) -> Result<RuleSet> {
             .with_context(|| format!("cannot read rule file {}", path.display()))?;
         set.add_toml(&path.display().to_string(), &text)?;
     }
+    config.apply_rules(&mut set)?;
     if set.is_empty() {
         bail!("no rules in force: drop --no-default-rules or add rules with --rules FILE");
     }
     Ok(set)
 }
 
+/// Everything a scan needs before it reads anything, resolved from arguments and configuration.
+pub struct Setup {
+    pub config: Config,
+    pub scanner: Scanner,
+    /// Where the configuration lives, or else the scanned root: the baseline's default home.
+    pub project_root: PathBuf,
+    pub max_file_size: u64,
+    pub inline_allow: bool,
+}
+
+impl Setup {
+    pub fn new(a: &ScanArgs, root: &Path) -> Result<Setup> {
+        let config = load_config(&a.rules, root)?;
+        let scanner = Scanner::new(load_rules(&a.rules, &config)?);
+        let project_root = match config.root() {
+            Some(r) => r.to_path_buf(),
+            None if root.is_dir() => root.to_path_buf(),
+            None => root
+                .parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+        };
+        let max_file_size = a
+            .max_file_size
+            .or(config.max_file_size)
+            .unwrap_or(DEFAULT_MAX_FILE_SIZE);
+        Ok(Setup {
+            config,
+            scanner,
+            project_root,
+            max_file_size,
+            inline_allow: !a.no_inline_allow,
+        })
+    }
+
+    /// The context sources scan with; `path_base` is what relative finding paths are relative to.
+    pub fn context(&self, path_base: PathBuf) -> ScanContext<'_> {
+        ScanContext {
+            scanner: &self.scanner,
+            fingerprint_key: self.config.fingerprint_salt.as_ref().map_or_else(
+                || DEFAULT_FINGERPRINT_KEY.to_vec(),
+                |s| s.as_bytes().to_vec(),
+            ),
+            max_file_size: self.max_file_size,
+            allowlist: &self.config.allow,
+            inline_allow: self.inline_allow,
+            path_base,
+        }
+    }
+
+    /// The baseline file: `--baseline FILE`, else `.credsweep-baseline.toml` at the project root.
+    pub fn baseline_path(&self, a: &ScanArgs) -> PathBuf {
+        a.baseline
+            .clone()
+            .unwrap_or_else(|| self.project_root.join(BASELINE_FILE))
+    }
+
+    /// The baseline in force: an explicit `--baseline` must exist; the default one may not.
+    pub fn baseline(&self, a: &ScanArgs) -> Result<Option<Baseline>> {
+        let path = self.baseline_path(a);
+        if a.baseline.is_none() && !path.exists() {
+            return Ok(None);
+        }
+        Baseline::load(&path).map(Some)
+    }
+}
+
+/// The current directory: what relative paths given on the command line are relative to.
+pub fn current_dir() -> PathBuf {
+    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
+}
+
 /// Builds the scanner and context for `a`, runs `source`, and emits the report.
 pub fn scan_with(
     a: &ScanArgs,
     kind: ScanKind,
-    source: impl FnOnce(
-        &ScanContext<'_>,
-    ) -> Result<(Vec<crate::finding::Finding>, crate::sources::Summary)>,
+    root: &Path,
+    source: impl FnOnce(&ScanContext<'_>) -> Result<(Vec<Finding>, Summary)>,
 ) -> Result<i32> {
     let started = Instant::now();
-    let rules = load_rules(&a.rules)?;
-    let scanner = Scanner::new(rules);
-    let ctx = ScanContext {
-        scanner: &scanner,
-        fingerprint_key: crate::finding::DEFAULT_FINGERPRINT_KEY.to_vec(),
-        max_file_size: a.max_file_size,
-    };
+    let setup = Setup::new(a, root)?;
+    let ctx = setup.context(current_dir());
     let (findings, summary) = source(&ctx)?;
-    let report = Report::new(kind, findings, summary, scanner.rules(), started.elapsed());
-    emit(a, &report)
+    finish(a, &setup, kind, findings, summary, started)
+}
+
+/// Applies the baseline and emits the report; returns the exit status.
+pub fn finish(
+    a: &ScanArgs,
+    setup: &Setup,
+    kind: ScanKind,
+    findings: Vec<Finding>,
+    summary: Summary,
+    started: Instant,
+) -> Result<i32> {
+    let baseline = setup.baseline(a)?;
+    let mut report = Report::new(
+        kind,
+        findings,
+        summary,
+        setup.scanner.rules(),
+        started.elapsed(),
+    );
+    report.show_suppressed = a.show_suppressed;
+    let mut stale = 0;
+    if let Some(b) = &baseline {
+        report.apply_baseline(b);
+        if a.fail_on_stale {
+            let all: Vec<Finding> = report
+                .findings
+                .iter()
+                .chain(&report.suppressed)
+                .cloned()
+                .collect();
+            for e in b.stale(&all) {
+                stale += 1;
+                report.notes.push(format!(
+                    "stale baseline entry {} ({} in {}) matches nothing: run `credsweep baseline prune`",
+                    e.fingerprint, e.rule, e.path
+                ));
+            }
+        }
+    }
+    let code = emit(a, &report)?;
+    Ok(if stale > 0 { EXIT_ERROR } else { code })
+}
+
+fn run_baseline(cmd: BaselineCommand) -> Result<i32> {
+    let (dir, reason) = match &cmd {
+        BaselineCommand::Add { dir, reason } => (dir, reason.as_deref()),
+        BaselineCommand::Prune { dir } => (dir, None),
+    };
+    let setup = Setup::new(&dir.scan, &dir_root(&dir.paths))?;
+    let ctx = setup.context(current_dir());
+    let (findings, summary) = tree::scan_paths(&ctx, &dir.paths, &tree_options(dir));
+    if summary.has_errors() {
+        for k in summary
+            .skips
+            .iter()
+            .filter(|k| matches!(k.reason, crate::sources::SkipReason::Error(_)))
+        {
+            eprintln!("credsweep: error: {}: {}", k.path, k.reason);
+        }
+        bail!("the scan could not read everything, so the baseline was not changed");
+    }
+    let path = setup.baseline_path(&dir.scan);
+    let mut b = if path.exists() {
+        Baseline::load(&path)?
+    } else {
+        Baseline::default()
+    };
+    match cmd {
+        BaselineCommand::Add { .. } => {
+            let added = b.add(&findings, reason);
+            b.save(&path)?;
+            eprintln!(
+                "credsweep: {} new entries, {} in all, in {}",
+                added,
+                b.len(),
+                path.display()
+            );
+            if let Some(attrs) = baseline::ensure_union_merge(&path)? {
+                eprintln!(
+                    "credsweep: added `merge=union` for the baseline to {}, so branches that add entries merge cleanly",
+                    attrs.display()
+                );
+            }
+        }
+        BaselineCommand::Prune { .. } => {
+            let dropped = b.prune(&findings);
+            b.save(&path)?;
+            for e in &dropped {
+                eprintln!(
+                    "credsweep: dropped {} ({} in {})",
+                    e.fingerprint, e.rule, e.path
+                );
+            }
+            eprintln!(
+                "credsweep: {} stale entries dropped, {} kept, in {}",
+                dropped.len(),
+                b.len(),
+                path.display()
+            );
+        }
+    }
+    Ok(EXIT_CLEAN)
 }
 
 /// Writes `report` where `a` says, and returns the exit status it calls for.
@@ -287,6 +529,21 @@ pub fn emit(a: &ScanArgs, report: &Report<'_>) -> Result<i32> {
     let body = match a.format {
         Format::Text => report::text::render(report, redaction, color),
         Format::Json => report::json::render(report, redaction),
+        Format::Sarif => {
+            if a.no_redact {
+                eprintln!(
+                    "credsweep: note: --no-redact does not apply to SARIF: secrets are never written into it"
+                );
+            }
+            let opts = report::sarif::SarifOptions {
+                all_rules: a.sarif_all_rules,
+            };
+            let r = report::sarif::render(report, opts);
+            for w in &r.warnings {
+                eprintln!("credsweep: warning: {w}");
+            }
+            r.body
+        }
     };
     match &a.output {
         Some(path) => fs::write(path, body)

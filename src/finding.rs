@@ -129,6 +129,10 @@ pub struct Finding {
     pub secret: Secret,
     pub fingerprint: Fingerprint,
     pub provenance: Option<Provenance>,
+    /// GitHub code scanning's `primaryLocationLineHash` of the start line, as `hash:occurrence`
+    /// (see [`crate::report::sarif::line_hashes`]); set by [`crate::sources::scan_buffer`], which
+    /// has the whole buffer at hand. Only the SARIF report uses it.
+    pub line_hash: Option<String>,
 }
 
 impl Finding {
@@ -157,6 +161,7 @@ impl Finding {
             secret: Secret::new(secret),
             fingerprint: Fingerprint::new(key, &rule.id, secret),
             provenance: None,
+            line_hash: None,
         }
     }
 

@@ -18,10 +18,17 @@
 //! - **Reports** ([`report`]): a [`report::Report`] (sorted findings and a
 //!   [`sources::Summary`] of what was read and skipped) is rendered as text or JSON.
 //!
+//! Between findings and reports sit the team's exceptions: [`config`] (`.credsweep.toml`: rule
+//! settings and the [`allow::Allowlist`]), inline markers ([`allow`]) and the
+//! [`baseline::Baseline`] of accepted findings, which are counted and can be shown as suppressed.
+//!
 //! [`cli`] wires these together for the `credsweep` binary and decides the exit status: 0 clean,
 //! 1 findings, 2 error or incomplete scan.
 
+pub mod allow;
+pub mod baseline;
 pub mod cli;
+pub mod config;
 pub mod finding;
 pub mod report;
 pub mod rulecheck;

@@ -6,12 +6,16 @@
 use serde::Serialize;
 
 use super::{Redaction, Report};
+use crate::finding::Finding;
+use crate::sources::SkipReason;
 
 #[derive(Serialize)]
 struct Document<'a> {
     tool: Tool,
     scan: &'static str,
     findings: Vec<JsonFinding<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppressed: Option<Vec<JsonFinding<'a>>>,
     summary: JsonSummary<'a>,
 }
 
@@ -58,6 +62,9 @@ struct JsonSummary<'a> {
     bytes: u64,
     binary_skipped: u64,
     not_files_skipped: u64,
+    suppressed: usize,
+    allowed: u64,
+    allowed_paths: u64,
     skipped: Vec<JsonSkip<'a>>,
     errors: usize,
     notes: &'a [String],
@@ -71,8 +78,25 @@ struct JsonSkip<'a> {
 }
 
 pub fn render(report: &Report<'_>, redaction: Redaction) -> String {
-    let findings = report
-        .findings
+    let doc = Document {
+        tool: Tool {
+            name: "credsweep",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        scan: report.kind.as_str(),
+        findings: json_findings(&report.findings, redaction),
+        suppressed: report
+            .show_suppressed
+            .then(|| json_findings(&report.suppressed, redaction)),
+        summary: summary(report),
+    };
+    let mut out = serde_json::to_string_pretty(&doc).expect("report serializes");
+    out.push('\n');
+    out
+}
+
+fn json_findings(findings: &[Finding], redaction: Redaction) -> Vec<JsonFinding<'_>> {
+    findings
         .iter()
         .map(|f| {
             let p = f.provenance.as_ref();
@@ -97,7 +121,10 @@ pub fn render(report: &Report<'_>, redaction: Redaction) -> String {
                 other_locations: p.map(|p| p.other_locations),
             }
         })
-        .collect();
+        .collect()
+}
+
+fn summary<'a>(report: &'a Report<'_>) -> JsonSummary<'a> {
     let s = &report.summary;
     let skipped: Vec<JsonSkip<'_>> = s
         .skips
@@ -105,28 +132,20 @@ pub fn render(report: &Report<'_>, redaction: Redaction) -> String {
         .map(|k| JsonSkip {
             path: &k.path,
             reason: k.reason.to_string(),
-            error: matches!(k.reason, crate::sources::SkipReason::Error(_)),
+            error: matches!(k.reason, SkipReason::Error(_)),
         })
         .collect();
-    let doc = Document {
-        tool: Tool {
-            name: "credsweep",
-            version: env!("CARGO_PKG_VERSION"),
-        },
-        scan: report.kind.as_str(),
-        findings,
-        summary: JsonSummary {
-            findings: report.findings.len(),
-            scanned: s.scanned,
-            bytes: s.bytes,
-            binary_skipped: s.binary,
-            not_files_skipped: s.not_files,
-            errors: skipped.iter().filter(|k| k.error).count(),
-            skipped,
-            notes: &report.notes,
-        },
-    };
-    let mut out = serde_json::to_string_pretty(&doc).expect("report serializes");
-    out.push('\n');
-    out
+    JsonSummary {
+        findings: report.findings.len(),
+        scanned: s.scanned,
+        bytes: s.bytes,
+        binary_skipped: s.binary,
+        not_files_skipped: s.not_files,
+        suppressed: report.suppressed.len(),
+        allowed: s.allowed,
+        allowed_paths: s.allowed_paths,
+        errors: skipped.iter().filter(|k| k.error).count(),
+        skipped,
+        notes: &report.notes,
+    }
 }

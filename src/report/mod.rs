@@ -6,6 +6,7 @@
 //! forget to redact.
 
 pub mod json;
+pub mod sarif;
 pub mod text;
 
 use std::time::Duration;
@@ -60,6 +61,9 @@ pub struct Report<'a> {
     pub elapsed: Duration,
     /// Notes for the reader that are not skips (e.g. "shallow clone").
     pub notes: Vec<String>,
+    /// Findings the baseline accepts: counted, listed only when `show_suppressed`.
+    pub suppressed: Vec<Finding>,
+    pub show_suppressed: bool,
 }
 
 impl<'a> Report<'a> {
@@ -79,7 +83,18 @@ impl<'a> Report<'a> {
             rules,
             elapsed,
             notes: Vec::new(),
+            suppressed: Vec::new(),
+            show_suppressed: false,
         }
+    }
+
+    /// Moves the findings `baseline` accepts to `suppressed`.
+    pub fn apply_baseline(&mut self, baseline: &crate::baseline::Baseline) {
+        let (kept, suppressed) = std::mem::take(&mut self.findings)
+            .into_iter()
+            .partition(|f| !baseline.contains(&f.fingerprint));
+        self.findings = kept;
+        self.suppressed = suppressed;
     }
 }
 

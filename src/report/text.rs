@@ -88,6 +88,25 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
         }
     }
 
+    if report.show_suppressed && !report.suppressed.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "{}", color.paint("1", "Suppressed by the baseline:"));
+        for f in &report.suppressed {
+            let _ = writeln!(
+                out,
+                "  {}:{}:{}  {}  {}  {}",
+                f.path,
+                f.line,
+                f.column,
+                f.rule_id,
+                redaction.show(&f.secret),
+                f.fingerprint
+            );
+        }
+    }
+
     let fired: BTreeSet<&str> = report.findings.iter().map(|f| f.rule_id.as_str()).collect();
     let advice: Vec<(&str, &str)> = fired
         .iter()
@@ -142,6 +161,23 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
         human_bytes(s.bytes),
         report.elapsed.as_secs_f64(),
     );
+    if !report.suppressed.is_empty() {
+        let _ = write!(
+            out,
+            "; {} suppressed by the baseline",
+            report.suppressed.len()
+        );
+    }
+    if s.allowed > 0 {
+        let _ = write!(
+            out,
+            "; {} allowed inline or by the configuration",
+            s.allowed
+        );
+    }
+    if s.allowed_paths > 0 {
+        let _ = write!(out, "; {} files allowed by path", s.allowed_paths);
+    }
     if s.binary > 0 {
         let _ = write!(out, "; skipped {} binary", s.binary);
     }

@@ -5,8 +5,10 @@
 pub mod tree;
 
 use std::fmt;
+use std::path::PathBuf;
 
-use crate::finding::{Finding, LineLocator};
+use crate::allow::{self, Allowlist};
+use crate::finding::{Finding, LineLocator, line_range};
 use crate::scanner::decode::{self, Content};
 use crate::scanner::{PathFilter, Scanner};
 
@@ -17,6 +19,12 @@ pub struct ScanContext<'a> {
     pub fingerprint_key: Vec<u8>,
     /// Buffers longer than this are scanned up to it; the rest is reported as not scanned.
     pub max_file_size: u64,
+    /// The configuration's allow-lists.
+    pub allowlist: &'a Allowlist,
+    /// Honour inline markers (`credsweep:allow`, `gitleaks:allow`, ...); off for audits.
+    pub inline_allow: bool,
+    /// What relative paths in findings are relative to (for the allow-list's path globs).
+    pub path_base: PathBuf,
 }
 
 /// Why an input, or part of one, was not scanned.
@@ -62,6 +70,10 @@ pub struct Summary {
     pub binary: u64,
     /// Symlinks not followed, FIFOs, sockets, devices.
     pub not_files: u64,
+    /// Findings dropped by an inline marker or the configuration's allow-lists.
+    pub allowed: u64,
+    /// Files not read because the configuration allows their path.
+    pub allowed_paths: u64,
     /// Skips worth naming one by one: truncations and errors. Others are counted only.
     pub skips: Vec<Skip>,
 }
@@ -72,6 +84,8 @@ impl Summary {
         self.bytes += other.bytes;
         self.binary += other.binary;
         self.not_files += other.not_files;
+        self.allowed += other.allowed;
+        self.allowed_paths += other.allowed_paths;
         self.skips.extend(other.skips);
     }
 
@@ -130,7 +144,19 @@ pub fn scan_buffer(
         return;
     }
     let mut lines = LineLocator::new(&text);
+    let first = out.len();
     for m in &matches {
+        if ctx.inline_allow && allow::inline_allowed(&text, m.secret.start) {
+            summary.allowed += 1;
+            continue;
+        }
+        if !ctx.allowlist.is_empty() {
+            let line = &text[line_range(&text, m.secret.start)];
+            if ctx.allowlist.allows_content(&text[m.secret.clone()], line) {
+                summary.allowed += 1;
+                continue;
+            }
+        }
         let rule = ctx.scanner.rule(m.rule);
         out.push(Finding::new(
             rule,
@@ -141,4 +167,6 @@ pub fn scan_buffer(
             &ctx.fingerprint_key,
         ));
     }
+    // GitHub's line hash for SARIF, over the bytes as stored (what code scanning would hash).
+    crate::report::sarif::add_line_hashes(data, &mut out[first..]);
 }

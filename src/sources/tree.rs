@@ -107,6 +107,10 @@ impl Worker<'_> {
         let path = display_path(e.path());
         match e.file_type() {
             Some(t) if t.is_file() => {
+                if ctx.allowlist.allows_path(&path, &ctx.path_base) {
+                    self.summary.allowed_paths += 1;
+                    return;
+                }
                 scan_file(ctx, e.path(), &path, &mut self.summary, &mut self.findings)
             }
             Some(t) if t.is_dir() => {}

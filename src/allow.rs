@@ -1,0 +1,209 @@
+//! Deliberate exceptions: the configuration's allow-lists and inline markers in the scanned text.
+//!
+//! Unlike a positional ignore file, every exception here is about content or a path pattern, so a
+//! new secret on a line that used to be allowed is not hidden by it. Inline markers are the ones
+//! teams already write for other scanners, so adopting credsweep needs no edits.
+
+use std::path::{Path, PathBuf};
+
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use regex::bytes::Regex;
+
+use crate::finding::line_range;
+
+/// Markers that allow a finding on their own line.
+pub const LINE_MARKERS: &[&str] = &[
+    "credsweep:allow",
+    "gitleaks:allow",
+    "pragma: allowlist secret",
+    "kingfisher:ignore",
+    "trufflehog:ignore",
+];
+
+/// The marker that allows a finding on the next line.
+pub const NEXT_LINE_MARKER: &str = "pragma: allowlist nextline secret";
+
+/// Whether an inline marker allows a secret starting at `offset` in `data`.
+pub fn inline_allowed(data: &[u8], offset: usize) -> bool {
+    let line = line_range(data, offset);
+    let text = data[line.clone()].to_ascii_lowercase();
+    if LINE_MARKERS
+        .iter()
+        .any(|m| memchr::memmem::find(&text, m.as_bytes()).is_some())
+    {
+        return true;
+    }
+    if line.start == 0 {
+        return false;
+    }
+    let prev = line_range(data, line.start - 1);
+    let prev = data[prev].to_ascii_lowercase();
+    memchr::memmem::find(&prev, NEXT_LINE_MARKER.as_bytes()).is_some()
+}
+
+/// The configuration's allow-lists.
+#[derive(Debug, Default)]
+pub struct Allowlist {
+    root: PathBuf,
+    builder: Option<GitignoreBuilder>,
+    paths: Option<Gitignore>,
+    secrets: Vec<Regex>,
+    lines: Vec<Regex>,
+    stopwords: Vec<String>,
+    commits: Vec<String>,
+}
+
+impl Allowlist {
+    /// An empty allow-list whose path globs are relative to `root`.
+    pub fn new(root: &Path) -> Allowlist {
+        let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+        Allowlist {
+            builder: Some(GitignoreBuilder::new(&root)),
+            root,
+            ..Allowlist::default()
+        }
+    }
+
+    pub fn add_path_glob(&mut self, glob: &str) -> Result<(), String> {
+        let b = self
+            .builder
+            .get_or_insert_with(|| GitignoreBuilder::new(&self.root));
+        b.add_line(None, glob).map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    pub fn add_secret_regex(&mut self, re: &str) -> Result<(), String> {
+        self.secrets
+            .push(Regex::new(re).map_err(|e| e.to_string())?);
+        Ok(())
+    }
+
+    pub fn add_line_regex(&mut self, re: &str) -> Result<(), String> {
+        self.lines.push(Regex::new(re).map_err(|e| e.to_string())?);
+        Ok(())
+    }
+
+    pub fn add_stopword(&mut self, w: &str) {
+        self.stopwords.push(w.to_ascii_lowercase());
+    }
+
+    pub fn add_commit(&mut self, c: &str) {
+        self.commits.push(c.trim().to_ascii_lowercase());
+    }
+
+    /// Compiles the path globs; call once after the last `add_path_glob`.
+    pub fn finish(&mut self) -> Result<(), String> {
+        if let Some(b) = self.builder.take() {
+            self.paths = Some(b.build().map_err(|e| e.to_string())?);
+        }
+        Ok(())
+    }
+
+    /// Whether `path` is allowed. A relative path is taken relative to `base` (the current
+    /// directory for tree scans, the repository's top for history).
+    pub fn allows_path(&self, path: &str, base: &Path) -> bool {
+        let Some(g) = &self.paths else { return false };
+        if g.is_empty() {
+            return false;
+        }
+        let p = Path::new(path);
+        let abs = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            base.join(p)
+        };
+        let Ok(rel) = abs.strip_prefix(&self.root) else {
+            return false;
+        };
+        g.matched_path_or_any_parents(rel, false).is_ignore()
+    }
+
+    /// Whether the secret or the line it is on is allowed.
+    pub fn allows_content(&self, secret: &[u8], line: &[u8]) -> bool {
+        if self.secrets.iter().any(|re| re.is_match(secret)) {
+            return true;
+        }
+        if self.lines.iter().any(|re| re.is_match(line)) {
+            return true;
+        }
+        if !self.stopwords.is_empty() {
+            let lower = secret.to_ascii_lowercase();
+            return self
+                .stopwords
+                .iter()
+                .any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some());
+        }
+        false
+    }
+
+    /// Whether findings first introduced by `commit` (a full id) are allowed: the list holds full
+    /// ids or prefixes of at least 7 hex digits.
+    pub fn allows_commit(&self, commit: &str) -> bool {
+        let c = commit.to_ascii_lowercase();
+        self.commits
+            .iter()
+            .any(|a| a.len() >= 7 && c.starts_with(a.as_str()))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.paths.as_ref().is_none_or(|g| g.is_empty())
+            && self.secrets.is_empty()
+            && self.lines.is_empty()
+            && self.stopwords.is_empty()
+            && self.commits.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_on_the_line_and_the_line_before() {
+        let d = b"a = 1\nkey = s3cr3t # gitleaks:allow\nb = 2\n# pragma: allowlist nextline secret\nkey = s3cr3t\nkey = s3cr3t\n";
+        let at = |n: usize| {
+            let mut off = 0;
+            for _ in 0..n {
+                off = d[off..].iter().position(|&b| b == b'\n').unwrap() + off + 1;
+            }
+            off + 2
+        };
+        assert!(!inline_allowed(d, at(0)));
+        assert!(inline_allowed(d, at(1)));
+        assert!(inline_allowed(d, at(4)));
+        assert!(!inline_allowed(d, at(5)));
+    }
+
+    #[test]
+    fn path_globs_are_relative_to_root() {
+        let mut a = Allowlist::new(Path::new("/nonexistent/repo"));
+        a.add_path_glob("tests/fixtures/**").unwrap();
+        a.add_path_glob("*.pem").unwrap();
+        a.finish().unwrap();
+        let root = Path::new("/nonexistent/repo");
+        assert!(a.allows_path("tests/fixtures/x/a.env", root));
+        assert!(a.allows_path("deep/key.pem", root));
+        assert!(!a.allows_path("src/main.rs", root));
+        assert!(a.allows_path(
+            "/nonexistent/repo/tests/fixtures/a",
+            Path::new("/elsewhere")
+        ));
+        assert!(a.allows_path("repo/tests/fixtures/a", Path::new("/nonexistent")));
+    }
+
+    #[test]
+    fn content_and_commits() {
+        let mut a = Allowlist::new(Path::new("/r"));
+        a.add_secret_regex("^sk_test_").unwrap();
+        a.add_line_regex("# fixture").unwrap();
+        a.add_stopword("FAKE");
+        a.add_commit("0123456789abcdef");
+        assert!(a.allows_content(b"sk_test_q8Zr2", b""));
+        assert!(a.allows_content(b"q8Zr2", b"x = q8Zr2 # fixture"));
+        assert!(a.allows_content(b"q8Zfake2", b""));
+        assert!(!a.allows_content(b"q8Zr2", b"x = q8Zr2"));
+        assert!(a.allows_commit("0123456789abcdef0123456789abcdef01234567"));
+        assert!(!a.allows_commit("0123456"));
+        assert!(!a.allows_commit("fedcba9876543210"));
+    }
+}

@@ -1,0 +1,336 @@
+//! The project's configuration file, `.credsweep.toml`.
+//!
+//! A [`Config`] tunes the rule set (extend or replace the default pack, disable rules, add rules
+//! inline, change severities), the size cap and the fingerprint key, and holds the
+//! allow-lists ([`crate::allow::Allowlist`]). It is found at the scanned root or the nearest parent
+//! up to the repository's top (or named with `--config`), and every error names the file, the line
+//! and the reason.
+//!
+//! ```toml
+//! default_rules = true              # false: only the rules below and --rules files
+//! rule_files = ["ci/extra-rules.toml"]
+//! disable = ["generic-secret"]
+//! fingerprint_salt = "a per-repository secret"
+//! max_file_size = "16M"
+//!
+//! [severity]
+//! vobiz-partner-id = "note"
+//!
+//! [allow]
+//! paths = ["tests/fixtures/**"]     # gitignore-style globs, relative to this file
+//! secrets = ['''^sk_test_''']       # regexes on the secret
+//! lines = ['''# fake:''']           # regexes on the whole line
+//! stopwords = ["fixture"]           # substrings of the secret, case-insensitive
+//! commits = ["0123abcd..."]         # history: findings first introduced by these commits
+//!
+//! [[rule]]                          # same format as rules/*.toml
+//! id = "acme-api-key"
+//! ...
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::allow::Allowlist;
+use crate::rules::{RuleSet, RuleSpec, Severity};
+
+/// The file name looked for at the scanned root.
+pub const CONFIG_FILE: &str = ".credsweep.toml";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    default_rules: Option<bool>,
+    #[serde(default)]
+    rule_files: Vec<Spanned<String>>,
+    #[serde(default)]
+    disable: Vec<Spanned<String>>,
+    fingerprint_salt: Option<Spanned<String>>,
+    max_file_size: Option<Spanned<String>>,
+    #[serde(default)]
+    severity: BTreeMap<String, Spanned<Severity>>,
+    #[serde(default)]
+    allow: RawAllow,
+    #[serde(default)]
+    rule: Vec<Spanned<RuleSpec>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAllow {
+    #[serde(default)]
+    paths: Vec<Spanned<String>>,
+    #[serde(default)]
+    secrets: Vec<Spanned<String>>,
+    #[serde(default)]
+    lines: Vec<Spanned<String>>,
+    #[serde(default)]
+    stopwords: Vec<String>,
+    #[serde(default)]
+    commits: Vec<String>,
+}
+
+/// A configuration error: the file, the line (when known) and what is wrong.
+#[derive(Debug, Clone)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "{}:{}: {}", self.file.display(), l, self.problem),
+            None => write!(f, "{}: {}", self.file.display(), self.problem),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A loaded, validated configuration.
+#[derive(Debug, Default)]
+pub struct Config {
+    /// The file it came from; `None` for the empty default.
+    pub file: Option<PathBuf>,
+    pub default_rules: bool,
+    pub fingerprint_salt: Option<String>,
+    pub max_file_size: Option<u64>,
+    pub allow: Allowlist,
+    rule_files: Vec<(PathBuf, usize)>,
+    disable: Vec<(String, usize)>,
+    severity: Vec<(String, Severity, usize)>,
+    rules: Vec<(RuleSpec, usize)>,
+}
+
+impl Config {
+    /// No file: the default rule pack, no allow-lists.
+    pub fn empty() -> Config {
+        Config {
+            default_rules: true,
+            ..Config::default()
+        }
+    }
+
+    /// The directory paths in the configuration are relative to.
+    pub fn root(&self) -> Option<&Path> {
+        self.file.as_deref().and_then(Path::parent)
+    }
+
+    /// Reads and validates `file`.
+    pub fn load(file: &Path) -> Result<Config, ConfigError> {
+        let text = fs::read_to_string(file).map_err(|e| ConfigError {
+            file: file.to_path_buf(),
+            line: None,
+            problem: format!("cannot read the configuration: {e}"),
+        })?;
+        Config::parse(file, &text)
+    }
+
+    /// Parses `text`, the contents of `file`.
+    pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
+        let at = |span: Range<usize>, problem: String| ConfigError {
+            file: file.to_path_buf(),
+            line: Some(line_of(text, span.start)),
+            problem,
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError {
+            file: file.to_path_buf(),
+            line: e.span().map(|s| line_of(text, s.start)),
+            problem: e.message().trim_end().to_string(),
+        })?;
+        let root = file.parent().unwrap_or(Path::new("."));
+        let max_file_size = raw
+            .max_file_size
+            .map(|s| {
+                crate::cli::parse_size(s.get_ref())
+                    .map_err(|e| at(s.span(), format!("max_file_size: {e}")))
+            })
+            .transpose()?;
+        let mut allow = Allowlist::new(root);
+        for p in &raw.allow.paths {
+            allow
+                .add_path_glob(p.get_ref())
+                .map_err(|e| at(p.span(), format!("allow.paths: {e}")))?;
+        }
+        for s in &raw.allow.secrets {
+            allow
+                .add_secret_regex(s.get_ref())
+                .map_err(|e| at(s.span(), format!("allow.secrets: {e}")))?;
+        }
+        for s in &raw.allow.lines {
+            allow
+                .add_line_regex(s.get_ref())
+                .map_err(|e| at(s.span(), format!("allow.lines: {e}")))?;
+        }
+        for w in &raw.allow.stopwords {
+            allow.add_stopword(w);
+        }
+        for c in &raw.allow.commits {
+            allow.add_commit(c);
+        }
+        allow.finish().map_err(|e| ConfigError {
+            file: file.to_path_buf(),
+            line: None,
+            problem: format!("allow.paths: {e}"),
+        })?;
+        Ok(Config {
+            file: Some(file.to_path_buf()),
+            default_rules: raw.default_rules.unwrap_or(true),
+            fingerprint_salt: raw.fingerprint_salt.map(|s| s.into_inner()),
+            max_file_size,
+            allow,
+            rule_files: raw
+                .rule_files
+                .into_iter()
+                .map(|f| (root.join(f.get_ref()), line_of(text, f.span().start)))
+                .collect(),
+            disable: raw
+                .disable
+                .into_iter()
+                .map(|d| (d.get_ref().clone(), line_of(text, d.span().start)))
+                .collect(),
+            severity: raw
+                .severity
+                .into_iter()
+                .map(|(id, s)| (id, *s.get_ref(), line_of(text, s.span().start)))
+                .collect(),
+            rules: raw
+                .rule
+                .into_iter()
+                .map(|r| {
+                    let line = line_of(text, r.span().start);
+                    (r.into_inner(), line)
+                })
+                .collect(),
+        })
+    }
+
+    /// Finds the configuration for a scan rooted at `start`: `.credsweep.toml` there or in the
+    /// nearest parent, not above the repository's top (the first directory holding `.git`).
+    pub fn discover(start: &Path) -> Result<Option<Config>, ConfigError> {
+        let start = start.canonicalize().unwrap_or_else(|_| start.to_path_buf());
+        let mut dir = if start.is_dir() {
+            Some(start.as_path())
+        } else {
+            start.parent()
+        };
+        while let Some(d) = dir {
+            let candidate = d.join(CONFIG_FILE);
+            if candidate.is_file() {
+                return Config::load(&candidate).map(Some);
+            }
+            if d.join(".git").exists() {
+                break;
+            }
+            dir = d.parent();
+        }
+        Ok(None)
+    }
+
+    /// Applies the rule settings to `set` (which holds the default pack when `default_rules`,
+    /// else nothing): adds rule files and inline rules, disables, and changes severities.
+    pub fn apply_rules(&self, set: &mut RuleSet) -> Result<(), ConfigError> {
+        let file = self.file.clone().unwrap_or_default();
+        let err = |line: usize, problem: String| ConfigError {
+            file: file.clone(),
+            line: Some(line),
+            problem,
+        };
+        for (path, line) in &self.rule_files {
+            let text = fs::read_to_string(path).map_err(|e| {
+                err(
+                    *line,
+                    format!("cannot read rule file {}: {e}", path.display()),
+                )
+            })?;
+            set.add_toml(&path.display().to_string(), &text)
+                .map_err(|e| err(*line, e.to_string()))?;
+        }
+        for (spec, line) in &self.rules {
+            set.add_spec(&file.display().to_string(), spec.clone())
+                .map_err(|e| err(*line, e.to_string()))?;
+        }
+        for (id, line) in &self.disable {
+            if !set.remove(std::slice::from_ref(id)).is_empty() {
+                return Err(err(
+                    *line,
+                    format!("disable: no rule has the id `{id}` (see `credsweep rules list`)"),
+                ));
+            }
+        }
+        for (id, severity, line) in &self.severity {
+            let Some(idx) = set.find(id) else {
+                return Err(err(
+                    *line,
+                    format!("severity: no rule has the id `{id}` (see `credsweep rules list`)"),
+                ));
+            };
+            set.rules_mut()[idx.0 as usize].severity = *severity;
+        }
+        Ok(())
+    }
+}
+
+/// 1-based line of byte `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("/repo/.credsweep.toml"), text)
+    }
+
+    #[test]
+    fn errors_name_file_and_line() {
+        let e = parse("max_file_size = \"1G\"\n\n[allow]\nsecrets = ['(unclosed']\n").unwrap_err();
+        assert_eq!(e.line, Some(4), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("/repo/.credsweep.toml:4: allow.secrets"),
+            "{e}"
+        );
+        let e = parse("max_file_size = \"huge\"\n").unwrap_err();
+        assert_eq!(e.line, Some(1), "{e}");
+        let e = parse("\nunknown_key = 1\n").unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(e.problem.contains("unknown_key"), "{e}");
+    }
+
+    #[test]
+    fn severity_and_disable_apply_and_check_ids() {
+        let c = parse("disable = ['b']\n[severity]\na = 'note'\n[[rule]]\nid = 'c'\ndescription = 'c'\nseverity = 'error'\nregex = '(?P<secret>c)'\n").unwrap();
+        let mut set = RuleSet::default();
+        set.add_toml(
+            "t",
+            "[[rule]]\nid='a'\ndescription='a'\nseverity='error'\nregex='(?P<secret>a)'\n[[rule]]\nid='b'\ndescription='b'\nseverity='error'\nregex='(?P<secret>b)'\n",
+        )
+        .unwrap();
+        c.apply_rules(&mut set).unwrap();
+        let ids: Vec<_> = set
+            .rules()
+            .iter()
+            .map(|r| (r.id.as_str(), r.severity))
+            .collect();
+        assert_eq!(ids, [("a", Severity::Note), ("c", Severity::Error)]);
+        let c = parse("\ndisable = ['nope']\n").unwrap();
+        let e = c.apply_rules(&mut set).unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert!(e.problem.contains("nope"));
+    }
+}

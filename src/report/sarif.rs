@@ -1,0 +1,852 @@
+//! The SARIF 2.1.0 report, for GitHub code scanning and other SARIF consumers.
+//!
+//! One log, one run, built with `serde-sarif` (which does not validate what it builds: the test
+//! suite checks every log it produces against the official schema, `tests/schema/`).
+//!
+//! What goes in, and why:
+//!
+//! - `tool.driver`: name, version, information URI, and one `rules[]` entry per rule that fired
+//!   (every rule in force with `--sarif-all-rules`), with help text that says what leaked and what
+//!   to do, a `defaultConfiguration.level` from the rule's severity, and the properties GitHub
+//!   reads: `tags`, `security-severity` and `precision`.
+//! - `results[]`: one per finding, with exactly one location whose `artifactLocation.uri` is
+//!   relative to the repository root and whose region spans the secret. No snippet: a snippet of
+//!   the region would be the secret itself.
+//! - `partialFingerprints`: `primaryLocationLineHash` (GitHub's own line hash, computed here the
+//!   way `github/codeql-action` computes it, see [`line_hashes`]) and credsweep's content
+//!   fingerprint under [`CONTENT_FINGERPRINT_KEY`] (a keyed hash of rule and secret: the same
+//!   wherever the secret moves).
+//! - `automationDetails.id` is `credsweep/<scan kind>/`, so tree, staged and history runs are
+//!   separate categories and an upload of one never closes the alerts of another.
+//! - GitHub's limits: at most [`MAX_RESULTS`] results per run. Past it the most severe findings
+//!   are kept, the rest are counted in `run.properties` and the caller is told (it prints a
+//!   warning). Each result has one location, far below the limit of 1,000.
+//!
+//! **Secrets never go into SARIF, not even with `--no-redact`.** A SARIF file is uploaded to a
+//! code-scanning service and kept there, readable by everyone who can see the alerts, long after
+//! the secret has been purged from the repository: the plaintext in it would be a second leak. The
+//! message shows the same short redacted prefix as the other reports; `--no-redact` affects only
+//! the text and JSON reports.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Component, Path, PathBuf};
+
+use serde_json::{Value, json};
+use serde_sarif::sarif::{
+    ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
+    PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor,
+    Result as SarifResult, ResultLevel, Run, RunAutomationDetails, SCHEMA_URL, Sarif, Tool,
+    ToolComponent,
+};
+
+use super::{Report, ScanKind};
+use crate::finding::Finding;
+use crate::rules::{Rule, RuleIdx, Severity};
+use crate::sources::SkipReason;
+
+/// GitHub code scanning rejects a run with more results than this.
+pub const MAX_RESULTS: usize = 25_000;
+
+/// GitHub code scanning rejects a result with more locations than this. credsweep writes one
+/// location per result, so it is never reached; the constant documents the limit.
+pub const MAX_LOCATIONS_PER_RESULT: usize = 1_000;
+
+/// GitHub code scanning rejects a run with more rules than this (possible only with
+/// `--sarif-all-rules` and a very large rule file).
+pub const MAX_RULES: usize = 25_000;
+
+/// The `partialFingerprints` key of credsweep's content fingerprint ([`Finding::fingerprint`]).
+pub const CONTENT_FINGERPRINT_KEY: &str = "credsweep/contentFingerprint/v1";
+
+/// The `partialFingerprints` key GitHub code scanning tracks alerts by.
+pub const LINE_HASH_KEY: &str = "primaryLocationLineHash";
+
+/// The URI standard input is reported under: `<stdin>`, percent-encoded (`<` and `>` may not
+/// appear in a URI).
+pub const STDIN_URI: &str = "%3Cstdin%3E";
+
+/// Where the tool is documented: the crate's homepage or repository when Cargo.toml names one.
+pub const INFORMATION_URI: &str = {
+    let home = env!("CARGO_PKG_HOMEPAGE");
+    let repo = env!("CARGO_PKG_REPOSITORY");
+    if !home.is_empty() {
+        home
+    } else if !repo.is_empty() {
+        repo
+    } else {
+        "https://crates.io/crates/credsweep"
+    }
+};
+
+/// What the SARIF renderer needs beyond the report.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SarifOptions {
+    /// List every rule in force in `tool.driver.rules`, not only those that fired.
+    pub all_rules: bool,
+}
+
+/// A rendered SARIF log and what the caller should tell the user on stderr.
+#[derive(Debug)]
+pub struct Rendered {
+    pub body: String,
+    pub warnings: Vec<String>,
+}
+
+/// SARIF's `security-severity` for a severity, as GitHub reads it: over 9.0 is critical, 7.0 to
+/// 8.9 high, 4.0 to 6.9 medium, 0.1 to 3.9 low. A live credential in a repository is critical
+/// (anyone who can read it can use it), an identifier or short-lived token medium, a test-mode key
+/// low.
+pub fn security_severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "9.1",
+        Severity::Warning => "6.5",
+        Severity::Note => "3.0",
+    }
+}
+
+/// SARIF's `precision` for a rule: `high` when a match needs provider context nearby
+/// (`context_required`) or every keyword is a distinctive literal of at least four characters (a
+/// token prefix like `ghp_`, `xoxb-`, `AKIA`, or a key name like `secret_access_key`); `medium`
+/// when a keyword is short or generic (`SK`, `AC`, `-us`), so more of the matches may be
+/// something else.
+pub fn precision(rule: &Rule) -> &'static str {
+    let distinctive =
+        !rule.keywords.is_empty() && rule.keywords.iter().all(|k| k.chars().count() >= 4);
+    if rule.context_required || distinctive {
+        "high"
+    } else {
+        "medium"
+    }
+}
+
+/// `vobiz-auth-token` → `VobizAuthToken`.
+pub fn pascal_case(id: &str) -> String {
+    id.split(['-', '_'])
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            let first = c.next().unwrap().to_ascii_uppercase();
+            std::iter::once(first).chain(c).collect::<String>()
+        })
+        .collect()
+}
+
+fn result_level(s: Severity) -> ResultLevel {
+    match s {
+        Severity::Error => ResultLevel::Error,
+        Severity::Warning => ResultLevel::Warning,
+        Severity::Note => ResultLevel::Note,
+    }
+}
+
+/// What to do about a credential when its rule says nothing more specific.
+const GENERIC_REMEDIATION: &str = "Revoke or rotate the credential with whoever issued it, at \
+once: assume it has been copied. Then purge it from git history (for example with git \
+filter-repo) and have every clone re-fetched, and load it at run time from an environment \
+variable or a secrets manager instead of keeping it in the repository.";
+
+/// Why removing the line is not enough; appended to every rule's help.
+const HISTORY_NOTE: &str = "Deleting the line in a new commit does not help on its own: the \
+credential stays in git history, in every clone and fork, and in any CI log that printed it. \
+Rotate it first, then clean up.";
+
+/// Escapes the characters Markdown would read as formatting.
+fn md_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn message(text: String) -> Message {
+    Message::builder().text(text).build()
+}
+
+fn mms(text: String) -> MultiformatMessageString {
+    MultiformatMessageString::builder().text(text).build()
+}
+
+fn bag(entries: impl IntoIterator<Item = (&'static str, Value)>) -> PropertyBag {
+    PropertyBag::builder()
+        .additional_properties(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect::<BTreeMap<_, _>>(),
+        )
+        .build()
+}
+
+/// The `tool.driver.rules[]` entry for `rule`.
+fn descriptor(rule: &Rule) -> ReportingDescriptor {
+    let provider = rule.provider.as_deref();
+    let what = match provider {
+        Some(p) => format!(
+            "{} (credsweep rule {}, provider {p})",
+            rule.description, rule.id
+        ),
+        None => format!("{} (credsweep rule {})", rule.description, rule.id),
+    };
+    let full = format!(
+        "{}. A credential of this kind found in a repository must be treated as exposed: anyone \
+         who can read the repository, a clone, a fork or a CI log can use it.",
+        rule.description.trim_end_matches('.')
+    );
+    let todo = rule
+        .remediation
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .unwrap_or(GENERIC_REMEDIATION);
+    let help_text = format!("What leaked: {what}.\n\nWhat to do: {todo}\n\n{HISTORY_NOTE}");
+    let help_md = format!(
+        "**What leaked:** {}\n\n**What to do:** {}\n\n{}",
+        md_escape(&what),
+        md_escape(todo),
+        md_escape(HISTORY_NOTE)
+    );
+    let mut tags = vec!["security".to_string(), "secret".to_string()];
+    if let Some(p) = provider {
+        let tag = p.trim().to_lowercase().replace(char::is_whitespace, "-");
+        if !tag.is_empty() && !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    let mut properties = bag([
+        ("security-severity", json!(security_severity(rule.severity))),
+        ("precision", json!(precision(rule))),
+    ]);
+    properties.tags = Some(tags);
+    ReportingDescriptor::builder()
+        .id(rule.id.clone())
+        .name(pascal_case(&rule.id))
+        .short_description(mms(rule.description.clone()))
+        .full_description(mms(full))
+        .help(
+            MultiformatMessageString::builder()
+                .text(help_text)
+                .markdown(help_md)
+                .build(),
+        )
+        .default_configuration(
+            ReportingConfiguration::builder()
+                .level(json!(rule.severity.as_str()))
+                .build(),
+        )
+        .properties(properties)
+        .build()
+}
+
+/// Percent-encodes `path` for a URI: every byte but ASCII letters, digits, `-._~` and `/`.
+pub fn percent_encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Removes `.` and resolves `..` without touching the file system.
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The root of the git work tree `dir` is in: the nearest ancestor with a `.git` entry.
+fn work_tree_root(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .find(|d| d.join(".git").exists())
+        .map(Path::to_path_buf)
+}
+
+/// Turns the paths of a directory scan (relative to the current directory, or absolute) into
+/// paths relative to the root of the repository the current directory is in, which is what code
+/// scanning resolves a relative URI against. Paths outside it stay as they are.
+struct DirPaths {
+    cwd: Option<PathBuf>,
+    root: Option<PathBuf>,
+}
+
+impl DirPaths {
+    fn new() -> DirPaths {
+        let cwd = std::env::current_dir()
+            .ok()
+            .map(|d| std::fs::canonicalize(&d).unwrap_or(d));
+        let root = cwd.as_deref().and_then(work_tree_root);
+        DirPaths { cwd, root }
+    }
+
+    /// The repository-relative URI of `path`, or `None` to keep the path as it is.
+    fn uri(&self, path: &str) -> String {
+        let p = Path::new(path);
+        let abs = match (&self.cwd, p.is_absolute()) {
+            (_, true) => normalize(p),
+            (Some(cwd), false) => normalize(&cwd.join(p)),
+            (None, false) => return relative_uri(path),
+        };
+        if let Some(rel) = self.root.as_deref().and_then(|r| abs.strip_prefix(r).ok()) {
+            return relative_uri(&rel.to_string_lossy());
+        }
+        if p.is_absolute() {
+            // Outside any repository: an absolute file URI, so nothing resolves it to the wrong
+            // file.
+            let s = abs.to_string_lossy().replace('\\', "/");
+            return format!("file://{}", percent_encode_path(&s));
+        }
+        relative_uri(path)
+    }
+}
+
+/// A relative path as a relative URI: `/`-separated, no leading `./`, percent-encoded.
+fn relative_uri(path: &str) -> String {
+    let s = path.replace('\\', "/");
+    let mut s = s.as_str();
+    while let Some(rest) = s.strip_prefix("./") {
+        s = rest;
+    }
+    percent_encode_path(s)
+}
+
+/// How a finding's place is named in its message.
+fn place(kind: ScanKind, f: &Finding) -> String {
+    let file = if f.path == crate::sources::tree::STDIN_NAME {
+        "standard input".to_string()
+    } else if kind == ScanKind::Staged {
+        format!("the staged version of {}", f.path)
+    } else {
+        f.path.clone()
+    };
+    format!("{file} at line {}, column {}", f.line, f.column)
+}
+
+/// The result message: the first sentence says what was found and where (for history, in which
+/// commit, by whom, when); then the redacted secret.
+fn result_message(kind: ScanKind, f: &Finding) -> String {
+    let mut m = format!(
+        "{} found in {}",
+        f.description.trim_end_matches('.'),
+        place(kind, f)
+    );
+    if let Some(p) = &f.provenance {
+        match &p.commit {
+            Some(c) => {
+                m += &format!(", added in commit {}", &c[..c.len().min(12)]);
+                if let Some(a) = &p.author {
+                    m += &format!(" by {a}");
+                }
+                if let Some(d) = &p.date {
+                    m += &format!(" on {d}");
+                }
+            }
+            None => {
+                m += &format!(
+                    ", in blob {} that no commit holds",
+                    &p.blob[..p.blob.len().min(12)]
+                );
+            }
+        }
+    }
+    m += &format!(". The value starts {} (redacted).", f.secret.redacted());
+    if let Some(p) = &f.provenance
+        && p.other_locations > 0
+    {
+        m += &format!(
+            " The same secret is in {} other place{} in history.",
+            p.other_locations,
+            if p.other_locations == 1 { "" } else { "s" }
+        );
+    }
+    m
+}
+
+fn result(kind: ScanKind, f: &Finding, rule_index: usize, uri: String) -> SarifResult {
+    let mut artifact = ArtifactLocation::builder().uri(uri.clone()).build();
+    if !uri.starts_with("file:") && uri != STDIN_URI {
+        artifact.uri_base_id = Some("%SRCROOT%".to_string());
+    }
+    let region = Region::builder()
+        .start_line(i64::from(f.line))
+        .start_column(i64::from(f.column))
+        .end_line(i64::from(f.end_line))
+        .end_column(i64::from(f.end_column))
+        .build();
+    let location = Location::builder()
+        .physical_location(
+            PhysicalLocation::builder()
+                .artifact_location(artifact)
+                .region(region)
+                .build(),
+        )
+        .build();
+    let mut fingerprints = BTreeMap::new();
+    if let Some(h) = &f.line_hash {
+        fingerprints.insert(LINE_HASH_KEY.to_string(), h.clone());
+    }
+    fingerprints.insert(CONTENT_FINGERPRINT_KEY.to_string(), f.fingerprint.0.clone());
+    let mut r = SarifResult::builder()
+        .rule_id(f.rule_id.clone())
+        .rule_index(rule_index as i64)
+        .level(result_level(f.severity))
+        .message(message(result_message(kind, f)))
+        .locations(vec![location])
+        .partial_fingerprints(fingerprints)
+        .build();
+    if let Some(p) = &f.provenance {
+        let mut props: Vec<(&'static str, Value)> = Vec::new();
+        if let Some(c) = &p.commit {
+            props.push(("commit", json!(c)));
+        }
+        if let Some(a) = &p.author {
+            props.push(("author", json!(a)));
+        }
+        if let Some(d) = &p.date {
+            props.push(("date", json!(d)));
+        }
+        props.push(("blob", json!(p.blob)));
+        if let Some(r) = &p.ref_name {
+            props.push(("ref", json!(r)));
+        }
+        props.push(("otherLocations", json!(p.other_locations)));
+        r.properties = Some(bag(props));
+    }
+    r
+}
+
+/// The indices of the findings to write: all of them, or past [`MAX_RESULTS`] the most severe,
+/// in report order.
+fn keep(findings: &[Finding]) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..findings.len()).collect();
+    if idx.len() > MAX_RESULTS {
+        // Stable: within a severity, the report's order (path, line) decides.
+        idx.sort_by_key(|&i| std::cmp::Reverse(findings[i].severity));
+        idx.truncate(MAX_RESULTS);
+        idx.sort_unstable();
+    }
+    idx
+}
+
+/// Renders `report` as a SARIF 2.1.0 log.
+pub fn render(report: &Report<'_>, opts: SarifOptions) -> Rendered {
+    let mut warnings = Vec::new();
+    let rules = report.rules;
+    let kept = keep(&report.findings);
+    let omitted = report.findings.len() - kept.len();
+
+    // rules[]: in rule-set order, the rules that fired among the kept findings, or all.
+    let mut fired = vec![false; rules.len()];
+    for &i in &kept {
+        fired[report.findings[i].rule.0 as usize] = true;
+    }
+    let mut listed: Vec<usize> = (0..rules.len())
+        .filter(|&i| opts.all_rules || fired[i])
+        .collect();
+    let mut rules_omitted = 0;
+    if listed.len() > MAX_RULES {
+        // Only possible with --sarif-all-rules: keep every rule that fired, then the others in
+        // order, up to the limit.
+        let unfired_room = MAX_RULES - fired.iter().filter(|&&f| f).count();
+        let mut room = unfired_room;
+        listed.retain(|&i| {
+            if fired[i] {
+                true
+            } else if room > 0 {
+                room -= 1;
+                true
+            } else {
+                false
+            }
+        });
+        rules_omitted = rules.len() - listed.len();
+        warnings.push(format!(
+            "SARIF: {} rules are in force but GitHub accepts at most {MAX_RULES} per run: {rules_omitted} rules that found nothing are left out of tool.driver.rules",
+            rules.len()
+        ));
+    }
+    let index_of: HashMap<usize, usize> = listed
+        .iter()
+        .enumerate()
+        .map(|(pos, &i)| (i, pos))
+        .collect();
+    let descriptors: Vec<ReportingDescriptor> = listed
+        .iter()
+        .map(|&i| descriptor(rules.get(RuleIdx(i as u32))))
+        .collect();
+
+    let mut dir_paths = None;
+    let results: Vec<SarifResult> = kept
+        .iter()
+        .map(|&i| {
+            let f = &report.findings[i];
+            let uri = if f.path == crate::sources::tree::STDIN_NAME {
+                STDIN_URI.to_string()
+            } else if report.kind == ScanKind::Dir {
+                dir_paths.get_or_insert_with(DirPaths::new).uri(&f.path)
+            } else {
+                relative_uri(&f.path)
+            };
+            result(report.kind, f, index_of[&(f.rule.0 as usize)], uri)
+        })
+        .collect();
+
+    let mut run_props: Vec<(&'static str, Value)> = vec![
+        ("scan", json!(report.kind.as_str())),
+        ("findings", json!(report.findings.len())),
+    ];
+    if omitted > 0 {
+        let mut by_severity = BTreeMap::new();
+        let kept_set: HashSet<usize> = kept.iter().copied().collect();
+        for (i, f) in report.findings.iter().enumerate() {
+            if !kept_set.contains(&i) {
+                *by_severity.entry(f.severity.as_str()).or_insert(0usize) += 1;
+            }
+        }
+        let note = format!(
+            "{} findings, but GitHub code scanning accepts at most {MAX_RESULTS} results per run: the {MAX_RESULTS} most severe are included and {omitted} are left out; run credsweep with --format json to see them all",
+            report.findings.len()
+        );
+        warnings.push(format!("SARIF: {note}"));
+        run_props.push(("resultsTruncated", json!(true)));
+        run_props.push(("resultsLimit", json!(MAX_RESULTS)));
+        run_props.push(("resultsOmitted", json!(omitted)));
+        run_props.push(("resultsOmittedBySeverity", json!(by_severity)));
+        run_props.push(("truncationNote", json!(note)));
+    }
+    if rules_omitted > 0 {
+        run_props.push(("rulesOmitted", json!(rules_omitted)));
+    }
+
+    let run = Run::builder()
+        .tool(
+            Tool::builder()
+                .driver(
+                    ToolComponent::builder()
+                        .name("credsweep")
+                        .semantic_version(env!("CARGO_PKG_VERSION"))
+                        .version(env!("CARGO_PKG_VERSION"))
+                        .information_uri(INFORMATION_URI)
+                        .rules(descriptors)
+                        .build(),
+                )
+                .build(),
+        )
+        .automation_details(
+            RunAutomationDetails::builder()
+                .id(format!("credsweep/{}/", report.kind.as_str()))
+                .build(),
+        )
+        .column_kind(json!("unicodeCodePoints"))
+        .invocations(vec![invocation(report)])
+        .results(results)
+        .properties(bag(run_props))
+        .build();
+    let log = Sarif::builder()
+        .schema(SCHEMA_URL)
+        .version(json!("2.1.0"))
+        .runs(vec![run])
+        .build();
+    let mut body = serde_json::to_string_pretty(&log).expect("SARIF serializes");
+    body.push('\n');
+    Rendered { body, warnings }
+}
+
+/// The invocation: whether the scan read everything (`executionSuccessful`), and a notification
+/// for each input not scanned, or not wholly, and each note.
+fn invocation(report: &Report<'_>) -> Invocation {
+    let mut notes = Vec::new();
+    for k in &report.summary.skips {
+        let level = match k.reason {
+            SkipReason::Error(_) => "error",
+            _ => "warning",
+        };
+        notes.push(
+            Notification::builder()
+                .level(json!(level))
+                .message(message(format!("{}: {}", k.path, k.reason)))
+                .build(),
+        );
+    }
+    for n in &report.notes {
+        notes.push(
+            Notification::builder()
+                .level(json!("note"))
+                .message(message(n.clone()))
+                .build(),
+        );
+    }
+    let mut inv = Invocation::builder()
+        .execution_successful(!report.summary.has_errors())
+        .build();
+    if !notes.is_empty() {
+        inv.tool_execution_notifications = Some(notes);
+    }
+    inv
+}
+
+/// GitHub's line hashes (`primaryLocationLineHash`) of the given 1-based `lines` of `data`, as
+/// `github/codeql-action` computes them when it uploads SARIF (`src/fingerprints.ts`), so alerts
+/// credsweep uploads are tracked the same way across commits whether or not the action could
+/// read the file itself (it cannot for history and staged findings).
+///
+/// The algorithm: `data` is read as UTF-8 (invalid bytes become U+FFFD) and walked in UTF-16 code
+/// units. Spaces and tabs are skipped; `\r\n`, `\r` and `\n` all end a line and count as one `\n`.
+/// A polynomial rolling hash (base 37, wrapping 64-bit) runs over a window of the last 100
+/// remaining units; each line's hash is the window's value once the 100 units that start at the
+/// line's first unit have been added (the end of the data is marked by 65535 and padded with 0).
+/// It is written in lower-case hex, then `:` and how many lines so far had the same hash.
+///
+/// Returns the hashes in the order of `lines`; a line past the end of `data` gets `None`.
+pub fn line_hashes(data: &[u8], lines: &[u32]) -> Vec<Option<String>> {
+    let wanted: HashSet<u32> = lines.iter().copied().collect();
+    let mut h = LineHasher::new(wanted);
+    if h.last_wanted > 0 {
+        let text = String::from_utf8_lossy(data);
+        let finished = text.encode_utf16().all(|u| h.push(u)) && h.push(LineHasher::EOF);
+        if finished {
+            h.flush();
+        }
+    }
+    lines.iter().map(|l| h.found.get(l).cloned()).collect()
+}
+
+/// The state of [`line_hashes`]' rolling hash.
+struct LineHasher {
+    /// The last `BLOCK` units hashed, a ring buffer starting at `index`.
+    window: [u16; LineHasher::BLOCK],
+    /// The line that starts at each unit of `window`, or 0.
+    line_numbers: [u32; LineHasher::BLOCK],
+    hash: u64,
+    /// `MOD` to the power `BLOCK`: what the unit leaving the window weighs.
+    first_mod: u64,
+    index: usize,
+    line: u32,
+    line_start: bool,
+    prev_cr: bool,
+    /// How many lines so far had each hash.
+    counts: HashMap<u64, u32>,
+    wanted: HashSet<u32>,
+    last_wanted: u32,
+    found: HashMap<u32, String>,
+}
+
+impl LineHasher {
+    const BLOCK: usize = 100;
+    const MOD: u64 = 37;
+    const EOF: u16 = 0xFFFF;
+
+    fn new(wanted: HashSet<u32>) -> LineHasher {
+        LineHasher {
+            window: [0; Self::BLOCK],
+            line_numbers: [0; Self::BLOCK],
+            hash: 0,
+            first_mod: (0..Self::BLOCK).fold(1u64, |m, _| m.wrapping_mul(Self::MOD)),
+            index: 0,
+            line: 0,
+            line_start: true,
+            prev_cr: false,
+            counts: HashMap::new(),
+            last_wanted: wanted.iter().copied().max().unwrap_or(0),
+            wanted,
+            found: HashMap::new(),
+        }
+    }
+
+    /// Hashes one UTF-16 unit; returns false once every wanted line has its hash.
+    fn push(&mut self, mut unit: u16) -> bool {
+        const SPACE: u16 = b' ' as u16;
+        const TAB: u16 = b'\t' as u16;
+        const LF: u16 = b'\n' as u16;
+        const CR: u16 = b'\r' as u16;
+        if unit == SPACE || unit == TAB || (self.prev_cr && unit == LF) {
+            self.prev_cr = false;
+            return true;
+        }
+        self.prev_cr = unit == CR;
+        if unit == CR {
+            unit = LF;
+        }
+        let starting = self.line_numbers[self.index];
+        if starting != 0 {
+            self.output();
+            if starting >= self.last_wanted {
+                return false;
+            }
+        }
+        if self.line_start {
+            self.line_start = false;
+            self.line += 1;
+            self.line_numbers[self.index] = self.line;
+        }
+        if unit == LF {
+            self.line_start = true;
+        }
+        self.update(unit);
+        true
+    }
+
+    /// The lines near the end, whose windows run past it: pads with 0.
+    fn flush(&mut self) {
+        for _ in 0..Self::BLOCK {
+            if self.line_numbers[self.index] != 0 {
+                self.output();
+            }
+            self.update(0);
+        }
+    }
+
+    /// Emits the hash of the line that starts at `index`: its `BLOCK` units are in the window.
+    fn output(&mut self) {
+        let n = self.counts.entry(self.hash).or_insert(0);
+        *n += 1;
+        let line = self.line_numbers[self.index];
+        if self.wanted.contains(&line) {
+            self.found.insert(line, format!("{:x}:{n}", self.hash));
+        }
+        self.line_numbers[self.index] = 0;
+    }
+
+    fn update(&mut self, unit: u16) {
+        let leaving = self.window[self.index];
+        self.window[self.index] = unit;
+        self.hash = Self::MOD
+            .wrapping_mul(self.hash)
+            .wrapping_add(u64::from(unit))
+            .wrapping_sub(self.first_mod.wrapping_mul(u64::from(leaving)));
+        self.index = (self.index + 1) % Self::BLOCK;
+    }
+}
+
+/// Sets [`Finding::line_hash`] on `findings`, all found in `data` (the bytes as stored: the file
+/// or blob before any decoding, which is what code scanning hashes).
+pub fn add_line_hashes(data: &[u8], findings: &mut [Finding]) {
+    if findings.is_empty() {
+        return;
+    }
+    let lines: Vec<u32> = findings.iter().map(|f| f.line).collect();
+    for (f, h) in findings.iter_mut().zip(line_hashes(data, &lines)) {
+        f.line_hash = h;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every line's hash, one per line as code scanning counts lines (`\r\n`, `\r`, `\n`).
+    fn all(data: &str) -> Vec<String> {
+        let n = data
+            .split("\r\n")
+            .flat_map(|l| l.split(['\r', '\n']))
+            .count() as u32;
+        let h = line_hashes(data.as_bytes(), &(1..=n + 1).collect::<Vec<_>>());
+        assert_eq!(h[n as usize], None, "no line past the last");
+        h[..n as usize].iter().map(|h| h.clone().unwrap()).collect()
+    }
+
+    /// Test vectors from `github/codeql-action`'s tests of the same algorithm.
+    #[test]
+    fn line_hashes_match_codeql_action() {
+        assert_eq!(all(""), ["c129715d7a2bc9a3:1"]);
+        assert_eq!(
+            all(" a\nb\n  \t\tc\n d"),
+            [
+                "271789c17abda88f:1",
+                "54703d4cd895b18:1",
+                "180aee12dab6264:1",
+                "a23a3dc5e078b07b:1"
+            ]
+        );
+        assert_eq!(
+            all(" hello; \t\nworld!!!\n\n\n  \t\tGreetings\n End"),
+            [
+                "8b7cf3e952e7aeb2:1",
+                "b1ae1287ec4718d9:1",
+                "bff680108adb0fcc:1",
+                "c6805c5e1288b612:1",
+                "b86d3392aea1be30:1",
+                "e6ceba753e1a442:1",
+            ]
+        );
+        let same = [
+            "e9496ae3ebfced30:1",
+            "fb7c023a8b9ccb3f:1",
+            "ce8ba1a563dcdaca:1",
+            "e20e36e16fcb0cc8:1",
+            "b3edc88f2938467e:1",
+            "c8e28b0b4002a3a0:1",
+            "c129715d7a2bc9a3:1",
+        ];
+        for input in [
+            " hello; \t\nworld!!!\n\n\n  \t\tGreetings\n End\n",
+            " hello; \t\nworld!!!\r\r\r  \t\tGreetings\r End\r",
+            " hello; \t\r\nworld!!!\r\n\r\n\r\n  \t\tGreetings\r\n End\r\n",
+            " hello; \t\nworld!!!\r\n\n\r  \t\tGreetings\r End\r\n",
+        ] {
+            assert_eq!(all(input), same, "{input:?}");
+        }
+        assert_eq!(
+            all(&"Lorem ipsum dolor sit amet.\n".repeat(10)),
+            [
+                "a7f2ff13bc495cf2:1",
+                "a7f2ff13bc495cf2:2",
+                "a7f2ff13bc495cf2:3",
+                "a7f2ff13bc495cf2:4",
+                "a7f2ff13bc495cf2:5",
+                "a7f2ff13bc495cf2:6",
+                "a7f2ff1481e87703:1",
+                "a9cf91f7bbf1862b:1",
+                "55ec222b86bcae53:1",
+                "cc97dc7b1d7d8f7b:1",
+                "c129715d7a2bc9a3:1"
+            ]
+        );
+    }
+
+    #[test]
+    fn whitespace_and_line_endings_do_not_change_the_hash() {
+        let a = all("a = 1\nb = 2\n");
+        let b = all("  a=1\r\n\tb =2\r\n");
+        assert_eq!(a[0], b[0]);
+        assert_eq!(a[1], b[1]);
+    }
+
+    #[test]
+    fn only_wanted_lines_and_past_the_end() {
+        let h = line_hashes(b"one\ntwo\n", &[2, 9]);
+        assert!(h[0].is_some());
+        assert_eq!(h[1], None);
+    }
+
+    #[test]
+    fn names_and_uris() {
+        assert_eq!(pascal_case("vobiz-auth-token"), "VobizAuthToken");
+        assert_eq!(percent_encode_path("a b/ü:x.env"), "a%20b/%C3%BC%3Ax.env");
+        assert_eq!(relative_uri("./././src/x y.rs"), "src/x%20y.rs");
+    }
+
+    #[test]
+    fn markdown_is_escaped() {
+        assert_eq!(md_escape("sk_live_…"), "sk\\_live\\_…");
+    }
+}
