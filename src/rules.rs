@@ -233,6 +233,9 @@ fn is_kebab_id(id: &str) -> bool {
         && !id.ends_with('-')
 }
 
+/// Keywords shorter than this occur nearly everywhere: they gate nothing and slow the prefilter.
+pub const MIN_KEYWORD_LEN: usize = 3;
+
 /// Bounds on compiled regex size: generous for real rules, but a rule cannot make the scanner
 /// allocate without limit.
 const REGEX_SIZE_LIMIT: usize = 32 * 1024 * 1024;
@@ -274,8 +277,11 @@ fn compile(origin: &str, spec: RuleSpec) -> Result<Rule, RuleError> {
     let mut keywords = Vec::new();
     let mut seen = HashSet::new();
     for k in &spec.keywords {
-        if k.is_empty() {
-            return Err(err("a keyword is empty".to_string()));
+        if k.len() < MIN_KEYWORD_LEN {
+            return Err(err(format!(
+                "keyword {k:?} is shorter than {MIN_KEYWORD_LEN} bytes: it would occur nearly everywhere and the \
+                 rule's regex would run on everything; use a longer literal the match or its line must contain"
+            )));
         }
         let k = k.to_ascii_lowercase();
         if seen.insert(k.clone()) {

@@ -12,6 +12,7 @@
 pub mod decode;
 pub mod filters;
 pub mod matcher;
+pub mod prefilter;
 
 use std::ops::Range;
 

@@ -1,0 +1,204 @@
+//! The keyword prefilter: where in a buffer does any rule's keyword occur?
+//!
+//! Keywords are matched ASCII-case-insensitively. Two choices make this fast:
+//!
+//! - The input is lower-cased a chunk at a time (the copy stays in cache) and searched with a
+//!   case-sensitive searcher: the automaton's own case-insensitive mode defeats its SIMD
+//!   prefilters (measured on 82 MB of crate sources with 45 keywords: 1.4 GB/s against 0.57 GB/s).
+//! - Only the *minimal* keywords are searched for: those that contain no other keyword. A rule
+//!   pack has many keywords that extend a shorter one (`secret` in `aws_secret`, `client_secret`,
+//!   `secret_access_key`); each hit of `secret` is checked in place for the longer ones. Fewer,
+//!   distinct patterns keep the set within reach of the SIMD "Teddy" searcher (up to 128
+//!   patterns); past that, a DFA takes over.
+
+use std::ops::Range;
+
+use aho_corasick::packed;
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+
+/// How much of the input is lower-cased and searched at a time.
+const CHUNK: usize = 64 * 1024;
+
+enum Searcher {
+    Packed(packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+impl Searcher {
+    /// The next match in `hay[at..]`, as (pattern, start, end).
+    fn find(&self, hay: &[u8], at: usize) -> Option<(usize, usize, usize)> {
+        match self {
+            Searcher::Packed(s) => s
+                .find_in(hay, aho_corasick::Span::from(at..hay.len()))
+                .map(|m| (m.pattern().as_usize(), m.start(), m.end())),
+            Searcher::Automaton(a) => a
+                .find(aho_corasick::Input::new(hay).span(at..hay.len()))
+                .map(|m| (m.pattern().as_usize(), m.start(), m.end())),
+        }
+    }
+}
+
+/// Finds every keyword occurrence in a buffer.
+pub struct KeywordIndex {
+    searcher: Option<Searcher>,
+    /// For each searched (minimal) pattern: the keywords that contain it, with its offset in each.
+    /// A minimal keyword lists itself at offset 0.
+    extensions: Vec<Vec<(usize, usize)>>,
+    /// All keywords, lower-case.
+    keywords: Vec<Vec<u8>>,
+    longest: usize,
+}
+
+impl KeywordIndex {
+    /// `keywords` must be lower-case and distinct.
+    pub fn new(keywords: &[String]) -> KeywordIndex {
+        let keywords: Vec<Vec<u8>> = keywords.iter().map(|k| k.as_bytes().to_vec()).collect();
+        let contains =
+            |hay: &[u8], needle: &[u8]| memchr::memmem::find_iter(hay, needle).collect::<Vec<_>>();
+        let minimal: Vec<usize> = (0..keywords.len())
+            .filter(|&i| {
+                !(0..keywords.len()).any(|j| {
+                    j != i
+                        && keywords[j].len() < keywords[i].len()
+                        && !contains(&keywords[i], &keywords[j]).is_empty()
+                })
+            })
+            .collect();
+        let extensions = minimal
+            .iter()
+            .map(|&m| {
+                let mut ext = Vec::new();
+                for (k, kw) in keywords.iter().enumerate() {
+                    for off in contains(kw, &keywords[m]) {
+                        ext.push((k, off));
+                    }
+                }
+                ext
+            })
+            .collect();
+        let patterns: Vec<&[u8]> = minimal.iter().map(|&m| keywords[m].as_slice()).collect();
+        let shortest = patterns.iter().map(|p| p.len()).min().unwrap_or(0);
+        let searcher = if patterns.is_empty() {
+            None
+        } else {
+            let packed = packed::Config::new()
+                .match_kind(packed::MatchKind::LeftmostLongest)
+                .heuristic_pattern_limits(false)
+                .builder()
+                .extend(&patterns)
+                .build()
+                // Teddy fingerprints up to the first 4 bytes of each pattern, no more than the
+                // shortest has: with 1- or 2-byte patterns nearly every position is a candidate
+                // to verify, and the DFA is faster.
+                .filter(|_| shortest >= 3);
+            Some(match packed {
+                Some(p) => Searcher::Packed(p),
+                None => Searcher::Automaton(
+                    AhoCorasick::builder()
+                        .kind(Some(AhoCorasickKind::DFA))
+                        .match_kind(MatchKind::LeftmostLongest)
+                        .build(&patterns)
+                        .expect("keyword automaton: keywords are plain literals"),
+                ),
+            })
+        };
+        let longest = keywords.iter().map(Vec::len).max().unwrap_or(0);
+        KeywordIndex {
+            searcher,
+            extensions,
+            keywords,
+            longest,
+        }
+    }
+
+    /// Calls `hit(keyword, range)` for every occurrence of every keyword in `data`, in order of
+    /// the searched pattern's position.
+    pub fn for_each_hit(&self, data: &[u8], mut hit: impl FnMut(usize, Range<usize>)) {
+        let Some(searcher) = &self.searcher else {
+            return;
+        };
+        // Each chunk is searched with `reach` bytes of context on both sides, so that a keyword
+        // that extends a minimal pattern can be checked across the chunk's edges.
+        let reach = self.longest.saturating_sub(1);
+        let mut lower = Vec::with_capacity(CHUNK.min(data.len()) + 2 * reach);
+        let mut pos = 0;
+        let mut last_end = 0;
+        while pos < data.len() {
+            let end = (pos + CHUNK).min(data.len());
+            let from = pos.saturating_sub(reach);
+            let to = (end + reach).min(data.len());
+            lower.clear();
+            lower.extend(data[from..to].iter().map(u8::to_ascii_lowercase));
+            let mut at = pos - from;
+            while let Some((pattern, s, e)) = searcher.find(&lower, at) {
+                let (start, stop) = (from + s, from + e);
+                if start >= end {
+                    break;
+                }
+                at = e;
+                if start < last_end {
+                    continue;
+                }
+                last_end = stop;
+                for &(k, off) in &self.extensions[pattern] {
+                    let kw = &self.keywords[k];
+                    if off > s || s - off + kw.len() > lower.len() {
+                        continue;
+                    }
+                    let ks = s - off;
+                    if off == 0 && kw.len() == e - s || lower[ks..ks + kw.len()] == kw[..] {
+                        hit(k, from + ks..from + ks + kw.len());
+                    }
+                }
+            }
+            pos = end;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hits(kws: &[&str], data: &str) -> Vec<(String, Range<usize>)> {
+        let kws: Vec<String> = kws.iter().map(|s| s.to_string()).collect();
+        let idx = KeywordIndex::new(&kws);
+        let mut out = Vec::new();
+        idx.for_each_hit(data.as_bytes(), |k, r| out.push((kws[k].clone(), r)));
+        out.sort_by_key(|(k, r)| (r.start, k.clone()));
+        out
+    }
+
+    #[test]
+    fn longer_keywords_are_found_through_the_shorter_one() {
+        let h = hits(
+            &["secret", "aws_secret", "secret_access_key", "token"],
+            "AWS_SECRET_ACCESS_KEY = x; Token",
+        );
+        let names: Vec<&str> = h.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            ["aws_secret", "secret", "secret_access_key", "token"]
+        );
+        assert_eq!(h[0].1, 0..10);
+        assert_eq!(h[2].1, 4..21);
+    }
+
+    #[test]
+    fn keywords_across_chunk_edges_are_found_once() {
+        let mut data = "x".repeat(CHUNK - 5);
+        data.push_str("AWS_SECRET_here");
+        data.push_str(&"y".repeat(CHUNK));
+        data.push_str("sk_live_");
+        let h = hits(&["secret", "aws_secret", "sk_live_"], &data);
+        let names: Vec<&str> = h.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["aws_secret", "secret", "sk_live_"]);
+        assert_eq!(h[0].1.start, CHUNK - 5);
+    }
+
+    #[test]
+    fn short_keywords_fall_back_to_the_automaton() {
+        let h = hits(&["ab", "xyz"], "..AB..xYz..ab");
+        assert_eq!(h.len(), 3);
+    }
+}
