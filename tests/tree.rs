@@ -288,8 +288,11 @@ fn gitignore_is_honoured_and_no_ignore_overrides_it() {
 
 #[test]
 fn stdin_and_dash_are_scanned_as_stdin() {
+    // Run outside this repository, whose own .credsweep.toml allows fake tokens.
+    let d = tempfile::tempdir().unwrap();
     for args in [vec!["stdin"], vec!["dir", "-"]] {
         credsweep()
+            .current_dir(d.path())
             .args(&args)
             .write_stdin(format!("X-Auth-Token: {TOKEN}\n"))
             .assert()

@@ -78,6 +78,7 @@ fn walk(
             found,
             findings: Vec::new(),
             summary: Summary::default(),
+            buf: Vec::new(),
         };
         Box::new(move |entry| {
             worker.visit(ctx, entry);
@@ -92,6 +93,7 @@ struct Worker<'a> {
     found: &'a Mutex<(Vec<Finding>, Summary)>,
     findings: Vec<Finding>,
     summary: Summary,
+    buf: Vec<u8>,
 }
 
 impl Worker<'_> {
@@ -111,7 +113,14 @@ impl Worker<'_> {
                     self.summary.allowed_paths += 1;
                     return;
                 }
-                scan_file(ctx, e.path(), &path, &mut self.summary, &mut self.findings)
+                scan_file(
+                    ctx,
+                    e.path(),
+                    &path,
+                    &mut self.buf,
+                    &mut self.summary,
+                    &mut self.findings,
+                )
             }
             Some(t) if t.is_dir() => {}
             // Symlinks not followed, FIFOs, sockets, devices.
@@ -131,30 +140,37 @@ impl Drop for Worker<'_> {
 }
 
 /// Scans one regular file, reading at most the size cap.
+/// `buf` is scratch space reused from file to file, so a walk does not allocate (and fault in)
+/// a fresh buffer per file.
 pub fn scan_file(
     ctx: &ScanContext<'_>,
     fs_path: &Path,
     path: &str,
+    buf: &mut Vec<u8>,
     summary: &mut Summary,
     out: &mut Vec<Finding>,
 ) {
-    match read_capped(fs_path, ctx.max_file_size) {
-        Ok((data, size)) => {
-            scan_buffer(ctx, &data, size, path, PathFilter::Path(path), summary, out)
-        }
+    match read_capped(fs_path, ctx.max_file_size, buf) {
+        Ok(size) => scan_buffer(ctx, buf, size, path, PathFilter::Path(path), summary, out),
         Err(e) => summary.skip(path, SkipReason::Error(format!("cannot read: {e}"))),
     }
 }
 
-/// Reads up to `cap` bytes; returns them and the file's full size.
-fn read_capped(path: &Path, cap: u64) -> io::Result<(Vec<u8>, u64)> {
+/// Buffers above this are not kept for the next file.
+const KEEP_BUFFER: usize = 4 << 20;
+
+/// Reads up to `cap` bytes into `buf`; returns the file's full size.
+fn read_capped(path: &Path, cap: u64, buf: &mut Vec<u8>) -> io::Result<u64> {
+    if buf.capacity() > KEEP_BUFFER {
+        *buf = Vec::new();
+    }
+    buf.clear();
     let file = File::open(path)?;
     let size = file.metadata()?.len();
-    let mut data = Vec::with_capacity(size.min(cap) as usize);
-    file.take(cap).read_to_end(&mut data)?;
+    buf.reserve(size.min(cap) as usize);
+    file.take(cap).read_to_end(buf)?;
     // A file that grew while it was read is still capped; one that shrank reports what was read.
-    let size = size.max(data.len() as u64);
-    Ok((data, size))
+    Ok(size.max(buf.len() as u64))
 }
 
 /// Scans standard input, reported as `<stdin>`.
