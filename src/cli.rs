@@ -44,6 +44,11 @@ pub enum Command {
     Dir(DirArgs),
     /// Scan standard input, reported as `<stdin>`.
     Stdin(StdinArgs),
+    /// Scan git history: every blob in the object database once (all branches, tags, the
+    /// stash, unreachable commits), each finding with the commit that introduced it.
+    Git(GitArgs),
+    /// Scan what is staged for the next commit: the index, not the working tree.
+    Staged(StagedArgs),
     /// List or check the rules in force.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -166,6 +171,33 @@ pub struct StdinArgs {
     pub scan: ScanArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct GitArgs {
+    /// The repository: a work tree (or a directory in one), a bare repository or a linked worktree.
+    #[arg(value_name = "REPO", default_value = ".")]
+    pub repo: PathBuf,
+    /// Scan only blobs that refs reach (leave out dangling and reflog-only commits).
+    #[arg(long, conflicts_with_all = ["since", "range"])]
+    pub reachable_only: bool,
+    /// Scan only what commits after REV introduced (REV..HEAD).
+    #[arg(long, value_name = "REV", conflicts_with = "range")]
+    pub since: Option<String>,
+    /// Scan only what the commits in B but not in A introduced, merges included (e.g. origin/main..HEAD).
+    #[arg(long, value_name = "A..B")]
+    pub range: Option<String>,
+    #[command(flatten)]
+    pub scan: ScanArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StagedArgs {
+    /// The repository (default: the one the current directory is in).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub repo: PathBuf,
+    #[command(flatten)]
+    pub scan: ScanArgs,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
     /// Print every rule: id, severity, description.
@@ -222,6 +254,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Stdin(a) => scan_with(&a.scan, ScanKind::Stdin, Path::new("."), |ctx| {
             Ok(tree::scan_stdin(ctx))
         }),
+        Command::Git(a) => run_git(&a),
+        Command::Staged(a) => run_staged(&a),
         Command::Baseline(cmd) => run_baseline(cmd),
         Command::Rules(RulesCommand::List { rules }) => {
             let set = load_rules(&rules, &load_config(&rules, Path::new("."))?)?;
@@ -415,6 +449,19 @@ pub fn finish(
     summary: Summary,
     started: Instant,
 ) -> Result<i32> {
+    finish_with_notes(a, setup, kind, findings, summary, Vec::new(), started)
+}
+
+/// [`finish`], with notes for the reader from the source (shallow clone, submodules, range).
+pub fn finish_with_notes(
+    a: &ScanArgs,
+    setup: &Setup,
+    kind: ScanKind,
+    findings: Vec<Finding>,
+    summary: Summary,
+    notes: Vec<String>,
+    started: Instant,
+) -> Result<i32> {
     let baseline = setup.baseline(a)?;
     let mut report = Report::new(
         kind,
@@ -424,6 +471,7 @@ pub fn finish(
         started.elapsed(),
     );
     report.show_suppressed = a.show_suppressed;
+    report.notes.extend(notes);
     let mut stale = 0;
     if let Some(b) = &baseline {
         report.apply_baseline(b);
@@ -445,6 +493,61 @@ pub fn finish(
     }
     let code = emit(a, &report)?;
     Ok(if stale > 0 { EXIT_ERROR } else { code })
+}
+
+/// `credsweep git`: the history source, with progress on stderr when it is a terminal.
+fn run_git(a: &GitArgs) -> Result<i32> {
+    use crate::sources::history::{self, HistoryOptions, Selection};
+    let started = Instant::now();
+    let selection = match (&a.since, &a.range) {
+        (Some(rev), _) => Selection::Range {
+            base: rev.clone(),
+            tip: "HEAD".to_string(),
+        },
+        (None, Some(spec)) => Selection::parse_range(spec)?,
+        (None, None) if a.reachable_only => Selection::ReachableOnly,
+        (None, None) => Selection::All,
+    };
+    let repo = history::repo::open(&a.repo)?;
+    let top = history::repo::root(&repo);
+    let setup = Setup::new(&a.scan, &top)?;
+    let ctx = setup.context(top);
+    let opts = HistoryOptions {
+        selection,
+        threads: threads(&a.scan),
+        progress: !a.scan.quiet && std::io::stderr().is_terminal(),
+    };
+    let scan = history::scan(&ctx, &repo, &opts)?;
+    let (findings, summary, notes) = (scan.findings, scan.summary, scan.notes);
+    finish_with_notes(
+        &a.scan,
+        &setup,
+        ScanKind::History,
+        findings,
+        summary,
+        notes,
+        started,
+    )
+}
+
+/// `credsweep staged`: the blobs in the index that differ from `HEAD`.
+fn run_staged(a: &StagedArgs) -> Result<i32> {
+    use crate::sources::{history, staged};
+    let started = Instant::now();
+    let repo = history::repo::open(&a.repo)?;
+    let top = history::repo::root(&repo);
+    let setup = Setup::new(&a.scan, &top)?;
+    let ctx = setup.context(top);
+    let scan = staged::scan(&ctx, &repo)?;
+    finish_with_notes(
+        &a.scan,
+        &setup,
+        ScanKind::Staged,
+        scan.findings,
+        scan.summary,
+        scan.notes,
+        started,
+    )
 }
 
 fn run_baseline(cmd: BaselineCommand) -> Result<i32> {

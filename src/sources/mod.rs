@@ -2,6 +2,8 @@
 //! the staged index, git history), hands every buffer to [`scan_buffer`] with the path it should be
 //! reported under, and gathers [`Finding`]s and a [`Summary`] of what it read and skipped.
 
+pub mod history;
+pub mod staged;
 pub mod tree;
 
 use std::fmt;

@@ -1,0 +1,723 @@
+//! The git-history source: every blob in a repository's object database, scanned once, with
+//! provenance for what is found.
+//!
+//! A leaked token stays in history after the file is deleted, in branches never merged, in the
+//! stash, in content only a merge resolution wrote, and in commits no ref reaches any more. So
+//! the default scan reads the object database itself ([`odb`]) rather than walking commits: each
+//! distinct blob is decoded and scanned once, whatever reaches it.
+//!
+//! Paths and commits are only needed for blobs with findings, so provenance is worked out
+//! afterwards, for those blobs alone ([`walk::places`]): a clean history pays for no tree walk.
+//! Then the same secret found in many blobs (every later version of a config file still holds
+//! it) becomes one finding, at its first appearance, with a count of the other places.
+//!
+//! - [`repo`]: opening a repository isolated from global config; shallow and submodule notes.
+//! - [`refs`]: the tips history starts from, in the order provenance names them.
+//! - [`odb`]: the all-blob pass over packs (as delta trees) and loose objects.
+//! - [`graph`]: the commit graph in memory: reachability, topological order.
+//! - [`walk`]: tree walks: reachable blobs, first places of blobs, what a range introduced.
+//! - [`provenance`]: author, date and subject of the commits findings name.
+//! - [`progress`]: the stderr progress bar.
+
+pub mod graph;
+pub mod odb;
+pub mod progress;
+pub mod provenance;
+pub mod refs;
+pub mod repo;
+pub mod walk;
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use anyhow::{Context, Result, bail};
+use gix::ObjectId;
+use gix::bstr::BString;
+use gix::hashtable::{HashMap, HashSet};
+use gix::objs::{Find, Kind};
+use rayon::prelude::*;
+
+use self::graph::{CommitGraph, RawCommit};
+use self::progress::Progress;
+use self::provenance::CommitInfo;
+use self::refs::Tip;
+use super::{ScanContext, SkipReason, Summary, scan_buffer};
+use crate::finding::Finding;
+use crate::scanner::PathFilter;
+
+/// A blob's object id: the unit history scanning deduplicates on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BlobId(pub ObjectId);
+
+/// An object that could not be read. The scan goes on without it, and ends with exit status 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectError {
+    pub id: Option<ObjectId>,
+    pub message: String,
+}
+
+impl ObjectError {
+    pub fn new(id: ObjectId, message: impl Into<String>) -> Self {
+        ObjectError {
+            id: Some(id),
+            message: message.into(),
+        }
+    }
+
+    pub fn other(message: impl Into<String>) -> Self {
+        ObjectError {
+            id: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// Which part of history to scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Every blob in the object database, reachable or not.
+    All,
+    /// Only blobs that refs reach (`--reachable-only`).
+    ReachableOnly,
+    /// Only blobs that commits in `tip` but not in `base` introduced (`--range base..tip`,
+    /// `--since base`).
+    Range { base: String, tip: String },
+}
+
+impl Selection {
+    /// `A..B` as given to `--range`.
+    pub fn parse_range(spec: &str) -> Result<Selection> {
+        if spec.contains("...") {
+            bail!(
+                "--range takes A..B (two dots): the commits in B that are not in A; A...B is not supported"
+            );
+        }
+        match spec.split_once("..") {
+            Some((a, b)) if !a.is_empty() => Ok(Selection::Range {
+                base: a.to_string(),
+                tip: if b.is_empty() {
+                    "HEAD".to_string()
+                } else {
+                    b.to_string()
+                },
+            }),
+            _ => bail!("--range takes A..B, e.g. origin/main..HEAD; got {spec:?}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HistoryOptions {
+    pub selection: Selection,
+    pub threads: usize,
+    /// Draw progress on stderr.
+    pub progress: bool,
+}
+
+/// A finished history scan.
+pub struct HistoryScan {
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+    /// Things the reader must know: shallow clone, submodules not scanned, the range scanned.
+    pub notes: Vec<String>,
+    /// Commits the scan covered.
+    pub commits: u64,
+}
+
+/// Scans the history of `repo` (opened with [`repo::open`]).
+pub fn scan(
+    ctx: &ScanContext<'_>,
+    repo: &gix::Repository,
+    opts: &HistoryOptions,
+) -> Result<HistoryScan> {
+    let mut notes = repo::notes(repo);
+    let mut progress = Progress::new(opts.progress);
+    let shallow = shallow_commits(repo);
+    let mut errors = Vec::new();
+
+    let out = match &opts.selection {
+        Selection::All | Selection::ReachableOnly => {
+            let reachable_only = opts.selection == Selection::ReachableOnly;
+            let (tips, ref_errors) = refs::tips(repo);
+            errors.extend(ref_errors);
+            // With --reachable-only, what refs reach decides what is read at all.
+            let (pre_graph, only) = if reachable_only {
+                progress.phase("finding reachable blobs");
+                let commit_tips = tips
+                    .iter()
+                    .filter(|t| t.kind == Kind::Commit)
+                    .map(|t| t.target);
+                let graph = CommitGraph::load(repo, commit_tips, &shallow, &mut errors);
+                // Oldest first: consecutive commits share most trees, and their deltas share bases,
+                // so the pack cache stays warm (random order is several times slower).
+                let order = graph.topo(|_| true);
+                let (trees, blobs) = non_commit_tips(&tips);
+                let (set, walk_errors) =
+                    walk::reachable_blobs(repo, &graph, &order, &trees, &blobs);
+                errors.extend(walk_errors);
+                (Some(graph), Some(set))
+            } else {
+                (None, None)
+            };
+            progress.spawn_ticker();
+            let hits = Mutex::new(Hits::default());
+            let visitor = BlobScan {
+                ctx,
+                shared: &hits,
+                local: Hits::default(),
+            };
+            let outcome = odb::visit_blobs(
+                repo,
+                &odb::Options {
+                    threads: opts.threads,
+                    only: only.as_ref(),
+                    progress: &progress,
+                },
+                visitor,
+            )?;
+            progress.finish_counting();
+            errors.extend(outcome.errors);
+            let mut hits = hits.into_inner().unwrap_or_else(|p| p.into_inner());
+            let graph = match pre_graph {
+                Some(g) => g,
+                None => CommitGraph::build(outcome.commits, &shallow, &mut errors),
+            };
+            let label = graph.reach(&tips);
+            let commits = graph.len() as u64;
+            let findings = if hits.blobs.is_empty() {
+                Vec::new()
+            } else {
+                progress.phase(&format!(
+                    "finding where {} blobs with findings were committed",
+                    hits.blobs.len()
+                ));
+                let targets: HashSet<ObjectId> = hits.blobs.iter().map(|(b, _)| *b).collect();
+                let located = locate_in_history(repo, &graph, &tips, &label, &targets, &mut errors);
+                let mut info = CommitInfo::new(repo);
+                group_findings(ctx, hits.blobs, &located, &mut info, &mut hits.summary)
+            };
+            let unreachable = label.iter().filter(|l| l.is_none()).count();
+            notes.push(format!(
+                "history: {} commit{} from {} ref{}{}; each distinct blob read once",
+                graph.len(),
+                if graph.len() == 1 { "" } else { "s" },
+                tips.len(),
+                if tips.len() == 1 { "" } else { "s" },
+                if reachable_only {
+                    " (reachable only)"
+                } else {
+                    ""
+                }
+            ));
+            if !reachable_only && unreachable > 0 {
+                notes.push(format!(
+                    "{unreachable} commits no ref reaches (dangling, or only in reflogs) were scanned too; --reachable-only leaves them out"
+                ));
+            }
+            HistoryScan {
+                findings,
+                summary: hits.summary,
+                notes,
+                commits,
+            }
+        }
+        Selection::Range { base, tip } => {
+            scan_range(ctx, repo, base, tip, opts, &mut errors, notes)?
+        }
+    };
+    progress.finish();
+    let mut out = out;
+    for e in errors {
+        let (path, message) = match e.id {
+            Some(id) => (
+                format!("<object {id}>"),
+                format!(
+                    "{} (the scan went on without it; `git fsck` shows the damage)",
+                    e.message
+                ),
+            ),
+            None => (format!("<repository {}>", repo::describe(repo)), e.message),
+        };
+        out.summary.skip(path, SkipReason::Error(message));
+    }
+    Ok(out)
+}
+
+/// Commits a shallow clone cut the parents of.
+fn shallow_commits(repo: &gix::Repository) -> HashSet<ObjectId> {
+    match repo.shallow_commits() {
+        Ok(Some(c)) => c.iter().copied().collect(),
+        _ => HashSet::default(),
+    }
+}
+
+/// Trees and blobs that refs name directly (a tag of a tree or a blob).
+fn non_commit_tips(tips: &[Tip]) -> (Vec<ObjectId>, Vec<ObjectId>) {
+    let trees = tips
+        .iter()
+        .filter(|t| t.kind == Kind::Tree)
+        .map(|t| t.target)
+        .collect();
+    let blobs = tips
+        .iter()
+        .filter(|t| t.kind == Kind::Blob)
+        .map(|t| t.target)
+        .collect();
+    (trees, blobs)
+}
+
+/// Blobs with findings, and the counts of everything scanned.
+#[derive(Default)]
+struct Hits {
+    /// Findings per blob, with placeholder paths until provenance is known.
+    blobs: Vec<(ObjectId, Vec<Finding>)>,
+    summary: Summary,
+}
+
+/// Scans blobs as the object-database pass hands them over; one per worker thread.
+struct BlobScan<'a> {
+    ctx: &'a ScanContext<'a>,
+    shared: &'a Mutex<Hits>,
+    local: Hits,
+}
+
+impl Clone for BlobScan<'_> {
+    fn clone(&self) -> Self {
+        BlobScan {
+            ctx: self.ctx,
+            shared: self.shared,
+            local: Hits::default(),
+        }
+    }
+}
+
+impl odb::BlobVisitor for BlobScan<'_> {
+    fn visit(&mut self, id: BlobId, data: &[u8]) {
+        scan_blob(self.ctx, id.0, data, &mut self.local);
+    }
+}
+
+impl Drop for BlobScan<'_> {
+    fn drop(&mut self) {
+        let mut g = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+        g.blobs.append(&mut self.local.blobs);
+        g.summary.merge(std::mem::take(&mut self.local.summary));
+    }
+}
+
+/// Scans one blob with every rule (its paths are not known yet: path-scoped rules are checked
+/// once they are).
+fn scan_blob(ctx: &ScanContext<'_>, id: ObjectId, data: &[u8], hits: &mut Hits) {
+    let cap = data
+        .len()
+        .min(usize::try_from(ctx.max_file_size).unwrap_or(usize::MAX));
+    let name = blob_name(id);
+    let mut found = Vec::new();
+    scan_buffer(
+        ctx,
+        &data[..cap],
+        data.len() as u64,
+        &name,
+        PathFilter::Unknown,
+        &mut hits.summary,
+        &mut found,
+    );
+    if !found.is_empty() {
+        hits.blobs.push((id, found));
+    }
+}
+
+/// How a blob with no known path is named in reports.
+fn blob_name(id: ObjectId) -> String {
+    format!("<blob {}>", &id.to_string()[..12])
+}
+
+/// One place a blob with findings sits in history.
+#[derive(Debug, Clone)]
+struct Located {
+    path: BString,
+    commit: Option<ObjectId>,
+    /// A ref that reaches `commit`, or `unreachable`.
+    ref_name: String,
+    /// Order of first appearance: lower is earlier.
+    seq: usize,
+}
+
+const UNREACHABLE: &str = "unreachable";
+
+/// Where each target blob sits: walks reachable commits oldest first, then the commits no ref
+/// reaches, then trees and blobs that refs name directly.
+fn locate_in_history(
+    repo: &gix::Repository,
+    graph: &CommitGraph,
+    tips: &[Tip],
+    label: &[Option<u32>],
+    targets: &HashSet<ObjectId>,
+    errors: &mut Vec<ObjectError>,
+) -> HashMap<ObjectId, Vec<Located>> {
+    let reachable = graph.topo(|c| label[c as usize].is_some());
+    let dangling = graph.topo(|c| label[c as usize].is_none());
+    let mut walker = walk::TreeWalker::new(repo);
+    let mut places = HashMap::default();
+    walk::places(&mut walker, graph, &reachable, 0, targets, &mut places);
+    walk::places(
+        &mut walker,
+        graph,
+        &dangling,
+        reachable.len(),
+        targets,
+        &mut places,
+    );
+    errors.append(&mut walker.errors);
+
+    let mut out: HashMap<ObjectId, Vec<Located>> = HashMap::default();
+    for (blob, ps) in places {
+        let list = out.entry(blob).or_default();
+        for p in ps {
+            let ref_name = label[p.commit as usize].map_or_else(
+                || UNREACHABLE.to_string(),
+                |t| tips[t as usize].name.clone(),
+            );
+            list.push(Located {
+                path: p.path,
+                commit: Some(graph.id(p.commit)),
+                ref_name,
+                seq: p.seq,
+            });
+        }
+    }
+    // Refs naming a tree or a blob directly: rare, but then the ref is the only provenance.
+    let base = reachable.len() + dangling.len();
+    for (i, tip) in tips.iter().enumerate() {
+        match tip.kind {
+            Kind::Blob if targets.contains(&tip.target) => {
+                out.entry(tip.target).or_default().push(Located {
+                    path: BString::from(format!("<{}>", tip.name)),
+                    commit: None,
+                    ref_name: tip.name.clone(),
+                    seq: base + i,
+                })
+            }
+            Kind::Tree => {
+                let what = || format!("ref {}", tip.name);
+                walker.walk(tip.target, &what, |prefix, name, blob| {
+                    if targets.contains(&blob) {
+                        let mut path = prefix.to_owned();
+                        if !path.is_empty() {
+                            path.push(b'/');
+                        }
+                        path.extend_from_slice(name);
+                        out.entry(blob).or_default().push(Located {
+                            path,
+                            commit: None,
+                            ref_name: tip.name.clone(),
+                            seq: base + i,
+                        });
+                    }
+                });
+            }
+            _ => {}
+        }
+    }
+    errors.append(&mut walker.errors);
+    out
+}
+
+/// Gives each finding its path and provenance, drops what path-scoped rules rule out, and makes
+/// one finding per secret: at its first appearance, counting the other places it is in.
+fn group_findings(
+    ctx: &ScanContext<'_>,
+    blobs: Vec<(ObjectId, Vec<Finding>)>,
+    located: &HashMap<ObjectId, Vec<Located>>,
+    info: &mut CommitInfo<'_>,
+    summary: &mut Summary,
+) -> Vec<Finding> {
+    struct Group {
+        /// (seq, path, line, column) of the earliest place, and the finding there.
+        first: ((usize, BString, u32, u32), Finding, Located, ObjectId),
+        /// Every (blob, path) place holding the secret, the first included.
+        places: usize,
+    }
+    // Keyed by the secret and which occurrence of it within a blob this is: a secret written
+    // on two lines of a file is two findings, each followed through history on its own.
+    let mut groups: BTreeMap<(crate::finding::Fingerprint, usize), Group> = BTreeMap::new();
+    for (blob, findings) in blobs {
+        let unplaced;
+        let places: &[Located] = match located.get(&blob) {
+            Some(p) if !p.is_empty() => p,
+            _ => {
+                unplaced = [Located {
+                    path: BString::from(blob_name(blob)),
+                    commit: None,
+                    ref_name: UNREACHABLE.to_string(),
+                    seq: usize::MAX,
+                }];
+                &unplaced
+            }
+        };
+        let mut nth_in_blob: BTreeMap<crate::finding::Fingerprint, usize> = BTreeMap::new();
+        for f in findings {
+            let n = nth_in_blob.entry(f.fingerprint.clone()).or_insert(0);
+            let nth = *n;
+            *n += 1;
+            let rule = ctx.scanner.rule(f.rule);
+            for p in places {
+                // A path-scoped rule needs a real path: a blob only known by id cannot match.
+                let path_known = p.seq != usize::MAX;
+                if let Some(re) = &rule.path
+                    && !(path_known && re.is_match(&p.path))
+                {
+                    continue;
+                }
+                if path_known
+                    && ctx
+                        .allowlist
+                        .allows_path(&walk::path_text(p.path.as_ref()), &ctx.path_base)
+                {
+                    continue;
+                }
+                let key = (p.seq, p.path.clone(), f.line, f.column);
+                let g = groups
+                    .entry((f.fingerprint.clone(), nth))
+                    .or_insert_with(|| Group {
+                        first: (key.clone(), f.clone(), p.clone(), blob),
+                        places: 0,
+                    });
+                if key < g.first.0 {
+                    g.first = (key, f.clone(), p.clone(), blob);
+                }
+                g.places += 1;
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(groups.len());
+    for (_, g) in groups {
+        let (_, mut f, p, blob) = g.first;
+        if p.commit
+            .is_some_and(|c| ctx.allowlist.allows_commit(&c.to_string()))
+        {
+            summary.allowed += 1;
+            continue;
+        }
+        f.path = walk::path_text(p.path.as_ref());
+        let mut prov = info.provenance(blob, p.commit, Some(p.ref_name));
+        prov.other_locations = g.places.saturating_sub(1);
+        f.provenance = Some(prov);
+        out.push(f);
+    }
+    out
+}
+
+/// `--range base..tip` and `--since base`: the blobs that commits in `tip` but not in `base`
+/// introduced, merges included.
+fn scan_range(
+    ctx: &ScanContext<'_>,
+    repo: &gix::Repository,
+    base: &str,
+    tip: &str,
+    opts: &HistoryOptions,
+    errors: &mut Vec<ObjectError>,
+    mut notes: Vec<String>,
+) -> Result<HistoryScan> {
+    let resolve = |spec: &str| -> Result<ObjectId> {
+        let id = repo
+            .rev_parse_single(spec)
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .with_context(|| format!("cannot resolve {spec:?}: name a branch, tag or commit that exists in this repository"))?;
+        let (id, kind) =
+            refs::peel(repo, id.detach()).map_err(|e| anyhow::anyhow!("{spec}: {e}"))?;
+        if kind != Kind::Commit {
+            bail!("{spec} names a {kind}, not a commit");
+        }
+        Ok(id)
+    };
+    let base_id = resolve(base)?;
+    let tip_id = resolve(tip)?;
+
+    // The commits of the range: reachable from tip, not from base.
+    let walk = repo
+        .rev_walk([tip_id])
+        .with_hidden([base_id])
+        .all()
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("cannot walk the range")?;
+    let mut raw = Vec::new();
+    let mut buf = Vec::new();
+    for info in walk {
+        let info = info
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .context("cannot walk the range")?;
+        let id = info.id;
+        match repo.objects.try_find(&id, &mut buf) {
+            Ok(Some(d)) => match RawCommit::parse(id, d.data, repo.object_hash()) {
+                Ok(c) => raw.push(c),
+                Err(e) => errors.push(ObjectError::new(id, e)),
+            },
+            _ => errors.push(ObjectError::new(id, format!("commit {id} cannot be read"))),
+        }
+    }
+    let by_id: HashMap<ObjectId, RawCommit> = raw.iter().map(|c| (c.id, c.clone())).collect();
+    // Parents outside the range are the boundary: not missing, just not ours.
+    let in_range: HashSet<ObjectId> = by_id.keys().copied().collect();
+    let graph = CommitGraph::build(raw, &in_range, &mut Vec::new());
+    let order = graph.topo(|_| true);
+
+    let mut already: HashSet<ObjectId> = HashSet::default();
+    if let Some(tree) = tree_of(repo, base_id, errors) {
+        already = walk::blobs_in_tree(repo, tree, errors);
+    }
+    let mut parent_trees: HashMap<ObjectId, Option<ObjectId>> = HashMap::default();
+    let mut introduced = Vec::new();
+    for &c in &order {
+        let id = graph.id(c);
+        let commit = &by_id[&id];
+        let parents: Vec<ObjectId> = commit
+            .parents
+            .iter()
+            .filter_map(|p| match by_id.get(p) {
+                Some(pc) => Some(pc.tree),
+                None => *parent_trees
+                    .entry(*p)
+                    .or_insert_with(|| tree_of(repo, *p, errors)),
+            })
+            .collect();
+        walk::introduced_by(repo, id, commit.tree, &parents, &mut introduced, errors);
+    }
+    // First introduction of each (blob, path), in commit order; nothing already in base.
+    let seq_of: HashMap<ObjectId, usize> = order
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| (graph.id(c), i))
+        .collect();
+    let mut located: HashMap<ObjectId, Vec<Located>> = HashMap::default();
+    let mut previous: HashMap<ObjectId, Vec<ObjectId>> = HashMap::default();
+    for i in introduced {
+        if already.contains(&i.blob) {
+            continue;
+        }
+        previous
+            .entry(i.blob)
+            .or_default()
+            .extend(i.previous.iter().copied());
+        let list = located.entry(i.blob).or_default();
+        if list.iter().any(|l| l.path == i.path) {
+            continue;
+        }
+        list.push(Located {
+            path: i.path,
+            commit: Some(i.commit),
+            ref_name: tip.to_string(),
+            seq: seq_of[&i.commit],
+        });
+    }
+    // Scan each distinct blob once, in parallel.
+    let blobs: Vec<ObjectId> = located.keys().copied().collect();
+    let sync_repo = repo.clone().into_sync();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .context("cannot start worker threads")?;
+    let results: Vec<(Hits, Vec<ObjectError>)> = pool.install(|| {
+        blobs
+            .par_iter()
+            .map_init(
+                || (sync_repo.to_thread_local(), Vec::new()),
+                |(r, buf), id| {
+                    let mut hits = Hits::default();
+                    let mut errs = Vec::new();
+                    match r.objects.try_find(id, buf) {
+                        Ok(Some(d)) if d.kind == Kind::Blob => {
+                            scan_blob(ctx, *id, d.data, &mut hits)
+                        }
+                        Ok(Some(_)) => {}
+                        Ok(None) => {
+                            errs.push(ObjectError::new(*id, format!("blob {id} is missing")))
+                        }
+                        Err(e) => errs.push(ObjectError::new(
+                            *id,
+                            format!("blob {id} cannot be read: {e}"),
+                        )),
+                    }
+                    (hits, errs)
+                },
+            )
+            .collect()
+    });
+    let mut hits = Hits::default();
+    for (h, e) in results {
+        hits.blobs.extend(h.blobs);
+        hits.summary.merge(h.summary);
+        errors.extend(e);
+    }
+    // A secret the replaced version of the file already held was not introduced by the range
+    // (a line next to it changed): only secrets new to their file count.
+    let mut old_secrets: HashMap<ObjectId, Vec<crate::finding::Fingerprint>> = HashMap::default();
+    for (blob, found) in &mut hits.blobs {
+        let mut before = std::collections::BTreeSet::new();
+        for prev in previous.get(blob).map(Vec::as_slice).unwrap_or_default() {
+            let fps = old_secrets
+                .entry(*prev)
+                .or_insert_with(|| fingerprints_of(ctx, repo, *prev));
+            before.extend(fps.iter().cloned());
+        }
+        found.retain(|f| !before.contains(&f.fingerprint));
+    }
+    hits.blobs.retain(|(_, found)| !found.is_empty());
+    notes.push(format!(
+        "range {base}..{tip}: {} commits, {} blobs they introduced",
+        order.len(),
+        blobs.len()
+    ));
+    let mut info = CommitInfo::new(repo);
+    let findings = group_findings(ctx, hits.blobs, &located, &mut info, &mut hits.summary);
+    Ok(HistoryScan {
+        findings,
+        summary: hits.summary,
+        notes,
+        commits: order.len() as u64,
+    })
+}
+
+/// The tree of commit `id`.
+fn tree_of(
+    repo: &gix::Repository,
+    id: ObjectId,
+    errors: &mut Vec<ObjectError>,
+) -> Option<ObjectId> {
+    let mut buf = Vec::new();
+    match repo.objects.try_find(&id, &mut buf) {
+        Ok(Some(d)) if d.kind == Kind::Commit => {
+            match RawCommit::parse(id, d.data, repo.object_hash()) {
+                Ok(c) => Some(c.tree),
+                Err(e) => {
+                    errors.push(ObjectError::new(id, e));
+                    None
+                }
+            }
+        }
+        _ => {
+            errors.push(ObjectError::new(id, format!("commit {id} cannot be read")));
+            None
+        }
+    }
+}
+
+/// The fingerprints of the secrets in blob `id` (none if it cannot be read: it is only compared
+/// against).
+fn fingerprints_of(
+    ctx: &ScanContext<'_>,
+    repo: &gix::Repository,
+    id: ObjectId,
+) -> Vec<crate::finding::Fingerprint> {
+    let mut buf = Vec::new();
+    let mut hits = Hits::default();
+    if let Ok(Some(d)) = repo.objects.try_find(&id, &mut buf)
+        && d.kind == Kind::Blob
+    {
+        scan_blob(ctx, id, d.data, &mut hits);
+    }
+    hits.blobs
+        .into_iter()
+        .flat_map(|(_, f)| f.into_iter().map(|f| f.fingerprint))
+        .collect()
+}

@@ -1,0 +1,242 @@
+//! The staged source: what is about to be committed.
+//!
+//! A pre-commit hook must check what the commit will hold, which is the index, not the working
+//! tree: a token staged and then deleted from the file is still committed, and a token written
+//! into a file after a clean `git add` is not. So blobs are read from the object database by the
+//! ids the index records.
+//!
+//! A hook runs on every commit, so this must cost next to nothing on a large repository. Only
+//! the parts of `HEAD`'s tree that can differ are read: a directory whose cache-tree entry in the
+//! index is valid and equals `HEAD`'s tree for it is unchanged as a whole and skipped, so one
+//! staged file in a 10,000-file repository reads the few trees on its path.
+
+use anyhow::{Context, Result, anyhow};
+use gix::ObjectId;
+use gix::bstr::{BStr, ByteSlice};
+use gix::index::entry::{Flags, Mode, Stage};
+use gix::index::extension::Tree as CacheTree;
+use gix::objs::{Find, Kind, TreeRef};
+
+use super::{ScanContext, SkipReason, Summary, scan_buffer};
+use crate::finding::Finding;
+use crate::scanner::PathFilter;
+
+/// A staged blob that differs from `HEAD`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedBlob {
+    pub path: String,
+    pub id: ObjectId,
+}
+
+/// What `credsweep staged` found.
+pub struct StagedScan {
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+    pub notes: Vec<String>,
+    /// How many staged blobs differ from `HEAD`; 0 means nothing is staged.
+    pub staged: usize,
+}
+
+/// Scans the blobs staged in `repo` (opened with [`repo::open`]).
+pub fn scan(ctx: &ScanContext<'_>, repo: &gix::Repository) -> Result<StagedScan> {
+    let index_path = repo.index_path();
+    if repo.workdir().is_none() {
+        return Err(anyhow!(
+            "{} is a bare repository: it has no index, so nothing can be staged; use `credsweep git` to scan its history",
+            repo.git_dir().display()
+        ));
+    }
+    let index = if index_path.exists() {
+        repo.open_index()
+            .map_err(|e| anyhow!("{e}"))
+            .with_context(|| {
+                format!(
+                    "cannot read the index {}: it may be corrupt (`git status` will say)",
+                    index_path.display()
+                )
+            })?
+    } else {
+        // A repository where nothing was ever added has no index file: nothing is staged.
+        gix::index::File::from_state(gix::index::State::new(repo.object_hash()), index_path)
+    };
+    let head_tree = match repo.head_tree_id() {
+        Ok(id) => Some(id.detach()),
+        Err(_) if repo.head_id().is_err() => None, // unborn branch: everything staged is new
+        Err(e) => return Err(anyhow!("{e}")).context("cannot read HEAD's tree"),
+    };
+    let staged = changed_entries(repo, &index, head_tree)?;
+
+    let mut summary = Summary::default();
+    let mut findings = Vec::new();
+    let mut notes = Vec::new();
+    let unmerged = index
+        .entries()
+        .iter()
+        .filter(|e| e.stage() != Stage::Unconflicted)
+        .count();
+    if unmerged > 0 {
+        notes.push(format!(
+            "{unmerged} index entries are unmerged (a conflict in progress): their versions were scanned where they differ from HEAD"
+        ));
+    }
+    let mut buf = Vec::new();
+    for b in &staged {
+        if ctx.allowlist.allows_path(&b.path, &ctx.path_base) {
+            summary.allowed_paths += 1;
+            continue;
+        }
+        match repo.objects.try_find(&b.id, &mut buf) {
+            Ok(Some(d)) if d.kind == Kind::Blob => {
+                let cap = d
+                    .data
+                    .len()
+                    .min(usize::try_from(ctx.max_file_size).unwrap_or(usize::MAX));
+                scan_buffer(
+                    ctx,
+                    &d.data[..cap],
+                    d.data.len() as u64,
+                    &b.path,
+                    PathFilter::Path(&b.path),
+                    &mut summary,
+                    &mut findings,
+                );
+            }
+            Ok(_) => summary.skip(
+                &b.path,
+                SkipReason::Error(format!(
+                    "staged blob {} is missing from the object database",
+                    b.id
+                )),
+            ),
+            Err(e) => summary.skip(
+                &b.path,
+                SkipReason::Error(format!("staged blob {} cannot be read: {e}", b.id)),
+            ),
+        }
+    }
+    if staged.is_empty() {
+        notes.push("nothing staged: the index matches HEAD".to_string());
+    }
+    Ok(StagedScan {
+        findings,
+        summary,
+        notes,
+        staged: staged.len(),
+    })
+}
+
+/// The blobs in `index` that `HEAD`'s tree (`head`, `None` on an unborn branch) does not hold at
+/// the same path: added, modified and renamed files. Submodules, intent-to-add placeholders and
+/// sparse directories carry no content to scan and are left out; of an unmerged path, every
+/// stage that differs from `HEAD` is returned.
+pub fn changed_entries(
+    repo: &gix::Repository,
+    index: &gix::index::State,
+    head: Option<ObjectId>,
+) -> Result<Vec<StagedBlob>> {
+    let entries: Vec<(&BStr, ObjectId, Mode, Flags)> = index
+        .entries()
+        .iter()
+        .map(|e| (e.path(index), e.id, e.mode, e.flags))
+        .collect();
+    let mut out = Vec::new();
+    let mut cmp = Compare {
+        repo,
+        buf: Vec::new(),
+        out: &mut out,
+    };
+    cmp.dir(head, index.tree(), BStr::new(""), &entries)?;
+    Ok(out)
+}
+
+struct Compare<'a, 'r> {
+    repo: &'r gix::Repository,
+    buf: Vec<u8>,
+    out: &'a mut Vec<StagedBlob>,
+}
+
+impl Compare<'_, '_> {
+    /// Compares the index entries under `prefix` (all of `entries`, sorted by path) with the
+    /// tree `head` has there.
+    fn dir(
+        &mut self,
+        head: Option<ObjectId>,
+        cache: Option<&CacheTree>,
+        prefix: &BStr,
+        entries: &[(&BStr, ObjectId, Mode, Flags)],
+    ) -> Result<()> {
+        if let (Some(h), Some(c)) = (head, cache)
+            && c.num_entries.is_some()
+            && c.id == h
+        {
+            return Ok(());
+        }
+        let tree_data = match head {
+            Some(h) => match self.repo.objects.try_find(&h, &mut self.buf) {
+                Ok(Some(d)) if d.kind == Kind::Tree => d.data.to_vec(),
+                Ok(_) => {
+                    return Err(anyhow!(
+                        "HEAD's tree {h} at `{prefix}` is missing or not a tree: the repository is damaged (run `git fsck`)"
+                    ));
+                }
+                Err(e) => return Err(anyhow!("cannot read HEAD's tree {h} at `{prefix}`: {e}")),
+            },
+            None => Vec::new(),
+        };
+        let tree = if head.is_some() {
+            TreeRef::from_bytes(&tree_data, self.repo.object_hash())
+                .map_err(|e| anyhow!("HEAD's tree at `{prefix}` is corrupt: {e}"))?
+        } else {
+            TreeRef::empty()
+        };
+        let mut i = 0;
+        while i < entries.len() {
+            let (path, id, mode, flags) = entries[i];
+            let rest = &path[prefix.len()..];
+            match rest.find_byte(b'/') {
+                Some(slash) if !mode.contains(Mode::DIR) || slash + 1 < rest.len() => {
+                    // Everything under `name/` is contiguous in the sorted index.
+                    let name = &rest[..slash];
+                    let end = entries[i..]
+                        .iter()
+                        .position(|(p, ..)| !under(p, prefix, name))
+                        .map_or(entries.len(), |n| i + n);
+                    let sub_head = tree
+                        .bisect_entry(name.as_bstr(), true)
+                        .filter(|e| e.mode.is_tree())
+                        .map(|e| e.oid.to_owned());
+                    let sub_cache =
+                        cache.and_then(|c| c.children.iter().find(|t| t.name.as_slice() == name));
+                    let sub_prefix = &path[..prefix.len() + slash + 1];
+                    self.dir(sub_head, sub_cache, sub_prefix.as_bstr(), &entries[i..end])?;
+                    i = end;
+                }
+                _ => {
+                    i += 1;
+                    if mode.contains(Mode::COMMIT)
+                        || mode.contains(Mode::DIR)
+                        || flags.contains(Flags::INTENT_TO_ADD)
+                    {
+                        continue;
+                    }
+                    let same = tree
+                        .bisect_entry(rest.as_bstr(), false)
+                        .is_some_and(|e| e.oid == id.as_ref());
+                    if !same {
+                        self.out.push(StagedBlob {
+                            path: path.to_str_lossy().into_owned(),
+                            id,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `path` lies under `prefix` + `name` + `/`.
+fn under(path: &BStr, prefix: &BStr, name: &[u8]) -> bool {
+    let rest = &path[prefix.len()..];
+    rest.len() > name.len() && rest.starts_with(name) && rest[name.len()] == b'/'
+}
