@@ -35,8 +35,7 @@ use serde_json::{Value, json};
 use serde_sarif::sarif::{
     ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
     PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor,
-    Result as SarifResult, ResultLevel, Run, RunAutomationDetails, SCHEMA_URL, Sarif, Tool,
-    ToolComponent,
+    Result as SarifResult, ResultLevel, Run, RunAutomationDetails, Sarif, Tool, ToolComponent,
 };
 
 use super::{Report, ScanKind};
@@ -60,6 +59,10 @@ pub const CONTENT_FINGERPRINT_KEY: &str = "credsweep/contentFingerprint/v1";
 
 /// The `partialFingerprints` key GitHub code scanning tracks alerts by.
 pub const LINE_HASH_KEY: &str = "primaryLocationLineHash";
+
+/// The log's `$schema`: the SARIF 2.1.0 schema as published by JSON Schema Store (the URI GitHub's
+/// documentation uses).
+pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
 /// The URI standard input is reported under: `<stdin>`, percent-encoded (`<` and `>` may not
 /// appear in a URI).
@@ -189,10 +192,15 @@ fn descriptor(rule: &Rule) -> ReportingDescriptor {
     let provider = rule.provider.as_deref();
     let what = match provider {
         Some(p) => format!(
-            "{} (credsweep rule {}, provider {p})",
-            rule.description, rule.id
+            "{}. Provider: {p}; credsweep rule: {}.",
+            rule.description.trim_end_matches('.'),
+            rule.id
         ),
-        None => format!("{} (credsweep rule {})", rule.description, rule.id),
+        None => format!(
+            "{}. credsweep rule: {}.",
+            rule.description.trim_end_matches('.'),
+            rule.id
+        ),
     };
     let full = format!(
         "{}. A credential of this kind found in a repository must be treated as exposed: anyone \
@@ -205,7 +213,7 @@ fn descriptor(rule: &Rule) -> ReportingDescriptor {
         .map(str::trim)
         .filter(|r| !r.is_empty())
         .unwrap_or(GENERIC_REMEDIATION);
-    let help_text = format!("What leaked: {what}.\n\nWhat to do: {todo}\n\n{HISTORY_NOTE}");
+    let help_text = format!("What leaked: {what}\n\nWhat to do: {todo}\n\n{HISTORY_NOTE}");
     let help_md = format!(
         "**What leaked:** {}\n\n**What to do:** {}\n\n{}",
         md_escape(&what),
@@ -368,7 +376,7 @@ fn result_message(kind: ScanKind, f: &Finding) -> String {
             }
         }
     }
-    m += &format!(". The value starts {} (redacted).", f.secret.redacted());
+    m.push('.');
     if let Some(p) = &f.provenance
         && p.other_locations > 0
     {
@@ -378,6 +386,7 @@ fn result_message(kind: ScanKind, f: &Finding) -> String {
             if p.other_locations == 1 { "" } else { "s" }
         );
     }
+    m += &format!(" Redacted value: {}", f.secret.redacted());
     m
 }
 
@@ -447,6 +456,19 @@ fn keep(findings: &[Finding]) -> Vec<usize> {
     idx
 }
 
+/// The position in `report.rules` of the rule that produced `f`.
+fn rule_position(report: &Report<'_>, f: &Finding) -> usize {
+    let i = f.rule.0 as usize;
+    match report.rules.rules().get(i) {
+        Some(r) if r.id == f.rule_id => i,
+        _ => report
+            .rules
+            .find(&f.rule_id)
+            .map(|r| r.0 as usize)
+            .unwrap_or_else(|| panic!("finding of rule {} not in the rule set", f.rule_id)),
+    }
+}
+
 /// Renders `report` as a SARIF 2.1.0 log.
 pub fn render(report: &Report<'_>, opts: SarifOptions) -> Rendered {
     let mut warnings = Vec::new();
@@ -455,28 +477,29 @@ pub fn render(report: &Report<'_>, opts: SarifOptions) -> Rendered {
     let omitted = report.findings.len() - kept.len();
 
     // rules[]: in rule-set order, the rules that fired among the kept findings, or all.
+    let positions: Vec<usize> = report
+        .findings
+        .iter()
+        .map(|f| rule_position(report, f))
+        .collect();
     let mut fired = vec![false; rules.len()];
     for &i in &kept {
-        fired[report.findings[i].rule.0 as usize] = true;
+        fired[positions[i]] = true;
     }
     let mut listed: Vec<usize> = (0..rules.len())
         .filter(|&i| opts.all_rules || fired[i])
         .collect();
     let mut rules_omitted = 0;
     if listed.len() > MAX_RULES {
-        // Only possible with --sarif-all-rules: keep every rule that fired, then the others in
-        // order, up to the limit.
-        let unfired_room = MAX_RULES - fired.iter().filter(|&&f| f).count();
-        let mut room = unfired_room;
+        // Only possible with --sarif-all-rules: every rule that fired, then the others in order,
+        // up to the limit.
+        let mut room = MAX_RULES - fired.iter().filter(|&&f| f).count();
         listed.retain(|&i| {
-            if fired[i] {
-                true
-            } else if room > 0 {
+            let keep = fired[i] || room > 0;
+            if !fired[i] && keep {
                 room -= 1;
-                true
-            } else {
-                false
             }
+            keep
         });
         rules_omitted = rules.len() - listed.len();
         warnings.push(format!(
@@ -506,7 +529,7 @@ pub fn render(report: &Report<'_>, opts: SarifOptions) -> Rendered {
             } else {
                 relative_uri(&f.path)
             };
-            result(report.kind, f, index_of[&(f.rule.0 as usize)], uri)
+            result(report.kind, f, index_of[&positions[i]], uri)
         })
         .collect();
 
@@ -514,6 +537,12 @@ pub fn render(report: &Report<'_>, opts: SarifOptions) -> Rendered {
         ("scan", json!(report.kind.as_str())),
         ("findings", json!(report.findings.len())),
     ];
+    if !report.suppressed.is_empty() {
+        // Accepted in the baseline: never written as results. Code scanning does not honour
+        // SARIF `suppressions` (it would open an alert for each), so an accepted finding's alert
+        // closes as fixed on the next upload instead.
+        run_props.push(("baselineSuppressed", json!(report.suppressed.len())));
+    }
     if omitted > 0 {
         let mut by_severity = BTreeMap::new();
         let kept_set: HashSet<usize> = kept.iter().copied().collect();
@@ -562,7 +591,7 @@ pub fn render(report: &Report<'_>, opts: SarifOptions) -> Rendered {
         .properties(bag(run_props))
         .build();
     let log = Sarif::builder()
-        .schema(SCHEMA_URL)
+        .schema(SCHEMA_URI)
         .version(json!("2.1.0"))
         .runs(vec![run])
         .build();
@@ -620,12 +649,8 @@ fn invocation(report: &Report<'_>) -> Invocation {
 pub fn line_hashes(data: &[u8], lines: &[u32]) -> Vec<Option<String>> {
     let wanted: HashSet<u32> = lines.iter().copied().collect();
     let mut h = LineHasher::new(wanted);
-    if h.last_wanted > 0 {
-        let text = String::from_utf8_lossy(data);
-        let finished = text.encode_utf16().all(|u| h.push(u)) && h.push(LineHasher::EOF);
-        if finished {
-            h.flush();
-        }
+    if h.last_wanted > 0 && h.push_utf8(data) && h.push(LineHasher::EOF) {
+        h.flush();
     }
     lines.iter().map(|l| h.found.get(l).cloned()).collect()
 }
@@ -670,6 +695,23 @@ impl LineHasher {
             wanted,
             found: HashMap::new(),
         }
+    }
+
+    /// Hashes `data` read as UTF-8 the way Node.js reads a file (each invalid sequence becomes
+    /// one U+FFFD), one UTF-16 unit at a time; returns false once every wanted line has its hash.
+    fn push_utf8(&mut self, data: &[u8]) -> bool {
+        for chunk in data.utf8_chunks() {
+            let valid = chunk.valid();
+            let more = if valid.is_ascii() {
+                valid.bytes().all(|b| self.push(u16::from(b)))
+            } else {
+                valid.encode_utf16().all(|u| self.push(u))
+            };
+            if !more || (!chunk.invalid().is_empty() && !self.push(0xFFFD)) {
+                return false;
+            }
+        }
+        true
     }
 
     /// Hashes one UTF-16 unit; returns false once every wanted line has its hash.
@@ -733,7 +775,10 @@ impl LineHasher {
             .wrapping_mul(self.hash)
             .wrapping_add(u64::from(unit))
             .wrapping_sub(self.first_mod.wrapping_mul(u64::from(leaving)));
-        self.index = (self.index + 1) % Self::BLOCK;
+        self.index += 1;
+        if self.index == Self::BLOCK {
+            self.index = 0;
+        }
     }
 }
 
