@@ -732,3 +732,37 @@ fn pack_index(repo: &Path) -> String {
         .to_string_lossy()
         .into_owned()
 }
+
+#[test]
+fn path_scoped_rule_applies_only_where_its_path_matches() {
+    // The same credential line in a `.git-credentials` file and in an ordinary file: the scoped
+    // rule wins where its path matches, and the unscoped rule still reports the other copy.
+    let repo = Repo::new();
+    let line = "https://octo-ci:QI864uqTt7wFAKEK8d@github.com\n";
+    repo.write("home/.git-credentials", line);
+    repo.write("notes.txt", line);
+    repo.commit("credentials in two places");
+    let (doc, code) = scan_git(repo.path(), &[]);
+    assert_eq!(code, 1);
+    let mut got: Vec<(String, String)> = findings(&doc)
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["rule_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (
+                "home/.git-credentials".to_string(),
+                "git-credentials".to_string()
+            ),
+            ("notes.txt".to_string(), "url-credentials".to_string()),
+        ],
+        "{doc:#}"
+    );
+}

@@ -87,7 +87,38 @@ impl Scanner {
             })
             .collect();
         kept.sort_by_key(|(m, _)| (m.secret.start, m.secret.end, m.rule));
-        resolve_overlaps(&self.rules, kept)
+        match path {
+            PathFilter::Path(_) => resolve_overlaps(&self.rules, kept),
+            PathFilter::Unknown => {
+                // A path-scoped rule that wins here may be dropped once the path is known, and
+                // must not take the finding of an unscoped rule with it: keep the winner among
+                // the unscoped rules too. The caller resolves the pair with the path in hand:
+                // a path-scoped match that applies there replaces the unscoped one.
+                let unscoped: Vec<(Match, bool)> = kept
+                    .iter()
+                    .filter(|(m, _)| self.rules.get(m.rule).path.is_none())
+                    .cloned()
+                    .collect();
+                let mut out = resolve_overlaps(&self.rules, unscoped);
+                out.extend(
+                    resolve_overlaps(&self.rules, kept)
+                        .into_iter()
+                        .filter(|m| self.rules.get(m.rule).path.is_some()),
+                );
+                out.sort_by_key(|m| (m.secret.start, m.secret.end, m.rule));
+                out
+            }
+        }
+    }
+
+    /// For matches from a [`PathFilter::Unknown`] scan, once a path is known: whether the match
+    /// of `rule` applies at `path` (its rule has no path filter, or the filter matches).
+    pub fn applies_at(&self, rule: RuleIdx, path: &[u8]) -> bool {
+        self.rules
+            .get(rule)
+            .path
+            .as_ref()
+            .is_none_or(|re| re.is_match(path))
     }
 }
 
@@ -241,6 +272,24 @@ keywords = ["token"]
         let s = scanner(LIVE);
         let d = "a sk_live_4eC39HqLyjWDarjtT1zdFAKE b sk_live_9fK2pLmQ7rT4vW8xZ1cNFAKE";
         assert_eq!(ids(&s, d).len(), 2);
+    }
+
+    #[test]
+    fn unknown_path_keeps_the_unscoped_winner_beside_a_scoped_one() {
+        let s = scanner(
+            "[[rule]]\nid='scoped'\ndescription='d'\nseverity='error'\npriority=9\nregex='password (?P<secret>\\S{6,})'\nkeywords=['password']\npath='(^|/)\\.netrc$'\n\
+             [[rule]]\nid='any'\ndescription='d'\nseverity='error'\nregex='password (?P<secret>\\S{6,})'\nkeywords=['password']\n",
+        );
+        let d = b"machine h login u password q8ZrFAKE7X";
+        let ids = |f: PathFilter<'_>| -> Vec<String> {
+            s.scan(d, f)
+                .iter()
+                .map(|m| s.rule(m.rule).id.clone())
+                .collect()
+        };
+        assert_eq!(ids(PathFilter::Path(".netrc")), ["scoped"]);
+        assert_eq!(ids(PathFilter::Path("notes.txt")), ["any"]);
+        assert_eq!(ids(PathFilter::Unknown), ["scoped", "any"]);
     }
 
     #[test]

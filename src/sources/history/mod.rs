@@ -327,6 +327,12 @@ fn scan_blob(ctx: &ScanContext<'_>, id: ObjectId, data: &[u8], hits: &mut Hits) 
     }
 }
 
+/// Whether two findings in the same blob cover some of the same characters.
+fn overlaps(a: &Finding, b: &Finding) -> bool {
+    (a.line, a.column) < (b.end_line, b.end_column)
+        && (b.line, b.column) < (a.end_line, a.end_column)
+}
+
 /// How a blob with no known path is named in reports.
 fn blob_name(id: ObjectId) -> String {
     format!("<blob {}>", &id.to_string()[..12])
@@ -456,16 +462,26 @@ fn group_findings(
             }
         };
         let mut nth_in_blob: BTreeMap<crate::finding::Fingerprint, usize> = BTreeMap::new();
-        for f in findings {
+        for f in &findings {
             let n = nth_in_blob.entry(f.fingerprint.clone()).or_insert(0);
             let nth = *n;
             *n += 1;
-            let rule = ctx.scanner.rule(f.rule);
+            let scoped = ctx.scanner.rule(f.rule).path.is_some();
             for p in places {
                 // A path-scoped rule needs a real path: a blob only known by id cannot match.
                 let path_known = p.seq != usize::MAX;
-                if let Some(re) = &rule.path
-                    && !(path_known && re.is_match(&p.path))
+                if scoped && !(path_known && ctx.scanner.applies_at(f.rule, &p.path)) {
+                    continue;
+                }
+                // The scan kept an unscoped match beside a path-scoped one that beat it on the
+                // same bytes; where the scoped rule applies, it takes the unscoped one's place.
+                if !scoped
+                    && path_known
+                    && findings.iter().any(|o| {
+                        ctx.scanner.rule(o.rule).path.is_some()
+                            && overlaps(o, f)
+                            && ctx.scanner.applies_at(o.rule, &p.path)
+                    })
                 {
                     continue;
                 }
