@@ -59,16 +59,24 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum BaselineCommand {
-    /// Scan like `dir` and add every finding to the baseline (`.credsweep-baseline.toml`).
+    /// Scan like `dir` (or like `git` with --git) and add every finding to the baseline
+    /// (`.credsweep-baseline.toml`).
     Add {
         /// Why these findings are accepted; stored with each new entry.
         #[arg(long)]
         reason: Option<String>,
+        /// Scan the whole git history of the repository at PATH instead of the files.
+        #[arg(long)]
+        git: bool,
         #[command(flatten)]
         dir: DirArgs,
     },
-    /// Scan like `dir` and drop baseline entries that match no finding any more.
+    /// Scan like `dir` (or like `git` with --git) and drop baseline entries that match no
+    /// finding any more.
     Prune {
+        /// Scan the whole git history of the repository at PATH instead of the files.
+        #[arg(long)]
+        git: bool,
         #[command(flatten)]
         dir: DirArgs,
     },
@@ -391,6 +399,8 @@ impl Setup {
 
     /// The context sources scan with; `path_base` is what relative finding paths are relative to.
     pub fn context(&self, path_base: PathBuf) -> ScanContext<'_> {
+        // Canonical, as the allow-list's root is, so its path globs compare.
+        let path_base = path_base.canonicalize().unwrap_or(path_base);
         ScanContext {
             scanner: &self.scanner,
             fingerprint_key: self.config.fingerprint_salt.as_ref().map_or_else(
@@ -551,13 +561,31 @@ fn run_staged(a: &StagedArgs) -> Result<i32> {
 }
 
 fn run_baseline(cmd: BaselineCommand) -> Result<i32> {
-    let (dir, reason) = match &cmd {
-        BaselineCommand::Add { dir, reason } => (dir, reason.as_deref()),
-        BaselineCommand::Prune { dir } => (dir, None),
+    let (dir, reason, git) = match &cmd {
+        BaselineCommand::Add { dir, reason, git } => (dir, reason.as_deref(), *git),
+        BaselineCommand::Prune { dir, git } => (dir, None, *git),
     };
-    let setup = Setup::new(&dir.scan, &dir_root(&dir.paths))?;
-    let ctx = setup.context(current_dir());
-    let (findings, summary) = tree::scan_paths(&ctx, &dir.paths, &tree_options(dir));
+    let (setup, findings, summary) = if git {
+        use crate::sources::history::{self, HistoryOptions, Selection};
+        let repo = history::repo::open(&dir_root(&dir.paths))?;
+        let top = history::repo::root(&repo);
+        let setup = Setup::new(&dir.scan, &top)?;
+        let opts = HistoryOptions {
+            selection: Selection::All,
+            threads: threads(&dir.scan),
+            progress: !dir.scan.quiet && std::io::stderr().is_terminal(),
+        };
+        let scan = history::scan(&setup.context(top), &repo, &opts)?;
+        (setup, scan.findings, scan.summary)
+    } else {
+        let setup = Setup::new(&dir.scan, &dir_root(&dir.paths))?;
+        let (findings, summary) = tree::scan_paths(
+            &setup.context(current_dir()),
+            &dir.paths,
+            &tree_options(dir),
+        );
+        (setup, findings, summary)
+    };
     if summary.has_errors() {
         for k in summary
             .skips

@@ -449,3 +449,42 @@ fn baselines_from_diverging_branches_merge_without_conflict() {
         "{doc:#}"
     );
 }
+
+#[test]
+fn baseline_add_git_accepts_history_findings() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    git(p, &["init", "-q"]);
+    write(p, "old.env", leak("old", TOKEN));
+    git(p, &["add", "-A"]);
+    git(p, &["commit", "-qm", "leak"]);
+    fs::remove_file(p.join("old.env")).unwrap();
+    git(p, &["add", "-A"]);
+    git(p, &["commit", "-qm", "remove"]);
+    let history = |dir: &Path| {
+        let out = credsweep()
+            .current_dir(dir)
+            .args(["git", ".", "--format", "json", "-q"])
+            .output()
+            .unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (
+            out.status.code().unwrap(),
+            doc["summary"]["suppressed"].as_u64().unwrap(),
+        )
+    };
+    assert_eq!(history(p), (1, 0));
+    // A tree scan sees nothing to accept; the history scan does.
+    credsweep()
+        .current_dir(p)
+        .args(["baseline", "add"])
+        .assert()
+        .code(0);
+    assert_eq!(history(p), (1, 0));
+    credsweep()
+        .current_dir(p)
+        .args(["baseline", "add", "--git"])
+        .assert()
+        .code(0);
+    assert_eq!(history(p), (0, 1));
+}
