@@ -128,7 +128,7 @@ fn run_regex(
     out: &mut Vec<RawMatch>,
 ) {
     let rule = rules.get(idx);
-    let re = &rule.regex;
+    let Some(re) = rule.regex.get() else { return };
     let locs = locs.get_or_insert_with(|| re.capture_locations());
     let hay = &data[..window.end];
     let mut at = window.start;

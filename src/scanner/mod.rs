@@ -125,7 +125,7 @@ impl Scanner {
 /// Rule-specific and shared filters on one secret.
 fn is_credential(rule: &Rule, data: &[u8], secret: &Range<usize>) -> bool {
     let s = &data[secret.clone()];
-    if rule.allow.iter().any(|re| re.is_match(s)) {
+    if rule.allow.iter().any(|re| re.get().is_some_and(|re| re.is_match(s))) {
         return false;
     }
     if !rule.stopwords.is_empty() {
