@@ -46,7 +46,8 @@ pub struct Baseline {
 impl Baseline {
     /// Reads `path`. Duplicate entries (as a union merge may leave) are fine: the first wins.
     pub fn load(path: &Path) -> Result<Baseline> {
-        let text = fs::read_to_string(path)
+        // Generous: an entry is a few hundred bytes.
+        let text = crate::config::read_text_file(path, 256 << 20)
             .with_context(|| format!("cannot read the baseline {}", path.display()))?;
         let raw: RawBaseline = toml::from_str(&text).map_err(|e| {
             let line = e.span().map(|s| {

@@ -49,6 +49,14 @@ pub enum Command {
     Git(GitArgs),
     /// Scan what is staged for the next commit: the index, not the working tree.
     Staged(StagedArgs),
+    /// Scan the commits a `git push` sends: reads git's pre-push lines (`<local ref> <local sha>
+    /// <remote ref> <remote sha>`) on standard input; what the installed pre-push hook runs.
+    PrePush(crate::hooks::PrePushArgs),
+    /// Install credsweep as the repository's git pre-commit hook (and pre-push hook with
+    /// --pre-push), chaining to a hook already there.
+    InstallHook(crate::hooks::InstallArgs),
+    /// Remove the hooks `install-hook` wrote and put back the hooks it chained to.
+    UninstallHook(crate::hooks::UninstallArgs),
     /// List or check the rules in force.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -135,7 +143,7 @@ pub struct ScanArgs {
     /// reported as not scanned.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_file_size: Option<u64>,
-    /// Worker threads (default: available cores).
+    /// Worker threads (default, or 0: available cores; at most 256).
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
     /// When to colour text output.
@@ -156,6 +164,12 @@ pub struct ScanArgs {
     /// Ignore inline markers such as `credsweep:allow` and `gitleaks:allow` (for audits).
     #[arg(long)]
     pub no_inline_allow: bool,
+    /// Opt-in verification of Vobiz credential pairs (`--verify`, `--fail-on active`, ...).
+    #[command(flatten)]
+    pub verify: crate::verify::VerifyArgs,
+    /// Text printed after a text report with findings (set by hook runs, not an option).
+    #[arg(skip)]
+    pub footer: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -264,6 +278,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         }),
         Command::Git(a) => run_git(&a),
         Command::Staged(a) => run_staged(&a),
+        Command::PrePush(a) => crate::hooks::run_pre_push(&a),
+        Command::InstallHook(a) => crate::hooks::install(&a),
+        Command::UninstallHook(a) => crate::hooks::uninstall(&a),
         Command::Baseline(cmd) => run_baseline(cmd),
         Command::Rules(RulesCommand::List { rules }) => {
             let set = load_rules(&rules, &load_config(&rules, Path::new("."))?)?;
@@ -316,10 +333,19 @@ fn tree_options(a: &DirArgs) -> tree::TreeOptions {
     }
 }
 
+/// The most worker threads a scan starts, whatever `--threads` says: past the core count more
+/// threads only cost memory (each holds a read buffer of up to the size cap).
+pub const MAX_THREADS: usize = 256;
+
+/// Worker threads: `--threads N`, or the available cores when it is absent or 0; at most
+/// [`MAX_THREADS`].
 pub fn threads(a: &ScanArgs) -> usize {
-    a.threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1)
+    match a.threads {
+        Some(n) if n > 0 => n.min(MAX_THREADS),
+        _ => std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_THREADS),
+    }
 }
 
 /// Where a `dir` scan looks for its configuration and baseline: the first path given.
@@ -352,7 +378,7 @@ pub fn load_rules(a: &RuleArgs, config: &Config) -> Result<RuleSet> {
         RuleSet::builtin().context("the built-in rule pack is broken (a bug: please report it)")?
     };
     for path in &a.rules {
-        let text = fs::read_to_string(path)
+        let text = crate::config::read_text_file(path, crate::config::MAX_CONFIG_FILE)
             .with_context(|| format!("cannot read rule file {}", path.display()))?;
         set.add_toml(&path.display().to_string(), &text)?;
     }
@@ -472,6 +498,8 @@ pub fn finish_with_notes(
     notes: Vec<String>,
     started: Instant,
 ) -> Result<i32> {
+    let mut findings = findings;
+    crate::verify::apply(&a.verify, &mut findings, a.no_redact, a.quiet)?;
     let baseline = setup.baseline(a)?;
     let mut report = Report::new(
         kind,
@@ -481,6 +509,7 @@ pub fn finish_with_notes(
         started.elapsed(),
     );
     report.show_suppressed = a.show_suppressed;
+    report.footer = a.footer.clone();
     report.notes.extend(notes);
     let mut stale = 0;
     if let Some(b) = &baseline {
@@ -528,7 +557,8 @@ fn run_git(a: &GitArgs) -> Result<i32> {
         progress: !a.scan.quiet && std::io::stderr().is_terminal(),
     };
     let scan = history::scan(&ctx, &repo, &opts)?;
-    let (findings, summary, notes) = (scan.findings, scan.summary, scan.notes);
+    let (findings, mut summary, notes) = (scan.findings, scan.summary, scan.notes);
+    summary.commits = Some(scan.commits);
     finish_with_notes(
         &a.scan,
         &setup,
@@ -540,17 +570,23 @@ fn run_git(a: &GitArgs) -> Result<i32> {
     )
 }
 
-/// `credsweep staged`: the blobs in the index that differ from `HEAD`.
+/// `credsweep staged`: the blobs in the index that differ from `HEAD`; under the pre-commit
+/// framework's pre-push stage, the commits being pushed.
 fn run_staged(a: &StagedArgs) -> Result<i32> {
     use crate::sources::{history, staged};
+    if let Some(push) = crate::hooks::pre_commit_framework_push() {
+        return crate::hooks::scan_push(&a.scan, &a.repo, push);
+    }
     let started = Instant::now();
     let repo = history::repo::open(&a.repo)?;
     let top = history::repo::root(&repo);
     let setup = Setup::new(&a.scan, &top)?;
     let ctx = setup.context(top);
     let scan = staged::scan(&ctx, &repo)?;
+    let mut args = a.scan.clone();
+    args.footer = Some(crate::hooks::commit_footer());
     finish_with_notes(
-        &a.scan,
+        &args,
         &setup,
         ScanKind::Staged,
         scan.findings,
@@ -683,7 +719,7 @@ pub fn emit(a: &ScanArgs, report: &Report<'_>) -> Result<i32> {
     }
     Ok(if report.summary.has_errors() {
         EXIT_ERROR
-    } else if !report.findings.is_empty() {
+    } else if crate::verify::fails(&report.findings, a.verify.fail_on) {
         EXIT_FINDINGS
     } else {
         EXIT_CLEAN

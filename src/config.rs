@@ -126,7 +126,7 @@ impl Config {
 
     /// Reads and validates `file`.
     pub fn load(file: &Path) -> Result<Config, ConfigError> {
-        let text = fs::read_to_string(file).map_err(|e| ConfigError {
+        let text = read_text_file(file, MAX_CONFIG_FILE).map_err(|e| ConfigError {
             file: file.to_path_buf(),
             line: None,
             problem: format!("cannot read the configuration: {e}"),
@@ -245,7 +245,7 @@ impl Config {
             problem,
         };
         for (path, line) in &self.rule_files {
-            let text = fs::read_to_string(path).map_err(|e| {
+            let text = read_text_file(path, MAX_CONFIG_FILE).map_err(|e| {
                 err(
                     *line,
                     format!("cannot read rule file {}: {e}", path.display()),
@@ -279,6 +279,31 @@ impl Config {
     }
 }
 
+/// Configuration and rule files larger than this are refused rather than read.
+pub const MAX_CONFIG_FILE: u64 = 16 << 20;
+
+/// Reads a configuration, rule or baseline file of at most `limit` bytes. A repository's own
+/// files are untrusted input: one that is a FIFO, a device or a link to one (`/dev/zero`), or is
+/// huge, is an error, never a read that blocks or does not end.
+pub fn read_text_file(path: &Path, limit: u64) -> std::io::Result<String> {
+    use std::io::{Error, Read};
+    let meta = fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(Error::other("not a regular file"));
+    }
+    if meta.len() > limit {
+        return Err(Error::other(format!(
+            "{} bytes, more than the {} MiB such a file may have",
+            meta.len(),
+            limit >> 20
+        )));
+    }
+    let mut bytes = Vec::new();
+    fs::File::open(path)?.take(limit).read_to_end(&mut bytes)?;
+    String::from_utf8(bytes)
+        .map_err(|_| Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
+}
+
 /// 1-based line of byte `offset` in `text`.
 fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
@@ -294,6 +319,23 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(Path::new("/repo/.credsweep.toml"), text)
+    }
+
+    #[test]
+    fn the_readme_example_parses() {
+        let readme = include_str!("../README.md");
+        let start = readme
+            .find("## Living with findings")
+            .expect("README section");
+        let block = &readme[start..];
+        let body = &block[block.find("```toml\n").unwrap() + 8..];
+        let body = &body[..body.find("```").unwrap()];
+        let c = parse(body).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.max_file_size, Some(16 << 20));
+        assert!(
+            c.allow
+                .allows_commit("0123abcd0000000000000000000000000000000")
+        );
     }
 
     #[test]

@@ -46,9 +46,15 @@ impl fmt::Display for Fingerprint {
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Secret(String);
 
+/// How much of a secret a finding keeps (and `--no-redact` shows). Real credentials, private-key
+/// blocks included, are far shorter; a rule that matched megabytes of a minified line must not
+/// make every finding hold them. The fingerprint is computed over the whole secret.
+pub const MAX_SECRET_BYTES: usize = 16 << 10;
+
 impl Secret {
     pub fn new(bytes: &[u8]) -> Secret {
-        Secret(String::from_utf8_lossy(bytes).into_owned())
+        let kept = &bytes[..bytes.len().min(MAX_SECRET_BYTES)];
+        Secret(String::from_utf8_lossy(kept).into_owned())
     }
 
     /// The secret itself, for `--no-redact`.
@@ -133,6 +139,10 @@ pub struct Finding {
     /// (see [`crate::report::sarif::line_hashes`]); set by [`crate::sources::scan_buffer`], which
     /// has the whole buffer at hand. Only the SARIF report uses it.
     pub line_hash: Option<String>,
+    /// The other half of a Vobiz id + token pair found in the same file (see [`crate::verify`]).
+    pub pair: Option<Box<crate::verify::PairLink>>,
+    /// What `--verify` found out about this credential; `None` without `--verify`.
+    pub verification: Option<crate::verify::Verification>,
 }
 
 impl Finding {
@@ -147,7 +157,12 @@ impl Finding {
     ) -> Finding {
         let secret = &data[m.secret.clone()];
         let (line, column) = lines.locate(m.secret.start);
-        let (end_line, end_column) = lines.locate(m.secret.end);
+        let (end_line, mut end_column) = lines.locate(m.secret.end);
+        // A secret is at least one character wide, even one that starts inside a multi-byte
+        // character (rules match bytes) and so counts no character of its own.
+        if end_line == line && end_column <= column {
+            end_column = column + 1;
+        }
         Finding {
             rule: m.rule,
             rule_id: rule.id.clone(),
@@ -162,6 +177,8 @@ impl Finding {
             fingerprint: Fingerprint::new(key, &rule.id, secret),
             provenance: None,
             line_hash: None,
+            pair: None,
+            verification: None,
         }
     }
 

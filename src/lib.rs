@@ -22,16 +22,22 @@
 //! settings and the [`allow::Allowlist`]), inline markers ([`allow`]) and the
 //! [`baseline::Baseline`] of accepted findings, which are counted and can be shown as suppressed.
 //!
+//! Pairs of Vobiz partner ids and auth tokens in one file are linked in [`verify`], which with
+//! `--verify` (and only then) asks the Vobiz API whether each pair still works.
+//!
 //! [`cli`] wires these together for the `credsweep` binary and decides the exit status: 0 clean,
-//! 1 findings, 2 error or incomplete scan.
+//! 1 findings, 2 error or incomplete scan. [`hooks`] puts credsweep in front of commits and pushes:
+//! it installs git hooks and scans exactly what a push sends.
 
 pub mod allow;
 pub mod baseline;
 pub mod cli;
 pub mod config;
 pub mod finding;
+pub mod hooks;
 pub mod report;
 pub mod rulecheck;
 pub mod rules;
 pub mod scanner;
 pub mod sources;
+pub mod verify;

@@ -163,7 +163,11 @@ impl RuleRegex {
             return re.as_ref().ok_or_else(|| "does not compile".to_string());
         }
         let re = build_regex(&self.pattern, self.unicode)?;
-        Ok(self.compiled.get_or_init(|| Some(re)).as_ref().expect("just set"))
+        Ok(self
+            .compiled
+            .get_or_init(|| Some(re))
+            .as_ref()
+            .expect("just set"))
     }
 
     pub fn as_str(&self) -> &str {
@@ -241,7 +245,18 @@ impl RuleSet {
         let file: RuleFile = toml::from_str(text).map_err(|e| RuleError {
             origin: origin.to_string(),
             rule: None,
-            problem: format!("not a valid rule file: {}", e.to_string().trim_end()),
+            // The message and the line, not toml's rendering, which quotes the line: rule files
+            // hold example credentials, and errors go to stderr and CI logs.
+            problem: format!(
+                "not a valid rule file{}: {}",
+                e.span()
+                    .map(|s| format!(
+                        " (line {})",
+                        text[..s.start.min(text.len())].matches('\n').count() + 1
+                    ))
+                    .unwrap_or_default(),
+                e.message().trim_end()
+            ),
         })?;
         for spec in file.rule {
             self.add_spec(origin, spec)?;
@@ -347,7 +362,10 @@ fn compile(origin: &str, spec: RuleSpec) -> Result<Rule, RuleError> {
     let secret_group = parse_pattern(&spec.regex, spec.unicode)
         .map_err(|e| err(format!("`regex` does not compile:\n{e}")))?
         .ok_or_else(|| {
-            err("`regex` has no named group `secret`: wrap the credential in (?P<secret>...)".into())
+            err(
+                "`regex` has no named group `secret`: wrap the credential in (?P<secret>...)"
+                    .into(),
+            )
         })?;
     let regex = RuleRegex::new(&spec.regex, spec.unicode);
     if !origin.starts_with(BUILTIN_ORIGIN) {
@@ -444,9 +462,13 @@ mod tests {
         assert!(set.len() >= 60);
         for r in set.rules() {
             for a in &r.allow {
-                a.compile().unwrap_or_else(|e| panic!("{}: allow: {e}", r.id));
+                a.compile()
+                    .unwrap_or_else(|e| panic!("{}: allow: {e}", r.id));
             }
-            let re = r.regex.compile().unwrap_or_else(|e| panic!("{}: {e}", r.id));
+            let re = r
+                .regex
+                .compile()
+                .unwrap_or_else(|e| panic!("{}: {e}", r.id));
             assert_eq!(
                 re.capture_names().position(|n| n == Some("secret")),
                 Some(r.secret_group),

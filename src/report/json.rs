@@ -53,11 +53,30 @@ struct JsonFinding<'a> {
     blob: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     other_locations: Option<usize>,
+    /// The other half of a Vobiz id + token pair in the same file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pair: Option<JsonPair<'a>>,
+    /// With `--verify`: `active`, `inactive`, `unknown` or `unverifiable`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification_detail: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonPair<'a> {
+    rule_id: &'a str,
+    fingerprint: &'a str,
+    path: &'a str,
+    line: u32,
+    column: u32,
 }
 
 #[derive(Serialize)]
 struct JsonSummary<'a> {
     findings: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commits: Option<u64>,
     scanned: u64,
     bytes: u64,
     binary_skipped: u64,
@@ -119,6 +138,15 @@ fn json_findings(findings: &[Finding], redaction: Redaction) -> Vec<JsonFinding<
                 ref_name: p.and_then(|p| p.ref_name.as_deref()),
                 blob: p.map(|p| p.blob.as_str()),
                 other_locations: p.map(|p| p.other_locations),
+                pair: f.pair.as_deref().map(|p| JsonPair {
+                    rule_id: &p.rule_id,
+                    fingerprint: &p.fingerprint.0,
+                    path: &p.path,
+                    line: p.line,
+                    column: p.column,
+                }),
+                verification: f.verification.as_ref().map(|v| v.outcome.as_str()),
+                verification_detail: f.verification.as_ref().map(|v| v.detail.as_str()),
             }
         })
         .collect()
@@ -137,6 +165,7 @@ fn summary<'a>(report: &'a Report<'_>) -> JsonSummary<'a> {
         .collect();
     JsonSummary {
         findings: report.findings.len(),
+        commits: s.commits,
         scanned: s.scanned,
         bytes: s.bytes,
         binary_skipped: s.binary,

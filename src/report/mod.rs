@@ -64,6 +64,9 @@ pub struct Report<'a> {
     /// Findings the baseline accepts: counted, listed only when `show_suppressed`.
     pub suppressed: Vec<Finding>,
     pub show_suppressed: bool,
+    /// Shown at the end of a text report that has findings: what a blocked hook run (a commit
+    /// or a push) means and what to do about it. `None` for ordinary scans.
+    pub footer: Option<String>,
 }
 
 impl<'a> Report<'a> {
@@ -75,7 +78,11 @@ impl<'a> Report<'a> {
         elapsed: Duration,
     ) -> Report<'a> {
         findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        summary.skips.sort_by(|a, b| a.path.cmp(&b.path));
+        // By path, then reason: one path can be skipped twice (cut at the cap, then unreadable),
+        // and threads add skips in any order.
+        summary
+            .skips
+            .sort_by_cached_key(|k| (k.path.clone(), k.reason.to_string()));
         Report {
             kind,
             findings,
@@ -85,6 +92,7 @@ impl<'a> Report<'a> {
             notes: Vec::new(),
             suppressed: Vec::new(),
             show_suppressed: false,
+            footer: None,
         }
     }
 

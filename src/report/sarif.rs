@@ -42,6 +42,7 @@ use super::{Report, ScanKind};
 use crate::finding::Finding;
 use crate::rules::{Rule, RuleIdx, Severity};
 use crate::sources::SkipReason;
+use crate::verify::{Outcome, PairLink};
 
 /// GitHub code scanning rejects a run with more results than this.
 pub const MAX_RESULTS: usize = 25_000;
@@ -401,6 +402,10 @@ fn result(kind: ScanKind, f: &Finding, rule_index: usize, uri: String) -> SarifR
         .end_line(i64::from(f.end_line))
         .end_column(i64::from(f.end_column))
         .build();
+    let related = f
+        .pair
+        .as_deref()
+        .map(|p| related_location(p, artifact.clone()));
     let location = Location::builder()
         .physical_location(
             PhysicalLocation::builder()
@@ -417,13 +422,18 @@ fn result(kind: ScanKind, f: &Finding, rule_index: usize, uri: String) -> SarifR
     let mut r = SarifResult::builder()
         .rule_id(f.rule_id.clone())
         .rule_index(rule_index as i64)
-        .level(result_level(f.severity))
-        .message(message(result_message(kind, f)))
+        .level(if verified_active(f) {
+            ResultLevel::Error
+        } else {
+            result_level(f.severity)
+        })
+        .message(message(result_message(kind, f) + &pair_sentences(f)))
         .locations(vec![location])
         .partial_fingerprints(fingerprints)
         .build();
+    r.related_locations = related.map(|l| vec![l]);
+    let mut props: Vec<(&'static str, Value)> = Vec::new();
     if let Some(p) = &f.provenance {
-        let mut props: Vec<(&'static str, Value)> = Vec::new();
         if let Some(c) = &p.commit {
             props.push(("commit", json!(c)));
         }
@@ -438,9 +448,72 @@ fn result(kind: ScanKind, f: &Finding, rule_index: usize, uri: String) -> SarifR
             props.push(("ref", json!(r)));
         }
         props.push(("otherLocations", json!(p.other_locations)));
+    }
+    if let Some(v) = &f.verification {
+        props.push(("verification", json!(v.outcome.as_str())));
+        props.push(("verificationDetail", json!(v.detail)));
+    }
+    if !props.is_empty() {
         r.properties = Some(bag(props));
     }
     r
+}
+
+fn verified_active(f: &Finding) -> bool {
+    f.verification
+        .as_ref()
+        .is_some_and(|v| v.outcome == Outcome::Active)
+}
+
+/// The related location (id 1) of the other half of a Vobiz pair: same file, its own region.
+fn related_location(p: &PairLink, artifact: ArtifactLocation) -> Location {
+    let region = Region::builder()
+        .start_line(i64::from(p.line))
+        .start_column(i64::from(p.column))
+        .end_line(i64::from(p.end_line))
+        .end_column(i64::from(p.end_column))
+        .build();
+    Location::builder()
+        .id(1)
+        .physical_location(
+            PhysicalLocation::builder()
+                .artifact_location(artifact)
+                .region(region)
+                .build(),
+        )
+        .message(message(format!(
+            "The other half of the credential pair ({}, redacted value {}).",
+            p.rule_id,
+            p.secret.redacted()
+        )))
+        .build()
+}
+
+/// What the message adds for a Vobiz pair and its verification: the link to the other half, and
+/// what `--verify` found (an active credential must be rotated now).
+fn pair_sentences(f: &Finding) -> String {
+    let mut m = String::new();
+    if let Some(p) = &f.pair {
+        m += &format!(
+            " It pairs with the [{}](1) at line {}, column {} of the same file: together they make a complete Vobiz API credential.",
+            p.rule_id, p.line, p.column
+        );
+    }
+    if let Some(v) = &f.verification {
+        m += &match v.outcome {
+            Outcome::Active => format!(
+                " Verified ACTIVE against the Vobiz API ({}): this credential works. Rotate it now.",
+                v.detail
+            ),
+            Outcome::Inactive => format!(
+                " Verified inactive: the Vobiz API rejected it ({}). Remove it all the same.",
+                v.detail
+            ),
+            Outcome::Unknown => format!(" Verification inconclusive ({}).", v.detail),
+            Outcome::Unverifiable => format!(" Not verifiable: {}.", v.detail),
+        };
+    }
+    m
 }
 
 /// The indices of the findings to write: all of them, or past [`MAX_RESULTS`] the most severe,

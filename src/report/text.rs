@@ -5,8 +5,10 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use super::{Redaction, Report, human_bytes};
+use crate::finding::Finding;
 use crate::rules::Severity;
 use crate::sources::SkipReason;
+use crate::verify::Outcome;
 
 /// ANSI colours, or none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +88,7 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
             }
             let _ = writeln!(out, "{}", color.paint("2", &line));
         }
+        pair_and_verification(&mut out, f, color);
     }
 
     if report.show_suppressed && !report.suppressed.is_empty() {
@@ -148,9 +151,13 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
         super::ScanKind::History => "blob",
         _ => "file",
     };
+    let commits = s
+        .commits
+        .map(|c| format!(" from {}", plural(c as usize, "commit")))
+        .unwrap_or_default();
     let _ = write!(
         out,
-        "{} in {} {}{}; scanned {} {}{}, {} in {:.2} s",
+        "{} in {} {}{}; scanned {} {}{}{}, {} in {:.2} s",
         plural(n, "finding"),
         files.len(),
         unit,
@@ -158,9 +165,26 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
         s.scanned,
         unit,
         if s.scanned == 1 { "" } else { "s" },
+        commits,
         human_bytes(s.bytes),
         report.elapsed.as_secs_f64(),
     );
+    let active = report
+        .findings
+        .iter()
+        .filter(|f| {
+            f.verification
+                .as_ref()
+                .is_some_and(|v| v.outcome == Outcome::Active)
+        })
+        .count();
+    if active > 0 {
+        let _ = write!(
+            out,
+            "; {}",
+            color.paint("1;31", &format!("{active} verified active"))
+        );
+    }
     if !report.suppressed.is_empty() {
         let _ = write!(
             out,
@@ -193,7 +217,40 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
         let _ = write!(out, "; {} could not be read", errors);
     }
     out.push('\n');
+    if let Some(footer) = report.footer.as_deref().filter(|_| n > 0) {
+        out.push('\n');
+        out += footer.trim_end();
+        out.push('\n');
+    }
     out
+}
+
+/// The lines under a finding that name the other half of its Vobiz pair and what `--verify`
+/// found.
+fn pair_and_verification(out: &mut String, f: &Finding, color: Color) {
+    if let Some(p) = &f.pair {
+        let line = format!("    paired with {} at {}:{}", p.rule_id, p.line, p.column);
+        let _ = writeln!(out, "{}", color.paint("2", &line));
+    }
+    if let Some(v) = &f.verification {
+        let line = match v.outcome {
+            Outcome::Active => format!(
+                "    verified ACTIVE ({}): this credential works: rotate it now",
+                v.detail
+            ),
+            Outcome::Inactive => format!(
+                "    verified inactive ({}): the API rejected it; remove it all the same",
+                v.detail
+            ),
+            Outcome::Unknown => format!("    verification unknown ({})", v.detail),
+            Outcome::Unverifiable => format!("    not verifiable: {}", v.detail),
+        };
+        let code = match v.outcome {
+            Outcome::Active => "1;31",
+            _ => "2",
+        };
+        let _ = writeln!(out, "{}", color.paint(code, &line));
+    }
 }
 
 fn plural(n: usize, word: &str) -> String {

@@ -30,6 +30,13 @@ pub struct RawMatch {
 /// Lines longer than this (minified code, data files) are not taken whole as a window: the window
 /// is cut to [`LONG_LINE_REACH`] bytes either side of the keyword hit instead.
 const LONG_LINE: usize = 4096;
+
+/// A rule keeps at most one keyword hit per this many bytes of input (and at least
+/// [`MIN_HITS`]); past that its regex runs over the whole buffer. This bounds the hit lists at a
+/// small fraction of the buffer (16 bytes per hit), whatever the input: 64 MiB of `token=` lines
+/// would otherwise make tens of millions of hits per rule.
+const HITS_PER_BYTES: usize = 4096;
+const MIN_HITS: usize = 1024;
 const LONG_LINE_REACH: usize = 1024;
 
 pub struct Matcher {
@@ -78,11 +85,24 @@ impl Matcher {
         active: &dyn Fn(RuleIdx) -> bool,
         out: &mut Vec<RawMatch>,
     ) {
-        // Keyword hits, grouped by rule, each group in input order.
+        // Keyword hits, grouped by rule, each group in input order. A rule with more hits than
+        // `HITS_PER_BYTES` allows (a keyword on every line of a large file), or a multi-line rule,
+        // runs over the whole buffer: its hits are dropped rather than kept by the million.
+        let max_hits = (data.len() / HITS_PER_BYTES).max(MIN_HITS);
+        let mut whole = vec![false; self.rule_count];
         let mut hits: Vec<Vec<Range<usize>>> = vec![Vec::new(); self.rule_count];
         self.keywords.for_each_hit(data, |k, range| {
             for &r in &self.keyword_rules[k] {
-                hits[r.0 as usize].push(range.clone());
+                let r = r.0 as usize;
+                if whole[r] {
+                    continue;
+                }
+                if hits[r].len() >= max_hits || rules.get(RuleIdx(r as u32)).multiline {
+                    whole[r] = true;
+                    hits[r] = Vec::new();
+                } else {
+                    hits[r].push(range.clone());
+                }
             }
         });
         let mut locs: Option<CaptureLocations> = None;
@@ -92,7 +112,7 @@ impl Matcher {
             }
         }
         for (i, rule_hits) in hits.iter_mut().enumerate() {
-            if rule_hits.is_empty() {
+            if rule_hits.is_empty() && !whole[i] {
                 continue;
             }
             let idx = RuleIdx(i as u32);
@@ -100,7 +120,7 @@ impl Matcher {
                 continue;
             }
             locs = None;
-            if rules.get(idx).multiline {
+            if whole[i] {
                 run_regex(rules, idx, data, 0..data.len(), &mut locs, out);
                 continue;
             }

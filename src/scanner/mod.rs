@@ -125,7 +125,11 @@ impl Scanner {
 /// Rule-specific and shared filters on one secret.
 fn is_credential(rule: &Rule, data: &[u8], secret: &Range<usize>) -> bool {
     let s = &data[secret.clone()];
-    if rule.allow.iter().any(|re| re.get().is_some_and(|re| re.is_match(s))) {
+    if rule
+        .allow
+        .iter()
+        .any(|re| re.get().is_some_and(|re| re.is_match(s)))
+    {
         return false;
     }
     if !rule.stopwords.is_empty() {
@@ -163,9 +167,12 @@ fn has_context(rule: &Rule, data: &[u8], secret: &Range<usize>) -> bool {
         .any(|c| memchr::memmem::find(&near, c.as_bytes()).is_some())
 }
 
-/// Keeps one match per group of overlapping secrets: the one with the highest priority, then the
-/// one whose context was found, then the longer secret, then the rule listed first.
-/// `matches` must be sorted by secret start.
+/// Keeps, of matches whose secrets overlap, the best: the one with the highest priority, then the
+/// one whose context was found, then the longer secret, then the rule listed first. Greedily:
+/// the best match of all is kept, then the best of those that share no byte with a kept one,
+/// and so on, so that a match is only ever dropped for one that covers some of its bytes (a
+/// chain A-B-C where only neighbours overlap keeps A and C when A wins).
+/// `matches` must be sorted by secret start; so is the result.
 fn resolve_overlaps(rules: &RuleSet, matches: Vec<(Match, bool)>) -> Vec<Match> {
     let rank = |(m, ctx): &(Match, bool)| {
         (
@@ -173,31 +180,31 @@ fn resolve_overlaps(rules: &RuleSet, matches: Vec<(Match, bool)>) -> Vec<Match> 
             *ctx,
             m.secret.len(),
             std::cmp::Reverse(m.rule),
+            // Earlier first among equals, so the choice does not depend on the sort's stability.
+            std::cmp::Reverse(m.secret.start),
         )
     };
-    let mut out: Vec<Match> = Vec::with_capacity(matches.len());
-    let mut group: Option<((Match, bool), usize)> = None; // best so far, end of the group
-    for cand in matches {
-        match &mut group {
-            Some((best, end)) if cand.0.secret.start < *end => {
-                *end = (*end).max(cand.0.secret.end);
-                if rank(&cand) > rank(best) {
-                    *best = cand;
-                }
-            }
-            _ => {
-                if let Some((best, _)) = group.take() {
-                    out.push(best.0);
-                }
-                let end = cand.0.secret.end;
-                group = Some((cand, end));
-            }
+    if matches.len() <= 1 {
+        return matches.into_iter().map(|(m, _)| m).collect();
+    }
+    let mut order: Vec<usize> = (0..matches.len()).collect();
+    order.sort_by(|&a, &b| rank(&matches[b]).cmp(&rank(&matches[a])));
+    // Kept secrets, disjoint, by start.
+    let mut kept: std::collections::BTreeMap<usize, (usize, usize)> = Default::default();
+    for i in order {
+        let s = &matches[i].0.secret;
+        let clash_before = kept
+            .range(..s.end)
+            .next_back()
+            .is_some_and(|(_, &(end, _))| end > s.start);
+        if !clash_before {
+            kept.insert(s.start, (s.end, i));
         }
     }
-    if let Some((best, _)) = group {
-        out.push(best.0);
-    }
-    out
+    let mut slots: Vec<Option<(Match, bool)>> = matches.into_iter().map(Some).collect();
+    kept.into_values()
+        .filter_map(|(_, i)| slots[i].take().map(|(m, _)| m))
+        .collect()
 }
 
 #[cfg(test)]
@@ -290,6 +297,21 @@ keywords = ["token"]
         assert_eq!(ids(PathFilter::Path(".netrc")), ["scoped"]);
         assert_eq!(ids(PathFilter::Path("notes.txt")), ["any"]);
         assert_eq!(ids(PathFilter::Unknown), ["scoped", "any"]);
+    }
+
+    #[test]
+    fn a_chain_of_overlaps_keeps_both_ends() {
+        // `wide` overlaps both `left` and `right`, which do not overlap each other. `left` wins
+        // its overlap with `wide`; `right` shares no byte with `left` and must stay (proptest
+        // found the scanner dropping it along with the whole chain).
+        let s = scanner(
+            "[[rule]]\nid='left'\ndescription='d'\nseverity='error'\npriority=9\nregex='L(?P<secret>[a-z]{12})'\n\
+             [[rule]]\nid='wide'\ndescription='d'\nseverity='error'\nregex='(?P<secret>[a-z]{6}R[a-z]{6})'\n\
+             [[rule]]\nid='right'\ndescription='d'\nseverity='error'\nregex='R(?P<secret>[a-z]{10})'\n",
+        );
+        let d = "Lqwzkvmpxbtrn Rhdfgsjcqwz";
+        let d = d.replace(' ', "");
+        assert_eq!(ids(&s, &d), ["left", "right"]);
     }
 
     #[test]

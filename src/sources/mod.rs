@@ -36,8 +36,14 @@ pub enum SkipReason {
     Binary,
     /// Longer than the size cap: the first `scanned` of `size` bytes were scanned.
     Truncated { size: u64, scanned: u64 },
+    /// A stream (a FIFO or device named on the command line) longer than the size cap: its
+    /// first `scanned` bytes were scanned.
+    TruncatedStream { scanned: u64 },
     /// Not a regular file (FIFO, socket, device) or a symlink not followed.
     NotAFile,
+    /// More findings than one buffer may report ([`MAX_FINDINGS_PER_BUFFER`]): the first
+    /// `listed` are reported, the rest dropped. Not an error: the file was scanned.
+    TooManyFindings { listed: usize },
     /// Could not be read: this makes the scan incomplete, and the exit status 2.
     Error(String),
 }
@@ -50,7 +56,15 @@ impl fmt::Display for SkipReason {
                 f,
                 "{size} bytes, over the size cap: only the first {scanned} bytes were scanned (raise --max-file-size to scan all)"
             ),
+            SkipReason::TruncatedStream { scanned } => write!(
+                f,
+                "a stream longer than the size cap: only the first {scanned} bytes were scanned"
+            ),
             SkipReason::NotAFile => f.write_str("not a regular file"),
+            SkipReason::TooManyFindings { listed } => write!(
+                f,
+                "more than {listed} findings: only the first {listed} are reported (a dump of credentials? rotate them all)"
+            ),
             SkipReason::Error(e) => f.write_str(e),
         }
     }
@@ -68,6 +82,8 @@ pub struct Skip {
 pub struct Summary {
     /// Files (or blobs) scanned, wholly or in part.
     pub scanned: u64,
+    /// Commits a history scan covered (`None` for other scans).
+    pub commits: Option<u64>,
     pub bytes: u64,
     pub binary: u64,
     /// Symlinks not followed, FIFOs, sockets, devices.
@@ -83,6 +99,10 @@ pub struct Summary {
 impl Summary {
     pub fn merge(&mut self, other: Summary) {
         self.scanned += other.scanned;
+        self.commits = match (self.commits, other.commits) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+        };
         self.bytes += other.bytes;
         self.binary += other.binary;
         self.not_files += other.not_files;
@@ -111,6 +131,10 @@ impl Summary {
             .any(|s| matches!(s.reason, SkipReason::Error(_)))
     }
 }
+
+/// The most findings one file or blob reports. Each finding is kept in memory until the report
+/// is written; a file of millions of key-shaped lines must not turn into millions of findings.
+pub const MAX_FINDINGS_PER_BUFFER: usize = 100_000;
 
 /// Decodes and scans one buffer reported as `path`, appending findings and counting it in
 /// `summary`. `data` must already be capped at the size limit; `full_size` is its real size.
@@ -148,6 +172,15 @@ pub fn scan_buffer(
     let mut lines = LineLocator::new(&text);
     let first = out.len();
     for m in &matches {
+        if out.len() - first >= MAX_FINDINGS_PER_BUFFER {
+            summary.skip(
+                path,
+                SkipReason::TooManyFindings {
+                    listed: MAX_FINDINGS_PER_BUFFER,
+                },
+            );
+            break;
+        }
         if ctx.inline_allow && allow::inline_allowed(&text, m.secret.start) {
             summary.allowed += 1;
             continue;

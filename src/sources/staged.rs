@@ -39,7 +39,7 @@ pub struct StagedScan {
 
 /// Scans the blobs staged in `repo` (opened with [`repo::open`]).
 pub fn scan(ctx: &ScanContext<'_>, repo: &gix::Repository) -> Result<StagedScan> {
-    let index_path = repo.index_path();
+    let index_path = index_path(repo);
     if repo.workdir().is_none() {
         return Err(anyhow!(
             "{} is a bare repository: it has no index, so nothing can be staged; use `credsweep git` to scan its history",
@@ -47,7 +47,7 @@ pub fn scan(ctx: &ScanContext<'_>, repo: &gix::Repository) -> Result<StagedScan>
         ));
     }
     let index = if index_path.exists() {
-        repo.open_index()
+        gix::index::File::at(&index_path, repo.object_hash(), false, Default::default())
             .map_err(|e| anyhow!("{e}"))
             .with_context(|| {
                 format!(
@@ -55,6 +55,11 @@ pub fn scan(ctx: &ScanContext<'_>, repo: &gix::Repository) -> Result<StagedScan>
                     index_path.display()
                 )
             })?
+    } else if std::env::var_os("GIT_INDEX_FILE").is_some_and(|p| !p.is_empty()) {
+        return Err(anyhow!(
+            "GIT_INDEX_FILE names {}, which does not exist: nothing could be scanned",
+            index_path.display()
+        ));
     } else {
         // A repository where nothing was ever added has no index file: nothing is staged.
         gix::index::File::from_state(gix::index::State::new(repo.object_hash()), index_path)
@@ -123,6 +128,17 @@ pub fn scan(ctx: &ScanContext<'_>, repo: &gix::Repository) -> Result<StagedScan>
         notes,
         staged: staged.len(),
     })
+}
+
+/// The index the next commit is made from: `GIT_INDEX_FILE` when git sets it, else the
+/// repository's own. Git points hooks at a temporary index for `git commit -a` and
+/// `git commit PATH...`, and that one, not `.git/index`, holds what is about to be committed. A
+/// relative value is relative to the current directory, as for git.
+pub fn index_path(repo: &gix::Repository) -> std::path::PathBuf {
+    match std::env::var_os("GIT_INDEX_FILE") {
+        Some(p) if !p.is_empty() => std::path::PathBuf::from(p),
+        _ => repo.index_path(),
+    }
 }
 
 /// The blobs in `index` that `HEAD`'s tree (`head`, `None` on an unborn branch) does not hold at

@@ -123,6 +123,12 @@ impl Worker<'_> {
                 )
             }
             Some(t) if t.is_dir() => {}
+            // A FIFO or device named on the command line (`<(cmd)`, `/dev/stdin`) is read like
+            // standard input, up to the size cap. Found in a walk, it is never opened: opening a
+            // FIFO with no writer blocks, and a device may never end.
+            Some(t) if e.depth() == 0 && !t.is_symlink() => {
+                scan_stream(ctx, e.path(), &path, &mut self.summary, &mut self.findings)
+            }
             // Symlinks not followed, FIFOs, sockets, devices.
             Some(_) => self.summary.skip(path, SkipReason::NotAFile),
             // Standard input as a path is handled before the walk.
@@ -152,6 +158,46 @@ pub fn scan_file(
 ) {
     match read_capped(fs_path, ctx.max_file_size, buf) {
         Ok(size) => scan_buffer(ctx, buf, size, path, PathFilter::Path(path), summary, out),
+        Err(e) => summary.skip(path, SkipReason::Error(format!("cannot read: {e}"))),
+    }
+}
+
+/// Scans a stream (FIFO, character device) named on the command line: its first
+/// `max_file_size` bytes, and whether there was more.
+fn scan_stream(
+    ctx: &ScanContext<'_>,
+    fs_path: &Path,
+    path: &str,
+    summary: &mut Summary,
+    out: &mut Vec<Finding>,
+) {
+    let mut data = Vec::new();
+    let read = File::open(fs_path).and_then(|f| {
+        f.take(ctx.max_file_size.saturating_add(1))
+            .read_to_end(&mut data)
+    });
+    match read {
+        Ok(_) => {
+            let more = data.len() as u64 > ctx.max_file_size;
+            data.truncate(ctx.max_file_size as usize);
+            if more {
+                summary.skip(
+                    path,
+                    SkipReason::TruncatedStream {
+                        scanned: data.len() as u64,
+                    },
+                );
+            }
+            scan_buffer(
+                ctx,
+                &data,
+                data.len() as u64,
+                path,
+                PathFilter::Path(path),
+                summary,
+                out,
+            );
+        }
         Err(e) => summary.skip(path, SkipReason::Error(format!("cannot read: {e}"))),
     }
 }

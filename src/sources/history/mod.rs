@@ -82,6 +82,9 @@ pub enum Selection {
     /// Only blobs that commits in `tip` but not in `base` introduced (`--range base..tip`,
     /// `--since base`).
     Range { base: String, tip: String },
+    /// Only blobs that commits reachable from `tip` but from no remote-tracking ref
+    /// (`refs/remotes/*`) introduced: what pushing a new branch sends.
+    Unpushed { tip: String },
 }
 
 impl Selection {
@@ -222,8 +225,9 @@ pub fn scan(
             }
         }
         Selection::Range { base, tip } => {
-            scan_range(ctx, repo, base, tip, opts, &mut errors, notes)?
+            scan_range(ctx, repo, Some(base), tip, opts, &mut errors, notes)?
         }
+        Selection::Unpushed { tip } => scan_range(ctx, repo, None, tip, opts, &mut errors, notes)?,
     };
     progress.finish();
     let mut out = out;
@@ -323,6 +327,10 @@ fn scan_blob(ctx: &ScanContext<'_>, id: ObjectId, data: &[u8], hits: &mut Hits) 
         &mut found,
     );
     if !found.is_empty() {
+        // Pair Vobiz ids and tokens within the blob, before findings are grouped by secret: an
+        // id committed before its token first appears in an older blob than the token, and
+        // would not pair with it once each is reported at its own first appearance.
+        crate::verify::pair::link(&mut found);
         hits.blobs.push((id, found));
     }
 }
@@ -516,6 +524,10 @@ fn group_findings(
             continue;
         }
         f.path = walk::path_text(p.path.as_ref());
+        if let Some(pair) = f.pair.as_mut() {
+            // Paired within the same blob, so at the same path.
+            pair.path = f.path.clone();
+        }
         let mut prov = info.provenance(blob, p.commit, Some(p.ref_name));
         prov.other_locations = g.places.saturating_sub(1);
         f.provenance = Some(prov);
@@ -525,11 +537,12 @@ fn group_findings(
 }
 
 /// `--range base..tip` and `--since base`: the blobs that commits in `tip` but not in `base`
-/// introduced, merges included.
+/// introduced, merges included. With no `base`, every remote-tracking ref is the base
+/// ([`Selection::Unpushed`]).
 fn scan_range(
     ctx: &ScanContext<'_>,
     repo: &gix::Repository,
-    base: &str,
+    base: Option<&str>,
     tip: &str,
     opts: &HistoryOptions,
     errors: &mut Vec<ObjectError>,
@@ -547,13 +560,16 @@ fn scan_range(
         }
         Ok(id)
     };
-    let base_id = resolve(base)?;
+    let base_ids = match base {
+        Some(b) => vec![resolve(b)?],
+        None => remote_tracking_commits(repo),
+    };
     let tip_id = resolve(tip)?;
 
     // The commits of the range: reachable from tip, not from base.
     let walk = repo
         .rev_walk([tip_id])
-        .with_hidden([base_id])
+        .with_hidden(base_ids.iter().copied())
         .all()
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("cannot walk the range")?;
@@ -578,10 +594,18 @@ fn scan_range(
     let graph = CommitGraph::build(raw, &in_range, &mut Vec::new());
     let order = graph.topo(|_| true);
 
+    // One walker for all bases: the trees remote-tracking refs share are read once.
     let mut already: HashSet<ObjectId> = HashSet::default();
-    if let Some(tree) = tree_of(repo, base_id, errors) {
-        already = walk::blobs_in_tree(repo, tree, errors);
+    let mut walker = walk::TreeWalker::new(repo);
+    for &b in &base_ids {
+        if let Some(tree) = tree_of(repo, b, errors) {
+            let what = || format!("tree {tree}");
+            walker.walk(tree, &what, |_, _, blob| {
+                already.insert(blob);
+            });
+        }
     }
+    errors.append(&mut walker.errors);
     let mut parent_trees: HashMap<ObjectId, Option<ObjectId>> = HashMap::default();
     let mut introduced = Vec::new();
     for &c in &order {
@@ -679,8 +703,18 @@ fn scan_range(
         found.retain(|f| !before.contains(&f.fingerprint));
     }
     hits.blobs.retain(|(_, found)| !found.is_empty());
+    let what = match base {
+        Some(base) => format!("range {base}..{tip}"),
+        None if base_ids.is_empty() => {
+            format!("{tip}, all new (there are no remote-tracking refs)")
+        }
+        None => format!(
+            "{tip} less what the remote-tracking refs ({}) have",
+            base_ids.len()
+        ),
+    };
     notes.push(format!(
-        "range {base}..{tip}: {} commits, {} blobs they introduced",
+        "{what}: {} commits, {} blobs they introduced",
         order.len(),
         blobs.len()
     ));
@@ -692,6 +726,16 @@ fn scan_range(
         notes,
         commits: order.len() as u64,
     })
+}
+
+/// The commits remote-tracking refs (`refs/remotes/*`) name: what the remotes already have.
+/// A ref that cannot be read is left out, which can only widen the scan.
+fn remote_tracking_commits(repo: &gix::Repository) -> Vec<ObjectId> {
+    let (tips, _) = refs::tips(repo);
+    tips.iter()
+        .filter(|t| t.kind == Kind::Commit && t.name.starts_with("refs/remotes/"))
+        .map(|t| t.target)
+        .collect()
 }
 
 /// The tree of commit `id`.

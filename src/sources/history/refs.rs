@@ -90,10 +90,16 @@ pub fn tips(repo: &gix::Repository) -> (Vec<Tip>, Vec<ObjectError>) {
 
     let mut raw: Vec<(String, ObjectId)> = named.into_iter().map(|(_, n, id)| (n, id)).collect();
     // A detached HEAD is a ref of its own; on a branch it is already covered.
-    if head_branch.is_none()
-        && let Ok(id) = repo.head_id()
-    {
-        raw.push(("HEAD".to_string(), id.detach()));
+    // Not peeled here: a HEAD that names a missing object must be reported, not skipped.
+    if head_branch.is_none() {
+        match repo.head() {
+            Ok(head) => {
+                if let Some(id) = head.id() {
+                    raw.push(("HEAD".to_string(), id.detach()));
+                }
+            }
+            Err(e) => errors.push(ObjectError::other(format!("cannot read HEAD: {e}"))),
+        }
     }
     for wt in repo.worktrees().unwrap_or_default() {
         let id = wt.id().map(ToString::to_string).unwrap_or_default();

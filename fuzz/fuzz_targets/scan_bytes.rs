@@ -1,0 +1,60 @@
+//! Arbitrary bytes through the default rule pack, the way every source scans a buffer: decoding
+//! (binary sniffing, UTF-16), the keyword prefilter, the rules' regexes, the filters, and findings
+//! with line and column. Offsets must stay inside the input and nothing may panic.
+
+#![no_main]
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use credsweep::allow::Allowlist;
+use credsweep::rules::RuleSet;
+use credsweep::scanner::{PathFilter, Scanner};
+use credsweep::sources::{ScanContext, Summary, scan_buffer};
+use libfuzzer_sys::fuzz_target;
+
+fn scanner() -> &'static Scanner {
+    static S: OnceLock<Scanner> = OnceLock::new();
+    S.get_or_init(|| Scanner::new(RuleSet::builtin().expect("the built-in pack loads")))
+}
+
+fn allowlist() -> &'static Allowlist {
+    static A: OnceLock<Allowlist> = OnceLock::new();
+    A.get_or_init(|| Allowlist::new(std::path::Path::new("/fuzz")))
+}
+
+fuzz_target!(|data: &[u8]| {
+    let scanner = scanner();
+    for m in scanner.scan(data, PathFilter::Path("fuzz/.env")) {
+        assert!(m.span.end <= data.len() && m.secret.end <= data.len());
+        assert!(m.secret.start < m.secret.end);
+    }
+    // A cap below the input's length, as for a file over --max-file-size.
+    let cap = data.len().saturating_sub(data.first().map_or(0, |&b| b as usize));
+    let ctx = ScanContext {
+        scanner,
+        fingerprint_key: b"fuzz".to_vec(),
+        max_file_size: cap as u64,
+        allowlist: allowlist(),
+        inline_allow: true,
+        path_base: PathBuf::from("/fuzz"),
+    };
+    for filter in [PathFilter::Path("config/app.env"), PathFilter::Unknown] {
+        let mut summary = Summary::default();
+        let mut out = Vec::new();
+        scan_buffer(
+            &ctx,
+            &data[..cap],
+            data.len() as u64,
+            "config/app.env",
+            filter,
+            &mut summary,
+            &mut out,
+        );
+        for f in &out {
+            assert!(f.line >= 1 && f.column >= 1);
+            assert!((f.line, f.column) <= (f.end_line, f.end_column));
+            assert!(!f.secret.is_empty());
+        }
+    }
+});

@@ -1,0 +1,301 @@
+//! Pairing: which partner id goes with which auth token.
+//!
+//! Only findings in the same file can pair (for history: the same blob at the same path), so a
+//! token is never matched with an id that merely appears somewhere else in the repository. Within
+//! a file, each token takes the nearest id: fewest lines away, then an id above the token before
+//! one below it (`X-Auth-ID` usually comes first), then fewest columns away. Several tokens may
+//! take the same id (an old token commented out under the new one); the id then points back at
+//! the nearest of them. An id no token took stays unpaired.
+
+use std::collections::HashMap;
+
+use super::PairLink;
+use crate::finding::Finding;
+
+/// Rules whose findings are the id half of a pair.
+pub const ID_RULES: &[&str] = &["vobiz-partner-id", "vobiz-partner-auth-id"];
+
+/// Rules whose findings are the token half of a pair.
+pub const TOKEN_RULES: &[&str] = &["vobiz-auth-token"];
+
+/// What a pair must share: the path (history findings are paired by their source, per blob).
+type FileKey<'a> = &'a str;
+
+/// How far apart two findings in one file are, smallest first: lines apart, whether the id comes
+/// after the token, columns apart, then the id's own position so ties break the same way every
+/// run.
+fn distance(id: &Finding, token: &Finding) -> (u32, bool, u32, u32, u32) {
+    (
+        id.line.abs_diff(token.line),
+        (id.line, id.column) > (token.line, token.column),
+        id.column.abs_diff(token.column),
+        id.line,
+        id.column,
+    )
+}
+
+/// Links ids and tokens found in the same file: sets [`Finding::pair`] on both halves of every
+/// pair and raises each paired id to its token's severity. Findings already linked are relinked,
+/// except history findings: the history source pairs them blob by blob before it groups them,
+/// and a grouped finding no longer shows every blob it was in.
+pub fn link(findings: &mut [Finding]) {
+    // (index of the token, index of the id) for every token that found an id.
+    let mut chosen: Vec<(usize, usize)> = Vec::new();
+    {
+        let mut files: HashMap<FileKey<'_>, (Vec<usize>, Vec<usize>)> = HashMap::new();
+        for (i, f) in findings.iter().enumerate() {
+            if f.provenance.is_some() {
+                continue;
+            }
+            let rule = f.rule_id.as_str();
+            let is_id = ID_RULES.contains(&rule);
+            if !is_id && !TOKEN_RULES.contains(&rule) {
+                continue;
+            }
+            let key: FileKey<'_> = f.path.as_str();
+            let (ids, tokens) = files.entry(key).or_default();
+            if is_id { ids } else { tokens }.push(i);
+        }
+        for (ids, tokens) in files.values() {
+            for &t in tokens {
+                if let Some(&i) = ids
+                    .iter()
+                    .min_by_key(|&&i| distance(&findings[i], &findings[t]))
+                {
+                    chosen.push((t, i));
+                }
+            }
+        }
+    }
+    // Each id points at the nearest token that chose it.
+    let mut back: HashMap<usize, usize> = HashMap::new();
+    for &(t, i) in &chosen {
+        let nearer = match back.get(&i) {
+            Some(&old) => {
+                let d_new = distance(&findings[i], &findings[t]);
+                let d_old = distance(&findings[i], &findings[old]);
+                (d_new, findings[t].line, findings[t].column)
+                    < (d_old, findings[old].line, findings[old].column)
+            }
+            None => true,
+        };
+        if nearer {
+            back.insert(i, t);
+        }
+    }
+    for f in findings.iter_mut().filter(|f| f.provenance.is_none()) {
+        f.pair = None;
+    }
+    for &(t, i) in &chosen {
+        findings[t].pair = Some(Box::new(PairLink::to(&findings[i])));
+        let token_severity = findings[t].severity;
+        if findings[i].severity < token_severity {
+            findings[i].severity = token_severity;
+        }
+    }
+    for (&i, &t) in &back {
+        findings[i].pair = Some(Box::new(PairLink::to(&findings[t])));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Fingerprint, Provenance, Secret};
+    use crate::rules::{RuleIdx, Severity};
+
+    fn finding(rule: &str, path: &str, line: u32, column: u32, secret: &str) -> Finding {
+        let severity = if TOKEN_RULES.contains(&rule) {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        Finding {
+            rule: RuleIdx(0),
+            rule_id: rule.to_string(),
+            severity,
+            description: String::new(),
+            path: path.to_string(),
+            line,
+            column,
+            end_line: line,
+            end_column: column + secret.len() as u32,
+            secret: Secret::new(secret.as_bytes()),
+            fingerprint: Fingerprint::new(b"k", rule, secret.as_bytes()),
+            provenance: None,
+            line_hash: None,
+            pair: None,
+            verification: None,
+        }
+    }
+
+    fn paired(f: &Finding) -> Option<(u32, u32)> {
+        f.pair.as_ref().map(|p| (p.line, p.column))
+    }
+
+    #[test]
+    fn one_id_one_token_pair_and_the_id_takes_the_token_severity() {
+        let mut fs = vec![
+            finding(
+                "vobiz-partner-id",
+                ".env",
+                1,
+                15,
+                "partner-fake7f3a9c2e41b8",
+            ),
+            finding(
+                "vobiz-auth-token",
+                ".env",
+                2,
+                18,
+                "sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE",
+            ),
+            finding("github-pat", ".env", 3, 1, "ghp_x"),
+        ];
+        link(&mut fs);
+        assert_eq!(paired(&fs[0]), Some((2, 18)));
+        assert_eq!(paired(&fs[1]), Some((1, 15)));
+        assert_eq!(fs[1].pair.as_ref().unwrap().rule_id, "vobiz-partner-id");
+        assert_eq!(fs[0].severity, Severity::Error);
+        assert_eq!(paired(&fs[2]), None);
+    }
+
+    #[test]
+    fn never_across_files() {
+        let mut fs = vec![
+            finding(
+                "vobiz-partner-id",
+                "a.env",
+                1,
+                1,
+                "partner-fake7f3a9c2e41b8",
+            ),
+            finding(
+                "vobiz-auth-token",
+                "b.env",
+                1,
+                1,
+                "sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE",
+            ),
+        ];
+        link(&mut fs);
+        assert!(fs.iter().all(|f| f.pair.is_none()));
+        assert_eq!(fs[0].severity, Severity::Warning);
+    }
+
+    #[test]
+    fn history_findings_keep_the_pairs_their_source_made() {
+        // The history source pairs within a blob before grouping; linking the grouped findings
+        // (which may come from different blobs) must neither drop nor invent pairs.
+        let mut fs = vec![
+            finding("vobiz-partner-id", ".env", 1, 1, "partner-fake7f3a9c2e41b8"),
+            finding(
+                "vobiz-auth-token",
+                ".env",
+                2,
+                1,
+                "sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE",
+            ),
+        ];
+        for f in &mut fs {
+            f.provenance = Some(Provenance {
+                blob: "aaaa".into(),
+                ..Provenance::default()
+            });
+        }
+        link(&mut fs);
+        assert!(fs.iter().all(|f| f.pair.is_none()));
+        let mut source_paired = fs.clone();
+        for f in &mut source_paired {
+            f.provenance = None;
+        }
+        link(&mut source_paired);
+        for (f, p) in fs.iter_mut().zip(&source_paired) {
+            f.pair = p.pair.clone();
+        }
+        link(&mut fs);
+        assert!(fs.iter().all(|f| f.pair.is_some()));
+    }
+
+    #[test]
+    fn nearest_id_wins_and_above_beats_below() {
+        // Two accounts in one file: each token goes with the id just above it.
+        let mut fs = vec![
+            finding("vobiz-partner-id", "x", 1, 1, "partner-aaaa1111bbbb"),
+            finding(
+                "vobiz-auth-token",
+                "x",
+                2,
+                1,
+                "sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE",
+            ),
+            finding(
+                "vobiz-partner-auth-id",
+                "x",
+                3,
+                1,
+                "PA_5ST1FAKEA4FSUDP24PCA",
+            ),
+            finding(
+                "vobiz-auth-token",
+                "x",
+                4,
+                1,
+                "sk_live_Q8vT2mXbN5pR7kLwZ3yH6dFAKE0c",
+            ),
+        ];
+        link(&mut fs);
+        assert_eq!(paired(&fs[1]), Some((1, 1)), "equidistant: the id above");
+        assert_eq!(paired(&fs[3]), Some((3, 1)));
+        assert_eq!(paired(&fs[0]), Some((2, 1)));
+        assert_eq!(paired(&fs[2]), Some((4, 1)));
+    }
+
+    #[test]
+    fn two_tokens_share_one_id_which_points_at_the_nearer() {
+        let mut fs = vec![
+            finding(
+                "vobiz-auth-token",
+                "x",
+                1,
+                1,
+                "sk_live_Q8vT2mXbN5pR7kLwZ3yH6dFAKE0c",
+            ),
+            finding("vobiz-partner-id", "x", 5, 1, "partner-fake7f3a9c2e41b8"),
+            finding(
+                "vobiz-auth-token",
+                "x",
+                6,
+                1,
+                "sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE",
+            ),
+        ];
+        link(&mut fs);
+        assert_eq!(paired(&fs[0]), Some((5, 1)));
+        assert_eq!(paired(&fs[2]), Some((5, 1)));
+        assert_eq!(paired(&fs[1]), Some((6, 1)));
+    }
+
+    #[test]
+    fn a_lone_token_or_id_stays_unpaired() {
+        let mut fs = vec![finding(
+            "vobiz-auth-token",
+            "x",
+            1,
+            1,
+            "sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE",
+        )];
+        link(&mut fs);
+        assert!(fs[0].pair.is_none());
+        let mut fs = vec![finding(
+            "vobiz-partner-id",
+            "x",
+            1,
+            1,
+            "partner-fake7f3a9c2e41b8",
+        )];
+        link(&mut fs);
+        assert!(fs[0].pair.is_none());
+        assert_eq!(fs[0].severity, Severity::Warning);
+    }
+}
