@@ -8,7 +8,9 @@
 //! regex then runs only on the lines around its keyword hits, or over the whole buffer when the
 //! rule is multi-line or its hits cover most of the buffer anyway. Most input contains no keyword
 //! of most rules, so most regexes never run; generic rules whose keywords are common words run on
-//! a few lines instead of on everything.
+//! a few lines instead of on everything. Measured on 134 MB of crate sources with the default
+//! pack (hyperfine, 15 runs, 2 threads): 190 ms with windows, 365 ms running each candidate rule
+//! over the whole file.
 
 use std::ops::Range;
 
