@@ -5,8 +5,10 @@
 //! - **Rules** ([`rules`]): TOML data (`rules/*.toml`, embedded, plus the user's files) validated
 //!   and compiled into a [`rules::RuleSet`] of [`rules::Rule`]s.
 //! - **Sources** ([`sources`]): where bytes come from: a directory tree or standard input
-//!   ([`sources::tree`]). A source hands each buffer, with the path it is reported under, to
-//!   [`sources::scan_buffer`], which decodes it ([`scanner::decode`]) and scans it.
+//!   ([`sources::tree`]), the index about to be committed ([`sources::staged`]), and every blob
+//!   of a repository's history ([`sources::history`], read from the object database with gix). A
+//!   source hands each buffer, with the path it is reported under (for history: once provenance
+//!   is known), to [`sources::scan_buffer`], which decodes it ([`scanner::decode`]) and scans it.
 //! - **Scanner** ([`scanner`]): a [`scanner::Scanner`] runs its [`scanner::Matcher`] (a keyword
 //!   prefilter, then the candidate rules' regexes near the keyword hits), drops what only looks
 //!   like a credential ([`scanner::filters`]: entropy, allow-lists, placeholders, missing context)
@@ -16,7 +18,7 @@
 //!   line and column, the [`finding::Secret`] (redacted unless asked), a keyed
 //!   [`finding::Fingerprint`], and for history a [`finding::Provenance`].
 //! - **Reports** ([`report`]): a [`report::Report`] (sorted findings and a
-//!   [`sources::Summary`] of what was read and skipped) is rendered as text or JSON.
+//!   [`sources::Summary`] of what was read and skipped) is rendered as text, JSON or SARIF.
 //!
 //! Between findings and reports sit the team's exceptions: [`config`] (`.credsweep.toml`: rule
 //! settings and the [`allow::Allowlist`]), inline markers ([`allow`]) and the

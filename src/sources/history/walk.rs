@@ -298,22 +298,6 @@ pub fn introduced_by(
     }
 }
 
-/// Every blob id in the tree `root` and below.
-pub fn blobs_in_tree(
-    repo: &gix::Repository,
-    root: ObjectId,
-    errors: &mut Vec<ObjectError>,
-) -> HashSet<ObjectId> {
-    let mut w = TreeWalker::new(repo);
-    let mut out = HashSet::default();
-    let what = || format!("tree {root}");
-    w.walk(root, &what, |_, _, b| {
-        out.insert(b);
-    });
-    errors.append(&mut w.errors);
-    out
-}
-
 /// Turns a path from git into text for reports (git paths are bytes; invalid UTF-8 is shown
 /// with replacement characters).
 pub fn path_text(p: &BStr) -> String {
