@@ -636,12 +636,12 @@ fn distinct_pairs_each_get_their_own_answer_with_bounded_concurrency() {
     write(dir.path(), "a/.env", &env_file(ID, TOKEN));
     write(dir.path(), "b/.env", &env_file(ID2, TOKEN2));
     let extra = [
-        ("partner-1a2b3c4d5e6f", "sk_live_Vb7Kq2Lm9Xw4Rt6Yp1Zs3FAKEa"),
-        ("partner-2b3c4d5e6f7a", "sk_live_Hc8Nr3Pw5Ty7Ui9Ok2Lj4FAKEb"),
-        ("partner-3c4d5e6f7a8b", "sk_live_Gd9Ms4Qx6Uz8Vi1Pl3Kh5FAKEc"),
-        ("partner-4d5e6f7a8b9c", "sk_live_Fe1Lt5Ry7Va9Wj2Qm4Jg6FAKEd"),
-        ("partner-5e6f7a8b9c0d", "sk_live_Ef2Ku6Sz8Wb1Xk3Rn5Hf7FAKEe"),
-        ("partner-6f7a8b9c0d1e", "sk_live_Dg3Jv7Ta9Xc2Yl4So6Ge8FAKEf"),
+        ("partner-9e41c07b3d82", "sk_live_Vb7Kq2Lm9Xw4Rt6Yp1Zs3FAKEa"),
+        ("partner-47d0be91c3a5", "sk_live_Hc8Nr3Pw5Ty7Ui9Ok2Lj4FAKEb"),
+        ("partner-c83f5a06e1d9", "sk_live_Gd9Ms4Qx6Uz8Vi1Pl3Kh5FAKEc"),
+        ("partner-1f6b92d7e04c", "sk_live_Fe1Lt5Ry7Va9Wj2Qm4Jg6FAKEd"),
+        ("partner-b2e87c4190fa", "sk_live_Ef2Ku6Sz8Wb1Xk3Rn5Hf7FAKEe"),
+        ("partner-5ad39e0f62c8", "sk_live_Dg3Jv7Ta9Xc2Yl4So6Ge8FAKEf"),
     ];
     for (i, (id, token)) in extra.iter().enumerate() {
         write(dir.path(), &format!("x{i}/.env"), &env_file(id, token));

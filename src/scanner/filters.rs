@@ -114,7 +114,42 @@ pub fn is_placeholder(secret: &[u8], before: &[u8], after: &[u8]) -> bool {
     if longest_run_of(&lower, b"x*#0") >= 8 {
         return true;
     }
+    // `abcdefgh`, `12345678`, `abcd1234`, `a1b2c3d4`: how people type a fake value.
     longest_ascending_run(&lower) >= 8
+        || (ascending_run_of(&lower, u8::is_ascii_alphabetic) >= 4
+            && ascending_run_of(&lower, u8::is_ascii_digit) >= 4)
+        || interleaved_ascending_run(&lower) >= 6
+}
+
+/// The longest ascending run (`abcd`, `1234`) made only of bytes of one class.
+fn ascending_run_of(s: &[u8], class: fn(&u8) -> bool) -> usize {
+    let (mut best, mut cur) = (0, 0);
+    for (i, b) in s.iter().enumerate() {
+        cur = if !class(b) {
+            0
+        } else if i > 0 && class(&s[i - 1]) && s[i - 1].wrapping_add(1) == *b {
+            cur + 1
+        } else {
+            1
+        };
+        best = best.max(cur);
+    }
+    best
+}
+
+/// The longest stretch like `a1b2c3d4` or `1a2b3c`, in which every byte is one more than the
+/// byte two before it: two ascending sequences woven together.
+fn interleaved_ascending_run(s: &[u8]) -> usize {
+    let (mut best, mut cur) = (0, 0);
+    for i in 0..s.len() {
+        cur = if i >= 2 && s[i - 2].wrapping_add(1) == s[i] && s[i].is_ascii_alphanumeric() {
+            cur + 1
+        } else {
+            (i + 1).min(2)
+        };
+        best = best.max(cur);
+    }
+    best
 }
 
 /// The length of the longest run of one repeated byte.
@@ -195,6 +230,15 @@ mod tests {
             b"token: process.env.",
             b""
         ));
+    }
+
+    #[test]
+    fn typed_fake_values_are_placeholders() {
+        assert!(ph("abcd1234defg5678"));
+        assert!(ph("a1b2c3d4567890ab"));
+        assert!(ph("1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d"));
+        assert!(!ph("q8Zr2mPv7XwK9sLd4Tn6Hb3Jc1Fy5Gu0Ae7Wi2Ro"));
+        assert!(!ph("62d91b17309e76c8"));
     }
 
     #[test]
