@@ -801,6 +801,18 @@ fn git(dir: &Path, args: &[&str]) {
     assert!(out.status.success(), "git {args:?}");
 }
 
+/// `credsweep git` on the repository at `d`, verifying against `server`; the JSON report.
+fn verify_history(d: &Path, server: &Server) -> Value {
+    let out = Command::cargo_bin("credsweep")
+        .unwrap()
+        .current_dir(d)
+        .args(["git", ".", "--no-config", "--format", "json", "--verify"])
+        .args(["--verify-timeout", "1", "--verify-base-url", &server.url()])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn history_pairs_within_a_blob_and_verifies_each_pair_once() {
     let server = Server::answering(Reply::Status(200));
@@ -814,24 +826,7 @@ fn history_pairs_within_a_blob_and_verifies_each_pair_once() {
     write(d, "other/.env", &format!("VOBIZ_AUTH_ID={ID2}\n"));
     git(d, &["add", "."]);
     git(d, &["commit", "-q", "-m", "add env"]);
-    let out = Command::cargo_bin("credsweep")
-        .unwrap()
-        .current_dir(d)
-        .args([
-            "git",
-            ".",
-            "--no-config",
-            "--format",
-            "json",
-            "--verify",
-            "--verify-timeout",
-            "1",
-            "--verify-base-url",
-            &server.url(),
-        ])
-        .output()
-        .unwrap();
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = verify_history(d, &server);
     let t = token_finding(&doc);
     assert_eq!(t["verification"], "active", "{doc:#}");
     let ids = of_rule(&doc, "vobiz-partner-id");
@@ -863,23 +858,7 @@ fn history_pairs_an_id_committed_before_its_token() {
     write(d, ".env", &env_file(ID, TOKEN));
     git(d, &["add", "."]);
     git(d, &["commit", "-q", "-m", "then the token"]);
-    let out = Command::cargo_bin("credsweep")
-        .unwrap()
-        .current_dir(d)
-        .args([
-            "git",
-            ".",
-            "--no-config",
-            "--format",
-            "json",
-            "--verify",
-            "--verify-timeout",
-            "1",
-        ])
-        .args(["--verify-base-url", &server.url()])
-        .output()
-        .unwrap();
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = verify_history(d, &server);
     let t = token_finding(&doc);
     assert_eq!(t["verification"], "active", "{doc:#}");
     assert_eq!(t["pair"]["path"], ".env", "{doc:#}");
