@@ -534,9 +534,22 @@ pub fn finish_with_notes(
     Ok(if stale > 0 { EXIT_ERROR } else { code })
 }
 
+/// How a history scan runs for `a`: its thread count, and progress on stderr only when that is a
+/// terminal and `--quiet` was not given.
+pub fn history_options(
+    a: &ScanArgs,
+    selection: crate::sources::history::Selection,
+) -> crate::sources::history::HistoryOptions {
+    crate::sources::history::HistoryOptions {
+        selection,
+        threads: threads(a),
+        progress: !a.quiet && std::io::stderr().is_terminal(),
+    }
+}
+
 /// `credsweep git`: the history source, with progress on stderr when it is a terminal.
 fn run_git(a: &GitArgs) -> Result<i32> {
-    use crate::sources::history::{self, HistoryOptions, Selection};
+    use crate::sources::history::{self, Selection};
     let started = Instant::now();
     let selection = match (&a.since, &a.range) {
         (Some(rev), _) => Selection::Range {
@@ -551,14 +564,8 @@ fn run_git(a: &GitArgs) -> Result<i32> {
     let top = history::repo::root(&repo);
     let setup = Setup::new(&a.scan, &top)?;
     let ctx = setup.context(top);
-    let opts = HistoryOptions {
-        selection,
-        threads: threads(&a.scan),
-        progress: !a.scan.quiet && std::io::stderr().is_terminal(),
-    };
-    let scan = history::scan(&ctx, &repo, &opts)?;
-    let (findings, mut summary, notes) = (scan.findings, scan.summary, scan.notes);
-    summary.commits = Some(scan.commits);
+    let scan = history::scan(&ctx, &repo, &history_options(&a.scan, selection))?;
+    let (findings, summary, notes) = (scan.findings, scan.summary, scan.notes);
     finish_with_notes(
         &a.scan,
         &setup,
@@ -602,15 +609,11 @@ fn run_baseline(cmd: BaselineCommand) -> Result<i32> {
         BaselineCommand::Prune { dir, git } => (dir, None, *git),
     };
     let (setup, findings, summary) = if git {
-        use crate::sources::history::{self, HistoryOptions, Selection};
+        use crate::sources::history::{self, Selection};
         let repo = history::repo::open(&dir_root(&dir.paths))?;
         let top = history::repo::root(&repo);
         let setup = Setup::new(&dir.scan, &top)?;
-        let opts = HistoryOptions {
-            selection: Selection::All,
-            threads: threads(&dir.scan),
-            progress: !dir.scan.quiet && std::io::stderr().is_terminal(),
-        };
+        let opts = history_options(&dir.scan, Selection::All);
         let scan = history::scan(&setup.context(top), &repo, &opts)?;
         (setup, scan.findings, scan.summary)
     } else {

@@ -25,7 +25,7 @@ use crate::cli::{self, EXIT_CLEAN, ScanArgs, Setup};
 use crate::finding::Finding;
 use crate::report::ScanKind;
 use crate::sources::Summary;
-use crate::sources::history::{self, HistoryOptions, Selection};
+use crate::sources::history::{self, Selection};
 
 /// What an existing hook is renamed to when credsweep's hook chains to it.
 pub const CHAINED_SUFFIX: &str = ".credsweep-chained";
@@ -580,21 +580,14 @@ pub fn scan_push(scan: &ScanArgs, repo_path: &Path, pushes: Vec<Pushed>) -> Resu
             Some(base) if commit_of(&repo, &base).is_some() => Selection::Range { base, tip },
             _ => Selection::Unpushed { tip },
         };
-        let opts = HistoryOptions {
-            selection,
-            threads: cli::threads(scan),
-            progress: !scan.quiet && std::io::stderr().is_terminal(),
-        };
-        let out = history::scan(&ctx, &repo, &opts)?;
+        let out = history::scan(&ctx, &repo, &cli::history_options(scan, selection))?;
         for f in out.findings {
             // Two branches pushed together may share commits: report each place once.
             if seen.insert((f.fingerprint.clone(), f.path.clone(), f.line, f.column)) {
                 findings.push(f);
             }
         }
-        let mut part = out.summary;
-        part.commits = Some(out.commits);
-        summary.merge(part);
+        summary.merge(out.summary);
         for n in out.notes {
             if !notes.contains(&n) {
                 notes.push(n);

@@ -156,6 +156,10 @@ fn token_committed_then_deleted() {
     assert_eq!(f["message"], "add deploy config");
     assert_eq!(f["ref"], "refs/heads/main");
     assert!(f["date"].as_str().unwrap().ends_with('Z'));
+    // The summary says how much history was covered.
+    assert_eq!(doc["summary"]["commits"], 3);
+    let (range, _) = scan_git(r.path(), &["--range", "HEAD~1..HEAD"]);
+    assert_eq!(range["summary"]["commits"], 1, "{range:#}");
 }
 
 #[test]

@@ -120,11 +120,10 @@ pub struct HistoryOptions {
 /// A finished history scan.
 pub struct HistoryScan {
     pub findings: Vec<Finding>,
+    /// Also says how many commits the scan covered (`Summary::commits`).
     pub summary: Summary,
     /// Things the reader must know: shallow clone, submodules not scanned, the range scanned.
     pub notes: Vec<String>,
-    /// Commits the scan covered.
-    pub commits: u64,
 }
 
 /// Scans the history of `repo` (opened with [`repo::open`]).
@@ -217,11 +216,11 @@ pub fn scan(
                     "{unreachable} commits no ref reaches (dangling, or only in reflogs) were scanned too; --reachable-only leaves them out"
                 ));
             }
+            hits.summary.commits = Some(commits);
             HistoryScan {
                 findings,
                 summary: hits.summary,
                 notes,
-                commits,
             }
         }
         Selection::Range { base, tip } => {
@@ -720,11 +719,11 @@ fn scan_range(
     ));
     let mut info = CommitInfo::new(repo);
     let findings = group_findings(ctx, hits.blobs, &located, &mut info, &mut hits.summary);
+    hits.summary.commits = Some(order.len() as u64);
     Ok(HistoryScan {
         findings,
         summary: hits.summary,
         notes,
-        commits: order.len() as u64,
     })
 }
 
