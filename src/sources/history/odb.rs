@@ -391,7 +391,7 @@ pub fn visit_blobs<V: BlobVisitor>(
             ids.par_iter().for_each_init(
                 || {
                     (
-                        loose_worker(&visitor, hash, opts, &present, &shared),
+                        worker(&visitor, hash, opts, &[], &present, &shared),
                         Vec::new(),
                     )
                 },
@@ -423,10 +423,13 @@ pub fn visit_blobs<V: BlobVisitor>(
     Ok(out)
 }
 
-fn loose_worker<'a, V: BlobVisitor>(
+/// A worker for a pass that is not one pack's delta tree (loose objects, a damaged pack re-read
+/// object by object); `earlier` are the pack indices whose objects it must not visit again.
+fn worker<'a, V: BlobVisitor>(
     visitor: &V,
     hash: gix::hash::Kind,
     opts: &Options<'a>,
+    earlier: &'a [pack::index::File],
     present: &'a Presence<'a>,
     shared: &'a Mutex<Shared>,
 ) -> Worker<'a, V> {
@@ -434,7 +437,7 @@ fn loose_worker<'a, V: BlobVisitor>(
         visitor: visitor.clone(),
         hash,
         only: opts.only,
-        earlier: &[],
+        earlier,
         present,
         progress: opts.progress,
         shared,
@@ -458,19 +461,7 @@ fn reread_pack<V: BlobVisitor>(
     visitor: &V,
     shared: &Mutex<Shared>,
 ) {
-    let mut worker = Worker {
-        visitor: visitor.clone(),
-        hash: repo.object_hash(),
-        only: opts.only,
-        earlier,
-        present,
-        progress: opts.progress,
-        shared,
-        commits: Vec::new(),
-        delivered: Vec::new(),
-        errors: Vec::new(),
-        checked: Vec::new(),
-    };
+    let mut worker = worker(visitor, repo.object_hash(), opts, earlier, present, shared);
     let mut buf = Vec::new();
     for entry in index.iter() {
         if delivered.contains(&entry.oid) {
