@@ -4,24 +4,15 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::Command as Std;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
+mod common;
+use common::{credsweep, git, write};
+
 const TOKEN: &str = "sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE";
 const TOKEN2: &str = "sk_live_9fK2pLmQ7rT4vW8xZ1cN3bH6FAKE";
-
-fn credsweep() -> Command {
-    Command::cargo_bin("credsweep").unwrap()
-}
-
-fn write(dir: &Path, name: &str, data: impl AsRef<[u8]>) {
-    let p = dir.join(name);
-    fs::create_dir_all(p.parent().unwrap()).unwrap();
-    fs::write(p, data).unwrap();
-}
 
 /// `credsweep dir` run inside `dir` (so the config is found there); returns (status, JSON).
 fn scan(dir: &Path, extra: &[&str]) -> (i32, Value) {
@@ -367,30 +358,6 @@ fn prune_drops_exactly_the_stale_entries_and_fail_on_stale() {
         .args(["dir", "--fail-on-stale"])
         .assert()
         .code(0);
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Std::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.invalid",
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]

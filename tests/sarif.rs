@@ -10,44 +10,16 @@ use std::path::Path;
 use std::process::Output;
 use std::sync::OnceLock;
 
-use assert_cmd::Command;
 use serde_json::Value;
+
+mod common;
+use common::{credsweep, git, git_at, write};
 
 const TOKEN: &str = "sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE";
 const TOKEN2: &str = "sk_live_Q8vT2mXbN5pR7kLwZ3yH6dFAKE0c";
 const PARTNER: &str = "partner-7f3a9c2e41b8";
 const GITHUB_PAT: &str = "ghp_XSP1W50orOrvuYKSP6yeOSw4ozT2FAKEPFjG";
 const TEST_TOKEN: &str = "sk_test_9Rk2FAKEmWq7Lp3ZtXv8NbY4cHd6";
-
-fn credsweep() -> Command {
-    Command::cargo_bin("credsweep").unwrap()
-}
-
-fn write(dir: &Path, name: &str, data: impl AsRef<[u8]>) {
-    let p = dir.join(name);
-    fs::create_dir_all(p.parent().unwrap()).unwrap();
-    fs::write(p, data).unwrap();
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=Ann Example",
-            "-c",
-            "user.email=ann@example.invalid",
-        ])
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// The official schema, with its two invalid `pattern`s fixed (see tests/schema/README.md).
 fn validator() -> &'static jsonschema::Validator {
@@ -788,25 +760,7 @@ fn repo() -> tempfile::TempDir {
 
 fn commit(dir: &Path, msg: &str, date: &str) {
     git(dir, &["add", "-A"]);
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=Ann Example",
-            "-c",
-            "user.email=ann@example.invalid",
-        ])
-        .args(["commit", "-q", "--allow-empty", "-m", msg])
-        .env("GIT_AUTHOR_DATE", date)
-        .env("GIT_COMMITTER_DATE", date)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    git_at(dir, &["commit", "-q", "--allow-empty", "-m", msg], date);
 }
 
 fn rev(dir: &Path, r: &str) -> String {

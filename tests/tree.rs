@@ -5,9 +5,11 @@
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
+
+mod common;
+use common::{credsweep, write};
 
 const TOKEN: &str = "sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE";
 const TEST_TOKEN: &str = "sk_test_9Rk2FAKEmWq7Lp3ZtXv8NbY4cHd6";
@@ -15,16 +17,6 @@ const PARTNER: &str = "partner-7f3a9c2e41b8";
 // header {"alg":"HS256","typ":"JWT"}, payload {"sub":"partner-fake","exp":1}, fake signature
 const JWT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJwYXJ0bmVyLWZha2UiLCJleHAiOjF9.RkFLRS1zaWduYXR1cmUtbm90LXJlYWwtMDAx";
 const PASSWORD: &str = "Fake#Pa55w0rd!Q7";
-
-fn credsweep() -> Command {
-    Command::cargo_bin("credsweep").unwrap()
-}
-
-fn write(dir: &Path, name: &str, data: impl AsRef<[u8]>) {
-    let p = dir.join(name);
-    fs::create_dir_all(p.parent().unwrap()).unwrap();
-    fs::write(p, data).unwrap();
-}
 
 /// Runs `credsweep dir --format json` on `dir` with `extra` arguments; returns (status, findings).
 fn scan_json(dir: &Path, extra: &[&str]) -> (i32, Vec<Value>) {

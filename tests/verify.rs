@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 use serde_json::Value;
 
+mod common;
+use common::{git, write};
+
 const ID: &str = "partner-7f3a9c2e41b8";
 const TOKEN: &str = "sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE";
 const ID2: &str = "partner-c88a35a2e601";
@@ -31,16 +34,10 @@ fn env_file(id: &str, token: &str) -> String {
     format!("# Vobiz partner API\nVOBIZ_AUTH_ID={id}\nVOBIZ_AUTH_TOKEN={token}\n")
 }
 
-fn write(dir: &Path, name: &str, data: &str) {
-    let p = dir.join(name);
-    fs::create_dir_all(p.parent().unwrap()).unwrap();
-    fs::write(p, data).unwrap();
-}
-
 /// A temporary tree holding `.env` with `ID` and `TOKEN`.
 fn tree_with_pair() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), ".env", &env_file(ID, TOKEN));
+    write(dir.path(), ".env", env_file(ID, TOKEN));
     dir
 }
 
@@ -588,9 +585,9 @@ fn an_unpaired_token_is_unverifiable_and_never_sent() {
     write(
         dir.path(),
         "deploy/.env",
-        &format!("VOBIZ_AUTH_TOKEN={TOKEN}\n"),
+        format!("VOBIZ_AUTH_TOKEN={TOKEN}\n"),
     );
-    write(dir.path(), "other/.env", &format!("VOBIZ_AUTH_ID={ID}\n"));
+    write(dir.path(), "other/.env", format!("VOBIZ_AUTH_ID={ID}\n"));
     let (code, doc, stderr) = verify_json(dir.path(), &server.url(), &[]);
     assert_eq!(code, 1);
     let t = token_finding(&doc);
@@ -610,8 +607,8 @@ fn an_unpaired_token_is_unverifiable_and_never_sent() {
 fn the_same_pair_in_two_files_is_requested_once() {
     let server = Server::answering(Reply::Status(200));
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), ".env", &env_file(ID, TOKEN));
-    write(dir.path(), "deploy/prod.env", &env_file(ID, TOKEN));
+    write(dir.path(), ".env", env_file(ID, TOKEN));
+    write(dir.path(), "deploy/prod.env", env_file(ID, TOKEN));
     let (_, doc, _) = verify_json(dir.path(), &server.url(), &[]);
     let tokens = of_rule(&doc, "vobiz-auth-token");
     assert_eq!(tokens.len(), 2);
@@ -633,8 +630,8 @@ fn distinct_pairs_each_get_their_own_answer_with_bounded_concurrency() {
         }
     }));
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "a/.env", &env_file(ID, TOKEN));
-    write(dir.path(), "b/.env", &env_file(ID2, TOKEN2));
+    write(dir.path(), "a/.env", env_file(ID, TOKEN));
+    write(dir.path(), "b/.env", env_file(ID2, TOKEN2));
     let extra = [
         ("partner-9e41c07b3d82", "sk_live_Vb7Kq2Lm9Xw4Rt6Yp1Zs3FAKEa"),
         ("partner-47d0be91c3a5", "sk_live_Hc8Nr3Pw5Ty7Ui9Ok2Lj4FAKEb"),
@@ -644,7 +641,7 @@ fn distinct_pairs_each_get_their_own_answer_with_bounded_concurrency() {
         ("partner-5ad39e0f62c8", "sk_live_Dg3Jv7Ta9Xc2Yl4So6Ge8FAKEf"),
     ];
     for (i, (id, token)) in extra.iter().enumerate() {
-        write(dir.path(), &format!("x{i}/.env"), &env_file(id, token));
+        write(dir.path(), &format!("x{i}/.env"), env_file(id, token));
     }
     let (_, doc, _) = verify_json(dir.path(), &server.url(), &["-q"]);
     let by_path = |p: &str| {
@@ -785,22 +782,6 @@ fn bad_base_urls_are_refused_before_scanning() {
     }
 }
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=Ann Example",
-            "-c",
-            "user.email=ann@example.invalid",
-        ])
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}");
-}
-
 /// `credsweep git` on the repository at `d`, verifying against `server`; the JSON report.
 fn verify_history(d: &Path, server: &Server) -> Value {
     let out = Command::cargo_bin("credsweep")
@@ -819,11 +800,11 @@ fn history_pairs_within_a_blob_and_verifies_each_pair_once() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     git(d, &["init", "-q", "-b", "main"]);
-    write(d, ".env", &env_file(ID, TOKEN));
+    write(d, ".env", env_file(ID, TOKEN));
     // The same blob at a second path, and a second account's id in a blob of its own: that id is
     // never tried with the first account's token.
-    write(d, "deploy/.env", &env_file(ID, TOKEN));
-    write(d, "other/.env", &format!("VOBIZ_AUTH_ID={ID2}\n"));
+    write(d, "deploy/.env", env_file(ID, TOKEN));
+    write(d, "other/.env", format!("VOBIZ_AUTH_ID={ID2}\n"));
     git(d, &["add", "."]);
     git(d, &["commit", "-q", "-m", "add env"]);
     let doc = verify_history(d, &server);
@@ -851,11 +832,11 @@ fn history_pairs_an_id_committed_before_its_token() {
     write(
         d,
         ".env",
-        &format!("# Vobiz partner API\nVOBIZ_AUTH_ID={ID}\n"),
+        format!("# Vobiz partner API\nVOBIZ_AUTH_ID={ID}\n"),
     );
     git(d, &["add", "."]);
     git(d, &["commit", "-q", "-m", "id first"]);
-    write(d, ".env", &env_file(ID, TOKEN));
+    write(d, ".env", env_file(ID, TOKEN));
     git(d, &["add", "."]);
     git(d, &["commit", "-q", "-m", "then the token"]);
     let doc = verify_history(d, &server);
