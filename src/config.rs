@@ -30,7 +30,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::fs;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -282,27 +281,7 @@ impl Config {
 /// Configuration and rule files larger than this are refused rather than read.
 pub const MAX_CONFIG_FILE: u64 = 16 << 20;
 
-/// Reads a configuration, rule or baseline file of at most `limit` bytes. A repository's own
-/// files are untrusted input: one that is a FIFO, a device or a link to one (`/dev/zero`), or is
-/// huge, is an error, never a read that blocks or does not end.
-pub fn read_text_file(path: &Path, limit: u64) -> std::io::Result<String> {
-    use std::io::{Error, Read};
-    let meta = fs::metadata(path)?;
-    if !meta.is_file() {
-        return Err(Error::other("not a regular file"));
-    }
-    if meta.len() > limit {
-        return Err(Error::other(format!(
-            "{} bytes, more than the {} MiB such a file may have",
-            meta.len(),
-            limit >> 20
-        )));
-    }
-    let mut bytes = Vec::new();
-    fs::File::open(path)?.take(limit).read_to_end(&mut bytes)?;
-    String::from_utf8(bytes)
-        .map_err(|_| Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
-}
+pub use crate::fsutil::read_text_file;
 
 /// 1-based line of byte `offset` in `text`.
 fn line_of(text: &str, offset: usize) -> usize {

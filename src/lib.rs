@@ -36,6 +36,7 @@ pub mod baseline;
 pub mod cli;
 pub mod config;
 pub mod finding;
+pub mod fsutil;
 pub mod hooks;
 pub mod report;
 pub mod rulecheck;
