@@ -8,13 +8,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use crate::finding::{Finding, Fingerprint};
+use crate::fsutil::Links;
 
 /// The file looked for at the scanned root.
 pub const BASELINE_FILE: &str = ".credsweep-baseline.toml";
@@ -158,8 +158,9 @@ impl Baseline {
         out
     }
 
+    /// Writes the baseline to `path`, atomically, never through a symbolic link.
     pub fn save(&self, path: &Path) -> Result<()> {
-        fs::write(path, self.render())
+        crate::fsutil::write_atomic(path, self.render().as_bytes(), None)
             .with_context(|| format!("cannot write the baseline {}", path.display()))
     }
 }
@@ -168,6 +169,9 @@ impl Baseline {
 fn toml_str(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
+
+/// The largest `.gitattributes` `baseline add` reads to append to.
+const MAX_ATTRIBUTES_FILE: u64 = 16 << 20;
 
 /// Makes git merge the baseline by union of lines, so branches that add entries merge cleanly.
 /// Adds `<name> merge=union` to `.gitattributes` beside the baseline unless it is there already.
@@ -181,7 +185,17 @@ pub fn ensure_union_merge(baseline: &Path) -> Result<Option<PathBuf>> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| BASELINE_FILE.to_string());
     let attrs = dir.join(".gitattributes");
-    let existing = fs::read_to_string(&attrs).unwrap_or_default();
+    // A committed `.gitattributes` is the repository's: like git, a symbolic link there is not
+    // followed, and a FIFO, a device or a huge file is not read.
+    let existing = match crate::fsutil::read_bounded(&attrs, MAX_ATTRIBUTES_FILE, Links::Refuse) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", attrs.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => bail!(
+            "cannot add `merge=union` for the baseline to {}: {e}",
+            attrs.display()
+        ),
+    };
     let line = format!("{name} merge=union");
     if existing.lines().any(|l| l.trim() == line) {
         return Ok(None);
@@ -192,13 +206,15 @@ pub fn ensure_union_merge(baseline: &Path) -> Result<Option<PathBuf>> {
     }
     text.push_str(&line);
     text.push('\n');
-    fs::write(&attrs, text).with_context(|| format!("cannot write {}", attrs.display()))?;
+    crate::fsutil::write_atomic(&attrs, text.as_bytes(), None)
+        .with_context(|| format!("cannot write {}", attrs.display()))?;
     Ok(Some(attrs))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn render_then_load_round_trips_and_tolerates_duplicates() {

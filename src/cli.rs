@@ -4,7 +4,6 @@
 //! [`Report`] to [`emit`], which writes it and decides the exit status: 0 clean, 1 findings, 2
 //! error (including a scan that could not read everything it was asked to).
 
-use std::fs;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -716,7 +715,7 @@ pub fn emit(a: &ScanArgs, report: &Report<'_>) -> Result<i32> {
         }
     };
     match &a.output {
-        Some(path) => fs::write(path, body)
+        Some(path) => crate::fsutil::write_atomic(path, body.as_bytes(), None)
             .with_context(|| format!("cannot write the report to {}", path.display()))?,
         None => write_stdout(&body)?,
     }
