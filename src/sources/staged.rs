@@ -46,6 +46,18 @@ pub fn scan(ctx: &ScanContext<'_>, repo: &gix::Repository) -> Result<StagedScan>
             repo.git_dir().display()
         ));
     }
+    // The index is the repository's file: it must be a regular file of bounded size (checked
+    // here for `GIT_INDEX_FILE` too; a FIFO would block, /dev/zero would never end).
+    match crate::fsutil::check_file(&index_path, 1 << 30, crate::fsutil::Links::Follow) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(anyhow!(
+                "the index {} {}: remove or repair it (`git status` will say)",
+                index_path.display(),
+                crate::fsutil::explain(&e)
+            ));
+        }
+        _ => {}
+    }
     let index = if index_path.exists() {
         gix::index::File::at(&index_path, repo.object_hash(), false, Default::default())
             .map_err(|e| anyhow!("{e}"))
