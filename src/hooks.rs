@@ -114,7 +114,7 @@ impl HookKind {
                  if [ -x \"$chained\" ]; then\n\
                  \x20 if [ -n \"$refs\" ]; then printf '%s\\n' \"$refs\"; fi | \"$chained\" \"$@\" || status=$?\n\
                  fi\n\
-                 if [ -n \"$refs\" ]; then printf '%s\\n' \"$refs\"; fi | \"$credsweep\" pre-push --quiet \"$@\" \
+                 if [ -n \"$refs\" ]; then printf '%s\\n' \"$refs\"; fi | \"$credsweep\" pre-push --quiet -- \"$@\" \
                  || { s=$?; [ \"$status\" -ne 0 ] || status=$s; }\n\
                  exit \"$status\"\n",
             ),
@@ -171,6 +171,7 @@ impl HookDir {
         }
         // Absolute, so that messages and the paths written into hooks are too.
         let path = &std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        history::repo::check_files(path)?;
         let repo = gix::discover(path)
             .map_err(|e| anyhow::anyhow!("{e}"))
             .with_context(|| format!("{} is not in a git repository", path.display()))?;
@@ -215,12 +216,8 @@ fn home() -> Option<PathBuf> {
 
 /// Whether the file at `path` is a hook credsweep wrote.
 pub fn is_credsweep_hook(path: &Path) -> bool {
-    match fs::metadata(path) {
-        Ok(m) if m.is_file() && m.len() < 1 << 20 => fs::read(path)
-            .map(|b| String::from_utf8_lossy(&b).contains(MARKER))
-            .unwrap_or(false),
-        _ => false,
-    }
+    crate::fsutil::read_bounded(path, 1 << 20, crate::fsutil::Links::Follow)
+        .is_ok_and(|b| String::from_utf8_lossy(&b).contains(MARKER))
 }
 
 /// Whether anything (a file, a symlink, even a dangling one) is at `path`.
@@ -246,6 +243,12 @@ pub enum Installed {
 }
 
 /// Installs the `kind` hook into `dir`, calling credsweep at `exe`.
+///
+/// The new script is written in full first, to a temporary file created exclusively in `dir`
+/// (a symbolic link planted there is never followed), and only then swapped in: the hook that
+/// was there is renamed aside (when chaining or replacing it) and the new one renamed into
+/// place. If that last step fails, the old hook is moved back, so a failed install leaves the
+/// directory as it was and running it again repairs whatever an interrupted one left.
 pub fn install_hook(
     dir: &Path,
     kind: HookKind,
@@ -256,10 +259,10 @@ pub fn install_hook(
     let path = dir.join(name);
     let chained = sibling(dir, name, CHAINED_SUFFIX);
     let replaced = sibling(dir, name, REPLACED_SUFFIX);
-    let outcome = if !occupied(&path) {
-        Installed::Fresh
+    let (outcome, set_aside) = if !occupied(&path) {
+        (Installed::Fresh, None)
     } else if is_credsweep_hook(&path) {
-        Installed::Updated
+        (Installed::Updated, None)
     } else {
         for kept in [&chained, &replaced] {
             if occupied(kept) {
@@ -272,38 +275,65 @@ pub fn install_hook(
                 );
             }
         }
-        let (to, outcome) = if force {
-            (&replaced, Installed::Replaced)
+        if force {
+            (Installed::Replaced, Some(&replaced))
         } else {
-            (&chained, Installed::Chained)
-        };
+            (Installed::Chained, Some(&chained))
+        }
+    };
+    if let Ok(m) = fs::symlink_metadata(&path)
+        && m.is_dir()
+    {
+        bail!(
+            "{} is a directory, not a hook: move it away, then run install-hook again",
+            path.display()
+        );
+    }
+    // Written beside the hook and renamed over it, so git never runs half a script.
+    let mut builder = tempfile::Builder::new();
+    let prefix = format!(".{name}.");
+    builder.prefix(&prefix).suffix(".credsweep-tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(0o755));
+    }
+    let tmp = builder
+        .tempfile_in(dir)
+        .and_then(|mut t| {
+            std::io::Write::write_all(&mut t, kind.script(exe).as_bytes())?;
+            t.as_file().sync_all()?;
+            Ok(t)
+        })
+        .with_context(|| {
+            format!(
+                "cannot write the new {name} hook in {} (the hook there was left as it was)",
+                dir.display()
+            )
+        })?;
+    if let Some(to) = set_aside {
         fs::rename(&path, to).with_context(|| {
             format!(
-                "cannot move the existing hook {} to {}",
+                "cannot move the existing hook {} to {} (it was left as it was)",
                 path.display(),
                 to.display()
             )
         })?;
-        outcome
-    };
-    // Written beside the hook and renamed over it, so git never runs half a script.
-    let tmp = dir.join(format!(".{name}.credsweep-tmp"));
-    fs::write(&tmp, kind.script(exe)).with_context(|| format!("cannot write {}", tmp.display()))?;
-    make_executable(&tmp)?;
-    fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Err(e) = tmp.persist(&path) {
+        let restored = match set_aside {
+            Some(to) => match fs::rename(to, &path) {
+                Ok(()) => "the hook that was there is back in place".to_string(),
+                Err(r) => format!(
+                    "and the hook that was there could not be moved back from {}: {r}; move it back by hand",
+                    to.display()
+                ),
+            },
+            None => "the hook that was there was left as it was".to_string(),
+        };
+        bail!("cannot write {}: {}; {restored}", path.display(), e.error);
+    }
     Ok(outcome)
-}
-
-#[cfg(unix)]
-fn make_executable(path: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755))
-        .with_context(|| format!("cannot make {} executable", path.display()))
-}
-
-#[cfg(not(unix))]
-fn make_executable(_: &Path) -> Result<()> {
-    Ok(())
 }
 
 /// What uninstalling one hook did.
@@ -325,17 +355,19 @@ pub fn uninstall_hook(dir: &Path, kind: HookKind) -> Result<Uninstalled> {
         return Ok(Uninstalled::Foreign);
     }
     let ours = occupied(&path);
-    if ours {
-        fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
-    }
     for suffix in [CHAINED_SUFFIX, REPLACED_SUFFIX] {
         let kept = sibling(dir, name, suffix);
         if occupied(&kept) {
+            // Renamed over credsweep's hook in one step (a link is moved as a link, never
+            // written through), so there is no moment without a hook.
             fs::rename(&kept, &path).with_context(|| {
                 format!("cannot restore {} as {}", kept.display(), path.display())
             })?;
             return Ok(Uninstalled::Removed(Some(kept)));
         }
+    }
+    if ours {
+        fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
     }
     Ok(if ours {
         Uninstalled::Removed(None)
