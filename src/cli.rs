@@ -498,6 +498,11 @@ pub fn finish_with_notes(
     started: Instant,
 ) -> Result<i32> {
     let mut findings = findings;
+    let mut summary = summary;
+    let notes: Vec<String> = std::mem::take(&mut summary.notes)
+        .into_iter()
+        .chain(notes)
+        .collect();
     crate::verify::apply(&a.verify, &mut findings, a.no_redact, a.quiet)?;
     let baseline = setup.baseline(a)?;
     let mut report = Report::new(

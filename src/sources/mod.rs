@@ -3,6 +3,7 @@
 //! reported under, and gathers [`Finding`]s and a [`Summary`] of what it read and skipped.
 
 pub mod history;
+pub mod ignore_files;
 pub mod staged;
 pub mod tree;
 
@@ -94,6 +95,8 @@ pub struct Summary {
     pub allowed_paths: u64,
     /// Skips worth naming one by one: truncations and errors. Others are counted only.
     pub skips: Vec<Skip>,
+    /// Notes for the reader that are not skips (an ignore file that was not used).
+    pub notes: Vec<String>,
 }
 
 impl Summary {
@@ -109,6 +112,7 @@ impl Summary {
         self.allowed += other.allowed;
         self.allowed_paths += other.allowed_paths;
         self.skips.extend(other.skips);
+        self.notes.extend(other.notes);
     }
 
     pub fn skip(&mut self, path: impl Into<String>, reason: SkipReason) {

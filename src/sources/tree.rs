@@ -1,16 +1,18 @@
 //! The working-tree source: files and directories on disk, and standard input.
 //!
-//! Directories are walked in parallel with the `ignore` crate, which honours `.gitignore`,
-//! `.ignore` and git's exclude files the way git does. Unlike a code search tool, a secret scanner
+//! Directories are walked in parallel with the `ignore` crate, honouring `.gitignore`, `.ignore`
+//! and git's exclude files the way git does; [`super::ignore_files`] reads those, checked and
+//! bounded, and notes any it could not use. Unlike a code search tool, a secret scanner
 //! must look at hidden files (`.env` is where tokens live), so only `.git/` itself is never entered.
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use ignore::{WalkBuilder, WalkState};
 
+use super::ignore_files::IgnoreRules;
 use super::{ScanContext, SkipReason, Summary, scan_buffer};
 use crate::finding::Finding;
 use crate::scanner::PathFilter;
@@ -62,17 +64,30 @@ fn walk(
     for r in &roots[1..] {
         builder.add(r);
     }
+    // The crate reads no ignore file itself: [`IgnoreRules`] reads them, checked and bounded.
+    let rules = opts
+        .respect_ignore
+        .then(|| Arc::new(IgnoreRules::new(roots)));
+    let filter_rules = rules.clone();
     builder
         .hidden(false)
-        .parents(opts.respect_ignore)
-        .ignore(opts.respect_ignore)
-        .git_ignore(opts.respect_ignore)
-        .git_global(opts.respect_ignore)
-        .git_exclude(opts.respect_ignore)
+        .parents(false)
+        .ignore(false)
+        .git_ignore(false)
+        .git_global(false)
+        .git_exclude(false)
         .require_git(false)
         .follow_links(opts.follow_links)
         .threads(opts.threads.max(1))
-        .filter_entry(|e| !(e.file_name() == ".git" && e.file_type().is_some_and(|t| t.is_dir())));
+        .filter_entry(move |e| {
+            let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+            if e.file_name() == ".git" && is_dir {
+                return false;
+            }
+            filter_rules
+                .as_ref()
+                .is_none_or(|r| !r.is_ignored(e.path(), is_dir))
+        });
     builder.build_parallel().run(|| {
         let mut worker = Worker {
             found,
@@ -85,6 +100,10 @@ fn walk(
             WalkState::Continue
         })
     });
+    if let Some(r) = rules {
+        let mut g = found.lock().unwrap_or_else(|p| p.into_inner());
+        g.1.notes.extend(r.notes());
+    }
 }
 
 /// One walker thread's findings and counts. They go to the shared result once, when the thread's
