@@ -230,7 +230,10 @@ fn resolve_dotgit(work: &Path, dotgit: &Path, meta: &fs::Metadata) -> Result<Pat
 fn check_git_dir(git_dir: &Path) -> Result<()> {
     check_own_files(git_dir)?;
     let common = match read_small(&git_dir.join("commondir"))? {
-        Some(c) if !c.is_empty() => git_dir.join(c),
+        Some(c) if !c.is_empty() => {
+            let joined = git_dir.join(c);
+            joined.canonicalize().unwrap_or(joined)
+        }
         _ => git_dir.to_path_buf(),
     };
     if common != git_dir {
