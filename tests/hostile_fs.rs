@@ -700,8 +700,6 @@ fn pre_push_hook_passes_the_remote_after_double_dash() {
         ],
     );
     assert_eq!(o.code, 0, "{}", o.text());
-    let script = fs::read_to_string(repo.join(".git/hooks/pre-push")).unwrap();
-    assert!(script.contains("pre-push --quiet -- \"$@\""), "{script}");
 
     let push: Output = Command::new("git")
         .current_dir(&repo)
@@ -723,6 +721,8 @@ fn pre_push_hook_passes_the_remote_after_double_dash() {
     assert!(err.contains("Push blocked"), "{err}");
     let refs = git(&remote, &["for-each-ref"]);
     assert!(refs.is_empty(), "the remote received {refs}");
+    let script = fs::read_to_string(repo.join(".git/hooks/pre-push")).unwrap();
+    assert!(script.contains("pre-push --quiet -- \"$@\""), "{script}");
 
     // credsweep pre-push takes the remote after `--` as the remote, not as an option.
     let head = git(&repo, &["rev-parse", "HEAD"]);
