@@ -234,6 +234,22 @@ fn permissions(mode: Option<u32>, existing: Option<&Metadata>) -> fs::Permission
 /// keeps those of the file replaced (`0644` for a new one).
 pub fn write_atomic(path: &Path, data: &[u8], mode: Option<u32>) -> io::Result<()> {
     let existing = check_writable(path)?;
+    let tmp = temp_beside(path, data, mode, existing.as_ref())?;
+    // The temporary file is removed if the rename fails.
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// A new temporary file in `path`'s directory holding `data`, created exclusively (so never
+/// through a link planted there), synced, with permissions `mode` (else those of `existing`,
+/// else `0644`). Renaming it over `path` ([`tempfile::NamedTempFile::persist`]) is the caller's
+/// step; dropped, it is removed.
+pub fn temp_beside(
+    path: &Path,
+    data: &[u8],
+    mode: Option<u32>,
+    existing: Option<&Metadata>,
+) -> io::Result<tempfile::NamedTempFile> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -246,15 +262,13 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: Option<u32>) -> io::Result<(
     let prefix = format!(".{name}.");
     builder.prefix(&prefix).suffix(".credsweep-tmp");
     #[cfg(unix)]
-    builder.permissions(permissions(mode, existing.as_ref()));
+    builder.permissions(permissions(mode, existing));
     #[cfg(not(unix))]
-    let _ = (mode, &existing);
+    let _ = (mode, existing);
     let mut tmp = builder.tempfile_in(dir)?;
     tmp.write_all(data)?;
     tmp.as_file().sync_all()?;
-    // The temporary file is removed if the rename fails.
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    Ok(tmp)
 }
 
 #[cfg(all(test, unix))]

@@ -290,21 +290,7 @@ pub fn install_hook(
         );
     }
     // Written beside the hook and renamed over it, so git never runs half a script.
-    let mut builder = tempfile::Builder::new();
-    let prefix = format!(".{name}.");
-    builder.prefix(&prefix).suffix(".credsweep-tmp");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(fs::Permissions::from_mode(0o755));
-    }
-    let tmp = builder
-        .tempfile_in(dir)
-        .and_then(|mut t| {
-            std::io::Write::write_all(&mut t, kind.script(exe).as_bytes())?;
-            t.as_file().sync_all()?;
-            Ok(t)
-        })
+    let tmp = crate::fsutil::temp_beside(&path, kind.script(exe).as_bytes(), Some(0o755), None)
         .with_context(|| {
             format!(
                 "cannot write the new {name} hook in {} (the hook there was left as it was)",
