@@ -173,18 +173,42 @@ fn toml_str(s: &str) -> String {
 /// The largest `.gitattributes` `baseline add` reads to append to.
 const MAX_ATTRIBUTES_FILE: u64 = 16 << 20;
 
+/// `.gitattributes` beside `baseline`.
+fn attributes_file(baseline: &Path) -> PathBuf {
+    baseline
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join(".gitattributes")
+}
+
+/// Checks, before anything is written, that [`ensure_union_merge`] may read and replace the
+/// `.gitattributes` beside `baseline` and that `baseline` itself may be replaced: each is absent
+/// or a regular file, not a symbolic link.
+pub fn check_writable(baseline: &Path) -> Result<()> {
+    let attrs = attributes_file(baseline);
+    for p in [baseline, attrs.as_path()] {
+        crate::fsutil::check_writable(p)
+            .with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    match crate::fsutil::check_file(&attrs, MAX_ATTRIBUTES_FILE, Links::Refuse) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => bail!(
+            "cannot add `merge=union` for the baseline to {}: it {}",
+            attrs.display(),
+            crate::fsutil::explain(&e)
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// Makes git merge the baseline by union of lines, so branches that add entries merge cleanly.
 /// Adds `<name> merge=union` to `.gitattributes` beside the baseline unless it is there already.
 pub fn ensure_union_merge(baseline: &Path) -> Result<Option<PathBuf>> {
-    let dir = baseline
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
     let name = baseline
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| BASELINE_FILE.to_string());
-    let attrs = dir.join(".gitattributes");
+    let attrs = attributes_file(baseline);
     // A committed `.gitattributes` is the repository's: like git, a symbolic link there is not
     // followed, and a FIFO, a device or a huge file is not read.
     let existing = match crate::fsutil::read_bounded(&attrs, MAX_ATTRIBUTES_FILE, Links::Refuse) {

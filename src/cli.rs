@@ -648,6 +648,7 @@ fn run_baseline(cmd: BaselineCommand) -> Result<i32> {
     match cmd {
         BaselineCommand::Add { .. } => {
             let added = b.add(&findings, reason);
+            baseline::check_writable(&path)?;
             b.save(&path)?;
             eprintln!(
                 "credsweep: {} new entries, {} in all, in {}",

@@ -457,16 +457,22 @@ fn baseline_add_and_reports_never_write_through_links() {
         o.text()
     );
     assert_victim_intact(&v);
+    assert!(
+        !baseline.exists(),
+        "the baseline was written before the refusal"
+    );
     fs::remove_file(&attrs).unwrap();
-    let _ = fs::remove_file(&baseline);
 
     // .gitattributes as a FIFO: refused without blocking.
     mkfifo(&attrs);
     let o = run(d.path(), home.path(), &add);
     assert_eq!(o.code, 2, "{}", o.text());
     assert!(o.stderr.contains("FIFO"), "{}", o.text());
+    assert!(
+        !baseline.exists(),
+        "the baseline was written before the refusal"
+    );
     fs::remove_file(&attrs).unwrap();
-    let _ = fs::remove_file(&baseline);
 
     // A dangling baseline link: its target is not created.
     let target = d.path().join("created-outside.toml");
