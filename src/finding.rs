@@ -129,6 +129,10 @@ pub struct Provenance {
 /// committed at millions of paths does not make a report of millions of lines.
 pub const MAX_LISTED_PLACES: usize = 100;
 
+/// How many other places a whole report lists: when many secrets share it, each lists fewer (at
+/// least one), so a blob of 100,000 secrets at 100,000 paths does not make ten million entries.
+pub const MAX_LISTED_PLACES_TOTAL: usize = 100_000;
+
 impl Provenance {
     /// The other places counted but not listed.
     pub fn other_places_omitted(&self) -> usize {

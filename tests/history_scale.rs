@@ -69,6 +69,18 @@ fn nth_path(i: usize) -> String {
 
 /// Commits one tree holding the blob `content` at `n` paths (`nth_path(1..=n)`) on `main`.
 fn commit_blob_at_many_paths(d: &Path, content: &[u8], n: usize) {
+    commit_blob_at(d, content, n, "f", None);
+}
+
+/// Commits (on `main`, with `parent`) a tree holding the blob `content` at `n` paths named
+/// `{prefix}0000001.env` …; returns the commit.
+fn commit_blob_at(
+    d: &Path,
+    content: &[u8],
+    n: usize,
+    prefix: &str,
+    parent: Option<&str>,
+) -> String {
     let blob = git_with_input(d, &["hash-object", "-w", "--stdin"], content);
     let raw: Vec<u8> = (0..20)
         .map(|i| u8::from_str_radix(&blob[2 * i..2 * i + 2], 16).unwrap())
@@ -76,13 +88,18 @@ fn commit_blob_at_many_paths(d: &Path, content: &[u8], n: usize) {
     let mut tree = Vec::with_capacity(n * 40);
     for i in 1..=n {
         tree.extend_from_slice(b"100644 ");
-        tree.extend_from_slice(nth_path(i).as_bytes());
+        tree.extend_from_slice(format!("{prefix}{i:07}.env").as_bytes());
         tree.push(0);
         tree.extend_from_slice(&raw);
     }
     let tree = git_with_input(d, &["hash-object", "-t", "tree", "-w", "--stdin"], &tree);
-    let commit = git(d, &["commit-tree", &tree, "-m", "many paths"]);
-    git(d, &["update-ref", "refs/heads/main", commit.trim()]);
+    let mut args = vec!["commit-tree", tree.as_str(), "-m", "many paths"];
+    if let Some(p) = parent {
+        args.extend(["-p", p]);
+    }
+    let commit = git(d, &args).trim().to_string();
+    git(d, &["update-ref", "refs/heads/main", &commit]);
+    commit
 }
 
 /// `credsweep git . --no-config --format FORMAT ARGS…` in `d`, killed after two minutes; the exit
@@ -206,8 +223,10 @@ fn a_blob_with_100k_findings_at_three_paths_is_grouped_in_linear_time() {
     for f in all {
         assert_eq!(f["path"], "copy/dump.env", "the first path in commit order");
         assert_eq!(f["other_locations"], 2);
-        assert_eq!(f["other_places"].as_array().unwrap().len(), 2);
-        assert_eq!(f["other_places_omitted"], 0);
+        // 100,000 secrets share the report's 100,000 listed places: one each.
+        assert_eq!(f["other_places"][0]["path"], "dump.env");
+        assert_eq!(f["other_places"].as_array().unwrap().len(), 1);
+        assert_eq!(f["other_places_omitted"], 1);
         assert_eq!(f["in_head"], true);
     }
     assert!(
@@ -419,4 +438,69 @@ fn a_file_of_50k_ids_and_50k_tokens_pairs_in_n_log_n() {
     eprintln!("50,000 pairs in one file: {:.2} s", took.as_secs_f64());
     assert_eq!(out.status.code(), Some(1));
     assert!(took < LINEAR_BOUND, "dir: {:.1} s", took.as_secs_f64());
+}
+
+#[test]
+fn the_listed_places_are_the_earliest_whichever_blob_is_scanned_first() {
+    // One secret in two blobs: the earlier at 150 paths, the later at 60. Whichever blob the scan
+    // meets first, the 100 places listed are the earliest ones (both ways round, as the order
+    // blobs are scanned in follows their ids).
+    let early_late = [
+        (
+            env_file(TOKEN_A),
+            format!("NAME=later\n{}", env_file(TOKEN_A)),
+        ),
+        (
+            format!("NAME=later\n{}", env_file(TOKEN_A)),
+            env_file(TOKEN_A),
+        ),
+    ];
+    for (early, late) in early_late {
+        let dir = TempDir::new().unwrap();
+        let d = dir.path();
+        init(d);
+        let first = commit_blob_at(d, early.as_bytes(), 150, "e", None);
+        commit_blob_at(d, late.as_bytes(), 60, "l", Some(&first));
+        let (_, doc, _) = scan_json(d, &["--no-redact", "--threads", "1"]);
+        let f = finding(&doc, TOKEN_A);
+        assert_eq!(f["path"], "e0000001.env", "{doc:#}");
+        assert_eq!(f["other_locations"], 150 + 60 - 1);
+        let listed: Vec<&str> = f["other_places"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["path"].as_str().unwrap())
+            .collect();
+        let want: Vec<String> = (2..=101).map(|i| format!("e{i:07}.env")).collect();
+        assert_eq!(listed, want);
+        assert_eq!(f["other_places_omitted"], 150 + 60 - 1 - 100);
+        assert_eq!(f["in_head"], true, "the later blob is at HEAD");
+    }
+}
+
+#[test]
+fn many_secrets_share_the_report_s_budget_of_listed_places() {
+    // 2,000 secrets in one blob at 100 paths: 2,000 x 99 other places would be listed; the
+    // report lists 100,000 at most, so each secret lists 50 and counts the rest.
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    init(d);
+    let mut dump = String::new();
+    for i in 0..2_000u32 {
+        dump += &format!(
+            "VOBIZ_AUTH_TOKEN=sk_live_{:08x}Q7mZr2TkW4pXvFAKE\n",
+            i.wrapping_mul(2_654_435_761)
+        );
+    }
+    commit_blob_at_many_paths(d, dump.as_bytes(), 100);
+    let (code, doc, _) = scan_json(d, &[]);
+    assert_eq!(code, 1);
+    let all = findings(&doc);
+    assert!(all.len() > 1_990, "{} findings", all.len());
+    let per_secret = 100_000 / all.len();
+    for f in all {
+        assert_eq!(f["other_locations"], 99);
+        assert_eq!(f["other_places"].as_array().unwrap().len(), per_secret);
+        assert_eq!(f["other_places_omitted"], 99 - per_secret);
+    }
 }

@@ -45,7 +45,7 @@ use self::progress::Progress;
 use self::provenance::CommitInfo;
 use self::refs::Tip;
 use super::{ScanContext, SkipReason, Summary, scan_buffer};
-use crate::finding::{Finding, MAX_LISTED_PLACES, OtherPlace};
+use crate::finding::{Finding, MAX_LISTED_PLACES, MAX_LISTED_PLACES_TOTAL, OtherPlace};
 use crate::rules::RuleIdx;
 use crate::scanner::PathFilter;
 
@@ -476,7 +476,8 @@ fn locate_in_history(
 ///
 /// The work is linear in places and findings (with a sort of each blob's places): what a place
 /// admits (the allow-list, path-scoped rules) is worked out once per blob and kind of finding,
-/// not once per finding, and each secret keeps only its [`MAX_LISTED_PLACES`] earliest places.
+/// not once per finding, and each secret keeps only its earliest places: [`MAX_LISTED_PLACES`],
+/// or fewer when many secrets share [`MAX_LISTED_PLACES_TOTAL`].
 fn group_findings(
     ctx: &ScanContext<'_>,
     blobs: Vec<(ObjectId, Vec<Finding>)>,
@@ -490,6 +491,8 @@ fn group_findings(
     let mut list_blob: Vec<ObjectId> = Vec::with_capacity(blobs.len());
     let mut list_of: HashMap<ObjectId, usize> = HashMap::default();
     let mut groups: BTreeMap<(crate::finding::Fingerprint, usize), Group> = BTreeMap::new();
+    let secrets = count_secrets(&blobs);
+    let listed = (MAX_LISTED_PLACES_TOTAL / secrets.max(1)).clamp(1, MAX_LISTED_PLACES);
     for (blob, findings) in blobs {
         let li = *list_of.entry(blob).or_insert_with(|| {
             let mut list = match located.remove(&blob) {
@@ -551,7 +554,7 @@ fn group_findings(
             };
             let a = admitted
                 .entry(kind)
-                .or_insert_with_key(|kind| admit(ctx, kind, places, &open, &path_known));
+                .or_insert_with_key(|kind| admit(ctx, kind, places, &open, &path_known, listed));
             if a.count == 0 {
                 continue;
             }
@@ -573,7 +576,7 @@ fn group_findings(
             g.places += a.count;
             g.in_head = either_in_head(g.in_head, at_head);
             let was_first = g.earliest.first().map(|s| s.list);
-            g.add(spots, &lists, &list_blob);
+            g.add(spots, listed, &lists, &list_blob);
             // A new group starts with this finding; an old one takes it if this blob now holds
             // the earliest place.
             if was_first.is_some_and(|w| w != li as u32) && g.earliest[0].list == li as u32 {
@@ -621,7 +624,7 @@ fn group_findings(
 /// One secret's finding, as it is gathered from every blob that holds it.
 struct Group {
     /// The earliest places holding the secret, earliest first: the finding is reported at the
-    /// first, the rest are listed (at most [`MAX_LISTED_PLACES`] of them).
+    /// first, the rest are listed (at most [`MAX_LISTED_PLACES`] of them, see `listed`).
     earliest: Vec<Spot>,
     /// The finding in the blob of `earliest[0]`.
     finding: Finding,
@@ -632,10 +635,12 @@ struct Group {
 }
 
 impl Group {
-    /// Merges `spots` (earliest first) into the earliest places kept.
+    /// Merges `spots` (earliest first) into the earliest places kept: the first and `listed`
+    /// more.
     fn add(
         &mut self,
         spots: impl Iterator<Item = Spot>,
+        listed: usize,
         lists: &[Vec<Located>],
         blob: &[ObjectId],
     ) {
@@ -649,17 +654,18 @@ impl Group {
             )
         };
         let before = self.earliest.len();
-        for s in spots {
-            if self.earliest.len() > MAX_LISTED_PLACES
-                && key(&s) >= key(&self.earliest[MAX_LISTED_PLACES])
-            {
+        // Kept sorted and at most `listed` + 1 long: a full list's last place is the bar a new
+        // place must beat, and of the new ones (earliest first) no more than that many can.
+        let bar = (before > listed).then(|| self.earliest[before - 1]);
+        for s in spots.take(listed + 1) {
+            if bar.is_some_and(|b| key(&s) >= key(&b)) {
                 break;
             }
             self.earliest.push(s);
         }
         if self.earliest.len() > before {
             self.earliest.sort_by(|a, b| key(a).cmp(&key(b)));
-            self.earliest.truncate(MAX_LISTED_PLACES + 1);
+            self.earliest.truncate(listed + 1);
         }
     }
 }
@@ -687,7 +693,7 @@ enum Admission {
 /// The places of a blob a kind of finding counts at.
 struct Admitted {
     count: usize,
-    /// The earliest of them, at most [`MAX_LISTED_PLACES`] + 1.
+    /// The earliest of them, at most `listed` + 1.
     first: Vec<u32>,
 }
 
@@ -697,6 +703,7 @@ fn admit(
     places: &[Located],
     open: &[bool],
     path_known: &dyn Fn(&Located) -> bool,
+    listed: usize,
 ) -> Admitted {
     let mut a = Admitted {
         count: 0,
@@ -714,12 +721,28 @@ fn admit(
         };
         if counts {
             a.count += 1;
-            if a.first.len() <= MAX_LISTED_PLACES {
+            if a.first.len() <= listed {
                 a.first.push(i as u32);
             }
         }
     }
     a
+}
+
+/// How many findings grouping makes at most: distinct (secret, occurrence in its blob).
+fn count_secrets(blobs: &[(ObjectId, Vec<Finding>)]) -> usize {
+    let mut keys: std::collections::HashSet<(&crate::finding::Fingerprint, usize)> =
+        Default::default();
+    for (_, findings) in blobs {
+        let mut nth: std::collections::HashMap<&crate::finding::Fingerprint, usize> =
+            Default::default();
+        for f in findings {
+            let n = nth.entry(&f.fingerprint).or_insert(0);
+            keys.insert((&f.fingerprint, *n));
+            *n += 1;
+        }
+    }
+    keys.len()
 }
 
 /// Whether a secret is at the head, from two of its blobs' answers.
