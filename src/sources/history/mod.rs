@@ -490,6 +490,8 @@ fn group_findings(
     let mut lists: Vec<Vec<Located>> = Vec::with_capacity(blobs.len());
     let mut list_blob: Vec<ObjectId> = Vec::with_capacity(blobs.len());
     let mut list_of: HashMap<ObjectId, usize> = HashMap::default();
+    // Keyed by the secret and which occurrence of it within a blob this is: a secret written
+    // on two lines of a file is two findings, each followed through history on its own.
     let mut groups: BTreeMap<(crate::finding::Fingerprint, usize), Group> = BTreeMap::new();
     let secrets = count_secrets(&blobs);
     let listed = (MAX_LISTED_PLACES_TOTAL / secrets.max(1)).clamp(1, MAX_LISTED_PLACES);
