@@ -116,6 +116,37 @@ pub struct Provenance {
     pub blob: String,
     /// How many other (blob, path) places hold the same secret.
     pub other_locations: usize,
+    /// The earliest of those other places, at most [`MAX_LISTED_PLACES`], earliest first; the
+    /// rest are only counted ([`Provenance::other_places_omitted`]).
+    pub other_places: Vec<OtherPlace>,
+    /// Whether the secret is still in the tree of the scanned head (`HEAD`, or the tip of a
+    /// range): `false` means it lives only in history (rotate it and purge it). `None` when there
+    /// is no such commit, or its tree could not be read whole.
+    pub in_head: Option<bool>,
+}
+
+/// How many of a history finding's other places are listed: enough to act on, and a secret
+/// committed at millions of paths does not make a report of millions of lines.
+pub const MAX_LISTED_PLACES: usize = 100;
+
+/// How many other places a whole report lists: when many secrets share it, each lists fewer (at
+/// least one), so a blob of 100,000 secrets at 100,000 paths does not make ten million entries.
+pub const MAX_LISTED_PLACES_TOTAL: usize = 100_000;
+
+impl Provenance {
+    /// The other places counted but not listed.
+    pub fn other_places_omitted(&self) -> usize {
+        self.other_locations.saturating_sub(self.other_places.len())
+    }
+}
+
+/// Another (blob, path) place in history that holds a history finding's secret.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct OtherPlace {
+    pub path: String,
+    /// The commit that first introduced the blob at this path; `None` for a ref naming a tree.
+    pub commit: Option<String>,
+    pub blob: String,
 }
 
 /// One credential at one place.

@@ -846,3 +846,65 @@ fn history_pairs_an_id_committed_before_its_token() {
     assert_eq!(t["pair"]["line"], 2, "{doc:#}");
     assert_checked_once(&server);
 }
+
+#[test]
+fn history_a_token_paired_with_two_ids_in_two_commits_checks_each_pair_once() {
+    // The same token committed with one account's id, then in another file with a second id.
+    // Grouped by secret, the token is reported once (paired with the first id), while the second
+    // id still names its own pair with the token: both pairs are checked, each once, and nothing
+    // panics on a pair the token does not name.
+    let server = Server::answering(Reply::Status(200));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git(d, &["init", "-q", "-b", "main"]);
+    write(d, "a/.env", env_file(ID, TOKEN));
+    git(d, &["add", "."]);
+    git(d, &["commit", "-q", "-m", "first account"]);
+    write(d, "b/.env", env_file(ID2, TOKEN));
+    git(d, &["add", "."]);
+    git(d, &["commit", "-q", "-m", "second account, same token"]);
+    let out = Command::cargo_bin("credsweep")
+        .unwrap()
+        .current_dir(d)
+        .args(["git", ".", "--no-config", "--format", "json", "--verify"])
+        .args(["--verify-timeout", "1", "--verify-base-url", &server.url()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("internal error"), "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let t = token_finding(&doc);
+    assert_eq!(t["path"], "a/.env", "{doc:#}");
+    assert_eq!(t["verification"], "active", "{doc:#}");
+    let ids = of_rule(&doc, "vobiz-partner-id");
+    assert_eq!(ids.len(), 2, "{doc:#}");
+    // The server accepts only (ID, TOKEN): each id gets its own pair's answer.
+    for i in &ids {
+        let want = if i["path"] == "a/.env" {
+            "active"
+        } else {
+            "inactive"
+        };
+        assert_eq!(i["verification"], want, "{doc:#}");
+        assert_eq!(i["pair"]["fingerprint"], t["fingerprint"], "{doc:#}");
+    }
+    let mut sent: Vec<(String, String)> = server
+        .requests()
+        .iter()
+        .map(|r| {
+            assert_request(r, r.header("x-auth-id").unwrap(), TOKEN);
+            (
+                r.header("x-auth-id").unwrap().to_string(),
+                r.header("x-auth-token").unwrap().to_string(),
+            )
+        })
+        .collect();
+    sent.sort();
+    let mut want = vec![
+        (ID.to_string(), TOKEN.to_string()),
+        (ID2.to_string(), TOKEN.to_string()),
+    ];
+    want.sort();
+    assert_eq!(sent, want, "each pair once");
+}

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use super::{Redaction, Report};
-use crate::finding::Finding;
+use crate::finding::{Finding, OtherPlace};
 use crate::sources::SkipReason;
 
 #[derive(Serialize)]
@@ -53,6 +53,14 @@ struct JsonFinding<'a> {
     blob: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     other_locations: Option<usize>,
+    /// The earliest other places, at most `MAX_LISTED_PLACES`; the rest are only counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    other_places: Option<&'a [OtherPlace]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    other_places_omitted: Option<usize>,
+    /// Whether the secret is still in the scanned head's tree (history findings only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    in_head: Option<bool>,
     /// The other half of a Vobiz id + token pair in the same file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pair: Option<JsonPair<'a>>,
@@ -138,6 +146,9 @@ fn json_findings(findings: &[Finding], redaction: Redaction) -> Vec<JsonFinding<
                 ref_name: p.and_then(|p| p.ref_name.as_deref()),
                 blob: p.map(|p| p.blob.as_str()),
                 other_locations: p.map(|p| p.other_locations),
+                other_places: p.map(|p| p.other_places.as_slice()),
+                other_places_omitted: p.map(|p| p.other_places_omitted()),
+                in_head: p.and_then(|p| p.in_head),
                 pair: f.pair.as_deref().map(|p| JsonPair {
                     rule_id: &p.rule_id,
                     fingerprint: &p.fingerprint.0,

@@ -448,6 +448,9 @@ fn result(kind: ScanKind, f: &Finding, rule_index: usize, uri: String) -> SarifR
             props.push(("ref", json!(r)));
         }
         props.push(("otherLocations", json!(p.other_locations)));
+        if let Some(h) = p.in_head {
+            props.push(("inHead", json!(h)));
+        }
     }
     if let Some(v) = &f.verification {
         props.push(("verification", json!(v.outcome.as_str())));

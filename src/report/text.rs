@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use super::{Redaction, Report, human_bytes};
-use crate::finding::Finding;
+use crate::finding::{Finding, Provenance};
 use crate::rules::Severity;
 use crate::sources::SkipReason;
 use crate::verify::Outcome;
@@ -86,7 +86,15 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
             if p.other_locations > 0 {
                 let _ = write!(line, " (+{} other places)", p.other_locations);
             }
+            match p.in_head {
+                Some(true) => line.push_str("; still at HEAD"),
+                Some(false) => line.push_str("; only in history: rotate and purge"),
+                None => {}
+            }
             let _ = writeln!(out, "{}", color.paint("2", &line));
+            if let Some(also) = other_places_line(p) {
+                let _ = writeln!(out, "{}", color.paint("2", &also));
+            }
         }
         pair_and_verification(&mut out, f, color);
     }
@@ -227,6 +235,38 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
 
 /// The lines under a finding that name the other half of its Vobiz pair and what `--verify`
 /// found.
+/// How many of a history finding's other places the text report names (JSON lists more).
+const TEXT_LISTED_PLACES: usize = 3;
+
+/// `    also at: a.env (commit 0123456789ab), b.env (commit …) and 97 more`, for a history finding
+/// with other places.
+fn other_places_line(p: &Provenance) -> Option<String> {
+    if p.other_places.is_empty() {
+        return None;
+    }
+    let shown = &p.other_places[..p.other_places.len().min(TEXT_LISTED_PLACES)];
+    let mut line = String::from("    also at: ");
+    for (i, o) in shown.iter().enumerate() {
+        if i > 0 {
+            line.push_str(", ");
+        }
+        line.push_str(&o.path);
+        match &o.commit {
+            Some(c) => {
+                let _ = write!(line, " (commit {})", &c[..c.len().min(12)]);
+            }
+            None => {
+                let _ = write!(line, " (blob {})", &o.blob[..o.blob.len().min(12)]);
+            }
+        }
+    }
+    let more = p.other_locations.saturating_sub(shown.len());
+    if more > 0 {
+        let _ = write!(line, " and {more} more");
+    }
+    Some(line)
+}
+
 fn pair_and_verification(out: &mut String, f: &Finding, color: Color) {
     if let Some(p) = &f.pair {
         let line = format!("    paired with {} at {}:{}", p.rule_id, p.line, p.column);

@@ -196,21 +196,36 @@ pub struct Check {
     pub token: Secret,
 }
 
-/// The distinct pairs among `findings`, in report order, each once however many files hold it.
+/// The distinct pairs among `findings`, in report order, each once however many files hold it:
+/// first the tokens' pairs, then any pair only an id names. (In history, where pairs are linked
+/// blob by blob before findings are grouped by secret, a token committed with one id and later
+/// with another is reported once, paired with the first, while the second id still names its
+/// own pair with the token: that pair is checked too.)
 pub fn plan(findings: &[Finding]) -> Vec<Check> {
     let mut seen: HashSet<(&str, &str)> = HashSet::new();
     let mut checks = Vec::new();
-    let mut order: Vec<&Finding> = findings
-        .iter()
-        .filter(|f| TOKEN_RULES.contains(&f.rule_id.as_str()) && f.pair.is_some())
-        .collect();
-    order.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    for f in order {
-        let id = &f.pair.as_ref().expect("filtered on pair").secret;
-        if seen.insert((id.plaintext(), f.secret.plaintext())) {
+    let mut order: Vec<(&Secret, &Secret, &Finding)> = Vec::new();
+    for f in findings {
+        let Some(p) = f.pair.as_deref() else { continue };
+        let rule = f.rule_id.as_str();
+        if TOKEN_RULES.contains(&rule) {
+            order.push((&p.secret, &f.secret, f));
+        }
+    }
+    let tokens = order.len();
+    for f in findings {
+        let Some(p) = f.pair.as_deref() else { continue };
+        if ID_RULES.contains(&f.rule_id.as_str()) {
+            order.push((&f.secret, &p.secret, f));
+        }
+    }
+    order[..tokens].sort_by(|a, b| a.2.sort_key().cmp(&b.2.sort_key()));
+    order[tokens..].sort_by(|a, b| a.2.sort_key().cmp(&b.2.sort_key()));
+    for (id, token, _) in order {
+        if seen.insert((id.plaintext(), token.plaintext())) {
             checks.push(Check {
                 id: id.clone(),
-                token: f.secret.clone(),
+                token: token.clone(),
             });
         }
     }
@@ -271,12 +286,21 @@ pub fn apply(
         .map(|(c, v)| ((c.id.plaintext(), c.token.plaintext()), v))
         .collect();
 
+    // Every pair a finding names was planned; were one not, it is unknown rather than a panic.
+    let answer = |id: &Secret, token: &Secret| {
+        by_pair
+            .get(&(id.plaintext(), token.plaintext()))
+            .map_or_else(
+                || Verification::new(Outcome::Unknown, "not checked"),
+                |v| (*v).clone(),
+            )
+    };
     let mut assigned = Vec::with_capacity(findings.len());
     for f in findings.iter() {
         let rule = f.rule_id.as_str();
         let v = if TOKEN_RULES.contains(&rule) {
             Some(match &f.pair {
-                Some(p) => by_pair[&(p.secret.plaintext(), f.secret.plaintext())].clone(),
+                Some(p) => answer(&p.secret, &f.secret),
                 None => Verification::new(
                     Outcome::Unverifiable,
                     "no Vobiz partner id in the same file; a token is never tried with ids found elsewhere",
@@ -284,7 +308,7 @@ pub fn apply(
             })
         } else if ID_RULES.contains(&rule) {
             Some(match &f.pair {
-                Some(p) => by_pair[&(f.secret.plaintext(), p.secret.plaintext())].clone(),
+                Some(p) => answer(&f.secret, &p.secret),
                 None => Verification::new(
                     Outcome::Unverifiable,
                     "no Vobiz auth token in the same file",

@@ -34,6 +34,38 @@ fn distance(id: &Finding, token: &Finding) -> (u32, bool, u32, u32, u32) {
     )
 }
 
+/// The id nearest to token `t` by [`distance`] (the first of equals), among `ids` sorted by
+/// (line, column, index). Only a few ids can be nearest: those on the nearest line with an id at
+/// or above the token, and on the nearest at or below it, each just before or after the token's
+/// column; so a file of many ids and tokens pairs in n log n, not in ids times tokens.
+fn nearest_id(findings: &[Finding], ids: &[usize], t: usize) -> Option<usize> {
+    let token = &findings[t];
+    let pos = |i: usize| (findings[i].line, findings[i].column);
+    let k = ids.partition_point(|&i| pos(i) < (token.line, token.column));
+    let lines = [k.checked_sub(1), (k < ids.len()).then_some(k)]
+        .into_iter()
+        .flatten()
+        .map(|j| findings[ids[j]].line);
+    let mut candidates: Vec<usize> = Vec::new();
+    for line in lines {
+        let lo = ids.partition_point(|&i| findings[i].line < line);
+        let hi = ids.partition_point(|&i| findings[i].line <= line);
+        let j = lo + ids[lo..hi].partition_point(|&i| findings[i].column < token.column);
+        // Just before the token's column, and at or after it, with every id at those places.
+        if j > lo {
+            let at = pos(ids[j - 1]);
+            candidates.extend(ids[lo..j].iter().rev().take_while(|&&i| pos(i) == at));
+        }
+        if j < hi {
+            let at = pos(ids[j]);
+            candidates.extend(ids[j..hi].iter().take_while(|&&i| pos(i) == at));
+        }
+    }
+    candidates
+        .into_iter()
+        .min_by_key(|&i| (distance(&findings[i], token), i))
+}
+
 /// Links ids and tokens found in the same file: sets [`Finding::pair`] on both halves of every
 /// pair and raises each paired id to its token's severity. Findings already linked are relinked,
 /// except history findings: the history source pairs them blob by blob before it groups them,
@@ -56,12 +88,10 @@ pub fn link(findings: &mut [Finding]) {
             let (ids, tokens) = files.entry(key).or_default();
             if is_id { ids } else { tokens }.push(i);
         }
-        for (ids, tokens) in files.values() {
-            for &t in tokens {
-                if let Some(&i) = ids
-                    .iter()
-                    .min_by_key(|&&i| distance(&findings[i], &findings[t]))
-                {
+        for (ids, tokens) in files.values_mut() {
+            ids.sort_by_key(|&i| (findings[i].line, findings[i].column, i));
+            for &t in tokens.iter() {
+                if let Some(i) = nearest_id(findings, ids, t) {
                     chosen.push((t, i));
                 }
             }
@@ -297,5 +327,55 @@ mod tests {
         link(&mut fs);
         assert!(fs[0].pair.is_none());
         assert_eq!(fs[0].severity, Severity::Warning);
+    }
+
+    #[test]
+    fn the_nearest_id_is_the_one_a_full_search_finds() {
+        // Ids and tokens scattered over a few lines and columns (some at the same place): the
+        // n log n search picks what comparing the token with every id picks.
+        let mut seed = 0x2545_f491_u32;
+        let mut next = |n: u32| {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed % n
+        };
+        for _ in 0..300 {
+            let mut fs = Vec::new();
+            for _ in 0..1 + next(12) {
+                let (line, column) = (1 + next(5), 1 + next(6));
+                if next(2) == 0 {
+                    fs.push(finding(
+                        "vobiz-partner-id",
+                        ".env",
+                        line,
+                        column,
+                        "partner-fake7f3a9c2e41b8",
+                    ));
+                } else {
+                    fs.push(finding(
+                        "vobiz-auth-token",
+                        ".env",
+                        line,
+                        column,
+                        "sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE",
+                    ));
+                }
+            }
+            let mut ids: Vec<usize> = (0..fs.len())
+                .filter(|&i| ID_RULES.contains(&fs[i].rule_id.as_str()))
+                .collect();
+            let full: Vec<Option<usize>> = (0..fs.len())
+                .map(|t| {
+                    ids.iter()
+                        .copied()
+                        .min_by_key(|&i| distance(&fs[i], &fs[t]))
+                })
+                .collect();
+            ids.sort_by_key(|&i| (fs[i].line, fs[i].column, i));
+            for t in (0..fs.len()).filter(|&t| TOKEN_RULES.contains(&fs[t].rule_id.as_str())) {
+                assert_eq!(nearest_id(&fs, &ids, t), full[t], "token {t} in {fs:?}");
+            }
+        }
     }
 }

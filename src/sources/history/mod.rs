@@ -17,9 +17,11 @@
 //! - [`graph`]: the commit graph in memory: reachability, topological order.
 //! - [`walk`]: tree walks: reachable blobs, first places of blobs, what a range introduced.
 //! - [`provenance`]: author, date and subject of the commits findings name.
+//! - [`head`]: whether the blobs with findings are still in the scanned head's tree.
 //! - [`progress`]: the stderr progress bar.
 
 pub mod graph;
+pub mod head;
 pub mod odb;
 pub mod progress;
 pub mod provenance;
@@ -38,11 +40,13 @@ use gix::objs::{Find, Kind};
 use rayon::prelude::*;
 
 use self::graph::{CommitGraph, RawCommit};
+use self::head::HeadBlobs;
 use self::progress::Progress;
 use self::provenance::CommitInfo;
 use self::refs::Tip;
 use super::{ScanContext, SkipReason, Summary, scan_buffer};
-use crate::finding::Finding;
+use crate::finding::{Finding, MAX_LISTED_PLACES, MAX_LISTED_PLACES_TOTAL, OtherPlace};
+use crate::rules::RuleIdx;
 use crate::scanner::PathFilter;
 
 /// A blob's object id: the unit history scanning deduplicates on.
@@ -195,8 +199,16 @@ pub fn scan(
                 ));
                 let targets: HashSet<ObjectId> = hits.blobs.iter().map(|(b, _)| *b).collect();
                 let located = locate_in_history(repo, &graph, &tips, &label, &targets, &mut errors);
+                let head = head_blobs(repo, head::head_commit(repo), &targets, &mut notes);
                 let mut info = CommitInfo::new(repo);
-                group_findings(ctx, hits.blobs, &located, &mut info, &mut hits.summary)
+                group_findings(
+                    ctx,
+                    hits.blobs,
+                    located,
+                    head.as_ref(),
+                    &mut info,
+                    &mut hits.summary,
+                )
             };
             let unreachable = label.iter().filter(|l| l.is_none()).count();
             notes.push(format!(
@@ -244,6 +256,28 @@ pub fn scan(
         out.summary.skip(path, SkipReason::Error(message));
     }
     Ok(out)
+}
+
+/// Which of `targets` (the blobs with findings) the tree of `head` holds; with no head commit, a
+/// note that findings do not say whether they are still at HEAD.
+fn head_blobs(
+    repo: &gix::Repository,
+    head: Option<ObjectId>,
+    targets: &HashSet<ObjectId>,
+    notes: &mut Vec<String>,
+) -> Option<HeadBlobs> {
+    if targets.is_empty() {
+        return None;
+    }
+    match head {
+        Some(c) => Some(HeadBlobs::read(repo, c, targets)),
+        None => {
+            notes.push(
+                "HEAD names no commit (nor does refs/remotes/origin/HEAD): findings do not say whether they are still at HEAD".to_string(),
+            );
+            None
+        }
+    }
 }
 
 /// Commits a shallow clone cut the parents of.
@@ -386,13 +420,13 @@ fn locate_in_history(
     let mut out: HashMap<ObjectId, Vec<Located>> = HashMap::default();
     for (blob, ps) in places {
         let list = out.entry(blob).or_default();
-        for p in ps {
+        for (path, p) in ps {
             let ref_name = label[p.commit as usize].map_or_else(
                 || UNREACHABLE.to_string(),
                 |t| tips[t as usize].name.clone(),
             );
             list.push(Located {
-                path: p.path,
+                path,
                 commit: Some(graph.id(p.commit)),
                 ref_name,
                 seq: p.seq,
@@ -437,85 +471,127 @@ fn locate_in_history(
 }
 
 /// Gives each finding its path and provenance, drops what path-scoped rules rule out, and makes
-/// one finding per secret: at its first appearance, counting the other places it is in.
+/// one finding per secret: at its first appearance, counting the other places it is in, listing
+/// the earliest of them, and saying whether `head` still holds it.
+///
+/// The work is linear in places and findings (with a sort of each blob's places): what a place
+/// admits (the allow-list, path-scoped rules) is worked out once per blob and kind of finding,
+/// not once per finding, and each secret keeps only its earliest places: [`MAX_LISTED_PLACES`],
+/// or fewer when many secrets share [`MAX_LISTED_PLACES_TOTAL`].
 fn group_findings(
     ctx: &ScanContext<'_>,
     blobs: Vec<(ObjectId, Vec<Finding>)>,
-    located: &HashMap<ObjectId, Vec<Located>>,
+    mut located: HashMap<ObjectId, Vec<Located>>,
+    head: Option<&HeadBlobs>,
     info: &mut CommitInfo<'_>,
     summary: &mut Summary,
 ) -> Vec<Finding> {
-    struct Group {
-        /// (seq, path, line, column) of the earliest place, and the finding there.
-        first: ((usize, BString, u32, u32), Finding, Located, ObjectId),
-        /// Every (blob, path) place holding the secret, the first included.
-        places: usize,
-    }
+    // The places of each blob with findings, earliest first; `lists[i]` belongs to `list_blob[i]`.
+    let mut lists: Vec<Vec<Located>> = Vec::with_capacity(blobs.len());
+    let mut list_blob: Vec<ObjectId> = Vec::with_capacity(blobs.len());
+    let mut list_of: HashMap<ObjectId, usize> = HashMap::default();
     // Keyed by the secret and which occurrence of it within a blob this is: a secret written
     // on two lines of a file is two findings, each followed through history on its own.
     let mut groups: BTreeMap<(crate::finding::Fingerprint, usize), Group> = BTreeMap::new();
+    let secrets = count_secrets(&blobs);
+    let listed = (MAX_LISTED_PLACES_TOTAL / secrets.max(1)).clamp(1, MAX_LISTED_PLACES);
     for (blob, findings) in blobs {
-        let unplaced;
-        let places: &[Located] = match located.get(&blob) {
-            Some(p) if !p.is_empty() => p,
-            _ => {
-                unplaced = [Located {
+        let li = *list_of.entry(blob).or_insert_with(|| {
+            let mut list = match located.remove(&blob) {
+                Some(p) if !p.is_empty() => p,
+                _ => vec![Located {
                     path: BString::from(blob_name(blob)),
                     commit: None,
                     ref_name: UNREACHABLE.to_string(),
                     seq: usize::MAX,
-                }];
-                &unplaced
-            }
-        };
-        let mut nth_in_blob: BTreeMap<crate::finding::Fingerprint, usize> = BTreeMap::new();
-        for f in &findings {
-            let n = nth_in_blob.entry(f.fingerprint.clone()).or_insert(0);
-            let nth = *n;
-            *n += 1;
-            let scoped = ctx.scanner.rule(f.rule).path.is_some();
-            for p in places {
-                // A path-scoped rule needs a real path: a blob only known by id cannot match.
-                let path_known = p.seq != usize::MAX;
-                if scoped && !(path_known && ctx.scanner.applies_at(f.rule, &p.path)) {
-                    continue;
-                }
-                // The scan kept an unscoped match beside a path-scoped one that beat it on the
-                // same bytes; where the scoped rule applies, it takes the unscoped one's place.
-                if !scoped
-                    && path_known
-                    && findings.iter().any(|o| {
-                        ctx.scanner.rule(o.rule).path.is_some()
-                            && overlaps(o, f)
-                            && ctx.scanner.applies_at(o.rule, &p.path)
-                    })
-                {
-                    continue;
-                }
-                if path_known
+                }],
+            };
+            list.sort_by(|a, b| (a.seq, &a.path).cmp(&(b.seq, &b.path)));
+            lists.push(list);
+            list_blob.push(blob);
+            lists.len() - 1
+        });
+        let places = &lists[li];
+        let at_head = head.and_then(|h| h.holds(blob));
+        // A path-scoped rule needs a real path: a blob only known by id cannot match.
+        let path_known = |p: &Located| p.seq != usize::MAX;
+        let open: Vec<bool> = places
+            .iter()
+            .map(|p| {
+                !(path_known(p)
                     && ctx
                         .allowlist
-                        .allows_path(&walk::path_text(p.path.as_ref()), &ctx.path_base)
-                {
-                    continue;
-                }
-                let key = (p.seq, p.path.clone(), f.line, f.column);
-                let g = groups
-                    .entry((f.fingerprint.clone(), nth))
-                    .or_insert_with(|| Group {
-                        first: (key.clone(), f.clone(), p.clone(), blob),
-                        places: 0,
-                    });
-                if key < g.first.0 {
-                    g.first = (key, f.clone(), p.clone(), blob);
-                }
-                g.places += 1;
+                        .allows_path(&walk::path_text(p.path.as_ref()), &ctx.path_base))
+            })
+            .collect();
+        // The path-scoped findings, in order: they never overlap each other.
+        let mut scoped: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| ctx.scanner.rule(f.rule).path.is_some())
+            .collect();
+        scoped.sort_by_key(|f| (f.line, f.column));
+        let mut admitted: std::collections::HashMap<Admission, Admitted> = Default::default();
+        let mut nth_in_blob: BTreeMap<&crate::finding::Fingerprint, usize> = BTreeMap::new();
+        for f in &findings {
+            let n = nth_in_blob.entry(&f.fingerprint).or_insert(0);
+            let nth = *n;
+            *n += 1;
+            let kind = if ctx.scanner.rule(f.rule).path.is_some() {
+                Admission::Scoped(f.rule)
+            } else {
+                // The scan kept an unscoped match beside a path-scoped one that beat it on the
+                // same bytes; where the scoped rule applies, it takes the unscoped one's place.
+                let from =
+                    scoped.partition_point(|o| (o.end_line, o.end_column) <= (f.line, f.column));
+                let to =
+                    scoped.partition_point(|o| (o.line, o.column) < (f.end_line, f.end_column));
+                let mut rules: Vec<RuleIdx> = scoped[from..to.max(from)]
+                    .iter()
+                    .filter(|o| overlaps(o, f))
+                    .map(|o| o.rule)
+                    .collect();
+                rules.sort_unstable();
+                rules.dedup();
+                Admission::Unscoped(rules)
+            };
+            let a = admitted
+                .entry(kind)
+                .or_insert_with_key(|kind| admit(ctx, kind, places, &open, &path_known, listed));
+            if a.count == 0 {
+                continue;
+            }
+            let spots = a.first.iter().map(|&pi| Spot {
+                seq: places[pi as usize].seq,
+                list: li as u32,
+                place: pi,
+                line: f.line,
+                column: f.column,
+            });
+            let g = groups
+                .entry((f.fingerprint.clone(), nth))
+                .or_insert_with(|| Group {
+                    earliest: Vec::new(),
+                    finding: f.clone(),
+                    places: 0,
+                    in_head: Some(false),
+                });
+            g.places += a.count;
+            g.in_head = either_in_head(g.in_head, at_head);
+            let was_first = g.earliest.first().map(|s| s.list);
+            g.add(spots, listed, &lists, &list_blob);
+            // A new group starts with this finding; an old one takes it if this blob now holds
+            // the earliest place.
+            if was_first.is_some_and(|w| w != li as u32) && g.earliest[0].list == li as u32 {
+                g.finding = f.clone();
             }
         }
     }
     let mut out = Vec::with_capacity(groups.len());
     for (_, g) in groups {
-        let (_, mut f, p, blob) = g.first;
+        let first = g.earliest[0];
+        let p = &lists[first.list as usize][first.place as usize];
+        let blob = list_blob[first.list as usize];
+        let mut f = g.finding;
         if p.commit
             .is_some_and(|c| ctx.allowlist.allows_commit(&c.to_string()))
         {
@@ -527,12 +603,157 @@ fn group_findings(
             // Paired within the same blob, so at the same path.
             pair.path = f.path.clone();
         }
-        let mut prov = info.provenance(blob, p.commit, Some(p.ref_name));
+        let mut prov = info.provenance(blob, p.commit, Some(p.ref_name.clone()));
         prov.other_locations = g.places.saturating_sub(1);
+        prov.other_places = g.earliest[1..]
+            .iter()
+            .map(|s| {
+                let o = &lists[s.list as usize][s.place as usize];
+                OtherPlace {
+                    path: walk::path_text(o.path.as_ref()),
+                    commit: o.commit.map(|c| c.to_string()),
+                    blob: list_blob[s.list as usize].to_string(),
+                }
+            })
+            .collect();
+        prov.in_head = if head.is_some() { g.in_head } else { None };
         f.provenance = Some(prov);
         out.push(f);
     }
     out
+}
+
+/// One secret's finding, as it is gathered from every blob that holds it.
+struct Group {
+    /// The earliest places holding the secret, earliest first: the finding is reported at the
+    /// first, the rest are listed (at most [`MAX_LISTED_PLACES`] of them, see `listed`).
+    earliest: Vec<Spot>,
+    /// The finding in the blob of `earliest[0]`.
+    finding: Finding,
+    /// Every (blob, path) place holding the secret, the first included.
+    places: usize,
+    /// Whether a blob holding the secret is at the head (`None`: cannot tell).
+    in_head: Option<bool>,
+}
+
+impl Group {
+    /// Merges `spots` (earliest first) into the earliest places kept: the first and `listed`
+    /// more.
+    fn add(
+        &mut self,
+        spots: impl Iterator<Item = Spot>,
+        listed: usize,
+        lists: &[Vec<Located>],
+        blob: &[ObjectId],
+    ) {
+        let key = |s: &Spot| {
+            (
+                s.seq,
+                &lists[s.list as usize][s.place as usize].path,
+                s.line,
+                s.column,
+                blob[s.list as usize],
+            )
+        };
+        let before = self.earliest.len();
+        // Kept sorted and at most `listed` + 1 long: a full list's last place is the bar a new
+        // place must beat, and of the new ones (earliest first) no more than that many can.
+        let bar = (before > listed).then(|| self.earliest[before - 1]);
+        for s in spots.take(listed + 1) {
+            if bar.is_some_and(|b| key(&s) >= key(&b)) {
+                break;
+            }
+            self.earliest.push(s);
+        }
+        if self.earliest.len() > before {
+            self.earliest.sort_by(|a, b| key(a).cmp(&key(b)));
+            self.earliest.truncate(listed + 1);
+        }
+    }
+}
+
+/// A place of a finding's secret: place `place` of blob list `list`, the finding at
+/// `line`:`column` there.
+#[derive(Debug, Clone, Copy)]
+struct Spot {
+    seq: usize,
+    list: u32,
+    place: u32,
+    line: u32,
+    column: u32,
+}
+
+/// What decides which places of a blob a finding counts at: its own rule's path filter, or for
+/// an unscoped finding, the path-scoped rules whose findings overlap it (where one of them
+/// applies, that one is reported instead).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Admission {
+    Scoped(RuleIdx),
+    Unscoped(Vec<RuleIdx>),
+}
+
+/// The places of a blob a kind of finding counts at.
+struct Admitted {
+    count: usize,
+    /// The earliest of them, at most `listed` + 1.
+    first: Vec<u32>,
+}
+
+fn admit(
+    ctx: &ScanContext<'_>,
+    kind: &Admission,
+    places: &[Located],
+    open: &[bool],
+    path_known: &dyn Fn(&Located) -> bool,
+    listed: usize,
+) -> Admitted {
+    let mut a = Admitted {
+        count: 0,
+        first: Vec::new(),
+    };
+    for (i, p) in places.iter().enumerate() {
+        if !open[i] {
+            continue;
+        }
+        let counts = match kind {
+            Admission::Scoped(rule) => path_known(p) && ctx.scanner.applies_at(*rule, &p.path),
+            Admission::Unscoped(rules) => {
+                !path_known(p) || !rules.iter().any(|&r| ctx.scanner.applies_at(r, &p.path))
+            }
+        };
+        if counts {
+            a.count += 1;
+            if a.first.len() <= listed {
+                a.first.push(i as u32);
+            }
+        }
+    }
+    a
+}
+
+/// How many findings grouping makes at most: distinct (secret, occurrence in its blob).
+fn count_secrets(blobs: &[(ObjectId, Vec<Finding>)]) -> usize {
+    let mut keys: std::collections::HashSet<(&crate::finding::Fingerprint, usize)> =
+        Default::default();
+    for (_, findings) in blobs {
+        let mut nth: std::collections::HashMap<&crate::finding::Fingerprint, usize> =
+            Default::default();
+        for f in findings {
+            let n = nth.entry(&f.fingerprint).or_insert(0);
+            keys.insert((&f.fingerprint, *n));
+            *n += 1;
+        }
+    }
+    keys.len()
+}
+
+/// Whether a secret is at the head, from two of its blobs' answers.
+fn either_in_head(a: Option<bool>, b: Option<bool>) -> Option<bool> {
+    match (a, b) {
+        (Some(true), _) | (_, Some(true)) => Some(true),
+        (Some(false), Some(false)) => Some(false),
+        _ => None,
+    }
 }
 
 /// `--range base..tip` and `--since base`: the blobs that commits in `tip` but not in `base`
@@ -630,6 +851,7 @@ fn scan_range(
         .collect();
     let mut located: HashMap<ObjectId, Vec<Located>> = HashMap::default();
     let mut previous: HashMap<ObjectId, Vec<ObjectId>> = HashMap::default();
+    let mut placed: std::collections::HashSet<(ObjectId, BString)> = Default::default();
     for i in introduced {
         if already.contains(&i.blob) {
             continue;
@@ -639,7 +861,7 @@ fn scan_range(
             .or_default()
             .extend(i.previous.iter().copied());
         let list = located.entry(i.blob).or_default();
-        if list.iter().any(|l| l.path == i.path) {
+        if !placed.insert((i.blob, i.path.clone())) {
             continue;
         }
         list.push(Located {
@@ -691,6 +913,11 @@ fn scan_range(
     // A secret the replaced version of the file already held was not introduced by the range
     // (a line next to it changed): only secrets new to their file count.
     let mut old_secrets: HashMap<ObjectId, Vec<crate::finding::Fingerprint>> = HashMap::default();
+    for prevs in previous.values_mut() {
+        // One replaced version at many paths is one version to compare against.
+        prevs.sort_unstable();
+        prevs.dedup();
+    }
     for (blob, found) in &mut hits.blobs {
         let mut before = std::collections::BTreeSet::new();
         for prev in previous.get(blob).map(Vec::as_slice).unwrap_or_default() {
@@ -717,8 +944,17 @@ fn scan_range(
         order.len(),
         blobs.len()
     ));
+    let targets: HashSet<ObjectId> = hits.blobs.iter().map(|(b, _)| *b).collect();
+    let head = head_blobs(repo, Some(tip_id), &targets, &mut notes);
     let mut info = CommitInfo::new(repo);
-    let findings = group_findings(ctx, hits.blobs, &located, &mut info, &mut hits.summary);
+    let findings = group_findings(
+        ctx,
+        hits.blobs,
+        located,
+        head.as_ref(),
+        &mut info,
+        &mut hits.summary,
+    );
     hits.summary.commits = Some(order.len() as u64);
     Ok(HistoryScan {
         findings,

@@ -61,6 +61,8 @@ impl<'r> CommitInfo<'r> {
             ref_name,
             blob: blob.to_string(),
             other_locations: 0,
+            other_places: Vec::new(),
+            in_head: None,
         }
     }
 }

@@ -142,10 +142,9 @@ pub fn reachable_blobs(
     (out, w.errors)
 }
 
-/// Where a blob sits in history: a path in a commit's tree.
-#[derive(Debug, Clone)]
+/// Where a blob sits in history at one path (the path is the key it is filed under).
+#[derive(Debug, Clone, Copy)]
 pub struct Place {
-    pub path: BString,
     /// The commit that first introduced the blob at this path.
     pub commit: CommitIdx,
     /// Position of `commit` in the walk order: lower is earlier.
@@ -155,14 +154,16 @@ pub struct Place {
 /// For each blob in `targets`, every path it was committed at, with the first commit (in
 /// `order`) that introduced it there. `walker` carries the trees already seen, so walking the
 /// reachable commits and then the unreachable ones attributes each place to a reachable commit
-/// wherever one holds it.
+/// wherever one holds it. Each (blob, path) is looked up in a hash map (std's: gix's map hashes
+/// object ids only), so a blob at a hundred thousand paths costs as much as a hundred thousand
+/// blobs at one path each.
 pub fn places(
     walker: &mut TreeWalker<'_>,
     graph: &CommitGraph,
     order: &[CommitIdx],
     seq_base: usize,
     targets: &HashSet<ObjectId>,
-    out: &mut HashMap<ObjectId, Vec<Place>>,
+    out: &mut HashMap<ObjectId, std::collections::HashMap<BString, Place>>,
 ) {
     for (i, &c) in order.iter().enumerate() {
         let what = || format!("commit {}", graph.id(c));
@@ -170,15 +171,13 @@ pub fn places(
             if targets.contains(&blob) {
                 // A tree seen for the first time may still hold this blob at a path an earlier
                 // tree already had it at (a sibling changed): that is not a new place.
-                let path = join(prefix, name);
-                let list = out.entry(blob).or_default();
-                if !list.iter().any(|p| p.path == path) {
-                    list.push(Place {
-                        path,
+                out.entry(blob)
+                    .or_default()
+                    .entry(join(prefix, name))
+                    .or_insert(Place {
                         commit: c,
                         seq: seq_base + i,
                     });
-                }
             }
         });
     }
