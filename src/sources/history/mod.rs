@@ -190,8 +190,9 @@ pub fn scan(
                 Vec::new()
             } else {
                 progress.phase(&format!(
-                    "finding where {} blobs with findings were committed",
-                    hits.blobs.len()
+                    "finding where {} with findings {} committed",
+                    crate::cli::plural(hits.blobs.len(), "blob", "blobs"),
+                    if hits.blobs.len() == 1 { "was" } else { "were" }
                 ));
                 let targets: HashSet<ObjectId> = hits.blobs.iter().map(|(b, _)| *b).collect();
                 let located = locate_in_history(repo, &graph, &tips, &label, &targets, &mut errors);
@@ -213,7 +214,9 @@ pub fn scan(
             ));
             if !reachable_only && unreachable > 0 {
                 notes.push(format!(
-                    "{unreachable} commits no ref reaches (dangling, or only in reflogs) were scanned too; --reachable-only leaves them out"
+                    "{} no ref reaches (dangling, or only in reflogs) {} scanned too; --reachable-only leaves them out",
+                    crate::cli::plural(unreachable, "commit", "commits"),
+                    if unreachable == 1 { "was" } else { "were" }
                 ));
             }
             hits.summary.commits = Some(commits);
@@ -454,6 +457,9 @@ fn group_findings(
     // Keyed by the secret and which occurrence of it within a blob this is: a secret written
     // on two lines of a file is two findings, each followed through history on its own.
     let mut groups: BTreeMap<(crate::finding::Fingerprint, usize), Group> = BTreeMap::new();
+    // Findings with a place left out by `[allow] paths` (false) or `--exclude` (true): those with
+    // no place left are counted in the summary, like other suppressions.
+    let mut dropped_by_path: BTreeMap<(crate::finding::Fingerprint, usize), bool> = BTreeMap::new();
     for (blob, findings) in blobs {
         let unplaced;
         let places: &[Located] = match located.get(&blob) {
@@ -492,12 +498,18 @@ fn group_findings(
                 {
                     continue;
                 }
-                if path_known
-                    && ctx
-                        .allowlist
-                        .allows_path(&walk::path_text(p.path.as_ref()), &ctx.path_base)
-                {
-                    continue;
+                if path_known {
+                    let text = walk::path_text(p.path.as_ref());
+                    if ctx.allowlist.excludes_path(&text, &ctx.path_base) {
+                        dropped_by_path.insert((f.fingerprint.clone(), nth), true);
+                        continue;
+                    }
+                    if ctx.allowlist.allows_path(&text, &ctx.path_base) {
+                        dropped_by_path
+                            .entry((f.fingerprint.clone(), nth))
+                            .or_insert(false);
+                        continue;
+                    }
                 }
                 let key = (p.seq, p.path.clone(), f.line, f.column);
                 let g = groups
@@ -510,6 +522,15 @@ fn group_findings(
                     g.first = (key, f.clone(), p.clone(), blob);
                 }
                 g.places += 1;
+            }
+        }
+    }
+    for (key, excluded) in dropped_by_path {
+        if !groups.contains_key(&key) {
+            if excluded {
+                summary.excluded += 1;
+            } else {
+                summary.allowed += 1;
             }
         }
     }
@@ -713,9 +734,9 @@ fn scan_range(
         ),
     };
     notes.push(format!(
-        "{what}: {} commits, {} blobs they introduced",
-        order.len(),
-        blobs.len()
+        "{what}: {}, {} they introduced",
+        crate::cli::plural(order.len(), "commit", "commits"),
+        crate::cli::plural(blobs.len(), "blob", "blobs")
     ));
     let mut info = CommitInfo::new(repo);
     let findings = group_findings(ctx, hits.blobs, &located, &mut info, &mut hits.summary);
