@@ -68,7 +68,7 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum BaselineCommand {
     /// Scan like `dir` (or like `git` with --git) and add every finding to the baseline
-    /// (`.credsweep-baseline.toml`).
+    /// (`.credsweep-baseline.toml` at the repository's top), with its scope (tree or history).
     Add {
         /// Why these findings are accepted; stored with each new entry.
         #[arg(long)]
@@ -79,8 +79,8 @@ pub enum BaselineCommand {
         #[command(flatten)]
         dir: DirArgs,
     },
-    /// Scan like `dir` (or like `git` with --git) and drop baseline entries that match no
-    /// finding any more.
+    /// Scan the whole tree (or, with --git, the whole history) and drop baseline entries that
+    /// match no finding there any more; entries of the other scope are kept.
     Prune {
         /// Scan the whole git history of the repository at PATH instead of the files.
         #[arg(long)]
@@ -166,7 +166,9 @@ pub struct ScanArgs {
     /// List the findings the baseline suppresses (they never fail the scan).
     #[arg(long)]
     pub show_suppressed: bool,
-    /// Fail (exit 2) when a baseline entry matches nothing, so the baseline does not rot.
+    /// Fail (exit 2) when a baseline entry matches nothing, so the baseline does not rot. Judged
+    /// only for entries whose scope the scan covered in full: `tree` entries by `dir` of the
+    /// repository's top, `history` entries by `git` with no range; other scans judge none.
     #[arg(long)]
     pub fail_on_stale: bool,
     /// Ignore inline markers such as `credsweep:allow` and `gitleaks:allow` (for audits).

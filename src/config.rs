@@ -239,7 +239,7 @@ impl Config {
             if candidate.is_file() {
                 return Config::load(&candidate).map(Some);
             }
-            if crate::project::has_git_marker(d) {
+            if crate::project::is_top(d) {
                 break;
             }
             dir = d.parent();

@@ -16,6 +16,15 @@ pub fn has_git_marker(dir: &Path) -> bool {
     std::fs::symlink_metadata(dir.join(".git")).is_ok_and(|m| m.is_dir() || m.is_file())
 }
 
+/// Whether `dir` is a repository's top: it holds `.git`, or it is a bare repository itself (a
+/// `HEAD` file beside an `objects` directory), which a search must not climb out of.
+pub fn is_top(dir: &Path) -> bool {
+    let kind = |name: &str| std::fs::symlink_metadata(dir.join(name)).ok();
+    has_git_marker(dir)
+        || (kind("HEAD").is_some_and(|m| m.is_file())
+            && kind("objects").is_some_and(|m| m.is_dir()))
+}
+
 /// The absolute form of `p` (relative to the current directory), symlinks resolved where the path
 /// exists; lexically cleaned where it does not.
 pub fn absolute(p: &Path) -> PathBuf {
@@ -41,7 +50,7 @@ pub fn absolute(p: &Path) -> PathBuf {
 }
 
 /// The repository top `start` (a file or directory) is in: the nearest directory, from `start`
-/// upwards, that holds `.git`. `None` outside any repository.
+/// upwards, that holds `.git` or is a bare repository. `None` outside any repository.
 pub fn repo_top(start: &Path) -> Option<PathBuf> {
     let start = absolute(start);
     let mut dir = if start.is_dir() {
@@ -50,7 +59,7 @@ pub fn repo_top(start: &Path) -> Option<PathBuf> {
         start.parent()
     };
     while let Some(d) = dir {
-        if has_git_marker(d) {
+        if is_top(d) {
             return Some(d.to_path_buf());
         }
         dir = d.parent();
@@ -106,5 +115,17 @@ mod tests {
         std::fs::create_dir(other.path().join("real")).unwrap();
         std::os::unix::fs::symlink(other.path().join("real"), other.path().join(".git")).unwrap();
         assert!(!has_git_marker(other.path()));
+    }
+
+    #[test]
+    fn a_bare_repository_is_its_own_top() {
+        let d = tempfile::tempdir().unwrap();
+        let outer = d.path().canonicalize().unwrap();
+        std::fs::create_dir_all(outer.join(".git")).unwrap();
+        let bare = outer.join("fixtures/repo.git");
+        std::fs::create_dir_all(bare.join("objects")).unwrap();
+        std::fs::write(bare.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+        assert_eq!(repo_top(&bare), Some(bare.clone()));
+        assert_eq!(repo_top(&outer.join("fixtures")), Some(outer));
     }
 }

@@ -207,7 +207,12 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
         );
     }
     if s.excluded > 0 {
-        let _ = write!(out, "; {} excluded", plural(s.excluded as usize, unit));
+        // History drops findings by path (blobs are read before their paths are known).
+        let what = match report.kind {
+            super::ScanKind::History => "finding",
+            _ => unit,
+        };
+        let _ = write!(out, "; {} excluded", plural(s.excluded as usize, what));
     }
     if s.below_min_severity > 0 {
         let _ = write!(
