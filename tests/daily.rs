@@ -488,6 +488,50 @@ fn color_always_wins_over_no_color_as_the_readme_says() {
     );
 }
 
+/// Runs credsweep with `args` on a terminal (`script` gives it one) in `cwd`, with `NO_COLOR` set
+/// or not; returns what the terminal showed.
+fn on_terminal(cwd: &Path, args: &str, no_color: bool) -> String {
+    let log = cwd.join("typescript");
+    let cmd = format!(
+        "{} {args}",
+        assert_cmd::cargo::cargo_bin("credsweep").display()
+    );
+    let mut c = std::process::Command::new("script");
+    c.current_dir(cwd)
+        .args(["-q", "-e", "-c", &cmd])
+        .arg(&log)
+        .env_remove("NO_COLOR")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null());
+    if no_color {
+        c.env("NO_COLOR", "1");
+    }
+    let status = c.status().unwrap();
+    assert_eq!(status.code(), Some(1), "{args}");
+    let shown = String::from_utf8_lossy(&fs::read(&log).unwrap()).into_owned();
+    fs::remove_file(&log).unwrap();
+    shown
+}
+
+#[test]
+fn on_a_terminal_auto_colours_unless_no_color_and_always_colours_anyway() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: `script` (util-linux) is not installed, so no terminal to test on");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "scan/a.env", env_line(TOKEN_A));
+    let paint = "\x1b[";
+    assert!(on_terminal(d.path(), "dir scan", false).contains(paint));
+    assert!(!on_terminal(d.path(), "dir scan", true).contains(paint));
+    assert!(on_terminal(d.path(), "dir scan --color always", true).contains(paint));
+    assert!(!on_terminal(d.path(), "dir scan --color never", false).contains(paint));
+}
+
 // ---- 18.12: --min-severity and --exclude ----------------------------------------------------
 
 #[test]
