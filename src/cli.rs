@@ -758,7 +758,9 @@ fn run_baseline(cmd: BaselineCommand) -> Result<i32> {
         }
         bail!("the scan could not read everything, so the baseline was not changed");
     }
-    if let Some(min) = setup.min_severity(&args) {
+    // `add` accepts what the scan reports; `prune` judges on everything it saw, so that an
+    // entry below the severity threshold is not taken for gone.
+    if let (BaselineCommand::Add { .. }, Some(min)) = (&cmd, setup.min_severity(&args)) {
         findings.retain(|f| f.severity >= min);
     }
     let path = setup.baseline_path(&args);

@@ -579,6 +579,40 @@ fn min_severity_drops_and_counts_findings_below_it_and_the_command_line_wins() {
 }
 
 #[test]
+fn min_severity_limits_what_baseline_add_accepts_but_not_what_prune_sees() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    git(p, &["init", "-q"]);
+    write(
+        p,
+        "a.env",
+        format!("{}VOBIZ_TEST_TOKEN={TEST_TOKEN}\n", env_line(TOKEN_A)),
+    );
+    let entries = |p: &Path| {
+        fs::read_to_string(p.join(".credsweep-baseline.toml"))
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("{ "))
+            .count()
+    };
+    let (code, _, err) = run(p, &["baseline", "add", "--min-severity", "error"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(entries(p), 1, "the note is not accepted");
+    let (code, _, err) = run(p, &["baseline", "add"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(entries(p), 2);
+    // A prune with a threshold still sees the note, so its entry stays.
+    let (code, _, err) = run(p, &["baseline", "prune", "--min-severity", "error"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(entries(p), 2, "{err}");
+    let (code, out, _) = run(
+        p,
+        &["dir", ".", "--min-severity", "error", "--fail-on-stale"],
+    );
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
 fn exclude_leaves_out_paths_relative_to_the_repository_top_in_every_scan() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
