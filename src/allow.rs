@@ -51,6 +51,8 @@ pub struct Allowlist {
     lines: Vec<Regex>,
     stopwords: Vec<String>,
     commits: Vec<String>,
+    /// `--exclude` globs and the directory they are relative to (the repository's top).
+    exclude: Option<(PathBuf, Gitignore)>,
 }
 
 impl Allowlist {
@@ -116,6 +118,46 @@ impl Allowlist {
             return false;
         };
         g.matched_path_or_any_parents(rel, false).is_ignore()
+    }
+
+    /// Sets the command line's `--exclude` globs (gitignore-style, relative to `root`).
+    pub fn set_excludes(&mut self, root: &Path, globs: &[String]) -> Result<(), String> {
+        if globs.is_empty() {
+            self.exclude = None;
+            return Ok(());
+        }
+        let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+        let mut b = GitignoreBuilder::new(&root);
+        for g in globs {
+            b.add_line(None, g)
+                .map_err(|e| format!("--exclude {g:?}: {e}"))?;
+        }
+        let set = b.build().map_err(|e| format!("--exclude: {e}"))?;
+        self.exclude = Some((root, set));
+        Ok(())
+    }
+
+    /// Whether `--exclude` leaves `path` out (relative paths are relative to `base`, as for
+    /// [`Allowlist::allows_path`]).
+    pub fn excludes_path(&self, path: &str, base: &Path) -> bool {
+        let Some((root, g)) = &self.exclude else {
+            return false;
+        };
+        let p = Path::new(path);
+        let abs = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            base.join(p)
+        };
+        let Ok(rel) = abs.strip_prefix(root) else {
+            return false;
+        };
+        g.matched_path_or_any_parents(rel, false).is_ignore()
+    }
+
+    /// Whether any `--exclude` glob is set.
+    pub fn has_excludes(&self) -> bool {
+        self.exclude.is_some()
     }
 
     /// Whether the secret or the line it is on is allowed.

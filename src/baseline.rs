@@ -5,13 +5,26 @@
 //! line is still reported. The file holds no secrets, no line numbers and no timestamps, one entry
 //! per line, sorted: two branches that accept different findings touch different lines, and the
 //! `merge=union` attribute that `baseline add` sets lets git merge even neighbouring additions.
+//!
+//! Each entry records its [`Scope`]s: which kinds of scan (the working tree, the history) saw the
+//! finding when it was accepted or last pruned. A finding is suppressed wherever it turns up, but
+//! an entry is judged stale only by a scan that covered its scope fully ([`Coverage`]): a scan of
+//! the whole tree for `tree` entries, of the whole history for `history` entries. Entries written
+//! before scopes existed have none: they are never called stale nor pruned until a `baseline add`
+//! or `baseline prune` sees them and records the scope.
+//!
+//! The file also holds a check value of the fingerprint key ([`key_check`]), so that a changed
+//! `fingerprint_salt`, which makes every entry match nothing, is an error that says so rather than
+//! a flood of findings the team thought it had accepted.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
+use sha2::Sha256;
 
 use crate::finding::{Finding, Fingerprint};
 use crate::fsutil::Links;
@@ -24,15 +37,71 @@ pub const BASELINE_FILE: &str = ".credsweep-baseline.toml";
 pub struct Entry {
     pub fingerprint: String,
     pub rule: String,
+    /// Where it was first seen, relative to the repository's top (`<stdin>` for standard input).
     pub path: String,
+    /// Which scans accepted it; empty for entries written before scopes were recorded.
+    #[serde(default)]
+    pub scope: Vec<Scope>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+/// A kind of scan whose findings an entry accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// The working tree (`dir`, `baseline add`).
+    Tree,
+    /// The git history (`git`, `baseline add --git`).
+    History,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Tree => "tree",
+            Scope::History => "history",
+        }
+    }
+}
+
+/// Which scopes a scan looked at in full, so that an entry it did not see is truly gone from
+/// them. Partial scans (`staged`, `stdin`, `pre-push`, `git --range`, `dir SUBDIR`, any scan with
+/// `--exclude`) cover nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Coverage {
+    pub tree: bool,
+    pub history: bool,
+}
+
+impl Coverage {
+    pub fn covers(self, s: Scope) -> bool {
+        match s {
+            Scope::Tree => self.tree,
+            Scope::History => self.history,
+        }
+    }
+
+    pub fn is_none(self) -> bool {
+        !self.tree && !self.history
+    }
+}
+
+/// The check value of a fingerprint key stored in the baseline: a keyed hash of a fixed text,
+/// truncated to 64 bits. It tells whether two keys are the same and nothing about the key.
+pub fn key_check(key: &[u8]) -> String {
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(b"credsweep-baseline-check");
+    let digest = mac.finalize().into_bytes();
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawBaseline {
     version: u32,
+    key_check: Option<String>,
     #[serde(default)]
     entries: Vec<Entry>,
 }
@@ -41,6 +110,17 @@ struct RawBaseline {
 #[derive(Debug, Default, Clone)]
 pub struct Baseline {
     entries: BTreeMap<String, Entry>,
+    /// [`key_check`] of the key its fingerprints were made with; `None` in older files.
+    key_check: Option<String>,
+}
+
+/// What [`Baseline::prune`] changed.
+#[derive(Debug, Default)]
+pub struct Pruned {
+    /// Entries no covered scan sees any more, removed.
+    pub dropped: Vec<Entry>,
+    /// Entries kept for a scope the scan did not cover, with the scopes taken off them.
+    pub narrowed: Vec<(Entry, Vec<Scope>)>,
 }
 
 impl Baseline {
@@ -71,11 +151,48 @@ impl Baseline {
                 raw.version
             );
         }
-        let mut entries = BTreeMap::new();
-        for e in raw.entries {
-            entries.entry(e.fingerprint.clone()).or_insert(e);
+        let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
+        for mut e in raw.entries {
+            e.scope.sort();
+            e.scope.dedup();
+            match entries.get_mut(&e.fingerprint) {
+                // A union merge of two branches that recorded different scopes: both hold.
+                Some(first) => {
+                    for s in e.scope {
+                        insert_scope(&mut first.scope, s);
+                    }
+                }
+                None => {
+                    entries.insert(e.fingerprint.clone(), e);
+                }
+            }
         }
-        Ok(Baseline { entries })
+        Ok(Baseline {
+            entries,
+            key_check: raw.key_check,
+        })
+    }
+
+    /// Fails when the baseline was written with another fingerprint key than `key`: its entries
+    /// could then match nothing, and every accepted finding would come back unexplained.
+    pub fn check_key(&self, key: &[u8], path: &Path) -> Result<()> {
+        match &self.key_check {
+            Some(k) if *k != key_check(key) => bail!(
+                "{}: the baseline was written with another fingerprint key (was `fingerprint_salt` \
+                 in .credsweep.toml changed?), so none of its {} entries can match. Put the old \
+                 `fingerprint_salt` back, or rebuild the baseline with the new key: remove {} and \
+                 run `credsweep baseline add` (and `credsweep baseline add --git` for history)",
+                path.display(),
+                self.entries.len(),
+                path.display()
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records `key` as the key the fingerprints are made with (before [`Baseline::save`]).
+    pub fn set_key(&mut self, key: &[u8]) {
+        self.key_check = Some(key_check(key));
     }
 
     pub fn len(&self) -> usize {
@@ -94,42 +211,84 @@ impl Baseline {
         self.entries.values()
     }
 
-    /// Adds an entry for each finding not in the baseline yet; returns how many were added.
-    pub fn add(&mut self, findings: &[Finding], reason: Option<&str>) -> usize {
+    /// Adds an entry for each finding not in the baseline yet, accepted for `scope`; entries
+    /// already there that a finding matches get `scope` too. `path_of` gives the path to record
+    /// (relative to the repository's top). Returns how many entries were added.
+    pub fn add(
+        &mut self,
+        findings: &[Finding],
+        scope: Scope,
+        reason: Option<&str>,
+        path_of: impl Fn(&Finding) -> String,
+    ) -> usize {
         let before = self.entries.len();
         for f in findings {
-            self.entries
+            let e = self
+                .entries
                 .entry(f.fingerprint.0.clone())
                 .or_insert_with(|| Entry {
                     fingerprint: f.fingerprint.0.clone(),
                     rule: f.rule_id.clone(),
-                    path: f.path.clone(),
+                    path: path_of(f),
+                    scope: Vec::new(),
                     reason: reason.map(str::to_string),
                 });
+            insert_scope(&mut e.scope, scope);
         }
         self.entries.len() - before
     }
 
-    /// Entries that match none of `findings`.
-    pub fn stale(&self, findings: &[Finding]) -> Vec<&Entry> {
-        let live: BTreeSet<&str> = findings.iter().map(|f| f.fingerprint.0.as_str()).collect();
+    /// Entries a scan covering `cov` should have seen but did not (none of `seen`), each with the
+    /// scope it is stale for. Entries with no recorded scope are never stale.
+    pub fn stale(&self, seen: &BTreeSet<&str>, cov: Coverage) -> Vec<(&Entry, Vec<Scope>)> {
         self.entries
             .values()
-            .filter(|e| !live.contains(e.fingerprint.as_str()))
+            .filter(|e| !seen.contains(e.fingerprint.as_str()))
+            .filter_map(|e| {
+                let gone: Vec<Scope> = e.scope.iter().copied().filter(|&s| cov.covers(s)).collect();
+                (!gone.is_empty()).then_some((e, gone))
+            })
             .collect()
     }
 
-    /// Drops the entries that match none of `findings`; returns them.
-    pub fn prune(&mut self, findings: &[Finding]) -> Vec<Entry> {
-        let stale: Vec<String> = self
-            .stale(findings)
-            .iter()
-            .map(|e| e.fingerprint.clone())
-            .collect();
-        stale
+    /// Brings the baseline in line with a scan covering `cov` that found `findings`: an entry it
+    /// saw gets the scan's scopes; one it did not see loses the scopes the scan covered, and is
+    /// dropped when none is left. Entries outside the scan's coverage, and entries with no recorded
+    /// scope that it did not see, are kept as they are: prune never drops what it did not look at.
+    pub fn prune(&mut self, findings: &[Finding], cov: Coverage) -> Pruned {
+        let seen: BTreeSet<&str> = findings.iter().map(|f| f.fingerprint.0.as_str()).collect();
+        let mut out = Pruned::default();
+        let mut drop = Vec::new();
+        for e in self.entries.values_mut() {
+            if seen.contains(e.fingerprint.as_str()) {
+                for s in [Scope::Tree, Scope::History] {
+                    if cov.covers(s) {
+                        insert_scope(&mut e.scope, s);
+                    }
+                }
+                continue;
+            }
+            let gone: Vec<Scope> = e.scope.iter().copied().filter(|&s| cov.covers(s)).collect();
+            if gone.is_empty() {
+                continue;
+            }
+            e.scope.retain(|s| !gone.contains(s));
+            if e.scope.is_empty() {
+                drop.push(e.fingerprint.clone());
+            } else {
+                out.narrowed.push((e.clone(), gone));
+            }
+        }
+        out.dropped = drop
             .iter()
             .filter_map(|fp| self.entries.remove(fp))
-            .collect()
+            .collect();
+        out
+    }
+
+    /// How many entries have no recorded scope (written by an older credsweep).
+    pub fn unscoped(&self) -> usize {
+        self.entries.values().filter(|e| e.scope.is_empty()).count()
     }
 
     /// The file's text: a header, then one entry per line, sorted by fingerprint.
@@ -138,9 +297,18 @@ impl Baseline {
             "# credsweep baseline: accepted findings. No secrets and no line numbers: each entry is a\n\
              # keyed hash of (rule, secret). `credsweep baseline add` adds the current findings,\n\
              # `credsweep baseline prune` drops entries that match nothing any more.\n\
-             version = 1\n\
-             entries = [\n",
+             # Paths are relative to the repository's top; `scope` says which scans accepted each\n\
+             # entry (tree: `baseline add`, history: `baseline add --git`).\n\
+             version = 1\n",
         );
+        if let Some(k) = &self.key_check {
+            let _ = writeln!(
+                out,
+                "key_check = {}  # check value of the fingerprint key",
+                toml_str(k)
+            );
+        }
+        out.push_str("entries = [\n");
         for e in self.entries.values() {
             let _ = write!(
                 out,
@@ -149,6 +317,10 @@ impl Baseline {
                 toml_str(&e.rule),
                 toml_str(&e.path)
             );
+            if !e.scope.is_empty() {
+                let scopes: Vec<String> = e.scope.iter().map(|s| toml_str(s.as_str())).collect();
+                let _ = write!(out, ", scope = [{}]", scopes.join(", "));
+            }
             if let Some(r) = &e.reason {
                 let _ = write!(out, ", reason = {}", toml_str(r));
             }
@@ -162,6 +334,13 @@ impl Baseline {
     pub fn save(&self, path: &Path) -> Result<()> {
         crate::fsutil::write_atomic(path, self.render().as_bytes(), None)
             .with_context(|| format!("cannot write the baseline {}", path.display()))
+    }
+}
+
+/// Adds `s` to a sorted scope list unless it is there.
+fn insert_scope(scopes: &mut Vec<Scope>, s: Scope) {
+    if let Err(i) = scopes.binary_search(&s) {
+        scopes.insert(i, s);
     }
 }
 
@@ -249,6 +428,7 @@ mod tests {
                 fingerprint: "bb".into(),
                 rule: "r".into(),
                 path: "a \"q\".txt".into(),
+                scope: vec![Scope::History],
                 reason: Some("fixture".into()),
             },
         );
@@ -258,6 +438,7 @@ mod tests {
                 fingerprint: "aa".into(),
                 rule: "r".into(),
                 path: "p".into(),
+                scope: Vec::new(),
                 reason: None,
             },
         );
@@ -271,6 +452,66 @@ mod tests {
         let back = Baseline::load(&p).unwrap();
         assert_eq!(back.len(), 2);
         assert_eq!(back.entries["bb"].path, "a \"q\".txt");
+        assert_eq!(back.entries["bb"].scope, [Scope::History]);
+        assert!(back.entries["aa"].scope.is_empty());
+    }
+
+    fn entry(fp: &str, scope: &[Scope]) -> Entry {
+        Entry {
+            fingerprint: fp.into(),
+            rule: "r".into(),
+            path: "p".into(),
+            scope: scope.to_vec(),
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn staleness_and_prune_stay_within_the_scan_scope() {
+        let mut b = Baseline::default();
+        for e in [
+            entry("tree", &[Scope::Tree]),
+            entry("hist", &[Scope::History]),
+            entry("both", &[Scope::Tree, Scope::History]),
+            entry("old", &[]),
+        ] {
+            b.entries.insert(e.fingerprint.clone(), e);
+        }
+        let none = BTreeSet::new();
+        let tree = Coverage {
+            tree: true,
+            history: false,
+        };
+        let stale: Vec<&str> = b
+            .stale(&none, tree)
+            .iter()
+            .map(|(e, _)| e.fingerprint.as_str())
+            .collect();
+        assert_eq!(stale, ["both", "tree"]);
+        assert!(b.stale(&none, Coverage::default()).is_empty());
+        let pruned = b.prune(&[], tree);
+        assert_eq!(pruned.dropped.len(), 1);
+        assert_eq!(pruned.dropped[0].fingerprint, "tree");
+        assert_eq!(pruned.narrowed.len(), 1);
+        assert_eq!(b.entries["both"].scope, [Scope::History]);
+        assert!(b.entries.contains_key("hist") && b.entries.contains_key("old"));
+    }
+
+    #[test]
+    fn key_check_round_trips_and_catches_another_key() {
+        let mut b = Baseline::default();
+        b.set_key(b"one");
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b.toml");
+        fs::write(&p, b.render()).unwrap();
+        let back = Baseline::load(&p).unwrap();
+        back.check_key(b"one", &p).unwrap();
+        let e = back.check_key(b"two", &p).unwrap_err().to_string();
+        assert!(
+            e.contains("fingerprint_salt") && e.contains("baseline add"),
+            "{e}"
+        );
+        assert!(!b.render().contains("one"));
     }
 
     #[test]

@@ -11,12 +11,12 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::baseline::{self, BASELINE_FILE, Baseline};
+use crate::baseline::{self, BASELINE_FILE, Baseline, Coverage, Scope};
 use crate::config::Config;
 use crate::finding::{DEFAULT_FINGERPRINT_KEY, Finding};
 use crate::report::{self, Redaction, Report, ScanKind, text::Color};
 use crate::rulecheck;
-use crate::rules::RuleSet;
+use crate::rules::{RuleSet, Severity};
 use crate::scanner::Scanner;
 use crate::sources::{ScanContext, Summary, tree};
 
@@ -67,7 +67,7 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum BaselineCommand {
     /// Scan like `dir` (or like `git` with --git) and add every finding to the baseline
-    /// (`.credsweep-baseline.toml`).
+    /// (`.credsweep-baseline.toml` at the repository's top), with its scope (tree or history).
     Add {
         /// Why these findings are accepted; stored with each new entry.
         #[arg(long)]
@@ -78,8 +78,8 @@ pub enum BaselineCommand {
         #[command(flatten)]
         dir: DirArgs,
     },
-    /// Scan like `dir` (or like `git` with --git) and drop baseline entries that match no
-    /// finding any more.
+    /// Scan the whole tree (or, with --git, the whole history) and drop baseline entries that
+    /// match no finding there any more; entries of the other scope are kept.
     Prune {
         /// Scan the whole git history of the repository at PATH instead of the files.
         #[arg(long)]
@@ -151,13 +151,23 @@ pub struct ScanArgs {
     /// No progress output on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
-    /// Accepted findings (default: `.credsweep-baseline.toml` at the project root, if present).
+    /// Drop findings below this severity (counted in the summary); overrides `min_severity` in
+    /// the configuration.
+    #[arg(long, value_name = "LEVEL", value_parser = parse_severity)]
+    pub min_severity: Option<Severity>,
+    /// Leave out paths matching this gitignore-style glob, relative to the repository's top (or
+    /// the scanned root outside a repository); repeatable. Not for `stdin`.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Accepted findings (default: `.credsweep-baseline.toml` at the repository's top, if present).
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
     /// List the findings the baseline suppresses (they never fail the scan).
     #[arg(long)]
     pub show_suppressed: bool,
-    /// Fail (exit 2) when a baseline entry matches nothing, so the baseline does not rot.
+    /// Fail (exit 2) when a baseline entry matches nothing, so the baseline does not rot. Judged
+    /// only for entries whose scope the scan covered in full: `tree` entries by `dir` of the
+    /// repository's top, `history` entries by `git` with no range; other scans judge none.
     #[arg(long)]
     pub fail_on_stale: bool,
     /// Ignore inline markers such as `credsweep:allow` and `gitleaks:allow` (for audits).
@@ -169,6 +179,32 @@ pub struct ScanArgs {
     /// Text printed after a text report with findings (set by hook runs, not an option).
     #[arg(skip)]
     pub footer: Option<String>,
+    /// What the scan read, for judging stale baseline entries (set by the command, not an option).
+    #[arg(skip)]
+    pub scanned: Scanned,
+}
+
+/// What a scan read, as far as the baseline is concerned: whether it saw the whole tree or the
+/// whole history, so that an entry it did not see is really gone from there.
+#[derive(Debug, Clone, Default)]
+pub enum Scanned {
+    /// Part of a tree or history, a diff, standard input: covers no scope.
+    #[default]
+    Partial,
+    /// The working tree from these paths (covers the tree when one is the project root).
+    Tree(Vec<PathBuf>),
+    /// Every blob of the history.
+    FullHistory,
+}
+
+/// `error`, `warning` or `note`.
+pub fn parse_severity(s: &str) -> Result<Severity, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "error" => Ok(Severity::Error),
+        "warning" => Ok(Severity::Warning),
+        "note" => Ok(Severity::Note),
+        _ => Err("a severity is error, warning or note".to_string()),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -266,7 +302,8 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 /// Runs the command line; returns the exit status.
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
-        Command::Dir(a) => {
+        Command::Dir(mut a) => {
+            a.scan.scanned = Scanned::Tree(a.paths.clone());
             let opts = tree_options(&a);
             scan_with(&a.scan, ScanKind::Dir, &dir_root(&a.paths), |ctx| {
                 Ok(tree::scan_paths(ctx, &a.paths, &opts))
@@ -357,7 +394,7 @@ fn dir_root(paths: &[PathBuf]) -> PathBuf {
 }
 
 /// The configuration in force: `--config FILE`, none with `--no-config`, else `.credsweep.toml`
-/// found from `root` upwards.
+/// found from `root` upwards, up to the repository's top.
 pub fn load_config(a: &RuleArgs, root: &Path) -> Result<Config> {
     if a.no_config {
         return Ok(Config::empty());
@@ -392,7 +429,9 @@ pub fn load_rules(a: &RuleArgs, config: &Config) -> Result<RuleSet> {
 pub struct Setup {
     pub config: Config,
     pub scanner: Scanner,
-    /// Where the configuration lives, or else the scanned root: the baseline's default home.
+    /// The repository's top; outside a repository, where the configuration lives, or else the
+    /// scanned root. The baseline's default home, and what `--exclude` globs and baseline paths
+    /// are relative to.
     pub project_root: PathBuf,
     pub max_file_size: u64,
     pub inline_allow: bool,
@@ -400,15 +439,21 @@ pub struct Setup {
 
 impl Setup {
     pub fn new(a: &ScanArgs, root: &Path) -> Result<Setup> {
-        let config = load_config(&a.rules, root)?;
+        let mut config = load_config(&a.rules, root)?;
         let scanner = Scanner::new(load_rules(&a.rules, &config)?);
-        let project_root = match config.root() {
-            Some(r) => r.to_path_buf(),
-            None if root.is_dir() => root.to_path_buf(),
-            None => root
+        let project_root = match (crate::project::repo_top(root), config.root()) {
+            (Some(top), _) => top,
+            (None, Some(r)) => r.to_path_buf(),
+            (None, None) if root.is_dir() => root.to_path_buf(),
+            (None, None) => root
                 .parent()
+                .filter(|p| !p.as_os_str().is_empty())
                 .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
         };
+        config
+            .allow
+            .set_excludes(&project_root, &a.exclude)
+            .map_err(anyhow::Error::msg)?;
         let max_file_size = a
             .max_file_size
             .or(config.max_file_size)
@@ -428,15 +473,64 @@ impl Setup {
         let path_base = path_base.canonicalize().unwrap_or(path_base);
         ScanContext {
             scanner: &self.scanner,
-            fingerprint_key: self.config.fingerprint_salt.as_ref().map_or_else(
-                || DEFAULT_FINGERPRINT_KEY.to_vec(),
-                |s| s.as_bytes().to_vec(),
-            ),
+            fingerprint_key: self.fingerprint_key(),
             max_file_size: self.max_file_size,
             allowlist: &self.config.allow,
             inline_allow: self.inline_allow,
             path_base,
         }
+    }
+
+    /// The key fingerprints are made with: `fingerprint_salt`, or the default key.
+    pub fn fingerprint_key(&self) -> Vec<u8> {
+        self.config.fingerprint_salt.as_ref().map_or_else(
+            || DEFAULT_FINGERPRINT_KEY.to_vec(),
+            |s| s.as_bytes().to_vec(),
+        )
+    }
+
+    /// The severity below which findings are dropped: `--min-severity`, else `min_severity`.
+    pub fn min_severity(&self, a: &ScanArgs) -> Option<Severity> {
+        a.min_severity.or(self.config.min_severity)
+    }
+
+    /// Which baseline scopes a scan that read `scanned` covered fully.
+    pub fn coverage(&self, a: &ScanArgs) -> Coverage {
+        let whole = a.exclude.is_empty();
+        match &a.scanned {
+            Scanned::Partial => Coverage::default(),
+            Scanned::FullHistory => Coverage {
+                tree: false,
+                history: whole,
+            },
+            Scanned::Tree(paths) => {
+                let root = crate::project::absolute(&self.project_root);
+                Coverage {
+                    tree: whole
+                        && paths
+                            .iter()
+                            .any(|p| p.as_os_str() != "-" && crate::project::absolute(p) == root),
+                    history: false,
+                }
+            }
+        }
+    }
+
+    /// The path a baseline entry records for `f`: relative to the project root when the finding's
+    /// path (relative to `base`) is under it, else as reported.
+    pub fn baseline_entry_path(&self, f: &Finding, base: &Path) -> String {
+        let p = Path::new(&f.path);
+        if f.path == tree::STDIN_NAME || f.provenance.is_some() {
+            return f.path.clone();
+        }
+        let abs = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            base.join(p)
+        };
+        crate::project::relative_to(&abs, &self.project_root)
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| f.path.clone())
     }
 
     /// The baseline file: `--baseline FILE`, else `.credsweep-baseline.toml` at the project root.
@@ -449,10 +543,12 @@ impl Setup {
     /// The baseline in force: an explicit `--baseline` must exist; the default one may not.
     pub fn baseline(&self, a: &ScanArgs) -> Result<Option<Baseline>> {
         let path = self.baseline_path(a);
-        if a.baseline.is_none() && !path.exists() {
+        if a.baseline.is_none() && std::fs::symlink_metadata(&path).is_err() {
             return Ok(None);
         }
-        Baseline::load(&path).map(Some)
+        let b = Baseline::load(&path)?;
+        b.check_key(&self.fingerprint_key(), &path)?;
+        Ok(Some(b))
     }
 }
 
@@ -503,8 +599,16 @@ pub fn finish_with_notes(
         .into_iter()
         .chain(notes)
         .collect();
-    crate::verify::apply(&a.verify, &mut findings, a.no_redact, a.quiet)?;
     let baseline = setup.baseline(a)?;
+    // Staleness is judged on everything the scan saw, before the severity threshold drops any.
+    let seen: std::collections::BTreeSet<String> =
+        findings.iter().map(|f| f.fingerprint.0.clone()).collect();
+    if let Some(min) = setup.min_severity(a) {
+        let before = findings.len();
+        findings.retain(|f| f.severity >= min);
+        summary.below_min_severity += (before - findings.len()) as u64;
+    }
+    crate::verify::apply(&a.verify, &mut findings, a.no_redact, a.quiet)?;
     let mut report = Report::new(
         kind,
         findings,
@@ -519,18 +623,25 @@ pub fn finish_with_notes(
     if let Some(b) = &baseline {
         report.apply_baseline(b);
         if a.fail_on_stale {
-            let all: Vec<Finding> = report
-                .findings
-                .iter()
-                .chain(&report.suppressed)
-                .cloned()
-                .collect();
-            for e in b.stale(&all) {
+            let cov = setup.coverage(a);
+            let seen: std::collections::BTreeSet<&str> = seen.iter().map(String::as_str).collect();
+            for (e, scopes) in b.stale(&seen, cov) {
                 stale += 1;
+                let history = scopes.contains(&Scope::History);
                 report.notes.push(format!(
-                    "stale baseline entry {} ({} in {}) matches nothing: run `credsweep baseline prune`",
-                    e.fingerprint, e.rule, e.path
+                    "stale baseline entry {} ({} in {}, scope {}) matches nothing in the whole {}: run `credsweep baseline prune{}`",
+                    e.fingerprint,
+                    e.rule,
+                    e.path,
+                    scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                    if history { "history" } else { "tree" },
+                    if history { " --git" } else { "" },
                 ));
+            }
+            if cov.is_none() {
+                report.notes.push(
+                    "--fail-on-stale judged no baseline entry: this scan does not cover the whole tree (`dir` of the repository's top, no --exclude) or the whole history (`git` with no range)".to_string(),
+                );
             }
         }
     }
@@ -564,14 +675,18 @@ fn run_git(a: &GitArgs) -> Result<i32> {
         (None, None) if a.reachable_only => Selection::ReachableOnly,
         (None, None) => Selection::All,
     };
+    let mut args = a.scan.clone();
+    if matches!(selection, Selection::All) {
+        args.scanned = Scanned::FullHistory;
+    }
     let repo = history::repo::open(&a.repo)?;
     let top = history::repo::root(&repo);
-    let setup = Setup::new(&a.scan, &top)?;
+    let setup = Setup::new(&args, &top)?;
     let ctx = setup.context(top);
-    let scan = history::scan(&ctx, &repo, &history_options(&a.scan, selection))?;
+    let scan = history::scan(&ctx, &repo, &history_options(&args, selection))?;
     let (findings, summary, notes) = (scan.findings, scan.summary, scan.notes);
     finish_with_notes(
-        &a.scan,
+        &args,
         &setup,
         ScanKind::History,
         findings,
@@ -612,22 +727,25 @@ fn run_baseline(cmd: BaselineCommand) -> Result<i32> {
         BaselineCommand::Add { dir, reason, git } => (dir, reason.as_deref(), *git),
         BaselineCommand::Prune { dir, git } => (dir, None, *git),
     };
-    let (setup, findings, summary) = if git {
+    let mut args = dir.scan.clone();
+    let (setup, mut findings, summary, base, scope) = if git {
         use crate::sources::history::{self, Selection};
+        args.scanned = Scanned::FullHistory;
         let repo = history::repo::open(&dir_root(&dir.paths))?;
         let top = history::repo::root(&repo);
-        let setup = Setup::new(&dir.scan, &top)?;
-        let opts = history_options(&dir.scan, Selection::All);
-        let scan = history::scan(&setup.context(top), &repo, &opts)?;
-        (setup, scan.findings, scan.summary)
+        let setup = Setup::new(&args, &top)?;
+        let opts = history_options(&args, Selection::All);
+        let scan = history::scan(&setup.context(top.clone()), &repo, &opts)?;
+        (setup, scan.findings, scan.summary, top, Scope::History)
     } else {
-        let setup = Setup::new(&dir.scan, &dir_root(&dir.paths))?;
+        args.scanned = Scanned::Tree(dir.paths.clone());
+        let setup = Setup::new(&args, &dir_root(&dir.paths))?;
         let (findings, summary) = tree::scan_paths(
             &setup.context(current_dir()),
             &dir.paths,
             &tree_options(dir),
         );
-        (setup, findings, summary)
+        (setup, findings, summary, current_dir(), Scope::Tree)
     };
     if summary.has_errors() {
         for k in summary
@@ -635,26 +753,41 @@ fn run_baseline(cmd: BaselineCommand) -> Result<i32> {
             .iter()
             .filter(|k| matches!(k.reason, crate::sources::SkipReason::Error(_)))
         {
-            eprintln!("credsweep: error: {}: {}", k.path, k.reason);
+            eprintln!(
+                "credsweep: error: {}: {}",
+                terminal_safe(&k.path),
+                terminal_safe(&k.reason.to_string())
+            );
         }
         bail!("the scan could not read everything, so the baseline was not changed");
     }
-    let path = setup.baseline_path(&dir.scan);
-    let mut b = if path.exists() {
-        Baseline::load(&path)?
+    // `add` accepts what the scan reports; `prune` judges on everything it saw, so that an
+    // entry below the severity threshold is not taken for gone.
+    if let (BaselineCommand::Add { .. }, Some(min)) = (&cmd, setup.min_severity(&args)) {
+        findings.retain(|f| f.severity >= min);
+    }
+    let path = setup.baseline_path(&args);
+    let mut b = if std::fs::symlink_metadata(&path).is_ok() {
+        let b = Baseline::load(&path)?;
+        b.check_key(&setup.fingerprint_key(), &path)?;
+        b
     } else {
         Baseline::default()
     };
+    b.set_key(&setup.fingerprint_key());
     match cmd {
         BaselineCommand::Add { .. } => {
-            let added = b.add(&findings, reason);
+            let added = b.add(&findings, scope, reason, |f| {
+                setup.baseline_entry_path(f, &base)
+            });
             baseline::check_writable(&path)?;
             b.save(&path)?;
             eprintln!(
-                "credsweep: {} new entries, {} in all, in {}",
-                added,
+                "credsweep: {}, {} in all, in {} (scope {})",
+                plural(added, "new entry", "new entries"),
                 b.len(),
-                path.display()
+                path.display(),
+                scope.as_str()
             );
             if let Some(attrs) = baseline::ensure_union_merge(&path)? {
                 eprintln!(
@@ -664,23 +797,85 @@ fn run_baseline(cmd: BaselineCommand) -> Result<i32> {
             }
         }
         BaselineCommand::Prune { .. } => {
-            let dropped = b.prune(&findings);
-            b.save(&path)?;
-            for e in &dropped {
-                eprintln!(
-                    "credsweep: dropped {} ({} in {})",
-                    e.fingerprint, e.rule, e.path
+            let cov = setup.coverage(&args);
+            if cov.is_none() {
+                bail!(
+                    "baseline prune needs a scan of the whole tree (`credsweep baseline prune` at the \
+                     repository's top, no --exclude) or of the whole history (`credsweep baseline prune \
+                     --git`): an entry this scan does not see may live elsewhere, so nothing was dropped"
                 );
             }
+            let pruned = b.prune(&findings, cov);
+            b.save(&path)?;
+            for e in &pruned.dropped {
+                eprintln!(
+                    "credsweep: dropped {} ({} in {})",
+                    e.fingerprint,
+                    e.rule,
+                    terminal_safe(&e.path)
+                );
+            }
+            for (e, gone) in &pruned.narrowed {
+                let gone: Vec<&str> = gone.iter().map(|s| s.as_str()).collect();
+                let kept: Vec<&str> = e.scope.iter().map(|s| s.as_str()).collect();
+                eprintln!(
+                    "credsweep: {} ({} in {}) is gone from the {} but kept for the {}",
+                    e.fingerprint,
+                    e.rule,
+                    terminal_safe(&e.path),
+                    gone.join(", "),
+                    kept.join(", ")
+                );
+            }
+            let other = if cov.history {
+                "tree entries were not judged (run it without --git for those)"
+            } else {
+                "history entries were not judged (run it with --git for those)"
+            };
             eprintln!(
-                "credsweep: {} stale entries dropped, {} kept, in {}",
-                dropped.len(),
+                "credsweep: {} dropped, {} kept, in {}; {other}",
+                plural(pruned.dropped.len(), "stale entry", "stale entries"),
                 b.len(),
                 path.display()
             );
+            let unscoped = b.unscoped();
+            if unscoped > 0 {
+                eprintln!(
+                    "credsweep: note: {} no recorded scope (written by an older credsweep) and no scan \
+                     has seen them since; they are never dropped automatically: check them and remove \
+                     them by hand",
+                    plural(unscoped, "entry has", "entries have")
+                );
+            }
         }
     }
     Ok(EXIT_CLEAN)
+}
+
+/// `1 entry`, `2 entries`.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// `s` with control characters (a terminal's escape sequences, line breaks) shown as `\u{..}`
+/// escapes, for repository-controlled text printed on stderr.
+pub fn terminal_safe(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Writes `report` where `a` says, and returns the exit status it calls for.
@@ -721,8 +916,15 @@ pub fn emit(a: &ScanArgs, report: &Report<'_>) -> Result<i32> {
         }
     };
     match &a.output {
-        Some(path) => crate::fsutil::write_atomic(path, body.as_bytes(), None)
-            .with_context(|| format!("cannot write the report to {}", path.display()))?,
+        Some(path) => {
+            crate::fsutil::write_atomic(path, body.as_bytes(), None)
+                .with_context(|| format!("cannot write the report to {}", path.display()))?;
+            // The report file may not be read (a CI log shows stderr): what made the scan
+            // incomplete, or left part of it unscanned, is said here as well.
+            for line in stderr_lines(report) {
+                eprintln!("{line}");
+            }
+        }
         None => write_stdout(&body)?,
     }
     Ok(if report.summary.has_errors() {
@@ -732,6 +934,40 @@ pub fn emit(a: &ScanArgs, report: &Report<'_>) -> Result<i32> {
     } else {
         EXIT_CLEAN
     })
+}
+
+/// What a report written with `-o` repeats on stderr: each error and each input not scanned in
+/// full, and the notes.
+fn stderr_lines(report: &Report<'_>) -> Vec<String> {
+    use crate::sources::SkipReason;
+    let mut out = Vec::new();
+    for k in &report.summary.skips {
+        let label = match k.reason {
+            SkipReason::Error(_) => "error",
+            _ => "note",
+        };
+        out.push(format!(
+            "credsweep: {label}: {}: {}",
+            terminal_safe(&k.path),
+            terminal_safe(&k.reason.to_string())
+        ));
+    }
+    for n in &report.notes {
+        out.push(format!("credsweep: note: {}", terminal_safe(n)));
+    }
+    let errors = report
+        .summary
+        .skips
+        .iter()
+        .filter(|k| matches!(k.reason, SkipReason::Error(_)))
+        .count();
+    if errors > 0 {
+        out.push(format!(
+            "credsweep: the scan is incomplete: {} could not be read (exit status 2)",
+            plural(errors, "input", "inputs")
+        ));
+    }
+    out
 }
 
 fn write_stdout(s: &str) -> Result<()> {

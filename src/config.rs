@@ -12,6 +12,7 @@
 //! disable = ["generic-secret"]
 //! fingerprint_salt = "a per-repository secret"
 //! max_file_size = "16M"
+//! min_severity = "warning"          # drop findings below it (--min-severity wins)
 //!
 //! [severity]
 //! vobiz-partner-id = "note"
@@ -52,6 +53,7 @@ struct RawConfig {
     disable: Vec<Spanned<String>>,
     fingerprint_salt: Option<Spanned<String>>,
     max_file_size: Option<Spanned<String>>,
+    min_severity: Option<Severity>,
     #[serde(default)]
     severity: BTreeMap<String, Spanned<Severity>>,
     #[serde(default)]
@@ -72,7 +74,7 @@ struct RawAllow {
     #[serde(default)]
     stopwords: Vec<String>,
     #[serde(default)]
-    commits: Vec<String>,
+    commits: Vec<Spanned<String>>,
 }
 
 /// A configuration error: the file, the line (when known) and what is wrong.
@@ -102,6 +104,8 @@ pub struct Config {
     pub default_rules: bool,
     pub fingerprint_salt: Option<String>,
     pub max_file_size: Option<u64>,
+    /// Findings below this severity are dropped (and counted); `--min-severity` wins.
+    pub min_severity: Option<Severity>,
     pub allow: Allowlist,
     rule_files: Vec<(PathBuf, usize)>,
     disable: Vec<(String, usize)>,
@@ -173,7 +177,14 @@ impl Config {
             allow.add_stopword(w);
         }
         for c in &raw.allow.commits {
-            allow.add_commit(c);
+            // The value is not echoed: a mistake here may be a secret pasted in the wrong place.
+            if !is_commit_id(c.get_ref()) {
+                return Err(at(
+                    c.span(),
+                    "allow.commits: not a commit id: use a full commit id or a prefix of at least 7 hex digits".to_string(),
+                ));
+            }
+            allow.add_commit(c.get_ref());
         }
         allow.finish().map_err(|e| ConfigError {
             file: file.to_path_buf(),
@@ -185,6 +196,7 @@ impl Config {
             default_rules: raw.default_rules.unwrap_or(true),
             fingerprint_salt: raw.fingerprint_salt.map(|s| s.into_inner()),
             max_file_size,
+            min_severity: raw.min_severity,
             allow,
             rule_files: raw
                 .rule_files
@@ -226,7 +238,7 @@ impl Config {
             if candidate.is_file() {
                 return Config::load(&candidate).map(Some);
             }
-            if d.join(".git").exists() {
+            if crate::project::is_top(d) {
                 break;
             }
             dir = d.parent();
@@ -254,8 +266,15 @@ impl Config {
                 .map_err(|e| err(*line, e.to_string()))?;
         }
         for (spec, line) in &self.rules {
+            // The error already starts with this file and line: not the file again.
             set.add_spec(&file.display().to_string(), spec.clone())
-                .map_err(|e| err(*line, e.to_string()))?;
+                .map_err(|e| {
+                    let problem = match &e.rule {
+                        Some(id) => format!("rule `{id}`: {}", e.problem),
+                        None => e.problem.clone(),
+                    };
+                    err(*line, problem)
+                })?;
         }
         for (id, line) in &self.disable {
             if !set.remove(std::slice::from_ref(id)).is_empty() {
@@ -282,6 +301,12 @@ impl Config {
 pub const MAX_CONFIG_FILE: u64 = 16 << 20;
 
 pub use crate::fsutil::read_text_file;
+
+/// A commit id or a prefix of one: 7 to 64 hex digits (SHA-1 ids have 40, SHA-256 ids 64).
+fn is_commit_id(s: &str) -> bool {
+    let s = s.trim();
+    (7..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
 
 /// 1-based line of byte `offset` in `text`.
 fn line_of(text: &str, offset: usize) -> usize {

@@ -29,7 +29,8 @@
 //!
 //! [`cli`] wires these together for the `credsweep` binary and decides the exit status: 0 clean,
 //! 1 findings, 2 error or incomplete scan. [`hooks`] puts credsweep in front of commits and pushes:
-//! it installs git hooks and scans exactly what a push sends.
+//! it installs git hooks and scans exactly what a push sends. [`project`] finds the repository's top,
+//! where the configuration and the baseline live.
 
 pub mod allow;
 pub mod baseline;
@@ -38,6 +39,7 @@ pub mod config;
 pub mod finding;
 pub mod fsutil;
 pub mod hooks;
+pub mod project;
 pub mod report;
 pub mod rulecheck;
 pub mod rules;

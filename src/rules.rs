@@ -269,12 +269,17 @@ impl RuleSet {
         let rule = compile(origin, spec)?;
         if self.rules.iter().any(|r| r.id == rule.id) {
             let first = &self.rules.iter().find(|r| r.id == rule.id).unwrap().origin;
+            // The error names `origin` already: name the first file only when it is another one.
+            let problem = if first == origin {
+                "duplicate rule id (defined twice in this file); rule ids must be unique"
+                    .to_string()
+            } else {
+                format!("duplicate rule id (already defined in {first}); rule ids must be unique")
+            };
             return Err(RuleError {
                 origin: origin.to_string(),
                 rule: Some(rule.id),
-                problem: format!(
-                    "duplicate rule id (already defined in {first}); rule ids must be unique"
-                ),
+                problem,
             });
         }
         self.rules.push(rule);

@@ -208,13 +208,37 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
         );
     }
     if s.allowed_paths > 0 {
-        let _ = write!(out, "; {} files allowed by path", s.allowed_paths);
+        let _ = write!(
+            out,
+            "; {} allowed by path",
+            plural(s.allowed_paths as usize, unit)
+        );
+    }
+    if s.excluded > 0 {
+        // History drops findings by path (blobs are read before their paths are known).
+        let what = match report.kind {
+            super::ScanKind::History => "finding",
+            _ => unit,
+        };
+        let _ = write!(out, "; {} excluded", plural(s.excluded as usize, what));
+    }
+    if s.below_min_severity > 0 {
+        let _ = write!(
+            out,
+            "; {} below the minimum severity",
+            plural(s.below_min_severity as usize, "finding")
+        );
     }
     if s.binary > 0 {
         let _ = write!(out, "; skipped {} binary", s.binary);
     }
     if s.not_files > 0 {
-        let _ = write!(out, "; skipped {} not regular files", s.not_files);
+        let _ = write!(
+            out,
+            "; skipped {} not regular {}",
+            s.not_files,
+            if s.not_files == 1 { "file" } else { "files" }
+        );
     }
     let errors = s
         .skips

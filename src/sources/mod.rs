@@ -93,6 +93,10 @@ pub struct Summary {
     pub allowed: u64,
     /// Files not read because the configuration allows their path.
     pub allowed_paths: u64,
+    /// Files (or, in history, findings' places) left out by `--exclude`.
+    pub excluded: u64,
+    /// Findings dropped because their severity is below `--min-severity` / `min_severity`.
+    pub below_min_severity: u64,
     /// Skips worth naming one by one: truncations and errors. Others are counted only.
     pub skips: Vec<Skip>,
     /// Notes for the reader that are not skips (an ignore file that was not used).
@@ -111,6 +115,8 @@ impl Summary {
         self.not_files += other.not_files;
         self.allowed += other.allowed;
         self.allowed_paths += other.allowed_paths;
+        self.excluded += other.excluded;
+        self.below_min_severity += other.below_min_severity;
         self.skips.extend(other.skips);
         self.notes.extend(other.notes);
     }

@@ -93,11 +93,16 @@ pub fn scan(ctx: &ScanContext<'_>, repo: &gix::Repository) -> Result<StagedScan>
         .count();
     if unmerged > 0 {
         notes.push(format!(
-            "{unmerged} index entries are unmerged (a conflict in progress): their versions were scanned where they differ from HEAD"
+            "{} unmerged (a conflict in progress): their versions were scanned where they differ from HEAD",
+            crate::cli::plural(unmerged, "index entry is", "index entries are")
         ));
     }
     let mut buf = Vec::new();
     for b in &staged {
+        if ctx.allowlist.excludes_path(&b.path, &ctx.path_base) {
+            summary.excluded += 1;
+            continue;
+        }
         if ctx.allowlist.allows_path(&b.path, &ctx.path_base) {
             summary.allowed_paths += 1;
             continue;

@@ -126,6 +126,12 @@ impl Worker<'_> {
             }
         };
         let path = display_path(e.path());
+        if e.file_type().is_some_and(|t| !t.is_dir())
+            && ctx.allowlist.excludes_path(&path, &ctx.path_base)
+        {
+            self.summary.excluded += 1;
+            return;
+        }
         match e.file_type() {
             Some(t) if t.is_file() => {
                 if ctx.allowlist.allows_path(&path, &ctx.path_base) {

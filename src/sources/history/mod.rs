@@ -194,8 +194,9 @@ pub fn scan(
                 Vec::new()
             } else {
                 progress.phase(&format!(
-                    "finding where {} blobs with findings were committed",
-                    hits.blobs.len()
+                    "finding where {} with findings {} committed",
+                    crate::cli::plural(hits.blobs.len(), "blob", "blobs"),
+                    if hits.blobs.len() == 1 { "was" } else { "were" }
                 ));
                 let targets: HashSet<ObjectId> = hits.blobs.iter().map(|(b, _)| *b).collect();
                 let located = locate_in_history(repo, &graph, &tips, &label, &targets, &mut errors);
@@ -225,7 +226,9 @@ pub fn scan(
             ));
             if !reachable_only && unreachable > 0 {
                 notes.push(format!(
-                    "{unreachable} commits no ref reaches (dangling, or only in reflogs) were scanned too; --reachable-only leaves them out"
+                    "{} no ref reaches (dangling, or only in reflogs) {} scanned too; --reachable-only leaves them out",
+                    crate::cli::plural(unreachable, "commit", "commits"),
+                    if unreachable == 1 { "was" } else { "were" }
                 ));
             }
             hits.summary.commits = Some(commits);
@@ -495,6 +498,9 @@ fn group_findings(
     let mut groups: BTreeMap<(crate::finding::Fingerprint, usize), Group> = BTreeMap::new();
     let secrets = count_secrets(&blobs);
     let listed = (MAX_LISTED_PLACES_TOTAL / secrets.max(1)).clamp(1, MAX_LISTED_PLACES);
+    // Findings with a place left out by `[allow] paths` (false) or `--exclude` (true): those with
+    // no place left are counted in the summary, like other suppressions.
+    let mut dropped_by_path: BTreeMap<(crate::finding::Fingerprint, usize), bool> = BTreeMap::new();
     for (blob, findings) in blobs {
         let li = *list_of.entry(blob).or_insert_with(|| {
             let mut list = match located.remove(&blob) {
@@ -515,13 +521,21 @@ fn group_findings(
         let at_head = head.and_then(|h| h.holds(blob));
         // A path-scoped rule needs a real path: a blob only known by id cannot match.
         let path_known = |p: &Located| p.seq != usize::MAX;
-        let open: Vec<bool> = places
+        // Which places `--exclude` (Some(true)) or `[allow] paths` (Some(false)) leave out.
+        let closed: Vec<Option<bool>> = places
             .iter()
             .map(|p| {
-                !(path_known(p)
-                    && ctx
-                        .allowlist
-                        .allows_path(&walk::path_text(p.path.as_ref()), &ctx.path_base))
+                if !path_known(p) {
+                    return None;
+                }
+                let text = walk::path_text(p.path.as_ref());
+                if ctx.allowlist.excludes_path(&text, &ctx.path_base) {
+                    Some(true)
+                } else if ctx.allowlist.allows_path(&text, &ctx.path_base) {
+                    Some(false)
+                } else {
+                    None
+                }
             })
             .collect();
         // The path-scoped findings, in order: they never overlap each other.
@@ -556,7 +570,13 @@ fn group_findings(
             };
             let a = admitted
                 .entry(kind)
-                .or_insert_with_key(|kind| admit(ctx, kind, places, &open, &path_known, listed));
+                .or_insert_with_key(|kind| admit(ctx, kind, places, &closed, &path_known, listed));
+            if let Some(excluded) = a.dropped {
+                let d = dropped_by_path
+                    .entry((f.fingerprint.clone(), nth))
+                    .or_insert(excluded);
+                *d |= excluded;
+            }
             if a.count == 0 {
                 continue;
             }
@@ -583,6 +603,15 @@ fn group_findings(
             // the earliest place.
             if was_first.is_some_and(|w| w != li as u32) && g.earliest[0].list == li as u32 {
                 g.finding = f.clone();
+            }
+        }
+    }
+    for (key, excluded) in dropped_by_path {
+        if !groups.contains_key(&key) {
+            if excluded {
+                summary.excluded += 1;
+            } else {
+                summary.allowed += 1;
             }
         }
     }
@@ -697,35 +726,41 @@ struct Admitted {
     count: usize,
     /// The earliest of them, at most `listed` + 1.
     first: Vec<u32>,
+    /// Whether a place it would count at was left out: by `--exclude` (true) or only by
+    /// `[allow] paths` (false).
+    dropped: Option<bool>,
 }
 
 fn admit(
     ctx: &ScanContext<'_>,
     kind: &Admission,
     places: &[Located],
-    open: &[bool],
+    closed: &[Option<bool>],
     path_known: &dyn Fn(&Located) -> bool,
     listed: usize,
 ) -> Admitted {
     let mut a = Admitted {
         count: 0,
         first: Vec::new(),
+        dropped: None,
     };
     for (i, p) in places.iter().enumerate() {
-        if !open[i] {
-            continue;
-        }
         let counts = match kind {
             Admission::Scoped(rule) => path_known(p) && ctx.scanner.applies_at(*rule, &p.path),
             Admission::Unscoped(rules) => {
                 !path_known(p) || !rules.iter().any(|&r| ctx.scanner.applies_at(r, &p.path))
             }
         };
-        if counts {
-            a.count += 1;
-            if a.first.len() <= listed {
-                a.first.push(i as u32);
-            }
+        if !counts {
+            continue;
+        }
+        if let Some(excluded) = closed[i] {
+            a.dropped = Some(a.dropped.unwrap_or(false) | excluded);
+            continue;
+        }
+        a.count += 1;
+        if a.first.len() <= listed {
+            a.first.push(i as u32);
         }
     }
     a
@@ -940,9 +975,9 @@ fn scan_range(
         ),
     };
     notes.push(format!(
-        "{what}: {} commits, {} blobs they introduced",
-        order.len(),
-        blobs.len()
+        "{what}: {}, {} they introduced",
+        crate::cli::plural(order.len(), "commit", "commits"),
+        crate::cli::plural(blobs.len(), "blob", "blobs")
     ));
     let targets: HashSet<ObjectId> = hits.blobs.iter().map(|(b, _)| *b).collect();
     let head = head_blobs(repo, Some(tip_id), &targets, &mut notes);
