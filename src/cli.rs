@@ -401,6 +401,7 @@ pub struct Setup {
 
 impl Setup {
     pub fn new(a: &ScanArgs, root: &Path) -> Result<Setup> {
+        a.verify.validate()?;
         let config = load_config(&a.rules, root)?;
         let scanner = Scanner::new(load_rules(&a.rules, &config)?);
         let project_root = match config.root() {
@@ -722,7 +723,7 @@ pub fn emit(a: &ScanArgs, report: &Report<'_>) -> Result<i32> {
     }
     Ok(if report.summary.has_errors() {
         EXIT_ERROR
-    } else if crate::verify::fails(&report.findings, a.verify.fail_on) {
+    } else if crate::verify::fails(&report.findings, &a.verify.fail_on) {
         EXIT_FINDINGS
     } else {
         EXIT_CLEAN

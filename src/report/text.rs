@@ -169,20 +169,17 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
         human_bytes(s.bytes),
         report.elapsed.as_secs_f64(),
     );
-    let active = report
-        .findings
-        .iter()
-        .filter(|f| {
-            f.verification
-                .as_ref()
-                .is_some_and(|v| v.outcome == Outcome::Active)
-        })
-        .count();
+    // Pairs, as the verification line on stderr counts them: a pair is one credential, however
+    // many files hold it and though both its halves are findings.
+    let active = crate::verify::pairs_with(&report.findings, Outcome::Active);
     if active > 0 {
         let _ = write!(
             out,
             "; {}",
-            color.paint("1;31", &format!("{active} verified active"))
+            color.paint(
+                "1;31",
+                &format!("{} verified active", plural(active, "credential pair"))
+            )
         );
     }
     if !report.suppressed.is_empty() {
