@@ -499,16 +499,31 @@ pub fn finish_with_notes(
     notes: Vec<String>,
     started: Instant,
 ) -> Result<i32> {
+    finish_report(a, setup, kind, findings, summary, notes, started, |r| r)
+}
+
+/// [`finish_with_notes`], with `extend` adding to the report before the baseline applies.
+#[allow(clippy::too_many_arguments)]
+fn finish_report<'s>(
+    a: &ScanArgs,
+    setup: &'s Setup,
+    kind: ScanKind,
+    findings: Vec<Finding>,
+    summary: Summary,
+    notes: Vec<String>,
+    started: Instant,
+    extend: impl FnOnce(Report<'s>) -> Report<'s>,
+) -> Result<i32> {
     let mut findings = findings;
     crate::verify::apply(&a.verify, &mut findings, a.no_redact, a.quiet)?;
     let baseline = setup.baseline(a)?;
-    let mut report = Report::new(
+    let mut report = extend(Report::new(
         kind,
         findings,
         summary,
         setup.scanner.rules(),
         started.elapsed(),
-    );
+    ));
     report.show_suppressed = a.show_suppressed;
     report.footer = a.footer.clone();
     report.notes.extend(notes);
@@ -593,14 +608,51 @@ fn run_staged(a: &StagedArgs) -> Result<i32> {
     let scan = staged::scan(&ctx, &repo)?;
     let mut args = a.scan.clone();
     args.footer = Some(crate::hooks::commit_footer());
-    finish_with_notes(
+    let preexisting = scan.preexisting;
+    if !preexisting.is_empty() && !a.scan.quiet {
+        // The text report lists them; other formats and `-o` get the notice on stderr too.
+        if a.scan.format != Format::Text || a.scan.output.is_some() {
+            eprintln!(
+                "credsweep: note: {} secret{} already committed in the files you changed (not added by this commit, not blocking). {}",
+                preexisting.len(),
+                if preexisting.len() == 1 { "" } else { "s" },
+                report::text::PREEXISTING_ADVICE
+            );
+        }
+    }
+    finish_staged(
         &args,
         &setup,
-        ScanKind::Staged,
         scan.findings,
+        preexisting,
         scan.summary,
         scan.notes,
         started,
+    )
+}
+
+/// [`finish_with_notes`] for a staged scan, with the secrets the commit does not add.
+fn finish_staged(
+    a: &ScanArgs,
+    setup: &Setup,
+    findings: Vec<Finding>,
+    preexisting: Vec<Finding>,
+    summary: Summary,
+    notes: Vec<String>,
+    started: Instant,
+) -> Result<i32> {
+    finish_report(
+        a,
+        setup,
+        ScanKind::Staged,
+        findings,
+        summary,
+        notes,
+        started,
+        |mut r| {
+            r.preexisting = preexisting;
+            r
+        },
     )
 }
 
