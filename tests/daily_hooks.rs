@@ -267,6 +267,22 @@ fn pre_commit_all_files_with_the_files_hook_fails_on_a_committed_leak() {
         let out = r.cmd("git", &hooks).args(args).output().unwrap();
         assert!(out.status.success(), "{}", text(&out));
     }
+    let out = r
+        .cmd(pre_commit(), &hooks)
+        .args(["validate-manifest", ".pre-commit-hooks.yaml"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "invalid manifest:\n{}", text(&out));
+    let manifest = fs::read_to_string(hooks.join(".pre-commit-hooks.yaml")).unwrap();
+    for id in ["credsweep-files", "credsweep-files-system"] {
+        let at = manifest
+            .find(&format!("\n- id: {id}\n"))
+            .unwrap_or_else(|| panic!("no hook {id}"));
+        let hook = &manifest[at..];
+        let hook = &hook[..hook[1..].find("\n- id:").map_or(hook.len(), |e| e + 1)];
+        assert!(hook.contains("entry: credsweep dir --\n"), "{hook}");
+        assert!(hook.contains("pass_filenames: true"), "{hook}");
+    }
     // `*-system` hooks run `credsweep` from PATH: the binary under test first.
     let mut path = vec![Path::new(BIN).parent().unwrap().to_path_buf()];
     path.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap()));
@@ -281,7 +297,9 @@ fn pre_commit_all_files_with_the_files_hook_fails_on_a_committed_leak() {
             .unwrap()
     };
 
-    // Many files, one committed leak deep in them; nothing staged.
+    // Many files, one committed leak deep in them; nothing staged. A file name that looks like
+    // an option is a file name (`--` in the entry).
+    r.write("-v", "not an option\n");
     for i in 0..300 {
         r.write(
             &format!("src/m{:02}/f{i:03}.txt", i % 30),
