@@ -439,6 +439,7 @@ pub struct Setup {
 
 impl Setup {
     pub fn new(a: &ScanArgs, root: &Path) -> Result<Setup> {
+        a.verify.validate()?;
         let mut config = load_config(&a.rules, root)?;
         let scanner = Scanner::new(load_rules(&a.rules, &config)?);
         let project_root = match (crate::project::repo_top(root), config.root()) {
@@ -593,6 +594,21 @@ pub fn finish_with_notes(
     notes: Vec<String>,
     started: Instant,
 ) -> Result<i32> {
+    finish_report(a, setup, kind, findings, summary, notes, started, |r| r)
+}
+
+/// [`finish_with_notes`], with `extend` adding to the report before the baseline applies.
+#[allow(clippy::too_many_arguments)]
+fn finish_report<'s>(
+    a: &ScanArgs,
+    setup: &'s Setup,
+    kind: ScanKind,
+    findings: Vec<Finding>,
+    summary: Summary,
+    notes: Vec<String>,
+    started: Instant,
+    extend: impl FnOnce(Report<'s>) -> Report<'s>,
+) -> Result<i32> {
     let mut findings = findings;
     let mut summary = summary;
     let notes: Vec<String> = std::mem::take(&mut summary.notes)
@@ -609,13 +625,13 @@ pub fn finish_with_notes(
         summary.below_min_severity += (before - findings.len()) as u64;
     }
     crate::verify::apply(&a.verify, &mut findings, a.no_redact, a.quiet)?;
-    let mut report = Report::new(
+    let mut report = extend(Report::new(
         kind,
         findings,
         summary,
         setup.scanner.rules(),
         started.elapsed(),
-    );
+    ));
     report.show_suppressed = a.show_suppressed;
     report.footer = a.footer.clone();
     report.notes.extend(notes);
@@ -711,14 +727,51 @@ fn run_staged(a: &StagedArgs) -> Result<i32> {
     let scan = staged::scan(&ctx, &repo)?;
     let mut args = a.scan.clone();
     args.footer = Some(crate::hooks::commit_footer());
-    finish_with_notes(
+    let preexisting = scan.preexisting;
+    if !preexisting.is_empty() && !a.scan.quiet {
+        // The text report lists them; other formats and `-o` get the notice on stderr too.
+        if a.scan.format != Format::Text || a.scan.output.is_some() {
+            eprintln!(
+                "credsweep: note: {} secret{} already committed in the files you changed (not added by this commit, not blocking). {}",
+                preexisting.len(),
+                if preexisting.len() == 1 { "" } else { "s" },
+                report::text::PREEXISTING_ADVICE
+            );
+        }
+    }
+    finish_staged(
         &args,
         &setup,
-        ScanKind::Staged,
         scan.findings,
+        preexisting,
         scan.summary,
         scan.notes,
         started,
+    )
+}
+
+/// [`finish_with_notes`] for a staged scan, with the secrets the commit does not add.
+fn finish_staged(
+    a: &ScanArgs,
+    setup: &Setup,
+    findings: Vec<Finding>,
+    preexisting: Vec<Finding>,
+    summary: Summary,
+    notes: Vec<String>,
+    started: Instant,
+) -> Result<i32> {
+    finish_report(
+        a,
+        setup,
+        ScanKind::Staged,
+        findings,
+        summary,
+        notes,
+        started,
+        |mut r| {
+            r.preexisting = preexisting;
+            r
+        },
     )
 }
 
@@ -929,7 +982,7 @@ pub fn emit(a: &ScanArgs, report: &Report<'_>) -> Result<i32> {
     }
     Ok(if report.summary.has_errors() {
         EXIT_ERROR
-    } else if crate::verify::fails(&report.findings, a.verify.fail_on) {
+    } else if crate::verify::fails(&report.findings, &a.verify.fail_on) {
         EXIT_FINDINGS
     } else {
         EXIT_CLEAN

@@ -43,53 +43,164 @@ impl fmt::Display for Fingerprint {
 }
 
 /// A secret as found. Its `Debug` is redacted, so it cannot leak through a stray `{:?}`.
+///
+/// A match of an [identifier rule](crate::rules::Rule::identifier) (an AWS access key id, a Vobiz
+/// partner id) is kept as an identifier: it names a key or an account without being one, so
+/// [`Secret::redacted`] shows it in full.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Secret(String);
+pub struct Secret {
+    text: String,
+    identifier: bool,
+}
 
 /// How much of a secret a finding keeps (and `--no-redact` shows). Real credentials, private-key
 /// blocks included, are far shorter; a rule that matched megabytes of a minified line must not
 /// make every finding hold them. The fingerprint is computed over the whole secret.
 pub const MAX_SECRET_BYTES: usize = 16 << 10;
 
+/// The longest provider prefix redaction shows (`github_pat_` is 11 characters).
+const MAX_PREFIX_CHARS: usize = 12;
+
+/// The longest identifier shown in full; a longer one is redacted like a secret.
+const MAX_IDENTIFIER_CHARS: usize = 128;
+
+/// A URL path segment longer than this is taken for a secret, not for a part of the address.
+const MAX_SHOWN_SEGMENT_CHARS: usize = 20;
+
 impl Secret {
     pub fn new(bytes: &[u8]) -> Secret {
         let kept = &bytes[..bytes.len().min(MAX_SECRET_BYTES)];
-        Secret(String::from_utf8_lossy(kept).into_owned())
+        Secret {
+            text: String::from_utf8_lossy(kept).into_owned(),
+            identifier: false,
+        }
+    }
+
+    /// An identifier found by a rule: shown in full by [`Secret::redacted`].
+    pub fn identifier(bytes: &[u8]) -> Secret {
+        Secret {
+            identifier: true,
+            ..Secret::new(bytes)
+        }
+    }
+
+    /// Whether this is an identifier rather than a secret.
+    pub fn is_identifier(&self) -> bool {
+        self.identifier
     }
 
     /// The secret itself, for `--no-redact`.
     pub fn plaintext(&self) -> &str {
-        &self.0
+        &self.text
     }
 
-    /// A short prefix that helps a reader recognise the credential, then `…`: the provider's
-    /// prefix (`sk_live_`, `ghp_`, `xoxb-`) and two more characters, or four characters, and never
-    /// more than a third of the secret.
+    /// What reports show without `--no-redact`: enough to tell which key to rotate (to match it
+    /// against a provider's console), never enough to use it.
+    ///
+    /// - An identifier is shown in full (if it is printable ASCII without spaces, and short).
+    /// - A URL (`https://hooks.slack.com/services/T…/B…/…`) shows its scheme, host and the short
+    ///   path segments that lead to the secret part; the rest is redacted as a secret.
+    /// - A secret shows its provider prefix (`sk_live_`, `ghp_`, `xoxb-`: up to the last `_` or
+    ///   `-` in the first 12 characters, when that is at most a third of the secret), then of
+    ///   the rest (the body) at most a quarter: the first 2 and last 4 characters of a body of 24
+    ///   or more (`sk_live_4e…FAKE`), only the last 4 of a body of 16 to 23, and nothing of a
+    ///   shorter body (`…`).
     pub fn redacted(&self) -> String {
-        let chars: Vec<char> = self.0.chars().collect();
-        let prefix_end = chars
-            .iter()
-            .take(16)
-            .rposition(|c| matches!(c, '_' | '-'))
-            .map_or(0, |p| p + 1);
-        let keep = if prefix_end > 0 && prefix_end + 2 <= chars.len() / 2 {
-            prefix_end + 2
-        } else {
-            4
-        };
-        let keep = keep.min(chars.len() / 3);
-        let mut out: String = chars[..keep].iter().collect();
-        out.push('…');
-        out
+        if self.identifier && shows_in_full(&self.text) {
+            return self.text.clone();
+        }
+        if let Some(url) = redact_url(&self.text) {
+            return url;
+        }
+        redact_token(&self.text)
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.text.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.text.is_empty()
     }
+}
+
+/// Whether an identifier can be printed as it is: short printable ASCII, no spaces.
+fn shows_in_full(s: &str) -> bool {
+    !s.is_empty() && s.len() <= MAX_IDENTIFIER_CHARS && s.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// `chars` as a string if every one is printable ASCII; else nothing (a redacted form never
+/// carries a control character or a line break).
+fn printable(chars: &[char]) -> Option<String> {
+    chars
+        .iter()
+        .all(|c| c.is_ascii_graphic())
+        .then(|| chars.iter().collect())
+}
+
+/// A secret's redacted form: its provider prefix, and at most a quarter of the rest.
+fn redact_token(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let prefix_end = chars
+        .iter()
+        .take(MAX_PREFIX_CHARS)
+        .rposition(|c| matches!(c, '_' | '-'))
+        .map_or(0, |p| p + 1);
+    let prefix_end = if prefix_end * 3 <= chars.len() {
+        prefix_end
+    } else {
+        0
+    };
+    let mut out = printable(&chars[..prefix_end]).unwrap_or_default();
+    let body = &chars[prefix_end..];
+    let n = body.len();
+    if n >= 24
+        && let Some(head) = printable(&body[..2])
+    {
+        out += &head;
+    }
+    out.push('…');
+    if n >= 16
+        && let Some(tail) = printable(&body[n - 4..])
+    {
+        out += &tail;
+    }
+    out
+}
+
+/// A URL secret's redacted form: `scheme://host/` and the short path segments before the first
+/// long (or the last) one, then that remainder redacted as a secret. `None` for anything that is
+/// not a plain `scheme://host/path` (user info, a query or a fragment before the secret part).
+fn redact_url(s: &str) -> Option<String> {
+    let (scheme, rest) = s.split_once("://")?;
+    if scheme.is_empty()
+        || !scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'-'))
+    {
+        return None;
+    }
+    let (host, path) = rest.split_once('/')?;
+    let plain = |t: &str| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_graphic() && !matches!(b, b'@' | b'?' | b'#' | b'=' | b'&'))
+    };
+    if !plain(host) {
+        return None;
+    }
+    let segments: Vec<&str> = path.split('/').collect();
+    let shown = segments[..segments.len() - 1]
+        .iter()
+        .take_while(|seg| plain(seg) && seg.chars().count() <= MAX_SHOWN_SEGMENT_CHARS)
+        .count();
+    let mut out = format!("{scheme}://{host}/");
+    for seg in &segments[..shown] {
+        out += seg;
+        out.push('/');
+    }
+    out += &redact_token(&segments[shown..].join("/"));
+    Some(out)
 }
 
 impl fmt::Debug for Secret {
@@ -204,7 +315,11 @@ impl Finding {
             column,
             end_line,
             end_column,
-            secret: Secret::new(secret),
+            secret: if rule.identifier {
+                Secret::identifier(secret)
+            } else {
+                Secret::new(secret)
+            },
             fingerprint: Fingerprint::new(key, &rule.id, secret),
             provenance: None,
             line_hash: None,
@@ -293,12 +408,60 @@ mod tests {
     }
 
     #[test]
-    fn redaction_keeps_a_short_prefix() {
+    fn redaction_shows_prefix_and_at_most_a_quarter_of_the_rest() {
         let s = Secret::new(b"sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE");
-        assert_eq!(s.redacted(), "sk_live_4e…");
-        assert_eq!(Secret::new(b"Secure@123").redacted(), "Sec…");
-        assert_eq!(Secret::new(b"AKIAQ7FAKEQ7FAKEQ7FA").redacted(), "AKIA…");
-        assert!(!format!("{s:?}").contains("FAKE"));
+        assert_eq!(s.redacted(), "sk_live_4e…FAKE");
+        assert!(!format!("{s:?}").contains("C39Hq"));
+        // A short secret: nothing of it.
+        assert_eq!(Secret::new(b"Secure@123").redacted(), "…");
+        // 16..23 characters: the last 4 only.
+        assert_eq!(Secret::new(b"aBFAKEb42OcGsfz4").redacted(), "…sfz4");
+        // A secret key of AWS (40 characters, no prefix).
+        assert_eq!(
+            Secret::new(b"OSpNFAKE3ElTtZ+DcfptEZoiHAaVhhkxnvjESN0c").redacted(),
+            "OS…SN0c"
+        );
+        // A password with dashes is not a prefix.
+        assert_eq!(Secret::new(b"correct-horse-battery").redacted(), "…tery");
+        // No line break or control character gets out.
+        assert_eq!(
+            Secret::new(b"-----BEGIN KEY-----\nMIIEFAKE\n-----END KEY-----\n").redacted(),
+            "-----BE…"
+        );
+    }
+
+    #[test]
+    fn identifiers_are_shown_in_full_unless_unprintable() {
+        let id = Secret::identifier(b"AKIAQ7FAKEQ7FAKEQ7FA");
+        assert_eq!(id.redacted(), "AKIAQ7FAKEQ7FAKEQ7FA");
+        assert!(id.is_identifier());
+        assert_eq!(
+            Secret::identifier(b"partner-7F3A9C21fake").redacted(),
+            "partner-7F3A9C21fake"
+        );
+        assert_eq!(Secret::identifier(b"user\x1b[31m").redacted(), "…");
+        assert!(!Secret::new(b"AKIAQ7FAKEQ7FAKEQ7FA").is_identifier());
+    }
+
+    #[test]
+    fn a_webhook_url_shows_its_address_not_its_secret() {
+        let s = Secret::new(
+            b"https://hooks.slack.com/services/TPU4K27Q7Z7/BLNX2T07U73/k5FAKE1vdRxrBxrN5rPUNJSk",
+        );
+        assert_eq!(
+            s.redacted(),
+            "https://hooks.slack.com/services/TPU4K27Q7Z7/BLNX2T07U73/k5…NJSk"
+        );
+        // A long segment before the end is a secret too: nothing after it is shown.
+        let s = Secret::new(
+            b"https://outlook.example/webhook/0123456789abcdef0123456789abcdef/IncomingWebhook/x",
+        );
+        assert_eq!(s.redacted(), "https://outlook.example/webhook/01…ok/x");
+        // User info or a query: not an address to show.
+        assert_eq!(
+            Secret::new(b"https://bot:hunter2FAKEhunter2@x.example/a").redacted(),
+            "ht…le/a"
+        );
     }
 
     #[test]

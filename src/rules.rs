@@ -77,6 +77,10 @@ pub struct RuleSpec {
     pub priority: i32,
     #[serde(default)]
     pub remediation: Option<String>,
+    /// The match names an account or key rather than being a secret (an AWS access key id, a
+    /// Vobiz partner id): reports show it in full, so a reader knows which key to rotate.
+    #[serde(default)]
+    pub identifier: bool,
     #[serde(default)]
     pub examples: Vec<String>,
     #[serde(default)]
@@ -113,6 +117,8 @@ pub struct Rule {
     pub context_required: bool,
     pub priority: i32,
     pub remediation: Option<String>,
+    /// Findings are identifiers, shown in full even when redacting (see [`RuleSpec::identifier`]).
+    pub identifier: bool,
     pub examples: Vec<String>,
     pub negative_examples: Vec<String>,
     /// Where the rule came from: a file name, `<builtin>/x.toml` or `<config>`.
@@ -445,6 +451,7 @@ fn compile(origin: &str, spec: RuleSpec) -> Result<Rule, RuleError> {
         context_required: spec.context_required,
         priority: spec.priority,
         remediation: spec.remediation,
+        identifier: spec.identifier,
         examples: spec.examples,
         negative_examples: spec.negative_examples,
         origin: origin.to_string(),

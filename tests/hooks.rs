@@ -14,9 +14,9 @@ use tempfile::TempDir;
 const BIN: &str = env!("CARGO_BIN_EXE_credsweep");
 const TOKEN_OLD: &str = "sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE";
 const TOKEN_NEW: &str = "sk_live_9Qm2Zr7TkW4pXv8Ln3Bc6Hd1FAKE";
-/// How the report shows each token: redacted to a short prefix.
-const SHOWN_OLD: &str = "sk_live_4e…";
-const SHOWN_NEW: &str = "sk_live_9Q…";
+/// How the report shows each token: redacted to its prefix, two characters and the last four.
+const SHOWN_OLD: &str = "sk_live_4e…FAKE";
+const SHOWN_NEW: &str = "sk_live_9Q…FAKE";
 
 fn env_line(token: &str) -> String {
     format!("VOBIZ_AUTH_TOKEN={token}\n")

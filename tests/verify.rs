@@ -27,7 +27,7 @@ const TOKEN: &str = "sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE";
 const ID2: &str = "partner-c88a35a2e601";
 const TOKEN2: &str = "sk_live_Q8vT2mXbN5pR7kLwZ3yH6dFAKE0c";
 /// What a redacted report shows of `TOKEN`.
-const TOKEN_SHOWN: &str = "sk_live_4e…";
+const TOKEN_SHOWN: &str = "sk_live_4e…FAKE";
 const ENDPOINT: &str = "/api/v1/partner/me";
 
 fn env_file(id: &str, token: &str) -> String {
@@ -360,7 +360,7 @@ fn active_pair_is_reported_in_json_text_and_sarif() {
         text.contains("paired with vobiz-partner-id at 2:15"),
         "{text}"
     );
-    assert!(text.contains("2 verified active"), "{text}");
+    assert!(text.contains("1 credential pair verified active"), "{text}");
     assert_checked_once(&server);
 
     // SARIF: level error, a message that says to rotate, the outcome in properties, the other
@@ -540,14 +540,15 @@ fn dry_run_prints_the_requests_and_sends_nothing() {
         stderr.contains(&format!("GET {}{ENDPOINT}", server.url())),
         "{stderr}"
     );
+    // The id names the account (shown in full); the token is redacted.
     for h in [
-        "X-Auth-ID: partne…",
-        "X-Auth-Token: sk_live_4e…",
+        &format!("X-Auth-ID: {ID}\n"),
+        "X-Auth-Token: sk_live_4e…FAKE\n",
         "Accept: application/json",
     ] {
         assert!(stderr.contains(h), "{h} in {stderr}");
     }
-    assert!(!stderr.contains(TOKEN) && !stderr.contains(ID), "{stderr}");
+    assert!(!stderr.contains(TOKEN), "{stderr}");
     // Pairing still shows; no outcome is claimed.
     assert!(token_finding(&doc)["pair"].is_object());
     assert!(token_finding(&doc).get("verification").is_none());
@@ -596,7 +597,7 @@ fn an_unpaired_token_is_unverifiable_and_never_sent() {
     assert_eq!(id_finding(&doc)["verification"], "unverifiable");
     assert_eq!(id_finding(&doc)["severity"], "warning");
     assert!(
-        stderr.contains("1 token without a partner id not tried"),
+        stderr.contains("not tried: 1 token without an auth id"),
         "{stderr}"
     );
     std::thread::sleep(Duration::from_millis(100));

@@ -16,6 +16,9 @@ struct Document<'a> {
     findings: Vec<JsonFinding<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     suppressed: Option<Vec<JsonFinding<'a>>>,
+    /// Staged scans: secrets already in `HEAD` in the changed files (they do not fail the scan).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    preexisting: Vec<JsonFinding<'a>>,
     summary: JsonSummary<'a>,
 }
 
@@ -117,6 +120,7 @@ pub fn render(report: &Report<'_>, redaction: Redaction) -> String {
         suppressed: report
             .show_suppressed
             .then(|| json_findings(&report.suppressed, redaction)),
+        preexisting: json_findings(&report.preexisting, redaction),
         summary: summary(report),
     };
     let mut out = serde_json::to_string_pretty(&doc).expect("report serializes");

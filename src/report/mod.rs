@@ -67,6 +67,9 @@ pub struct Report<'a> {
     /// Shown at the end of a text report that has findings: what a blocked hook run (a commit
     /// or a push) means and what to do about it. `None` for ordinary scans.
     pub footer: Option<String>,
+    /// Staged scans: secrets the changed files already held in `HEAD`. Listed, never failing
+    /// the scan: the commit does not add them.
+    pub preexisting: Vec<Finding>,
 }
 
 impl<'a> Report<'a> {
@@ -93,6 +96,7 @@ impl<'a> Report<'a> {
             suppressed: Vec::new(),
             show_suppressed: false,
             footer: None,
+            preexisting: Vec::new(),
         }
     }
 
@@ -103,6 +107,8 @@ impl<'a> Report<'a> {
             .partition(|f| !baseline.contains(&f.fingerprint));
         self.findings = kept;
         self.suppressed = suppressed;
+        self.preexisting
+            .retain(|f| !baseline.contains(&f.fingerprint));
     }
 }
 

@@ -34,6 +34,10 @@ fn severity_code(s: Severity) -> &'static str {
     }
 }
 
+/// What to do about secrets a commit did not add but that are already committed.
+pub const PREEXISTING_ADVICE: &str = "They are in the repository's history already: rotate them, audit the history with \
+     `credsweep git .`, and accept what is not a secret with `credsweep baseline add`.";
+
 pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String {
     let mut out = String::new();
     let mut last_path: Option<&str> = None;
@@ -118,6 +122,32 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
         }
     }
 
+    if !report.preexisting.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        let _ = writeln!(
+            out,
+            "{}",
+            color.paint(
+                "1;33",
+                "Already committed (HEAD holds these in the files you changed; they do not block this commit):"
+            )
+        );
+        for f in &report.preexisting {
+            let _ = writeln!(
+                out,
+                "  {}:{}:{}  {}  {}",
+                f.path,
+                f.line,
+                f.column,
+                f.rule_id,
+                redaction.show(&f.secret)
+            );
+        }
+        let _ = writeln!(out, "  {}", PREEXISTING_ADVICE);
+    }
+
     let fired: BTreeSet<&str> = report.findings.iter().map(|f| f.rule_id.as_str()).collect();
     let advice: Vec<(&str, &str)> = fired
         .iter()
@@ -177,20 +207,17 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
         human_bytes(s.bytes),
         report.elapsed.as_secs_f64(),
     );
-    let active = report
-        .findings
-        .iter()
-        .filter(|f| {
-            f.verification
-                .as_ref()
-                .is_some_and(|v| v.outcome == Outcome::Active)
-        })
-        .count();
+    // Pairs, as the verification line on stderr counts them: a pair is one credential, however
+    // many files hold it and though both its halves are findings.
+    let active = crate::verify::pairs_with(&report.findings, Outcome::Active);
     if active > 0 {
         let _ = write!(
             out,
             "; {}",
-            color.paint("1;31", &format!("{active} verified active"))
+            color.paint(
+                "1;31",
+                &format!("{} verified active", plural(active, "credential pair"))
+            )
         );
     }
     if !report.suppressed.is_empty() {
@@ -198,6 +225,13 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
             out,
             "; {} suppressed by the baseline",
             report.suppressed.len()
+        );
+    }
+    if !report.preexisting.is_empty() {
+        let _ = write!(
+            out,
+            "; {} already committed (not blocking)",
+            report.preexisting.len()
         );
     }
     if s.allowed > 0 {

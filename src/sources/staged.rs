@@ -5,10 +5,17 @@
 //! into a file after a clean `git add` is not. So blobs are read from the object database by the
 //! ids the index records.
 //!
+//! A commit is blocked only for secrets it *adds*: a secret that `HEAD` already holds in the same
+//! file (or, for a file new at its path, in a file the commit removes: a rename) is listed as
+//! pre-existing ([`StagedScan::preexisting`]) and does not block. Touching a file with an old leak
+//! in it is not the moment to be stopped; auditing the history (`credsweep git .`) is.
+//!
 //! A hook runs on every commit, so this must cost next to nothing on a large repository. Only
 //! the parts of `HEAD`'s tree that can differ are read: a directory whose cache-tree entry in the
 //! index is valid and equals `HEAD`'s tree for it is unchanged as a whole and skipped, so one
 //! staged file in a 10,000-file repository reads the few trees on its path.
+
+use std::collections::HashSet;
 
 use anyhow::{Context, Result, anyhow};
 use gix::ObjectId;
@@ -26,11 +33,29 @@ use crate::scanner::PathFilter;
 pub struct StagedBlob {
     pub path: String,
     pub id: ObjectId,
+    /// The blob `HEAD` has at the same path; `None` for a file new at its path.
+    pub head: Option<ObjectId>,
 }
+
+/// What [`changed_entries`] found: the staged blobs that differ from `HEAD`, and the blobs of
+/// `HEAD` the index no longer has (deleted or renamed away).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub staged: Vec<StagedBlob>,
+    pub removed: Vec<StagedBlob>,
+}
+
+/// At most this many removed blobs are kept as rename sources: past it, a secret in a renamed
+/// file counts as new (the commit is blocked, never wrongly let through).
+pub const MAX_REMOVED: usize = 10_000;
 
 /// What `credsweep staged` found.
 pub struct StagedScan {
+    /// Secrets the commit adds: they block it.
     pub findings: Vec<Finding>,
+    /// Secrets the changed files already held in `HEAD` (same secret, same file or the file it
+    /// was renamed from): reported, never blocking.
+    pub preexisting: Vec<Finding>,
     pub summary: Summary,
     pub notes: Vec<String>,
     /// How many staged blobs differ from `HEAD`; 0 means nothing is staged.
@@ -81,7 +106,7 @@ pub fn scan(ctx: &ScanContext<'_>, repo: &gix::Repository) -> Result<StagedScan>
         Err(_) if repo.head_id().is_err() => None, // unborn branch: everything staged is new
         Err(e) => return Err(anyhow!("{e}")).context("cannot read HEAD's tree"),
     };
-    let staged = changed_entries(repo, &index, head_tree)?;
+    let Changes { staged, removed } = changed_entries(repo, &index, head_tree)?;
 
     let mut summary = Summary::default();
     let mut findings = Vec::new();
@@ -97,6 +122,9 @@ pub fn scan(ctx: &ScanContext<'_>, repo: &gix::Repository) -> Result<StagedScan>
             crate::cli::plural(unmerged, "index entry is", "index entries are")
         ));
     }
+    let mut preexisting = Vec::new();
+    // The secrets of the removed blobs, read once and only if a new file has findings.
+    let mut renamed_from: Option<HashSet<String>> = None;
     let mut buf = Vec::new();
     for b in &staged {
         if ctx.allowlist.excludes_path(&b.path, &ctx.path_base) {
@@ -113,6 +141,7 @@ pub fn scan(ctx: &ScanContext<'_>, repo: &gix::Repository) -> Result<StagedScan>
                     .data
                     .len()
                     .min(usize::try_from(ctx.max_file_size).unwrap_or(usize::MAX));
+                let mut found = Vec::new();
                 scan_buffer(
                     ctx,
                     &d.data[..cap],
@@ -120,8 +149,28 @@ pub fn scan(ctx: &ScanContext<'_>, repo: &gix::Repository) -> Result<StagedScan>
                     &b.path,
                     PathFilter::Path(&b.path),
                     &mut summary,
-                    &mut findings,
+                    &mut found,
                 );
+                if found.is_empty() {
+                    continue;
+                }
+                let before = match b.head {
+                    Some(h) => secrets_in(ctx, repo, &[(b.path.as_str(), h)]),
+                    None => renamed_from
+                        .get_or_insert_with(|| {
+                            let blobs: Vec<(&str, ObjectId)> =
+                                removed.iter().map(|r| (r.path.as_str(), r.id)).collect();
+                            secrets_in(ctx, repo, &blobs)
+                        })
+                        .clone(),
+                };
+                for f in found {
+                    if before.contains(f.secret.plaintext()) {
+                        preexisting.push(f);
+                    } else {
+                        findings.push(f);
+                    }
+                }
             }
             Ok(_) => summary.skip(
                 &b.path,
@@ -141,10 +190,46 @@ pub fn scan(ctx: &ScanContext<'_>, repo: &gix::Repository) -> Result<StagedScan>
     }
     Ok(StagedScan {
         findings,
+        preexisting,
         summary,
         notes,
         staged: staged.len(),
     })
+}
+
+/// The secrets credsweep finds in the blobs `(path, id)` of `HEAD`, each scanned as at its path.
+/// A blob that cannot be read contributes nothing: its secrets then count as new, and block.
+fn secrets_in(
+    ctx: &ScanContext<'_>,
+    repo: &gix::Repository,
+    blobs: &[(&str, ObjectId)],
+) -> HashSet<String> {
+    let mut scratch = Summary::default();
+    let mut found = Vec::new();
+    let mut buf = Vec::new();
+    for &(path, id) in blobs {
+        if let Ok(Some(d)) = repo.objects.try_find(&id, &mut buf)
+            && d.kind == Kind::Blob
+        {
+            let cap = d
+                .data
+                .len()
+                .min(usize::try_from(ctx.max_file_size).unwrap_or(usize::MAX));
+            scan_buffer(
+                ctx,
+                &d.data[..cap],
+                d.data.len() as u64,
+                path,
+                PathFilter::Path(path),
+                &mut scratch,
+                &mut found,
+            );
+        }
+    }
+    found
+        .into_iter()
+        .map(|f| f.secret.plaintext().to_string())
+        .collect()
 }
 
 /// The index the next commit is made from: `GIT_INDEX_FILE` when git sets it, else the
@@ -161,18 +246,19 @@ pub fn index_path(repo: &gix::Repository) -> std::path::PathBuf {
 /// The blobs in `index` that `HEAD`'s tree (`head`, `None` on an unborn branch) does not hold at
 /// the same path: added, modified and renamed files. Submodules, intent-to-add placeholders and
 /// sparse directories carry no content to scan and are left out; of an unmerged path, every
-/// stage that differs from `HEAD` is returned.
+/// stage that differs from `HEAD` is returned. Also the blobs of `HEAD` at paths the index no
+/// longer has (at most [`MAX_REMOVED`]): where a renamed file came from.
 pub fn changed_entries(
     repo: &gix::Repository,
     index: &gix::index::State,
     head: Option<ObjectId>,
-) -> Result<Vec<StagedBlob>> {
+) -> Result<Changes> {
     let entries: Vec<(&BStr, ObjectId, Mode, Flags)> = index
         .entries()
         .iter()
         .map(|e| (e.path(index), e.id, e.mode, e.flags))
         .collect();
-    let mut out = Vec::new();
+    let mut out = Changes::default();
     let mut cmp = Compare {
         repo,
         buf: Vec::new(),
@@ -185,7 +271,7 @@ pub fn changed_entries(
 struct Compare<'a, 'r> {
     repo: &'r gix::Repository,
     buf: Vec<u8>,
-    out: &'a mut Vec<StagedBlob>,
+    out: &'a mut Changes,
 }
 
 impl Compare<'_, '_> {
@@ -222,6 +308,8 @@ impl Compare<'_, '_> {
         } else {
             TreeRef::empty()
         };
+        // Names at this level the index has (files, and directories with entries under them).
+        let mut present: HashSet<&[u8]> = HashSet::new();
         let mut i = 0;
         while i < entries.len() {
             let (path, id, mode, flags) = entries[i];
@@ -241,30 +329,87 @@ impl Compare<'_, '_> {
                     let sub_cache =
                         cache.and_then(|c| c.children.iter().find(|t| t.name.as_slice() == name));
                     let sub_prefix = &path[..prefix.len() + slash + 1];
+                    present.insert(name);
                     self.dir(sub_head, sub_cache, sub_prefix.as_bstr(), &entries[i..end])?;
                     i = end;
                 }
                 _ => {
                     i += 1;
+                    present.insert(rest.trim_end_with(|c| c == '/'));
                     if mode.contains(Mode::COMMIT)
                         || mode.contains(Mode::DIR)
                         || flags.contains(Flags::INTENT_TO_ADD)
                     {
                         continue;
                     }
-                    let same = tree
+                    let in_head = tree
                         .bisect_entry(rest.as_bstr(), false)
-                        .is_some_and(|e| e.oid == id.as_ref());
-                    if !same {
-                        self.out.push(StagedBlob {
+                        .filter(|e| e.mode.is_blob());
+                    if in_head.is_none_or(|e| e.oid != id.as_ref()) {
+                        self.out.staged.push(StagedBlob {
                             path: path.to_str_lossy().into_owned(),
                             id,
+                            head: in_head.map(|e| e.oid.to_owned()),
                         });
                     }
                 }
             }
         }
+        // What HEAD has here and the index does not: removed, or renamed away.
+        let gone: Vec<(Vec<u8>, ObjectId, bool)> = tree
+            .entries
+            .iter()
+            .filter(|e| !present.contains(e.filename.as_bytes()))
+            .filter(|e| e.mode.is_blob() || e.mode.is_tree())
+            .map(|e| {
+                let mut p = prefix.to_vec();
+                p.extend_from_slice(e.filename);
+                (p, e.oid.to_owned(), e.mode.is_tree())
+            })
+            .collect();
+        for (path, oid, is_tree) in gone {
+            self.removed(path, oid, is_tree);
+        }
         Ok(())
+    }
+
+    /// Records the blob `oid` at `path` (every blob under it, for a tree) as removed, up to
+    /// [`MAX_REMOVED`]. A tree that cannot be read is left out: its secrets then count as new.
+    fn removed(&mut self, path: Vec<u8>, oid: ObjectId, is_tree: bool) {
+        if self.out.removed.len() >= MAX_REMOVED {
+            return;
+        }
+        if !is_tree {
+            self.out.removed.push(StagedBlob {
+                path: path.to_str_lossy().into_owned(),
+                id: oid,
+                head: Some(oid),
+            });
+            return;
+        }
+        let children: Vec<(Vec<u8>, ObjectId, bool)> =
+            match self.repo.objects.try_find(&oid, &mut self.buf) {
+                Ok(Some(d)) if d.kind == Kind::Tree => {
+                    match TreeRef::from_bytes(d.data, self.repo.object_hash()) {
+                        Ok(t) => t
+                            .entries
+                            .iter()
+                            .filter(|e| e.mode.is_blob() || e.mode.is_tree())
+                            .map(|e| {
+                                let mut p = path.clone();
+                                p.push(b'/');
+                                p.extend_from_slice(e.filename);
+                                (p, e.oid.to_owned(), e.mode.is_tree())
+                            })
+                            .collect(),
+                        Err(_) => Vec::new(),
+                    }
+                }
+                _ => Vec::new(),
+            };
+        for (p, o, t) in children {
+            self.removed(p, o, t);
+        }
     }
 }
 

@@ -75,9 +75,14 @@ impl BaseUrl {
         })
     }
 
-    /// The URL every check requests.
+    /// The URL a partner id's check requests.
     pub fn endpoint(&self) -> String {
-        format!("{}{ME_PATH}", self.url)
+        self.url_for(ME_PATH)
+    }
+
+    /// The URL of `path` (which starts with `/`) below the base URL.
+    pub fn url_for(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
     }
 }
 
@@ -132,7 +137,7 @@ pub fn secs(d: Duration) -> String {
 /// A blocking HTTP client for the checks.
 pub struct Client {
     agent: ureq::Agent,
-    endpoint: String,
+    base: BaseUrl,
     timeout: Duration,
     pause: Duration,
 }
@@ -149,7 +154,7 @@ impl Client {
             .build();
         Client {
             agent: config.into(),
-            endpoint: base.endpoint(),
+            base,
             timeout,
             pause: RETRY_PAUSE,
         }
@@ -167,7 +172,7 @@ impl Client {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(c) = checks.get(i) else { break };
-                        let v = self.check(&c.id, &c.token);
+                        let v = self.check_on(&c.path, &c.id, &c.token);
                         results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(v);
                     }
                 });
@@ -181,13 +186,21 @@ impl Client {
             .collect()
     }
 
-    /// One pair: a request, and one more after a 429 or 5xx.
+    /// One pair with a partner id: a request to `/api/v1/partner/me`, and one more after a 429
+    /// or 5xx.
     pub fn check(&self, id: &Secret, token: &Secret) -> Verification {
-        let first = self.attempt(id, token);
+        self.check_on(ME_PATH, id, token)
+    }
+
+    /// One pair, checked on `path` below the base URL: a request, and one more after a 429 or
+    /// 5xx.
+    pub fn check_on(&self, path: &str, id: &Secret, token: &Secret) -> Verification {
+        let url = self.base.url_for(path);
+        let first = self.attempt(&url, id, token);
         let v = match first {
             Attempt::Status(code) if retryable(code) => {
                 std::thread::sleep(self.pause);
-                match self.attempt(id, token) {
+                match self.attempt(&url, id, token) {
                     Attempt::Status(code) => {
                         let mut v = classify(code);
                         v.detail += " (after one retry)";
@@ -204,13 +217,13 @@ impl Client {
         Verification::new(v.outcome, scrub(&v.detail, &[id, token]))
     }
 
-    fn attempt(&self, id: &Secret, token: &Secret) -> Attempt {
+    fn attempt(&self, url: &str, id: &Secret, token: &Secret) -> Attempt {
         let (Some(id_value), Some(token_value)) = (header(id), header(token)) else {
             return Attempt::Failed("the id or token cannot be sent in a header".into());
         };
         let result = self
             .agent
-            .get(&self.endpoint)
+            .get(url)
             .header("X-Auth-ID", id_value)
             .header("X-Auth-Token", token_value)
             .header("Accept", "application/json")
@@ -344,6 +357,6 @@ mod tests {
             "bad header sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE here",
             &[&t],
         );
-        assert_eq!(s, "bad header sk_live_4e… here");
+        assert_eq!(s, "bad header sk_live_4e…FAKE here");
     }
 }

@@ -2,17 +2,21 @@
 //!
 //! Two steps, between the sources and the report:
 //!
-//! 1. **Pairing** ([`pair::link`], always on): a partner id (`vobiz-partner-id`,
-//!    `vobiz-partner-auth-id`) and an auth token (`vobiz-auth-token`) found in the same file (the
-//!    same blob at the same path, for history) form a pair. Each token is paired with the id
+//! 1. **Pairing** ([`pair::link`], always on): an auth id (a partner id `partner-…` / `PA_…`, a
+//!    customer auth id `MA_…` / `auth_…`: [`ID_RULES`]) and an auth token (`sk_live_…`,
+//!    `sk_test_…`: [`TOKEN_RULES`]) found in the same file (the same blob at the same path, for
+//!    history) form a pair. Each token is paired with the id
 //!    nearest to it; each paired id points back at the nearest of the tokens paired with it. Both
 //!    findings get a [`PairLink`] to the other, and the id is raised to the token's severity: a
 //!    pair is a working credential, not just an identifier.
-//! 2. **Verification** ([`apply`] with `--verify`, off by default): for each distinct pair, one
-//!    `GET {base}/api/v1/partner/me` with `X-Auth-ID`, `X-Auth-Token` and
-//!    `Accept: application/json` ([`http`]), and an [`Outcome`] on every finding of the pair.
-//!    A token with no id in its file is [`Outcome::Unverifiable`]: it is never tried against ids
-//!    found elsewhere, which would send it to accounts it may not belong to.
+//! 2. **Verification** ([`apply`] with `--verify`, off by default): for each distinct pair with a
+//!    live token, one `GET {base}/api/v1/partner/me` (partner ids) or
+//!    `GET {base}/api/v1/Account/{auth_id}/` (customer auth ids) with `X-Auth-ID`,
+//!    `X-Auth-Token` and `Accept: application/json` ([`http`]), and an [`Outcome`] on every
+//!    finding of the pair. A token with no id in its file is [`Outcome::Unverifiable`]: it is
+//!    never tried against ids found elsewhere, which would send it to accounts it may not belong
+//!    to. A test-mode pair (`sk_test_`) is unverifiable too: Vobiz documents no test
+//!    environment to check it against, and the live API is not the place to try it.
 //!
 //! Nothing here touches the network unless `--verify` is given, and then only the one base URL's
 //! host: no proxies from the environment, no redirects. `--verify-dry-run` prints the requests
@@ -34,13 +38,16 @@ use crate::finding::{Finding, Fingerprint, Secret};
 use crate::report::Redaction;
 
 pub use http::{BaseUrl, BaseUrlParser};
-pub use pair::{ID_RULES, TOKEN_RULES};
+pub use pair::{ID_RULES, TEST_TOKEN_RULES, TOKEN_RULES};
 
 /// The API `--verify` talks to unless `--verify-base-url` says otherwise.
 pub const DEFAULT_BASE_URL: &str = "https://api.vobiz.ai";
 
-/// The endpoint every check requests, below the base URL.
+/// The endpoint a partner id's check requests, below the base URL.
 pub const ME_PATH: &str = "/api/v1/partner/me";
+
+/// Below the base URL, the account a customer auth id's check requests: `{ACCOUNT_PATH}/{auth_id}/`.
+pub const ACCOUNT_PATH: &str = "/api/v1/Account";
 
 /// How long one request may take, unless `--verify-timeout` says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -67,20 +74,58 @@ pub struct VerifyArgs {
     /// nothing.
     #[arg(long)]
     pub verify_dry_run: bool,
-    /// Which findings fail the scan (exit 1): `any` finding, or only a credential `--verify`
-    /// found `active` (errors still exit 2).
-    #[arg(long, value_enum, value_name = "WHEN", default_value_t = FailOn::Any,
-          requires_if("active", "verify"))]
-    pub fail_on: FailOn,
+    /// Which findings fail the scan (exit 1): `any` finding (the default), or only credentials
+    /// whose `--verify` outcome is in the list: `active`, `inactive`, `unknown` (no answer:
+    /// API down, rate limited, timed out), `unverifiable`. Comma-separated or repeated, e.g.
+    /// `--fail-on active,unknown` for a CI gate that does not pass when the API cannot answer.
+    /// Outcomes need `--verify`. Errors still exit 2.
+    #[arg(long, value_enum, value_name = "WHEN", value_delimiter = ',',
+          default_values_t = [FailOn::Any])]
+    pub fail_on: Vec<FailOn>,
 }
 
-/// `--fail-on`.
+/// One `--fail-on` value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
     /// Any finding fails the scan.
     Any,
-    /// Only a credential verified active fails the scan.
+    /// A credential verified active (the API accepted it).
     Active,
+    /// A credential the API rejected.
+    Inactive,
+    /// A credential the API gave no answer about (timeout, network error, 429, 5xx).
+    Unknown,
+    /// A credential that was not tried (no pair in its file, a test-mode token).
+    Unverifiable,
+}
+
+impl FailOn {
+    /// The verification outcome this value fails on; `None` for `any`.
+    pub fn outcome(self) -> Option<Outcome> {
+        match self {
+            FailOn::Any => None,
+            FailOn::Active => Some(Outcome::Active),
+            FailOn::Inactive => Some(Outcome::Inactive),
+            FailOn::Unknown => Some(Outcome::Unknown),
+            FailOn::Unverifiable => Some(Outcome::Unverifiable),
+        }
+    }
+}
+
+impl VerifyArgs {
+    /// Refuses `--fail-on` outcomes without `--verify`: no finding would have one, and the gate
+    /// would pass whatever the scan found.
+    pub fn validate(&self) -> Result<()> {
+        if !self.verify
+            && let Some(f) = self.fail_on.iter().find(|f| f.outcome().is_some())
+        {
+            anyhow::bail!(
+                "--fail-on {} needs --verify: without it no credential has a verification outcome, so the scan could never fail (use --fail-on any, or add --verify)",
+                f.outcome().expect("found by outcome").as_str()
+            );
+        }
+        Ok(())
+    }
 }
 
 /// A request timeout given in seconds on the command line.
@@ -177,59 +222,129 @@ impl PairLink {
     }
 }
 
-/// Whether `findings` fail the scan under `fail_on`: any finding, or a verified-active one.
-pub fn fails(findings: &[Finding], fail_on: FailOn) -> bool {
-    match fail_on {
-        FailOn::Any => !findings.is_empty(),
-        FailOn::Active => findings.iter().any(|f| {
-            f.verification
-                .as_ref()
-                .is_some_and(|v| v.outcome == Outcome::Active)
-        }),
+/// Whether `findings` fail the scan under `fail_on`: with `any` in it, any finding; else a
+/// finding whose verification outcome is in it.
+pub fn fails(findings: &[Finding], fail_on: &[FailOn]) -> bool {
+    if fail_on.contains(&FailOn::Any) {
+        return !findings.is_empty();
     }
+    findings.iter().any(|f| {
+        f.verification
+            .as_ref()
+            .is_some_and(|v| fail_on.iter().any(|o| o.outcome() == Some(v.outcome)))
+    })
 }
 
-/// One request to make: a distinct (id, token) pair.
+/// One request to make: a distinct (id, token) pair, and the path below the base URL it is
+/// checked on.
 #[derive(Debug, Clone)]
 pub struct Check {
     pub id: Secret,
     pub token: Secret,
+    pub path: String,
 }
 
-/// The distinct pairs among `findings`, in report order, each once however many files hold it:
-/// first the tokens' pairs, then any pair only an id names. (In history, where pairs are linked
-/// blob by blob before findings are grouped by secret, a token committed with one id and later
-/// with another is reported once, paired with the first, while the second id still names its
-/// own pair with the token: that pair is checked too.)
+/// A pair as seen from either half: (id rule, id, token rule, token).
+fn pair_of(f: &Finding) -> Option<(&str, &Secret, &str, &Secret)> {
+    let p = f.pair.as_ref()?;
+    let rule = f.rule_id.as_str();
+    if TOKEN_RULES.contains(&rule) {
+        Some((p.rule_id.as_str(), &p.secret, rule, &f.secret))
+    } else if ID_RULES.contains(&rule) {
+        Some((rule, &f.secret, p.rule_id.as_str(), &p.secret))
+    } else {
+        None
+    }
+}
+
+/// Why a pair is not sent, if it is not: a test-mode token, or an id no URL can hold.
+fn not_sent(id_rule: &str, id: &Secret, token_rule: &str) -> Option<Verification> {
+    if TEST_TOKEN_RULES.contains(&token_rule) {
+        return Some(Verification::new(
+            Outcome::Unverifiable,
+            "test-mode token (sk_test_): Vobiz documents no test environment to check it against, so it was not sent",
+        ));
+    }
+    if pair::check_path(id_rule, id.plaintext()).is_none() {
+        return Some(Verification::new(
+            Outcome::Unverifiable,
+            "the auth id has characters an account URL cannot hold, so the pair was not sent",
+        ));
+    }
+    None
+}
+
+/// The distinct pairs among `findings` that are sent (live tokens), in report order, each once
+/// however many files hold it. Pairs are read from both halves: a history finding keeps the
+/// pair its blob made, so an id and a token grouped from different blobs may name different
+/// pairs.
 pub fn plan(findings: &[Finding]) -> Vec<Check> {
     let mut seen: HashSet<(&str, &str)> = HashSet::new();
     let mut checks = Vec::new();
-    let mut order: Vec<(&Secret, &Secret, &Finding)> = Vec::new();
-    for f in findings {
-        let Some(p) = f.pair.as_deref() else { continue };
-        let rule = f.rule_id.as_str();
-        if TOKEN_RULES.contains(&rule) {
-            order.push((&p.secret, &f.secret, f));
+    let mut order: Vec<&Finding> = findings.iter().filter(|f| f.pair.is_some()).collect();
+    order.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    for f in order {
+        let Some((id_rule, id, token_rule, token)) = pair_of(f) else {
+            continue;
+        };
+        if not_sent(id_rule, id, token_rule).is_some() {
+            continue;
         }
-    }
-    let tokens = order.len();
-    for f in findings {
-        let Some(p) = f.pair.as_deref() else { continue };
-        if ID_RULES.contains(&f.rule_id.as_str()) {
-            order.push((&f.secret, &p.secret, f));
-        }
-    }
-    order[..tokens].sort_by(|a, b| a.2.sort_key().cmp(&b.2.sort_key()));
-    order[tokens..].sort_by(|a, b| a.2.sort_key().cmp(&b.2.sort_key()));
-    for (id, token, _) in order {
         if seen.insert((id.plaintext(), token.plaintext())) {
             checks.push(Check {
                 id: id.clone(),
                 token: token.clone(),
+                path: pair::check_path(id_rule, id.plaintext()).expect("checked by not_sent"),
             });
         }
     }
     checks
+}
+
+/// The verification of one finding, given the results of the checks by (id, token).
+fn verification_of(
+    f: &Finding,
+    by_pair: &HashMap<(&str, &str), &Verification>,
+) -> Option<Verification> {
+    let rule = f.rule_id.as_str();
+    if let Some((id_rule, id, token_rule, token)) = pair_of(f) {
+        if let Some(v) = not_sent(id_rule, id, token_rule) {
+            return Some(v);
+        }
+        return Some(
+            by_pair
+                .get(&(id.plaintext(), token.plaintext()))
+                .map_or_else(
+                    || Verification::new(Outcome::Unknown, "not checked"),
+                    |v| (*v).clone(),
+                ),
+        );
+    }
+    if TOKEN_RULES.contains(&rule) {
+        Some(Verification::new(
+            Outcome::Unverifiable,
+            "no Vobiz auth id (X-Auth-ID: partner-…, PA_… or MA_…) in the same file; a token is never tried with ids found elsewhere",
+        ))
+    } else if ID_RULES.contains(&rule) {
+        Some(Verification::new(
+            Outcome::Unverifiable,
+            "no Vobiz auth token (X-Auth-Token: sk_live_… or sk_test_…) in the same file",
+        ))
+    } else {
+        None
+    }
+}
+
+/// How many distinct pairs among `findings` have outcome `o` (a pair found in two files, or
+/// reported on both its halves, counts once).
+pub fn pairs_with(findings: &[Finding], o: Outcome) -> usize {
+    findings
+        .iter()
+        .filter(|f| f.verification.as_ref().is_some_and(|v| v.outcome == o))
+        .filter_map(pair_of)
+        .map(|(_, id, _, token)| (id.plaintext(), token.plaintext()))
+        .collect::<HashSet<_>>()
+        .len()
 }
 
 /// Links pairs in `findings` and, with `--verify`, verifies them (or with `--verify-dry-run`
@@ -241,6 +356,7 @@ pub fn apply(
     no_redact: bool,
     quiet: bool,
 ) -> Result<()> {
+    args.validate()?;
     pair::link(findings);
     if !args.verify && !args.verify_dry_run {
         return Ok(());
@@ -255,12 +371,23 @@ pub fn apply(
         .iter()
         .filter(|f| TOKEN_RULES.contains(&f.rule_id.as_str()) && f.pair.is_none())
         .count();
+    let test_pairs = findings
+        .iter()
+        .filter(|f| TEST_TOKEN_RULES.contains(&f.rule_id.as_str()) && f.pair.is_some())
+        .map(|f| {
+            (
+                f.pair.as_ref().map(|p| p.secret.plaintext()),
+                f.secret.plaintext(),
+            )
+        })
+        .collect::<HashSet<_>>()
+        .len();
     let base = &args.verify_base_url;
 
     if args.verify_dry_run {
         eprint!(
             "{}",
-            dry_run_text(base, &checks, unpaired_tokens, redaction)
+            dry_run_text(base, &checks, unpaired_tokens, test_pairs, redaction)
         );
         return Ok(());
     }
@@ -286,59 +413,40 @@ pub fn apply(
         .map(|(c, v)| ((c.id.plaintext(), c.token.plaintext()), v))
         .collect();
 
-    // Every pair a finding names was planned; were one not, it is unknown rather than a panic.
-    let answer = |id: &Secret, token: &Secret| {
-        by_pair
-            .get(&(id.plaintext(), token.plaintext()))
-            .map_or_else(
-                || Verification::new(Outcome::Unknown, "not checked"),
-                |v| (*v).clone(),
-            )
-    };
-    let mut assigned = Vec::with_capacity(findings.len());
-    for f in findings.iter() {
-        let rule = f.rule_id.as_str();
-        let v = if TOKEN_RULES.contains(&rule) {
-            Some(match &f.pair {
-                Some(p) => answer(&p.secret, &f.secret),
-                None => Verification::new(
-                    Outcome::Unverifiable,
-                    "no Vobiz partner id in the same file; a token is never tried with ids found elsewhere",
-                ),
-            })
-        } else if ID_RULES.contains(&rule) {
-            Some(match &f.pair {
-                Some(p) => answer(&f.secret, &p.secret),
-                None => Verification::new(
-                    Outcome::Unverifiable,
-                    "no Vobiz auth token in the same file",
-                ),
-            })
-        } else {
-            None
-        };
-        assigned.push(v);
-    }
+    let assigned: Vec<Option<Verification>> = findings
+        .iter()
+        .map(|f| verification_of(f, &by_pair))
+        .collect();
     for (f, v) in findings.iter_mut().zip(assigned) {
         f.verification = v;
     }
 
-    if !quiet && (!checks.is_empty() || unpaired_tokens > 0) {
+    if !quiet && (!checks.is_empty() || unpaired_tokens > 0 || test_pairs > 0) {
         let mut counts: HashMap<Outcome, usize> = HashMap::new();
         for v in &results {
             *counts.entry(v.outcome).or_default() += 1;
         }
         let n = |o| counts.get(&o).copied().unwrap_or(0);
         eprintln!(
-            "credsweep: verification: {} active, {} inactive, {} unknown; {} token{} without a partner id not tried",
+            "credsweep: verification of {}: {} active, {} inactive, {} unknown; not tried: {} without an auth id, {}",
+            plural(checks.len(), "credential pair"),
             n(Outcome::Active),
             n(Outcome::Inactive),
             n(Outcome::Unknown),
-            unpaired_tokens,
-            if unpaired_tokens == 1 { "" } else { "s" },
+            plural(unpaired_tokens, "token"),
+            plural(test_pairs, "test-mode pair"),
         );
     }
     Ok(())
+}
+
+/// `1 token`, `2 tokens`.
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }
 
 /// What `--verify-dry-run` prints: each request, secrets shown as `redaction` says.
@@ -346,6 +454,7 @@ pub fn dry_run_text(
     base: &BaseUrl,
     checks: &[Check],
     unpaired_tokens: usize,
+    test_pairs: usize,
     redaction: Redaction,
 ) -> String {
     let mut out = format!(
@@ -353,18 +462,24 @@ pub fn dry_run_text(
         checks.len(),
         if checks.len() == 1 { "" } else { "s" }
     );
-    let url = base.endpoint();
     for c in checks {
         out += &format!(
-            "  GET {url}\n    X-Auth-ID: {}\n    X-Auth-Token: {}\n    Accept: application/json\n",
+            "  GET {}\n    X-Auth-ID: {}\n    X-Auth-Token: {}\n    Accept: application/json\n",
+            base.url_for(&c.path),
             redaction.show(&c.id),
             redaction.show(&c.token)
         );
     }
     if unpaired_tokens > 0 {
         out += &format!(
-            "credsweep: --verify-dry-run: {unpaired_tokens} token{} without a partner id in the same file would not be tried (unverifiable)\n",
-            if unpaired_tokens == 1 { "" } else { "s" }
+            "credsweep: --verify-dry-run: {} without an auth id in the same file would not be tried (unverifiable)\n",
+            plural(unpaired_tokens, "token")
+        );
+    }
+    if test_pairs > 0 {
+        out += &format!(
+            "credsweep: --verify-dry-run: {} would not be sent: Vobiz documents no test environment (unverifiable)\n",
+            plural(test_pairs, "test-mode pair")
         );
     }
     out
@@ -391,19 +506,34 @@ mod tests {
     #[test]
     fn dry_run_redacts_unless_asked() {
         let base = BaseUrl::parse("https://api.vobiz.ai/").unwrap();
-        let checks = [Check {
-            id: Secret::new(b"partner-fake7f3a9c2e41b8"),
-            token: Secret::new(b"sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE"),
-        }];
-        let t = dry_run_text(&base, &checks, 1, Redaction::Redact);
+        let checks = [
+            Check {
+                id: Secret::identifier(b"partner-fake7f3a9c2e41b8"),
+                token: Secret::new(b"sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE"),
+                path: ME_PATH.to_string(),
+            },
+            Check {
+                id: Secret::identifier(b"MA_6IJANV8A3FAKEQQJE4"),
+                token: Secret::new(b"sk_live_8KjkRXpqP7FAKEezt61EyzWB2BGBy2kW"),
+                path: "/api/v1/Account/MA_6IJANV8A3FAKEQQJE4/".to_string(),
+            },
+        ];
+        let t = dry_run_text(&base, &checks, 1, 1, Redaction::Redact);
         assert!(
             t.contains("GET https://api.vobiz.ai/api/v1/partner/me\n"),
             "{t}"
         );
-        assert!(t.contains("X-Auth-Token: sk_live_4e…"), "{t}");
-        assert!(!t.contains("FAKE") && !t.contains("2e41b8"), "{t}");
-        assert!(t.contains("1 token without a partner id"), "{t}");
-        let t = dry_run_text(&base, &checks, 0, Redaction::Plain);
+        assert!(
+            t.contains("GET https://api.vobiz.ai/api/v1/Account/MA_6IJANV8A3FAKEQQJE4/\n"),
+            "{t}"
+        );
+        // The token: prefix and a quarter of the rest; the id (not a secret) in full.
+        assert!(t.contains("X-Auth-Token: sk_live_4e…FAKE\n"), "{t}");
+        assert!(t.contains("X-Auth-ID: partner-fake7f3a9c2e41b8\n"), "{t}");
+        assert!(!t.contains("C39HqLyjWDarjtT1zdp7dc"), "{t}");
+        assert!(t.contains("1 token without an auth id"), "{t}");
+        assert!(t.contains("1 test-mode pair would not be sent"), "{t}");
+        let t = dry_run_text(&base, &checks, 0, 0, Redaction::Plain);
         assert!(t.contains("sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE"), "{t}");
     }
 }

@@ -1,4 +1,5 @@
-//! Pairing: which partner id goes with which auth token.
+//! Pairing: which auth id (partner id `partner-…` / `PA_…`, customer auth id `MA_…`) goes with
+//! which auth token (`sk_live_…`, `sk_test_…`).
 //!
 //! Only findings in the same file can pair (for history: the same blob at the same path), so a
 //! token is never matched with an id that merely appears somewhere else in the repository. Within
@@ -12,11 +13,42 @@ use std::collections::HashMap;
 use super::PairLink;
 use crate::finding::Finding;
 
-/// Rules whose findings are the id half of a pair.
-pub const ID_RULES: &[&str] = &["vobiz-partner-id", "vobiz-partner-auth-id"];
+/// Rules whose findings are the id half of a pair: partner ids (`partner-…`, `PA_…`) and customer
+/// auth ids (`MA_…`, the messaging API's `auth_…`).
+pub const ID_RULES: &[&str] = &[
+    "vobiz-partner-id",
+    "vobiz-partner-auth-id",
+    "vobiz-customer-auth-id",
+    "vobiz-messaging-auth-id",
+];
 
-/// Rules whose findings are the token half of a pair.
-pub const TOKEN_RULES: &[&str] = &["vobiz-auth-token"];
+/// The id rules whose ids are customer (sub-account) auth ids, checked on their account
+/// (`/api/v1/Account/{auth_id}/`) rather than on the partner API.
+pub const CUSTOMER_ID_RULES: &[&str] = &["vobiz-customer-auth-id", "vobiz-messaging-auth-id"];
+
+/// Rules whose findings are the token half of a pair: live (`sk_live_`) and test-mode
+/// (`sk_test_`) auth tokens.
+pub const TOKEN_RULES: &[&str] = &["vobiz-auth-token", "vobiz-test-token"];
+
+/// The token rules for test-mode tokens. Vobiz documents no test environment to check them
+/// against, so they are paired but never sent.
+pub const TEST_TOKEN_RULES: &[&str] = &["vobiz-test-token"];
+
+/// The path (below the base URL) a pair with this id is checked on: the partner API's
+/// `/api/v1/partner/me` for partner ids, the account's own `/api/v1/Account/{auth_id}/` for
+/// customer auth ids. `None` for an id that cannot be put in a URL path as it is (only a user's
+/// own rule could find one).
+pub fn check_path(id_rule: &str, id: &str) -> Option<String> {
+    if !CUSTOMER_ID_RULES.contains(&id_rule) {
+        return Some(super::ME_PATH.to_string());
+    }
+    let safe = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    safe.then(|| format!("{}/{id}/", super::ACCOUNT_PATH))
+}
 
 /// What a pair must share: the path (history findings are paired by their source, per blob).
 type FileKey<'a> = &'a str;
@@ -304,6 +336,40 @@ mod tests {
         assert_eq!(paired(&fs[0]), Some((5, 1)));
         assert_eq!(paired(&fs[2]), Some((5, 1)));
         assert_eq!(paired(&fs[1]), Some((6, 1)));
+    }
+
+    #[test]
+    fn every_id_kind_pairs_with_every_token_kind() {
+        for id_rule in ID_RULES {
+            for token_rule in TOKEN_RULES {
+                let mut fs = vec![
+                    finding(id_rule, "x", 1, 1, "MA_6IJANV8A3FAKEQQJE4"),
+                    finding(
+                        token_rule,
+                        "x",
+                        1,
+                        40,
+                        "sk_test_5qXHy1l9byFAKE9fSauNHlCyW3nO",
+                    ),
+                ];
+                link(&mut fs);
+                assert_eq!(paired(&fs[0]), Some((1, 40)), "{id_rule} + {token_rule}");
+                assert_eq!(paired(&fs[1]), Some((1, 1)), "{id_rule} + {token_rule}");
+            }
+        }
+    }
+
+    #[test]
+    fn customer_ids_are_checked_on_their_account() {
+        assert_eq!(
+            check_path("vobiz-partner-id", "partner-fake7f3a9c2e41b8").as_deref(),
+            Some("/api/v1/partner/me")
+        );
+        assert_eq!(
+            check_path("vobiz-customer-auth-id", "MA_6IJANV8A3FAKEQQJE4").as_deref(),
+            Some("/api/v1/Account/MA_6IJANV8A3FAKEQQJE4/")
+        );
+        assert_eq!(check_path("vobiz-customer-auth-id", "MA_/../x?"), None);
     }
 
     #[test]
