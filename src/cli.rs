@@ -133,6 +133,10 @@ pub struct ScanArgs {
     /// With `--format sarif`: list every rule in force in the log, not only those that fired.
     #[arg(long)]
     pub sarif_all_rules: bool,
+    /// With `--format sarif`: name each history finding's commit author (left out by default:
+    /// a SARIF log is uploaded and kept, and an author's name or email is personal data).
+    #[arg(long)]
+    pub sarif_authors: bool,
     /// Write the report to this file instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -530,6 +534,10 @@ pub fn finish_with_notes(
             }
         }
     }
+    // SARIF never holds a secret, whatever --no-redact says.
+    if !a.no_redact || a.format == Format::Sarif {
+        report.redact_repository_strings(&setup.scanner);
+    }
     let code = emit(a, &report)?;
     Ok(if stale > 0 { EXIT_ERROR } else { code })
 }
@@ -631,7 +639,11 @@ fn run_baseline(cmd: BaselineCommand) -> Result<i32> {
             .iter()
             .filter(|k| matches!(k.reason, crate::sources::SkipReason::Error(_)))
         {
-            eprintln!("credsweep: error: {}: {}", k.path, k.reason);
+            crate::term::eprint_line(format_args!(
+                "credsweep: error: {}: {}",
+                crate::term::escape(&k.path),
+                crate::term::escape(&k.reason.to_string())
+            ));
         }
         bail!("the scan could not read everything, so the baseline was not changed");
     }
@@ -645,34 +657,36 @@ fn run_baseline(cmd: BaselineCommand) -> Result<i32> {
         BaselineCommand::Add { .. } => {
             let added = b.add(&findings, reason);
             b.save(&path)?;
-            eprintln!(
+            crate::term::eprint_line(format_args!(
                 "credsweep: {} new entries, {} in all, in {}",
                 added,
                 b.len(),
-                path.display()
-            );
+                crate::term::escape(&path.display().to_string())
+            ));
             if let Some(attrs) = baseline::ensure_union_merge(&path)? {
-                eprintln!(
+                crate::term::eprint_line(format_args!(
                     "credsweep: added `merge=union` for the baseline to {}, so branches that add entries merge cleanly",
-                    attrs.display()
-                );
+                    crate::term::escape(&attrs.display().to_string())
+                ));
             }
         }
         BaselineCommand::Prune { .. } => {
             let dropped = b.prune(&findings);
             b.save(&path)?;
             for e in &dropped {
-                eprintln!(
+                crate::term::eprint_line(format_args!(
                     "credsweep: dropped {} ({} in {})",
-                    e.fingerprint, e.rule, e.path
-                );
+                    e.fingerprint,
+                    crate::term::escape(&e.rule),
+                    crate::term::escape(&e.path)
+                ));
             }
-            eprintln!(
+            crate::term::eprint_line(format_args!(
                 "credsweep: {} stale entries dropped, {} kept, in {}",
                 dropped.len(),
                 b.len(),
-                path.display()
-            );
+                crate::term::escape(&path.display().to_string())
+            ));
         }
     }
     Ok(EXIT_CLEAN)
@@ -701,16 +715,20 @@ pub fn emit(a: &ScanArgs, report: &Report<'_>) -> Result<i32> {
         Format::Json => report::json::render(report, redaction),
         Format::Sarif => {
             if a.no_redact {
-                eprintln!(
-                    "credsweep: note: --no-redact does not apply to SARIF: secrets are never written into it"
+                crate::term::eprint_line(
+                    "credsweep: note: --no-redact does not apply to SARIF: secrets are never written into it",
                 );
             }
             let opts = report::sarif::SarifOptions {
                 all_rules: a.sarif_all_rules,
+                authors: a.sarif_authors,
             };
             let r = report::sarif::render(report, opts);
             for w in &r.warnings {
-                eprintln!("credsweep: warning: {w}");
+                crate::term::eprint_line(format_args!(
+                    "credsweep: warning: {}",
+                    crate::term::escape(w)
+                ));
             }
             r.body
         }

@@ -150,7 +150,10 @@ impl RuleRegex {
             .get_or_init(|| match build_regex(&self.pattern, self.unicode) {
                 Ok(re) => Some(re),
                 Err(e) => {
-                    eprintln!("credsweep: error: a rule's regex does not compile, the rule is skipped: {e}");
+                    crate::term::eprint_line(format_args!(
+                        "credsweep: error: a rule's regex does not compile, the rule is skipped: {}",
+                        crate::term::escape_lines(&e)
+                    ));
                     None
                 }
             })

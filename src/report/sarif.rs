@@ -87,6 +87,10 @@ pub const INFORMATION_URI: &str = {
 pub struct SarifOptions {
     /// List every rule in force in `tool.driver.rules`, not only those that fired.
     pub all_rules: bool,
+    /// Name each history finding's commit author (`--sarif-authors`). Off by default: the log is
+    /// uploaded and kept, readable by everyone who sees the alerts, and a name or email is
+    /// personal data (and, from a hostile repository, anything at all).
+    pub authors: bool,
 }
 
 /// A rendered SARIF log and what the caller should tell the user on stderr.
@@ -351,8 +355,8 @@ fn place(kind: ScanKind, f: &Finding) -> String {
 }
 
 /// The result message: the first sentence says what was found and where (for history, in which
-/// commit, by whom, when); then the redacted secret.
-fn result_message(kind: ScanKind, f: &Finding) -> String {
+/// commit, when, and by whom with `--sarif-authors`); then the redacted secret.
+fn result_message(kind: ScanKind, f: &Finding, authors: bool) -> String {
     let mut m = format!(
         "{} found in {}",
         f.description.trim_end_matches('.'),
@@ -362,7 +366,7 @@ fn result_message(kind: ScanKind, f: &Finding) -> String {
         match &p.commit {
             Some(c) => {
                 m += &format!(", added in commit {}", &c[..c.len().min(12)]);
-                if let Some(a) = &p.author {
+                if let Some(a) = p.author.as_ref().filter(|_| authors) {
                     m += &format!(" by {a}");
                 }
                 if let Some(d) = &p.date {
@@ -391,7 +395,13 @@ fn result_message(kind: ScanKind, f: &Finding) -> String {
     m
 }
 
-fn result(kind: ScanKind, f: &Finding, rule_index: usize, uri: String) -> SarifResult {
+fn result(
+    kind: ScanKind,
+    f: &Finding,
+    rule_index: usize,
+    uri: String,
+    authors: bool,
+) -> SarifResult {
     let mut artifact = ArtifactLocation::builder().uri(uri.clone()).build();
     if !uri.starts_with("file:") && uri != STDIN_URI {
         artifact.uri_base_id = Some("%SRCROOT%".to_string());
@@ -427,7 +437,9 @@ fn result(kind: ScanKind, f: &Finding, rule_index: usize, uri: String) -> SarifR
         } else {
             result_level(f.severity)
         })
-        .message(message(result_message(kind, f) + &pair_sentences(f)))
+        .message(message(
+            result_message(kind, f, authors) + &pair_sentences(f),
+        ))
         .locations(vec![location])
         .partial_fingerprints(fingerprints)
         .build();
@@ -437,7 +449,7 @@ fn result(kind: ScanKind, f: &Finding, rule_index: usize, uri: String) -> SarifR
         if let Some(c) = &p.commit {
             props.push(("commit", json!(c)));
         }
-        if let Some(a) = &p.author {
+        if let Some(a) = p.author.as_ref().filter(|_| authors) {
             props.push(("author", json!(a)));
         }
         if let Some(d) = &p.date {
@@ -602,7 +614,7 @@ pub fn render(report: &Report<'_>, opts: SarifOptions) -> Rendered {
             } else {
                 relative_uri(&f.path)
             };
-            result(report.kind, f, index_of[&positions[i]], uri)
+            result(report.kind, f, index_of[&positions[i]], uri, opts.authors)
         })
         .collect();
 

@@ -243,22 +243,24 @@ pub fn apply(
     let base = &args.verify_base_url;
 
     if args.verify_dry_run {
-        eprint!(
-            "{}",
-            dry_run_text(base, &checks, unpaired_tokens, redaction)
-        );
+        crate::term::eprint_text(&crate::term::escape_lines(&dry_run_text(
+            base,
+            &checks,
+            unpaired_tokens,
+            redaction,
+        )));
         return Ok(());
     }
 
     let timeout = args.verify_timeout.0;
     if !quiet && !checks.is_empty() {
-        eprintln!(
+        crate::term::eprint_line(format_args!(
             "credsweep: verifying {} Vobiz credential pair{} against {} (timeout {})",
             checks.len(),
             if checks.len() == 1 { "" } else { "s" },
             base,
             http::secs(timeout)
-        );
+        ));
     }
     let results = if checks.is_empty() {
         Vec::new()
@@ -305,14 +307,14 @@ pub fn apply(
             *counts.entry(v.outcome).or_default() += 1;
         }
         let n = |o| counts.get(&o).copied().unwrap_or(0);
-        eprintln!(
+        crate::term::eprint_line(format_args!(
             "credsweep: verification: {} active, {} inactive, {} unknown; {} token{} without a partner id not tried",
             n(Outcome::Active),
             n(Outcome::Inactive),
             n(Outcome::Unknown),
             unpaired_tokens,
             if unpaired_tokens == 1 { "" } else { "s" },
-        );
+        ));
     }
     Ok(())
 }
