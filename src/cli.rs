@@ -368,7 +368,9 @@ pub fn load_config(a: &RuleArgs, root: &Path) -> Result<Config> {
         return Ok(Config::empty());
     }
     if let Some(file) = &a.config {
-        return Ok(Config::load(file)?);
+        let mut config = Config::load(file)?;
+        config.trusted = true;
+        return Ok(config);
     }
     Ok(Config::discover(root)?.unwrap_or_else(Config::empty))
 }
@@ -401,6 +403,8 @@ pub struct Setup {
     pub project_root: PathBuf,
     pub max_file_size: u64,
     pub inline_allow: bool,
+    /// For the report: where the configuration came from, and what of it was not applied.
+    pub notes: Vec<String>,
 }
 
 impl Setup {
@@ -414,16 +418,31 @@ impl Setup {
                 .parent()
                 .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
         };
-        let max_file_size = a
-            .max_file_size
-            .or(config.max_file_size)
-            .unwrap_or(DEFAULT_MAX_FILE_SIZE);
+        let mut notes: Vec<String> = config.source_note().into_iter().collect();
+        let max_file_size = match (a.max_file_size, config.max_file_size) {
+            (Some(n), _) => n,
+            // A repository's own configuration may lower the cap, not raise it: a hostile one
+            // would make every thread hold gigabyte buffers.
+            (None, Some(n)) if config.trusted || n <= DEFAULT_MAX_FILE_SIZE => n,
+            (None, Some(n)) => {
+                notes.push(format!(
+                    "the repository's configuration asks for max_file_size {}, above the default \
+                     {}: a repository's own configuration may only lower it, so the default \
+                     applies (raise it with --max-file-size)",
+                    report::human_bytes(n),
+                    report::human_bytes(DEFAULT_MAX_FILE_SIZE)
+                ));
+                DEFAULT_MAX_FILE_SIZE
+            }
+            (None, None) => DEFAULT_MAX_FILE_SIZE,
+        };
         Ok(Setup {
             config,
             scanner,
             project_root,
             max_file_size,
             inline_allow: !a.no_inline_allow,
+            notes,
         })
     }
 
@@ -514,6 +533,7 @@ pub fn finish_with_notes(
     );
     report.show_suppressed = a.show_suppressed;
     report.footer = a.footer.clone();
+    report.notes.extend(setup.notes.iter().cloned());
     report.notes.extend(notes);
     let mut stale = 0;
     if let Some(b) = &baseline {

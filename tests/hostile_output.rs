@@ -8,6 +8,7 @@
 mod common;
 
 use std::ffi::OsStr;
+use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,7 +28,6 @@ struct Run {
     stdout: String,
     stderr: String,
     /// Peak resident memory of the child in KiB (from `wait4`).
-    #[allow(dead_code)]
     peak_kib: u64,
 }
 
@@ -430,4 +430,279 @@ fn a_closed_stdout_pipe_of_install_hook_is_not_a_panic() {
         String::from_utf8_lossy(&status.stderr)
     );
     assert!(p.join(".git/hooks/pre-commit").is_file());
+}
+
+// ---------------------------------------------------------------------------------------------
+// 17.16: configuration errors name file, key and line, never the value; rule files stay inside
+// ---------------------------------------------------------------------------------------------
+
+/// A scratch repository holding `config` as its `.credsweep.toml` and a clean file.
+fn repo_with_config(config: &str) -> TempDir {
+    let d = TempDir::new().unwrap();
+    git(d.path(), &["init", "-q"]);
+    write(d.path(), ".credsweep.toml", config);
+    write(d.path(), "a.txt", "nothing to see\n");
+    d
+}
+
+#[test]
+fn configuration_errors_do_not_quote_values() {
+    let cases = [
+        (
+            format!("default_rules = \"{FILE_TOKEN}\"\n"),
+            1,
+            "default_rules",
+        ),
+        (
+            format!("\n[severity]\ngithub-pat = \"{FILE_TOKEN}\"\n"),
+            3,
+            "github-pat",
+        ),
+        (
+            format!("[allow]\nsecrets = ['({FILE_TOKEN}']\n"),
+            2,
+            "allow.secrets",
+        ),
+        (
+            format!("[allow]\nlines = ['x', '[{FILE_TOKEN}']\n"),
+            2,
+            "allow.lines",
+        ),
+        (
+            format!("max_file_size = \"{FILE_TOKEN}\"\n"),
+            1,
+            "max_file_size",
+        ),
+        (format!("disable = [\"{FILE_TOKEN}\"]\n"), 1, "disable"),
+        (
+            format!("fingerprint_salt = [\"{FILE_TOKEN}\"]\n"),
+            1,
+            "fingerprint_salt",
+        ),
+        (
+            format!(
+                "[[rule]]\nid = 'x'\ndescription = 'd'\nseverity = 'error'\nregex = '(?P<secret>x)'\nallow = ['({FILE_TOKEN}']\n"
+            ),
+            1,
+            "`allow` regex 1",
+        ),
+    ];
+    for (config, line, key) in cases {
+        let repo = repo_with_config(&config);
+        let run = run_in(repo.path(), &["dir", ".", "--quiet"]);
+        assert_eq!(run.code, 2, "{config}: {}", run.stderr);
+        assert!(
+            !run.stderr.contains(FILE_TOKEN) && !run.stdout.contains(FILE_TOKEN),
+            "{config}: the value is quoted: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(&format!(".credsweep.toml:{line}:")) && run.stderr.contains(key),
+            "{config}: file, line {line} and key {key} not named: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn a_repository_config_cannot_load_rule_files_outside_the_repository() {
+    let outside = TempDir::new().unwrap();
+    // A valid rule file outside: if it were loaded, its rule would find `outside_...` below.
+    let rules = write(
+        outside.path(),
+        "rules.toml",
+        "[[rule]]\nid = 'outside-rule'\ndescription = 'from outside'\nseverity = 'error'\n\
+         regex = '(?P<secret>outside_[a-z0-9]{20})'\nkeywords = ['outside_']\n",
+    );
+    let repo = TempDir::new().unwrap();
+    let p = repo.path();
+    git(p, &["init", "-q"]);
+    write(p, "a.txt", "k = outside_q8w7e6r5t4y3u2i1o9p8\n");
+    std::os::unix::fs::symlink(&rules, p.join("link.toml")).unwrap();
+    let entries = [
+        rules.display().to_string(),
+        "/etc/passwd".to_string(),
+        "../../../../../../etc/passwd".to_string(),
+        // A symlink inside that points out.
+        "link.toml".to_string(),
+    ];
+    for entry in &entries {
+        write(p, ".credsweep.toml", format!("rule_files = ['{entry}']\n"));
+        let run = run_in(p, &["dir", ".", "--quiet", "--format", "json"]);
+        assert_eq!(run.code, 2, "{entry}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains(".credsweep.toml:1: rule_files"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("outside the repository"),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("root:"), "{}", run.stderr);
+    }
+    // Inside the repository is fine.
+    fs::copy(&rules, p.join("ci-rules.toml")).unwrap();
+    write(p, ".credsweep.toml", "rule_files = ['ci-rules.toml']\n");
+    let run = run_in(p, &["dir", ".", "--quiet"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("outside-rule"));
+    // The user's own configuration (--config) may name any file; so may --rules.
+    let cfg = write(
+        outside.path(),
+        "trusted.toml",
+        format!("rule_files = ['{}']\n", rules.display()),
+    );
+    let run = run_in(
+        p,
+        &["dir", ".", "--quiet", "--config", cfg.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("outside-rule"));
+    let run = run_in(
+        p,
+        &[
+            "dir",
+            "a.txt",
+            "--quiet",
+            "--no-config",
+            "--rules",
+            rules.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 17.5: a repository's rules cannot exhaust memory
+// ---------------------------------------------------------------------------------------------
+
+fn rules_config(n: usize, regex: &str, unicode: bool) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "[[rule]]\nid = 'r{i}'\ndescription = 'd'\nseverity = 'error'\n\
+                 regex = '''{regex}'''\nunicode = {unicode}\n\n"
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn huge_rules_in_a_repository_config_are_refused_within_bounded_memory() {
+    // Thirty rules of about 35 MiB each took 1.1 GB (1.5 GB measured) and 13 s.
+    let repo = repo_with_config(&rules_config(30, r"(?P<secret>\w{600})", true));
+    let started = Instant::now();
+    let run = run_in(repo.path(), &["dir", ".", "--quiet"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains(".credsweep.toml:1:"), "{}", run.stderr);
+    assert!(run.stderr.contains("rule `r0`"), "{}", run.stderr);
+    assert!(run.peak_kib < 200 << 10, "peak {} KiB", run.peak_kib);
+    assert!(started.elapsed() < Duration::from_secs(30));
+
+    // Many rules that each fit: the budget over all of them holds.
+    let repo = repo_with_config(&rules_config(150, r"(?P<secret>\w{60})", true));
+    let run = run_in(repo.path(), &["dir", ".", "--quiet"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("MiB of compiled regexes"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.peak_kib < 300 << 10, "peak {} KiB", run.peak_kib);
+
+    // Too many rules, however small.
+    let repo = repo_with_config(&rules_config(300, r"(?P<secret>tok_[a-z]{9})", false));
+    let run = run_in(repo.path(), &["dir", ".", "--quiet"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("at most 200 rules"), "{}", run.stderr);
+    // The same rules in a configuration the user names are fine.
+    let user = TempDir::new().unwrap();
+    let cfg = write(
+        user.path(),
+        "trusted.toml",
+        rules_config(300, r"(?P<secret>tok_[a-z]{9})", false),
+    );
+    let run = run_in(
+        repo.path(),
+        &["dir", ".", "--quiet", "--config", cfg.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decided: what a repository's own configuration may not loosen, and where it came from
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_repository_config_may_lower_the_size_cap_but_not_raise_it() {
+    // A 70 MiB file with a token at its end: past the 64 MiB default.
+    let repo = repo_with_config("max_file_size = '1G'\n");
+    let p = repo.path();
+    let mut big = vec![b'a'; 70 << 20];
+    for chunk in big.chunks_mut(100) {
+        *chunk.last_mut().unwrap() = b'\n';
+    }
+    big.extend(format!("GITHUB_TOKEN={FILE_TOKEN}\n").as_bytes());
+    write(p, "big.txt", &big);
+    let run = run_in(p, &["dir", ".", "--quiet", "--format", "json"]);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        doc["findings"].as_array().unwrap().len(),
+        0,
+        "{}",
+        run.stdout
+    );
+    let notes = doc["summary"]["notes"].to_string();
+    assert!(notes.contains("may only lower it"), "{notes}");
+    assert!(doc["summary"]["skipped"].to_string().contains("big.txt"));
+    // --max-file-size raises it.
+    let run = run_in(p, &["dir", ".", "--quiet", "--max-file-size", "1G"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    // Lowering is honoured.
+    write(p, ".credsweep.toml", "max_file_size = '1K'\n");
+    write(
+        p,
+        "big.txt",
+        format!("{}\nGITHUB_TOKEN={FILE_TOKEN}\n", "a".repeat(2000)),
+    );
+    let run = run_in(p, &["dir", ".", "--quiet", "--format", "json"]);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        doc["findings"].as_array().unwrap().len(),
+        0,
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn the_report_names_the_configuration_in_force_and_where_it_came_from() {
+    let repo = repo_with_config("[allow]\npaths = ['**']\n");
+    let p = repo.path();
+    write(p, "a.env", format!("GITHUB_TOKEN={FILE_TOKEN}\n"));
+    git(p, &["add", "-A"]);
+    git(p, &["commit", "-q", "-m", "allow everything"]);
+    for args in [&["dir", "."][..], &["git", "."], &["staged"]] {
+        let mut all = args.to_vec();
+        all.extend(["--quiet", "--format", "json"]);
+        let run = run_in(p, &all);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+        let notes = doc["summary"]["notes"].to_string();
+        assert!(
+            notes.contains(".credsweep.toml") && notes.contains("repository's own"),
+            "{args:?}: {notes}"
+        );
+    }
+    // A trusted configuration from outside (the base branch's, say) is named as such.
+    let base = TempDir::new().unwrap();
+    let cfg = write(base.path(), "base.toml", "");
+    let run = run_in(
+        p,
+        &["git", ".", "--quiet", "--config", cfg.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stdout.contains("given with --config"), "{}", run.stdout);
 }
