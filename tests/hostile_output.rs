@@ -706,3 +706,103 @@ fn the_report_names_the_configuration_in_force_and_where_it_came_from() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stdout.contains("given with --config"), "{}", run.stdout);
 }
+
+#[test]
+fn tree_entries_named_dot_dot_stay_inside_the_repository_in_sarif() {
+    let d = TempDir::new().unwrap();
+    let p = d.path();
+    git(p, &["init", "-q"]);
+    let run_git = |args: &[&str], input: &[u8]| -> String {
+        let mut child = Command::new("git")
+            .current_dir(p)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .args(["-c", "user.name=A", "-c", "user.email=a@example.invalid"])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), input).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "git {args:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    // git's own commands refuse such names; a hostile repository writes the objects itself.
+    let tree = |entries: &[(&str, &str, &str)]| {
+        let mut data = Vec::new();
+        for (mode, name, oid) in entries {
+            data.extend(format!("{mode} {name}\0").as_bytes());
+            data.extend((0..20).map(|i| u8::from_str_radix(&oid[2 * i..2 * i + 2], 16).unwrap()));
+        }
+        run_git(
+            &["hash-object", "-t", "tree", "--literally", "-w", "--stdin"],
+            &data,
+        )
+    };
+    let blob = run_git(
+        &["hash-object", "-w", "--stdin"],
+        format!("GITHUB_TOKEN={FILE_TOKEN}\n").as_bytes(),
+    );
+    let passwd = tree(&[("100644", "passwd", &blob)]);
+    let etc = tree(&[("40000", "etc", &passwd)]);
+    let dot = tree(&[("100644", "x.env", &blob)]);
+    let root = tree(&[("40000", "..", &etc), ("40000", ".", &dot)]);
+    let commit = run_git(&["commit-tree", &root, "-m", "evil"], b"");
+    run_git(&["update-ref", "refs/heads/main", &commit], b"");
+
+    let run = run_in(p, &["git", ".", "--quiet", "--format", "sarif"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for r in results {
+        let uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap();
+        assert!(
+            !uri.starts_with('/')
+                && !uri.contains(':')
+                && !uri.split('/').any(|s| s == ".." || s == "."),
+            "{uri}"
+        );
+        assert!(uri == "%2E%2E/etc/passwd" || uri == "%2E/x.env", "{uri}");
+    }
+}
+
+#[test]
+fn a_fake_utf16_byte_order_mark_does_not_hide_a_token() {
+    let d = TempDir::new().unwrap();
+    let mut fake = vec![0xFF, 0xFE];
+    fake.extend(format!("GITHUB_TOKEN={FILE_TOKEN}\n").as_bytes());
+    write(d.path(), "le.env", &fake);
+    fake[0] = 0xFE;
+    fake[1] = 0xFF;
+    write(d.path(), "be.env", &fake);
+    let run = run_in(d.path(), &["dir", ".", "--quiet", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let paths: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["be.env", "le.env"], "{}", run.stdout);
+    // Real UTF-16 is still decoded, and found once.
+    let mut real = vec![0xFF, 0xFE];
+    for u in format!("GITHUB_TOKEN={FILE_TOKEN}\n").encode_utf16() {
+        real.extend(u.to_le_bytes());
+    }
+    fs::remove_file(d.path().join("be.env")).unwrap();
+    write(d.path(), "le.env", &real);
+    let run = run_in(d.path(), &["dir", ".", "--quiet", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        doc["findings"].as_array().unwrap().len(),
+        1,
+        "{}",
+        run.stdout
+    );
+}

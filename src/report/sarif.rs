@@ -342,6 +342,24 @@ fn relative_uri(path: &str) -> String {
     percent_encode_path(s)
 }
 
+/// A path from a git tree or index (history and staged scans) as a relative URI that stays under
+/// the repository root whatever the tree holds: a hostile tree can name an entry `..` or `.`,
+/// or build a path with empty segments (`/etc/passwd`), which as a URI would resolve outside
+/// `%SRCROOT%` or to another file. Empty segments are dropped, `.` and `..` are percent-encoded
+/// (`%2E`, `%2E%2E`: a name, not a step up, when the URI is resolved), the rest as
+/// [`percent_encode_path`] does (a backslash is part of a name in git, and becomes `%5C`).
+pub fn tree_uri(path: &str) -> String {
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| match s {
+            "." => "%2E".to_string(),
+            ".." => "%2E%2E".to_string(),
+            s => percent_encode_path(s),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// How a finding's place is named in its message.
 fn place(kind: ScanKind, f: &Finding) -> String {
     let file = if f.path == crate::sources::tree::STDIN_NAME {
@@ -612,7 +630,7 @@ pub fn render(report: &Report<'_>, opts: SarifOptions) -> Rendered {
             } else if report.kind == ScanKind::Dir {
                 dir_paths.get_or_insert_with(DirPaths::new).uri(&f.path)
             } else {
-                relative_uri(&f.path)
+                tree_uri(&f.path)
             };
             result(report.kind, f, index_of[&positions[i]], uri, opts.authors)
         })
