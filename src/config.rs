@@ -156,14 +156,8 @@ impl Config {
             .max_file_size
             .map(|s| {
                 // The value is not quoted: errors reach CI logs, and a value may be anything.
-                crate::cli::parse_size(s.get_ref()).map_err(|_| {
-                    at(
-                        s.span(),
-                        "max_file_size: not a size between 1 byte and 16 EiB: use a number with \
-                         an optional K, M, G or T"
-                            .to_string(),
-                    )
-                })
+                crate::cli::parse_size(s.get_ref())
+                    .map_err(|e| at(s.span(), format!("max_file_size: {}", without_values(&e))))
             })
             .transpose()?;
         let mut allow = Allowlist::new(root);
