@@ -294,7 +294,8 @@ pub fn run(cli: Cli) -> Result<i32> {
                     "{:<36} {:<8} {}\n",
                     r.id,
                     r.severity.as_str(),
-                    r.description
+                    // A rule from a repository's configuration may say anything.
+                    crate::term::escape(&r.description)
                 );
             }
             out += &format!("{} rules\n", set.len());
@@ -306,7 +307,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             let failures = rulecheck::check(&set);
             let mut out = String::new();
             for f in &failures {
-                out += &format!("FAIL {f}\n");
+                out += &format!("FAIL {}\n", crate::term::escape_lines(&f.to_string()));
             }
             let examples: usize = set
                 .rules()

@@ -228,6 +228,9 @@ impl<'a> StringRedactor<'a> {
             .then(|| {
                 aho_corasick::AhoCorasick::builder()
                     .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+                    // Built once and run over a few short strings: the cheapest to build.
+                    .kind(Some(aho_corasick::AhoCorasickKind::NoncontiguousNFA))
+                    .prefilter(false)
                     .build(&known)
                     .ok()
             })

@@ -321,6 +321,16 @@ fn control_characters_in_names_commit_data_and_rules_are_escaped() {
     assert_eq!(run.code, 1);
     assert!(!run.stdout.contains('\r') && !run.stdout.contains("\x1b[1A"));
 
+    // `rules list` shows the repository's rule descriptions escaped too.
+    let run = run_in(p, &["rules", "list"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_no_raw_control(&run.stdout);
+    assert!(
+        run.stdout.contains("Acme key\\e[8m hidden\\r::error::x"),
+        "{}",
+        run.stdout
+    );
+
     // JSON and SARIF escape by construction.
     for format in ["json", "sarif"] {
         let run = run_in(p, &["git", ".", "--quiet", "--format", format]);

@@ -105,9 +105,8 @@ impl<'a> Report<'a> {
             .findings
             .iter()
             .chain(&self.suppressed)
-            .flat_map(|f| {
-                std::iter::once(f.secret.clone()).chain(f.pair.as_ref().map(|p| p.secret.clone()))
-            })
+            .flat_map(|f| std::iter::once(&f.secret).chain(f.pair.as_ref().map(|p| &p.secret)))
+            .cloned()
             .collect();
         let mut r = crate::finding::StringRedactor::new(scanner, &secrets);
         for f in self.findings.iter_mut().chain(&mut self.suppressed) {
