@@ -31,11 +31,13 @@ pub fn is_unsafe_char(c: char) -> bool {
 
 /// `s` with every unsafe character ([`is_unsafe_char`]) written as an escape: `\t`, `\n`, `\r`,
 /// `\e` for ESC, `\xHH` for other C0, DEL and C1 controls, `\u{HHHH}` for the Unicode ones. A
-/// string that starts (after blanks) with `::` or `##` gets its first character escaped too
+/// string that starts (after white space) with `::` or `##` gets its first character escaped too
 /// (`\x3a:`, `\x23#`), so that it cannot be read as a CI workflow command wherever it lands at the
 /// start of a line. Borrowed when nothing needed escaping.
 pub fn escape(s: &str) -> Cow<'_, str> {
-    let lead = s.trim_start_matches([' ', '\t']);
+    // CI runners trim any Unicode white space before looking for a command (a no-break space
+    // included), so the command test does too.
+    let lead = s.trim_start_matches(char::is_whitespace);
     let command_like = lead.starts_with("::") || lead.starts_with("##");
     if !command_like && !s.chars().any(is_unsafe_char) {
         return Cow::Borrowed(s);
@@ -109,6 +111,7 @@ mod tests {
         assert_eq!(escape("  ::add-mask::x"), "  \\x3a:add-mask::x");
         assert_eq!(escape("##[error]x"), "\\x23#[error]x");
         assert_eq!(escape("a::b"), "a::b");
+        assert_eq!(escape("\u{a0}::x"), "\u{a0}\\x3a:x");
         // After an escaped newline the rest is on the same line: nothing more to do.
         assert_eq!(escape("ok\n::error x"), "ok\\n::error x");
         assert_eq!(escape_lines("ok\n::error x\r"), "ok\n\\x3a:error x\\r");
