@@ -396,6 +396,23 @@ pub fn load_rules(a: &RuleArgs, config: &Config) -> Result<RuleSet> {
     Ok(set)
 }
 
+/// Redacts the description and remediation of every rule that is not built in (a repository's
+/// configuration may write anything there, a credential too) the way reports redact other
+/// repository strings ([`crate::finding::StringRedactor`]), with the rules themselves.
+fn redact_rule_texts(rules: &mut RuleSet) {
+    if rules.rules().iter().all(|r| r.is_builtin()) {
+        return;
+    }
+    let scanner = Scanner::new(rules.clone());
+    let mut r = crate::finding::StringRedactor::new(&scanner, []);
+    for rule in rules.rules_mut().iter_mut().filter(|r| !r.is_builtin()) {
+        rule.description = r.redact(&rule.description);
+        if let Some(text) = &rule.remediation {
+            rule.remediation = Some(r.redact(text));
+        }
+    }
+}
+
 /// Everything a scan needs before it reads anything, resolved from arguments and configuration.
 pub struct Setup {
     pub config: Config,
@@ -411,7 +428,12 @@ pub struct Setup {
 impl Setup {
     pub fn new(a: &ScanArgs, root: &Path) -> Result<Setup> {
         let config = load_config(&a.rules, root)?;
-        let scanner = Scanner::new(load_rules(&a.rules, &config)?);
+        let mut rules = load_rules(&a.rules, &config)?;
+        // Reports print what rules say; SARIF never holds a secret.
+        if !a.no_redact || a.format == Format::Sarif {
+            redact_rule_texts(&mut rules);
+        }
+        let scanner = Scanner::new(rules);
         let project_root = match config.root() {
             Some(r) => r.to_path_buf(),
             None if root.is_dir() => root.to_path_buf(),

@@ -205,6 +205,13 @@ fn find_capture(hir: &regex_syntax::hir::Hir, name: &str) -> Option<usize> {
     }
 }
 
+impl Rule {
+    /// Whether the rule is part of the embedded default pack.
+    pub fn is_builtin(&self) -> bool {
+        self.origin.starts_with(BUILTIN_ORIGIN)
+    }
+}
+
 /// A rule file could not be used. Names the file, the rule (when known) and the problem.
 #[derive(Debug, Clone)]
 pub struct RuleError {

@@ -816,3 +816,27 @@ fn a_fake_utf16_byte_order_mark_does_not_hide_a_token() {
         run.stdout
     );
 }
+
+#[test]
+fn a_token_in_a_repository_rule_description_is_redacted_in_every_format() {
+    let repo = repo_with_config(&format!(
+        "[[rule]]\nid = 'acme-key'\ndescription = 'Acme key, like {SUBJECT_TOKEN}'\n\
+         severity = 'error'\nregex = '(?P<secret>acme_[a-z0-9]{{24}})'\nkeywords = ['acme_']\n\
+         remediation = 'rotate it, and {SUBJECT_TOKEN} too'\n"
+    ));
+    write(repo.path(), "c.txt", "k = acme_q8w7e6r5t4y3u2i1o9p8a7s6\n");
+    for format in ["text", "json", "sarif"] {
+        let run = run_in(repo.path(), &["dir", ".", "--quiet", "--format", format]);
+        assert_eq!(run.code, 1, "{format}: {}", run.stderr);
+        assert!(
+            !run.stdout.contains(SUBJECT_TOKEN),
+            "{format}: {}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains("Acme key, like ghp_"),
+            "{format}: {}",
+            run.stdout
+        );
+    }
+}
