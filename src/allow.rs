@@ -53,6 +53,8 @@ pub struct Allowlist {
     commits: Vec<String>,
     /// `--exclude` globs and the directory they are relative to (the repository's top).
     exclude: Option<(PathBuf, Gitignore)>,
+    /// What the compiled secret and line regexes take (see [`crate::rules::USER_REGEX_BUDGET`]).
+    regex_bytes: usize,
 }
 
 impl Allowlist {
@@ -74,14 +76,18 @@ impl Allowlist {
         Ok(())
     }
 
+    /// Adds a regex on secrets. Its error never quotes it (it may spell out a secret), and its
+    /// compiled size is bounded like a user rule's.
     pub fn add_secret_regex(&mut self, re: &str) -> Result<(), String> {
-        self.secrets
-            .push(Regex::new(re).map_err(|e| e.to_string())?);
+        let re = crate::rules::build_config_regex(re, &mut self.regex_bytes)?;
+        self.secrets.push(re);
         Ok(())
     }
 
+    /// Adds a regex on lines; bounded and quiet like [`Allowlist::add_secret_regex`].
     pub fn add_line_regex(&mut self, re: &str) -> Result<(), String> {
-        self.lines.push(Regex::new(re).map_err(|e| e.to_string())?);
+        let re = crate::rules::build_config_regex(re, &mut self.regex_bytes)?;
+        self.lines.push(re);
         Ok(())
     }
 

@@ -132,6 +132,10 @@ pub struct ScanArgs {
     /// With `--format sarif`: list every rule in force in the log, not only those that fired.
     #[arg(long)]
     pub sarif_all_rules: bool,
+    /// With `--format sarif`: name each history finding's commit author (left out by default:
+    /// a SARIF log is uploaded and kept, and an author's name or email is personal data).
+    #[arg(long)]
+    pub sarif_authors: bool,
     /// Write the report to this file instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -326,7 +330,8 @@ pub fn run(cli: Cli) -> Result<i32> {
                     "{:<36} {:<8} {}\n",
                     r.id,
                     r.severity.as_str(),
-                    r.description
+                    // A rule from a repository's configuration may say anything.
+                    crate::term::escape(&r.description)
                 );
             }
             out += &format!("{} rules\n", set.len());
@@ -338,7 +343,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             let failures = rulecheck::check(&set);
             let mut out = String::new();
             for f in &failures {
-                out += &format!("FAIL {f}\n");
+                out += &format!("FAIL {}\n", crate::term::escape_lines(&f.to_string()));
             }
             let examples: usize = set
                 .rules()
@@ -400,7 +405,9 @@ pub fn load_config(a: &RuleArgs, root: &Path) -> Result<Config> {
         return Ok(Config::empty());
     }
     if let Some(file) = &a.config {
-        return Ok(Config::load(file)?);
+        let mut config = Config::load(file)?;
+        config.trusted = true;
+        return Ok(config);
     }
     Ok(Config::discover(root)?.unwrap_or_else(Config::empty))
 }
@@ -425,6 +432,23 @@ pub fn load_rules(a: &RuleArgs, config: &Config) -> Result<RuleSet> {
     Ok(set)
 }
 
+/// Redacts the description and remediation of every rule that is not built in (a repository's
+/// configuration may write anything there, a credential too) the way reports redact other
+/// repository strings ([`crate::finding::StringRedactor`]), with the rules themselves.
+fn redact_rule_texts(rules: &mut RuleSet) {
+    if rules.rules().iter().all(|r| r.is_builtin()) {
+        return;
+    }
+    let scanner = Scanner::new(rules.clone());
+    let mut r = crate::finding::StringRedactor::new(&scanner, []);
+    for rule in rules.rules_mut().iter_mut().filter(|r| !r.is_builtin()) {
+        rule.description = r.redact(&rule.description);
+        if let Some(text) = &rule.remediation {
+            rule.remediation = Some(r.redact(text));
+        }
+    }
+}
+
 /// Everything a scan needs before it reads anything, resolved from arguments and configuration.
 pub struct Setup {
     pub config: Config,
@@ -435,13 +459,20 @@ pub struct Setup {
     pub project_root: PathBuf,
     pub max_file_size: u64,
     pub inline_allow: bool,
+    /// For the report: where the configuration came from, and what of it was not applied.
+    pub notes: Vec<String>,
 }
 
 impl Setup {
     pub fn new(a: &ScanArgs, root: &Path) -> Result<Setup> {
         a.verify.validate()?;
         let mut config = load_config(&a.rules, root)?;
-        let scanner = Scanner::new(load_rules(&a.rules, &config)?);
+        let mut rules = load_rules(&a.rules, &config)?;
+        // Reports print what rules say; SARIF never holds a secret.
+        if !a.no_redact || a.format == Format::Sarif {
+            redact_rule_texts(&mut rules);
+        }
+        let scanner = Scanner::new(rules);
         let project_root = match (crate::project::repo_top(root), config.root()) {
             (Some(top), _) => top,
             (None, Some(r)) => r.to_path_buf(),
@@ -455,16 +486,31 @@ impl Setup {
             .allow
             .set_excludes(&project_root, &a.exclude)
             .map_err(anyhow::Error::msg)?;
-        let max_file_size = a
-            .max_file_size
-            .or(config.max_file_size)
-            .unwrap_or(DEFAULT_MAX_FILE_SIZE);
+        let mut notes: Vec<String> = config.source_note().into_iter().collect();
+        let max_file_size = match (a.max_file_size, config.max_file_size) {
+            (Some(n), _) => n,
+            // A repository's own configuration may lower the cap, not raise it: a hostile one
+            // would make every thread hold gigabyte buffers.
+            (None, Some(n)) if config.trusted || n <= DEFAULT_MAX_FILE_SIZE => n,
+            (None, Some(n)) => {
+                notes.push(format!(
+                    "the repository's configuration asks for max_file_size {}, above the default \
+                     {}: a repository's own configuration may only lower it, so the default \
+                     applies (raise it with --max-file-size)",
+                    report::human_bytes(n),
+                    report::human_bytes(DEFAULT_MAX_FILE_SIZE)
+                ));
+                DEFAULT_MAX_FILE_SIZE
+            }
+            (None, None) => DEFAULT_MAX_FILE_SIZE,
+        };
         Ok(Setup {
             config,
             scanner,
             project_root,
             max_file_size,
             inline_allow: !a.no_inline_allow,
+            notes,
         })
     }
 
@@ -634,6 +680,7 @@ fn finish_report<'s>(
     ));
     report.show_suppressed = a.show_suppressed;
     report.footer = a.footer.clone();
+    report.notes.extend(setup.notes.iter().cloned());
     report.notes.extend(notes);
     let mut stale = 0;
     if let Some(b) = &baseline {
@@ -660,6 +707,10 @@ fn finish_report<'s>(
                 );
             }
         }
+    }
+    // SARIF never holds a secret, whatever --no-redact says.
+    if !a.no_redact || a.format == Format::Sarif {
+        report.redact_repository_strings(&setup.scanner);
     }
     let code = emit(a, &report)?;
     Ok(if stale > 0 { EXIT_ERROR } else { code })
@@ -731,12 +782,11 @@ fn run_staged(a: &StagedArgs) -> Result<i32> {
     if !preexisting.is_empty() && !a.scan.quiet {
         // The text report lists them; other formats and `-o` get the notice on stderr too.
         if a.scan.format != Format::Text || a.scan.output.is_some() {
-            eprintln!(
-                "credsweep: note: {} secret{} already committed in the files you changed (not added by this commit, not blocking). {}",
-                preexisting.len(),
-                if preexisting.len() == 1 { "" } else { "s" },
+            crate::term::eprint_line(format_args!(
+                "credsweep: note: {} already committed in the files you changed (not added by this commit, not blocking). {}",
+                plural(preexisting.len(), "secret", "secrets"),
                 report::text::PREEXISTING_ADVICE
-            );
+            ));
         }
     }
     finish_staged(
@@ -806,11 +856,11 @@ fn run_baseline(cmd: BaselineCommand) -> Result<i32> {
             .iter()
             .filter(|k| matches!(k.reason, crate::sources::SkipReason::Error(_)))
         {
-            eprintln!(
+            crate::term::eprint_line(format_args!(
                 "credsweep: error: {}: {}",
-                terminal_safe(&k.path),
-                terminal_safe(&k.reason.to_string())
-            );
+                crate::term::escape(&k.path),
+                crate::term::escape(&k.reason.to_string())
+            ));
         }
         bail!("the scan could not read everything, so the baseline was not changed");
     }
@@ -835,18 +885,18 @@ fn run_baseline(cmd: BaselineCommand) -> Result<i32> {
             });
             baseline::check_writable(&path)?;
             b.save(&path)?;
-            eprintln!(
+            crate::term::eprint_line(format_args!(
                 "credsweep: {}, {} in all, in {} (scope {})",
                 plural(added, "new entry", "new entries"),
                 b.len(),
-                path.display(),
+                crate::term::escape(&path.display().to_string()),
                 scope.as_str()
-            );
+            ));
             if let Some(attrs) = baseline::ensure_union_merge(&path)? {
-                eprintln!(
+                crate::term::eprint_line(format_args!(
                     "credsweep: added `merge=union` for the baseline to {}, so branches that add entries merge cleanly",
-                    attrs.display()
-                );
+                    crate::term::escape(&attrs.display().to_string())
+                ));
             }
         }
         BaselineCommand::Prune { .. } => {
@@ -861,44 +911,44 @@ fn run_baseline(cmd: BaselineCommand) -> Result<i32> {
             let pruned = b.prune(&findings, cov);
             b.save(&path)?;
             for e in &pruned.dropped {
-                eprintln!(
+                crate::term::eprint_line(format_args!(
                     "credsweep: dropped {} ({} in {})",
                     e.fingerprint,
-                    e.rule,
-                    terminal_safe(&e.path)
-                );
+                    crate::term::escape(&e.rule),
+                    crate::term::escape(&e.path)
+                ));
             }
             for (e, gone) in &pruned.narrowed {
                 let gone: Vec<&str> = gone.iter().map(|s| s.as_str()).collect();
                 let kept: Vec<&str> = e.scope.iter().map(|s| s.as_str()).collect();
-                eprintln!(
+                crate::term::eprint_line(format_args!(
                     "credsweep: {} ({} in {}) is gone from the {} but kept for the {}",
                     e.fingerprint,
-                    e.rule,
-                    terminal_safe(&e.path),
+                    crate::term::escape(&e.rule),
+                    crate::term::escape(&e.path),
                     gone.join(", "),
                     kept.join(", ")
-                );
+                ));
             }
             let other = if cov.history {
                 "tree entries were not judged (run it without --git for those)"
             } else {
                 "history entries were not judged (run it with --git for those)"
             };
-            eprintln!(
+            crate::term::eprint_line(format_args!(
                 "credsweep: {} dropped, {} kept, in {}; {other}",
                 plural(pruned.dropped.len(), "stale entry", "stale entries"),
                 b.len(),
-                path.display()
-            );
+                crate::term::escape(&path.display().to_string())
+            ));
             let unscoped = b.unscoped();
             if unscoped > 0 {
-                eprintln!(
+                crate::term::eprint_line(format_args!(
                     "credsweep: note: {} no recorded scope (written by an older credsweep) and no scan \
                      has seen them since; they are never dropped automatically: check them and remove \
                      them by hand",
                     plural(unscoped, "entry has", "entries have")
-                );
+                ));
             }
         }
     }
@@ -912,23 +962,6 @@ pub fn plural(n: usize, one: &str, many: &str) -> String {
     } else {
         format!("{n} {many}")
     }
-}
-
-/// `s` with control characters (a terminal's escape sequences, line breaks) shown as `\u{..}`
-/// escapes, for repository-controlled text printed on stderr.
-pub fn terminal_safe(s: &str) -> String {
-    if !s.chars().any(char::is_control) {
-        return s.to_string();
-    }
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_unicode().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }
 
 /// Writes `report` where `a` says, and returns the exit status it calls for.
@@ -954,16 +987,20 @@ pub fn emit(a: &ScanArgs, report: &Report<'_>) -> Result<i32> {
         Format::Json => report::json::render(report, redaction),
         Format::Sarif => {
             if a.no_redact {
-                eprintln!(
-                    "credsweep: note: --no-redact does not apply to SARIF: secrets are never written into it"
+                crate::term::eprint_line(
+                    "credsweep: note: --no-redact does not apply to SARIF: secrets are never written into it",
                 );
             }
             let opts = report::sarif::SarifOptions {
                 all_rules: a.sarif_all_rules,
+                authors: a.sarif_authors,
             };
             let r = report::sarif::render(report, opts);
             for w in &r.warnings {
-                eprintln!("credsweep: warning: {w}");
+                crate::term::eprint_line(format_args!(
+                    "credsweep: warning: {}",
+                    crate::term::escape(w)
+                ));
             }
             r.body
         }
@@ -975,7 +1012,7 @@ pub fn emit(a: &ScanArgs, report: &Report<'_>) -> Result<i32> {
             // The report file may not be read (a CI log shows stderr): what made the scan
             // incomplete, or left part of it unscanned, is said here as well.
             for line in stderr_lines(report) {
-                eprintln!("{line}");
+                crate::term::eprint_line(&line);
             }
         }
         None => write_stdout(&body)?,
@@ -1001,12 +1038,12 @@ fn stderr_lines(report: &Report<'_>) -> Vec<String> {
         };
         out.push(format!(
             "credsweep: {label}: {}: {}",
-            terminal_safe(&k.path),
-            terminal_safe(&k.reason.to_string())
+            crate::term::escape(&k.path),
+            crate::term::escape(&k.reason.to_string())
         ));
     }
     for n in &report.notes {
-        out.push(format!("credsweep: note: {}", terminal_safe(n)));
+        out.push(format!("credsweep: note: {}", crate::term::escape(n)));
     }
     let errors = report
         .summary

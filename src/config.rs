@@ -101,6 +101,11 @@ impl std::error::Error for ConfigError {}
 pub struct Config {
     /// The file it came from; `None` for the empty default.
     pub file: Option<PathBuf>,
+    /// Named by the user (`--config`) rather than found in the scanned tree. A configuration
+    /// found there belongs to the repository under review, which may be hostile: its
+    /// `rule_files` must stay inside the repository, it may add at most
+    /// [`MAX_REPOSITORY_RULES`] rules, and it cannot raise the size cap.
+    pub trusted: bool,
     pub default_rules: bool,
     pub fingerprint_salt: Option<String>,
     pub max_file_size: Option<u64>,
@@ -147,14 +152,15 @@ impl Config {
         let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError {
             file: file.to_path_buf(),
             line: e.span().map(|s| line_of(text, s.start)),
-            problem: e.message().trim_end().to_string(),
+            problem: toml_problem(text, e.span().map(|s| s.start), e.message()),
         })?;
         let root = file.parent().unwrap_or(Path::new("."));
         let max_file_size = raw
             .max_file_size
             .map(|s| {
+                // The value is not quoted: errors reach CI logs, and a value may be anything.
                 crate::cli::parse_size(s.get_ref())
-                    .map_err(|e| at(s.span(), format!("max_file_size: {e}")))
+                    .map_err(|e| at(s.span(), format!("max_file_size: {}", without_values(&e))))
             })
             .transpose()?;
         let mut allow = Allowlist::new(root);
@@ -193,6 +199,7 @@ impl Config {
         })?;
         Ok(Config {
             file: Some(file.to_path_buf()),
+            trusted: false,
             default_rules: raw.default_rules.unwrap_or(true),
             fingerprint_salt: raw.fingerprint_salt.map(|s| s.into_inner()),
             max_file_size,
@@ -255,8 +262,27 @@ impl Config {
             line: Some(line),
             problem,
         };
+        let before = set.len();
+        let too_many = |set: &RuleSet, line: usize| {
+            (!self.trusted && set.len() - before > MAX_REPOSITORY_RULES).then(|| {
+                err(
+                    line,
+                    format!(
+                        "a repository's own configuration may add at most {MAX_REPOSITORY_RULES} \
+                         rules: name a configuration you trust with --config, or rule files with \
+                         --rules"
+                    ),
+                )
+            })
+        };
         for (path, line) in &self.rule_files {
-            let text = read_text_file(path, MAX_CONFIG_FILE).map_err(|e| {
+            let path = if self.trusted {
+                path.clone()
+            } else {
+                self.inside_repository(path)
+                    .map_err(|problem| err(*line, problem))?
+            };
+            let text = read_text_file(&path, MAX_CONFIG_FILE).map_err(|e| {
                 err(
                     *line,
                     format!("cannot read rule file {}: {e}", path.display()),
@@ -264,6 +290,9 @@ impl Config {
             })?;
             set.add_toml(&path.display().to_string(), &text)
                 .map_err(|e| err(*line, e.to_string()))?;
+            if let Some(e) = too_many(set, *line) {
+                return Err(e);
+            }
         }
         for (spec, line) in &self.rules {
             // The error already starts with this file and line: not the file again.
@@ -275,12 +304,18 @@ impl Config {
                     };
                     err(*line, problem)
                 })?;
+            if let Some(e) = too_many(set, *line) {
+                return Err(e);
+            }
         }
         for (id, line) in &self.disable {
             if !set.remove(std::slice::from_ref(id)).is_empty() {
                 return Err(err(
                     *line,
-                    format!("disable: no rule has the id `{id}` (see `credsweep rules list`)"),
+                    format!(
+                        "disable: no rule has the id {} (see `credsweep rules list`)",
+                        shown_id(id)
+                    ),
                 ));
             }
         }
@@ -288,13 +323,160 @@ impl Config {
             let Some(idx) = set.find(id) else {
                 return Err(err(
                     *line,
-                    format!("severity: no rule has the id `{id}` (see `credsweep rules list`)"),
+                    format!(
+                        "severity: no rule has the id {} (see `credsweep rules list`)",
+                        shown_id(id)
+                    ),
                 ));
             };
             set.rules_mut()[idx.0 as usize].severity = *severity;
         }
         Ok(())
     }
+}
+
+impl Config {
+    /// `path` (a `rule_files` entry of a repository's own configuration) resolved, symlinks
+    /// and `..` included, if it lies inside the repository the configuration belongs to (the
+    /// nearest directory above it holding `.git`, else its own directory). The path is not
+    /// quoted in the error: it is the repository's to choose.
+    fn inside_repository(&self, path: &Path) -> Result<PathBuf, String> {
+        let outside = || {
+            "rule_files: this entry resolves outside the repository, and a repository's own \
+             configuration may only name rule files inside it; name it with --rules or in a \
+             configuration given with --config"
+                .to_string()
+        };
+        let dir = self.root().unwrap_or(Path::new("."));
+        let dir = dir.canonicalize().map_err(|e| format!("rule_files: {e}"))?;
+        let top = dir
+            .ancestors()
+            .find(|d| d.join(".git").exists())
+            .unwrap_or(&dir)
+            .to_path_buf();
+        let resolved = path.canonicalize().map_err(|e| {
+            if path.is_absolute() || !normalized_inside(&dir, path, &top) {
+                outside()
+            } else {
+                format!("rule_files: cannot read this rule file: {e}")
+            }
+        })?;
+        if resolved.starts_with(&top) {
+            Ok(resolved)
+        } else {
+            Err(outside())
+        }
+    }
+
+    /// What the report says about the configuration in force, if one is: where it came from,
+    /// and for one the scanned tree holds, that the repository wrote it.
+    pub fn source_note(&self) -> Option<String> {
+        let file = self.file.as_ref()?;
+        Some(if self.trusted {
+            format!("configuration: {} (given with --config)", file.display())
+        } else {
+            format!(
+                "configuration: {} (the scanned repository's own, read from its work tree: it \
+                 can allow findings; for pull requests use --config with a trusted copy)",
+                file.display()
+            )
+        })
+    }
+}
+
+/// Whether `path` (relative to `dir`), with `.` and `..` resolved by name, stays under `top`.
+fn normalized_inside(dir: &Path, path: &Path, top: &Path) -> bool {
+    use std::path::Component;
+    let mut out = dir.to_path_buf();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(n) => out.push(n),
+            Component::CurDir => {}
+            _ => return false,
+        }
+    }
+    out.starts_with(top)
+}
+
+/// The most rules a repository's own configuration may add (inline and from its `rule_files`).
+pub const MAX_REPOSITORY_RULES: usize = 200;
+
+/// A rule id as an error may show it: quoted when it is kebab-case (a real id), else not at all
+/// (an entry that is not an id may be anything, a credential included).
+fn shown_id(id: &str) -> String {
+    if crate::rules::is_kebab_id(id) && id.len() <= 64 {
+        format!("`{id}`")
+    } else {
+        "in this entry (not shown: it is not a kebab-case rule id)".to_string()
+    }
+}
+
+/// A TOML error as a configuration error shows it: the parser's message without the values it
+/// quotes (`invalid type: string "ghp_…"`; the value may be a credential, and errors reach CI
+/// logs), and the key it is about when the line names one.
+pub(crate) fn toml_problem(text: &str, offset: Option<usize>, message: &str) -> String {
+    let problem = without_values(message);
+    match offset.and_then(|o| key_at(text, o)) {
+        Some(key) if !problem.contains(&format!("`{key}`")) => format!("key `{key}`: {problem}"),
+        _ => problem,
+    }
+}
+
+/// `message` with the values serde and toml quote left out: `invalid type: string "x", expected
+/// a boolean` becomes `invalid type: string, expected a boolean`, `unknown variant `x`` becomes
+/// `unknown value`, and any other double-quoted text `"…"`. Field names (`unknown field `x``)
+/// stay: they name keys, not values.
+pub(crate) fn without_values(message: &str) -> String {
+    let msg = message.trim_end();
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = msg.strip_prefix(prefix) {
+            let kind = rest.split([' ', ',']).next().unwrap_or("value");
+            let expected = rest.rfind(", expected ").map_or("", |i| &rest[i..]);
+            return format!("{prefix}{kind}{expected}");
+        }
+    }
+    if msg.starts_with("unknown variant ") {
+        let expected = msg.rfind(", expected ").map_or("", |i| &msg[i..]);
+        return format!("unknown value{expected}");
+    }
+    let mut out = String::with_capacity(msg.len());
+    let mut chars = msg.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '"' {
+            let mut escaped = false;
+            for q in chars.by_ref() {
+                if escaped {
+                    escaped = false;
+                } else if q == '\\' {
+                    escaped = true;
+                } else if q == '"' {
+                    break;
+                }
+            }
+            out.push_str("…\"");
+        }
+    }
+    out
+}
+
+/// The bare key the line around `offset` assigns (`key = value`, `a.b = value`), if any.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    let start = text[..offset].rfind('\n').map_or(0, |p| p + 1);
+    let end = text[start..].find('\n').map_or(text.len(), |p| start + p);
+    let line = &text[start..end];
+    let key = line.split('=').next()?.trim();
+    (line.contains('=')
+        && !key.is_empty()
+        && key.len() <= 64
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')))
+    .then(|| key.to_string())
 }
 
 /// Configuration and rule files larger than this are refused rather than read.
@@ -356,6 +538,30 @@ mod tests {
         let e = parse("\nunknown_key = 1\n").unwrap_err();
         assert_eq!(e.line, Some(2), "{e}");
         assert!(e.problem.contains("unknown_key"), "{e}");
+    }
+
+    #[test]
+    fn toml_errors_leave_values_out() {
+        assert_eq!(
+            without_values("invalid type: string \"sk_live_x, expected y\", expected a boolean"),
+            "invalid type: string, expected a boolean"
+        );
+        assert_eq!(
+            without_values("unknown variant `sk_live_x`, expected one of `note`, `error`"),
+            "unknown value, expected one of `note`, `error`"
+        );
+        assert_eq!(
+            without_values("something \"sk\\\"live\" here"),
+            "something \"…\" here"
+        );
+        assert_eq!(
+            without_values("unknown field `regexp`, expected `id`"),
+            "unknown field `regexp`, expected `id`"
+        );
+        let e = parse("\ndefault_rules = 'sk_live_FAKE'\n").unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert!(!e.problem.contains("sk_live"), "{e}");
+        assert!(e.problem.contains("default_rules"), "{e}");
     }
 
     #[test]

@@ -341,6 +341,125 @@ impl Finding {
     }
 }
 
+/// Known secrets shorter than this are not searched for in other strings: they would match
+/// ordinary words (the scanner's rules still redact what they recognise).
+pub const MIN_KNOWN_SECRET_LEN: usize = 8;
+
+/// Redacts the strings from a repository that a report prints besides the secrets themselves: a
+/// path, a commit's subject or author, a ref name, a note. A commit titled "add key ghp_… for ci"
+/// holds the token as surely as the file does. Each string is scanned with the rules in force,
+/// and every credential they find in it, and every occurrence of a secret the scan found, is
+/// replaced by its redacted form ([`Secret::redacted`]), the same form the finding shows.
+pub struct StringRedactor<'a> {
+    scanner: &'a crate::scanner::Scanner,
+    known: Option<aho_corasick::AhoCorasick>,
+    /// Strings already redacted: findings share commits, authors and paths.
+    cache: std::collections::HashMap<String, String>,
+}
+
+impl<'a> StringRedactor<'a> {
+    /// A redactor for the rules of `scanner` and the secrets in `secrets`.
+    pub fn new<'s>(
+        scanner: &'a crate::scanner::Scanner,
+        secrets: impl IntoIterator<Item = &'s Secret>,
+    ) -> StringRedactor<'a> {
+        let mut known: Vec<&str> = secrets
+            .into_iter()
+            .map(Secret::plaintext)
+            .filter(|s| s.len() >= MIN_KNOWN_SECRET_LEN)
+            .collect();
+        known.sort_unstable();
+        known.dedup();
+        let known = (!known.is_empty())
+            .then(|| {
+                aho_corasick::AhoCorasick::builder()
+                    .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+                    // Built once and run over a few short strings: the cheapest to build.
+                    .kind(Some(aho_corasick::AhoCorasickKind::NoncontiguousNFA))
+                    .prefilter(false)
+                    .build(&known)
+                    .ok()
+            })
+            .flatten();
+        StringRedactor {
+            scanner,
+            known,
+            cache: std::collections::HashMap::new(),
+        }
+    }
+
+    /// `s` with every credential in it redacted.
+    pub fn redact(&mut self, s: &str) -> String {
+        if let Some(done) = self.cache.get(s) {
+            return done.clone();
+        }
+        let bytes = s.as_bytes();
+        let mut spans: Vec<Range<usize>> = self
+            .scanner
+            .scan(bytes, crate::scanner::PathFilter::Unknown)
+            .into_iter()
+            .map(|m| m.secret)
+            .filter(|r| !r.is_empty())
+            .collect();
+        if let Some(ac) = &self.known {
+            spans.extend(ac.find_iter(bytes).map(|m| m.range()));
+        }
+        let out = if spans.is_empty() {
+            s.to_string()
+        } else {
+            spans.sort_by_key(|r| (r.start, r.end));
+            let mut out = Vec::with_capacity(bytes.len());
+            let mut at = 0;
+            let mut i = 0;
+            while i < spans.len() {
+                let start = spans[i].start.max(at);
+                let mut end = spans[i].end;
+                while i + 1 < spans.len() && spans[i + 1].start < end {
+                    i += 1;
+                    end = end.max(spans[i].end);
+                }
+                i += 1;
+                if end <= start {
+                    continue;
+                }
+                out.extend_from_slice(&bytes[at..start]);
+                out.extend_from_slice(Secret::new(&bytes[start..end]).redacted().as_bytes());
+                at = end;
+            }
+            out.extend_from_slice(&bytes[at..]);
+            String::from_utf8_lossy(&out).into_owned()
+        };
+        self.cache.insert(s.to_string(), out.clone());
+        out
+    }
+
+    fn redact_opt(&mut self, s: &mut Option<String>) {
+        if let Some(v) = s {
+            *v = self.redact(v);
+        }
+    }
+
+    /// Redacts every string of `f` that came from the repository: path, description (a rule
+    /// may come from its configuration), the provenance's author, email, subject and ref, and the
+    /// path of its pair.
+    pub fn redact_finding(&mut self, f: &mut Finding) {
+        f.path = self.redact(&f.path);
+        f.description = self.redact(&f.description);
+        if let Some(p) = &mut f.provenance {
+            self.redact_opt(&mut p.author);
+            self.redact_opt(&mut p.email);
+            self.redact_opt(&mut p.message);
+            self.redact_opt(&mut p.ref_name);
+            for o in &mut p.other_places {
+                o.path = self.redact(&o.path);
+            }
+        }
+        if let Some(p) = &mut f.pair {
+            p.path = self.redact(&p.path);
+        }
+    }
+}
+
 /// Converts byte offsets into 1-based (line, column) pairs, columns counted in characters.
 /// Offsets asked for in increasing order cost one pass over the data in all.
 pub struct LineLocator<'a> {

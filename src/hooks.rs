@@ -394,21 +394,27 @@ pub fn install(a: &InstallArgs) -> Result<i32> {
                 "installed; the hook that was there is set aside as {name}{REPLACED_SUFFIX} (not run)"
             ),
         };
-        println!("credsweep: {name} hook {how}: {}", path.display());
+        say(format_args!(
+            "credsweep: {name} hook {how}: {}",
+            shown(&path)
+        ));
     }
     match &exe {
-        Some(e) => println!("credsweep: the hooks run {e} (or `credsweep` on PATH if it moves)"),
-        None => println!("credsweep: the hooks run `credsweep` from PATH"),
+        Some(e) => say(format_args!(
+            "credsweep: the hooks run {} (or `credsweep` on PATH if it moves)",
+            crate::term::escape(e)
+        )),
+        None => say("credsweep: the hooks run `credsweep` from PATH"),
     }
     if hooks.from_config {
-        println!(
+        say(format_args!(
             "credsweep: this is the directory core.hooksPath names{}",
             if hooks.shared {
                 ", outside the repository: every repository using it gets these hooks"
             } else {
                 ""
             }
-        );
+        ));
     }
     Ok(EXIT_CLEAN)
 }
@@ -422,29 +428,46 @@ pub fn uninstall(a: &UninstallArgs) -> Result<i32> {
         let path = hooks.dir.join(name);
         match uninstall_hook(&hooks.dir, kind)? {
             Uninstalled::Absent => {}
-            Uninstalled::Foreign => println!(
+            Uninstalled::Foreign => say(format_args!(
                 "credsweep: {} is not credsweep's hook: left alone",
-                path.display()
-            ),
+                shown(&path)
+            )),
             Uninstalled::Removed(restored) => {
                 removed += 1;
                 match restored {
-                    Some(from) => println!(
+                    Some(from) => say(format_args!(
                         "credsweep: {name} hook removed; restored the earlier hook from {}",
-                        from.display()
-                    ),
-                    None => println!("credsweep: {name} hook removed: {}", path.display()),
+                        shown(&from)
+                    )),
+                    None => say(format_args!(
+                        "credsweep: {name} hook removed: {}",
+                        shown(&path)
+                    )),
                 }
             }
         }
     }
     if removed == 0 {
-        println!(
+        say(format_args!(
             "credsweep: no credsweep hooks in {}: nothing to remove",
-            hooks.dir.display()
-        );
+            shown(&hooks.dir)
+        ));
     }
     Ok(EXIT_CLEAN)
+}
+
+/// A line on stdout for `install-hook` and `uninstall-hook`; a closed stdout is not a panic.
+fn say(msg: impl std::fmt::Display) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{msg}");
+    let _ = out.flush();
+}
+
+/// A path for those lines: the hooks directory may come from the repository's `core.hooksPath`,
+/// so it is escaped like every repository string printed.
+fn shown(p: &Path) -> String {
+    crate::term::escape(&p.display().to_string()).into_owned()
 }
 
 /// One range a push sends: the commits reachable from `tip` and not from `base`; with no

@@ -45,4 +45,5 @@ pub mod rulecheck;
 pub mod rules;
 pub mod scanner;
 pub mod sources;
+pub mod term;
 pub mod verify;

@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use credsweep::cli::{self, Cli};
+use credsweep::term;
 
 fn main() -> ExitCode {
     install_panic_hook();
@@ -9,7 +10,12 @@ fn main() -> ExitCode {
     match cli::run(cli) {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            eprintln!("credsweep: error: {e:#}");
+            // Errors may quote repository paths and names: escaped, and written without
+            // panicking when stderr is a closed pipe.
+            term::eprint_line(format_args!(
+                "credsweep: error: {}",
+                term::escape_lines(&format!("{e:#}"))
+            ));
             ExitCode::from(cli::EXIT_ERROR as u8)
         }
     }
@@ -25,10 +31,11 @@ fn install_panic_hook() {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!(
+        // Not eprintln!: a panic while panicking (stderr a closed pipe) would abort.
+        term::eprint_line(format_args!(
             "credsweep: internal error{at}: this is a bug, please report it \
              (the message is withheld: it may contain scanned data)"
-        );
+        ));
         std::process::exit(cli::EXIT_ERROR);
     }));
     // A way for tests to check the hook: a panic whose message is the variable's value.

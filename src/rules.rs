@@ -137,14 +137,16 @@ pub struct Rule {
 pub struct RuleRegex {
     pattern: String,
     unicode: bool,
+    limits: Limits,
     compiled: OnceLock<Option<Regex>>,
 }
 
 impl RuleRegex {
-    fn new(pattern: &str, unicode: bool) -> RuleRegex {
+    fn new(pattern: &str, unicode: bool, limits: Limits) -> RuleRegex {
         RuleRegex {
             pattern: pattern.to_string(),
             unicode,
+            limits,
             compiled: OnceLock::new(),
         }
     }
@@ -153,10 +155,13 @@ impl RuleRegex {
     /// matches nothing). Only a broken built-in rule can get there: user rules compile at load.
     pub fn get(&self) -> Option<&Regex> {
         self.compiled
-            .get_or_init(|| match build_regex(&self.pattern, self.unicode) {
+            .get_or_init(|| match build_regex(&self.pattern, self.unicode, self.limits) {
                 Ok(re) => Some(re),
                 Err(e) => {
-                    eprintln!("credsweep: error: a rule's regex does not compile, the rule is skipped: {e}");
+                    crate::term::eprint_line(format_args!(
+                        "credsweep: error: a rule's regex does not compile, the rule is skipped: {}",
+                        crate::term::escape_lines(&e)
+                    ));
                     None
                 }
             })
@@ -168,7 +173,7 @@ impl RuleRegex {
         if let Some(re) = self.compiled.get() {
             return re.as_ref().ok_or_else(|| "does not compile".to_string());
         }
-        let re = build_regex(&self.pattern, self.unicode)?;
+        let re = build_regex(&self.pattern, self.unicode, self.limits)?;
         Ok(self
             .compiled
             .get_or_init(|| Some(re))
@@ -206,6 +211,13 @@ fn find_capture(hir: &regex_syntax::hir::Hir, name: &str) -> Option<usize> {
     }
 }
 
+impl Rule {
+    /// Whether the rule is part of the embedded default pack.
+    pub fn is_builtin(&self) -> bool {
+        self.origin.starts_with(BUILTIN_ORIGIN)
+    }
+}
+
 /// A rule file could not be used. Names the file, the rule (when known) and the problem.
 #[derive(Debug, Clone)]
 pub struct RuleError {
@@ -229,6 +241,9 @@ impl std::error::Error for RuleError {}
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     rules: Vec<Rule>,
+    /// What the compiled regexes of the rules that are not built in take, in bytes (see
+    /// [`USER_REGEX_BUDGET`]).
+    user_regex_bytes: usize,
 }
 
 /// The position of a rule in its [`RuleSet`].
@@ -261,7 +276,7 @@ impl RuleSet {
                         text[..s.start.min(text.len())].matches('\n').count() + 1
                     ))
                     .unwrap_or_default(),
-                e.message().trim_end()
+                crate::config::without_values(e.message())
             ),
         })?;
         for spec in file.rule {
@@ -270,9 +285,11 @@ impl RuleSet {
         Ok(())
     }
 
-    /// Validates and compiles one rule and adds it.
+    /// Validates and compiles one rule and adds it. A rule that is not built in must stay within
+    /// the compiled-size bounds ([`USER_REGEX_SIZE_LIMIT`], [`USER_REGEX_BUDGET`]).
     pub fn add_spec(&mut self, origin: &str, spec: RuleSpec) -> Result<(), RuleError> {
-        let rule = compile(origin, spec)?;
+        let mut spent = self.user_regex_bytes;
+        let rule = compile(origin, spec, &mut spent)?;
         if self.rules.iter().any(|r| r.id == rule.id) {
             let first = &self.rules.iter().find(|r| r.id == rule.id).unwrap().origin;
             // The error names `origin` already: name the first file only when it is another one.
@@ -289,6 +306,7 @@ impl RuleSet {
             });
         }
         self.rules.push(rule);
+        self.user_regex_bytes = spent;
         Ok(())
     }
 
@@ -331,7 +349,7 @@ impl RuleSet {
     }
 }
 
-fn is_kebab_id(id: &str) -> bool {
+pub(crate) fn is_kebab_id(id: &str) -> bool {
     !id.is_empty()
         && id
             .bytes()
@@ -343,30 +361,136 @@ fn is_kebab_id(id: &str) -> bool {
 /// Keywords shorter than this occur nearly everywhere: they gate nothing and slow the prefilter.
 pub const MIN_KEYWORD_LEN: usize = 3;
 
-/// Bounds on compiled regex size: generous for real rules, but a rule cannot make the scanner
-/// allocate without limit.
+/// Bounds on compiled regex size for the built-in pack: generous, and the pack is known.
 const REGEX_SIZE_LIMIT: usize = 32 * 1024 * 1024;
 
-fn build_regex(pattern: &str, unicode: bool) -> Result<Regex, String> {
+/// The most one compiled regex of a rule that is not built in may take (its NFA, forward or
+/// reverse): far above what a real credential pattern needs (the largest built-in regex takes
+/// well under 1 MiB), far below what `(?P<secret>\w{600})` with Unicode takes (about 35 MiB).
+pub const USER_REGEX_SIZE_LIMIT: usize = 4 << 20;
+
+/// The lazy DFA cache of one regex of a rule that is not built in, per scanning thread.
+pub const USER_REGEX_DFA_LIMIT: usize = 1 << 20;
+
+/// The most the compiled regexes of all rules that are not built in (from `--rules` files and
+/// configurations, a repository's own among them) may take together, measured as the regex
+/// engine reports it: fifteen times what the whole built-in pack takes (about 4 MiB). Rules are compiled one by one as they load, so memory stays within this
+/// plus one regex whatever a configuration holds.
+pub const USER_REGEX_BUDGET: usize = 64 << 20;
+
+/// Which compile-size bounds a regex gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Limits {
+    Builtin,
+    User,
+}
+
+fn build_regex(pattern: &str, unicode: bool, limits: Limits) -> Result<Regex, String> {
+    let (nfa, dfa) = match limits {
+        Limits::Builtin => (REGEX_SIZE_LIMIT, REGEX_SIZE_LIMIT),
+        Limits::User => (USER_REGEX_SIZE_LIMIT, USER_REGEX_DFA_LIMIT),
+    };
     RegexBuilder::new(pattern)
         .unicode(unicode)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .size_limit(nfa)
+        .dfa_size_limit(dfa)
         .build()
         .map_err(|e| e.to_string())
 }
 
-fn compile(origin: &str, spec: RuleSpec) -> Result<Rule, RuleError> {
-    let err = |problem: String| RuleError {
-        origin: origin.to_string(),
-        rule: Some(spec.id.clone()),
-        problem,
-    };
-    if !is_kebab_id(&spec.id) {
-        return Err(err(
-            "ids must be kebab-case: lower-case letters, digits and `-`".to_string(),
+/// What `pattern` takes compiled as a rule regex that is not built in, in bytes: the same engine
+/// and settings [`build_regex`] uses, measured, then dropped. Fails as compiling it would.
+fn compiled_size(pattern: &str, unicode: bool) -> Result<usize, String> {
+    use regex_automata::{MatchKind, meta, util::syntax};
+    let re = meta::Builder::new()
+        .configure(
+            meta::Config::new()
+                .match_kind(MatchKind::LeftmostFirst)
+                .utf8_empty(false)
+                .nfa_size_limit(Some(USER_REGEX_SIZE_LIMIT))
+                .hybrid_cache_capacity(USER_REGEX_DFA_LIMIT),
+        )
+        .syntax(syntax::Config::new().unicode(unicode).utf8(false))
+        .build(pattern)
+        .map_err(|e| match e.size_limit() {
+            Some(limit) => too_big(limit),
+            None => e.to_string(),
+        })?;
+    Ok(re.memory_usage())
+}
+
+fn too_big(limit: usize) -> String {
+    format!(
+        "the compiled regex would take more than {} MiB, the most a rule that is not built in may \
+         take: shorten its repetitions (`{{600}}`) or turn off `unicode`",
+        limit >> 20
+    )
+}
+
+/// Measures `pattern` ([`compiled_size`]) and adds it to `spent`, unless that would pass
+/// [`USER_REGEX_BUDGET`].
+fn charge(spent: &mut usize, pattern: &str, unicode: bool) -> Result<(), String> {
+    let n = compiled_size(pattern, unicode)?;
+    if spent.saturating_add(n) > USER_REGEX_BUDGET {
+        return Err(format!(
+            "the rules that are not built in would take more than {} MiB of compiled regexes \
+             together (this one: {} KiB): use fewer or simpler rules",
+            USER_REGEX_BUDGET >> 20,
+            n >> 10
         ));
     }
+    *spent += n;
+    Ok(())
+}
+
+/// Compiles a regex that is not part of a rule but comes from a configuration (its allow-lists)
+/// with the bounds of a user rule: measured against `spent` as [`USER_REGEX_BUDGET`] allows, and
+/// an error that does not quote it.
+pub fn build_config_regex(pattern: &str, spent: &mut usize) -> Result<Regex, String> {
+    parse_pattern(pattern, true).map_err(|_| regex_error_without_pattern(pattern, true))?;
+    charge(spent, pattern, true)?;
+    build_regex(pattern, true, Limits::User).map_err(|_| regex_error_without_pattern(pattern, true))
+}
+
+/// Why `pattern` does not compile, without quoting it: an allow-list regex may hold the very
+/// secret it allows, and errors go to terminals and CI logs. The parser's reason and the
+/// character it stopped at, or the size bound it passed.
+pub fn regex_error_without_pattern(pattern: &str, unicode: bool) -> String {
+    let parsed = regex_syntax::ParserBuilder::new()
+        .unicode(unicode)
+        .utf8(false)
+        .build()
+        .parse(pattern);
+    match parsed {
+        Err(regex_syntax::Error::Parse(e)) => {
+            format!("{} (at character {})", e.kind(), e.span().start.column)
+        }
+        Err(regex_syntax::Error::Translate(e)) => {
+            format!("{} (at character {})", e.kind(), e.span().start.column)
+        }
+        Err(_) => "invalid regex syntax".to_string(),
+        Ok(_) => too_big(USER_REGEX_SIZE_LIMIT),
+    }
+}
+
+fn compile(origin: &str, spec: RuleSpec, spent: &mut usize) -> Result<Rule, RuleError> {
+    // An id that is not kebab-case is not named: it may be anything, a credential included.
+    let kebab = is_kebab_id(&spec.id);
+    let err = |problem: String| RuleError {
+        origin: origin.to_string(),
+        rule: kebab.then(|| spec.id.clone()),
+        problem,
+    };
+    if !kebab {
+        return Err(err(
+            "a rule id is not kebab-case: ids are lower-case letters, digits and `-`".to_string(),
+        ));
+    }
+    let limits = if origin.starts_with(BUILTIN_ORIGIN) {
+        Limits::Builtin
+    } else {
+        Limits::User
+    };
     if spec.description.trim().is_empty() {
         return Err(err("`description` is empty".to_string()));
     }
@@ -378,8 +502,9 @@ fn compile(origin: &str, spec: RuleSpec) -> Result<Rule, RuleError> {
                     .into(),
             )
         })?;
-    let regex = RuleRegex::new(&spec.regex, spec.unicode);
-    if !origin.starts_with(BUILTIN_ORIGIN) {
+    let regex = RuleRegex::new(&spec.regex, spec.unicode, limits);
+    if limits == Limits::User {
+        charge(spent, &spec.regex, spec.unicode).map_err(|e| err(format!("`regex`: {e}")))?;
         regex
             .compile()
             .map_err(|e| err(format!("`regex` does not compile:\n{e}")))?;
@@ -408,13 +533,21 @@ fn compile(origin: &str, spec: RuleSpec) -> Result<Rule, RuleError> {
     let allow = spec
         .allow
         .iter()
-        .map(|a| {
-            parse_pattern(a, spec.unicode)
-                .map_err(|e| err(format!("`allow` regex {a:?} does not compile:\n{e}")))?;
-            let re = RuleRegex::new(a, spec.unicode);
-            if !origin.starts_with(BUILTIN_ORIGIN) {
-                re.compile()
-                    .map_err(|e| err(format!("`allow` regex {a:?} does not compile:\n{e}")))?;
+        .enumerate()
+        .map(|(i, a)| {
+            // Not quoted: an allow regex may spell out the secret it allows.
+            let bad = || {
+                err(format!(
+                    "`allow` regex {} does not compile: {}",
+                    i + 1,
+                    regex_error_without_pattern(a, spec.unicode)
+                ))
+            };
+            parse_pattern(a, spec.unicode).map_err(|_| bad())?;
+            let re = RuleRegex::new(a, spec.unicode, limits);
+            if limits == Limits::User {
+                charge(spent, a, spec.unicode).map_err(|e| err(format!("`allow`: {e}")))?;
+                re.compile().map_err(|_| bad())?;
             }
             Ok(re)
         })
@@ -423,7 +556,11 @@ fn compile(origin: &str, spec: RuleSpec) -> Result<Rule, RuleError> {
         .path
         .as_deref()
         .map(|p| {
-            build_regex(p, true).map_err(|e| err(format!("`path` regex does not compile:\n{e}")))
+            if limits == Limits::User {
+                charge(spent, p, true).map_err(|e| err(format!("`path`: {e}")))?;
+            }
+            build_regex(p, true, limits)
+                .map_err(|e| err(format!("`path` regex does not compile:\n{e}")))
         })
         .transpose()?;
     Ok(Rule {
@@ -530,6 +667,76 @@ mod tests {
         let e = one("[[rule]]\nid='a'\ndescription='d'\nseverity='error'\nregex='(?P<secret>x)'\nregexp='y'\n")
             .unwrap_err();
         assert!(e.problem.contains("regexp"), "{e}");
+    }
+
+    fn spec(id: &str, regex: &str, unicode: bool) -> RuleSpec {
+        toml::from_str(&format!(
+            "id = '{id}'\ndescription = 'd'\nseverity = 'error'\nregex = '''{regex}'''\nunicode = {unicode}\n"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_huge_user_regex_is_refused_and_builtin_ones_are_small() {
+        let mut set = RuleSet::default();
+        let e = set
+            .add_spec(
+                "repo/.credsweep.toml",
+                spec("big", r"(?P<secret>\w{600})", true),
+            )
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("repo/.credsweep.toml: rule `big`"),
+            "{e}"
+        );
+        assert!(e.problem.contains("more than 4 MiB"), "{e}");
+        assert!(set.is_empty());
+        // The built-in pack fits the bounds user rules get, many times over.
+        let builtin = RuleSet::builtin().unwrap();
+        let total: usize = builtin
+            .rules()
+            .iter()
+            .map(|r| compiled_size(r.regex.as_str(), r.regex.unicode).unwrap())
+            .sum();
+        assert!(total < USER_REGEX_BUDGET / 8, "{total}");
+    }
+
+    #[test]
+    fn user_regexes_share_one_budget() {
+        let mut set = RuleSet::default();
+        // Each fits the per-regex bound; together they pass the budget.
+        let pattern = r"(?P<secret>\w{40})";
+        let each = compiled_size(pattern, true).unwrap();
+        assert!(each > 0 && each < USER_REGEX_SIZE_LIMIT * 2);
+        let fits = USER_REGEX_BUDGET / each;
+        let mut err = None;
+        for i in 0..fits + 2 {
+            if let Err(e) = set.add_spec("cfg.toml", spec(&format!("r{i}"), pattern, true)) {
+                err = Some(e);
+                break;
+            }
+        }
+        let e = err.expect("the budget is reached");
+        assert!(e.problem.contains("64 MiB"), "{e}");
+        assert!(
+            set.len() <= fits && set.len() + 2 >= fits,
+            "{} of {fits}",
+            set.len()
+        );
+        assert!(set.user_regex_bytes <= USER_REGEX_BUDGET);
+    }
+
+    #[test]
+    fn allow_regex_errors_do_not_quote_the_pattern() {
+        let mut s = spec("a", "(?P<secret>x)", false);
+        s.allow = vec!["(sk_live_SECRETFAKE".to_string()];
+        let e = RuleSet::default().add_spec("cfg.toml", s).unwrap_err();
+        assert!(!e.to_string().contains("SECRETFAKE"), "{e}");
+        assert!(e.problem.contains("unclosed group"), "{e}");
+        let e = one("[[rule]]\nid='sk_live_SECRETFAKE'\ndescription='d'\nseverity='error'\nregex='(?P<secret>x)'\n")
+            .unwrap_err();
+        assert!(!e.to_string().contains("SECRETFAKE"), "{e}");
     }
 
     #[test]

@@ -167,9 +167,10 @@ fn config_errors_name_file_line_and_reason() {
         ),
         ("\ndisable = [\"no-such-rule\"]\n", 2, "no-such-rule"),
         (
+            // The key and what it takes, not the value (it may be anything, a credential too).
             "[severity]\nvobiz-auth-token = \"critical\"\n",
             2,
-            "critical",
+            "`vobiz-auth-token`: unknown value, expected one of",
         ),
         ("\n\nthis is not toml\n", 3, ""),
         (

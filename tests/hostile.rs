@@ -568,6 +568,25 @@ fn a_configuration_or_rule_file_that_is_a_device_or_huge_is_refused() {
     let run = credsweep_in(cwd.path(), &[OsStr::new("dir"), d.path().as_os_str()]);
     assert!(started.elapsed() < Duration::from_secs(30));
     assert_eq!(run.code, 2, "{}", run.stderr);
+    // A repository's own configuration may not name files outside it at all.
+    assert!(
+        run.stderr.contains("rule_files") && run.stderr.contains("outside the repository"),
+        "{}",
+        run.stderr
+    );
+    // The user's own may, and /dev/zero is still refused, not read.
+    let user = write(cwd.path(), "user.toml", "rule_files = [\"/dev/zero\"]\n");
+    let run = credsweep_in(
+        cwd.path(),
+        &[
+            OsStr::new("dir"),
+            d.path().as_os_str(),
+            OsStr::new("--config"),
+            user.as_os_str(),
+        ],
+    );
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("/dev/zero"), "{}", run.stderr);
 
     let big = write(d.path(), "big.toml", "");

@@ -799,7 +799,12 @@ fn history_scans_are_valid_sarif_with_provenance() {
     fs::remove_dir_all(p.join("app")).unwrap();
     commit(p, "remove the app", "2024-03-04T05:06:07Z");
 
+    // No author identity unless asked for.
     let (code, doc, _) = sarif(p, "git", &["git", "."], None);
+    assert_eq!(code, 1);
+    assert!(!doc.to_string().contains("Ann Example"), "{doc}");
+    assert!(!doc.to_string().contains("ann@example"), "{doc}");
+    let (code, doc, _) = sarif(p, "git", &["git", ".", "--sarif-authors"], None);
     assert_eq!(code, 1);
     let res = results(&doc);
     assert!(res.len() >= 5, "{}", res.len());

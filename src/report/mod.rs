@@ -100,6 +100,39 @@ impl<'a> Report<'a> {
         }
     }
 
+    /// Redacts every string from the repository the report prints besides the secrets: the
+    /// findings' paths, descriptions and provenance (also of suppressed findings), skipped paths
+    /// and their errors, and notes (see [`crate::finding::StringRedactor`]). Called once before
+    /// rendering, unless secrets are to be shown (`--no-redact`).
+    pub fn redact_repository_strings(&mut self, scanner: &crate::scanner::Scanner) {
+        let secrets: Vec<Secret> = self
+            .findings
+            .iter()
+            .chain(&self.suppressed)
+            .chain(&self.preexisting)
+            .flat_map(|f| std::iter::once(&f.secret).chain(f.pair.as_ref().map(|p| &p.secret)))
+            .cloned()
+            .collect();
+        let mut r = crate::finding::StringRedactor::new(scanner, &secrets);
+        for f in self
+            .findings
+            .iter_mut()
+            .chain(&mut self.suppressed)
+            .chain(&mut self.preexisting)
+        {
+            r.redact_finding(f);
+        }
+        for k in &mut self.summary.skips {
+            k.path = r.redact(&k.path);
+            if let crate::sources::SkipReason::Error(e) = &mut k.reason {
+                *e = r.redact(e);
+            }
+        }
+        for n in &mut self.notes {
+            *n = r.redact(n);
+        }
+    }
+
     /// Moves the findings `baseline` accepts to `suppressed`.
     pub fn apply_baseline(&mut self, baseline: &crate::baseline::Baseline) {
         let (kept, suppressed) = std::mem::take(&mut self.findings)

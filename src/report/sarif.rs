@@ -87,6 +87,10 @@ pub const INFORMATION_URI: &str = {
 pub struct SarifOptions {
     /// List every rule in force in `tool.driver.rules`, not only those that fired.
     pub all_rules: bool,
+    /// Name each history finding's commit author (`--sarif-authors`). Off by default: the log is
+    /// uploaded and kept, readable by everyone who sees the alerts, and a name or email is
+    /// personal data (and, from a hostile repository, anything at all).
+    pub authors: bool,
 }
 
 /// A rendered SARIF log and what the caller should tell the user on stderr.
@@ -338,6 +342,24 @@ fn relative_uri(path: &str) -> String {
     percent_encode_path(s)
 }
 
+/// A path from a git tree or index (history and staged scans) as a relative URI that stays under
+/// the repository root whatever the tree holds: a hostile tree can name an entry `..` or `.`,
+/// or build a path with empty segments (`/etc/passwd`), which as a URI would resolve outside
+/// `%SRCROOT%` or to another file. Empty segments are dropped, `.` and `..` are percent-encoded
+/// (`%2E`, `%2E%2E`: a name, not a step up, when the URI is resolved), the rest as
+/// [`percent_encode_path`] does (a backslash is part of a name in git, and becomes `%5C`).
+pub fn tree_uri(path: &str) -> String {
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| match s {
+            "." => "%2E".to_string(),
+            ".." => "%2E%2E".to_string(),
+            s => percent_encode_path(s),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// How a finding's place is named in its message.
 fn place(kind: ScanKind, f: &Finding) -> String {
     let file = if f.path == crate::sources::tree::STDIN_NAME {
@@ -351,8 +373,8 @@ fn place(kind: ScanKind, f: &Finding) -> String {
 }
 
 /// The result message: the first sentence says what was found and where (for history, in which
-/// commit, by whom, when); then the redacted secret.
-fn result_message(kind: ScanKind, f: &Finding) -> String {
+/// commit, when, and by whom with `--sarif-authors`); then the redacted secret.
+fn result_message(kind: ScanKind, f: &Finding, authors: bool) -> String {
     let mut m = format!(
         "{} found in {}",
         f.description.trim_end_matches('.'),
@@ -362,7 +384,7 @@ fn result_message(kind: ScanKind, f: &Finding) -> String {
         match &p.commit {
             Some(c) => {
                 m += &format!(", added in commit {}", &c[..c.len().min(12)]);
-                if let Some(a) = &p.author {
+                if let Some(a) = p.author.as_ref().filter(|_| authors) {
                     m += &format!(" by {a}");
                 }
                 if let Some(d) = &p.date {
@@ -391,7 +413,13 @@ fn result_message(kind: ScanKind, f: &Finding) -> String {
     m
 }
 
-fn result(kind: ScanKind, f: &Finding, rule_index: usize, uri: String) -> SarifResult {
+fn result(
+    kind: ScanKind,
+    f: &Finding,
+    rule_index: usize,
+    uri: String,
+    authors: bool,
+) -> SarifResult {
     let mut artifact = ArtifactLocation::builder().uri(uri.clone()).build();
     if !uri.starts_with("file:") && uri != STDIN_URI {
         artifact.uri_base_id = Some("%SRCROOT%".to_string());
@@ -427,7 +455,9 @@ fn result(kind: ScanKind, f: &Finding, rule_index: usize, uri: String) -> SarifR
         } else {
             result_level(f.severity)
         })
-        .message(message(result_message(kind, f) + &pair_sentences(f)))
+        .message(message(
+            result_message(kind, f, authors) + &pair_sentences(f),
+        ))
         .locations(vec![location])
         .partial_fingerprints(fingerprints)
         .build();
@@ -437,7 +467,7 @@ fn result(kind: ScanKind, f: &Finding, rule_index: usize, uri: String) -> SarifR
         if let Some(c) = &p.commit {
             props.push(("commit", json!(c)));
         }
-        if let Some(a) = &p.author {
+        if let Some(a) = p.author.as_ref().filter(|_| authors) {
             props.push(("author", json!(a)));
         }
         if let Some(d) = &p.date {
@@ -603,9 +633,9 @@ pub fn render(report: &Report<'_>, opts: SarifOptions) -> Rendered {
             } else if report.kind == ScanKind::Dir {
                 dir_paths.get_or_insert_with(DirPaths::new).uri(&f.path)
             } else {
-                relative_uri(&f.path)
+                tree_uri(&f.path)
             };
-            result(report.kind, f, index_of[&positions[i]], uri)
+            result(report.kind, f, index_of[&positions[i]], uri, opts.authors)
         })
         .collect();
 

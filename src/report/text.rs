@@ -8,6 +8,7 @@ use super::{Redaction, Report, human_bytes};
 use crate::finding::{Finding, Provenance};
 use crate::rules::Severity;
 use crate::sources::SkipReason;
+use crate::term::escape as esc;
 use crate::verify::Outcome;
 
 /// ANSI colours, or none.
@@ -38,6 +39,9 @@ fn severity_code(s: Severity) -> &'static str {
 pub const PREEXISTING_ADVICE: &str = "They are in the repository's history already: rotate them, audit the history with \
      `credsweep git .`, and accept what is not a secret with `credsweep baseline add`.";
 
+/// Every string from the repository (paths, names, commit data, descriptions and remediation of
+/// rules from its configuration, notes, errors) is escaped ([`crate::term::escape`]): no control
+/// character, bidi override or workflow command reaches the terminal or a CI log.
 pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String {
     let mut out = String::new();
     let mut last_path: Option<&str> = None;
@@ -46,7 +50,7 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
             if last_path.is_some() {
                 out.push('\n');
             }
-            let _ = writeln!(out, "{}", color.paint("35", &f.path));
+            let _ = writeln!(out, "{}", color.paint("35", &esc(&f.path)));
             last_path = Some(&f.path);
         }
         let pos = format!("{}:{}", f.line, f.column);
@@ -58,9 +62,9 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
                 severity_code(f.severity),
                 &format!("{:<7}", f.severity.as_str())
             ),
-            color.paint("1", &f.rule_id),
-            f.description,
-            redaction.show(&f.secret),
+            color.paint("1", &esc(&f.rule_id)),
+            esc(&f.description),
+            esc(&redaction.show(&f.secret)),
         );
         if let Some(p) = &f.provenance {
             let mut line = String::from("    ");
@@ -68,16 +72,16 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
                 Some(c) => {
                     let _ = write!(line, "commit {}", &c[..c.len().min(12)]);
                     if let Some(a) = &p.author {
-                        let _ = write!(line, " by {a}");
+                        let _ = write!(line, " by {}", esc(a));
                         if let Some(e) = &p.email {
-                            let _ = write!(line, " <{e}>");
+                            let _ = write!(line, " <{}>", esc(e));
                         }
                     }
                     if let Some(d) = &p.date {
-                        let _ = write!(line, " on {d}");
+                        let _ = write!(line, " on {}", esc(d));
                     }
                     if let Some(m) = &p.message {
-                        let _ = write!(line, ": {m}");
+                        let _ = write!(line, ": {}", esc(m));
                     }
                 }
                 None => {
@@ -85,7 +89,7 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
                 }
             }
             if let Some(r) = &p.ref_name {
-                let _ = write!(line, " [{r}]");
+                let _ = write!(line, " [{}]", esc(r));
             }
             if p.other_locations > 0 {
                 let _ = write!(line, " (+{} other places)", p.other_locations);
@@ -112,11 +116,11 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
             let _ = writeln!(
                 out,
                 "  {}:{}:{}  {}  {}  {}",
-                f.path,
+                esc(&f.path),
                 f.line,
                 f.column,
-                f.rule_id,
-                redaction.show(&f.secret),
+                esc(&f.rule_id),
+                esc(&redaction.show(&f.secret)),
                 f.fingerprint
             );
         }
@@ -161,7 +165,7 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
         out.push('\n');
         let _ = writeln!(out, "{}", color.paint("1", "What to do:"));
         for (id, r) in advice {
-            let _ = writeln!(out, "  {id}: {}", r.trim());
+            let _ = writeln!(out, "  {}: {}", esc(id), esc(r.trim()));
         }
     }
 
@@ -173,11 +177,16 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
                 SkipReason::Error(_) => color.paint("1;31", "error"),
                 _ => color.paint("1;33", "note"),
             };
-            let _ = writeln!(out, "{label}: {}: {}", k.path, k.reason);
+            let _ = writeln!(
+                out,
+                "{label}: {}: {}",
+                esc(&k.path),
+                esc(&k.reason.to_string())
+            );
         }
     }
     for n in &report.notes {
-        let _ = writeln!(out, "{}: {n}", color.paint("1;33", "note"));
+        let _ = writeln!(out, "{}: {}", color.paint("1;33", "note"), esc(n));
     }
 
     if !out.is_empty() {
@@ -327,21 +336,26 @@ fn other_places_line(p: &Provenance) -> Option<String> {
 
 fn pair_and_verification(out: &mut String, f: &Finding, color: Color) {
     if let Some(p) = &f.pair {
-        let line = format!("    paired with {} at {}:{}", p.rule_id, p.line, p.column);
+        let line = format!(
+            "    paired with {} at {}:{}",
+            esc(&p.rule_id),
+            p.line,
+            p.column
+        );
         let _ = writeln!(out, "{}", color.paint("2", &line));
     }
     if let Some(v) = &f.verification {
         let line = match v.outcome {
             Outcome::Active => format!(
                 "    verified ACTIVE ({}): this credential works: rotate it now",
-                v.detail
+                esc(&v.detail)
             ),
             Outcome::Inactive => format!(
                 "    verified inactive ({}): the API rejected it; remove it all the same",
-                v.detail
+                esc(&v.detail)
             ),
-            Outcome::Unknown => format!("    verification unknown ({})", v.detail),
-            Outcome::Unverifiable => format!("    not verifiable: {}", v.detail),
+            Outcome::Unknown => format!("    verification unknown ({})", esc(&v.detail)),
+            Outcome::Unverifiable => format!("    not verifiable: {}", esc(&v.detail)),
         };
         let code = match v.outcome {
             Outcome::Active => "1;31",

@@ -50,6 +50,16 @@ pub fn decode(data: &[u8]) -> Content<'_> {
     text_or_binary(data)
 }
 
+/// The raw bytes to scan as well as the decoded text, if any: those of a buffer decoded from
+/// UTF-16 that does not look like UTF-16 (no NUL among its first bytes). A byte-order mark costs
+/// two bytes to write, and put in front of ASCII it would otherwise turn every token after it
+/// into CJK characters no rule matches. Real UTF-16 text (ASCII interleaved with NULs) gains
+/// nothing from a second look, and is not given one.
+pub fn raw_too(data: &[u8], encoding: Encoding) -> Option<&[u8]> {
+    let rest = data.get(2..)?;
+    (encoding != Encoding::Bytes && !is_binary(rest)).then_some(rest)
+}
+
 fn text_or_binary(data: &[u8]) -> Content<'_> {
     if is_binary(data) {
         Content::Binary
@@ -109,6 +119,21 @@ mod tests {
     #[test]
     fn latin1_is_scanned_as_bytes() {
         assert_eq!(text(decode(b"caf\xe9 key")), b"caf\xe9 key");
+    }
+
+    #[test]
+    fn a_fake_utf16_bom_gets_the_raw_bytes_scanned_too() {
+        let fake = b"\xFF\xFEtoken=ghp_abc";
+        let Content::Text { encoding, .. } = decode(fake) else {
+            panic!("binary")
+        };
+        assert_eq!(raw_too(fake, encoding), Some(&b"token=ghp_abc"[..]));
+        let mut real = vec![0xFF, 0xFE];
+        for u in "token=ghp_abc".encode_utf16() {
+            real.extend(u.to_le_bytes());
+        }
+        assert_eq!(raw_too(&real, Encoding::Utf16Le), None);
+        assert_eq!(raw_too(b"plain", Encoding::Bytes), None);
     }
 
     #[test]

@@ -157,12 +157,12 @@ pub fn scan_buffer(
     summary: &mut Summary,
     out: &mut Vec<Finding>,
 ) {
-    let text = match decode::decode(data) {
+    let (text, raw) = match decode::decode(data) {
         Content::Binary => {
             summary.skip(path, SkipReason::Binary);
             return;
         }
-        Content::Text { bytes, .. } => bytes,
+        Content::Text { bytes, encoding } => (bytes, decode::raw_too(data, encoding)),
     };
     summary.scanned += 1;
     summary.bytes += data.len() as u64;
@@ -175,11 +175,32 @@ pub fn scan_buffer(
             },
         );
     }
-    let matches = ctx.scanner.scan(&text, filter);
+    let first = out.len();
+    scan_text(ctx, &text, path, filter, summary, out);
+    if let Some(raw) = raw {
+        scan_text(ctx, raw, path, filter, summary, out);
+    }
+    if out.len() > first {
+        // GitHub's line hash for SARIF, over the bytes as stored (what code scanning would hash).
+        crate::report::sarif::add_line_hashes(data, &mut out[first..]);
+    }
+}
+
+/// Scans decoded `text` (or the raw bytes of a buffer that claimed an encoding) and appends its
+/// findings, less what inline markers and the allow-lists drop.
+fn scan_text(
+    ctx: &ScanContext<'_>,
+    text: &[u8],
+    path: &str,
+    filter: PathFilter<'_>,
+    summary: &mut Summary,
+    out: &mut Vec<Finding>,
+) {
+    let matches = ctx.scanner.scan(text, filter);
     if matches.is_empty() {
         return;
     }
-    let mut lines = LineLocator::new(&text);
+    let mut lines = LineLocator::new(text);
     let first = out.len();
     for m in &matches {
         if out.len() - first >= MAX_FINDINGS_PER_BUFFER {
@@ -191,12 +212,12 @@ pub fn scan_buffer(
             );
             break;
         }
-        if ctx.inline_allow && allow::inline_allowed(&text, m.secret.start) {
+        if ctx.inline_allow && allow::inline_allowed(text, m.secret.start) {
             summary.allowed += 1;
             continue;
         }
         if !ctx.allowlist.is_empty() {
-            let line = &text[line_range(&text, m.secret.start)];
+            let line = &text[line_range(text, m.secret.start)];
             if ctx.allowlist.allows_content(&text[m.secret.clone()], line) {
                 summary.allowed += 1;
                 continue;
@@ -206,12 +227,10 @@ pub fn scan_buffer(
         out.push(Finding::new(
             rule,
             m,
-            &text,
+            text,
             &mut lines,
             path,
             &ctx.fingerprint_key,
         ));
     }
-    // GitHub's line hash for SARIF, over the bytes as stored (what code scanning would hash).
-    crate::report::sarif::add_line_hashes(data, &mut out[first..]);
 }

@@ -385,22 +385,25 @@ pub fn apply(
     let base = &args.verify_base_url;
 
     if args.verify_dry_run {
-        eprint!(
-            "{}",
-            dry_run_text(base, &checks, unpaired_tokens, test_pairs, redaction)
-        );
+        crate::term::eprint_text(&crate::term::escape_lines(&dry_run_text(
+            base,
+            &checks,
+            unpaired_tokens,
+            test_pairs,
+            redaction,
+        )));
         return Ok(());
     }
 
     let timeout = args.verify_timeout.0;
     if !quiet && !checks.is_empty() {
-        eprintln!(
+        crate::term::eprint_line(format_args!(
             "credsweep: verifying {} Vobiz credential pair{} against {} (timeout {})",
             checks.len(),
             if checks.len() == 1 { "" } else { "s" },
             base,
             http::secs(timeout)
-        );
+        ));
     }
     let results = if checks.is_empty() {
         Vec::new()
@@ -427,7 +430,7 @@ pub fn apply(
             *counts.entry(v.outcome).or_default() += 1;
         }
         let n = |o| counts.get(&o).copied().unwrap_or(0);
-        eprintln!(
+        crate::term::eprint_line(format_args!(
             "credsweep: verification of {}: {} active, {} inactive, {} unknown; not tried: {} without an auth id, {}",
             plural(checks.len(), "credential pair"),
             n(Outcome::Active),
@@ -435,7 +438,7 @@ pub fn apply(
             n(Outcome::Unknown),
             plural(unpaired_tokens, "token"),
             plural(test_pairs, "test-mode pair"),
-        );
+        ));
     }
     Ok(())
 }
