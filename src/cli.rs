@@ -870,6 +870,8 @@ fn run_baseline(cmd: BaselineCommand) -> Result<i32> {
         findings.retain(|f| f.severity >= min);
     }
     let path = setup.baseline_path(&args);
+    // Both commands write the baseline (and `.gitattributes`): refuse links before reading.
+    baseline::check_writable(&path)?;
     let mut b = if std::fs::symlink_metadata(&path).is_ok() {
         let b = Baseline::load(&path)?;
         b.check_key(&setup.fingerprint_key(), &path)?;
@@ -883,7 +885,6 @@ fn run_baseline(cmd: BaselineCommand) -> Result<i32> {
             let added = b.add(&findings, scope, reason, |f| {
                 setup.baseline_entry_path(f, &base)
             });
-            baseline::check_writable(&path)?;
             b.save(&path)?;
             crate::term::eprint_line(format_args!(
                 "credsweep: {}, {} in all, in {} (scope {})",
