@@ -19,6 +19,7 @@
 //! - [`provenance`]: author, date and subject of the commits findings name.
 //! - [`progress`]: the stderr progress bar.
 
+pub mod audit;
 pub mod graph;
 pub mod odb;
 pub mod progress;
@@ -115,6 +116,8 @@ pub struct HistoryOptions {
     pub threads: usize,
     /// Draw progress on stderr.
     pub progress: bool,
+    /// In a partial clone, blobs it was cloned without are a note, not an error.
+    pub allow_missing_promised: bool,
 }
 
 /// A finished history scan.
@@ -174,6 +177,7 @@ pub fn scan(
                     threads: opts.threads,
                     only: only.as_ref(),
                     progress: &progress,
+                    max_blob: ctx.max_file_size,
                 },
                 visitor,
             )?;
@@ -230,6 +234,12 @@ pub fn scan(
     };
     progress.finish();
     let mut out = out;
+    odb::collapse_promised(
+        repo,
+        &mut errors,
+        opts.allow_missing_promised,
+        &mut out.notes,
+    );
     for e in errors {
         let (path, message) = match e.id {
             Some(id) => (
@@ -295,8 +305,8 @@ impl Clone for BlobScan<'_> {
 }
 
 impl odb::BlobVisitor for BlobScan<'_> {
-    fn visit(&mut self, id: BlobId, data: &[u8]) {
-        scan_blob(self.ctx, id.0, data, &mut self.local);
+    fn visit(&mut self, id: BlobId, data: &[u8], size: u64) {
+        scan_blob_sized(self.ctx, id.0, data, size, &mut self.local);
     }
 }
 
@@ -311,6 +321,11 @@ impl Drop for BlobScan<'_> {
 /// Scans one blob with every rule (its paths are not known yet: path-scoped rules are checked
 /// once they are).
 fn scan_blob(ctx: &ScanContext<'_>, id: ObjectId, data: &[u8], hits: &mut Hits) {
+    scan_blob_sized(ctx, id, data, data.len() as u64, hits)
+}
+
+/// [`scan_blob`] of a blob whose first bytes `data` are all that was decoded of its `size`.
+fn scan_blob_sized(ctx: &ScanContext<'_>, id: ObjectId, data: &[u8], size: u64, hits: &mut Hits) {
     let cap = data
         .len()
         .min(usize::try_from(ctx.max_file_size).unwrap_or(usize::MAX));
@@ -319,7 +334,7 @@ fn scan_blob(ctx: &ScanContext<'_>, id: ObjectId, data: &[u8], hits: &mut Hits) 
     scan_buffer(
         ctx,
         &data[..cap],
-        data.len() as u64,
+        size.max(data.len() as u64),
         &name,
         PathFilter::Unknown,
         &mut hits.summary,
