@@ -239,7 +239,9 @@ pub fn inflate_each(
         let n = (z.total_out() - out_before) as usize;
         total += n as u64;
         if total > limit {
-            return Err(format!("inflates to more than the {limit} bytes it claims"));
+            return Err(format!(
+                "its header says {limit} bytes, its data inflates to more"
+            ));
         }
         sink(&window[..n])?;
         match status {

@@ -135,6 +135,7 @@ pub fn scan(
     repo: &gix::Repository,
     opts: &HistoryOptions,
 ) -> Result<HistoryScan> {
+    odb::refuse_blocking_loose_objects(repo)?;
     let mut notes = repo::notes(repo);
     let mut progress = Progress::new(opts.progress);
     let shallow = shallow_commits(repo);

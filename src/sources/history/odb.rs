@@ -756,6 +756,36 @@ fn decode_outside<V: BlobVisitor>(
     }
 }
 
+/// Refuses a repository with a loose object that is a FIFO (or a symlink to one): gix opens
+/// loose objects without checking their type, and opening a FIFO blocks until something writes
+/// to it. Other loose objects that are not regular files cannot block; the object pass names
+/// them ([`read_loose`]).
+pub fn refuse_blocking_loose_objects(repo: &gix::Repository) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let layout = layout(repo)?;
+    for dir in &layout.loose {
+        let db = gix::odb::loose::Store::at(dir, repo.object_hash());
+        for id in db.iter().filter_map(Result::ok) {
+            let hex = id.to_string();
+            let path = dir.join(&hex[..2]).join(&hex[2..]);
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if meta.file_type().is_file() {
+                continue;
+            }
+            let target = std::fs::metadata(&path).map(|m| m.file_type());
+            if target.is_ok_and(|t| t.is_fifo() || t.is_socket()) {
+                anyhow::bail!(
+                    "loose object {id} ({}) is a FIFO, not a file: reading it would block, so the repository is not scanned (remove it; `git fsck` names it as damaged)",
+                    path.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A loose object, read within bounds.
 struct Loose {
     kind: Kind,
