@@ -688,3 +688,66 @@ fn a_partial_clone_reports_promised_blobs_in_one_line() {
         "the note stays"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// --range reads blobs one by one: the same bounds
+// ---------------------------------------------------------------------------------------------
+
+/// A repository whose second commit adds `data.txt`, whose blob the test stores as it likes.
+fn range_repo(data: &[u8]) -> (TempDir, ObjectId) {
+    let r = TempDir::new().unwrap();
+    git(r.path(), &["init", "-q", "."]);
+    write(r.path(), "README", "first\n");
+    git(r.path(), &["add", "-A"]);
+    git(r.path(), &["commit", "-q", "-m", "first"]);
+    write(r.path(), "data.txt", data);
+    git(r.path(), &["add", "-A"]);
+    git(r.path(), &["commit", "-q", "-m", "second"]);
+    let id = blob_id(data);
+    fs::remove_file(loose_path(r.path(), &id)).unwrap();
+    (r, id)
+}
+
+#[test]
+fn range_scans_read_blobs_within_the_same_bounds() {
+    // A 2 GiB claim over six bytes: damaged, named, not allocated.
+    let (r, id) = range_repo(b"hello\n");
+    let mut pack = Pack::default();
+    pack.blob(id, 2 * GIB, &zlib(b"hello\n"));
+    pack.write(&r.path().join(".git"));
+    let run = scan(r.path(), &["--range", "HEAD~1..HEAD"]);
+    eprintln!("--range, 2 GiB claim: {} MiB", run.rss_mib);
+    assert_eq!(run.code, 2, "{:#}", run.doc);
+    let skipped = run.skipped();
+    assert!(
+        skipped.contains(&id.to_string()) && skipped.contains("damaged"),
+        "{skipped}"
+    );
+    assert!(run.rss_mib < 150, "peak RSS {} MiB", run.rss_mib);
+
+    // A real 1 GiB blob with a 1M cap: scanned to the cap.
+    let (r, id) = range_repo(b"hello\n");
+    let head = env_file(TOKEN_B);
+    let mut pack = Pack::default();
+    pack.blob(
+        id,
+        GIB,
+        &zlib_repeated(head.as_bytes(), b"all work and no play\n", GIB),
+    );
+    pack.write(&r.path().join(".git"));
+    let run = scan(
+        r.path(),
+        &["--range", "HEAD~1..HEAD", "--max-file-size", "1M"],
+    );
+    eprintln!(
+        "--range, 1 GiB bomb, 1M cap: {} MiB, {:.1} s",
+        run.rss_mib, run.secs
+    );
+    assert_eq!(run.code, 1, "{:#}", run.doc);
+    assert_eq!(run.secrets(), [TOKEN_B]);
+    assert!(
+        run.skipped()
+            .contains("1073741824 bytes, over the size cap")
+    );
+    assert!(run.rss_mib < 100, "peak RSS {} MiB", run.rss_mib);
+}

@@ -352,7 +352,6 @@ pub fn audit_pack(
     hash_len: usize,
     threads: usize,
 ) -> Vec<Audited> {
-    use rayon::prelude::*;
     entries.sort_by_key(|e| e.1);
     let pack_end = pack.len().saturating_sub(hash_len);
     let ends: Vec<usize> = (0..entries.len())
@@ -363,21 +362,39 @@ pub fn audit_pack(
                 .min(pack_end)
         })
         .collect();
+    audit_with_ends(pack, entries, &ends, hash_len, threads)
+}
+
+/// [`audit_pack`] of some entries of a pack, sorted by offset, each ending at `ends[i]` (where
+/// the next entry of the whole pack starts).
+pub fn audit_with_ends(
+    pack: &[u8],
+    entries: &[(ObjectId, u64)],
+    ends: &[usize],
+    hash_len: usize,
+    threads: usize,
+) -> Vec<Audited> {
+    use rayon::prelude::*;
     let read = |(i, (_, offset)): (usize, &(ObjectId, u64)), z: &mut Decompress| {
         read_entry(pack, *offset, ends[i], hash_len, z)
     };
-    let reads: Vec<Read> = match rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.max(1))
-        .build()
-    {
-        Ok(pool) => pool.install(|| {
+    let pool = if threads > 1 && entries.len() > 64 {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .ok()
+    } else {
+        None
+    };
+    let reads: Vec<Read> = match pool {
+        Some(pool) => pool.install(|| {
             entries
                 .par_iter()
                 .enumerate()
                 .map_init(Decompress::new, |z, e| read(e, z))
                 .collect()
         }),
-        Err(_) => {
+        None => {
             let mut z = Decompress::new();
             entries
                 .iter()
@@ -592,4 +609,84 @@ pub fn decode_prefix(
         *cache = Some(b);
     }
     prev.ok_or_else(|| "nothing decoded".into())
+}
+
+/// zlib's best case: about 1032 bytes out per byte in (deflate's longest match, 258 bytes, in
+/// two bits); with room for headers.
+pub fn inflatable(compressed: u64) -> u64 {
+    compressed.saturating_mul(1032).saturating_add(1024)
+}
+
+/// Decodes a loose object's file: its header ("<kind> <size>\0") is checked before anything is
+/// allocated (a size its compressed bytes cannot hold, or a non-blob over `max_other`, is
+/// refused), the data must inflate to exactly that size, and a blob is kept to its first
+/// `max_blob` bytes. Returns the kind, the (kept) data and the whole size.
+pub fn decode_loose(
+    compressed: &[u8],
+    max_blob: u64,
+    max_other: u64,
+) -> Result<(Kind, Vec<u8>, u64), String> {
+    let mut z = Decompress::new();
+    let mut head = Vec::new();
+    let mut kind_size: Option<(Kind, u64)> = None;
+    let mut out = Vec::new();
+    let mut total = 0u64;
+    let limit = inflatable(compressed.len() as u64);
+    inflate_each(&mut z, compressed, limit, &mut |mut chunk| {
+        if kind_size.is_none() {
+            let nul = chunk.iter().position(|&b| b == 0);
+            let take = nul.map_or(chunk.len(), |p| p + 1);
+            head.extend_from_slice(&chunk[..take]);
+            chunk = &chunk[take..];
+            if nul.is_none() {
+                return if head.len() > 64 {
+                    Err("its header is not an object header".into())
+                } else {
+                    Ok(())
+                };
+            }
+            let (kind, size, _) = gix::objs::decode::loose_header(&head)
+                .map_err(|_| "its header is not an object header".to_string())?;
+            if size > limit {
+                return Err(format!(
+                    "its header claims {size} bytes, more than its {} compressed bytes can hold",
+                    compressed.len()
+                ));
+            }
+            if kind != Kind::Blob && size > max_other {
+                return Err(format!(
+                    "it is a {kind} of {size} bytes, more than credsweep reads for one ({max_other} bytes)"
+                ));
+            }
+            out.reserve(size.min(max_blob) as usize);
+            kind_size = Some((kind, size));
+        }
+        let Some((kind, size)) = kind_size else {
+            return Ok(());
+        };
+        total += chunk.len() as u64;
+        if total > size {
+            return Err(format!(
+                "its header says {size} bytes, its data inflates to more"
+            ));
+        }
+        let keep = if kind == Kind::Blob { max_blob } else { size };
+        let room = usize::try_from(keep).unwrap_or(usize::MAX).saturating_sub(out.len());
+        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        Ok(())
+    })
+    .map_err(|e| {
+        if e.starts_with("its header says") && kind_size.is_none() {
+            "its data is longer than zlib can expand its compressed bytes to".to_string()
+        } else {
+            e
+        }
+    })?;
+    let (kind, size) = kind_size.ok_or("its data ends inside its header")?;
+    if total != size {
+        return Err(format!(
+            "its header says {size} bytes, its data inflates to {total}"
+        ));
+    }
+    Ok((kind, out, size))
 }

@@ -320,12 +320,8 @@ impl Drop for BlobScan<'_> {
 }
 
 /// Scans one blob with every rule (its paths are not known yet: path-scoped rules are checked
-/// once they are).
-fn scan_blob(ctx: &ScanContext<'_>, id: ObjectId, data: &[u8], hits: &mut Hits) {
-    scan_blob_sized(ctx, id, data, data.len() as u64, hits)
-}
-
-/// [`scan_blob`] of a blob whose first bytes `data` are all that was decoded of its `size`.
+/// once they are). `data` is the blob, or its first bytes when only those were decoded of its
+/// `size` (over the size cap).
 fn scan_blob_sized(ctx: &ScanContext<'_>, id: ObjectId, data: &[u8], size: u64, hits: &mut Hits) {
     let cap = data
         .len()
@@ -667,7 +663,7 @@ fn scan_range(
     }
     // Scan each distinct blob once, in parallel.
     let blobs: Vec<ObjectId> = located.keys().copied().collect();
-    let sync_repo = repo.clone().into_sync();
+    let bounded = odb::BoundedBlobs::new(repo, ctx.max_file_size)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
         .build()
@@ -675,27 +671,22 @@ fn scan_range(
     let results: Vec<(Hits, Vec<ObjectError>)> = pool.install(|| {
         blobs
             .par_iter()
-            .map_init(
-                || (sync_repo.to_thread_local(), Vec::new()),
-                |(r, buf), id| {
-                    let mut hits = Hits::default();
-                    let mut errs = Vec::new();
-                    match r.objects.try_find(id, buf) {
-                        Ok(Some(d)) if d.kind == Kind::Blob => {
-                            scan_blob(ctx, *id, d.data, &mut hits)
-                        }
-                        Ok(Some(_)) => {}
-                        Ok(None) => {
-                            errs.push(ObjectError::new(*id, format!("blob {id} is missing")))
-                        }
-                        Err(e) => errs.push(ObjectError::new(
-                            *id,
-                            format!("blob {id} cannot be read: {e}"),
-                        )),
+            .map(|id| {
+                let mut hits = Hits::default();
+                let mut errs = Vec::new();
+                match bounded.find(id) {
+                    Ok(Some(d)) if d.kind == Kind::Blob => {
+                        scan_blob_sized(ctx, *id, &d.data, d.size, &mut hits)
                     }
-                    (hits, errs)
-                },
-            )
+                    Ok(Some(_)) => {}
+                    Ok(None) => errs.push(ObjectError::new(*id, format!("blob {id} is missing"))),
+                    Err(e) => errs.push(ObjectError::new(
+                        *id,
+                        format!("blob {id} cannot be read: {e}"),
+                    )),
+                }
+                (hits, errs)
+            })
             .collect()
     });
     let mut hits = Hits::default();
@@ -712,7 +703,7 @@ fn scan_range(
         for prev in previous.get(blob).map(Vec::as_slice).unwrap_or_default() {
             let fps = old_secrets
                 .entry(*prev)
-                .or_insert_with(|| fingerprints_of(ctx, repo, *prev));
+                .or_insert_with(|| fingerprints_of(ctx, &bounded, *prev));
             before.extend(fps.iter().cloned());
         }
         found.retain(|f| !before.contains(&f.fingerprint));
@@ -781,15 +772,14 @@ fn tree_of(
 /// against).
 fn fingerprints_of(
     ctx: &ScanContext<'_>,
-    repo: &gix::Repository,
+    blobs: &odb::BoundedBlobs,
     id: ObjectId,
 ) -> Vec<crate::finding::Fingerprint> {
-    let mut buf = Vec::new();
     let mut hits = Hits::default();
-    if let Ok(Some(d)) = repo.objects.try_find(&id, &mut buf)
+    if let Ok(Some(d)) = blobs.find(&id)
         && d.kind == Kind::Blob
     {
-        scan_blob(ctx, id, d.data, &mut hits);
+        scan_blob_sized(ctx, id, &d.data, d.size, &mut hits);
     }
     hits.blobs
         .into_iter()

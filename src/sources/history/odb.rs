@@ -786,23 +786,161 @@ pub fn refuse_blocking_loose_objects(repo: &gix::Repository) -> Result<()> {
     Ok(())
 }
 
-/// A loose object, read within bounds.
-struct Loose {
-    kind: Kind,
+/// Reads single blobs within the same bounds as the all-objects pass: each pack entry on the
+/// way (the blob and its delta bases) is audited first ([`audit`]), blobs over the cap are
+/// decoded to the cap, loose objects are read by [`read_loose`]. For scans that read a few
+/// blobs by id (`--range`).
+pub struct BoundedBlobs {
+    packs: Vec<OnePack>,
+    loose: Vec<PathBuf>,
+    max_blob: u64,
+    hash: gix::hash::Kind,
+}
+
+struct OnePack {
+    index: pack::index::File,
+    data: pack::data::File,
+    /// Every entry's offset and id, by offset: where each entry ends, and who its base is.
+    by_offset: Vec<(u64, ObjectId)>,
+}
+
+/// Delta chains deeper than this are damage (git's default maximum is 4095, `--depth`'s 4095).
+const MAX_CHAIN: usize = 10_000;
+
+impl BoundedBlobs {
+    pub fn new(repo: &gix::Repository, max_blob: u64) -> Result<Self> {
+        let layout = layout(repo)?;
+        let hash = repo.object_hash();
+        let packs = layout
+            .indices
+            .iter()
+            .filter_map(|path| {
+                let index = pack::index::File::at(path, hash).ok()?;
+                let data = pack::data::File::at(path.with_extension("pack"), hash).ok()?;
+                let mut by_offset: Vec<(u64, ObjectId)> =
+                    index.iter().map(|e| (e.pack_offset, e.oid)).collect();
+                by_offset.sort();
+                Some(OnePack {
+                    index,
+                    data,
+                    by_offset,
+                })
+            })
+            .collect();
+        Ok(BoundedBlobs {
+            packs,
+            loose: layout.loose,
+            max_blob,
+            hash,
+        })
+    }
+
+    /// Object `id`: its kind, its data (a blob's first `max_blob` bytes) and its whole size;
+    /// `None` if the database does not hold it; an error if it is damaged.
+    pub fn find(&self, id: &ObjectId) -> std::result::Result<Option<Loose>, String> {
+        for p in &self.packs {
+            if let Some(i) = p.index.lookup(id) {
+                return self.in_pack(p, p.index.pack_offset_at_index(i)).map(Some);
+            }
+        }
+        for dir in &self.loose {
+            let hex = id.to_string();
+            if std::fs::symlink_metadata(dir.join(&hex[..2]).join(&hex[2..])).is_ok() {
+                return read_loose(dir, id, self.max_blob).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    fn in_pack(&self, p: &OnePack, offset: u64) -> std::result::Result<Loose, String> {
+        let bytes = p
+            .data
+            .entry_slice(0..p.data.data_len() as u64)
+            .unwrap_or_default();
+        let hash_len = self.hash.len_in_bytes();
+        // The chain of bases, by offset.
+        let mut chain = vec![offset];
+        let mut at = offset;
+        loop {
+            let h = audit::parse_header(bytes, at, hash_len)?;
+            let base = match h.stored {
+                audit::Stored::Base(_) => break,
+                audit::Stored::OfsDelta { base_offset } => base_offset,
+                audit::Stored::RefDelta { base } => match p.index.lookup(base) {
+                    Some(i) => p.index.pack_offset_at_index(i),
+                    None => return Err(format!("its delta base {base} is not in its pack")),
+                },
+            };
+            if chain.contains(&base) || chain.len() > MAX_CHAIN {
+                return Err("its delta chain is a cycle, or deeper than git makes them".into());
+            }
+            chain.push(base);
+            at = base;
+        }
+        chain.sort_unstable();
+        let pack_end = bytes.len().saturating_sub(hash_len);
+        let mut entries = Vec::with_capacity(chain.len());
+        let mut ends = Vec::with_capacity(chain.len());
+        for &off in &chain {
+            let pos = p.by_offset.partition_point(|e| e.0 < off);
+            let Some(&(o, oid)) = p.by_offset.get(pos).filter(|e| e.0 == off) else {
+                return Err(format!(
+                    "its delta base at offset {off} is not an object of the pack"
+                ));
+            };
+            entries.push((oid, o));
+            ends.push(
+                p.by_offset
+                    .get(pos + 1)
+                    .map_or(pack_end, |e| usize::try_from(e.0).unwrap_or(usize::MAX))
+                    .min(pack_end),
+            );
+        }
+        let audited = audit::audit_with_ends(bytes, &entries, &ends, hash_len, 1);
+        let i = chain.binary_search(&offset).unwrap_or(0);
+        let a = &audited[i];
+        if let Some(problem) = &a.problem {
+            return Err(format!("it is damaged: {problem}"));
+        }
+        let kind = a.kind.unwrap_or(Kind::Blob);
+        let want = if kind == Kind::Blob {
+            self.max_blob
+        } else if a.size > MAX_OTHER {
+            return Err(format!(
+                "it is a {kind} of {} bytes, more than credsweep reads for one (64 MiB)",
+                a.size
+            ));
+        } else {
+            a.size
+        };
+        let data = audit::decode_prefix(
+            bytes,
+            &audited,
+            i,
+            want,
+            MAX_WHOLE_BASE.max(self.max_blob),
+            hash_len,
+            &mut None,
+        )?;
+        Ok(Loose {
+            kind,
+            data,
+            size: a.size,
+        })
+    }
+}
+
+/// An object read within bounds.
+pub struct Loose {
+    pub kind: Kind,
     /// The object, or its first `max_blob` bytes for a larger blob.
-    data: Vec<u8>,
-    size: u64,
+    pub data: Vec<u8>,
+    pub size: u64,
 }
 
 /// The most a loose object file may hold: more than zlib's best ratio could ever need for the
 /// largest object credsweep reads (objects larger still are not stored loose by git).
 const MAX_LOOSE_FILE: u64 = 4 << 30;
-
-/// zlib's best case: about 1032 bytes out per byte in (deflate's longest match, 258 bytes, in
-/// two bits); with room for headers.
-fn inflatable(compressed: u64) -> u64 {
-    compressed.saturating_mul(1032).saturating_add(1024)
-}
 
 /// Reads loose object `id` from objects directory `dir`: a regular file (never a FIFO, device
 /// or symlink) of bounded size, whose header's kind and size are checked before anything is
@@ -839,68 +977,8 @@ fn read_loose(dir: &Path, id: &ObjectId, max_blob: u64) -> std::result::Result<L
     file.take(MAX_LOOSE_FILE)
         .read_to_end(&mut compressed)
         .map_err(|e| format!("cannot read it: {e}"))?;
-    let mut z = gix::zlib::Decompress::new();
-    // The header: "<kind> <size>\0".
-    let mut head = Vec::new();
-    let mut kind_size: Option<(Kind, u64)> = None;
-    let mut out = Vec::new();
-    let mut total = 0u64;
-    let limit = inflatable(compressed.len() as u64);
-    let result = audit::inflate_each(&mut z, &compressed, limit, &mut |mut chunk| {
-        if kind_size.is_none() {
-            let nul = chunk.iter().position(|&b| b == 0);
-            let take = nul.map_or(chunk.len(), |p| p + 1);
-            head.extend_from_slice(&chunk[..take]);
-            chunk = &chunk[take..];
-            if nul.is_none() {
-                return if head.len() > 64 {
-                    Err("its header is not an object header".into())
-                } else {
-                    Ok(())
-                };
-            }
-            let (kind, size, _) = gix::objs::decode::loose_header(&head)
-                .map_err(|_| "its header is not an object header".to_string())?;
-            if size > limit {
-                return Err(format!(
-                    "its header claims {size} bytes, more than its {} compressed bytes can hold",
-                    compressed.len()
-                ));
-            }
-            if kind != Kind::Blob && size > MAX_OTHER {
-                return Err(format!(
-                    "it is a {kind} of {size} bytes, more than credsweep reads for one (64 MiB)"
-                ));
-            }
-            out.reserve(size.min(max_blob) as usize);
-            kind_size = Some((kind, size));
-        }
-        let Some((kind, size)) = kind_size else {
-            return Ok(());
-        };
-        total += chunk.len() as u64;
-        if total > size {
-            return Err(format!(
-                "its header says {size} bytes, its data inflates to more"
-            ));
-        }
-        let keep = if kind == Kind::Blob { max_blob } else { size };
-        let room = (keep as usize).saturating_sub(out.len());
-        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        Ok(())
-    });
-    result?;
-    let (kind, size) = kind_size.ok_or("its data ends inside its header")?;
-    if total != size {
-        return Err(format!(
-            "its header says {size} bytes, its data inflates to {total}"
-        ));
-    }
-    Ok(Loose {
-        kind,
-        data: out,
-        size,
-    })
+    let (kind, data, size) = audit::decode_loose(&compressed, max_blob, MAX_OTHER)?;
+    Ok(Loose { kind, data, size })
 }
 
 /// Opening flags for repository files: never block on a FIFO (`O_NONBLOCK`).
