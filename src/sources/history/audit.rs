@@ -374,35 +374,55 @@ pub fn audit_with_ends(
     hash_len: usize,
     threads: usize,
 ) -> Vec<Audited> {
-    use rayon::prelude::*;
     let read = |(i, (_, offset)): (usize, &(ObjectId, u64)), z: &mut Decompress| {
         read_entry(pack, *offset, ends[i], hash_len, z)
     };
-    let pool = if threads > 1 && entries.len() > 64 {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .ok()
+    // Scoped threads, all joined before this returns: the decoder that runs next starts its
+    // own, and --threads bounds how many exist at once.
+    let threads = if entries.len() > 64 {
+        threads.max(1)
     } else {
-        None
+        1
     };
-    let reads: Vec<Read> = match pool {
-        Some(pool) => pool.install(|| {
-            entries
-                .par_iter()
-                .enumerate()
-                .map_init(Decompress::new, |z, e| read(e, z))
-                .collect()
-        }),
-        None => {
-            let mut z = Decompress::new();
-            entries
-                .iter()
-                .enumerate()
-                .map(|e| read(e, &mut z))
-                .collect()
-        }
-    };
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut reads: Vec<Option<Read>> = (0..entries.len()).map(|_| None).collect();
+    let parts: Vec<Vec<(usize, Read)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut z = Decompress::new();
+                    let mut done = Vec::new();
+                    loop {
+                        let start = next.fetch_add(64, std::sync::atomic::Ordering::Relaxed);
+                        if start >= entries.len() {
+                            return done;
+                        }
+                        let block = entries.iter().enumerate().skip(start).take(64);
+                        for (i, e) in block {
+                            done.push((i, read((i, e), &mut z)));
+                        }
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    for (i, r) in parts.into_iter().flatten() {
+        reads[i] = Some(r);
+    }
+    let reads: Vec<Read> = reads
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or(Read {
+                header: Err("not read".into()),
+                delta: None,
+                problem: Some("the audit of this entry failed".into()),
+            })
+        })
+        .collect();
     let by_offset: HashMap<u64, usize> =
         entries.iter().enumerate().map(|(i, e)| (e.1, i)).collect();
     let by_id: HashMap<ObjectId, usize> =

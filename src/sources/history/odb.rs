@@ -628,9 +628,10 @@ fn plan_pack(
         plan.outside.push(i);
         let id = a.oid;
         match (&a.problem, a.kind) {
-            (Some(p), _) => plan
-                .errors
-                .push(ObjectError::new(id, format!("object {id} is damaged: {p}"))),
+            (Some(p), _) => plan.errors.push(ObjectError::new(
+                id,
+                format!("object {id} in {} is damaged: {p}", data.path().display()),
+            )),
             (None, Some(Kind::Blob)) => plan.prefix.push(i),
             (None, kind) => plan.errors.push(ObjectError::new(
                 id,
