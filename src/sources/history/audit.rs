@@ -255,6 +255,53 @@ pub fn inflate_each(
     }
 }
 
+/// [`inflate_each`] over a reader, read in 64 KiB pieces: a loose object is never held whole.
+pub fn inflate_reader(
+    z: &mut Decompress,
+    mut input: impl std::io::Read,
+    limit: u64,
+    sink: &mut impl FnMut(&[u8]) -> Result<(), String>,
+) -> Result<u64, String> {
+    z.reset();
+    let mut inbuf = vec![0u8; 64 << 10];
+    let (mut start, mut end, mut eof) = (0usize, 0usize, false);
+    let mut window = [0u8; WINDOW];
+    let mut total = 0u64;
+    loop {
+        if start == end && !eof {
+            end = input
+                .read(&mut inbuf)
+                .map_err(|e| format!("cannot read it: {e}"))?;
+            start = 0;
+            eof = end == 0;
+        }
+        let (in_before, out_before) = (z.total_in(), z.total_out());
+        let status = z
+            .decompress(&inbuf[start..end], &mut window, FlushDecompress::None)
+            .map_err(|_| "its data is not valid zlib".to_string())?;
+        let consumed = (z.total_in() - in_before) as usize;
+        start += consumed;
+        let n = (z.total_out() - out_before) as usize;
+        total += n as u64;
+        if total > limit {
+            return Err(format!(
+                "its header says {limit} bytes, its data inflates to more"
+            ));
+        }
+        sink(&window[..n])?;
+        match status {
+            Status::StreamEnd => return Ok(total),
+            Status::BufError if eof => {
+                return Err("its data ends before its zlib stream does".into());
+            }
+            _ if n == 0 && consumed == 0 && (eof || start < end) => {
+                return Err("its data ends before its zlib stream does".into());
+            }
+            _ => {}
+        }
+    }
+}
+
 /// What the audit learnt of one entry by reading it alone.
 struct Read {
     header: Result<Header, String>,
@@ -646,13 +693,23 @@ pub fn decode_loose(
     max_blob: u64,
     max_other: u64,
 ) -> Result<(Kind, Vec<u8>, u64), String> {
+    decode_loose_from(compressed, compressed.len() as u64, max_blob, max_other)
+}
+
+/// [`decode_loose`] of a file of `len` bytes, read from `file` piece by piece.
+pub fn decode_loose_from(
+    file: impl std::io::Read,
+    len: u64,
+    max_blob: u64,
+    max_other: u64,
+) -> Result<(Kind, Vec<u8>, u64), String> {
     let mut z = Decompress::new();
     let mut head = Vec::new();
     let mut kind_size: Option<(Kind, u64)> = None;
     let mut out = Vec::new();
     let mut total = 0u64;
-    let limit = inflatable(compressed.len() as u64);
-    inflate_each(&mut z, compressed, limit, &mut |mut chunk| {
+    let limit = inflatable(len);
+    inflate_reader(&mut z, file, limit, &mut |mut chunk| {
         if kind_size.is_none() {
             let nul = chunk.iter().position(|&b| b == 0);
             let take = nul.map_or(chunk.len(), |p| p + 1);
@@ -669,8 +726,7 @@ pub fn decode_loose(
                 .map_err(|_| "its header is not an object header".to_string())?;
             if size > limit {
                 return Err(format!(
-                    "its header claims {size} bytes, more than its {} compressed bytes can hold",
-                    compressed.len()
+                    "its header claims {size} bytes, more than its {len} compressed bytes can hold"
                 ));
             }
             if kind != Kind::Blob && size > max_other {

@@ -974,11 +974,8 @@ fn read_loose(dir: &Path, id: &ObjectId, max_blob: u64) -> std::result::Result<L
             meta.len()
         ));
     }
-    let mut compressed = Vec::with_capacity(meta.len() as usize);
-    file.take(MAX_LOOSE_FILE)
-        .read_to_end(&mut compressed)
-        .map_err(|e| format!("cannot read it: {e}"))?;
-    let (kind, data, size) = audit::decode_loose(&compressed, max_blob, MAX_OTHER)?;
+    let (kind, data, size) =
+        audit::decode_loose_from(file.take(MAX_LOOSE_FILE), meta.len(), max_blob, MAX_OTHER)?;
     Ok(Loose { kind, data, size })
 }
 
