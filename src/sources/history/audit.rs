@@ -766,3 +766,83 @@ pub fn decode_loose_from(
     }
     Ok((kind, out, size))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The ops of `delta` fed `step` bytes at a time (an insert split across pieces joined).
+    fn ops(delta: &[u8], step: usize) -> (Vec<String>, bool) {
+        let mut r = DeltaReader::default();
+        let mut seen: Vec<String> = Vec::new();
+        for chunk in delta.chunks(step) {
+            r.feed(chunk, &mut |op, sizes| {
+                match op {
+                    Op::Copy { offset, len } => {
+                        seen.push(format!("copy {offset}+{len} of {}", sizes.0))
+                    }
+                    Op::Insert(b) => {
+                        let b = String::from_utf8_lossy(b);
+                        match seen.last_mut() {
+                            Some(last) if last.starts_with("insert ") => last.push_str(&b),
+                            _ => seen.push(format!("insert {b}")),
+                        }
+                    }
+                }
+                Ok(())
+            })
+            .unwrap();
+        }
+        (seen, r.complete())
+    }
+
+    #[test]
+    fn delta_instructions_read_the_same_in_any_pieces() {
+        // Base 300 bytes, result 65,576; copy 0x10000 (size bits 0) from 0; copy 35 from 258;
+        // insert "hello".
+        let mut delta = vec![0xac, 0x02, 0xa8, 0x80, 0x04];
+        delta.extend([0x80, 0x93, 0x02, 0x01, 0x23]);
+        delta.extend(b"\x05hello");
+        let (whole, done) = ops(&delta, delta.len());
+        assert!(done);
+        assert_eq!(
+            whole,
+            ["copy 0+65536 of 300", "copy 258+35 of 300", "insert hello"]
+        );
+        for step in 1..delta.len() {
+            assert_eq!(ops(&delta, step), (whole.clone(), true), "step {step}");
+        }
+        // Cut inside an instruction: not complete.
+        assert!(!ops(&delta[..8], 3).1);
+        assert!(!ops(&delta[..12], 3).1);
+        // Instruction 0 is refused.
+        let mut r = DeltaReader::default();
+        assert!(r.feed(&[1, 1, 0], &mut |_, _| Ok(())).is_err());
+    }
+
+    #[test]
+    fn entry_headers_that_lie_about_their_place() {
+        // An ofs-delta at offset 12 whose base is 127 bytes back: before the pack.
+        let mut pack = vec![0u8; 12];
+        pack.extend([0x65, 0x7f]);
+        assert!(
+            parse_header(&pack, 12, 20)
+                .unwrap_err()
+                .contains("before the pack")
+        );
+        // A size that does not fit in 64 bits.
+        let pack = [
+            0xb0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+        ];
+        assert!(parse_header(&pack, 0, 20).is_err());
+        // Type 5 exists nowhere.
+        assert!(parse_header(&[0x50], 0, 20).unwrap_err().contains("type 5"));
+        assert!(parse_header(&[], 0, 20).is_err());
+    }
+
+    #[test]
+    fn inflatable_bounds_a_claim() {
+        assert!(inflatable(53) < 60_000);
+        assert_eq!(inflatable(u64::MAX), u64::MAX);
+    }
+}
