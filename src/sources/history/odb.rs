@@ -416,6 +416,10 @@ pub fn visit_blobs<V: BlobVisitor>(
         let delivered =
             std::mem::take(&mut shared.lock().unwrap_or_else(|p| p.into_inner()).delivered);
         decode_outside(data, &plan, hash, opts, make_worker());
+        // Entries neither decoded nor visited still count as done for the progress bar.
+        for _ in plan.prefix.len()..plan.outside.len() {
+            opts.progress.object(0);
+        }
         if let Err(e) = result {
             out.errors.push(ObjectError::other(format!(
                 "pack {} is damaged ({e}); its objects were read one by one",
@@ -991,5 +995,62 @@ fn libc_flags() -> i32 {
         0x0004
     } else {
         0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn missing(tree: &str) -> ObjectError {
+        let id = ObjectId::from_hex(b"1111111111111111111111111111111111111111").unwrap();
+        ObjectError::new(
+            id,
+            format!("blob {id} (`shared.txt` in tree {tree}) is missing"),
+        )
+    }
+
+    #[test]
+    fn the_same_errors_in_any_order_dedup_to_the_same_report() {
+        let a = missing("aaaa");
+        let b = missing("bbbb");
+        let other = ObjectError::other("pack x is damaged");
+        let mut one = vec![a.clone(), other.clone(), b.clone()];
+        let mut two = vec![b, other, a];
+        dedup_errors(&mut one, false);
+        dedup_errors(&mut two, false);
+        assert_eq!(one, two);
+        assert_eq!(one.len(), 2);
+    }
+
+    #[test]
+    fn past_the_listed_missing_objects_a_count() {
+        let mut errors: Vec<ObjectError> = (0..150u32)
+            .map(|i| {
+                let id = ObjectId::from_hex(format!("{i:040x}").as_bytes()).unwrap();
+                ObjectError::new(id, format!("blob {id} (`f` in tree t) is missing"))
+            })
+            .collect();
+        dedup_errors(&mut errors, false);
+        assert_eq!(errors.len(), MAX_MISSING_LISTED + 1);
+        assert!(
+            errors
+                .last()
+                .unwrap()
+                .message
+                .starts_with("50 more objects")
+        );
+        let mut kept: Vec<ObjectError> = (0..150u32)
+            .map(|i| {
+                let id = ObjectId::from_hex(format!("{i:040x}").as_bytes()).unwrap();
+                ObjectError::new(id, format!("blob {id} (`f` in tree t) is missing"))
+            })
+            .collect();
+        dedup_errors(&mut kept, true);
+        assert_eq!(
+            kept.len(),
+            150,
+            "a partial clone's are all kept, to be counted"
+        );
     }
 }
