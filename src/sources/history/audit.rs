@@ -348,6 +348,17 @@ fn read_entry(pack: &[u8], offset: u64, end: usize, hash_len: usize, z: &mut Dec
         }
     };
     let data = pack.get(h.data_start..end).unwrap_or_default();
+    if h.claimed > inflatable(data.len() as u64) {
+        return Read {
+            header,
+            delta: None,
+            problem: Some(format!(
+                "its header claims {} bytes from {} compressed bytes, more than zlib can expand them to",
+                h.claimed,
+                data.len()
+            )),
+        };
+    }
     let mismatch = |n: u64| {
         format!(
             "its header says {} bytes, its data inflates to {n}",
