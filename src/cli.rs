@@ -246,6 +246,10 @@ pub struct GitArgs {
     /// Scan only what the commits in B but not in A introduced, merges included (e.g. origin/main..HEAD).
     #[arg(long, value_name = "A..B")]
     pub range: Option<String>,
+    /// In a partial clone, accept that the blobs it was cloned without are not scanned (they are
+    /// counted in a note; without this flag they make the exit status 2).
+    #[arg(long)]
+    pub allow_missing_promised: bool,
     #[command(flatten)]
     pub scan: ScanArgs,
 }
@@ -726,6 +730,7 @@ pub fn history_options(
         selection,
         threads: threads(a),
         progress: !a.quiet && std::io::stderr().is_terminal(),
+        allow_missing_promised: false,
     }
 }
 
@@ -750,7 +755,9 @@ fn run_git(a: &GitArgs) -> Result<i32> {
     let top = history::repo::root(&repo);
     let setup = Setup::new(&args, &top)?;
     let ctx = setup.context(top);
-    let scan = history::scan(&ctx, &repo, &history_options(&args, selection))?;
+    let mut opts = history_options(&args, selection);
+    opts.allow_missing_promised = a.allow_missing_promised;
+    let scan = history::scan(&ctx, &repo, &opts)?;
     let (findings, summary, notes) = (scan.findings, scan.summary, scan.notes);
     finish_with_notes(
         &args,

@@ -20,6 +20,7 @@
 //! - [`head`]: whether the blobs with findings are still in the scanned head's tree.
 //! - [`progress`]: the stderr progress bar.
 
+pub mod audit;
 pub mod graph;
 pub mod head;
 pub mod odb;
@@ -119,6 +120,8 @@ pub struct HistoryOptions {
     pub threads: usize,
     /// Draw progress on stderr.
     pub progress: bool,
+    /// In a partial clone, blobs it was cloned without are a note, not an error.
+    pub allow_missing_promised: bool,
 }
 
 /// A finished history scan.
@@ -136,6 +139,7 @@ pub fn scan(
     repo: &gix::Repository,
     opts: &HistoryOptions,
 ) -> Result<HistoryScan> {
+    odb::refuse_blocking_loose_objects(repo)?;
     let mut notes = repo::notes(repo);
     let mut progress = Progress::new(opts.progress);
     let shallow = shallow_commits(repo);
@@ -178,6 +182,7 @@ pub fn scan(
                     threads: opts.threads,
                     only: only.as_ref(),
                     progress: &progress,
+                    max_blob: ctx.max_file_size,
                 },
                 visitor,
             )?;
@@ -245,6 +250,12 @@ pub fn scan(
     };
     progress.finish();
     let mut out = out;
+    odb::collapse_promised(
+        repo,
+        &mut errors,
+        opts.allow_missing_promised,
+        &mut out.notes,
+    );
     for e in errors {
         let (path, message) = match e.id {
             Some(id) => (
@@ -332,8 +343,8 @@ impl Clone for BlobScan<'_> {
 }
 
 impl odb::BlobVisitor for BlobScan<'_> {
-    fn visit(&mut self, id: BlobId, data: &[u8]) {
-        scan_blob(self.ctx, id.0, data, &mut self.local);
+    fn visit(&mut self, id: BlobId, data: &[u8], size: u64) {
+        scan_blob_sized(self.ctx, id.0, data, size, &mut self.local);
     }
 }
 
@@ -346,8 +357,9 @@ impl Drop for BlobScan<'_> {
 }
 
 /// Scans one blob with every rule (its paths are not known yet: path-scoped rules are checked
-/// once they are).
-fn scan_blob(ctx: &ScanContext<'_>, id: ObjectId, data: &[u8], hits: &mut Hits) {
+/// once they are). `data` is the blob, or its first bytes when only those were decoded of its
+/// `size` (over the size cap).
+fn scan_blob_sized(ctx: &ScanContext<'_>, id: ObjectId, data: &[u8], size: u64, hits: &mut Hits) {
     let cap = data
         .len()
         .min(usize::try_from(ctx.max_file_size).unwrap_or(usize::MAX));
@@ -356,7 +368,7 @@ fn scan_blob(ctx: &ScanContext<'_>, id: ObjectId, data: &[u8], hits: &mut Hits) 
     scan_buffer(
         ctx,
         &data[..cap],
-        data.len() as u64,
+        size.max(data.len() as u64),
         &name,
         PathFilter::Unknown,
         &mut hits.summary,
@@ -908,7 +920,7 @@ fn scan_range(
     }
     // Scan each distinct blob once, in parallel.
     let blobs: Vec<ObjectId> = located.keys().copied().collect();
-    let sync_repo = repo.clone().into_sync();
+    let bounded = odb::BoundedBlobs::new(repo, ctx.max_file_size)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
         .build()
@@ -916,27 +928,22 @@ fn scan_range(
     let results: Vec<(Hits, Vec<ObjectError>)> = pool.install(|| {
         blobs
             .par_iter()
-            .map_init(
-                || (sync_repo.to_thread_local(), Vec::new()),
-                |(r, buf), id| {
-                    let mut hits = Hits::default();
-                    let mut errs = Vec::new();
-                    match r.objects.try_find(id, buf) {
-                        Ok(Some(d)) if d.kind == Kind::Blob => {
-                            scan_blob(ctx, *id, d.data, &mut hits)
-                        }
-                        Ok(Some(_)) => {}
-                        Ok(None) => {
-                            errs.push(ObjectError::new(*id, format!("blob {id} is missing")))
-                        }
-                        Err(e) => errs.push(ObjectError::new(
-                            *id,
-                            format!("blob {id} cannot be read: {e}"),
-                        )),
+            .map(|id| {
+                let mut hits = Hits::default();
+                let mut errs = Vec::new();
+                match bounded.find(id) {
+                    Ok(Some(d)) if d.kind == Kind::Blob => {
+                        scan_blob_sized(ctx, *id, &d.data, d.size, &mut hits)
                     }
-                    (hits, errs)
-                },
-            )
+                    Ok(Some(_)) => {}
+                    Ok(None) => errs.push(ObjectError::new(*id, format!("blob {id} is missing"))),
+                    Err(e) => errs.push(ObjectError::new(
+                        *id,
+                        format!("blob {id} cannot be read: {e}"),
+                    )),
+                }
+                (hits, errs)
+            })
             .collect()
     });
     let mut hits = Hits::default();
@@ -958,7 +965,7 @@ fn scan_range(
         for prev in previous.get(blob).map(Vec::as_slice).unwrap_or_default() {
             let fps = old_secrets
                 .entry(*prev)
-                .or_insert_with(|| fingerprints_of(ctx, repo, *prev));
+                .or_insert_with(|| fingerprints_of(ctx, &bounded, *prev));
             before.extend(fps.iter().cloned());
         }
         found.retain(|f| !before.contains(&f.fingerprint));
@@ -1036,15 +1043,14 @@ fn tree_of(
 /// against).
 fn fingerprints_of(
     ctx: &ScanContext<'_>,
-    repo: &gix::Repository,
+    blobs: &odb::BoundedBlobs,
     id: ObjectId,
 ) -> Vec<crate::finding::Fingerprint> {
-    let mut buf = Vec::new();
     let mut hits = Hits::default();
-    if let Ok(Some(d)) = repo.objects.try_find(&id, &mut buf)
+    if let Ok(Some(d)) = blobs.find(&id)
         && d.kind == Kind::Blob
     {
-        scan_blob(ctx, id, d.data, &mut hits);
+        scan_blob_sized(ctx, id, &d.data, d.size, &mut hits);
     }
     hits.blobs
         .into_iter()

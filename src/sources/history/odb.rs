@@ -26,6 +26,7 @@ use gix::odb::pack;
 use gix::odb::store::structure::Record;
 use rayon::prelude::*;
 
+use super::audit;
 use super::graph::RawCommit;
 use super::progress::Progress;
 use super::{BlobId, ObjectError};
@@ -33,7 +34,9 @@ use super::{BlobId, ObjectError};
 /// Receives blobs. Each worker thread gets its own clone, so a visitor can gather results
 /// without locks and hand them over when it is dropped.
 pub trait BlobVisitor: Clone + Send + Sync {
-    fn visit(&mut self, id: BlobId, data: &[u8]);
+    /// `data` is the blob, or its first bytes when it is larger than the size cap; `size` is
+    /// its whole size.
+    fn visit(&mut self, id: BlobId, data: &[u8], size: u64);
 }
 
 pub struct Options<'a> {
@@ -41,7 +44,15 @@ pub struct Options<'a> {
     /// Visit only these blobs (`--reachable-only`); all blobs when `None`.
     pub only: Option<&'a HashSet<ObjectId>>,
     pub progress: &'a Progress,
+    /// Blobs larger than this are decoded only this far (`--max-file-size`).
+    pub max_blob: u64,
 }
+
+/// Trees, commits and tags larger than this are not read: git writes none near it.
+const MAX_OTHER: u64 = 64 << 20;
+
+/// The largest delta base held whole while a blob over the size cap is decoded.
+const MAX_WHOLE_BASE: u64 = 256 << 20;
 
 /// What a pass over the object database found besides blobs.
 #[derive(Default)]
@@ -144,7 +155,7 @@ impl<V: BlobVisitor> Clone for Worker<'_, V> {
 }
 
 impl<V: BlobVisitor> Worker<'_, V> {
-    fn object(&mut self, id: ObjectId, kind: Kind, data: &[u8]) {
+    fn object(&mut self, id: ObjectId, kind: Kind, data: &[u8], size: u64) {
         self.progress.object(data.len() as u64);
         match kind {
             Kind::Blob => {
@@ -154,7 +165,7 @@ impl<V: BlobVisitor> Worker<'_, V> {
                     return;
                 }
                 self.delivered.push(id);
-                self.visitor.visit(BlobId(id), data);
+                self.visitor.visit(BlobId(id), data, size);
             }
             Kind::Commit => match RawCommit::parse(id, data, self.hash) {
                 Ok(c) => {
@@ -239,26 +250,93 @@ const CHECKED_SLOTS: usize = 1 << 16;
 const MAX_MISSING_LISTED: usize = 100;
 
 /// One error per object (a missing blob is named by every tree that holds it), and a count in
-/// place of a long tail: a partial clone lacks every old blob.
-fn dedup_errors(errors: &mut Vec<ObjectError>) {
+/// place of a long tail: a damaged repository can lack every old blob. Errors are sorted by a
+/// total order first, so which tree names a missing object does not depend on which thread
+/// read it first. In a partial clone (`keep_missing`) missing objects are all kept, for
+/// [`collapse_promised`] to count.
+fn dedup_errors(errors: &mut Vec<ObjectError>, keep_missing: bool) {
+    errors.sort_by(|a, b| (a.id, &a.message).cmp(&(b.id, &b.message)));
     let mut seen = HashSet::default();
     errors.retain(|e| e.id.is_none_or(|id| seen.insert(id)));
-    let missing: Vec<usize> = errors
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| e.id.is_some() && e.message.ends_with(" is missing"))
-        .map(|(i, _)| i)
-        .collect();
-    if missing.len() > MAX_MISSING_LISTED {
-        let extra = missing.len() - MAX_MISSING_LISTED;
-        let drop: HashSet<usize> = missing[MAX_MISSING_LISTED..].iter().copied().collect();
-        let mut i = 0;
-        errors.retain(|_| {
-            i += 1;
-            !drop.contains(&(i - 1))
-        });
+    if keep_missing {
+        return;
+    }
+    let mut listed = 0usize;
+    let mut extra = 0usize;
+    errors.retain(|e| {
+        if e.id.is_some() && e.message.ends_with(" is missing") {
+            listed += 1;
+            if listed > MAX_MISSING_LISTED {
+                extra += 1;
+                return false;
+            }
+        }
+        true
+    });
+    if extra > 0 {
         errors.push(ObjectError::other(format!(
-            "{extra} more objects that trees or commits name are missing (a partial clone, or a damaged repository: `git fsck` shows them)"
+            "{extra} more objects that trees or commits name are missing (a damaged repository: `git fsck` shows them)"
+        )));
+    }
+}
+
+/// Whether the repository is a partial clone: promisor packs (`*.promisor` beside them), or
+/// `extensions.partialClone` / `remote.<name>.promisor` in its configuration.
+pub fn is_partial_clone(repo: &gix::Repository) -> bool {
+    let config = repo.config_snapshot();
+    if config.string("extensions.partialClone").is_some() {
+        return true;
+    }
+    if repo
+        .remote_names()
+        .iter()
+        .any(|name| config.boolean(&format!("remote.{name}.promisor")) == Some(true))
+    {
+        return true;
+    }
+    std::fs::read_dir(repo.objects.store_ref().path().join("pack")).is_ok_and(|dir| {
+        dir.take(100_000)
+            .filter_map(Result::ok)
+            .any(|e| e.path().extension().is_some_and(|x| x == "promisor"))
+    })
+}
+
+/// In a partial clone, the blobs it was cloned without are expected to be missing: they are
+/// taken out of `errors` and counted in one line. That line is an error (the scan did not see
+/// them: exit 2) unless `allow` (`--allow-missing-promised`), when it is a note.
+pub fn collapse_promised(
+    repo: &gix::Repository,
+    errors: &mut Vec<ObjectError>,
+    allow: bool,
+    notes: &mut Vec<String>,
+) {
+    if !is_partial_clone(repo) {
+        return;
+    }
+    let mut ids = HashSet::default();
+    errors.retain(|e| match e.id {
+        Some(id) if e.message.starts_with("blob ") && e.message.ends_with(" is missing") => {
+            ids.insert(id);
+            false
+        }
+        _ => true,
+    });
+    let n = ids.len();
+    if n == 0 {
+        return;
+    }
+    let line = format!(
+        "{n} blob{} {} not held locally by this partial clone; list them with `git rev-list --objects --all --missing=print`, or fetch without the filter",
+        if n == 1 { "" } else { "s" },
+        if n == 1 { "is" } else { "are" },
+    );
+    if allow {
+        notes.push(format!(
+            "{line} (accepted with --allow-missing-promised: they were not scanned)"
+        ));
+    } else {
+        errors.push(ObjectError::other(format!(
+            "{line}; --allow-missing-promised accepts that"
         )));
     }
 }
@@ -305,13 +383,13 @@ pub fn visit_blobs<V: BlobVisitor>(
             ))),
         }
     }
-    let loose: Vec<(gix::odb::loose::Store, Vec<ObjectId>)> = layout
+    let loose: Vec<(PathBuf, Vec<ObjectId>)> = layout
         .loose
         .iter()
         .map(|dir| {
             let db = gix::odb::loose::Store::at(dir, hash);
             let ids: Vec<ObjectId> = db.iter().filter_map(Result::ok).collect();
-            (db, ids)
+            (dir.clone(), ids)
         })
         .collect();
     let present = Presence {
@@ -330,51 +408,31 @@ pub fn visit_blobs<V: BlobVisitor>(
 
     let interrupt = AtomicBool::new(false);
     for (n, (index, data)) in indices.iter().zip(&packs).enumerate() {
-        let worker = Worker {
-            visitor: visitor.clone(),
-            hash,
-            only: opts.only,
-            earlier: &indices[..n],
-            present: &present,
-            progress: opts.progress,
-            shared: &shared,
-            commits: Vec::new(),
-            delivered: Vec::new(),
-            errors: Vec::new(),
-            checked: Vec::new(),
-        };
-        let result = {
-            let mut worker = worker;
-            index.traverse_with_index(
-                data,
-                move |kind, bytes, entry: &pack::index::Entry, _: &dyn gix::progress::Progress| {
-                    worker.object(entry.oid, kind, bytes);
-                    Ok(())
-                },
-                &mut gix::progress::Discard,
-                &interrupt,
-                pack::index::traverse::with_index::Options {
-                    thread_limit: Some(opts.threads),
-                    check:
-                        pack::index::traverse::SafetyCheck::SkipFileAndObjectChecksumVerification,
-                    alloc_limit_bytes: None,
-                },
-            )
-        };
+        let make_worker = || worker(&visitor, hash, opts, &indices[..n], &present, &shared);
+        let plan = plan_pack(index, data, hash, opts);
+        let skipped: HashSet<ObjectId> = plan.outside.iter().map(|&i| plan.audit[i].oid).collect();
+        out.errors.extend(plan.errors.iter().cloned());
+        let result = decode_tree(data, &plan, hash, opts, &interrupt, make_worker());
         let delivered =
             std::mem::take(&mut shared.lock().unwrap_or_else(|p| p.into_inner()).delivered);
+        decode_outside(data, &plan, hash, opts, make_worker());
+        // Entries neither decoded nor visited still count as done for the progress bar.
+        for _ in plan.prefix.len()..plan.outside.len() {
+            opts.progress.object(0);
+        }
         if let Err(e) = result {
             out.errors.push(ObjectError::other(format!(
                 "pack {} is damaged ({e}); its objects were read one by one",
                 data.path().display()
             )));
-            let delivered: HashSet<ObjectId> = delivered.into_iter().collect();
+            let mut done: HashSet<ObjectId> = delivered.into_iter().collect();
+            done.extend(skipped);
             reread_pack(
                 repo,
                 index,
                 &indices[..n],
                 &present,
-                &delivered,
+                &done,
                 opts,
                 &visitor,
                 &shared,
@@ -386,29 +444,20 @@ pub fn visit_blobs<V: BlobVisitor>(
         .num_threads(opts.threads)
         .build()
         .context("cannot start worker threads")?;
-    for (db, ids) in &loose {
+    for (dir, ids) in &loose {
         pool.install(|| {
             ids.par_iter().for_each_init(
-                || {
-                    (
-                        worker(&visitor, hash, opts, &[], &present, &shared),
-                        Vec::new(),
-                    )
-                },
-                |(worker, buf), id| {
+                || worker(&visitor, hash, opts, &[], &present, &shared),
+                |worker, id| {
                     if indices.iter().any(|i| i.lookup(id).is_some()) {
                         opts.progress.object(0);
                         return;
                     }
-                    match db.try_find(id, buf) {
-                        Ok(Some(d)) => {
-                            let (kind, data) = (d.kind, d.data);
-                            worker.object(*id, kind, data)
-                        }
-                        Ok(None) => {}
+                    match read_loose(dir, id, opts.max_blob) {
+                        Ok(o) => worker.object(*id, o.kind, &o.data, o.size),
                         Err(e) => worker.errors.push(ObjectError::new(
                             *id,
-                            format!("loose object {id} is corrupt: {e}"),
+                            format!("loose object {id} is damaged: {e}"),
                         )),
                     }
                 },
@@ -418,8 +467,7 @@ pub fn visit_blobs<V: BlobVisitor>(
     let shared = shared.into_inner().unwrap_or_else(|p| p.into_inner());
     out.commits = shared.commits;
     out.errors.extend(shared.errors);
-    out.errors.sort_by_key(|e| e.id);
-    dedup_errors(&mut out.errors);
+    dedup_errors(&mut out.errors, is_partial_clone(repo));
     Ok(out)
 }
 
@@ -470,7 +518,7 @@ fn reread_pack<V: BlobVisitor>(
         match repo.objects.try_find(&entry.oid, &mut buf) {
             Ok(Some(d)) => {
                 let (kind, data) = (d.kind, d.data);
-                worker.object(entry.oid, kind, data);
+                worker.object(entry.oid, kind, data, data.len() as u64);
             }
             Ok(None) => worker.errors.push(ObjectError::new(
                 entry.oid,
@@ -487,5 +535,522 @@ fn reread_pack<V: BlobVisitor>(
                 ),
             )),
         }
+    }
+}
+
+/// What to do with each entry of a pack, from its audit ([`audit::audit_pack`]).
+struct Plan {
+    audit: Vec<audit::Audited>,
+    /// Entries left out of the delta tree (by index into `audit`): damaged, too large to decode
+    /// whole, or not wanted (`--reachable-only`), and the deltas that build on them.
+    outside: Vec<usize>,
+    /// Those of `outside` to decode a prefix of, one by one (blobs over the size cap and deltas
+    /// of them), in pack order.
+    prefix: Vec<usize>,
+    /// Damaged and unreadable entries, named.
+    errors: Vec<ObjectError>,
+}
+
+fn plan_pack(
+    index: &pack::index::File,
+    data: &pack::data::File,
+    hash: gix::hash::Kind,
+    opts: &Options<'_>,
+) -> Plan {
+    let bytes = data
+        .entry_slice(0..data.data_len() as u64)
+        .unwrap_or_default();
+    let mut entries: Vec<(ObjectId, u64)> = index.iter().map(|e| (e.oid, e.pack_offset)).collect();
+    let audit = audit::audit_pack(bytes, &mut entries, hash.len_in_bytes(), opts.threads);
+    let n = audit.len();
+    // Needed: non-blobs, and blobs `only` lets through, and every base they build on.
+    let mut needed = vec![false; n];
+    for (i, a) in audit.iter().enumerate() {
+        let wanted = match (a.kind, opts.only) {
+            (Some(Kind::Blob), Some(only)) => only.contains(&a.oid),
+            // A damaged entry's kind may be unknown: report it unless it is a blob left out.
+            (None, Some(only)) => only.contains(&a.oid) || a.problem.is_some(),
+            _ => true,
+        };
+        if wanted {
+            let mut c = Some(i);
+            let mut steps = 0;
+            while let Some(j) = c {
+                if needed[j] && j != i || steps > n {
+                    break;
+                }
+                needed[j] = true;
+                steps += 1;
+                c = audit[j].base;
+            }
+        }
+    }
+    // Too large or damaged, themselves or down their chain (`None`: not known yet).
+    let mut heavy: Vec<Option<bool>> = vec![None; n];
+    let own = |a: &audit::Audited| {
+        a.problem.is_some()
+            || match a.kind {
+                Some(Kind::Blob) => a.size > opts.max_blob,
+                _ => a.size > MAX_OTHER,
+            }
+    };
+    for i in 0..n {
+        let mut chain = Vec::new();
+        let mut c = Some(i);
+        let mut verdict = false;
+        while let Some(j) = c {
+            if let Some(v) = heavy[j] {
+                verdict = v;
+                break;
+            }
+            chain.push(j);
+            if own(&audit[j]) || chain.len() > n {
+                verdict = true;
+                break;
+            }
+            c = audit[j].base;
+        }
+        for &j in chain.iter().rev() {
+            verdict = verdict || own(&audit[j]);
+            heavy[j] = Some(verdict);
+        }
+    }
+    let mut plan = Plan {
+        outside: Vec::new(),
+        prefix: Vec::new(),
+        errors: Vec::new(),
+        audit: Vec::new(),
+    };
+    for (i, a) in audit.iter().enumerate() {
+        if !needed[i] {
+            plan.outside.push(i);
+            continue;
+        }
+        if heavy[i] != Some(true) {
+            continue;
+        }
+        plan.outside.push(i);
+        let id = a.oid;
+        match (&a.problem, a.kind) {
+            (Some(p), _) => plan.errors.push(ObjectError::new(
+                id,
+                format!("object {id} in {} is damaged: {p}", data.path().display()),
+            )),
+            (None, Some(Kind::Blob)) => plan.prefix.push(i),
+            (None, kind) => plan.errors.push(ObjectError::new(
+                id,
+                format!(
+                    "{} {id} has {} bytes, more than credsweep reads for one (64 MiB); not read",
+                    kind.map_or("object".to_string(), |k| k.to_string()),
+                    a.size
+                ),
+            )),
+        }
+    }
+    plan.audit = audit;
+    plan
+}
+
+/// An entry of the delta tree.
+struct Item {
+    oid: ObjectId,
+    offset: u64,
+}
+
+/// Decodes the entries the plan leaves in the delta tree, each base once, in parallel.
+fn decode_tree<V: BlobVisitor>(
+    data: &pack::data::File,
+    plan: &Plan,
+    hash: gix::hash::Kind,
+    opts: &Options<'_>,
+    interrupt: &AtomicBool,
+    mut worker: Worker<'_, V>,
+) -> std::result::Result<(), String> {
+    let outside: std::collections::HashSet<usize> = plan.outside.iter().copied().collect();
+    let inside: Vec<Item> = plan
+        .audit
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !outside.contains(i))
+        .map(|(_, a)| Item {
+            oid: a.oid,
+            offset: a.offset,
+        })
+        .collect();
+    if inside.is_empty() {
+        return Ok(());
+    }
+    let by_id: gix::hashtable::HashMap<ObjectId, u64> =
+        inside.iter().map(|i| (i.oid, i.offset)).collect();
+    let tree = pack::cache::delta::Tree::from_offsets_in_pack(
+        data.path(),
+        inside.into_iter(),
+        &|item: &Item| item.offset,
+        &|id| Ok(by_id.get(id).copied()),
+        &mut gix::progress::Discard,
+        interrupt,
+        hash,
+    )
+    .map_err(|e| e.to_string())?;
+    // Every size in the tree is true and under the caps; the limit only backs the audit up.
+    let limit = opts.max_blob.max(MAX_OTHER);
+    let mut size_progress = gix::progress::Discard;
+    tree.traverse(
+        |slice, pack: &pack::data::File| pack.entry_slice(slice),
+        data,
+        data.pack_end() as u64,
+        move |item: &mut Item, _: &dyn gix::progress::Progress, ctx| {
+            if let Some(kind) = ctx.entry.header.as_kind() {
+                worker.object(
+                    item.oid,
+                    kind,
+                    ctx.decompressed,
+                    ctx.decompressed.len() as u64,
+                );
+            }
+            Ok(())
+        },
+        pack::cache::delta::traverse::Options {
+            object_progress: Box::new(gix::progress::Discard),
+            size_progress: &mut size_progress,
+            thread_limit: Some(opts.threads),
+            should_interrupt: interrupt,
+            object_hash: hash,
+            alloc_limit_bytes: usize::try_from(limit).ok(),
+        },
+    )
+    .map(|_| ())
+    .map_err(|e| e.to_string())
+}
+
+/// Decodes the blobs over the size cap (and deltas built on them) one at a time, each to the
+/// cap: a base object in windows, a delta over its base held whole (at most [`MAX_WHOLE_BASE`]).
+fn decode_outside<V: BlobVisitor>(
+    data: &pack::data::File,
+    plan: &Plan,
+    hash: gix::hash::Kind,
+    opts: &Options<'_>,
+    mut worker: Worker<'_, V>,
+) {
+    let bytes = data
+        .entry_slice(0..data.data_len() as u64)
+        .unwrap_or_default();
+    let mut cache = None;
+    for &i in &plan.prefix {
+        let a = &plan.audit[i];
+        if worker.earlier.iter().any(|e| e.lookup(a.oid).is_some())
+            || worker.only.is_some_and(|only| !only.contains(&a.oid))
+        {
+            continue;
+        }
+        match audit::decode_prefix(
+            bytes,
+            &plan.audit,
+            i,
+            opts.max_blob,
+            MAX_WHOLE_BASE.max(opts.max_blob),
+            hash.len_in_bytes(),
+            &mut cache,
+        ) {
+            Ok(prefix) => worker.object(a.oid, Kind::Blob, &prefix, a.size),
+            Err(e) => worker.errors.push(ObjectError::new(
+                a.oid,
+                format!("blob {} ({} bytes) was not scanned: {e}", a.oid, a.size),
+            )),
+        }
+    }
+}
+
+/// Refuses a repository with a loose object that is a FIFO (or a symlink to one): gix opens
+/// loose objects without checking their type, and opening a FIFO blocks until something writes
+/// to it. Other loose objects that are not regular files cannot block; the object pass names
+/// them ([`read_loose`]).
+pub fn refuse_blocking_loose_objects(repo: &gix::Repository) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let layout = layout(repo)?;
+    for dir in &layout.loose {
+        let db = gix::odb::loose::Store::at(dir, repo.object_hash());
+        for id in db.iter().filter_map(Result::ok) {
+            let hex = id.to_string();
+            let path = dir.join(&hex[..2]).join(&hex[2..]);
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if meta.file_type().is_file() {
+                continue;
+            }
+            let target = std::fs::metadata(&path).map(|m| m.file_type());
+            if target.is_ok_and(|t| t.is_fifo() || t.is_socket()) {
+                anyhow::bail!(
+                    "loose object {id} ({}) is a FIFO, not a file: reading it would block, so the repository is not scanned (remove it; `git fsck` names it as damaged)",
+                    path.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads single blobs within the same bounds as the all-objects pass: each pack entry on the
+/// way (the blob and its delta bases) is audited first ([`audit`]), blobs over the cap are
+/// decoded to the cap, loose objects are read by [`read_loose`]. For scans that read a few
+/// blobs by id (`--range`).
+pub struct BoundedBlobs {
+    packs: Vec<OnePack>,
+    loose: Vec<PathBuf>,
+    max_blob: u64,
+    hash: gix::hash::Kind,
+}
+
+struct OnePack {
+    index: pack::index::File,
+    data: pack::data::File,
+    /// Every entry's offset and id, by offset: where each entry ends, and who its base is.
+    by_offset: Vec<(u64, ObjectId)>,
+}
+
+/// Delta chains deeper than this are damage (git's default maximum is 4095, `--depth`'s 4095).
+const MAX_CHAIN: usize = 10_000;
+
+impl BoundedBlobs {
+    pub fn new(repo: &gix::Repository, max_blob: u64) -> Result<Self> {
+        let layout = layout(repo)?;
+        let hash = repo.object_hash();
+        let packs = layout
+            .indices
+            .iter()
+            .filter_map(|path| {
+                let index = pack::index::File::at(path, hash).ok()?;
+                let data = pack::data::File::at(path.with_extension("pack"), hash).ok()?;
+                let mut by_offset: Vec<(u64, ObjectId)> =
+                    index.iter().map(|e| (e.pack_offset, e.oid)).collect();
+                by_offset.sort();
+                Some(OnePack {
+                    index,
+                    data,
+                    by_offset,
+                })
+            })
+            .collect();
+        Ok(BoundedBlobs {
+            packs,
+            loose: layout.loose,
+            max_blob,
+            hash,
+        })
+    }
+
+    /// Object `id`: its kind, its data (a blob's first `max_blob` bytes) and its whole size;
+    /// `None` if the database does not hold it; an error if it is damaged.
+    pub fn find(&self, id: &ObjectId) -> std::result::Result<Option<Loose>, String> {
+        for p in &self.packs {
+            if let Some(i) = p.index.lookup(id) {
+                return self.in_pack(p, p.index.pack_offset_at_index(i)).map(Some);
+            }
+        }
+        for dir in &self.loose {
+            let hex = id.to_string();
+            if std::fs::symlink_metadata(dir.join(&hex[..2]).join(&hex[2..])).is_ok() {
+                return read_loose(dir, id, self.max_blob).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    fn in_pack(&self, p: &OnePack, offset: u64) -> std::result::Result<Loose, String> {
+        let bytes = p
+            .data
+            .entry_slice(0..p.data.data_len() as u64)
+            .unwrap_or_default();
+        let hash_len = self.hash.len_in_bytes();
+        // The chain of bases, by offset.
+        let mut chain = vec![offset];
+        let mut at = offset;
+        loop {
+            let h = audit::parse_header(bytes, at, hash_len)?;
+            let base = match h.stored {
+                audit::Stored::Base(_) => break,
+                audit::Stored::OfsDelta { base_offset } => base_offset,
+                audit::Stored::RefDelta { base } => match p.index.lookup(base) {
+                    Some(i) => p.index.pack_offset_at_index(i),
+                    None => return Err(format!("its delta base {base} is not in its pack")),
+                },
+            };
+            if chain.contains(&base) || chain.len() > MAX_CHAIN {
+                return Err("its delta chain is a cycle, or deeper than git makes them".into());
+            }
+            chain.push(base);
+            at = base;
+        }
+        chain.sort_unstable();
+        let pack_end = bytes.len().saturating_sub(hash_len);
+        let mut entries = Vec::with_capacity(chain.len());
+        let mut ends = Vec::with_capacity(chain.len());
+        for &off in &chain {
+            let pos = p.by_offset.partition_point(|e| e.0 < off);
+            let Some(&(o, oid)) = p.by_offset.get(pos).filter(|e| e.0 == off) else {
+                return Err(format!(
+                    "its delta base at offset {off} is not an object of the pack"
+                ));
+            };
+            entries.push((oid, o));
+            ends.push(
+                p.by_offset
+                    .get(pos + 1)
+                    .map_or(pack_end, |e| usize::try_from(e.0).unwrap_or(usize::MAX))
+                    .min(pack_end),
+            );
+        }
+        let audited = audit::audit_with_ends(bytes, &entries, &ends, hash_len, 1);
+        let i = chain.binary_search(&offset).unwrap_or(0);
+        let a = &audited[i];
+        if let Some(problem) = &a.problem {
+            return Err(format!("it is damaged: {problem}"));
+        }
+        let kind = a.kind.unwrap_or(Kind::Blob);
+        let want = if kind == Kind::Blob {
+            self.max_blob
+        } else if a.size > MAX_OTHER {
+            return Err(format!(
+                "it is a {kind} of {} bytes, more than credsweep reads for one (64 MiB)",
+                a.size
+            ));
+        } else {
+            a.size
+        };
+        let data = audit::decode_prefix(
+            bytes,
+            &audited,
+            i,
+            want,
+            MAX_WHOLE_BASE.max(self.max_blob),
+            hash_len,
+            &mut None,
+        )?;
+        Ok(Loose {
+            kind,
+            data,
+            size: a.size,
+        })
+    }
+}
+
+/// An object read within bounds.
+pub struct Loose {
+    pub kind: Kind,
+    /// The object, or its first `max_blob` bytes for a larger blob.
+    pub data: Vec<u8>,
+    pub size: u64,
+}
+
+/// The most a loose object file may hold: more than zlib's best ratio could ever need for the
+/// largest object credsweep reads (objects larger still are not stored loose by git).
+const MAX_LOOSE_FILE: u64 = 4 << 30;
+
+/// Reads loose object `id` from objects directory `dir`: a regular file (never a FIFO, device
+/// or symlink) of bounded size, whose header's kind and size are checked before anything is
+/// allocated, and whose data must inflate to exactly that size.
+fn read_loose(dir: &Path, id: &ObjectId, max_blob: u64) -> std::result::Result<Loose, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let hex = id.to_string();
+    let path = dir.join(&hex[..2]).join(&hex[2..]);
+    // A symlink is refused before opening; a FIFO swapped in is opened without blocking, and
+    // the opened file's own type is checked.
+    let link = std::fs::symlink_metadata(&path).map_err(|e| format!("cannot read it: {e}"))?;
+    if !link.file_type().is_file() {
+        return Err("it is not a regular file (a FIFO, a device or a symlink)".into());
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc_flags())
+        .open(&path)
+        .map_err(|e| format!("cannot open it: {e}"))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    if !meta.file_type().is_file() {
+        return Err("it is not a regular file (a FIFO, a device or a symlink)".into());
+    }
+    if meta.len() > MAX_LOOSE_FILE {
+        return Err(format!(
+            "its file has {} bytes, more than any object credsweep reads",
+            meta.len()
+        ));
+    }
+    let (kind, data, size) =
+        audit::decode_loose_from(file.take(MAX_LOOSE_FILE), meta.len(), max_blob, MAX_OTHER)?;
+    Ok(Loose { kind, data, size })
+}
+
+/// Opening flags for repository files: never block on a FIFO (`O_NONBLOCK`).
+fn libc_flags() -> i32 {
+    if cfg!(any(target_os = "linux", target_os = "android")) {
+        0o4000
+    } else if cfg!(any(
+        target_os = "macos",
+        target_os = "freebsd",
+        target_os = "ios"
+    )) {
+        0x0004
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn missing(tree: &str) -> ObjectError {
+        let id = ObjectId::from_hex(b"1111111111111111111111111111111111111111").unwrap();
+        ObjectError::new(
+            id,
+            format!("blob {id} (`shared.txt` in tree {tree}) is missing"),
+        )
+    }
+
+    #[test]
+    fn the_same_errors_in_any_order_dedup_to_the_same_report() {
+        let a = missing("aaaa");
+        let b = missing("bbbb");
+        let other = ObjectError::other("pack x is damaged");
+        let mut one = vec![a.clone(), other.clone(), b.clone()];
+        let mut two = vec![b, other, a];
+        dedup_errors(&mut one, false);
+        dedup_errors(&mut two, false);
+        assert_eq!(one, two);
+        assert_eq!(one.len(), 2);
+    }
+
+    #[test]
+    fn past_the_listed_missing_objects_a_count() {
+        let mut errors: Vec<ObjectError> = (0..150u32)
+            .map(|i| {
+                let id = ObjectId::from_hex(format!("{i:040x}").as_bytes()).unwrap();
+                ObjectError::new(id, format!("blob {id} (`f` in tree t) is missing"))
+            })
+            .collect();
+        dedup_errors(&mut errors, false);
+        assert_eq!(errors.len(), MAX_MISSING_LISTED + 1);
+        assert!(
+            errors
+                .last()
+                .unwrap()
+                .message
+                .starts_with("50 more objects")
+        );
+        let mut kept: Vec<ObjectError> = (0..150u32)
+            .map(|i| {
+                let id = ObjectId::from_hex(format!("{i:040x}").as_bytes()).unwrap();
+                ObjectError::new(id, format!("blob {id} (`f` in tree t) is missing"))
+            })
+            .collect();
+        dedup_errors(&mut kept, true);
+        assert_eq!(
+            kept.len(),
+            150,
+            "a partial clone's are all kept, to be counted"
+        );
     }
 }

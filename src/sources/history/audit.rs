@@ -1,0 +1,859 @@
+//! What a pack's entries claim about their sizes, checked before anything is allocated for them.
+//!
+//! A pack entry's header says how many bytes it inflates to, and a delta says how large its base
+//! is and how large its result will be. Decoders allocate those sizes up front, so a 53-byte
+//! entry claiming 2 GiB costs 2 GiB. This pass reads every entry once in a small window (no
+//! allocation sized by a claim): a base object must inflate to exactly its header's size, a
+//! delta's instructions must stay inside its base and produce exactly the result it claims, and
+//! its base must be the size it claims. What fails is damaged, named by id; what passes has a
+//! size that is true, so the decoders may allocate it (or, over the caps, decode a prefix only:
+//! see [`decode_prefix`]).
+
+use std::collections::HashMap;
+
+use gix::ObjectId;
+use gix::objs::Kind;
+use gix::zlib::{Decompress, FlushDecompress, Status};
+
+/// Bytes inflated per step.
+const WINDOW: usize = 32 << 10;
+
+/// One entry of a pack, as the audit found it.
+#[derive(Debug, Clone)]
+pub struct Audited {
+    pub oid: ObjectId,
+    pub offset: u64,
+    /// The object's kind (a delta's is its chain's base's); `None` when damaged before it was known.
+    pub kind: Option<Kind>,
+    /// The object's size once decoded (a delta's result size): true when `problem` is `None`.
+    pub size: u64,
+    /// Index (in the audit's list) of the delta base.
+    pub base: Option<usize>,
+    /// Why the entry cannot be decoded, if it cannot.
+    pub problem: Option<String>,
+}
+
+/// How one entry is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    Base(Kind),
+    OfsDelta { base_offset: u64 },
+    RefDelta { base: ObjectId },
+}
+
+/// A pack entry's header: how it is stored, its claimed inflated size and where its data starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    pub stored: Stored,
+    pub claimed: u64,
+    pub data_start: usize,
+}
+
+/// Parses the entry header at `offset` of `pack` (the whole pack file).
+pub fn parse_header(pack: &[u8], offset: u64, hash_len: usize) -> Result<Header, String> {
+    let start = usize::try_from(offset).map_err(|_| "offset out of range".to_string())?;
+    let bytes = pack
+        .get(start..)
+        .filter(|b| !b.is_empty())
+        .ok_or_else(|| format!("entry at offset {offset} lies past the end of the pack"))?;
+    let mut i = 0;
+    let first = bytes[0];
+    let type_code = (first >> 4) & 7;
+    let mut size = u64::from(first & 15);
+    let mut shift = 4;
+    let mut b = first;
+    while b & 0x80 != 0 {
+        i += 1;
+        b = *bytes.get(i).ok_or("entry header is cut off")?;
+        if shift > 60 {
+            return Err("entry header's size does not fit in 64 bits".into());
+        }
+        size |= u64::from(b & 0x7f) << shift;
+        shift += 7;
+    }
+    i += 1;
+    let stored = match type_code {
+        1 => Stored::Base(Kind::Commit),
+        2 => Stored::Base(Kind::Tree),
+        3 => Stored::Base(Kind::Blob),
+        4 => Stored::Base(Kind::Tag),
+        6 => {
+            let mut b = *bytes.get(i).ok_or("delta header is cut off")?;
+            i += 1;
+            let mut distance = u64::from(b & 0x7f);
+            while b & 0x80 != 0 {
+                b = *bytes.get(i).ok_or("delta header is cut off")?;
+                i += 1;
+                distance = distance
+                    .checked_add(1)
+                    .and_then(|d| d.checked_mul(128))
+                    .ok_or("delta base distance does not fit in 64 bits")?
+                    | u64::from(b & 0x7f);
+            }
+            let base_offset = offset
+                .checked_sub(distance)
+                .filter(|_| distance > 0)
+                .ok_or_else(|| format!("delta base distance {distance} points before the pack"))?;
+            Stored::OfsDelta { base_offset }
+        }
+        7 => {
+            let id = bytes
+                .get(i..i + hash_len)
+                .ok_or("delta header is cut off")?;
+            i += hash_len;
+            Stored::RefDelta {
+                base: ObjectId::try_from(id).map_err(|e| e.to_string())?,
+            }
+        }
+        t => return Err(format!("entry has type {t}, which no object has")),
+    };
+    Ok(Header {
+        stored,
+        claimed: size,
+        data_start: start + i,
+    })
+}
+
+/// An instruction of a delta, as [`DeltaReader`] reads it.
+pub enum Op<'a> {
+    Copy { offset: u64, len: u64 },
+    Insert(&'a [u8]),
+}
+
+/// Reads a delta's instructions from its inflated bytes, fed in pieces of any size.
+#[derive(Default)]
+pub struct DeltaReader {
+    /// The two header sizes once read: base size, result size.
+    pub sizes: Vec<u64>,
+    varint: (u64, u32),
+    /// A copy instruction being read: its command byte and the argument bytes still to come.
+    copy: Option<(u8, u8, [u8; 7], usize)>,
+    /// Bytes of an insert still to come.
+    insert_left: usize,
+}
+
+impl DeltaReader {
+    /// Base size and result size, once the header has been read.
+    pub fn header(&self) -> Option<(u64, u64)> {
+        (self.sizes.len() == 2).then(|| (self.sizes[0], self.sizes[1]))
+    }
+
+    pub fn feed(
+        &mut self,
+        mut data: &[u8],
+        op: &mut impl FnMut(Op<'_>, (u64, u64)) -> Result<(), String>,
+    ) -> Result<(), String> {
+        while !data.is_empty() {
+            if self.sizes.len() < 2 {
+                let b = data[0];
+                data = &data[1..];
+                let (v, shift) = &mut self.varint;
+                if *shift > 63 {
+                    return Err("delta size does not fit in 64 bits".into());
+                }
+                *v |= u64::from(b & 0x7f) << *shift;
+                *shift += 7;
+                if b & 0x80 == 0 {
+                    self.sizes.push(*v);
+                    self.varint = (0, 0);
+                }
+            } else if self.insert_left > 0 {
+                let n = self.insert_left.min(data.len());
+                op(Op::Insert(&data[..n]), (self.sizes[0], self.sizes[1]))?;
+                self.insert_left -= n;
+                data = &data[n..];
+            } else if let Some((cmd, want, args, got)) = &mut self.copy {
+                if *got < usize::from(*want) {
+                    args[*got] = data[0];
+                    *got += 1;
+                    data = &data[1..];
+                }
+                if *got == usize::from(*want) {
+                    let (offset, len) = copy_args(*cmd, &args[..*got]);
+                    self.copy = None;
+                    op(Op::Copy { offset, len }, (self.sizes[0], self.sizes[1]))?;
+                }
+            } else {
+                let cmd = data[0];
+                data = &data[1..];
+                if cmd & 0x80 != 0 {
+                    let want = (cmd & 0x7f).count_ones() as u8;
+                    self.copy = Some((cmd, want, [0; 7], 0));
+                    if want == 0 {
+                        self.copy = None;
+                        let (offset, len) = copy_args(cmd, &[]);
+                        op(Op::Copy { offset, len }, (self.sizes[0], self.sizes[1]))?;
+                    }
+                } else if cmd == 0 {
+                    return Err("delta has an instruction 0, which git never writes".into());
+                } else {
+                    self.insert_left = usize::from(cmd);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the delta ended between instructions.
+    pub fn complete(&self) -> bool {
+        self.sizes.len() == 2 && self.insert_left == 0 && self.copy.is_none()
+    }
+}
+
+/// Offset and length of a copy instruction from its command byte and argument bytes.
+fn copy_args(cmd: u8, args: &[u8]) -> (u64, u64) {
+    let mut it = args.iter();
+    let mut offset = 0u64;
+    for i in 0..4 {
+        if cmd & (1 << i) != 0 {
+            offset |= u64::from(*it.next().unwrap_or(&0)) << (8 * i);
+        }
+    }
+    let mut len = 0u64;
+    for i in 0..3 {
+        if cmd & (0x10 << i) != 0 {
+            len |= u64::from(*it.next().unwrap_or(&0)) << (8 * i);
+        }
+    }
+    (offset, if len == 0 { 0x10000 } else { len })
+}
+
+/// Inflates the zlib stream at the start of `input` in windows, handing each to `sink`; stops
+/// with an error once more than `limit` bytes come out. Returns the number of bytes it inflated.
+pub fn inflate_each(
+    z: &mut Decompress,
+    input: &[u8],
+    limit: u64,
+    sink: &mut impl FnMut(&[u8]) -> Result<(), String>,
+) -> Result<u64, String> {
+    z.reset();
+    let mut window = [0u8; WINDOW];
+    let mut total = 0u64;
+    loop {
+        let in_before = z.total_in() as usize;
+        let out_before = z.total_out();
+        let rest = input.get(in_before..).unwrap_or_default();
+        let status = z
+            .decompress(rest, &mut window, FlushDecompress::None)
+            .map_err(|_| "its data is not valid zlib".to_string())?;
+        let n = (z.total_out() - out_before) as usize;
+        total += n as u64;
+        if total > limit {
+            return Err(format!(
+                "its header says {limit} bytes, its data inflates to more"
+            ));
+        }
+        sink(&window[..n])?;
+        match status {
+            Status::StreamEnd => return Ok(total),
+            Status::BufError => return Err("its data ends before its zlib stream does".into()),
+            Status::Ok if n == 0 && z.total_in() as usize == in_before => {
+                return Err("its data ends before its zlib stream does".into());
+            }
+            Status::Ok => {}
+        }
+    }
+}
+
+/// [`inflate_each`] over a reader, read in 64 KiB pieces: a loose object is never held whole.
+pub fn inflate_reader(
+    z: &mut Decompress,
+    mut input: impl std::io::Read,
+    limit: u64,
+    sink: &mut impl FnMut(&[u8]) -> Result<(), String>,
+) -> Result<u64, String> {
+    z.reset();
+    let mut inbuf = vec![0u8; 64 << 10];
+    let (mut start, mut end, mut eof) = (0usize, 0usize, false);
+    let mut window = [0u8; WINDOW];
+    let mut total = 0u64;
+    loop {
+        if start == end && !eof {
+            end = input
+                .read(&mut inbuf)
+                .map_err(|e| format!("cannot read it: {e}"))?;
+            start = 0;
+            eof = end == 0;
+        }
+        let (in_before, out_before) = (z.total_in(), z.total_out());
+        let status = z
+            .decompress(&inbuf[start..end], &mut window, FlushDecompress::None)
+            .map_err(|_| "its data is not valid zlib".to_string())?;
+        let consumed = (z.total_in() - in_before) as usize;
+        start += consumed;
+        let n = (z.total_out() - out_before) as usize;
+        total += n as u64;
+        if total > limit {
+            return Err(format!(
+                "its header says {limit} bytes, its data inflates to more"
+            ));
+        }
+        sink(&window[..n])?;
+        match status {
+            Status::StreamEnd => return Ok(total),
+            Status::BufError if eof => {
+                return Err("its data ends before its zlib stream does".into());
+            }
+            _ if n == 0 && consumed == 0 && (eof || start < end) => {
+                return Err("its data ends before its zlib stream does".into());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What the audit learnt of one entry by reading it alone.
+struct Read {
+    header: Result<Header, String>,
+    /// For a delta: (base size, result size) from its instructions, checked against what they do.
+    delta: Option<(u64, u64)>,
+    /// Why the entry cannot be decoded as it stands.
+    problem: Option<String>,
+}
+
+/// Checks one delta instruction against the delta's sizes; counts what it produces.
+fn check_op(op: &Op<'_>, sizes: (u64, u64), produced: &mut u64) -> Result<(), String> {
+    let (base_size, result_size) = sizes;
+    match op {
+        Op::Copy { offset, len } => {
+            if offset.checked_add(*len).is_none_or(|e| e > base_size) {
+                return Err(format!(
+                    "a delta instruction copies bytes {offset}..{} of a {base_size}-byte base",
+                    offset.saturating_add(*len)
+                ));
+            }
+            *produced += len;
+        }
+        Op::Insert(b) => *produced += b.len() as u64,
+    }
+    if *produced > result_size {
+        return Err(format!(
+            "its delta instructions produce more than the {result_size} bytes it claims"
+        ));
+    }
+    Ok(())
+}
+
+fn read_entry(pack: &[u8], offset: u64, end: usize, hash_len: usize, z: &mut Decompress) -> Read {
+    let header = parse_header(pack, offset, hash_len);
+    let h = match &header {
+        Ok(h) => *h,
+        Err(e) => {
+            let problem = Some(e.clone());
+            return Read {
+                header,
+                delta: None,
+                problem,
+            };
+        }
+    };
+    let data = pack.get(h.data_start..end).unwrap_or_default();
+    if h.claimed > inflatable(data.len() as u64) {
+        return Read {
+            header,
+            delta: None,
+            problem: Some(format!(
+                "its header claims {} bytes from {} compressed bytes, more than zlib can expand them to",
+                h.claimed,
+                data.len()
+            )),
+        };
+    }
+    let mismatch = |n: u64| {
+        format!(
+            "its header says {} bytes, its data inflates to {n}",
+            h.claimed
+        )
+    };
+    let mut problem = None;
+    let mut delta = None;
+    match h.stored {
+        Stored::Base(_) => match inflate_each(z, data, h.claimed, &mut |_| Ok(())) {
+            Ok(n) if n == h.claimed => {}
+            Ok(n) => problem = Some(mismatch(n)),
+            Err(e) => problem = Some(e),
+        },
+        _ => {
+            let mut reader = DeltaReader::default();
+            let mut produced = 0u64;
+            let result = inflate_each(z, data, h.claimed, &mut |chunk| {
+                reader.feed(chunk, &mut |op, sizes| check_op(&op, sizes, &mut produced))
+            });
+            match (result, reader.header()) {
+                (Ok(n), _) if n != h.claimed => problem = Some(mismatch(n)),
+                (Ok(_), Some((base_size, result_size))) if reader.complete() => {
+                    if produced == result_size {
+                        delta = Some((base_size, result_size));
+                    } else {
+                        problem = Some(format!(
+                            "its delta claims a {result_size}-byte result, its instructions produce {produced}"
+                        ));
+                    }
+                }
+                (Ok(_), _) => problem = Some("its delta instructions are cut off".into()),
+                (Err(e), _) => problem = Some(e),
+            }
+        }
+    }
+    Read {
+        header,
+        delta,
+        problem,
+    }
+}
+
+/// Audits every entry of a pack. `entries` are (id, offset) pairs from its index; `pack` is the
+/// whole pack file; `in_pack` finds a ref-delta's base. Entries come back sorted by offset.
+pub fn audit_pack(
+    pack: &[u8],
+    entries: &mut [(ObjectId, u64)],
+    hash_len: usize,
+    threads: usize,
+) -> Vec<Audited> {
+    entries.sort_by_key(|e| e.1);
+    let pack_end = pack.len().saturating_sub(hash_len);
+    let ends: Vec<usize> = (0..entries.len())
+        .map(|i| {
+            entries
+                .get(i + 1)
+                .map_or(pack_end, |e| usize::try_from(e.1).unwrap_or(usize::MAX))
+                .min(pack_end)
+        })
+        .collect();
+    audit_with_ends(pack, entries, &ends, hash_len, threads)
+}
+
+/// [`audit_pack`] of some entries of a pack, sorted by offset, each ending at `ends[i]` (where
+/// the next entry of the whole pack starts).
+pub fn audit_with_ends(
+    pack: &[u8],
+    entries: &[(ObjectId, u64)],
+    ends: &[usize],
+    hash_len: usize,
+    threads: usize,
+) -> Vec<Audited> {
+    let read = |(i, (_, offset)): (usize, &(ObjectId, u64)), z: &mut Decompress| {
+        read_entry(pack, *offset, ends[i], hash_len, z)
+    };
+    // Scoped threads, all joined before this returns: the decoder that runs next starts its
+    // own, and --threads bounds how many exist at once.
+    let threads = if entries.len() > 64 {
+        threads.max(1)
+    } else {
+        1
+    };
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut reads: Vec<Option<Read>> = (0..entries.len()).map(|_| None).collect();
+    let parts: Vec<Vec<(usize, Read)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut z = Decompress::new();
+                    let mut done = Vec::new();
+                    loop {
+                        let start = next.fetch_add(64, std::sync::atomic::Ordering::Relaxed);
+                        if start >= entries.len() {
+                            return done;
+                        }
+                        let block = entries.iter().enumerate().skip(start).take(64);
+                        for (i, e) in block {
+                            done.push((i, read((i, e), &mut z)));
+                        }
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    for (i, r) in parts.into_iter().flatten() {
+        reads[i] = Some(r);
+    }
+    let reads: Vec<Read> = reads
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or(Read {
+                header: Err("not read".into()),
+                delta: None,
+                problem: Some("the audit of this entry failed".into()),
+            })
+        })
+        .collect();
+    let by_offset: HashMap<u64, usize> =
+        entries.iter().enumerate().map(|(i, e)| (e.1, i)).collect();
+    let by_id: HashMap<ObjectId, usize> =
+        entries.iter().enumerate().map(|(i, e)| (e.0, i)).collect();
+    let mut out: Vec<Audited> = entries
+        .iter()
+        .zip(&reads)
+        .map(|(&(oid, offset), r)| {
+            let mut problem = r.problem.clone();
+            let mut base = None;
+            let (kind, size) = match &r.header {
+                Ok(h) => match h.stored {
+                    Stored::Base(k) => (Some(k), h.claimed),
+                    Stored::OfsDelta { base_offset } => {
+                        base = by_offset.get(&base_offset).copied();
+                        if base.is_none() && problem.is_none() {
+                            problem = Some(format!(
+                                "its delta base at offset {base_offset} is not an object of the pack"
+                            ));
+                        }
+                        (None, r.delta.map_or(0, |d| d.1))
+                    }
+                    Stored::RefDelta { base: id } => {
+                        base = by_id.get(&id).copied();
+                        if base.is_none() && problem.is_none() {
+                            problem = Some(format!("its delta base {id} is not in the pack"));
+                        }
+                        (None, r.delta.map_or(0, |d| d.1))
+                    }
+                },
+                Err(_) => (None, 0),
+            };
+            Audited {
+                oid,
+                offset,
+                kind,
+                size,
+                base,
+                problem,
+            }
+        })
+        .collect();
+    resolve_chains(&mut out, &reads);
+    out
+}
+
+/// Gives each delta its chain's kind, checks its base's size against the size it claims, and
+/// marks deltas of damaged bases (and delta cycles) damaged.
+fn resolve_chains(out: &mut [Audited], reads: &[Read]) {
+    // 0: not yet, 1: on the current chain, 2: done.
+    let mut state = vec![0u8; out.len()];
+    let mut chain = Vec::new();
+    for start in 0..out.len() {
+        let mut i = start;
+        chain.clear();
+        // Walk down to a resolved entry, a base object or a cycle.
+        let mut cycle = false;
+        loop {
+            if state[i] == 2 {
+                break;
+            }
+            if state[i] == 1 {
+                cycle = true;
+                break;
+            }
+            state[i] = 1;
+            chain.push(i);
+            match out[i].base {
+                Some(b) if out[i].problem.is_none() => i = b,
+                _ => break,
+            }
+        }
+        // Resolve from the base up.
+        for &c in chain.iter().rev() {
+            state[c] = 2;
+            if out[c].problem.is_some() {
+                continue;
+            }
+            if cycle {
+                out[c].problem = Some("its delta chain is a cycle".into());
+                continue;
+            }
+            let Some(b) = out[c].base else { continue };
+            if out[b].problem.is_some() {
+                out[c].problem = Some(format!("its delta base {} is damaged", out[b].oid));
+                continue;
+            }
+            let claimed_base = reads[c].delta.map_or(0, |d| d.0);
+            if claimed_base != out[b].size {
+                out[c].problem = Some(format!(
+                    "its delta claims a {claimed_base}-byte base, but base {} has {} bytes",
+                    out[b].oid, out[b].size
+                ));
+                continue;
+            }
+            out[c].kind = out[b].kind;
+        }
+    }
+}
+
+/// Decodes entry `i` (audited, without problems) of `pack` to at most `want` bytes: a base
+/// object in windows, a delta by applying its instructions to its fully decoded base, whose size
+/// the audit found true. `full_limit` bounds the size of any base that must be held whole.
+/// `cache` keeps the last base decoded, so a chain of large objects is decoded once.
+pub fn decode_prefix(
+    pack: &[u8],
+    audit: &[Audited],
+    i: usize,
+    want: u64,
+    full_limit: u64,
+    hash_len: usize,
+    cache: &mut Option<(usize, Vec<u8>)>,
+) -> Result<Vec<u8>, String> {
+    let mut z = Decompress::new();
+    // The chain from `i` down to a base object, or to an entry whose base is cached.
+    let cached = cache.as_ref().map(|(c, _)| *c);
+    let mut chain = vec![i];
+    let mut cur = i;
+    while let Some(b) = audit[cur].base {
+        if Some(b) == cached {
+            break;
+        }
+        if chain.len() > audit.len() {
+            return Err("its delta chain is a cycle".into());
+        }
+        chain.push(b);
+        cur = b;
+    }
+    let mut prev: Option<Vec<u8>> = None;
+    let mut base_of_i = None;
+    for (n, &c) in chain.iter().enumerate().rev() {
+        if n > 0 && audit[c].size > full_limit {
+            return Err(format!(
+                "its delta base {} has {} bytes, more than the {full_limit} credsweep decodes whole",
+                audit[c].oid, audit[c].size
+            ));
+        }
+        let keep = if n == 0 {
+            audit[c].size.min(want)
+        } else {
+            audit[c].size
+        } as usize;
+        let h = parse_header(pack, audit[c].offset, hash_len)?;
+        let end = audit
+            .get(c + 1)
+            .map_or(pack.len(), |e| {
+                usize::try_from(e.offset).unwrap_or(usize::MAX)
+            })
+            .min(pack.len());
+        let data = pack.get(h.data_start..end).unwrap_or_default();
+        let mut out = Vec::with_capacity(keep);
+        // An empty error stops inflating once `keep` bytes are out: the audit read the rest.
+        let result = match h.stored {
+            Stored::Base(_) => inflate_each(&mut z, data, h.claimed, &mut |chunk| {
+                let room = keep - out.len();
+                out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                if out.len() == keep {
+                    Err(String::new())
+                } else {
+                    Ok(())
+                }
+            }),
+            _ => {
+                let base: &[u8] = match (&prev, &*cache) {
+                    (Some(p), _) => p,
+                    (None, Some((_, bytes))) => bytes,
+                    (None, None) => return Err("its delta base could not be decoded".into()),
+                };
+                let mut reader = DeltaReader::default();
+                inflate_each(&mut z, data, h.claimed, &mut |chunk| {
+                    reader.feed(chunk, &mut |op, _| {
+                        let room = keep - out.len();
+                        match op {
+                            Op::Copy { offset, len } => {
+                                let s = usize::try_from(offset).unwrap_or(usize::MAX);
+                                let e = s.saturating_add(len as usize);
+                                let piece = base.get(s..e).ok_or("a copy outside its base")?;
+                                out.extend_from_slice(&piece[..piece.len().min(room)]);
+                            }
+                            Op::Insert(b) => out.extend_from_slice(&b[..b.len().min(room)]),
+                        }
+                        if out.len() == keep {
+                            Err(String::new())
+                        } else {
+                            Ok(())
+                        }
+                    })
+                })
+            }
+        };
+        match result {
+            Err(e) if !e.is_empty() => return Err(e),
+            _ if out.len() != keep => {
+                return Err(format!("decodes to {} bytes, not {keep}", out.len()));
+            }
+            _ => {}
+        }
+        if n == 1 {
+            base_of_i = Some((c, out.clone()));
+        }
+        prev = Some(out);
+    }
+    if let Some(b) = base_of_i {
+        *cache = Some(b);
+    }
+    prev.ok_or_else(|| "nothing decoded".into())
+}
+
+/// zlib's best case: about 1032 bytes out per byte in (deflate's longest match, 258 bytes, in
+/// two bits); with room for headers.
+pub fn inflatable(compressed: u64) -> u64 {
+    compressed.saturating_mul(1032).saturating_add(1024)
+}
+
+/// Decodes a loose object's file: its header ("<kind> <size>\0") is checked before anything is
+/// allocated (a size its compressed bytes cannot hold, or a non-blob over `max_other`, is
+/// refused), the data must inflate to exactly that size, and a blob is kept to its first
+/// `max_blob` bytes. Returns the kind, the (kept) data and the whole size.
+pub fn decode_loose(
+    compressed: &[u8],
+    max_blob: u64,
+    max_other: u64,
+) -> Result<(Kind, Vec<u8>, u64), String> {
+    decode_loose_from(compressed, compressed.len() as u64, max_blob, max_other)
+}
+
+/// [`decode_loose`] of a file of `len` bytes, read from `file` piece by piece.
+pub fn decode_loose_from(
+    file: impl std::io::Read,
+    len: u64,
+    max_blob: u64,
+    max_other: u64,
+) -> Result<(Kind, Vec<u8>, u64), String> {
+    let mut z = Decompress::new();
+    let mut head = Vec::new();
+    let mut kind_size: Option<(Kind, u64)> = None;
+    let mut out = Vec::new();
+    let mut total = 0u64;
+    let limit = inflatable(len);
+    inflate_reader(&mut z, file, limit, &mut |mut chunk| {
+        if kind_size.is_none() {
+            let nul = chunk.iter().position(|&b| b == 0);
+            let take = nul.map_or(chunk.len(), |p| p + 1);
+            head.extend_from_slice(&chunk[..take]);
+            chunk = &chunk[take..];
+            if nul.is_none() {
+                return if head.len() > 64 {
+                    Err("its header is not an object header".into())
+                } else {
+                    Ok(())
+                };
+            }
+            let (kind, size, _) = gix::objs::decode::loose_header(&head)
+                .map_err(|_| "its header is not an object header".to_string())?;
+            if size > limit {
+                return Err(format!(
+                    "its header claims {size} bytes, more than its {len} compressed bytes can hold"
+                ));
+            }
+            if kind != Kind::Blob && size > max_other {
+                return Err(format!(
+                    "it is a {kind} of {size} bytes, more than credsweep reads for one ({max_other} bytes)"
+                ));
+            }
+            out.reserve(size.min(max_blob) as usize);
+            kind_size = Some((kind, size));
+        }
+        let Some((kind, size)) = kind_size else {
+            return Ok(());
+        };
+        total += chunk.len() as u64;
+        if total > size {
+            return Err(format!(
+                "its header says {size} bytes, its data inflates to more"
+            ));
+        }
+        let keep = if kind == Kind::Blob { max_blob } else { size };
+        let room = usize::try_from(keep).unwrap_or(usize::MAX).saturating_sub(out.len());
+        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        Ok(())
+    })
+    .map_err(|e| {
+        if e.starts_with("its header says") && kind_size.is_none() {
+            "its data is longer than zlib can expand its compressed bytes to".to_string()
+        } else {
+            e
+        }
+    })?;
+    let (kind, size) = kind_size.ok_or("its data ends inside its header")?;
+    if total != size {
+        return Err(format!(
+            "its header says {size} bytes, its data inflates to {total}"
+        ));
+    }
+    Ok((kind, out, size))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The ops of `delta` fed `step` bytes at a time (an insert split across pieces joined).
+    fn ops(delta: &[u8], step: usize) -> (Vec<String>, bool) {
+        let mut r = DeltaReader::default();
+        let mut seen: Vec<String> = Vec::new();
+        for chunk in delta.chunks(step) {
+            r.feed(chunk, &mut |op, sizes| {
+                match op {
+                    Op::Copy { offset, len } => {
+                        seen.push(format!("copy {offset}+{len} of {}", sizes.0))
+                    }
+                    Op::Insert(b) => {
+                        let b = String::from_utf8_lossy(b);
+                        match seen.last_mut() {
+                            Some(last) if last.starts_with("insert ") => last.push_str(&b),
+                            _ => seen.push(format!("insert {b}")),
+                        }
+                    }
+                }
+                Ok(())
+            })
+            .unwrap();
+        }
+        (seen, r.complete())
+    }
+
+    #[test]
+    fn delta_instructions_read_the_same_in_any_pieces() {
+        // Base 300 bytes, result 65,576; copy 0x10000 (size bits 0) from 0; copy 35 from 258;
+        // insert "hello".
+        let mut delta = vec![0xac, 0x02, 0xa8, 0x80, 0x04];
+        delta.extend([0x80, 0x93, 0x02, 0x01, 0x23]);
+        delta.extend(b"\x05hello");
+        let (whole, done) = ops(&delta, delta.len());
+        assert!(done);
+        assert_eq!(
+            whole,
+            ["copy 0+65536 of 300", "copy 258+35 of 300", "insert hello"]
+        );
+        for step in 1..delta.len() {
+            assert_eq!(ops(&delta, step), (whole.clone(), true), "step {step}");
+        }
+        // Cut inside an instruction: not complete.
+        assert!(!ops(&delta[..8], 3).1);
+        assert!(!ops(&delta[..12], 3).1);
+        // Instruction 0 is refused.
+        let mut r = DeltaReader::default();
+        assert!(r.feed(&[1, 1, 0], &mut |_, _| Ok(())).is_err());
+    }
+
+    #[test]
+    fn entry_headers_that_lie_about_their_place() {
+        // An ofs-delta at offset 12 whose base is 127 bytes back: before the pack.
+        let mut pack = vec![0u8; 12];
+        pack.extend([0x65, 0x7f]);
+        assert!(
+            parse_header(&pack, 12, 20)
+                .unwrap_err()
+                .contains("before the pack")
+        );
+        // A size that does not fit in 64 bits.
+        let pack = [
+            0xb0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+        ];
+        assert!(parse_header(&pack, 0, 20).is_err());
+        // Type 5 exists nowhere.
+        assert!(parse_header(&[0x50], 0, 20).unwrap_err().contains("type 5"));
+        assert!(parse_header(&[], 0, 20).is_err());
+    }
+
+    #[test]
+    fn inflatable_bounds_a_claim() {
+        assert!(inflatable(53) < 60_000);
+        assert_eq!(inflatable(u64::MAX), u64::MAX);
+    }
+}
