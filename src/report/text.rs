@@ -300,8 +300,6 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
     out
 }
 
-/// The lines under a finding that name the other half of its Vobiz pair and what `--verify`
-/// found.
 /// How many of a history finding's other places the text report names (JSON lists more).
 const TEXT_LISTED_PLACES: usize = 3;
 
@@ -317,7 +315,7 @@ fn other_places_line(p: &Provenance) -> Option<String> {
         if i > 0 {
             line.push_str(", ");
         }
-        line.push_str(&o.path);
+        line.push_str(&esc(&o.path));
         match &o.commit {
             Some(c) => {
                 let _ = write!(line, " (commit {})", &c[..c.len().min(12)]);
@@ -334,6 +332,8 @@ fn other_places_line(p: &Provenance) -> Option<String> {
     Some(line)
 }
 
+/// The lines under a finding that name the other half of its Vobiz pair and what `--verify`
+/// found.
 fn pair_and_verification(out: &mut String, f: &Finding, color: Color) {
     if let Some(p) = &f.pair {
         let line = format!(
