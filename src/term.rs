@@ -79,6 +79,30 @@ pub fn eprint_line(msg: impl std::fmt::Display) {
     let _ = err.flush();
 }
 
+/// `json` (a serialized JSON document) with every invisible direction or line-separator
+/// character written as a `\uXXXX` escape: the same JSON value, but a terminal or browser that
+/// shows the document cannot be made to reorder or split what it displays. Such characters only
+/// occur inside JSON strings, where the escape is valid.
+pub fn escape_json_invisibles(json: String) -> String {
+    if !json.chars().any(is_invisible_format) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if is_invisible_format(c) {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The characters [`is_unsafe_char`] names that JSON leaves as they are (it escapes controls).
+fn is_invisible_format(c: char) -> bool {
+    is_unsafe_char(c) && !c.is_control()
+}
+
 /// Writes `msg` as it is to stderr, ignoring failures (see [`eprint_line`]).
 pub fn eprint_text(msg: &str) {
     let mut err = std::io::stderr().lock();
@@ -103,6 +127,13 @@ mod tests {
         );
         assert_eq!(escape("x\u{0085}y"), "x\\x85y");
         assert_eq!(escape("evil\u{202E}txt.exe"), "evil\\u{202e}txt.exe");
+        let json = serde_json::to_string(&"a\u{202E}b\u{2028}c").unwrap();
+        let safe = escape_json_invisibles(json);
+        assert_eq!(safe, "\"a\\u202eb\\u2028c\"");
+        assert_eq!(
+            serde_json::from_str::<String>(&safe).unwrap(),
+            "a\u{202E}b\u{2028}c"
+        );
     }
 
     #[test]

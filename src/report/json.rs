@@ -125,7 +125,7 @@ pub fn render(report: &Report<'_>, redaction: Redaction) -> String {
     };
     let mut out = serde_json::to_string_pretty(&doc).expect("report serializes");
     out.push('\n');
-    out
+    crate::term::escape_json_invisibles(out)
 }
 
 fn json_findings(findings: &[Finding], redaction: Redaction) -> Vec<JsonFinding<'_>> {

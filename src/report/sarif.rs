@@ -703,6 +703,7 @@ pub fn render(report: &Report<'_>, opts: SarifOptions) -> Rendered {
         .build();
     let mut body = serde_json::to_string_pretty(&log).expect("SARIF serializes");
     body.push('\n');
+    let body = crate::term::escape_json_invisibles(body);
     Rendered { body, warnings }
 }
 
