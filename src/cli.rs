@@ -19,6 +19,7 @@ use crate::rulecheck;
 use crate::rules::{RuleSet, Severity};
 use crate::scanner::Scanner;
 use crate::sources::{ScanContext, Summary, tree};
+use crate::term::plural;
 
 /// Exit statuses.
 pub const EXIT_CLEAN: i32 = 0;
@@ -961,15 +962,6 @@ fn run_baseline(cmd: BaselineCommand) -> Result<i32> {
         }
     }
     Ok(EXIT_CLEAN)
-}
-
-/// `1 entry`, `2 entries`.
-pub fn plural(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
 }
 
 /// Writes `report` where `a` says, and returns the exit status it calls for.

@@ -103,6 +103,20 @@ fn is_invisible_format(c: char) -> bool {
     is_unsafe_char(c) && !c.is_control()
 }
 
+/// `1 blob`, `2 blobs`: `n` with the noun in the number it takes (`one`, else `many`).
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// [`plural`] for a noun whose plural adds `s`: `1 token`, `2 tokens`.
+pub fn plural_s(n: usize, noun: &str) -> String {
+    plural(n, noun, &format!("{noun}s"))
+}
+
 /// Writes `msg` as it is to stderr, ignoring failures (see [`eprint_line`]).
 pub fn eprint_text(msg: &str) {
     let mut err = std::io::stderr().lock();

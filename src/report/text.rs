@@ -8,7 +8,7 @@ use super::{Redaction, Report, human_bytes};
 use crate::finding::{Finding, Provenance};
 use crate::rules::Severity;
 use crate::sources::SkipReason;
-use crate::term::escape as esc;
+use crate::term::{escape as esc, plural_s};
 use crate::verify::Outcome;
 
 /// ANSI colours, or none.
@@ -200,12 +200,12 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
     };
     let commits = s
         .commits
-        .map(|c| format!(" from {}", plural(c as usize, "commit")))
+        .map(|c| format!(" from {}", plural_s(c as usize, "commit")))
         .unwrap_or_default();
     let _ = write!(
         out,
         "{} in {} {}{}; scanned {} {}{}{}, {} in {:.2} s",
-        plural(n, "finding"),
+        plural_s(n, "finding"),
         files.len(),
         unit,
         if files.len() == 1 { "" } else { "s" },
@@ -225,7 +225,7 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
             "; {}",
             color.paint(
                 "1;31",
-                &format!("{} verified active", plural(active, "credential pair"))
+                &format!("{} verified active", plural_s(active, "credential pair"))
             )
         );
     }
@@ -254,7 +254,7 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
         let _ = write!(
             out,
             "; {} allowed by path",
-            plural(s.allowed_paths as usize, unit)
+            plural_s(s.allowed_paths as usize, unit)
         );
     }
     if s.excluded > 0 {
@@ -263,13 +263,13 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
             super::ScanKind::History => "finding",
             _ => unit,
         };
-        let _ = write!(out, "; {} excluded", plural(s.excluded as usize, what));
+        let _ = write!(out, "; {} excluded", plural_s(s.excluded as usize, what));
     }
     if s.below_min_severity > 0 {
         let _ = write!(
             out,
             "; {} below the minimum severity",
-            plural(s.below_min_severity as usize, "finding")
+            plural_s(s.below_min_severity as usize, "finding")
         );
     }
     if s.binary > 0 {
@@ -362,13 +362,5 @@ fn pair_and_verification(out: &mut String, f: &Finding, color: Color) {
             _ => "2",
         };
         let _ = writeln!(out, "{}", color.paint(code, &line));
-    }
-}
-
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
     }
 }

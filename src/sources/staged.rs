@@ -119,7 +119,7 @@ pub fn scan(ctx: &ScanContext<'_>, repo: &gix::Repository) -> Result<StagedScan>
     if unmerged > 0 {
         notes.push(format!(
             "{} unmerged (a conflict in progress): their versions were scanned where they differ from HEAD",
-            crate::cli::plural(unmerged, "index entry is", "index entries are")
+            crate::term::plural(unmerged, "index entry is", "index entries are")
         ));
     }
     let mut preexisting = Vec::new();

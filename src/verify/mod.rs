@@ -36,6 +36,7 @@ use clap::{Args, ValueEnum};
 
 use crate::finding::{Finding, Fingerprint, Secret};
 use crate::report::Redaction;
+use crate::term::plural_s;
 
 pub use http::{BaseUrl, BaseUrlParser};
 pub use pair::{ID_RULES, TEST_TOKEN_RULES, TOKEN_RULES};
@@ -432,24 +433,15 @@ pub fn apply(
         let n = |o| counts.get(&o).copied().unwrap_or(0);
         crate::term::eprint_line(format_args!(
             "credsweep: verification of {}: {} active, {} inactive, {} unknown; not tried: {} without an auth id, {}",
-            plural(checks.len(), "credential pair"),
+            plural_s(checks.len(), "credential pair"),
             n(Outcome::Active),
             n(Outcome::Inactive),
             n(Outcome::Unknown),
-            plural(unpaired_tokens, "token"),
-            plural(test_pairs, "test-mode pair"),
+            plural_s(unpaired_tokens, "token"),
+            plural_s(test_pairs, "test-mode pair"),
         ));
     }
     Ok(())
-}
-
-/// `1 token`, `2 tokens`.
-fn plural(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
 }
 
 /// What `--verify-dry-run` prints: each request, secrets shown as `redaction` says.
@@ -476,13 +468,13 @@ pub fn dry_run_text(
     if unpaired_tokens > 0 {
         out += &format!(
             "credsweep: --verify-dry-run: {} without an auth id in the same file would not be tried (unverifiable)\n",
-            plural(unpaired_tokens, "token")
+            plural_s(unpaired_tokens, "token")
         );
     }
     if test_pairs > 0 {
         out += &format!(
             "credsweep: --verify-dry-run: {} would not be sent: Vobiz documents no test environment (unverifiable)\n",
-            plural(test_pairs, "test-mode pair")
+            plural_s(test_pairs, "test-mode pair")
         );
     }
     out

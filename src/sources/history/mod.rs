@@ -200,7 +200,7 @@ pub fn scan(
             } else {
                 progress.phase(&format!(
                     "finding where {} with findings {} committed",
-                    crate::cli::plural(hits.blobs.len(), "blob", "blobs"),
+                    crate::term::plural(hits.blobs.len(), "blob", "blobs"),
                     if hits.blobs.len() == 1 { "was" } else { "were" }
                 ));
                 let targets: HashSet<ObjectId> = hits.blobs.iter().map(|(b, _)| *b).collect();
@@ -232,7 +232,7 @@ pub fn scan(
             if !reachable_only && unreachable > 0 {
                 notes.push(format!(
                     "{} no ref reaches (dangling, or only in reflogs) {} scanned too; --reachable-only leaves them out",
-                    crate::cli::plural(unreachable, "commit", "commits"),
+                    crate::term::plural(unreachable, "commit", "commits"),
                     if unreachable == 1 { "was" } else { "were" }
                 ));
             }
@@ -983,8 +983,8 @@ fn scan_range(
     };
     notes.push(format!(
         "{what}: {}, {} they introduced",
-        crate::cli::plural(order.len(), "commit", "commits"),
-        crate::cli::plural(blobs.len(), "blob", "blobs")
+        crate::term::plural(order.len(), "commit", "commits"),
+        crate::term::plural(blobs.len(), "blob", "blobs")
     ));
     let targets: HashSet<ObjectId> = hits.blobs.iter().map(|(b, _)| *b).collect();
     let head = head_blobs(repo, Some(tip_id), &targets, &mut notes);
