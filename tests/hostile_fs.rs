@@ -12,9 +12,7 @@ use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::{git, write};
@@ -52,80 +50,26 @@ impl Outcome {
 /// repository's; kills it after [`TIMEOUT`]. Checks what every run must: it ended on its own,
 /// within the time and memory bounds, with 0, 1 or 2, without a panic.
 fn run(cwd: &Path, home: &Path, args: &[&OsStr]) -> Outcome {
-    let started = Instant::now();
-    // Reaped by the wait4 below, which also reads its peak memory.
-    #[allow(clippy::zombie_processes)]
-    let child = Command::new(assert_cmd::cargo::cargo_bin("credsweep"))
-        .current_dir(cwd)
-        .args(args)
-        .env("HOME", home)
-        .env_remove("XDG_CONFIG_HOME")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id() as libc::pid_t;
-    let done = Arc::new(AtomicBool::new(false));
-    let killed = Arc::new(AtomicBool::new(false));
-    let watchdog = {
-        let (done, killed) = (done.clone(), killed.clone());
-        std::thread::spawn(move || {
-            while !done.load(Ordering::SeqCst) {
-                if started.elapsed() > TIMEOUT {
-                    killed.store(true, Ordering::SeqCst);
-                    // SAFETY: the child is not reaped before `done` is set, so `pid` is still
-                    // this test's child.
-                    unsafe { libc::kill(pid, libc::SIGKILL) };
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        })
-    };
-    let mut stdout = child.stdout.unwrap();
-    let mut stderr = child.stderr.unwrap();
-    let err_reader = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        std::io::Read::read_to_end(&mut stderr, &mut s).unwrap();
-        s
-    });
-    let mut out = Vec::new();
-    std::io::Read::read_to_end(&mut stdout, &mut out).unwrap();
-    let err = String::from_utf8_lossy(&err_reader.join().unwrap()).into_owned();
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value, and wait4 only writes into the two locals.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    done.store(true, Ordering::SeqCst);
-    watchdog.join().unwrap();
-    assert_eq!(r, pid, "wait4");
-    assert!(
-        !killed.load(Ordering::SeqCst),
-        "credsweep {args:?} did not finish in {TIMEOUT:?} (a hang): {err}"
-    );
-    assert!(
-        libc::WIFEXITED(status),
-        "credsweep {args:?} was killed: {err}"
+    let w = common::run_watched(
+        Command::new(assert_cmd::cargo::cargo_bin("credsweep"))
+            .current_dir(cwd)
+            .args(args)
+            .env("HOME", home)
+            .env_remove("XDG_CONFIG_HOME")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1"),
+        TIMEOUT,
     );
     let o = Outcome {
-        code: libc::WEXITSTATUS(status),
-        stdout: String::from_utf8_lossy(&out).into_owned(),
-        stderr: err,
+        code: w.code,
+        stdout: String::from_utf8_lossy(&w.stdout).into_owned(),
+        stderr: w.stderr,
     };
-    assert!(
-        !o.stderr.contains("panicked"),
-        "credsweep {args:?} panicked: {}",
-        o.text()
-    );
     assert!((0..=2).contains(&o.code), "{args:?}: {}", o.text());
-    let rss = usage.ru_maxrss as u64;
     assert!(
-        rss < MAX_RSS_KIB,
+        w.peak_kib < MAX_RSS_KIB,
         "credsweep {args:?}: peak RSS {} MiB",
-        rss / 1024
+        w.peak_kib / 1024
     );
     o
 }

@@ -13,9 +13,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{git, write};
 use gix::ObjectId;
@@ -66,65 +64,22 @@ fn scan(repo: &Path, args: &[&str]) -> Run {
     let mut all: Vec<&OsStr> = vec![OsStr::new("git"), repo.as_os_str()];
     all.extend(args.iter().map(OsStr::new));
     all.extend(["--format", "json", "--no-redact", "--quiet"].map(OsStr::new));
-    let started = Instant::now();
-    // Reaped by the wait4 below, which also reads its peak memory.
-    #[allow(clippy::zombie_processes)]
-    let child = Command::new(assert_cmd::cargo::cargo_bin("credsweep"))
-        .current_dir(cwd.path())
-        .args(&all)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id() as libc::pid_t;
-    let done = Arc::new(AtomicBool::new(false));
-    let watchdog = {
-        let done = done.clone();
-        std::thread::spawn(move || {
-            let until = Instant::now() + Duration::from_secs(60);
-            while Instant::now() < until {
-                if done.load(Ordering::SeqCst) {
-                    return false;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            // SAFETY: kill(2) on the child's pid, not yet reaped (`done` is still false).
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            true
-        })
-    };
-    let mut stdout = child.stdout.unwrap();
-    let mut stderr = child.stderr.unwrap();
-    let err_reader = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        std::io::Read::read_to_end(&mut stderr, &mut s).unwrap();
-        s
-    });
-    let mut out = Vec::new();
-    std::io::Read::read_to_end(&mut stdout, &mut out).unwrap();
-    let stderr = String::from_utf8_lossy(&err_reader.join().unwrap()).into_owned();
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value, and wait4 only writes into the two locals.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    done.store(true, Ordering::SeqCst);
-    let killed = watchdog.join().unwrap();
-    assert_eq!(r, pid, "wait4");
-    assert!(!killed, "credsweep did not finish within 60 s: {stderr}");
-    assert!(libc::WIFEXITED(status), "credsweep was killed: {stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    let code = libc::WEXITSTATUS(status);
+    let w = common::run_watched(
+        Command::new(assert_cmd::cargo::cargo_bin("credsweep"))
+            .current_dir(cwd.path())
+            .args(&all)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1"),
+        Duration::from_secs(60),
+    );
     // A refused scan has no report: `doc` is null then.
-    let doc: Value = serde_json::from_slice(&out).unwrap_or(Value::Null);
+    let doc: Value = serde_json::from_slice(&w.stdout).unwrap_or(Value::Null);
     Run {
-        code,
+        code: w.code,
         doc,
-        stderr,
-        rss_mib: usage.ru_maxrss as u64 / 1024,
-        secs: started.elapsed().as_secs_f64(),
+        stderr: w.stderr,
+        rss_mib: w.peak_kib / 1024,
+        secs: w.secs,
     }
 }
 

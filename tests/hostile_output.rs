@@ -34,54 +34,20 @@ struct Run {
 /// Runs credsweep in `cwd` with `args`, git isolated from the machine's configuration; kills it
 /// after 120 s (a hang is a failure, not a stuck test run).
 fn run_in<S: AsRef<OsStr>>(cwd: &Path, args: &[S]) -> Run {
-    // Reaped by the wait4 below, which also reads its peak memory.
-    #[allow(clippy::zombie_processes)]
-    let child = Command::new(assert_cmd::cargo::cargo_bin("credsweep"))
-        .current_dir(cwd)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env_remove("NO_COLOR")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id() as libc::pid_t;
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        if done_rx.recv_timeout(Duration::from_secs(120)).is_err() {
-            // SAFETY: pid is our child, not yet reaped (wait4 below runs after this kill).
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-    });
-    let mut stdout = child.stdout.unwrap();
-    let mut stderr = child.stderr.unwrap();
-    let err_reader = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        std::io::Read::read_to_end(&mut stderr, &mut s).unwrap();
-        s
-    });
-    let mut out = Vec::new();
-    std::io::Read::read_to_end(&mut stdout, &mut out).unwrap();
-    let err = String::from_utf8_lossy(&err_reader.join().unwrap()).into_owned();
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value, and wait4 only writes into the two locals.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let _ = done_tx.send(());
-    watchdog.join().unwrap();
-    assert_eq!(r, pid, "wait4");
-    assert!(
-        libc::WIFEXITED(status),
-        "credsweep was killed (timeout?): {err}"
+    let w = common::run_watched(
+        Command::new(assert_cmd::cargo::cargo_bin("credsweep"))
+            .current_dir(cwd)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env_remove("NO_COLOR")
+            .args(args),
+        Duration::from_secs(120),
     );
-    assert!(!err.contains("panicked"), "{err}");
     Run {
-        code: libc::WEXITSTATUS(status),
-        stdout: String::from_utf8_lossy(&out).into_owned(),
-        stderr: err,
-        peak_kib: usage.ru_maxrss as u64,
+        code: w.code,
+        stdout: String::from_utf8_lossy(&w.stdout).into_owned(),
+        stderr: w.stderr,
+        peak_kib: w.peak_kib,
     }
 }
 

@@ -60,3 +60,69 @@ fn run_git(dir: &Path, args: &[&str], date: Option<&str>) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// What a [`run_watched`] child did: its exit code, output, peak memory and wall time.
+pub struct Watched {
+    pub code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+    /// Peak resident memory of the child in KiB (`ru_maxrss` from `wait4`).
+    pub peak_kib: u64,
+    pub secs: f64,
+}
+
+/// Runs `cmd` (stdin null, stdout and stderr captured), kills it after `timeout`, and reaps it
+/// with `wait4` to read its peak memory. Checks what every run must: it ended on its own, within
+/// `timeout`, by exiting (not by a signal), without a panic.
+pub fn run_watched(cmd: &mut Command, timeout: std::time::Duration) -> Watched {
+    use std::process::Stdio;
+    let started = std::time::Instant::now();
+    // Reaped by the wait4 below, which also reads its peak memory.
+    #[allow(clippy::zombie_processes)]
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as libc::pid_t;
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        let timed_out = done_rx.recv_timeout(timeout).is_err();
+        if timed_out {
+            // SAFETY: pid is our child, not yet reaped (wait4 below returns only after it ends).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        timed_out
+    });
+    let mut stdout = child.stdout.unwrap();
+    let mut stderr = child.stderr.unwrap();
+    let err_reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        std::io::Read::read_to_end(&mut stderr, &mut s).unwrap();
+        s
+    });
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut stdout, &mut out).unwrap();
+    let err = String::from_utf8_lossy(&err_reader.join().unwrap()).into_owned();
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value, and wait4 only writes into the two locals.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let _ = done_tx.send(());
+    let killed = watchdog.join().unwrap();
+    assert_eq!(r, pid, "wait4");
+    assert!(
+        !killed,
+        "{cmd:?} did not finish in {timeout:?} (a hang): {err}"
+    );
+    assert!(libc::WIFEXITED(status), "{cmd:?} was killed: {err}");
+    assert!(!err.contains("panicked"), "{cmd:?} panicked: {err}");
+    Watched {
+        code: libc::WEXITSTATUS(status),
+        stdout: out,
+        stderr: err,
+        peak_kib: usage.ru_maxrss as u64,
+        secs: started.elapsed().as_secs_f64(),
+    }
+}
