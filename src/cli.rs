@@ -13,8 +13,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::baseline::{self, BASELINE_FILE, Baseline, Coverage, Scope};
 use crate::config::Config;
+use crate::finding::Redaction;
 use crate::finding::{DEFAULT_FINGERPRINT_KEY, Finding};
-use crate::report::{self, Redaction, Report, ScanKind, text::Color};
+use crate::report::{self, Report, ScanKind, text::Color};
 use crate::rulecheck;
 use crate::rules::{RuleSet, Severity};
 use crate::scanner::Scanner;
@@ -145,7 +146,7 @@ pub struct ScanArgs {
     pub no_redact: bool,
     /// Scan at most this much of each file (e.g. 64M, 1G, 100K; default 64M); the rest is
     /// reported as not scanned.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = crate::units::parse_size)]
     pub max_file_size: Option<u64>,
     /// Worker threads (default, or 0: available cores; at most 256).
     #[arg(long, short = 'j', value_name = "N")]
@@ -280,33 +281,6 @@ pub enum RulesCommand {
 
 /// The size cap when neither the command line nor the configuration sets one.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 << 20;
-
-/// `64M`, `1G`, `100K`, `512`: bytes, with optional binary unit suffixes.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let (num, mult) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
-        Some((i, _)) => {
-            let unit = t[i..].to_ascii_uppercase();
-            let mult: u64 = match unit.trim_end_matches("IB").trim_end_matches('B') {
-                "" => 1,
-                "K" => 1 << 10,
-                "M" => 1 << 20,
-                "G" => 1 << 30,
-                "T" => 1 << 40,
-                _ => return Err(format!("unknown size unit in {s:?}: use K, M, G or T")),
-            };
-            (&t[..i], mult)
-        }
-        None => (t, 1),
-    };
-    let n: u64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size: use a number with an optional K, M, G or T"))?;
-    n.checked_mul(mult)
-        .filter(|&v| v > 0)
-        .ok_or_else(|| format!("size {s:?} must be between 1 byte and 16 EiB"))
-}
 
 /// Runs the command line; returns the exit status.
 pub fn run(cli: Cli) -> Result<i32> {
@@ -502,8 +476,8 @@ impl Setup {
                     "the repository's configuration asks for max_file_size {}, above the default \
                      {}: a repository's own configuration may only lower it, so the default \
                      applies (raise it with --max-file-size)",
-                    report::human_bytes(n),
-                    report::human_bytes(DEFAULT_MAX_FILE_SIZE)
+                    crate::units::human_bytes(n),
+                    crate::units::human_bytes(DEFAULT_MAX_FILE_SIZE)
                 ));
                 DEFAULT_MAX_FILE_SIZE
             }
@@ -604,11 +578,6 @@ impl Setup {
     }
 }
 
-/// The current directory: what relative paths given on the command line are relative to.
-pub fn current_dir() -> PathBuf {
-    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
-}
-
 /// Builds the scanner and context for `a`, runs `source`, and emits the report.
 pub fn scan_with(
     a: &ScanArgs,
@@ -618,7 +587,7 @@ pub fn scan_with(
 ) -> Result<i32> {
     let started = Instant::now();
     let setup = Setup::new(a, root)?;
-    let ctx = setup.context(current_dir());
+    let ctx = setup.context(crate::project::current_dir());
     let (findings, summary) = source(&ctx)?;
     finish(a, &setup, kind, findings, summary, started)
 }
@@ -852,11 +821,17 @@ fn run_baseline(cmd: BaselineCommand) -> Result<i32> {
         args.scanned = Scanned::Tree(dir.paths.clone());
         let setup = Setup::new(&args, &dir_root(&dir.paths))?;
         let (findings, summary) = tree::scan_paths(
-            &setup.context(current_dir()),
+            &setup.context(crate::project::current_dir()),
             &dir.paths,
             &tree_options(dir),
         );
-        (setup, findings, summary, current_dir(), Scope::Tree)
+        (
+            setup,
+            findings,
+            summary,
+            crate::project::current_dir(),
+            Scope::Tree,
+        )
     };
     if summary.has_errors() {
         for k in summary
@@ -1066,22 +1041,5 @@ fn write_stdout(s: &str) -> Result<()> {
         // A closed pipe (`credsweep ... | head`) is the reader's choice, not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         r => r.context("cannot write to standard output"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_parse() {
-        assert_eq!(parse_size("64M"), Ok(64 << 20));
-        assert_eq!(parse_size("100k"), Ok(100 << 10));
-        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
-        assert_eq!(parse_size("512"), Ok(512));
-        assert!(parse_size("0").is_err());
-        assert!(parse_size("12Q").is_err());
-        assert!(parse_size("lots").is_err());
-        assert!(parse_size("99999999999T").is_err());
     }
 }

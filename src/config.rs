@@ -159,7 +159,7 @@ impl Config {
             .max_file_size
             .map(|s| {
                 // The value is not quoted: errors reach CI logs, and a value may be anything.
-                crate::cli::parse_size(s.get_ref())
+                crate::units::parse_size(s.get_ref())
                     .map_err(|e| at(s.span(), format!("max_file_size: {}", without_values(&e))))
             })
             .transpose()?;

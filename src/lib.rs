@@ -46,4 +46,5 @@ pub mod rules;
 pub mod scanner;
 pub mod sources;
 pub mod term;
+pub mod units;
 pub mod verify;

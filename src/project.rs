@@ -34,7 +34,7 @@ pub fn absolute(p: &Path) -> PathBuf {
     let joined = if p.is_absolute() {
         p.to_path_buf()
     } else {
-        crate::cli::current_dir().join(p)
+        current_dir().join(p)
     };
     let mut out = PathBuf::new();
     for c in joined.components() {
@@ -128,4 +128,9 @@ mod tests {
         assert_eq!(repo_top(&bare), Some(bare.clone()));
         assert_eq!(repo_top(&outer.join("fixtures")), Some(outer));
     }
+}
+
+/// The current directory: what relative paths given on the command line are relative to.
+pub fn current_dir() -> PathBuf {
+    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
 }

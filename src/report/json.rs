@@ -5,7 +5,8 @@
 
 use serde::Serialize;
 
-use super::{Redaction, Report};
+use super::Report;
+use crate::finding::Redaction;
 use crate::finding::{Finding, OtherPlace};
 use crate::sources::SkipReason;
 

@@ -36,22 +36,6 @@ impl ScanKind {
     }
 }
 
-/// Whether secrets are shown in full (`--no-redact`) or as a short prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Redaction {
-    Redact,
-    Plain,
-}
-
-impl Redaction {
-    pub fn show(self, s: &Secret) -> String {
-        match self {
-            Redaction::Redact => s.redacted(),
-            Redaction::Plain => s.plaintext().to_string(),
-        }
-    }
-}
-
 /// A finished scan.
 pub struct Report<'a> {
     pub kind: ScanKind,
@@ -145,29 +129,7 @@ impl<'a> Report<'a> {
     }
 }
 
-/// `1.2 MB`, `340 KB`, `17 B`.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: &[&str] = &["B", "KB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u + 1 < UNITS.len() {
-        v /= 1000.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn human_bytes_units() {
-        assert_eq!(human_bytes(17), "17 B");
-        assert_eq!(human_bytes(1_234_567), "1.2 MB");
-    }
 }

@@ -40,9 +40,9 @@ use serde_sarif::sarif::{
 
 use super::{Report, ScanKind};
 use crate::finding::Finding;
+use crate::finding::{Outcome, PairLink};
 use crate::rules::{Rule, RuleIdx, Severity};
 use crate::sources::SkipReason;
-use crate::verify::{Outcome, PairLink};
 
 /// GitHub code scanning rejects a run with more results than this.
 pub const MAX_RESULTS: usize = 25_000;

@@ -4,12 +4,14 @@
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
-use super::{Redaction, Report, human_bytes};
+use super::Report;
+use crate::finding::Outcome;
+use crate::finding::Redaction;
 use crate::finding::{Finding, Provenance};
 use crate::rules::Severity;
 use crate::sources::SkipReason;
 use crate::term::{escape as esc, plural_s};
-use crate::verify::Outcome;
+use crate::units::human_bytes;
 
 /// ANSI colours, or none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,8 +19,9 @@ use std::time::Duration;
 
 use ureq::http::{HeaderValue, Uri};
 
-use super::{Check, ME_PATH, Outcome, Verification};
+use super::{Check, ME_PATH};
 use crate::finding::Secret;
+use crate::finding::{Outcome, Verification};
 
 /// How long to wait before the one retry after a 429 or 5xx.
 pub const RETRY_PAUSE: Duration = Duration::from_millis(500);

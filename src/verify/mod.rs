@@ -28,14 +28,12 @@ pub mod http;
 pub mod pair;
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
 use std::time::Duration;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 
-use crate::finding::{Finding, Fingerprint, Secret};
-use crate::report::Redaction;
+use crate::finding::{Finding, Outcome, PairLink, Redaction, Secret, Verification};
 use crate::term::plural_s;
 
 pub use http::{BaseUrl, BaseUrlParser};
@@ -145,82 +143,6 @@ pub fn parse_timeout(s: &str) -> Result<TimeoutSecs, String> {
         ));
     }
     Ok(TimeoutSecs(Duration::from_secs_f64(secs)))
-}
-
-/// What verification found out about a credential.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Outcome {
-    /// The API accepted the pair (2xx): the credential works and must be rotated now.
-    Active,
-    /// The API rejected the pair (401 or 403): revoked, rotated or never valid.
-    Inactive,
-    /// No answer either way: timeout, network or TLS error, 429, 5xx, a redirect, anything else.
-    Unknown,
-    /// Not tried: a token with no partner id in its file, or an id with no token.
-    Unverifiable,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Active => "active",
-            Outcome::Inactive => "inactive",
-            Outcome::Unknown => "unknown",
-            Outcome::Unverifiable => "unverifiable",
-        }
-    }
-}
-
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A finding's verification: the outcome and a short reason (`HTTP 401`, `timed out after 5 s`).
-/// The detail never holds a secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verification {
-    pub outcome: Outcome,
-    pub detail: String,
-}
-
-impl Verification {
-    pub fn new(outcome: Outcome, detail: impl Into<String>) -> Verification {
-        Verification {
-            outcome,
-            detail: detail.into(),
-        }
-    }
-}
-
-/// The other half of a pair, as a finding points at it: where it is, and its secret (so the pair
-/// can be verified; no report prints it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PairLink {
-    pub rule_id: String,
-    pub fingerprint: Fingerprint,
-    pub path: String,
-    pub line: u32,
-    pub column: u32,
-    pub end_line: u32,
-    pub end_column: u32,
-    pub secret: Secret,
-}
-
-impl PairLink {
-    pub fn to(f: &Finding) -> PairLink {
-        PairLink {
-            rule_id: f.rule_id.clone(),
-            fingerprint: f.fingerprint.clone(),
-            path: f.path.clone(),
-            line: f.line,
-            column: f.column,
-            end_line: f.end_line,
-            end_column: f.end_column,
-            secret: f.secret.clone(),
-        }
-    }
 }
 
 /// Whether `findings` fail the scan under `fail_on`: with `any` in it, any finding; else a

@@ -10,8 +10,8 @@
 
 use std::collections::HashMap;
 
-use super::PairLink;
 use crate::finding::Finding;
+use crate::finding::PairLink;
 
 /// Rules whose findings are the id half of a pair: partner ids (`partner-…`, `PA_…`) and customer
 /// auth ids (`MA_…`, the messaging API's `auth_…`).

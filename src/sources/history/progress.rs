@@ -75,8 +75,8 @@ impl Progress {
                 bar.set_position(counters.objects.load(Ordering::Relaxed));
                 bar.set_message(format!(
                     "{} decoded, {}/s",
-                    crate::report::human_bytes(bytes),
-                    crate::report::human_bytes(rate as u64)
+                    crate::units::human_bytes(bytes),
+                    crate::units::human_bytes(rate as u64)
                 ));
                 std::thread::sleep(Duration::from_millis(100));
             }
