@@ -80,6 +80,11 @@ pub fn relative_to(path: &Path, top: &Path) -> Option<String> {
     Some(parts.join("/"))
 }
 
+/// The current directory: what relative paths given on the command line are relative to.
+pub fn current_dir() -> PathBuf {
+    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,9 +133,4 @@ mod tests {
         assert_eq!(repo_top(&bare), Some(bare.clone()));
         assert_eq!(repo_top(&outer.join("fixtures")), Some(outer));
     }
-}
-
-/// The current directory: what relative paths given on the command line are relative to.
-pub fn current_dir() -> PathBuf {
-    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
 }

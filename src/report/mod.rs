@@ -128,8 +128,3 @@ impl<'a> Report<'a> {
             .retain(|f| !baseline.contains(&f.fingerprint));
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-}

@@ -33,7 +33,7 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 
-use crate::finding::{Finding, Outcome, PairLink, Redaction, Secret, Verification};
+use crate::finding::{Finding, Outcome, Redaction, Secret, Verification};
 use crate::term::plural_s;
 
 pub use http::{BaseUrl, BaseUrlParser};
