@@ -624,7 +624,7 @@ pub fn scan_push(scan: &ScanArgs, repo_path: &Path, pushes: Vec<Pushed>) -> Resu
         let out = history::scan(&ctx, &repo, &cli::history_options(scan, selection))?;
         for f in out.findings {
             // Two branches pushed together may share commits: report each place once.
-            if seen.insert((f.fingerprint.clone(), f.path.clone(), f.line, f.column)) {
+            if seen.insert((f.fingerprint.clone(), f.location.clone(), f.line, f.column)) {
                 findings.push(f);
             }
         }

@@ -39,6 +39,7 @@ pub mod config;
 pub mod finding;
 pub mod fsutil;
 pub mod hooks;
+pub mod pair;
 pub mod project;
 pub mod report;
 pub mod rulecheck;

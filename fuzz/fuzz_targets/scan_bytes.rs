@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use credsweep::allow::Allowlist;
 use credsweep::rules::RuleSet;
 use credsweep::scanner::{PathFilter, Scanner};
+use credsweep::finding::Location;
 use credsweep::sources::{ScanContext, Summary, scan_buffer};
 use libfuzzer_sys::fuzz_target;
 
@@ -46,7 +47,7 @@ fuzz_target!(|data: &[u8]| {
             &ctx,
             &data[..cap],
             data.len() as u64,
-            "config/app.env",
+            &Location::Path("config/app.env".to_string()),
             filter,
             &mut summary,
             &mut out,

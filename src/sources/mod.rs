@@ -11,7 +11,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::allow::{self, Allowlist};
-use crate::finding::{Finding, LineLocator, line_range};
+use crate::finding::{Finding, LineLocator, Location, line_range};
 use crate::scanner::decode::{self, Content};
 use crate::scanner::{PathFilter, Scanner};
 
@@ -146,20 +146,21 @@ impl Summary {
 /// is written; a file of millions of key-shaped lines must not turn into millions of findings.
 pub const MAX_FINDINGS_PER_BUFFER: usize = 100_000;
 
-/// Decodes and scans one buffer reported as `path`, appending findings and counting it in
+/// Decodes and scans one buffer found at `location`, appending its findings, with Vobiz ids and
+/// tokens paired ([`crate::pair::link`]) and GitHub's line hashes set, and counting it in
 /// `summary`. `data` must already be capped at the size limit; `full_size` is its real size.
 pub fn scan_buffer(
     ctx: &ScanContext<'_>,
     data: &[u8],
     full_size: u64,
-    path: &str,
+    location: &Location,
     filter: PathFilter<'_>,
     summary: &mut Summary,
     out: &mut Vec<Finding>,
 ) {
     let (text, raw) = match decode::decode(data) {
         Content::Binary => {
-            summary.skip(path, SkipReason::Binary);
+            summary.skip(location.name(), SkipReason::Binary);
             return;
         }
         Content::Text { bytes, encoding } => (bytes, decode::raw_too(data, encoding)),
@@ -168,7 +169,7 @@ pub fn scan_buffer(
     summary.bytes += data.len() as u64;
     if full_size > data.len() as u64 {
         summary.skip(
-            path,
+            location.name(),
             SkipReason::Truncated {
                 size: full_size,
                 scanned: data.len() as u64,
@@ -176,13 +177,14 @@ pub fn scan_buffer(
         );
     }
     let first = out.len();
-    scan_text(ctx, &text, path, filter, summary, out);
+    scan_text(ctx, &text, location, filter, summary, out);
     if let Some(raw) = raw {
-        scan_text(ctx, raw, path, filter, summary, out);
+        scan_text(ctx, raw, location, filter, summary, out);
     }
     if out.len() > first {
         // GitHub's line hash for SARIF, over the bytes as stored (what code scanning would hash).
-        crate::report::sarif::add_line_hashes(data, &mut out[first..]);
+        crate::finding::line_hash::add_line_hashes(data, &mut out[first..]);
+        crate::pair::link(&mut out[first..]);
     }
 }
 
@@ -191,7 +193,7 @@ pub fn scan_buffer(
 fn scan_text(
     ctx: &ScanContext<'_>,
     text: &[u8],
-    path: &str,
+    location: &Location,
     filter: PathFilter<'_>,
     summary: &mut Summary,
     out: &mut Vec<Finding>,
@@ -205,7 +207,7 @@ fn scan_text(
     for m in &matches {
         if out.len() - first >= MAX_FINDINGS_PER_BUFFER {
             summary.skip(
-                path,
+                location.name(),
                 SkipReason::TooManyFindings {
                     listed: MAX_FINDINGS_PER_BUFFER,
                 },
@@ -229,7 +231,7 @@ fn scan_text(
             m,
             text,
             &mut lines,
-            path,
+            location,
             &ctx.fingerprint_key,
         ));
     }
