@@ -632,6 +632,15 @@ fn finish_report<'s>(
 ) -> Result<i32> {
     let mut findings = findings;
     let mut summary = summary;
+    // A built-in rule whose regex failed to compile matched nothing: the scan is incomplete.
+    for (id, e) in setup.scanner.rules().broken() {
+        summary.skip(
+            format!("rule {id}"),
+            crate::sources::SkipReason::Error(format!(
+                "the rule's regex does not compile, so the rule was not applied (a bug: please report it): {e}"
+            )),
+        );
+    }
     let notes: Vec<String> = std::mem::take(&mut summary.notes)
         .into_iter()
         .chain(notes)

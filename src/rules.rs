@@ -138,7 +138,7 @@ pub struct RuleRegex {
     pattern: String,
     unicode: bool,
     limits: Limits,
-    compiled: OnceLock<Option<Regex>>,
+    compiled: OnceLock<Result<Regex, String>>,
 }
 
 impl RuleRegex {
@@ -151,34 +151,25 @@ impl RuleRegex {
         }
     }
 
-    /// The compiled regex; `None` if it does not compile (said once on stderr; the rule then
-    /// matches nothing). Only a broken built-in rule can get there: user rules compile at load.
+    /// The compiled regex; `None` if it does not compile (the rule then matches nothing, and
+    /// [`RuleSet::broken`] names it, so the scan is known to be incomplete). Only a broken
+    /// built-in rule can get there: user rules compile at load.
     pub fn get(&self) -> Option<&Regex> {
-        self.compiled
-            .get_or_init(|| match build_regex(&self.pattern, self.unicode, self.limits) {
-                Ok(re) => Some(re),
-                Err(e) => {
-                    crate::term::eprint_line(format_args!(
-                        "credsweep: error: a rule's regex does not compile, the rule is skipped: {}",
-                        crate::term::escape_lines(&e)
-                    ));
-                    None
-                }
-            })
-            .as_ref()
+        self.compile().ok()
     }
 
-    /// Compiles now; the error says why not.
-    fn compile(&self) -> Result<&Regex, String> {
-        if let Some(re) = self.compiled.get() {
-            return re.as_ref().ok_or_else(|| "does not compile".to_string());
-        }
-        let re = build_regex(&self.pattern, self.unicode, self.limits)?;
-        Ok(self
-            .compiled
-            .get_or_init(|| Some(re))
+    /// Why the regex did not compile, once something needed it; `None` if it compiled or was
+    /// never needed.
+    pub fn failure(&self) -> Option<&str> {
+        self.compiled.get()?.as_ref().err().map(String::as_str)
+    }
+
+    /// Compiles now (once); the error says why not.
+    fn compile(&self) -> Result<&Regex, &str> {
+        self.compiled
+            .get_or_init(|| build_regex(&self.pattern, self.unicode, self.limits))
             .as_ref()
-            .expect("just set"))
+            .map_err(String::as_str)
     }
 
     pub fn as_str(&self) -> &str {
@@ -276,7 +267,7 @@ impl RuleSet {
                         text[..s.start.min(text.len())].matches('\n').count() + 1
                     ))
                     .unwrap_or_default(),
-                crate::config::without_values(e.message())
+                without_values(e.message())
             ),
         })?;
         for spec in file.rule {
@@ -319,6 +310,20 @@ impl RuleSet {
             .collect();
         self.rules.retain(|r| !ids.contains(&r.id));
         unknown
+    }
+
+    /// The rules a scan could not apply in full: a regex (the rule's or one of its allow
+    /// regexes) that did not compile when first needed, with why. A scan that leaves one here
+    /// is incomplete.
+    pub fn broken(&self) -> Vec<(&str, &str)> {
+        self.rules
+            .iter()
+            .flat_map(|r| {
+                std::iter::once(&r.regex)
+                    .chain(&r.allow)
+                    .filter_map(move |re| re.failure().map(|e| (r.id.as_str(), e)))
+            })
+            .collect()
     }
 
     pub fn rules(&self) -> &[Rule] {
@@ -595,6 +600,44 @@ fn compile(origin: &str, spec: RuleSpec, spent: &mut usize) -> Result<Rule, Rule
     })
 }
 
+/// `message` with the values serde and toml quote left out: `invalid type: string "x", expected
+/// a boolean` becomes `invalid type: string, expected a boolean`, `unknown variant `x`` becomes
+/// `unknown value`, and any other double-quoted text `"…"`. Field names (`unknown field `x``)
+/// stay: they name keys, not values.
+pub fn without_values(message: &str) -> String {
+    let msg = message.trim_end();
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = msg.strip_prefix(prefix) {
+            let kind = rest.split([' ', ',']).next().unwrap_or("value");
+            let expected = rest.rfind(", expected ").map_or("", |i| &rest[i..]);
+            return format!("{prefix}{kind}{expected}");
+        }
+    }
+    if msg.starts_with("unknown variant ") {
+        let expected = msg.rfind(", expected ").map_or("", |i| &msg[i..]);
+        return format!("unknown value{expected}");
+    }
+    let mut out = String::with_capacity(msg.len());
+    let mut chars = msg.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '"' {
+            let mut escaped = false;
+            for q in chars.by_ref() {
+                if escaped {
+                    escaped = false;
+                } else if q == '\\' {
+                    escaped = true;
+                } else if q == '"' {
+                    break;
+                }
+            }
+            out.push_str("…\"");
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -603,6 +646,24 @@ mod tests {
         let mut set = RuleSet::default();
         set.add_toml("t.toml", text)?;
         Ok(set)
+    }
+
+    #[test]
+    fn a_regex_that_fails_to_compile_when_needed_is_reported_not_skipped_silently() {
+        let mut set = RuleSet::builtin().unwrap();
+        assert!(set.broken().is_empty());
+        // Parses, but past any compiled-size limit: only found out when compiled.
+        set.rules_mut()[0].regex =
+            RuleRegex::new(r"(?P<secret>\w{1000}{1000})", true, Limits::Builtin);
+        assert!(
+            set.broken().is_empty(),
+            "not compiled yet, not known broken"
+        );
+        assert!(set.rules()[0].regex.get().is_none());
+        let broken = set.broken();
+        assert_eq!(broken.len(), 1);
+        assert_eq!(broken[0].0, set.rules()[0].id);
+        assert!(!broken[0].1.is_empty());
     }
 
     #[test]
