@@ -7,11 +7,12 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use credsweep::allow::Allowlist;
-use credsweep::rules::RuleSet;
-use credsweep::scanner::{PathFilter, Scanner};
-use credsweep::finding::Location;
-use credsweep::sources::{ScanContext, Summary, scan_buffer};
+// The engine alone: no git, CLI or network crate is built into this target.
+use credsweep_engine::allow::Allowlist;
+use credsweep_engine::finding::Location;
+use credsweep_engine::rules::RuleSet;
+use credsweep_engine::scan::{ScanContext, Summary, scan_buffer};
+use credsweep_engine::scanner::{PathFilter, Scanner};
 use libfuzzer_sys::fuzz_target;
 
 fn scanner() -> &'static Scanner {

@@ -8,7 +8,7 @@
 //! take the same id (an old token commented out under the new one); the id then points back at
 //! the nearest of them. An id no token took stays unpaired.
 //!
-//! Every source pairs in one place: [`crate::sources::scan_buffer`] links the findings of each
+//! Every source pairs in one place: [`crate::scan::scan_buffer`] links the findings of each
 //! buffer it scans (a file, standard input, one blob), so history pairs per blob, before its
 //! findings are grouped by secret and an id committed before its token would not meet it.
 

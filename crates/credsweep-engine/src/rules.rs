@@ -354,7 +354,8 @@ impl RuleSet {
     }
 }
 
-pub(crate) fn is_kebab_id(id: &str) -> bool {
+/// Whether `id` is a rule id: lower-case ASCII letters, digits and dashes, no dash at either end.
+pub fn is_kebab_id(id: &str) -> bool {
     !id.is_empty()
         && id
             .bytes()
