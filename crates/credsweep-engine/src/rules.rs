@@ -449,13 +449,28 @@ fn charge(spent: &mut usize, pattern: &str, unicode: bool) -> Result<(), String>
     Ok(())
 }
 
+/// Why a pattern from a configuration (an allow-list regex or glob, an `--exclude` glob) was
+/// refused. A regex's error never quotes it: an allow-list regex may spell out the secret it
+/// allows, and errors go to terminals and CI logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatternError(pub String);
+
+impl fmt::Display for PatternError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PatternError {}
+
 /// Compiles a regex that is not part of a rule but comes from a configuration (its allow-lists)
 /// with the bounds of a user rule: measured against `spent` as [`USER_REGEX_BUDGET`] allows, and
 /// an error that does not quote it.
-pub fn build_config_regex(pattern: &str, spent: &mut usize) -> Result<Regex, String> {
-    parse_pattern(pattern, true).map_err(|_| regex_error_without_pattern(pattern, true))?;
-    charge(spent, pattern, true)?;
-    build_regex(pattern, true, Limits::User).map_err(|_| regex_error_without_pattern(pattern, true))
+pub fn build_config_regex(pattern: &str, spent: &mut usize) -> Result<Regex, PatternError> {
+    let refused = || PatternError(regex_error_without_pattern(pattern, true));
+    parse_pattern(pattern, true).map_err(|_| refused())?;
+    charge(spent, pattern, true).map_err(PatternError)?;
+    build_regex(pattern, true, Limits::User).map_err(|_| refused())
 }
 
 /// Why `pattern` does not compile, without quoting it: an allow-list regex may hold the very
