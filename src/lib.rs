@@ -33,6 +33,7 @@
 //! where the configuration and the baseline live.
 
 pub mod allow;
+pub mod app;
 pub mod baseline;
 pub mod cli;
 pub mod config;
