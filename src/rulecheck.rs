@@ -5,7 +5,6 @@
 
 use std::fmt;
 
-use crate::rules::RuleSet;
 use crate::scanner::{PathFilter, Scanner};
 
 /// One example that did not behave.
@@ -33,9 +32,9 @@ impl fmt::Display for CheckFailure {
     }
 }
 
-/// Checks every rule's examples against the whole set.
-pub fn check(set: &RuleSet) -> Vec<CheckFailure> {
-    let scanner = Scanner::new(set.clone());
+/// Checks every rule's examples against the whole set `scanner` holds.
+pub fn check(scanner: &Scanner) -> Vec<CheckFailure> {
+    let set = scanner.rules();
     let mut failures = Vec::new();
     for rule in set.rules() {
         let cases = rule
@@ -66,11 +65,12 @@ pub fn check(set: &RuleSet) -> Vec<CheckFailure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::RuleSet;
 
     #[test]
     fn builtin_pack_passes_its_own_examples() {
         let set = RuleSet::builtin().unwrap();
-        let failures = check(&set);
+        let failures = check(&Scanner::new(set));
         assert!(
             failures.is_empty(),
             "{}",
@@ -90,7 +90,7 @@ mod tests {
             "[[rule]]\nid='t'\ndescription='d'\nseverity='error'\nregex='(?P<secret>tok_[a-z0-9]{8})'\nkeywords=['tok_']\nexamples=['nothing']\nnegative_examples=['tok_q8zr2mpv']\n",
         )
         .unwrap();
-        let f = check(&set);
+        let f = check(&Scanner::new(set));
         assert_eq!(f.len(), 2);
         assert!(!f[0].negative && f[1].negative);
     }

@@ -138,7 +138,7 @@ pub struct RuleRegex {
     pattern: String,
     unicode: bool,
     limits: Limits,
-    compiled: OnceLock<Option<Regex>>,
+    compiled: OnceLock<Result<Regex, String>>,
 }
 
 impl RuleRegex {
@@ -151,32 +151,30 @@ impl RuleRegex {
         }
     }
 
-    /// The compiled regex; `None` if it does not compile (said once on stderr; the rule then
-    /// matches nothing). Only a broken built-in rule can get there: user rules compile at load.
+    /// The compiled regex; `None` if it does not compile (the rule then matches nothing, and
+    /// [`RuleRegex::error`] says why, for the caller to report). Only a broken built-in rule can
+    /// get there: user rules compile at load.
     pub fn get(&self) -> Option<&Regex> {
         self.compiled
-            .get_or_init(|| match build_regex(&self.pattern, self.unicode, self.limits) {
-                Ok(re) => Some(re),
-                Err(e) => {
-                    crate::term::eprint_line(format_args!(
-                        "credsweep: error: a rule's regex does not compile, the rule is skipped: {}",
-                        crate::term::escape_lines(&e)
-                    ));
-                    None
-                }
-            })
+            .get_or_init(|| build_regex(&self.pattern, self.unicode, self.limits))
             .as_ref()
+            .ok()
+    }
+
+    /// Why the regex does not compile, if a scan tried and it did not.
+    pub fn error(&self) -> Option<&str> {
+        self.compiled.get()?.as_ref().err().map(String::as_str)
     }
 
     /// Compiles now; the error says why not.
     fn compile(&self) -> Result<&Regex, String> {
         if let Some(re) = self.compiled.get() {
-            return re.as_ref().ok_or_else(|| "does not compile".to_string());
+            return re.as_ref().map_err(|_| "does not compile".to_string());
         }
         let re = build_regex(&self.pattern, self.unicode, self.limits)?;
         Ok(self
             .compiled
-            .get_or_init(|| Some(re))
+            .get_or_init(|| Ok(re))
             .as_ref()
             .expect("just set"))
     }
@@ -327,6 +325,16 @@ impl RuleSet {
 
     pub fn rules_mut(&mut self) -> &mut [Rule] {
         &mut self.rules
+    }
+
+    /// Why each regex a scan tried (a rule's, or one of its allow-list regexes) did not compile,
+    /// once each: such a rule matched nothing. Nothing here prints; the caller reports them.
+    pub fn regex_errors(&self) -> Vec<&str> {
+        self.rules
+            .iter()
+            .flat_map(|r| std::iter::once(&r.regex).chain(&r.allow))
+            .filter_map(RuleRegex::error)
+            .collect()
     }
 
     pub fn get(&self, idx: RuleIdx) -> &Rule {

@@ -382,8 +382,20 @@ pub fn report(
     if setup::redacts_repository_strings(opts) {
         report.redact_repository_strings(&setup.scanner);
     }
+    regex_errors(setup.scanner.rules(), notes);
     let code = output::emit(opts, &report, notes)?;
     Ok(if stale > 0 { EXIT_ERROR } else { code })
+}
+
+/// Says on `notes` which regexes the scan tried did not compile (a broken built-in rule: a bug),
+/// so that a rule that silently matched nothing does not go unnoticed.
+fn regex_errors(rules: &crate::rules::RuleSet, notes: Notes<'_>) {
+    for e in rules.regex_errors() {
+        notes(format!(
+            "credsweep: error: a rule's regex does not compile, the rule is skipped: {}",
+            crate::term::escape_lines(e)
+        ));
+    }
 }
 
 /// `credsweep rules list`: each rule in force (id, severity, description) and their count.
@@ -404,9 +416,12 @@ pub fn list_rules(rules: &RuleOptions) -> Result<String> {
 }
 
 /// `credsweep rules check`: each example that misbehaves and a tally, with the exit status.
-pub fn check_rules(rules: &RuleOptions) -> Result<(String, i32)> {
+pub fn check_rules(rules: &RuleOptions, notes: Notes<'_>) -> Result<(String, i32)> {
     let set = load_rules(rules, &load_config(rules, Path::new("."))?)?;
-    let failures = crate::rulecheck::check(&set);
+    let scanner = crate::scanner::Scanner::new(set);
+    let failures = crate::rulecheck::check(&scanner);
+    regex_errors(scanner.rules(), notes);
+    let set = scanner.rules();
     let mut out = String::new();
     for f in &failures {
         out += &format!("FAIL {}\n", crate::term::escape_lines(&f.to_string()));

@@ -106,7 +106,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(EXIT_CLEAN)
         }
         Command::Rules(RulesCommand::Check { rules }) => {
-            let (out, code) = app::check_rules(&resolve::rule_options(&rules))?;
+            let (out, code) = app::check_rules(&resolve::rule_options(&rules), &mut note)?;
             write_stdout(&out)?;
             Ok(code)
         }
