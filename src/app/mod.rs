@@ -6,9 +6,9 @@
 //!
 //! 1. **open**: the repository, for the git sources (its top is the scanned root);
 //! 2. **config and rules**: a [`Setup`] (configuration, rules, scanner, project root, size cap);
-//! 3. **scan**: the one step that differs by [`Source`] ([`collect`]: tree, standard input,
-//!    history, staged changes, the ranges a push sends), giving a [`Collected`];
-//! 4. **baseline, severity, verify**: [`report`] judges stale entries, drops findings below the
+//! 3. **scan**: the one step that differs by [`Source`] (`collect`: tree, standard input,
+//!    history, staged changes, the ranges a push sends), giving a `Collected`;
+//! 4. **baseline, severity, verify**: `report` judges stale entries, drops findings below the
 //!    threshold, links pairs and verifies them, and builds the [`Report`];
 //! 5. **report and exit status**: [`output::emit`] writes it and decides the status.
 //!
@@ -147,7 +147,7 @@ pub enum Scanned {
 }
 
 /// What the scan step of a session gives.
-pub struct Collected {
+pub(crate) struct Collected {
     pub kind: ScanKind,
     pub findings: Vec<Finding>,
     /// For a staged scan: secrets already committed in the changed files (never blocking).
@@ -209,7 +209,7 @@ fn tree_root(paths: &[PathBuf]) -> PathBuf {
 
 /// Steps 1-3 of a session: opens what `source` names, sets up rules and configuration for it,
 /// and scans it.
-pub fn collect(opts: &ScanOptions, source: Source) -> Result<(Setup, Collected)> {
+pub(crate) fn collect(opts: &ScanOptions, source: Source) -> Result<(Setup, Collected)> {
     let (repo_path, source) = match source {
         Source::Tree { paths, options } => {
             let setup = Setup::new(opts, &tree_root(&paths))?;
@@ -294,7 +294,7 @@ pub fn collect(opts: &ScanOptions, source: Source) -> Result<(Setup, Collected)>
 
 /// Steps 4-5 of a session: applies the baseline, the severity threshold and verification to
 /// what `collect` gave, and emits the report; returns the exit status.
-pub fn report(
+pub(crate) fn report(
     opts: &ScanOptions,
     setup: &Setup,
     collected: Collected,

@@ -18,11 +18,11 @@ use crate::verify::{self, BaseUrl};
 
 /// The most worker threads a scan starts, whatever `--threads` says: past the core count more
 /// threads only cost memory (each holds a read buffer of up to the size cap).
-pub const MAX_THREADS: usize = 256;
+pub(crate) const MAX_THREADS: usize = 256;
 
 /// Worker threads: `--threads N`, or the available cores when it is absent or 0; at most
 /// [`MAX_THREADS`].
-pub fn threads(a: &ScanArgs) -> usize {
+pub(crate) fn threads(a: &ScanArgs) -> usize {
     match a.threads {
         Some(n) if n > 0 => n.min(MAX_THREADS),
         _ => std::thread::available_parallelism()
@@ -32,7 +32,7 @@ pub fn threads(a: &ScanArgs) -> usize {
 }
 
 /// The rules and configuration flags.
-pub fn rule_options(a: &RuleArgs) -> RuleOptions {
+pub(crate) fn rule_options(a: &RuleArgs) -> RuleOptions {
     RuleOptions {
         files: a.rules.clone(),
         no_default_rules: a.no_default_rules,
@@ -45,7 +45,7 @@ pub fn rule_options(a: &RuleArgs) -> RuleOptions {
 }
 
 /// The verification flags.
-pub fn verify_options(a: &VerifyArgs) -> verify::Options {
+pub(crate) fn verify_options(a: &VerifyArgs) -> verify::Options {
     verify::Options {
         verify: a.verify,
         timeout: a.verify_timeout,
@@ -84,7 +84,7 @@ fn color(a: &ScanArgs) -> Color {
 }
 
 /// Every flag a scan shares, resolved.
-pub fn scan_options(a: &ScanArgs) -> ScanOptions {
+pub(crate) fn scan_options(a: &ScanArgs) -> ScanOptions {
     ScanOptions {
         rules: rule_options(&a.rules),
         format: match a.format {
@@ -119,7 +119,7 @@ pub fn scan_options(a: &ScanArgs) -> ScanOptions {
 }
 
 /// The tree source of `dir` (and of `baseline add`/`prune` without `--git`).
-pub fn tree_source(a: &DirArgs) -> Source {
+pub(crate) fn tree_source(a: &DirArgs) -> Source {
     Source::Tree {
         paths: a.paths.clone(),
         options: tree::TreeOptions {
@@ -131,7 +131,7 @@ pub fn tree_source(a: &DirArgs) -> Source {
 }
 
 /// The history source of `git`: which part of the history its flags select.
-pub fn history_source(a: &GitArgs) -> anyhow::Result<Source> {
+pub(crate) fn history_source(a: &GitArgs) -> anyhow::Result<Source> {
     let selection = match (&a.since, &a.range) {
         (Some(rev), _) => Selection::Range {
             base: rev.clone(),
@@ -150,7 +150,7 @@ pub fn history_source(a: &GitArgs) -> anyhow::Result<Source> {
 
 /// Where `baseline add --git` and `prune --git` read the history: the repository at the first
 /// path given.
-pub fn first_path(paths: &[PathBuf]) -> PathBuf {
+pub(crate) fn first_path(paths: &[PathBuf]) -> PathBuf {
     paths
         .iter()
         .find(|p| p.as_os_str() != "-")
@@ -159,7 +159,7 @@ pub fn first_path(paths: &[PathBuf]) -> PathBuf {
 }
 
 /// `error`, `warning` or `note`.
-pub fn parse_severity(s: &str) -> Result<Severity, String> {
+pub(crate) fn parse_severity(s: &str) -> Result<Severity, String> {
     match s.trim().to_ascii_lowercase().as_str() {
         "error" => Ok(Severity::Error),
         "warning" => Ok(Severity::Warning),
@@ -169,7 +169,7 @@ pub fn parse_severity(s: &str) -> Result<Severity, String> {
 }
 
 /// `5`, `0.5`, `30`: seconds, more than 0 and at most 300.
-pub fn parse_timeout(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_timeout(s: &str) -> Result<Duration, String> {
     let secs: f64 = s
         .trim()
         .parse()
@@ -185,7 +185,7 @@ pub fn parse_timeout(s: &str) -> Result<Duration, String> {
 /// Parses `--verify-base-url` for clap. Unlike a plain function parser, its errors do not repeat
 /// the value given: a URL with a password in it is refused without printing the password.
 #[derive(Debug, Clone, Copy)]
-pub struct BaseUrlParser;
+pub(crate) struct BaseUrlParser;
 
 impl clap::builder::TypedValueParser for BaseUrlParser {
     type Value = BaseUrl;

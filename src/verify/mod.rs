@@ -19,8 +19,9 @@
 //!    environment to check it against, and the live API is not the place to try it.
 //!
 //! Nothing here touches the network unless `--verify` is given, and then only the one base URL's
-//! host: no proxies from the environment, no redirects. `--verify-dry-run` prints the requests
-//! (secrets redacted unless `--no-redact`) and sends nothing. No secret is ever in what it says
+//! host: no proxies from the environment, no redirects. `--verify-dry-run` says what requests it
+//! would make (secrets redacted unless `--no-redact`) and sends nothing. Nothing here prints:
+//! [`apply`] hands its lines to the caller. No secret is ever in what it says
 //! unless `--no-redact`: error details are the client's error *kind*, never its message, and are
 //! scrubbed of both secrets all the same.
 
@@ -67,18 +68,6 @@ pub struct Options {
     pub dry_run: bool,
     /// Which findings fail the scan.
     pub fail_on: Vec<FailOn>,
-}
-
-impl Default for Options {
-    fn default() -> Options {
-        Options {
-            verify: false,
-            timeout: DEFAULT_TIMEOUT,
-            base_url: BaseUrl::parse(DEFAULT_BASE_URL).expect("the default base URL parses"),
-            dry_run: false,
-            fail_on: vec![FailOn::Any],
-        }
-    }
 }
 
 /// Which findings fail a scan (exit 1): one `--fail-on` value.
