@@ -121,16 +121,22 @@ pub enum Source {
     },
     /// Standard input.
     Stdin,
-    /// The history of the repository at `repo`.
+    /// Part of the repository at (or above) `repo`, whose top becomes the scanned root.
+    Repo { repo: PathBuf, scan: RepoScan },
+}
+
+/// What of a repository a scan reads.
+#[derive(Debug, Clone)]
+pub enum RepoScan {
+    /// The history, or the part `selection` names.
     History {
-        repo: PathBuf,
         selection: Selection,
         allow_missing_promised: bool,
     },
-    /// What is staged in the repository at `repo`.
-    Staged { repo: PathBuf },
-    /// The ranges a push sends from the repository at `repo`.
-    Push { repo: PathBuf, pushes: Vec<Pushed> },
+    /// What is staged for the next commit.
+    Staged,
+    /// The ranges a push sends.
+    Push(Vec<Pushed>),
 }
 
 /// What a scan read, as far as the baseline is concerned: whether it saw the whole tree or the
@@ -210,56 +216,63 @@ fn tree_root(paths: &[PathBuf]) -> PathBuf {
 /// Steps 1-3 of a session: opens what `source` names, sets up rules and configuration for it,
 /// and scans it.
 pub(crate) fn collect(opts: &ScanOptions, source: Source) -> Result<(Setup, Collected)> {
-    let (repo_path, source) = match source {
+    match source {
         Source::Tree { paths, options } => {
             let setup = Setup::new(opts, &tree_root(&paths))?;
             let mut c = Collected::new(ScanKind::Dir, crate::project::current_dir());
             let (findings, summary) =
                 tree::scan_paths(&setup.context(c.path_base.clone()), &paths, &options);
             (c.findings, c.summary, c.scanned) = (findings, summary, Scanned::Tree(paths));
-            return Ok((setup, c));
+            Ok((setup, c))
         }
         Source::Stdin => {
             let setup = Setup::new(opts, Path::new("."))?;
             let mut c = Collected::new(ScanKind::Stdin, crate::project::current_dir());
             (c.findings, c.summary) = tree::scan_stdin(&setup.context(c.path_base.clone()));
-            return Ok((setup, c));
+            Ok((setup, c))
         }
-        Source::History { ref repo, .. }
-        | Source::Staged { ref repo }
-        | Source::Push { ref repo, .. } => (repo.clone(), source),
-    };
-    let repo = history::repo::open(&repo_path)?;
-    let top = history::repo::root(&repo);
-    let setup = Setup::new(opts, &top)?;
+        Source::Repo { repo, scan } => {
+            let repo = history::repo::open(&repo)?;
+            let top = history::repo::root(&repo);
+            let setup = Setup::new(opts, &top)?;
+            let c = collect_repo(opts, &setup, &repo, top, scan)?;
+            Ok((setup, c))
+        }
+    }
+}
+
+/// The scan step for a repository opened at `top`.
+fn collect_repo(
+    opts: &ScanOptions,
+    setup: &Setup,
+    repo: &gix::Repository,
+    top: PathBuf,
+    scan: RepoScan,
+) -> Result<Collected> {
     let ctx = setup.context(top.clone());
-    let collected = match source {
-        Source::History {
+    Ok(match scan {
+        RepoScan::History {
             selection,
             allow_missing_promised,
-            ..
         } => {
             let mut c = Collected::new(ScanKind::History, top);
             if matches!(selection, Selection::All) {
                 c.scanned = Scanned::FullHistory;
             }
-            let scan = history::scan(
-                &ctx,
-                &repo,
-                &history_options(opts, selection, allow_missing_promised),
-            )?;
+            let options = history_options(opts, selection, allow_missing_promised);
+            let scan = history::scan(&ctx, repo, &options)?;
             (c.findings, c.summary, c.notes) = (scan.findings, scan.summary, scan.notes);
             c
         }
-        Source::Staged { .. } => {
+        RepoScan::Staged => {
             let mut c = Collected::new(ScanKind::Staged, top);
-            let scan = crate::sources::staged::scan(&ctx, &repo)?;
+            let scan = crate::sources::staged::scan(&ctx, repo)?;
             (c.findings, c.preexisting, c.summary, c.notes) =
                 (scan.findings, scan.preexisting, scan.summary, scan.notes);
             c.footer = Some(hooks::commit_footer());
             c
         }
-        Source::Push { pushes, .. } => {
+        RepoScan::Push(pushes) => {
             let mut c = Collected::new(ScanKind::History, top);
             if pushes.is_empty() {
                 c.notes.push(
@@ -268,8 +281,8 @@ pub(crate) fn collect(opts: &ScanOptions, source: Source) -> Result<(Setup, Coll
             }
             let mut seen = BTreeSet::new();
             for p in pushes {
-                let selection = hooks::selection(&repo, p);
-                let out = history::scan(&ctx, &repo, &history_options(opts, selection, false))?;
+                let selection = hooks::selection(repo, p);
+                let out = history::scan(&ctx, repo, &history_options(opts, selection, false))?;
                 for f in out.findings {
                     // Two branches pushed together may share commits: report each place once.
                     if seen.insert((f.fingerprint.clone(), f.path.clone(), f.line, f.column)) {
@@ -286,10 +299,7 @@ pub(crate) fn collect(opts: &ScanOptions, source: Source) -> Result<(Setup, Coll
             c.footer = Some(hooks::push_footer());
             c
         }
-        Source::Tree { .. } | Source::Stdin => unreachable!("scanned above"),
-    };
-    drop(ctx);
-    Ok((setup, collected))
+    })
 }
 
 /// Steps 4-5 of a session: applies the baseline, the severity threshold and verification to

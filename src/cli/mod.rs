@@ -20,7 +20,7 @@ pub use args::{
     VerifyArgs,
 };
 
-use crate::app::{self, Source, baseline_update::Update, output::write_stdout};
+use crate::app::{self, RepoScan, Source, baseline_update::Update, output::write_stdout};
 use crate::hooks;
 
 /// A line for the user on stderr.
@@ -52,22 +52,18 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Staged(a) => {
             // Under the pre-commit framework's pre-push stage, the commits being pushed.
-            let source = match hooks::pre_commit_framework_push() {
-                Some(pushes) => Source::Push {
-                    repo: a.repo.clone(),
-                    pushes,
-                },
-                None => Source::Staged {
-                    repo: a.repo.clone(),
-                },
+            let scan = match hooks::pre_commit_framework_push() {
+                Some(pushes) => RepoScan::Push(pushes),
+                None => RepoScan::Staged,
             };
+            let source = Source::Repo { repo: a.repo, scan };
             app::scan(&resolve::scan_options(&a.scan), source, &mut note)
         }
         Command::PrePush(a) => {
             let pushes = hooks::parse_pre_push(&read_pre_push_lines()?)?;
-            let source = Source::Push {
-                repo: a.repo.clone(),
-                pushes,
+            let source = Source::Repo {
+                repo: a.repo,
+                scan: RepoScan::Push(pushes),
             };
             app::scan(&resolve::scan_options(&a.scan), source, &mut note)
         }
@@ -90,10 +86,12 @@ pub fn run(cli: Cli) -> Result<i32> {
                 BaselineCommand::Prune { git, dir } => (dir, git, Update::Prune),
             };
             let source = if git {
-                Source::History {
+                Source::Repo {
                     repo: resolve::first_path(&dir.paths),
-                    selection: crate::sources::history::Selection::All,
-                    allow_missing_promised: false,
+                    scan: RepoScan::History {
+                        selection: crate::sources::history::Selection::All,
+                        allow_missing_promised: false,
+                    },
                 }
             } else {
                 resolve::tree_source(&dir)

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::args::{ColorChoice, DirArgs, FailOn, Format, GitArgs, RuleArgs, ScanArgs, VerifyArgs};
-use crate::app::{self, ConfigChoice, RuleOptions, ScanOptions, Source};
+use crate::app::{self, ConfigChoice, RepoScan, RuleOptions, ScanOptions, Source};
 use crate::finding::Redaction;
 use crate::report::{sarif::SarifOptions, text::Color};
 use crate::rules::Severity;
@@ -141,10 +141,12 @@ pub(crate) fn history_source(a: &GitArgs) -> anyhow::Result<Source> {
         (None, None) if a.reachable_only => Selection::ReachableOnly,
         (None, None) => Selection::All,
     };
-    Ok(Source::History {
+    Ok(Source::Repo {
         repo: a.repo.clone(),
-        selection,
-        allow_missing_promised: a.allow_missing_promised,
+        scan: RepoScan::History {
+            selection,
+            allow_missing_promised: a.allow_missing_promised,
+        },
     })
 }
 
