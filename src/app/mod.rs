@@ -204,8 +204,9 @@ fn history_options(
     }
 }
 
-/// Where a tree scan looks for its configuration and baseline: the first path given.
-fn tree_root(paths: &[PathBuf]) -> PathBuf {
+/// Where a tree scan looks for its configuration and baseline, and where `baseline add --git`
+/// looks for the repository: the first path given that is not `-`, else `.`.
+pub(crate) fn tree_root(paths: &[PathBuf]) -> PathBuf {
     paths
         .iter()
         .find(|p| p.as_os_str() != "-")

@@ -14,11 +14,9 @@ use std::io::{IsTerminal, Read};
 use anyhow::{Context, Result, bail};
 
 pub use crate::app::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
-pub use args::{
-    BaselineCommand, Cli, ColorChoice, Command, DirArgs, FailOn, Format, GitArgs, InstallArgs,
-    PrePushArgs, RuleArgs, RulesCommand, ScanArgs, StagedArgs, StdinArgs, UninstallArgs,
-    VerifyArgs,
-};
+pub use args::{Cli, Command};
+
+use args::{BaselineCommand, RulesCommand};
 
 use crate::app::{self, RepoScan, Source, baseline_update::Update, output::write_stdout};
 use crate::hooks;
@@ -87,7 +85,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             };
             let source = if git {
                 Source::Repo {
-                    repo: resolve::first_path(&dir.paths),
+                    repo: app::tree_root(&dir.paths),
                     scan: RepoScan::History {
                         selection: crate::sources::history::Selection::All,
                         allow_missing_promised: false,

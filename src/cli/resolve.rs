@@ -4,7 +4,6 @@
 //! value parsers clap calls for flags whose values need checking.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use super::args::{ColorChoice, DirArgs, FailOn, Format, GitArgs, RuleArgs, ScanArgs, VerifyArgs};
@@ -150,16 +149,6 @@ pub(crate) fn history_source(a: &GitArgs) -> anyhow::Result<Source> {
     })
 }
 
-/// Where `baseline add --git` and `prune --git` read the history: the repository at the first
-/// path given.
-pub(crate) fn first_path(paths: &[PathBuf]) -> PathBuf {
-    paths
-        .iter()
-        .find(|p| p.as_os_str() != "-")
-        .cloned()
-        .unwrap_or_else(|| PathBuf::from("."))
-}
-
 /// `error`, `warning` or `note`.
 pub(crate) fn parse_severity(s: &str) -> Result<Severity, String> {
     match s.trim().to_ascii_lowercase().as_str() {
@@ -218,6 +207,43 @@ impl clap::builder::TypedValueParser for BaseUrlParser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_flags_resolve_to_one_choice() {
+        let flags = |config: Option<&str>, no_config| RuleArgs {
+            rules: Vec::new(),
+            no_default_rules: false,
+            config: config.map(Into::into),
+            no_config,
+        };
+        assert!(matches!(
+            rule_options(&flags(None, false)).config,
+            ConfigChoice::Discover
+        ));
+        assert!(matches!(
+            rule_options(&flags(Some("c.toml"), false)).config,
+            ConfigChoice::File(f) if f.as_os_str() == "c.toml"
+        ));
+        assert!(matches!(
+            rule_options(&flags(None, true)).config,
+            ConfigChoice::None
+        ));
+    }
+
+    #[test]
+    fn threads_are_capped() {
+        use clap::Parser;
+        let scan = |extra: &[&str]| {
+            let cli = super::super::Cli::parse_from(["credsweep", "dir"].iter().chain(extra));
+            match cli.command {
+                super::super::Command::Dir(a) => threads(&a.scan),
+                _ => unreachable!(),
+            }
+        };
+        assert_eq!(scan(&["-j", "3"]), 3);
+        assert_eq!(scan(&["-j", "100000"]), MAX_THREADS);
+        assert!(scan(&["-j", "0"]) >= 1);
+    }
 
     #[test]
     fn timeouts_parse() {
