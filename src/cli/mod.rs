@@ -1,7 +1,8 @@
 //! The command line: clap's view of the arguments ([`args`]), resolved once into the
 //! application's plain options ([`resolve`]), then handed to [`crate::app`], which runs the
-//! session. This module is the only one that prints lines for the user on stderr: the
-//! application and the library hand them here through a sink.
+//! session. The layers below do not print what they have to say to the user (notes, verification
+//! progress, what a baseline update or a hook install did): they hand each line to a sink this
+//! module gives them, and it prints them.
 //!
 //! Exit status: 0 clean, 1 findings, 2 error (including a scan that could not read everything it
 //! was asked to).
