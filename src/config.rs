@@ -38,7 +38,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::allow::Allowlist;
-use crate::rules::{RuleSet, RuleSpec, Severity};
+use crate::rules::{RuleSet, RuleSpec, Severity, without_values};
 
 /// The file name looked for at the scanned root.
 pub const CONFIG_FILE: &str = ".credsweep.toml";
@@ -423,44 +423,6 @@ pub(crate) fn toml_problem(text: &str, offset: Option<usize>, message: &str) -> 
         Some(key) if !problem.contains(&format!("`{key}`")) => format!("key `{key}`: {problem}"),
         _ => problem,
     }
-}
-
-/// `message` with the values serde and toml quote left out: `invalid type: string "x", expected
-/// a boolean` becomes `invalid type: string, expected a boolean`, `unknown variant `x`` becomes
-/// `unknown value`, and any other double-quoted text `"…"`. Field names (`unknown field `x``)
-/// stay: they name keys, not values.
-pub(crate) fn without_values(message: &str) -> String {
-    let msg = message.trim_end();
-    for prefix in ["invalid type: ", "invalid value: "] {
-        if let Some(rest) = msg.strip_prefix(prefix) {
-            let kind = rest.split([' ', ',']).next().unwrap_or("value");
-            let expected = rest.rfind(", expected ").map_or("", |i| &rest[i..]);
-            return format!("{prefix}{kind}{expected}");
-        }
-    }
-    if msg.starts_with("unknown variant ") {
-        let expected = msg.rfind(", expected ").map_or("", |i| &msg[i..]);
-        return format!("unknown value{expected}");
-    }
-    let mut out = String::with_capacity(msg.len());
-    let mut chars = msg.chars();
-    while let Some(c) = chars.next() {
-        out.push(c);
-        if c == '"' {
-            let mut escaped = false;
-            for q in chars.by_ref() {
-                if escaped {
-                    escaped = false;
-                } else if q == '\\' {
-                    escaped = true;
-                } else if q == '"' {
-                    break;
-                }
-            }
-            out.push_str("…\"");
-        }
-    }
-    out
 }
 
 /// The bare key the line around `offset` assigns (`key = value`, `a.b = value`), if any.

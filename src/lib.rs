@@ -35,19 +35,17 @@
 //! sends, which [`app`] then scans. [`project`] finds the repository's top, where the
 //! configuration and the baseline live.
 
-pub mod allow;
+// The engine's modules, under the names the rest of this crate (and its users) know them by.
+pub use credsweep_engine::{allow, finding, pair, rulecheck, rules, scan, scanner};
+
 pub mod app;
 pub mod baseline;
 pub mod cli;
 pub mod config;
-pub mod finding;
 pub mod fsutil;
 pub mod hooks;
 pub mod project;
 pub mod report;
-pub mod rulecheck;
-pub mod rules;
-pub mod scanner;
 pub mod sources;
 pub mod term;
 pub mod units;

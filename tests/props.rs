@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use credsweep::allow::Allowlist;
-use credsweep::finding::Finding;
+use credsweep::finding::{Finding, Location};
 use credsweep::rules::RuleSet;
 use credsweep::scanner::{Match, PathFilter, Scanner, filters};
 use credsweep::sources::tree::{self, TreeOptions};
@@ -82,7 +82,7 @@ fn summarize(findings: &[Finding]) -> Vec<(String, u32, u32, u32, u32, String, S
         .iter()
         .map(|f| {
             (
-                f.path.clone(),
+                f.location.to_string(),
                 f.line,
                 f.column,
                 f.end_line,
@@ -261,7 +261,7 @@ fn scan_as_source(ctx: &ScanContext<'_>, data: &[u8]) -> Result<Vec<Finding>, Te
             ctx,
             data,
             data.len() as u64,
-            "dir/app.env",
+            &Location::Path("dir/app.env".to_string()),
             filter,
             &mut summary,
             &mut out,

@@ -7,10 +7,12 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use credsweep::allow::Allowlist;
-use credsweep::rules::RuleSet;
-use credsweep::scanner::{PathFilter, Scanner};
-use credsweep::sources::{ScanContext, Summary, scan_buffer};
+// The engine alone: no git, CLI or network crate is built into this target.
+use credsweep_engine::allow::Allowlist;
+use credsweep_engine::finding::Location;
+use credsweep_engine::rules::RuleSet;
+use credsweep_engine::scan::{ScanContext, Summary, scan_buffer};
+use credsweep_engine::scanner::{PathFilter, Scanner};
 use libfuzzer_sys::fuzz_target;
 
 fn scanner() -> &'static Scanner {
@@ -46,7 +48,7 @@ fuzz_target!(|data: &[u8]| {
             &ctx,
             &data[..cap],
             data.len() as u64,
-            "config/app.env",
+            &Location::Path("config/app.env".to_string()),
             filter,
             &mut summary,
             &mut out,

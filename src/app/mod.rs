@@ -286,7 +286,7 @@ fn collect_repo(
                 let out = history::scan(&ctx, repo, &history_options(opts, selection, false))?;
                 for f in out.findings {
                     // Two branches pushed together may share commits: report each place once.
-                    if seen.insert((f.fingerprint.clone(), f.path.clone(), f.line, f.column)) {
+                    if seen.insert((f.fingerprint.clone(), f.location.clone(), f.line, f.column)) {
                         c.findings.push(f);
                     }
                 }
@@ -332,6 +332,15 @@ pub(crate) fn report(
             plural(preexisting.len(), "secret", "secrets"),
             crate::report::text::PREEXISTING_ADVICE
         ));
+    }
+    // A built-in rule whose regex failed to compile matched nothing: the scan is incomplete.
+    for (id, e) in setup.scanner.rules().broken() {
+        summary.skip(
+            format!("rule {id}"),
+            crate::sources::SkipReason::Error(format!(
+                "the rule's regex does not compile, so the rule was not applied (a bug: please report it): {e}"
+            )),
+        );
     }
     let report_notes: Vec<String> = std::mem::take(&mut summary.notes)
         .into_iter()
@@ -393,20 +402,8 @@ pub(crate) fn report(
     if setup::redacts_repository_strings(opts) {
         report.redact_repository_strings(&setup.scanner);
     }
-    regex_errors(setup.scanner.rules(), notes);
     let code = output::emit(opts, &report, notes)?;
     Ok(if stale > 0 { EXIT_ERROR } else { code })
-}
-
-/// Says on `notes` which regexes the scan tried did not compile (a broken built-in rule: a bug),
-/// so that a rule that silently matched nothing does not go unnoticed.
-fn regex_errors(rules: &crate::rules::RuleSet, notes: Notes<'_>) {
-    for e in rules.regex_errors() {
-        notes(format!(
-            "credsweep: error: a rule's regex does not compile, the rule is skipped: {}",
-            crate::term::escape_lines(e)
-        ));
-    }
 }
 
 /// `credsweep rules list`: each rule in force (id, severity, description) and their count.
@@ -427,12 +424,9 @@ pub fn list_rules(rules: &RuleOptions) -> Result<String> {
 }
 
 /// `credsweep rules check`: each example that misbehaves and a tally, with the exit status.
-pub fn check_rules(rules: &RuleOptions, notes: Notes<'_>) -> Result<(String, i32)> {
+pub fn check_rules(rules: &RuleOptions) -> Result<(String, i32)> {
     let set = load_rules(rules, &load_config(rules, Path::new("."))?)?;
-    let scanner = crate::scanner::Scanner::new(set);
-    let failures = crate::rulecheck::check(&scanner);
-    regex_errors(scanner.rules(), notes);
-    let set = scanner.rules();
+    let failures = crate::rulecheck::check(&set);
     let mut out = String::new();
     for f in &failures {
         out += &format!("FAIL {}\n", crate::term::escape_lines(&f.to_string()));

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::finding::{DEFAULT_FINGERPRINT_KEY, Finding, Redaction};
 use crate::rules::{RuleSet, Severity};
 use crate::scanner::Scanner;
-use crate::sources::{ScanContext, tree};
+use crate::sources::ScanContext;
 
 /// The size cap when neither the command line nor the configuration sets one.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 << 20;
@@ -191,10 +191,11 @@ impl Setup {
     /// The path a baseline entry records for `f`: relative to the project root when the finding's
     /// path (relative to `base`) is under it, else as reported.
     pub fn baseline_entry_path(&self, f: &Finding, base: &Path) -> String {
-        let p = Path::new(&f.path);
-        if f.path == tree::STDIN_NAME || f.provenance.is_some() {
-            return f.path.clone();
-        }
+        // Standard input and history are recorded by name; a file by its path in the project.
+        let crate::finding::Location::Path(path) = &f.location else {
+            return f.location.name().into_owned();
+        };
+        let p = Path::new(path);
         let abs = if p.is_absolute() {
             p.to_path_buf()
         } else {
@@ -202,7 +203,7 @@ impl Setup {
         };
         crate::project::relative_to(&abs, &self.project_root)
             .filter(|r| !r.is_empty())
-            .unwrap_or_else(|| f.path.clone())
+            .unwrap_or_else(|| path.clone())
     }
 
     /// The baseline file: `--baseline FILE`, else `.credsweep-baseline.toml` at the project root.

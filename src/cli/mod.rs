@@ -103,7 +103,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(EXIT_CLEAN)
         }
         Command::Rules(RulesCommand::Check { rules }) => {
-            let (out, code) = app::check_rules(&resolve::rule_options(&rules), &mut note)?;
+            let (out, code) = app::check_rules(&resolve::rule_options(&rules))?;
             write_stdout(&out)?;
             Ok(code)
         }

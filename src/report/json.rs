@@ -34,7 +34,7 @@ struct JsonFinding<'a> {
     rule_id: &'a str,
     severity: &'static str,
     description: &'a str,
-    path: &'a str,
+    path: std::borrow::Cow<'a, str>,
     line: u32,
     column: u32,
     end_line: u32,
@@ -79,7 +79,7 @@ struct JsonFinding<'a> {
 struct JsonPair<'a> {
     rule_id: &'a str,
     fingerprint: &'a str,
-    path: &'a str,
+    path: std::borrow::Cow<'a, str>,
     line: u32,
     column: u32,
 }
@@ -138,7 +138,7 @@ fn json_findings(findings: &[Finding], redaction: Redaction) -> Vec<JsonFinding<
                 rule_id: &f.rule_id,
                 severity: f.severity.as_str(),
                 description: &f.description,
-                path: &f.path,
+                path: f.location.name(),
                 line: f.line,
                 column: f.column,
                 end_line: f.end_line,
@@ -159,7 +159,7 @@ fn json_findings(findings: &[Finding], redaction: Redaction) -> Vec<JsonFinding<
                 pair: f.pair.as_deref().map(|p| JsonPair {
                     rule_id: &p.rule_id,
                     fingerprint: &p.fingerprint.0,
-                    path: &p.path,
+                    path: p.location.name(),
                     line: p.line,
                     column: p.column,
                 }),

@@ -46,14 +46,16 @@ pub const PREEXISTING_ADVICE: &str = "They are in the repository's history alrea
 /// character, bidi override or workflow command reaches the terminal or a CI log.
 pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String {
     let mut out = String::new();
-    let mut last_path: Option<&str> = None;
+    // Findings are sorted by place name: one heading per name (history: per path, whatever blob).
+    let mut last_name: Option<std::borrow::Cow<'_, str>> = None;
     for f in &report.findings {
-        if last_path != Some(f.path.as_str()) {
-            if last_path.is_some() {
+        let name = f.location.name();
+        if last_name.as_ref() != Some(&name) {
+            if last_name.is_some() {
                 out.push('\n');
             }
-            let _ = writeln!(out, "{}", color.paint("35", &esc(&f.path)));
-            last_path = Some(&f.path);
+            let _ = writeln!(out, "{}", color.paint("35", &esc(&name)));
+            last_name = Some(name);
         }
         let pos = format!("{}:{}", f.line, f.column);
         let _ = writeln!(
@@ -118,7 +120,7 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
             let _ = writeln!(
                 out,
                 "  {}:{}:{}  {}  {}  {}",
-                esc(&f.path),
+                esc(&f.location.name()),
                 f.line,
                 f.column,
                 esc(&f.rule_id),
@@ -144,10 +146,10 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
             let _ = writeln!(
                 out,
                 "  {}:{}:{}  {}  {}",
-                f.path,
+                esc(&f.location.name()),
                 f.line,
                 f.column,
-                f.rule_id,
+                esc(&f.rule_id),
                 redaction.show(&f.secret)
             );
         }
@@ -195,7 +197,7 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
         out.push('\n');
     }
     let n = report.findings.len();
-    let files: BTreeSet<&str> = report.findings.iter().map(|f| f.path.as_str()).collect();
+    let files: BTreeSet<_> = report.findings.iter().map(|f| f.location.name()).collect();
     let unit = match report.kind {
         super::ScanKind::History => "blob",
         _ => "file",

@@ -25,7 +25,7 @@ use gix::index::extension::Tree as CacheTree;
 use gix::objs::{Find, Kind, TreeRef};
 
 use super::{ScanContext, SkipReason, Summary, scan_buffer};
-use crate::finding::Finding;
+use crate::finding::{Finding, Location};
 use crate::scanner::PathFilter;
 
 /// A staged blob that differs from `HEAD`.
@@ -146,7 +146,7 @@ pub fn scan(ctx: &ScanContext<'_>, repo: &gix::Repository) -> Result<StagedScan>
                     ctx,
                     &d.data[..cap],
                     d.data.len() as u64,
-                    &b.path,
+                    &Location::Path(b.path.clone()),
                     PathFilter::Path(&b.path),
                     &mut summary,
                     &mut found,
@@ -219,7 +219,7 @@ fn secrets_in(
                 ctx,
                 &d.data[..cap],
                 d.data.len() as u64,
-                path,
+                &Location::Path(path.to_string()),
                 PathFilter::Path(path),
                 &mut scratch,
                 &mut found,

@@ -14,11 +14,8 @@ use ignore::{WalkBuilder, WalkState};
 
 use super::ignore_files::IgnoreRules;
 use super::{ScanContext, SkipReason, Summary, scan_buffer};
-use crate::finding::Finding;
+use crate::finding::{Finding, Location};
 use crate::scanner::PathFilter;
-
-/// The name standard input is reported under.
-pub const STDIN_NAME: &str = "<stdin>";
 
 #[derive(Debug, Clone)]
 pub struct TreeOptions {
@@ -182,7 +179,15 @@ pub fn scan_file(
     out: &mut Vec<Finding>,
 ) {
     match read_capped(fs_path, ctx.max_file_size, buf) {
-        Ok(size) => scan_buffer(ctx, buf, size, path, PathFilter::Path(path), summary, out),
+        Ok(size) => scan_buffer(
+            ctx,
+            buf,
+            size,
+            &Location::Path(path.to_string()),
+            PathFilter::Path(path),
+            summary,
+            out,
+        ),
         Err(e) => summary.skip(path, SkipReason::Error(format!("cannot read: {e}"))),
     }
 }
@@ -217,7 +222,7 @@ fn scan_stream(
                 ctx,
                 &data,
                 data.len() as u64,
-                path,
+                &Location::Path(path.to_string()),
                 PathFilter::Path(path),
                 summary,
                 out,
@@ -261,13 +266,16 @@ pub fn scan_stdin(ctx: &ScanContext<'_>) -> (Vec<Finding>, Summary) {
                 ctx,
                 &data,
                 size,
-                STDIN_NAME,
-                PathFilter::Path(STDIN_NAME),
+                &Location::Stdin,
+                PathFilter::Pathless,
                 &mut summary,
                 &mut findings,
             );
         }
-        Err(e) => summary.skip(STDIN_NAME, SkipReason::Error(format!("cannot read: {e}"))),
+        Err(e) => summary.skip(
+            Location::Stdin.name(),
+            SkipReason::Error(format!("cannot read: {e}")),
+        ),
     }
     (findings, summary)
 }

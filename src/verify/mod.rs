@@ -2,7 +2,7 @@
 //!
 //! Two steps, between the sources and the report:
 //!
-//! 1. **Pairing** ([`pair::link`], always on): an auth id (a partner id `partner-…` / `PA_…`, a
+//! 1. **Pairing** ([`crate::pair::link`], always on, done by every source as it scans): an auth id (a partner id `partner-…` / `PA_…`, a
 //!    customer auth id `MA_…` / `auth_…`: [`ID_RULES`]) and an auth token (`sk_live_…`,
 //!    `sk_test_…`: [`TOKEN_RULES`]) found in the same file (the same blob at the same path, for
 //!    history) form a pair. Each token is paired with the id
@@ -25,8 +25,8 @@
 //! unless `--no-redact`: error details are the client's error *kind*, never its message, and are
 //! scrubbed of both secrets all the same.
 
+pub mod endpoint;
 pub mod http;
-pub mod pair;
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -36,8 +36,9 @@ use anyhow::Result;
 use crate::finding::{Finding, Outcome, Redaction, Secret, Verification};
 use crate::term::plural_s;
 
+pub use crate::pair::{ID_RULES, TOKEN_RULES};
+pub use endpoint::TEST_TOKEN_RULES;
 pub use http::BaseUrl;
-pub use pair::{ID_RULES, TEST_TOKEN_RULES, TOKEN_RULES};
 
 /// The API `--verify` talks to unless `--verify-base-url` says otherwise.
 pub const DEFAULT_BASE_URL: &str = "https://api.vobiz.ai";
@@ -157,7 +158,7 @@ fn not_sent(id_rule: &str, id: &Secret, token_rule: &str) -> Option<Verification
             "test-mode token (sk_test_): Vobiz documents no test environment to check it against, so it was not sent",
         ));
     }
-    if pair::check_path(id_rule, id.plaintext()).is_none() {
+    if endpoint::check_path(id_rule, id.plaintext()).is_none() {
         return Some(Verification::new(
             Outcome::Unverifiable,
             "the auth id has characters an account URL cannot hold, so the pair was not sent",
@@ -186,7 +187,7 @@ pub fn plan(findings: &[Finding]) -> Vec<Check> {
             checks.push(Check {
                 id: id.clone(),
                 token: token.clone(),
-                path: pair::check_path(id_rule, id.plaintext()).expect("checked by not_sent"),
+                path: endpoint::check_path(id_rule, id.plaintext()).expect("checked by not_sent"),
             });
         }
     }
@@ -239,11 +240,11 @@ pub fn pairs_with(findings: &[Finding], o: Outcome) -> usize {
         .len()
 }
 
-/// Links pairs in `findings` and, with `--verify`, verifies them (or with `--verify-dry-run`
-/// says what would be sent). Nothing is printed here: each line for the user (progress, the
-/// dry run, the tally) goes to `note` as it happens, escaped and without its line break, so
-/// that a caller that shows them on stderr shows progress before the requests go out. Secrets
-/// in them are shown as `redaction` says; `quiet` drops all but the dry run.
+/// With `--verify`, verifies the pairs the sources linked in `findings` (or with
+/// `--verify-dry-run` says what would be sent). Nothing is printed here: each line for the user
+/// (progress, the dry run, the tally) goes to `note` as it happens, escaped and without its line
+/// break, so that a caller that shows them on stderr shows progress before the requests go out.
+/// Secrets in them are shown as `redaction` says; `quiet` drops all but the dry run.
 pub fn apply(
     opts: &Options,
     findings: &mut [Finding],
@@ -252,7 +253,6 @@ pub fn apply(
     note: &mut dyn FnMut(String),
 ) -> Result<()> {
     opts.validate()?;
-    pair::link(findings);
     if !opts.verify && !opts.dry_run {
         return Ok(());
     }

@@ -46,7 +46,7 @@ use self::progress::Progress;
 use self::provenance::CommitInfo;
 use self::refs::Tip;
 use super::{ScanContext, SkipReason, Summary, scan_buffer};
-use crate::finding::{Finding, MAX_LISTED_PLACES, MAX_LISTED_PLACES_TOTAL, OtherPlace};
+use crate::finding::{Finding, Location, MAX_LISTED_PLACES, MAX_LISTED_PLACES_TOTAL, OtherPlace};
 use crate::rules::RuleIdx;
 use crate::scanner::PathFilter;
 
@@ -363,22 +363,24 @@ fn scan_blob_sized(ctx: &ScanContext<'_>, id: ObjectId, data: &[u8], size: u64, 
     let cap = data
         .len()
         .min(usize::try_from(ctx.max_file_size).unwrap_or(usize::MAX));
-    let name = blob_name(id);
+    let location = Location::Blob {
+        id: id.to_string(),
+        path: None,
+    };
     let mut found = Vec::new();
+    // Pairs Vobiz ids and tokens within the blob too, before findings are grouped by secret: an
+    // id committed before its token first appears in an older blob than the token, and would not
+    // pair with it once each is reported at its own first appearance.
     scan_buffer(
         ctx,
         &data[..cap],
         size.max(data.len() as u64),
-        &name,
+        &location,
         PathFilter::Unknown,
         &mut hits.summary,
         &mut found,
     );
     if !found.is_empty() {
-        // Pair Vobiz ids and tokens within the blob, before findings are grouped by secret: an
-        // id committed before its token first appears in an older blob than the token, and
-        // would not pair with it once each is reported at its own first appearance.
-        crate::verify::pair::link(&mut found);
         hits.blobs.push((id, found));
     }
 }
@@ -391,7 +393,12 @@ fn overlaps(a: &Finding, b: &Finding) -> bool {
 
 /// How a blob with no known path is named in reports.
 fn blob_name(id: ObjectId) -> String {
-    format!("<blob {}>", &id.to_string()[..12])
+    Location::Blob {
+        id: id.to_string(),
+        path: None,
+    }
+    .name()
+    .into_owned()
 }
 
 /// One place a blob with findings sits in history.
@@ -639,10 +646,13 @@ fn group_findings(
             summary.allowed += 1;
             continue;
         }
-        f.path = walk::path_text(p.path.as_ref());
+        f.location = Location::Blob {
+            id: blob.to_string(),
+            path: (p.seq != usize::MAX).then(|| walk::path_text(p.path.as_ref())),
+        };
         if let Some(pair) = f.pair.as_mut() {
             // Paired within the same blob, so at the same path.
-            pair.path = f.path.clone();
+            pair.location = f.location.clone();
         }
         let mut prov = info.provenance(blob, p.commit, Some(p.ref_name.clone()));
         prov.other_locations = g.places.saturating_sub(1);

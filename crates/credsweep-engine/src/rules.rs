@@ -152,31 +152,24 @@ impl RuleRegex {
     }
 
     /// The compiled regex; `None` if it does not compile (the rule then matches nothing, and
-    /// [`RuleRegex::error`] says why, for the caller to report). Only a broken built-in rule can
-    /// get there: user rules compile at load.
+    /// [`RuleSet::broken`] names it, so the scan is known to be incomplete). Only a broken
+    /// built-in rule can get there: user rules compile at load.
     pub fn get(&self) -> Option<&Regex> {
-        self.compiled
-            .get_or_init(|| build_regex(&self.pattern, self.unicode, self.limits))
-            .as_ref()
-            .ok()
+        self.compile().ok()
     }
 
-    /// Why the regex does not compile, if a scan tried and it did not.
-    pub fn error(&self) -> Option<&str> {
+    /// Why the regex did not compile, once something needed it; `None` if it compiled or was
+    /// never needed.
+    pub fn failure(&self) -> Option<&str> {
         self.compiled.get()?.as_ref().err().map(String::as_str)
     }
 
-    /// Compiles now; the error says why not.
-    fn compile(&self) -> Result<&Regex, String> {
-        if let Some(re) = self.compiled.get() {
-            return re.as_ref().map_err(|_| "does not compile".to_string());
-        }
-        let re = build_regex(&self.pattern, self.unicode, self.limits)?;
-        Ok(self
-            .compiled
-            .get_or_init(|| Ok(re))
+    /// Compiles now (once); the error says why not.
+    fn compile(&self) -> Result<&Regex, &str> {
+        self.compiled
+            .get_or_init(|| build_regex(&self.pattern, self.unicode, self.limits))
             .as_ref()
-            .expect("just set"))
+            .map_err(String::as_str)
     }
 
     pub fn as_str(&self) -> &str {
@@ -274,7 +267,7 @@ impl RuleSet {
                         text[..s.start.min(text.len())].matches('\n').count() + 1
                     ))
                     .unwrap_or_default(),
-                crate::config::without_values(e.message())
+                without_values(e.message())
             ),
         })?;
         for spec in file.rule {
@@ -319,22 +312,26 @@ impl RuleSet {
         unknown
     }
 
+    /// The rules a scan could not apply in full: a regex (the rule's or one of its allow
+    /// regexes) that did not compile when first needed, with why. A scan that leaves one here
+    /// is incomplete.
+    pub fn broken(&self) -> Vec<(&str, &str)> {
+        self.rules
+            .iter()
+            .flat_map(|r| {
+                std::iter::once(&r.regex)
+                    .chain(&r.allow)
+                    .filter_map(move |re| re.failure().map(|e| (r.id.as_str(), e)))
+            })
+            .collect()
+    }
+
     pub fn rules(&self) -> &[Rule] {
         &self.rules
     }
 
     pub fn rules_mut(&mut self) -> &mut [Rule] {
         &mut self.rules
-    }
-
-    /// Why each regex a scan tried (a rule's, or one of its allow-list regexes) did not compile,
-    /// once each: such a rule matched nothing. Nothing here prints; the caller reports them.
-    pub fn regex_errors(&self) -> Vec<&str> {
-        self.rules
-            .iter()
-            .flat_map(|r| std::iter::once(&r.regex).chain(&r.allow))
-            .filter_map(RuleRegex::error)
-            .collect()
     }
 
     pub fn get(&self, idx: RuleIdx) -> &Rule {
@@ -357,7 +354,8 @@ impl RuleSet {
     }
 }
 
-pub(crate) fn is_kebab_id(id: &str) -> bool {
+/// Whether `id` is a rule id: lower-case ASCII letters, digits and dashes, no dash at either end.
+pub fn is_kebab_id(id: &str) -> bool {
     !id.is_empty()
         && id
             .bytes()
@@ -451,13 +449,28 @@ fn charge(spent: &mut usize, pattern: &str, unicode: bool) -> Result<(), String>
     Ok(())
 }
 
+/// Why a pattern from a configuration (an allow-list regex or glob, an `--exclude` glob) was
+/// refused. A regex's error never quotes it: an allow-list regex may spell out the secret it
+/// allows, and errors go to terminals and CI logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatternError(pub String);
+
+impl fmt::Display for PatternError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PatternError {}
+
 /// Compiles a regex that is not part of a rule but comes from a configuration (its allow-lists)
 /// with the bounds of a user rule: measured against `spent` as [`USER_REGEX_BUDGET`] allows, and
 /// an error that does not quote it.
-pub fn build_config_regex(pattern: &str, spent: &mut usize) -> Result<Regex, String> {
-    parse_pattern(pattern, true).map_err(|_| regex_error_without_pattern(pattern, true))?;
-    charge(spent, pattern, true)?;
-    build_regex(pattern, true, Limits::User).map_err(|_| regex_error_without_pattern(pattern, true))
+pub fn build_config_regex(pattern: &str, spent: &mut usize) -> Result<Regex, PatternError> {
+    let refused = || PatternError(regex_error_without_pattern(pattern, true));
+    parse_pattern(pattern, true).map_err(|_| refused())?;
+    charge(spent, pattern, true).map_err(PatternError)?;
+    build_regex(pattern, true, Limits::User).map_err(|_| refused())
 }
 
 /// Why `pattern` does not compile, without quoting it: an allow-list regex may hold the very
@@ -603,6 +616,44 @@ fn compile(origin: &str, spec: RuleSpec, spent: &mut usize) -> Result<Rule, Rule
     })
 }
 
+/// `message` with the values serde and toml quote left out: `invalid type: string "x", expected
+/// a boolean` becomes `invalid type: string, expected a boolean`, `unknown variant `x`` becomes
+/// `unknown value`, and any other double-quoted text `"…"`. Field names (`unknown field `x``)
+/// stay: they name keys, not values.
+pub fn without_values(message: &str) -> String {
+    let msg = message.trim_end();
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = msg.strip_prefix(prefix) {
+            let kind = rest.split([' ', ',']).next().unwrap_or("value");
+            let expected = rest.rfind(", expected ").map_or("", |i| &rest[i..]);
+            return format!("{prefix}{kind}{expected}");
+        }
+    }
+    if msg.starts_with("unknown variant ") {
+        let expected = msg.rfind(", expected ").map_or("", |i| &msg[i..]);
+        return format!("unknown value{expected}");
+    }
+    let mut out = String::with_capacity(msg.len());
+    let mut chars = msg.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '"' {
+            let mut escaped = false;
+            for q in chars.by_ref() {
+                if escaped {
+                    escaped = false;
+                } else if q == '\\' {
+                    escaped = true;
+                } else if q == '"' {
+                    break;
+                }
+            }
+            out.push_str("…\"");
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -611,6 +662,24 @@ mod tests {
         let mut set = RuleSet::default();
         set.add_toml("t.toml", text)?;
         Ok(set)
+    }
+
+    #[test]
+    fn a_regex_that_fails_to_compile_when_needed_is_reported_not_skipped_silently() {
+        let mut set = RuleSet::builtin().unwrap();
+        assert!(set.broken().is_empty());
+        // Parses, but past any compiled-size limit: only found out when compiled.
+        set.rules_mut()[0].regex =
+            RuleRegex::new(r"(?P<secret>\w{1000}{1000})", true, Limits::Builtin);
+        assert!(
+            set.broken().is_empty(),
+            "not compiled yet, not known broken"
+        );
+        assert!(set.rules()[0].regex.get().is_none());
+        let broken = set.broken();
+        assert_eq!(broken.len(), 1);
+        assert_eq!(broken[0].0, set.rules()[0].id);
+        assert!(!broken[0].1.is_empty());
     }
 
     #[test]

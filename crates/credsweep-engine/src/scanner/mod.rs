@@ -43,6 +43,8 @@ pub struct Scanner {
 pub enum PathFilter<'a> {
     /// The buffer has this path: rules with a `path` filter run only if it matches.
     Path(&'a str),
+    /// The buffer has no path (standard input): rules with a `path` filter do not run.
+    Pathless,
     /// The path is not known yet (a git blob before provenance): every rule runs, and the caller
     /// must check [`Rule::path`] once it knows the paths.
     Unknown,
@@ -66,6 +68,7 @@ impl Scanner {
     pub fn scan(&self, data: &[u8], path: PathFilter<'_>) -> Vec<Match> {
         let active = |idx: RuleIdx| match (path, &self.rules.get(idx).path) {
             (PathFilter::Path(p), Some(re)) => re.is_match(p.as_bytes()),
+            (PathFilter::Pathless, Some(_)) => false,
             _ => true,
         };
         let mut raw = Vec::new();
@@ -88,7 +91,7 @@ impl Scanner {
             .collect();
         kept.sort_by_key(|(m, _)| (m.secret.start, m.secret.end, m.rule));
         match path {
-            PathFilter::Path(_) => resolve_overlaps(&self.rules, kept),
+            PathFilter::Path(_) | PathFilter::Pathless => resolve_overlaps(&self.rules, kept),
             PathFilter::Unknown => {
                 // A path-scoped rule that wins here may be dropped once the path is known, and
                 // must not take the finding of an unscoped rule with it: keep the winner among

@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use crate::rules::RuleSet;
 use crate::scanner::{PathFilter, Scanner};
 
 /// One example that did not behave.
@@ -32,9 +33,9 @@ impl fmt::Display for CheckFailure {
     }
 }
 
-/// Checks every rule's examples against the whole set `scanner` holds.
-pub fn check(scanner: &Scanner) -> Vec<CheckFailure> {
-    let set = scanner.rules();
+/// Checks every rule's examples against the whole set.
+pub fn check(set: &RuleSet) -> Vec<CheckFailure> {
+    let scanner = Scanner::new(set.clone());
     let mut failures = Vec::new();
     for rule in set.rules() {
         let cases = rule
@@ -65,12 +66,11 @@ pub fn check(scanner: &Scanner) -> Vec<CheckFailure> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::RuleSet;
 
     #[test]
     fn builtin_pack_passes_its_own_examples() {
         let set = RuleSet::builtin().unwrap();
-        let failures = check(&Scanner::new(set));
+        let failures = check(&set);
         assert!(
             failures.is_empty(),
             "{}",
@@ -90,7 +90,7 @@ mod tests {
             "[[rule]]\nid='t'\ndescription='d'\nseverity='error'\nregex='(?P<secret>tok_[a-z0-9]{8})'\nkeywords=['tok_']\nexamples=['nothing']\nnegative_examples=['tok_q8zr2mpv']\n",
         )
         .unwrap();
-        let f = check(&Scanner::new(set));
+        let f = check(&set);
         assert_eq!(f.len(), 2);
         assert!(!f[0].negative && f[1].negative);
     }

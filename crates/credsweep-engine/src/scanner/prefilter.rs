@@ -8,7 +8,7 @@
 //! - Only the *minimal* keywords are searched for: those that contain no other keyword. A rule
 //!   pack has many keywords that extend a shorter one (`secret` in `aws_secret`, `client_secret`,
 //!   `secret_access_key`); each hit of `secret` is checked in place for the longer ones.
-//! - The patterns are searched in groups of [`GROUP`] with the SIMD "Teddy" searcher, one pass
+//! - The patterns are searched in groups of `GROUP` with the SIMD "Teddy" searcher, one pass
 //!   per group. Teddy's candidate filter blurs as a group grows (measured on the default pack's
 //!   120 patterns over 82 MB of crate sources: one group of 120, 0.14 GB/s; a DFA, 0.58 GB/s;
 //!   groups of 16, 0.9–1.6 GB/s). Sorting first puts patterns that share a prefix in one group.

@@ -10,6 +10,7 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use regex::bytes::Regex;
 
 use crate::finding::line_range;
+use crate::rules::PatternError;
 
 /// Markers that allow a finding on their own line.
 pub const LINE_MARKERS: &[&str] = &[
@@ -68,24 +69,26 @@ impl Allowlist {
         }
     }
 
-    pub fn add_path_glob(&mut self, glob: &str) -> Result<(), String> {
+    /// Adds a gitignore-style glob of allowed paths (relative to the root).
+    pub fn add_path_glob(&mut self, glob: &str) -> Result<(), PatternError> {
         let b = self
             .builder
             .get_or_insert_with(|| GitignoreBuilder::new(&self.root));
-        b.add_line(None, glob).map_err(|e| e.to_string())?;
+        b.add_line(None, glob)
+            .map_err(|e| PatternError(e.to_string()))?;
         Ok(())
     }
 
     /// Adds a regex on secrets. Its error never quotes it (it may spell out a secret), and its
     /// compiled size is bounded like a user rule's.
-    pub fn add_secret_regex(&mut self, re: &str) -> Result<(), String> {
+    pub fn add_secret_regex(&mut self, re: &str) -> Result<(), PatternError> {
         let re = crate::rules::build_config_regex(re, &mut self.regex_bytes)?;
         self.secrets.push(re);
         Ok(())
     }
 
     /// Adds a regex on lines; bounded and quiet like [`Allowlist::add_secret_regex`].
-    pub fn add_line_regex(&mut self, re: &str) -> Result<(), String> {
+    pub fn add_line_regex(&mut self, re: &str) -> Result<(), PatternError> {
         let re = crate::rules::build_config_regex(re, &mut self.regex_bytes)?;
         self.lines.push(re);
         Ok(())
@@ -100,9 +103,9 @@ impl Allowlist {
     }
 
     /// Compiles the path globs; call once after the last `add_path_glob`.
-    pub fn finish(&mut self) -> Result<(), String> {
+    pub fn finish(&mut self) -> Result<(), PatternError> {
         if let Some(b) = self.builder.take() {
-            self.paths = Some(b.build().map_err(|e| e.to_string())?);
+            self.paths = Some(b.build().map_err(|e| PatternError(e.to_string()))?);
         }
         Ok(())
     }
@@ -127,7 +130,7 @@ impl Allowlist {
     }
 
     /// Sets the command line's `--exclude` globs (gitignore-style, relative to `root`).
-    pub fn set_excludes(&mut self, root: &Path, globs: &[String]) -> Result<(), String> {
+    pub fn set_excludes(&mut self, root: &Path, globs: &[String]) -> Result<(), PatternError> {
         if globs.is_empty() {
             self.exclude = None;
             return Ok(());
@@ -136,9 +139,11 @@ impl Allowlist {
         let mut b = GitignoreBuilder::new(&root);
         for g in globs {
             b.add_line(None, g)
-                .map_err(|e| format!("--exclude {g:?}: {e}"))?;
+                .map_err(|e| PatternError(format!("--exclude {g:?}: {e}")))?;
         }
-        let set = b.build().map_err(|e| format!("--exclude: {e}"))?;
+        let set = b
+            .build()
+            .map_err(|e| PatternError(format!("--exclude: {e}")))?;
         self.exclude = Some((root, set));
         Ok(())
     }

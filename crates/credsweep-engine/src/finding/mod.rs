@@ -1,8 +1,12 @@
 //! Findings: what reports are made of.
 //!
-//! A source turns the scanner's byte-offset [`Match`]es into [`Finding`]s: it knows the path, and
-//! [`Finding::new`] adds line and column, the secret and its [`Fingerprint`]. History findings also
-//! carry a [`Provenance`]: who committed the secret, when, and where.
+//! A scanned buffer's byte-offset [`Match`]es become [`Finding`]s: each at a typed [`Location`]
+//! (a file, standard input, a blob, ...), with line and column, the [`Secret`] and its keyed
+//! [`Fingerprint`], GitHub's [`line_hash`] and, once paired, a [`PairLink`]. History findings also
+//! carry a [`Provenance`]: who committed the secret, when, and where. `--verify` adds a
+//! [`Verification`].
+
+pub mod line_hash;
 
 use std::fmt;
 use std::ops::Range;
@@ -278,7 +282,7 @@ impl Verification {
 pub struct PairLink {
     pub rule_id: String,
     pub fingerprint: Fingerprint,
-    pub path: String,
+    pub location: Location,
     pub line: u32,
     pub column: u32,
     pub end_line: u32,
@@ -291,7 +295,7 @@ impl PairLink {
         PairLink {
             rule_id: f.rule_id.clone(),
             fingerprint: f.fingerprint.clone(),
-            path: f.path.clone(),
+            location: f.location.clone(),
             line: f.line,
             column: f.column,
             end_line: f.end_line,
@@ -299,6 +303,97 @@ impl PairLink {
             secret: f.secret.clone(),
         }
     }
+}
+
+/// Where a finding is: a typed place, never a string to be parsed back. Sources make it, reports
+/// render it ([`Location::name`]: the path a report shows).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Location {
+    /// A file in a directory tree or in the index, by the path it is reported under.
+    Path(String),
+    /// Standard input.
+    Stdin,
+    /// A git blob, by its full id. `path` is where a commit put it, once history has located it
+    /// (a blob no commit names keeps `None` and is shown by its id).
+    Blob { id: String, path: Option<String> },
+    /// A member of an archive (`bundle.zip` → `app/.env`): where the archive is, and the
+    /// member's path inside it.
+    Member {
+        archive: Box<Location>,
+        member: String,
+    },
+    /// Text decoded from an encoded value (`base64`, `percent`, ...) found at `outer`.
+    Decoded {
+        outer: Box<Location>,
+        encoding: String,
+    },
+    /// The message of a commit (or of an annotated tag, `tag`), by the object's id.
+    Message { object: String, tag: bool },
+}
+
+impl Location {
+    /// The name reports show: the path, `<stdin>`, `<blob 0123456789ab>` for a blob no commit
+    /// names, `bundle.zip!app/.env` for an archive member.
+    pub fn name(&self) -> std::borrow::Cow<'_, str> {
+        use std::borrow::Cow;
+        match self {
+            Location::Path(p) | Location::Blob { path: Some(p), .. } => Cow::Borrowed(p),
+            Location::Stdin => Cow::Borrowed("<stdin>"),
+            Location::Blob { id, path: None } => Cow::Owned(format!("<blob {}>", short_id(id))),
+            Location::Member { archive, member } => {
+                Cow::Owned(format!("{}!{member}", archive.name()))
+            }
+            Location::Decoded { outer, encoding } => {
+                Cow::Owned(format!("{} (decoded {encoding})", outer.name()))
+            }
+            Location::Message { object, tag } => Cow::Owned(format!(
+                "<{} {} message>",
+                if *tag { "tag" } else { "commit" },
+                short_id(object)
+            )),
+        }
+    }
+
+    /// Whether this is standard input.
+    pub fn is_stdin(&self) -> bool {
+        matches!(self, Location::Stdin)
+    }
+
+    /// The same place with every string in it from the repository (paths, members) passed
+    /// through `f`; ids are left as they are.
+    pub fn map_strings(&self, f: &mut impl FnMut(&str) -> String) -> Location {
+        match self {
+            Location::Path(p) => Location::Path(f(p)),
+            Location::Stdin => Location::Stdin,
+            Location::Blob { id, path } => Location::Blob {
+                id: id.clone(),
+                path: path.as_deref().map(&mut *f),
+            },
+            Location::Member { archive, member } => Location::Member {
+                archive: Box::new(archive.map_strings(f)),
+                member: f(member),
+            },
+            Location::Decoded { outer, encoding } => Location::Decoded {
+                outer: Box::new(outer.map_strings(f)),
+                encoding: encoding.clone(),
+            },
+            Location::Message { object, tag } => Location::Message {
+                object: object.clone(),
+                tag: *tag,
+            },
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// The first 12 hex digits of an object id: how reports name an object in passing.
+fn short_id(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
 }
 
 /// Where a history finding came from.
@@ -359,7 +454,8 @@ pub struct Finding {
     pub rule_id: String,
     pub severity: Severity,
     pub description: String,
-    pub path: String,
+    /// Where the secret is.
+    pub location: Location,
     pub line: u32,
     /// 1-based, in characters of the line.
     pub column: u32,
@@ -370,10 +466,10 @@ pub struct Finding {
     pub fingerprint: Fingerprint,
     pub provenance: Option<Provenance>,
     /// GitHub code scanning's `primaryLocationLineHash` of the start line, as `hash:occurrence`
-    /// (see [`crate::report::sarif::line_hashes`]); set by [`crate::sources::scan_buffer`], which
-    /// has the whole buffer at hand. Only the SARIF report uses it.
+    /// (see [`line_hash::line_hashes`]); set when the buffer is scanned, while its bytes are at
+    /// hand. Only the SARIF report reads it.
     pub line_hash: Option<String>,
-    /// The other half of a Vobiz id + token pair found in the same file (see [`crate::verify`]).
+    /// The other half of a Vobiz id + token pair found in the same place (see [`crate::pair`]).
     pub pair: Option<Box<PairLink>>,
     /// What `--verify` found out about this credential; `None` without `--verify`.
     pub verification: Option<Verification>,
@@ -386,7 +482,7 @@ impl Finding {
         m: &Match,
         data: &[u8],
         lines: &mut LineLocator<'_>,
-        path: &str,
+        location: &Location,
         key: &[u8],
     ) -> Finding {
         let secret = &data[m.secret.clone()];
@@ -402,7 +498,7 @@ impl Finding {
             rule_id: rule.id.clone(),
             severity: rule.severity,
             description: rule.description.clone(),
-            path: path.to_string(),
+            location: location.clone(),
             line,
             column,
             end_line,
@@ -422,9 +518,9 @@ impl Finding {
 
     /// The order reports use: by path, line, column, rule. Output is the same whatever the order
     /// threads finished in.
-    pub fn sort_key(&self) -> (&str, u32, u32, &str, Option<&str>) {
+    pub fn sort_key(&self) -> (std::borrow::Cow<'_, str>, u32, u32, &str, Option<&str>) {
         (
-            &self.path,
+            self.location.name(),
             self.line,
             self.column,
             &self.rule_id,
@@ -535,7 +631,7 @@ impl<'a> StringRedactor<'a> {
     /// may come from its configuration), the provenance's author, email, subject and ref, and the
     /// path of its pair.
     pub fn redact_finding(&mut self, f: &mut Finding) {
-        f.path = self.redact(&f.path);
+        f.location = f.location.map_strings(&mut |s| self.redact(s));
         f.description = self.redact(&f.description);
         if let Some(p) = &mut f.provenance {
             self.redact_opt(&mut p.author);
@@ -547,7 +643,7 @@ impl<'a> StringRedactor<'a> {
             }
         }
         if let Some(p) = &mut f.pair {
-            p.path = self.redact(&p.path);
+            p.location = p.location.map_strings(&mut |s| self.redact(s));
         }
     }
 }
@@ -685,6 +781,54 @@ mod tests {
         let tok = data.len() - 3;
         assert_eq!(l.locate(tok), (3, 7));
         assert_eq!(l.locate(1), (1, 2));
+    }
+
+    #[test]
+    fn locations_render_by_kind_and_never_parse_back() {
+        let id = "0123456789abcdef0123456789abcdef01234567".to_string();
+        assert_eq!(Location::Path("a/.env".into()).name(), "a/.env");
+        assert_eq!(Location::Stdin.name(), "<stdin>");
+        // A file named like standard input is still a file.
+        assert!(!Location::Path("<stdin>".into()).is_stdin());
+        let unplaced = Location::Blob {
+            id: id.clone(),
+            path: None,
+        };
+        assert_eq!(unplaced.name(), "<blob 0123456789ab>");
+        let placed = Location::Blob {
+            id: id.clone(),
+            path: Some("config/prod.env".into()),
+        };
+        assert_eq!(placed.to_string(), "config/prod.env");
+        let member = Location::Member {
+            archive: Box::new(Location::Path("dist/bundle.zip".into())),
+            member: "app/.env".into(),
+        };
+        assert_eq!(member.name(), "dist/bundle.zip!app/.env");
+        let decoded = Location::Decoded {
+            outer: Box::new(member.clone()),
+            encoding: "base64".into(),
+        };
+        assert_eq!(decoded.name(), "dist/bundle.zip!app/.env (decoded base64)");
+        assert_eq!(
+            Location::Message {
+                object: id.clone(),
+                tag: true
+            }
+            .name(),
+            "<tag 0123456789ab message>"
+        );
+        // Redaction reaches every repository string, and no id.
+        let upper = decoded.map_strings(&mut |s| s.to_uppercase());
+        assert_eq!(upper.name(), "DIST/BUNDLE.ZIP!APP/.ENV (decoded base64)");
+        let upper = placed.map_strings(&mut |s| s.to_uppercase());
+        assert_eq!(
+            upper,
+            Location::Blob {
+                id,
+                path: Some("CONFIG/PROD.ENV".into())
+            }
+        );
     }
 
     #[test]

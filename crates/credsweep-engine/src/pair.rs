@@ -1,4 +1,4 @@
-//! Pairing: which auth id (partner id `partner-…` / `PA_…`, customer auth id `MA_…`) goes with
+//! Pairing of Vobiz credentials: which auth id (partner id `partner-…` / `PA_…`, customer auth id `MA_…`) goes with
 //! which auth token (`sk_live_…`, `sk_test_…`).
 //!
 //! Only findings in the same file can pair (for history: the same blob at the same path), so a
@@ -7,11 +7,14 @@
 //! one below it (`X-Auth-ID` usually comes first), then fewest columns away. Several tokens may
 //! take the same id (an old token commented out under the new one); the id then points back at
 //! the nearest of them. An id no token took stays unpaired.
+//!
+//! Every source pairs in one place: [`crate::scan::scan_buffer`] links the findings of each
+//! buffer it scans (a file, standard input, one blob), so history pairs per blob, before its
+//! findings are grouped by secret and an id committed before its token would not meet it.
 
 use std::collections::HashMap;
 
-use crate::finding::Finding;
-use crate::finding::PairLink;
+use crate::finding::{Finding, Location, PairLink};
 
 /// Rules whose findings are the id half of a pair: partner ids (`partner-…`, `PA_…`) and customer
 /// auth ids (`MA_…`, the messaging API's `auth_…`).
@@ -22,36 +25,12 @@ pub const ID_RULES: &[&str] = &[
     "vobiz-messaging-auth-id",
 ];
 
-/// The id rules whose ids are customer (sub-account) auth ids, checked on their account
-/// (`/api/v1/Account/{auth_id}/`) rather than on the partner API.
-pub const CUSTOMER_ID_RULES: &[&str] = &["vobiz-customer-auth-id", "vobiz-messaging-auth-id"];
-
 /// Rules whose findings are the token half of a pair: live (`sk_live_`) and test-mode
 /// (`sk_test_`) auth tokens.
 pub const TOKEN_RULES: &[&str] = &["vobiz-auth-token", "vobiz-test-token"];
 
-/// The token rules for test-mode tokens. Vobiz documents no test environment to check them
-/// against, so they are paired but never sent.
-pub const TEST_TOKEN_RULES: &[&str] = &["vobiz-test-token"];
-
-/// The path (below the base URL) a pair with this id is checked on: the partner API's
-/// `/api/v1/partner/me` for partner ids, the account's own `/api/v1/Account/{auth_id}/` for
-/// customer auth ids. `None` for an id that cannot be put in a URL path as it is (only a user's
-/// own rule could find one).
-pub fn check_path(id_rule: &str, id: &str) -> Option<String> {
-    if !CUSTOMER_ID_RULES.contains(&id_rule) {
-        return Some(super::ME_PATH.to_string());
-    }
-    let safe = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    safe.then(|| format!("{}/{id}/", super::ACCOUNT_PATH))
-}
-
-/// What a pair must share: the path (history findings are paired by their source, per blob).
-type FileKey<'a> = &'a str;
+/// What a pair must share: the place (one file, standard input, one blob).
+type FileKey<'a> = &'a Location;
 
 /// How far apart two findings in one file are, smallest first: lines apart, whether the id comes
 /// after the token, columns apart, then the id's own position so ties break the same way every
@@ -116,7 +95,7 @@ pub fn link(findings: &mut [Finding]) {
             if !is_id && !TOKEN_RULES.contains(&rule) {
                 continue;
             }
-            let key: FileKey<'_> = f.path.as_str();
+            let key: FileKey<'_> = &f.location;
             let (ids, tokens) = files.entry(key).or_default();
             if is_id { ids } else { tokens }.push(i);
         }
@@ -177,7 +156,7 @@ mod tests {
             rule_id: rule.to_string(),
             severity,
             description: String::new(),
-            path: path.to_string(),
+            location: Location::Path(path.to_string()),
             line,
             column,
             end_line: line,
@@ -357,19 +336,6 @@ mod tests {
                 assert_eq!(paired(&fs[1]), Some((1, 1)), "{id_rule} + {token_rule}");
             }
         }
-    }
-
-    #[test]
-    fn customer_ids_are_checked_on_their_account() {
-        assert_eq!(
-            check_path("vobiz-partner-id", "partner-fake7f3a9c2e41b8").as_deref(),
-            Some("/api/v1/partner/me")
-        );
-        assert_eq!(
-            check_path("vobiz-customer-auth-id", "MA_6IJANV8A3FAKEQQJE4").as_deref(),
-            Some("/api/v1/Account/MA_6IJANV8A3FAKEQQJE4/")
-        );
-        assert_eq!(check_path("vobiz-customer-auth-id", "MA_/../x?"), None);
     }
 
     #[test]
