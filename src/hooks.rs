@@ -4,28 +4,25 @@
 //!   `--pre-push`) into the directory git runs hooks from, honouring `core.hooksPath`. A hook
 //!   already there is kept and chained to (renamed `<hook>.credsweep-chained` and run first), so
 //!   installing credsweep never silently drops another tool's check; `uninstall-hook` puts it back.
-//! - `credsweep pre-push` is what the installed pre-push hook runs: it reads git's ref lines on
-//!   standard input and scans exactly the commits the push sends.
+//! - `credsweep pre-push` is what the installed pre-push hook runs: git's ref lines on standard
+//!   input are parsed here ([`parse_pre_push`]) into the [`Pushed`] ranges, each turned into the
+//!   history [`selection`](history::Selection) the push sends; the application layer
+//!   ([`crate::app`]) scans them like any other source.
 //! - `credsweep staged` under the pre-commit framework's pre-push stage scans the pushed range the
 //!   framework names in `PRE_COMMIT_FROM_REF` / `PRE_COMMIT_TO_REF` ([`pre_commit_framework_push`]).
+//!
+//! Nothing here prints: installing and uninstalling hand their lines to the caller, and the
+//! footers of blocked commits and pushes are returned as text.
 //!
 //! A hook must never pass without having scanned: the scripts fail closed when the credsweep
 //! binary is missing, and every scan error is exit status 2, which blocks the commit or push.
 
-use std::collections::BTreeSet;
 use std::fs;
-use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use clap::Args;
 
-use crate::cli::{self, EXIT_CLEAN, ScanArgs, Setup};
-use crate::finding::Finding;
-use crate::report::ScanKind;
-use crate::sources::Summary;
-use crate::sources::history::{self, Selection};
+use crate::sources::history;
 
 /// What an existing hook is renamed to when credsweep's hook chains to it.
 pub const CHAINED_SUFFIX: &str = ".credsweep-chained";
@@ -34,40 +31,15 @@ pub const REPLACED_SUFFIX: &str = ".credsweep-replaced";
 /// The line that marks a hook script as credsweep's own.
 const MARKER: &str = "# credsweep-hook: installed by `credsweep install-hook`";
 
-#[derive(Debug, Args)]
-pub struct InstallArgs {
-    /// Also install a pre-push hook that scans the commits each push sends.
-    #[arg(long)]
+/// What `install-hook` installs, and where.
+#[derive(Debug, Clone)]
+pub struct InstallOptions {
+    /// Also install the pre-push hook.
     pub pre_push: bool,
-    /// Replace a hook already there instead of chaining to it (it is kept as
-    /// `<hook>.credsweep-replaced`, not run, and `uninstall-hook` puts it back).
-    #[arg(long)]
+    /// Set a hook already there aside instead of chaining to it.
     pub force: bool,
-    /// The repository (default: the one the current directory is in).
-    #[arg(long, value_name = "DIR", default_value = ".")]
+    /// A path in the repository.
     pub repo: PathBuf,
-}
-
-#[derive(Debug, Args)]
-pub struct UninstallArgs {
-    /// The repository (default: the one the current directory is in).
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub repo: PathBuf,
-}
-
-#[derive(Debug, Args)]
-pub struct PrePushArgs {
-    /// The remote's name, as git passes it to a pre-push hook.
-    #[arg(value_name = "REMOTE")]
-    pub remote: Option<String>,
-    /// The remote's URL, as git passes it to a pre-push hook (not used).
-    #[arg(value_name = "URL")]
-    pub url: Option<String>,
-    /// The repository (default: the one the current directory is in).
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub repo: PathBuf,
-    #[command(flatten)]
-    pub scan: ScanArgs,
 }
 
 /// The hooks credsweep installs.
@@ -370,8 +342,10 @@ fn own_exe() -> Option<String> {
     exe.to_str().map(str::to_string)
 }
 
-/// `credsweep install-hook`.
-pub fn install(a: &InstallArgs) -> Result<i32> {
+/// `credsweep install-hook`: installs the hooks `a` asks for. Each line for the user (what was
+/// installed where) goes to `say` as soon as it is done, so that a later failure leaves what was
+/// already done on record; the caller prints them on stdout.
+pub fn install(a: &InstallOptions, say: &mut dyn FnMut(String)) -> Result<()> {
     let hooks = HookDir::find(&a.repo)?;
     fs::create_dir_all(&hooks.dir)
         .with_context(|| format!("cannot create the hooks directory {}", hooks.dir.display()))?;
@@ -394,20 +368,17 @@ pub fn install(a: &InstallArgs) -> Result<i32> {
                 "installed; the hook that was there is set aside as {name}{REPLACED_SUFFIX} (not run)"
             ),
         };
-        say(format_args!(
-            "credsweep: {name} hook {how}: {}",
-            shown(&path)
-        ));
+        say(format!("credsweep: {name} hook {how}: {}", shown(&path)));
     }
     match &exe {
-        Some(e) => say(format_args!(
+        Some(e) => say(format!(
             "credsweep: the hooks run {} (or `credsweep` on PATH if it moves)",
             crate::term::escape(e)
         )),
-        None => say("credsweep: the hooks run `credsweep` from PATH"),
+        None => say("credsweep: the hooks run `credsweep` from PATH".to_string()),
     }
     if hooks.from_config {
-        say(format_args!(
+        say(format!(
             "credsweep: this is the directory core.hooksPath names{}",
             if hooks.shared {
                 ", outside the repository: every repository using it gets these hooks"
@@ -416,52 +387,42 @@ pub fn install(a: &InstallArgs) -> Result<i32> {
             }
         ));
     }
-    Ok(EXIT_CLEAN)
+    Ok(())
 }
 
-/// `credsweep uninstall-hook`.
-pub fn uninstall(a: &UninstallArgs) -> Result<i32> {
-    let hooks = HookDir::find(&a.repo)?;
+/// `credsweep uninstall-hook`: removes credsweep's hooks from the repository at `repo`; lines
+/// for the user go to `say`, as [`install`]'s do.
+pub fn uninstall(repo: &Path, say: &mut dyn FnMut(String)) -> Result<()> {
+    let hooks = HookDir::find(repo)?;
     let mut removed = 0;
     for kind in HookKind::ALL {
         let name = kind.name();
         let path = hooks.dir.join(name);
         match uninstall_hook(&hooks.dir, kind)? {
             Uninstalled::Absent => {}
-            Uninstalled::Foreign => say(format_args!(
+            Uninstalled::Foreign => say(format!(
                 "credsweep: {} is not credsweep's hook: left alone",
                 shown(&path)
             )),
             Uninstalled::Removed(restored) => {
                 removed += 1;
                 match restored {
-                    Some(from) => say(format_args!(
+                    Some(from) => say(format!(
                         "credsweep: {name} hook removed; restored the earlier hook from {}",
                         shown(&from)
                     )),
-                    None => say(format_args!(
-                        "credsweep: {name} hook removed: {}",
-                        shown(&path)
-                    )),
+                    None => say(format!("credsweep: {name} hook removed: {}", shown(&path))),
                 }
             }
         }
     }
     if removed == 0 {
-        say(format_args!(
+        say(format!(
             "credsweep: no credsweep hooks in {}: nothing to remove",
             shown(&hooks.dir)
         ));
     }
-    Ok(EXIT_CLEAN)
-}
-
-/// A line on stdout for `install-hook` and `uninstall-hook`; a closed stdout is not a panic.
-fn say(msg: impl std::fmt::Display) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{msg}");
-    let _ = out.flush();
+    Ok(())
 }
 
 /// A path for those lines: the hooks directory may come from the repository's `core.hooksPath`,
@@ -564,6 +525,25 @@ pub fn pre_commit_push_from(get: impl Fn(&str) -> Option<String>) -> Option<Vec<
     }
 }
 
+/// The part of `repo`'s history `p` sends. A remote tip this repository lacks (someone else
+/// pushed since the last fetch) cannot bound the range: then everything no remote-tracking ref
+/// has is scanned. The tip is named by the pushed ref while that still points at it, so reports
+/// say `refs/heads/main` rather than an object id.
+pub fn selection(repo: &gix::Repository, p: Pushed) -> history::Selection {
+    let tip = match p.name {
+        Some(name)
+            if commit_of(repo, &name).is_some_and(|c| Some(c) == commit_of(repo, &p.tip)) =>
+        {
+            name
+        }
+        _ => p.tip,
+    };
+    match p.base {
+        Some(base) if commit_of(repo, &base).is_some() => history::Selection::Range { base, tip },
+        _ => history::Selection::Unpushed { tip },
+    }
+}
+
 /// The commit `rev` names in this repository, if it has it.
 fn commit_of(repo: &gix::Repository, rev: &str) -> Option<gix::ObjectId> {
     let id = repo.rev_parse_single(rev).ok()?;
@@ -571,81 +551,6 @@ fn commit_of(repo: &gix::Repository, rev: &str) -> Option<gix::ObjectId> {
         Ok((id, gix::objs::Kind::Commit)) => Some(id),
         _ => None,
     }
-}
-
-/// `credsweep pre-push`: scans the ranges git's pre-push lines on standard input name.
-pub fn run_pre_push(a: &PrePushArgs) -> Result<i32> {
-    let mut stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        bail!(
-            "credsweep pre-push reads git's pre-push lines on standard input: it is run by the \
-             pre-push hook (`credsweep install-hook --pre-push`); to scan commits by hand use \
-             `credsweep git --range A..B`"
-        );
-    }
-    let mut raw = Vec::new();
-    stdin
-        .read_to_end(&mut raw)
-        .context("cannot read the pre-push lines on standard input")?;
-    let pushes = parse_pre_push(&String::from_utf8_lossy(&raw))?;
-    scan_push(&a.scan, &a.repo, pushes)
-}
-
-/// Scans what `pushes` send from the repository at `repo_path` and reports it as one history
-/// scan, with the push footer; returns the exit status.
-pub fn scan_push(scan: &ScanArgs, repo_path: &Path, pushes: Vec<Pushed>) -> Result<i32> {
-    let started = Instant::now();
-    let repo = history::repo::open(repo_path)?;
-    let top = history::repo::root(&repo);
-    let setup = Setup::new(scan, &top)?;
-    let ctx = setup.context(top);
-    let mut findings: Vec<Finding> = Vec::new();
-    let mut summary = Summary::default();
-    let mut notes: Vec<String> = Vec::new();
-    let mut seen = BTreeSet::new();
-    if pushes.is_empty() {
-        notes.push("nothing to scan: the push sends no commits (it only deletes refs)".to_string());
-    }
-    for p in pushes {
-        // A remote tip this repository lacks (someone else pushed since the last fetch) cannot
-        // bound the range: then everything no remote-tracking ref has is scanned.
-        let tip = match p.name {
-            Some(name)
-                if commit_of(&repo, &name).is_some_and(|c| Some(c) == commit_of(&repo, &p.tip)) =>
-            {
-                name
-            }
-            _ => p.tip,
-        };
-        let selection = match p.base {
-            Some(base) if commit_of(&repo, &base).is_some() => Selection::Range { base, tip },
-            _ => Selection::Unpushed { tip },
-        };
-        let out = history::scan(&ctx, &repo, &cli::history_options(scan, selection))?;
-        for f in out.findings {
-            // Two branches pushed together may share commits: report each place once.
-            if seen.insert((f.fingerprint.clone(), f.location.clone(), f.line, f.column)) {
-                findings.push(f);
-            }
-        }
-        summary.merge(out.summary);
-        for n in out.notes {
-            if !notes.contains(&n) {
-                notes.push(n);
-            }
-        }
-    }
-    let mut args = scan.clone();
-    args.footer = Some(push_footer());
-    cli::finish_with_notes(
-        &args,
-        &setup,
-        ScanKind::History,
-        findings,
-        summary,
-        notes,
-        started,
-    )
 }
 
 /// Whether this process runs under the pre-commit framework.

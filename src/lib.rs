@@ -27,14 +27,18 @@
 //! Pairs of Vobiz partner ids and auth tokens in one file are linked in [`verify`], which with
 //! `--verify` (and only then) asks the Vobiz API whether each pair still works.
 //!
-//! [`cli`] wires these together for the `credsweep` binary and decides the exit status: 0 clean,
-//! 1 findings, 2 error or incomplete scan. [`hooks`] puts credsweep in front of commits and pushes:
-//! it installs git hooks and scans exactly what a push sends. [`project`] finds the repository's top,
-//! where the configuration and the baseline live.
+//! [`app`] runs a scan session over these stages (open, configuration and rules, scan,
+//! baseline, verify, report, exit status: 0 clean, 1 findings, 2 error or incomplete scan) from
+//! plain options; [`cli`] is the `credsweep` binary's side: it parses the arguments with clap,
+//! resolves them once into those options, and prints what the layers below hand back. [`hooks`]
+//! puts credsweep in front of commits and pushes: it installs git hooks and reads what a push
+//! sends, which [`app`] then scans. [`project`] finds the repository's top, where the
+//! configuration and the baseline live.
 
 // The engine's modules, under the names the rest of this crate (and its users) know them by.
 pub use credsweep_engine::{allow, finding, pair, rulecheck, rules, scan, scanner};
 
+pub mod app;
 pub mod baseline;
 pub mod cli;
 pub mod config;

@@ -93,37 +93,6 @@ impl fmt::Display for BaseUrl {
     }
 }
 
-/// Parses `--verify-base-url` for clap. Unlike a plain function parser, its errors do not repeat
-/// the value given: a URL with a password in it is refused without printing the password.
-#[derive(Debug, Clone, Copy)]
-pub struct BaseUrlParser;
-
-impl clap::builder::TypedValueParser for BaseUrlParser {
-    type Value = BaseUrl;
-
-    fn parse_ref(
-        &self,
-        cmd: &clap::Command,
-        _arg: Option<&clap::Arg>,
-        value: &std::ffi::OsStr,
-    ) -> Result<BaseUrl, clap::Error> {
-        let s = value.to_str().ok_or_else(|| {
-            clap::Error::raw(
-                clap::error::ErrorKind::InvalidUtf8,
-                "--verify-base-url is not valid UTF-8\n",
-            )
-            .with_cmd(cmd)
-        })?;
-        BaseUrl::parse(s).map_err(|why| {
-            clap::Error::raw(
-                clap::error::ErrorKind::ValueValidation,
-                format!("invalid --verify-base-url: {why}\n"),
-            )
-            .with_cmd(cmd)
-        })
-    }
-}
-
 /// `localhost`, `127.x.y.z`, `::1`.
 fn is_loopback(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');

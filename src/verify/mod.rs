@@ -19,8 +19,9 @@
 //!    environment to check it against, and the live API is not the place to try it.
 //!
 //! Nothing here touches the network unless `--verify` is given, and then only the one base URL's
-//! host: no proxies from the environment, no redirects. `--verify-dry-run` prints the requests
-//! (secrets redacted unless `--no-redact`) and sends nothing. No secret is ever written to stderr
+//! host: no proxies from the environment, no redirects. `--verify-dry-run` says what requests it
+//! would make (secrets redacted unless `--no-redact`) and sends nothing. Nothing here prints:
+//! [`apply`] hands its lines to the caller. No secret is ever in what it says
 //! unless `--no-redact`: error details are the client's error *kind*, never its message, and are
 //! scrubbed of both secrets all the same.
 
@@ -31,14 +32,13 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use anyhow::Result;
-use clap::{Args, ValueEnum};
 
 use crate::finding::{Finding, Outcome, Redaction, Secret, Verification};
 use crate::term::plural_s;
 
 pub use crate::pair::{ID_RULES, TOKEN_RULES};
 pub use endpoint::TEST_TOKEN_RULES;
-pub use http::{BaseUrl, BaseUrlParser};
+pub use http::BaseUrl;
 
 /// The API `--verify` talks to unless `--verify-base-url` says otherwise.
 pub const DEFAULT_BASE_URL: &str = "https://api.vobiz.ai";
@@ -55,37 +55,24 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// At most this many requests are in flight at once.
 pub const MAX_CONCURRENCY: usize = 4;
 
-/// The verification options every scan command takes.
-#[derive(Debug, Clone, Args)]
-pub struct VerifyArgs {
-    /// Check each Vobiz partner id + auth token pair found against the Vobiz API (one
-    /// `GET /api/v1/partner/me` per distinct pair) and report it active, inactive or unknown.
-    /// Off by default: without it credsweep makes no network connection.
-    #[arg(long)]
+/// How a scan verifies what it found: resolved from the command line's `--verify*` and
+/// `--fail-on` flags by the CLI.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Check each pair against the API (`--verify`).
     pub verify: bool,
-    /// Seconds one verification request may take.
-    #[arg(long, value_name = "SECS", value_parser = parse_timeout, default_value = "5")]
-    pub verify_timeout: TimeoutSecs,
-    /// The API to verify against: requests go to this one host only, redirects are never
-    /// followed. Plain `http://` only to a loopback address.
-    #[arg(long, value_name = "URL", value_parser = http::BaseUrlParser, default_value = DEFAULT_BASE_URL)]
-    pub verify_base_url: BaseUrl,
-    /// Print the verification requests that would be made (secrets redacted) on stderr, and send
-    /// nothing.
-    #[arg(long)]
-    pub verify_dry_run: bool,
-    /// Which findings fail the scan (exit 1): `any` finding (the default), or only credentials
-    /// whose `--verify` outcome is in the list: `active`, `inactive`, `unknown` (no answer:
-    /// API down, rate limited, timed out), `unverifiable`. Comma-separated or repeated, e.g.
-    /// `--fail-on active,unknown` for a CI gate that does not pass when the API cannot answer.
-    /// Outcomes need `--verify`. Errors still exit 2.
-    #[arg(long, value_enum, value_name = "WHEN", value_delimiter = ',',
-          default_values_t = [FailOn::Any])]
+    /// How long one request may take.
+    pub timeout: Duration,
+    /// The one host requests go to.
+    pub base_url: BaseUrl,
+    /// Say what would be sent, and send nothing.
+    pub dry_run: bool,
+    /// Which findings fail the scan.
     pub fail_on: Vec<FailOn>,
 }
 
-/// One `--fail-on` value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// Which findings fail a scan (exit 1): one `--fail-on` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailOn {
     /// Any finding fails the scan.
     Any,
@@ -112,7 +99,7 @@ impl FailOn {
     }
 }
 
-impl VerifyArgs {
+impl Options {
     /// Refuses `--fail-on` outcomes without `--verify`: no finding would have one, and the gate
     /// would pass whatever the scan found.
     pub fn validate(&self) -> Result<()> {
@@ -126,24 +113,6 @@ impl VerifyArgs {
         }
         Ok(())
     }
-}
-
-/// A request timeout given in seconds on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimeoutSecs(pub Duration);
-
-/// `5`, `0.5`, `30`: seconds, more than 0 and at most 300.
-pub fn parse_timeout(s: &str) -> Result<TimeoutSecs, String> {
-    let secs: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
-    if !(secs > 0.0 && secs <= 300.0) {
-        return Err(format!(
-            "the timeout must be more than 0 and at most 300 seconds, not {s}"
-        ));
-    }
-    Ok(TimeoutSecs(Duration::from_secs_f64(secs)))
 }
 
 /// Whether `findings` fail the scan under `fail_on`: with `any` in it, any finding; else a
@@ -272,23 +241,21 @@ pub fn pairs_with(findings: &[Finding], o: Outcome) -> usize {
 }
 
 /// With `--verify`, verifies the pairs the sources linked in `findings` (or with
-/// `--verify-dry-run` prints what would be sent). Progress and the dry run go to stderr; secrets in it are redacted
-/// unless `no_redact`.
+/// `--verify-dry-run` says what would be sent). Nothing is printed here: each line for the user
+/// (progress, the dry run, the tally) goes to `note` as it happens, escaped and without its line
+/// break, so that a caller that shows them on stderr shows progress before the requests go out.
+/// Secrets in them are shown as `redaction` says; `quiet` drops all but the dry run.
 pub fn apply(
-    args: &VerifyArgs,
+    opts: &Options,
     findings: &mut [Finding],
-    no_redact: bool,
+    redaction: Redaction,
     quiet: bool,
+    note: &mut dyn FnMut(String),
 ) -> Result<()> {
-    args.validate()?;
-    if !args.verify && !args.verify_dry_run {
+    opts.validate()?;
+    if !opts.verify && !opts.dry_run {
         return Ok(());
     }
-    let redaction = if no_redact {
-        Redaction::Plain
-    } else {
-        Redaction::Redact
-    };
     let checks = plan(findings);
     let unpaired_tokens = findings
         .iter()
@@ -305,22 +272,19 @@ pub fn apply(
         })
         .collect::<HashSet<_>>()
         .len();
-    let base = &args.verify_base_url;
+    let base = &opts.base_url;
 
-    if args.verify_dry_run {
-        crate::term::eprint_text(&crate::term::escape_lines(&dry_run_text(
-            base,
-            &checks,
-            unpaired_tokens,
-            test_pairs,
-            redaction,
-        )));
+    if opts.dry_run {
+        let text = dry_run_text(base, &checks, unpaired_tokens, test_pairs, redaction);
+        for line in text.split_terminator('\n') {
+            note(crate::term::escape(line).into_owned());
+        }
         return Ok(());
     }
 
-    let timeout = args.verify_timeout.0;
+    let timeout = opts.timeout;
     if !quiet && !checks.is_empty() {
-        crate::term::eprint_line(format_args!(
+        note(format!(
             "credsweep: verifying {} Vobiz credential pair{} against {} (timeout {})",
             checks.len(),
             if checks.len() == 1 { "" } else { "s" },
@@ -353,7 +317,7 @@ pub fn apply(
             *counts.entry(v.outcome).or_default() += 1;
         }
         let n = |o| counts.get(&o).copied().unwrap_or(0);
-        crate::term::eprint_line(format_args!(
+        note(format!(
             "credsweep: verification of {}: {} active, {} inactive, {} unknown; not tried: {} without an auth id, {}",
             plural_s(checks.len(), "credential pair"),
             n(Outcome::Active),
@@ -405,20 +369,6 @@ pub fn dry_run_text(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timeouts_parse() {
-        assert_eq!(parse_timeout("5"), Ok(TimeoutSecs(Duration::from_secs(5))));
-        assert_eq!(
-            parse_timeout("0.5"),
-            Ok(TimeoutSecs(Duration::from_millis(500)))
-        );
-        assert!(parse_timeout("0").is_err());
-        assert!(parse_timeout("-1").is_err());
-        assert!(parse_timeout("NaN").is_err());
-        assert!(parse_timeout("301").is_err());
-        assert!(parse_timeout("soon").is_err());
-    }
 
     #[test]
     fn dry_run_redacts_unless_asked() {

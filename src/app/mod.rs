@@ -1,0 +1,451 @@
+//! The application: one scan session from resolved options to an exit status.
+//!
+//! The CLI ([`crate::cli`]) turns flags into a plain [`ScanOptions`] and a [`Source`] once; it
+//! never runs a scan itself, and nothing here knows about clap. A session runs the same steps
+//! for every source, in this order:
+//!
+//! 1. **open**: the repository, for the git sources (its top is the scanned root);
+//! 2. **config and rules**: a [`Setup`] (configuration, rules, scanner, project root, size cap);
+//! 3. **scan**: the one step that differs by [`Source`] (`collect`: tree, standard input,
+//!    history, staged changes, the ranges a push sends), giving a `Collected`;
+//! 4. **baseline, severity, verify**: `report` judges stale entries, drops findings below the
+//!    threshold, links pairs and verifies them, and builds the [`Report`];
+//! 5. **report and exit status**: [`output::emit`] writes it and decides the status.
+//!
+//! `baseline add` and `baseline prune` ([`baseline_update`]) run steps 1-3 the same way and then
+//! update the baseline instead of reporting. Lines for the user on stderr (notes, progress of
+//! verification, what a baseline update did) go to a [`Notes`] sink the CLI gives, in order, as
+//! they happen; the report itself is written by [`output`], the binary's terminal side.
+
+pub mod baseline_update;
+pub mod output;
+pub mod setup;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Result;
+
+use crate::finding::{Finding, Redaction};
+use crate::hooks::{self, Pushed};
+use crate::report::{Report, ScanKind, sarif::SarifOptions, text::Color};
+use crate::rules::Severity;
+use crate::sources::history::{self, HistoryOptions, Selection};
+use crate::sources::{Summary, tree};
+use crate::term::plural;
+
+pub use setup::{DEFAULT_MAX_FILE_SIZE, Setup, load_config, load_rules};
+
+/// Exit statuses.
+pub const EXIT_CLEAN: i32 = 0;
+pub const EXIT_FINDINGS: i32 = 1;
+pub const EXIT_ERROR: i32 = 2;
+
+/// Where lines for the user go (the CLI writes each to stderr): one line each, escaped, without
+/// its line break.
+pub type Notes<'a> = &'a mut dyn FnMut(String);
+
+/// Which rules are in force.
+#[derive(Debug, Clone, Default)]
+pub struct RuleOptions {
+    /// Rule files added to the set.
+    pub files: Vec<PathBuf>,
+    /// Leave out the built-in rule pack.
+    pub no_default_rules: bool,
+    /// Where the configuration comes from.
+    pub config: ConfigChoice,
+}
+
+/// Where the configuration comes from.
+#[derive(Debug, Clone, Default)]
+pub enum ConfigChoice {
+    /// `.credsweep.toml` found from the scanned root upwards, if any.
+    #[default]
+    Discover,
+    /// This file, trusted (the user named it).
+    File(PathBuf),
+    /// No configuration.
+    None,
+}
+
+/// The report format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Sarif,
+}
+
+/// Everything a scan session needs to know from the command line, resolved: no flag is read
+/// again after the CLI built this (terminal checks included).
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    pub rules: RuleOptions,
+    pub format: Format,
+    pub sarif: SarifOptions,
+    /// Write the report to this file instead of standard output.
+    pub output: Option<PathBuf>,
+    /// How secrets are shown.
+    pub redaction: Redaction,
+    /// Whether text reports are coloured (decided with the terminal and `NO_COLOR`).
+    pub color: Color,
+    /// `--max-file-size`; else the configuration's, else [`DEFAULT_MAX_FILE_SIZE`].
+    pub max_file_size: Option<u64>,
+    /// Worker threads.
+    pub threads: usize,
+    /// No notes on stderr beyond errors.
+    pub quiet: bool,
+    /// Draw history progress on stderr.
+    pub progress: bool,
+    /// `--min-severity`; else the configuration's.
+    pub min_severity: Option<Severity>,
+    /// `--exclude` globs.
+    pub exclude: Vec<String>,
+    /// `--baseline FILE`; else the default one, if present.
+    pub baseline: Option<PathBuf>,
+    pub show_suppressed: bool,
+    pub fail_on_stale: bool,
+    /// Honour inline markers (`credsweep:allow`).
+    pub inline_allow: bool,
+    pub verify: crate::verify::Options,
+}
+
+/// Where a scan's bytes come from: the one step of a session that differs.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Files and directories (`-` is standard input).
+    Tree {
+        paths: Vec<PathBuf>,
+        options: tree::TreeOptions,
+    },
+    /// Standard input.
+    Stdin,
+    /// Part of the repository at (or above) `repo`, whose top becomes the scanned root.
+    Repo { repo: PathBuf, scan: RepoScan },
+}
+
+/// What of a repository a scan reads.
+#[derive(Debug, Clone)]
+pub enum RepoScan {
+    /// The history, or the part `selection` names.
+    History {
+        selection: Selection,
+        allow_missing_promised: bool,
+    },
+    /// What is staged for the next commit.
+    Staged,
+    /// The ranges a push sends.
+    Push(Vec<Pushed>),
+}
+
+/// What a scan read, as far as the baseline is concerned: whether it saw the whole tree or the
+/// whole history, so that an entry it did not see is really gone from there.
+#[derive(Debug, Clone, Default)]
+pub enum Scanned {
+    /// Part of a tree or history, a diff, standard input: covers no scope.
+    #[default]
+    Partial,
+    /// The working tree from these paths (covers the tree when one is the project root).
+    Tree(Vec<PathBuf>),
+    /// Every blob of the history.
+    FullHistory,
+}
+
+/// What the scan step of a session gives.
+pub(crate) struct Collected {
+    pub kind: ScanKind,
+    pub findings: Vec<Finding>,
+    /// For a staged scan: secrets already committed in the changed files (never blocking).
+    pub preexisting: Vec<Finding>,
+    pub summary: Summary,
+    /// Notes from the source for the reader (shallow clone, submodules, range).
+    pub notes: Vec<String>,
+    pub scanned: Scanned,
+    /// What relative finding paths are relative to.
+    pub path_base: PathBuf,
+    /// Text printed after a text report with findings (hook runs).
+    pub footer: Option<String>,
+}
+
+impl Collected {
+    fn new(kind: ScanKind, path_base: PathBuf) -> Collected {
+        Collected {
+            kind,
+            findings: Vec::new(),
+            preexisting: Vec::new(),
+            summary: Summary::default(),
+            notes: Vec::new(),
+            scanned: Scanned::Partial,
+            path_base,
+            footer: None,
+        }
+    }
+}
+
+/// Runs one scan session: `source` scanned with `opts`, reported; returns the exit status.
+pub fn scan(opts: &ScanOptions, source: Source, notes: Notes<'_>) -> Result<i32> {
+    let started = Instant::now();
+    let (setup, collected) = collect(opts, source)?;
+    report(opts, &setup, collected, started, notes)
+}
+
+/// How a history scan runs under `opts`.
+fn history_options(
+    opts: &ScanOptions,
+    selection: Selection,
+    allow_missing_promised: bool,
+) -> HistoryOptions {
+    HistoryOptions {
+        selection,
+        threads: opts.threads,
+        progress: opts.progress,
+        allow_missing_promised,
+    }
+}
+
+/// Where a tree scan looks for its configuration and baseline, and where `baseline add --git`
+/// looks for the repository: the first path given that is not `-`, else `.`.
+pub(crate) fn tree_root(paths: &[PathBuf]) -> PathBuf {
+    paths
+        .iter()
+        .find(|p| p.as_os_str() != "-")
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Steps 1-3 of a session: opens what `source` names, sets up rules and configuration for it,
+/// and scans it.
+pub(crate) fn collect(opts: &ScanOptions, source: Source) -> Result<(Setup, Collected)> {
+    match source {
+        Source::Tree { paths, options } => {
+            let setup = Setup::new(opts, &tree_root(&paths))?;
+            let mut c = Collected::new(ScanKind::Dir, crate::project::current_dir());
+            let (findings, summary) =
+                tree::scan_paths(&setup.context(c.path_base.clone()), &paths, &options);
+            (c.findings, c.summary, c.scanned) = (findings, summary, Scanned::Tree(paths));
+            Ok((setup, c))
+        }
+        Source::Stdin => {
+            let setup = Setup::new(opts, Path::new("."))?;
+            let mut c = Collected::new(ScanKind::Stdin, crate::project::current_dir());
+            (c.findings, c.summary) = tree::scan_stdin(&setup.context(c.path_base.clone()));
+            Ok((setup, c))
+        }
+        Source::Repo { repo, scan } => {
+            let repo = history::repo::open(&repo)?;
+            let top = history::repo::root(&repo);
+            let setup = Setup::new(opts, &top)?;
+            let c = collect_repo(opts, &setup, &repo, top, scan)?;
+            Ok((setup, c))
+        }
+    }
+}
+
+/// The scan step for a repository opened at `top`.
+fn collect_repo(
+    opts: &ScanOptions,
+    setup: &Setup,
+    repo: &gix::Repository,
+    top: PathBuf,
+    scan: RepoScan,
+) -> Result<Collected> {
+    let ctx = setup.context(top.clone());
+    Ok(match scan {
+        RepoScan::History {
+            selection,
+            allow_missing_promised,
+        } => {
+            let mut c = Collected::new(ScanKind::History, top);
+            if matches!(selection, Selection::All) {
+                c.scanned = Scanned::FullHistory;
+            }
+            let options = history_options(opts, selection, allow_missing_promised);
+            let scan = history::scan(&ctx, repo, &options)?;
+            (c.findings, c.summary, c.notes) = (scan.findings, scan.summary, scan.notes);
+            c
+        }
+        RepoScan::Staged => {
+            let mut c = Collected::new(ScanKind::Staged, top);
+            let scan = crate::sources::staged::scan(&ctx, repo)?;
+            (c.findings, c.preexisting, c.summary, c.notes) =
+                (scan.findings, scan.preexisting, scan.summary, scan.notes);
+            c.footer = Some(hooks::commit_footer());
+            c
+        }
+        RepoScan::Push(pushes) => {
+            let mut c = Collected::new(ScanKind::History, top);
+            if pushes.is_empty() {
+                c.notes.push(
+                    "nothing to scan: the push sends no commits (it only deletes refs)".to_string(),
+                );
+            }
+            let mut seen = BTreeSet::new();
+            for p in pushes {
+                let selection = hooks::selection(repo, p);
+                let out = history::scan(&ctx, repo, &history_options(opts, selection, false))?;
+                for f in out.findings {
+                    // Two branches pushed together may share commits: report each place once.
+                    if seen.insert((f.fingerprint.clone(), f.location.clone(), f.line, f.column)) {
+                        c.findings.push(f);
+                    }
+                }
+                c.summary.merge(out.summary);
+                for n in out.notes {
+                    if !c.notes.contains(&n) {
+                        c.notes.push(n);
+                    }
+                }
+            }
+            c.footer = Some(hooks::push_footer());
+            c
+        }
+    })
+}
+
+/// Steps 4-5 of a session: applies the baseline, the severity threshold and verification to
+/// what `collect` gave, and emits the report; returns the exit status.
+pub(crate) fn report(
+    opts: &ScanOptions,
+    setup: &Setup,
+    collected: Collected,
+    started: Instant,
+    notes: Notes<'_>,
+) -> Result<i32> {
+    let Collected {
+        kind,
+        mut findings,
+        preexisting,
+        mut summary,
+        notes: source_notes,
+        scanned,
+        footer,
+        ..
+    } = collected;
+    if !preexisting.is_empty()
+        && !opts.quiet
+        && (opts.format != Format::Text || opts.output.is_some())
+    {
+        // The text report lists them; other formats and `-o` get the notice on stderr too.
+        notes(format!(
+            "credsweep: note: {} already committed in the files you changed (not added by this commit, not blocking). {}",
+            plural(preexisting.len(), "secret", "secrets"),
+            crate::report::text::PREEXISTING_ADVICE
+        ));
+    }
+    // A built-in rule whose regex failed to compile matched nothing: the scan is incomplete.
+    for (id, e) in setup.scanner.rules().broken() {
+        summary.skip(
+            format!("rule {id}"),
+            crate::sources::SkipReason::Error(format!(
+                "the rule's regex does not compile, so the rule was not applied (a bug: please report it): {e}"
+            )),
+        );
+    }
+    let report_notes: Vec<String> = std::mem::take(&mut summary.notes)
+        .into_iter()
+        .chain(source_notes)
+        .collect();
+    let baseline = setup.baseline(opts)?;
+    // Staleness is judged on everything the scan saw, before the severity threshold drops any.
+    let seen: BTreeSet<String> = findings.iter().map(|f| f.fingerprint.0.clone()).collect();
+    if let Some(min) = setup.min_severity(opts) {
+        let before = findings.len();
+        findings.retain(|f| f.severity >= min);
+        summary.below_min_severity += (before - findings.len()) as u64;
+    }
+    crate::verify::apply(
+        &opts.verify,
+        &mut findings,
+        opts.redaction,
+        opts.quiet,
+        notes,
+    )?;
+    let mut report = Report::new(
+        kind,
+        findings,
+        summary,
+        setup.scanner.rules(),
+        started.elapsed(),
+    );
+    report.preexisting = preexisting;
+    report.show_suppressed = opts.show_suppressed;
+    report.footer = footer;
+    report.notes.extend(setup.notes.iter().cloned());
+    report.notes.extend(report_notes);
+    let mut stale = 0;
+    if let Some(b) = &baseline {
+        report.apply_baseline(b);
+        if opts.fail_on_stale {
+            let cov = setup.coverage(opts, &scanned);
+            let seen: BTreeSet<&str> = seen.iter().map(String::as_str).collect();
+            for (e, scopes) in b.stale(&seen, cov) {
+                stale += 1;
+                let history = scopes.contains(&crate::baseline::Scope::History);
+                report.notes.push(format!(
+                    "stale baseline entry {} ({} in {}, scope {}) matches nothing in the whole {}: run `credsweep baseline prune{}`",
+                    e.fingerprint,
+                    e.rule,
+                    e.path,
+                    scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                    if history { "history" } else { "tree" },
+                    if history { " --git" } else { "" },
+                ));
+            }
+            if cov.is_none() {
+                report.notes.push(
+                    "--fail-on-stale judged no baseline entry: this scan does not cover the whole tree (`dir` of the repository's top, no --exclude) or the whole history (`git` with no range)".to_string(),
+                );
+            }
+        }
+    }
+    if setup::redacts_repository_strings(opts) {
+        report.redact_repository_strings(&setup.scanner);
+    }
+    let code = output::emit(opts, &report, notes)?;
+    Ok(if stale > 0 { EXIT_ERROR } else { code })
+}
+
+/// `credsweep rules list`: each rule in force (id, severity, description) and their count.
+pub fn list_rules(rules: &RuleOptions) -> Result<String> {
+    let set = load_rules(rules, &load_config(rules, Path::new("."))?)?;
+    let mut out = String::new();
+    for r in set.rules() {
+        out += &format!(
+            "{:<36} {:<8} {}\n",
+            r.id,
+            r.severity.as_str(),
+            // A rule from a repository's configuration may say anything.
+            crate::term::escape(&r.description)
+        );
+    }
+    out += &format!("{} rules\n", set.len());
+    Ok(out)
+}
+
+/// `credsweep rules check`: each example that misbehaves and a tally, with the exit status.
+pub fn check_rules(rules: &RuleOptions) -> Result<(String, i32)> {
+    let set = load_rules(rules, &load_config(rules, Path::new("."))?)?;
+    let failures = crate::rulecheck::check(&set);
+    let mut out = String::new();
+    for f in &failures {
+        out += &format!("FAIL {}\n", crate::term::escape_lines(&f.to_string()));
+    }
+    let examples: usize = set
+        .rules()
+        .iter()
+        .map(|r| r.examples.len() + r.negative_examples.len())
+        .sum();
+    out += &format!(
+        "{} rules, {} examples: {} failed\n",
+        set.len(),
+        examples,
+        failures.len()
+    );
+    let code = if failures.is_empty() {
+        EXIT_CLEAN
+    } else {
+        EXIT_FINDINGS
+    };
+    Ok((out, code))
+}

@@ -1,0 +1,226 @@
+//! What a scan needs before it reads anything: the configuration and rules in force, the
+//! scanner built from them, the project root, the size cap, and the baseline, all resolved once
+//! from the [`ScanOptions`] and the scanned root into a [`Setup`].
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use super::{ConfigChoice, Format, RuleOptions, ScanOptions, Scanned};
+use crate::baseline::{BASELINE_FILE, Baseline, Coverage};
+use crate::config::Config;
+use crate::finding::{DEFAULT_FINGERPRINT_KEY, Finding, Redaction};
+use crate::rules::{RuleSet, Severity};
+use crate::scanner::Scanner;
+use crate::sources::ScanContext;
+
+/// The size cap when neither the command line nor the configuration sets one.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 << 20;
+
+/// The configuration in force: the file `--config` names, none with `--no-config`, else
+/// `.credsweep.toml` found from `root` upwards, up to the repository's top.
+pub fn load_config(a: &RuleOptions, root: &Path) -> Result<Config> {
+    match &a.config {
+        ConfigChoice::None => Ok(Config::empty()),
+        ConfigChoice::File(file) => {
+            let mut config = Config::load(file)?;
+            config.trusted = true;
+            Ok(config)
+        }
+        ConfigChoice::Discover => Ok(Config::discover(root)?.unwrap_or_else(Config::empty)),
+    }
+}
+
+/// The rules in force: the built-in pack (unless `--no-default-rules` or the configuration says
+/// `default_rules = false`), `--rules` files, then the configuration's rule settings.
+pub fn load_rules(a: &RuleOptions, config: &Config) -> Result<RuleSet> {
+    let mut set = if a.no_default_rules || !config.default_rules {
+        RuleSet::default()
+    } else {
+        RuleSet::builtin().context("the built-in rule pack is broken (a bug: please report it)")?
+    };
+    for path in &a.files {
+        let text = crate::config::read_text_file(path, crate::config::MAX_CONFIG_FILE)
+            .with_context(|| format!("cannot read rule file {}", path.display()))?;
+        set.add_toml(&path.display().to_string(), &text)?;
+    }
+    config.apply_rules(&mut set)?;
+    if set.is_empty() {
+        bail!("no rules in force: drop --no-default-rules or add rules with --rules FILE");
+    }
+    Ok(set)
+}
+
+/// Redacts the description and remediation of every rule that is not built in (a repository's
+/// configuration may write anything there, a credential too) the way reports redact other
+/// repository strings ([`crate::finding::StringRedactor`]), with the rules themselves.
+fn redact_rule_texts(rules: &mut RuleSet) {
+    if rules.rules().iter().all(|r| r.is_builtin()) {
+        return;
+    }
+    let scanner = Scanner::new(rules.clone());
+    let mut r = crate::finding::StringRedactor::new(&scanner, []);
+    for rule in rules.rules_mut().iter_mut().filter(|r| !r.is_builtin()) {
+        rule.description = r.redact(&rule.description);
+        if let Some(text) = &rule.remediation {
+            rule.remediation = Some(r.redact(text));
+        }
+    }
+}
+
+/// Whether repository strings (rule texts, paths, messages) are redacted in the report: unless
+/// `--no-redact`, and always in SARIF, which never holds a secret.
+pub(crate) fn redacts_repository_strings(opts: &ScanOptions) -> bool {
+    opts.redaction == Redaction::Redact || opts.format == Format::Sarif
+}
+
+/// Everything a scan needs before it reads anything, resolved from options and configuration.
+pub struct Setup {
+    pub config: Config,
+    pub scanner: Scanner,
+    /// The repository's top; outside a repository, where the configuration lives, or else the
+    /// scanned root. The baseline's default home, and what `--exclude` globs and baseline paths
+    /// are relative to.
+    pub project_root: PathBuf,
+    pub max_file_size: u64,
+    pub inline_allow: bool,
+    /// For the report: where the configuration came from, and what of it was not applied.
+    pub notes: Vec<String>,
+}
+
+impl Setup {
+    pub fn new(a: &ScanOptions, root: &Path) -> Result<Setup> {
+        a.verify.validate()?;
+        let mut config = load_config(&a.rules, root)?;
+        let mut rules = load_rules(&a.rules, &config)?;
+        // Reports print what rules say; SARIF never holds a secret.
+        if redacts_repository_strings(a) {
+            redact_rule_texts(&mut rules);
+        }
+        let scanner = Scanner::new(rules);
+        let project_root = match (crate::project::repo_top(root), config.root()) {
+            (Some(top), _) => top,
+            (None, Some(r)) => r.to_path_buf(),
+            (None, None) if root.is_dir() => root.to_path_buf(),
+            (None, None) => root
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+        };
+        config
+            .allow
+            .set_excludes(&project_root, &a.exclude)
+            .map_err(anyhow::Error::msg)?;
+        let mut notes: Vec<String> = config.source_note().into_iter().collect();
+        let max_file_size = match (a.max_file_size, config.max_file_size) {
+            (Some(n), _) => n,
+            // A repository's own configuration may lower the cap, not raise it: a hostile one
+            // would make every thread hold gigabyte buffers.
+            (None, Some(n)) if config.trusted || n <= DEFAULT_MAX_FILE_SIZE => n,
+            (None, Some(n)) => {
+                notes.push(format!(
+                    "the repository's configuration asks for max_file_size {}, above the default \
+                     {}: a repository's own configuration may only lower it, so the default \
+                     applies (raise it with --max-file-size)",
+                    crate::units::human_bytes(n),
+                    crate::units::human_bytes(DEFAULT_MAX_FILE_SIZE)
+                ));
+                DEFAULT_MAX_FILE_SIZE
+            }
+            (None, None) => DEFAULT_MAX_FILE_SIZE,
+        };
+        Ok(Setup {
+            config,
+            scanner,
+            project_root,
+            max_file_size,
+            inline_allow: a.inline_allow,
+            notes,
+        })
+    }
+
+    /// The context sources scan with; `path_base` is what relative finding paths are relative to.
+    pub fn context(&self, path_base: PathBuf) -> ScanContext<'_> {
+        // Canonical, as the allow-list's root is, so its path globs compare.
+        let path_base = path_base.canonicalize().unwrap_or(path_base);
+        ScanContext {
+            scanner: &self.scanner,
+            fingerprint_key: self.fingerprint_key(),
+            max_file_size: self.max_file_size,
+            allowlist: &self.config.allow,
+            inline_allow: self.inline_allow,
+            path_base,
+        }
+    }
+
+    /// The key fingerprints are made with: `fingerprint_salt`, or the default key.
+    pub fn fingerprint_key(&self) -> Vec<u8> {
+        self.config.fingerprint_salt.as_ref().map_or_else(
+            || DEFAULT_FINGERPRINT_KEY.to_vec(),
+            |s| s.as_bytes().to_vec(),
+        )
+    }
+
+    /// The severity below which findings are dropped: `--min-severity`, else `min_severity`.
+    pub fn min_severity(&self, a: &ScanOptions) -> Option<Severity> {
+        a.min_severity.or(self.config.min_severity)
+    }
+
+    /// Which baseline scopes a scan that read `scanned` covered fully.
+    pub fn coverage(&self, a: &ScanOptions, scanned: &Scanned) -> Coverage {
+        let whole = a.exclude.is_empty();
+        match scanned {
+            Scanned::Partial => Coverage::default(),
+            Scanned::FullHistory => Coverage {
+                tree: false,
+                history: whole,
+            },
+            Scanned::Tree(paths) => {
+                let root = crate::project::absolute(&self.project_root);
+                Coverage {
+                    tree: whole
+                        && paths
+                            .iter()
+                            .any(|p| p.as_os_str() != "-" && crate::project::absolute(p) == root),
+                    history: false,
+                }
+            }
+        }
+    }
+
+    /// The path a baseline entry records for `f`: relative to the project root when the finding's
+    /// path (relative to `base`) is under it, else as reported.
+    pub fn baseline_entry_path(&self, f: &Finding, base: &Path) -> String {
+        // Standard input and history are recorded by name; a file by its path in the project.
+        let crate::finding::Location::Path(path) = &f.location else {
+            return f.location.name().into_owned();
+        };
+        let p = Path::new(path);
+        let abs = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            base.join(p)
+        };
+        crate::project::relative_to(&abs, &self.project_root)
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| path.clone())
+    }
+
+    /// The baseline file: `--baseline FILE`, else `.credsweep-baseline.toml` at the project root.
+    pub fn baseline_path(&self, a: &ScanOptions) -> PathBuf {
+        a.baseline
+            .clone()
+            .unwrap_or_else(|| self.project_root.join(BASELINE_FILE))
+    }
+
+    /// The baseline in force: an explicit `--baseline` must exist; the default one may not.
+    pub fn baseline(&self, a: &ScanOptions) -> Result<Option<Baseline>> {
+        let path = self.baseline_path(a);
+        if a.baseline.is_none() && std::fs::symlink_metadata(&path).is_err() {
+            return Ok(None);
+        }
+        let b = Baseline::load(&path)?;
+        b.check_key(&self.fingerprint_key(), &path)?;
+        Ok(Some(b))
+    }
+}

@@ -1,0 +1,315 @@
+//! The command line as clap reads it (ripgrep's "low-level" arguments): the subcommands and
+//! their flags, exactly as typed. [`super::resolve`] turns them into the application's plain
+//! options once; nothing outside [`crate::cli`] sees these types.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use super::resolve::{BaseUrlParser, parse_severity, parse_timeout};
+use crate::rules::Severity;
+use crate::verify::{BaseUrl, DEFAULT_BASE_URL};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "credsweep",
+    version,
+    about = "Find leaked credentials (Vobiz Partner API tokens and many more) in files, staged changes and git history.",
+    after_help = "Exit status: 0 no findings, 1 findings, 2 error or incomplete scan."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan files and directories (default: the current directory); `-` reads standard input.
+    Dir(DirArgs),
+    /// Scan standard input, reported as `<stdin>`.
+    Stdin(StdinArgs),
+    /// Scan git history: every blob in the object database once (all branches, tags, the
+    /// stash, unreachable commits), each finding with the commit that introduced it.
+    Git(GitArgs),
+    /// Scan what is staged for the next commit: the index, not the working tree.
+    Staged(StagedArgs),
+    /// Scan the commits a `git push` sends: reads git's pre-push lines (`<local ref> <local sha>
+    /// <remote ref> <remote sha>`) on standard input; what the installed pre-push hook runs.
+    PrePush(PrePushArgs),
+    /// Install credsweep as the repository's git pre-commit hook (and pre-push hook with
+    /// --pre-push), chaining to a hook already there.
+    InstallHook(InstallArgs),
+    /// Remove the hooks `install-hook` wrote and put back the hooks it chained to.
+    UninstallHook(UninstallArgs),
+    /// List or check the rules in force.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Accept the current findings (add) or drop accepted ones that match nothing (prune).
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Scan like `dir` (or like `git` with --git) and add every finding to the baseline
+    /// (`.credsweep-baseline.toml` at the repository's top), with its scope (tree or history).
+    Add {
+        /// Why these findings are accepted; stored with each new entry.
+        #[arg(long)]
+        reason: Option<String>,
+        /// Scan the whole git history of the repository at PATH instead of the files.
+        #[arg(long)]
+        git: bool,
+        #[command(flatten)]
+        dir: DirArgs,
+    },
+    /// Scan the whole tree (or, with --git, the whole history) and drop baseline entries that
+    /// match no finding there any more; entries of the other scope are kept.
+    Prune {
+        /// Scan the whole git history of the repository at PATH instead of the files.
+        #[arg(long)]
+        git: bool,
+        #[command(flatten)]
+        dir: DirArgs,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning (secrets are never written into it).
+    Sarif,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Which rules are in force; shared by every command that scans or lists rules.
+#[derive(Debug, Clone, Args)]
+pub struct RuleArgs {
+    /// Add the rules in this TOML file (repeatable).
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Do not load the built-in rule pack (use only --rules files and the configuration's rules).
+    #[arg(long)]
+    pub no_default_rules: bool,
+    /// Use this configuration file instead of `.credsweep.toml` at the scanned root.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Ignore `.credsweep.toml`.
+    #[arg(long)]
+    pub no_config: bool,
+}
+
+/// Options every scan shares.
+#[derive(Debug, Clone, Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// With `--format sarif`: list every rule in force in the log, not only those that fired.
+    #[arg(long)]
+    pub sarif_all_rules: bool,
+    /// With `--format sarif`: name each history finding's commit author (left out by default:
+    /// a SARIF log is uploaded and kept, and an author's name or email is personal data).
+    #[arg(long)]
+    pub sarif_authors: bool,
+    /// Write the report to this file instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Show secrets in full (they are redacted to a short prefix by default).
+    #[arg(long)]
+    pub no_redact: bool,
+    /// Scan at most this much of each file (e.g. 64M, 1G, 100K; default 64M); the rest is
+    /// reported as not scanned.
+    #[arg(long, value_name = "SIZE", value_parser = crate::units::parse_size)]
+    pub max_file_size: Option<u64>,
+    /// Worker threads (default, or 0: available cores; at most 256).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+    /// When to colour text output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// No progress output on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Drop findings below this severity (counted in the summary); overrides `min_severity` in
+    /// the configuration.
+    #[arg(long, value_name = "LEVEL", value_parser = parse_severity)]
+    pub min_severity: Option<Severity>,
+    /// Leave out paths matching this gitignore-style glob, relative to the repository's top (or
+    /// the scanned root outside a repository); repeatable. Not for `stdin`.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Accepted findings (default: `.credsweep-baseline.toml` at the repository's top, if present).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// List the findings the baseline suppresses (they never fail the scan).
+    #[arg(long)]
+    pub show_suppressed: bool,
+    /// Fail (exit 2) when a baseline entry matches nothing, so the baseline does not rot. Judged
+    /// only for entries whose scope the scan covered in full: `tree` entries by `dir` of the
+    /// repository's top, `history` entries by `git` with no range; other scans judge none.
+    #[arg(long)]
+    pub fail_on_stale: bool,
+    /// Ignore inline markers such as `credsweep:allow` and `gitleaks:allow` (for audits).
+    #[arg(long)]
+    pub no_inline_allow: bool,
+    /// Opt-in verification of Vobiz credential pairs (`--verify`, `--fail-on active`, ...).
+    #[command(flatten)]
+    pub verify: VerifyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DirArgs {
+    /// Files and directories to scan; `-` is standard input.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Scan files that .gitignore, .ignore or git's excludes leave out.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Follow symbolic links.
+    #[arg(long, short = 'L')]
+    pub follow: bool,
+    #[command(flatten)]
+    pub scan: ScanArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StdinArgs {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GitArgs {
+    /// The repository: a work tree (or a directory in one), a bare repository or a linked worktree.
+    #[arg(value_name = "REPO", default_value = ".")]
+    pub repo: PathBuf,
+    /// Scan only blobs that refs reach (leave out dangling and reflog-only commits).
+    #[arg(long, conflicts_with_all = ["since", "range"])]
+    pub reachable_only: bool,
+    /// Scan only what commits after REV introduced (REV..HEAD).
+    #[arg(long, value_name = "REV", conflicts_with = "range")]
+    pub since: Option<String>,
+    /// Scan only what the commits in B but not in A introduced, merges included (e.g. origin/main..HEAD).
+    #[arg(long, value_name = "A..B")]
+    pub range: Option<String>,
+    /// In a partial clone, accept that the blobs it was cloned without are not scanned (they are
+    /// counted in a note; without this flag they make the exit status 2).
+    #[arg(long)]
+    pub allow_missing_promised: bool,
+    #[command(flatten)]
+    pub scan: ScanArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StagedArgs {
+    /// The repository (default: the one the current directory is in).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub repo: PathBuf,
+    #[command(flatten)]
+    pub scan: ScanArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Print every rule: id, severity, description.
+    List {
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+    /// Run every rule's examples and negative examples; fail on any mismatch.
+    Check {
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Also install a pre-push hook that scans the commits each push sends.
+    #[arg(long)]
+    pub pre_push: bool,
+    /// Replace a hook already there instead of chaining to it (it is kept as
+    /// `<hook>.credsweep-replaced`, not run, and `uninstall-hook` puts it back).
+    #[arg(long)]
+    pub force: bool,
+    /// The repository (default: the one the current directory is in).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub repo: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// The repository (default: the one the current directory is in).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub repo: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PrePushArgs {
+    /// The remote's name, as git passes it to a pre-push hook.
+    #[arg(value_name = "REMOTE")]
+    pub remote: Option<String>,
+    /// The remote's URL, as git passes it to a pre-push hook (not used).
+    #[arg(value_name = "URL")]
+    pub url: Option<String>,
+    /// The repository (default: the one the current directory is in).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub repo: PathBuf,
+    #[command(flatten)]
+    pub scan: ScanArgs,
+}
+
+/// The verification options every scan command takes.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// Check each Vobiz partner id + auth token pair found against the Vobiz API (one
+    /// `GET /api/v1/partner/me` per distinct pair) and report it active, inactive or unknown.
+    /// Off by default: without it credsweep makes no network connection.
+    #[arg(long)]
+    pub verify: bool,
+    /// Seconds one verification request may take.
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout, default_value = "5")]
+    pub verify_timeout: Duration,
+    /// The API to verify against: requests go to this one host only, redirects are never
+    /// followed. Plain `http://` only to a loopback address.
+    #[arg(long, value_name = "URL", value_parser = BaseUrlParser, default_value = DEFAULT_BASE_URL)]
+    pub verify_base_url: BaseUrl,
+    /// Print the verification requests that would be made (secrets redacted) on stderr, and send
+    /// nothing.
+    #[arg(long)]
+    pub verify_dry_run: bool,
+    /// Which findings fail the scan (exit 1): `any` finding (the default), or only credentials
+    /// whose `--verify` outcome is in the list: `active`, `inactive`, `unknown` (no answer:
+    /// API down, rate limited, timed out), `unverifiable`. Comma-separated or repeated, e.g.
+    /// `--fail-on active,unknown` for a CI gate that does not pass when the API cannot answer.
+    /// Outcomes need `--verify`. Errors still exit 2.
+    #[arg(long, value_enum, value_name = "WHEN", value_delimiter = ',',
+          default_values_t = [FailOn::Any])]
+    pub fail_on: Vec<FailOn>,
+}
+
+/// One `--fail-on` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Any finding fails the scan.
+    Any,
+    /// A credential verified active (the API accepted it).
+    Active,
+    /// A credential the API rejected.
+    Inactive,
+    /// A credential the API gave no answer about (timeout, network error, 429, 5xx).
+    Unknown,
+    /// A credential that was not tried (no pair in its file, a test-mode token).
+    Unverifiable,
+}

@@ -1,0 +1,128 @@
+//! The command line: clap's view of the arguments ([`args`]), resolved once into the
+//! application's plain options ([`resolve`]), then handed to [`crate::app`], which runs the
+//! session. The layers below do not print what they have to say to the user (notes, verification
+//! progress, what a baseline update or a hook install did): they hand each line to a sink this
+//! module gives them, and it prints them.
+//!
+//! Exit status: 0 clean, 1 findings, 2 error (including a scan that could not read everything it
+//! was asked to).
+
+pub mod args;
+pub mod resolve;
+
+use std::io::{IsTerminal, Read};
+
+use anyhow::{Context, Result, bail};
+
+pub use crate::app::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
+pub use args::{Cli, Command};
+
+use args::{BaselineCommand, RulesCommand};
+
+use crate::app::{self, RepoScan, Source, baseline_update::Update, output::write_stdout};
+use crate::hooks;
+
+/// A line for the user on stderr.
+fn note(line: String) {
+    crate::term::eprint_line(line);
+}
+
+/// A line for the user on stdout (what `install-hook` and `uninstall-hook` did); a closed stdout
+/// is not a panic.
+fn say(line: String) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// Runs the command line; returns the exit status.
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Dir(a) => app::scan(
+            &resolve::scan_options(&a.scan),
+            resolve::tree_source(&a),
+            &mut note,
+        ),
+        Command::Stdin(a) => app::scan(&resolve::scan_options(&a.scan), Source::Stdin, &mut note),
+        Command::Git(a) => {
+            let source = resolve::history_source(&a)?;
+            app::scan(&resolve::scan_options(&a.scan), source, &mut note)
+        }
+        Command::Staged(a) => {
+            // Under the pre-commit framework's pre-push stage, the commits being pushed.
+            let scan = match hooks::pre_commit_framework_push() {
+                Some(pushes) => RepoScan::Push(pushes),
+                None => RepoScan::Staged,
+            };
+            let source = Source::Repo { repo: a.repo, scan };
+            app::scan(&resolve::scan_options(&a.scan), source, &mut note)
+        }
+        Command::PrePush(a) => {
+            let pushes = hooks::parse_pre_push(&read_pre_push_lines()?)?;
+            let source = Source::Repo {
+                repo: a.repo,
+                scan: RepoScan::Push(pushes),
+            };
+            app::scan(&resolve::scan_options(&a.scan), source, &mut note)
+        }
+        Command::InstallHook(a) => {
+            let opts = hooks::InstallOptions {
+                pre_push: a.pre_push,
+                force: a.force,
+                repo: a.repo,
+            };
+            hooks::install(&opts, &mut say)?;
+            Ok(EXIT_CLEAN)
+        }
+        Command::UninstallHook(a) => {
+            hooks::uninstall(&a.repo, &mut say)?;
+            Ok(EXIT_CLEAN)
+        }
+        Command::Baseline(cmd) => {
+            let (dir, git, update) = match cmd {
+                BaselineCommand::Add { reason, git, dir } => (dir, git, Update::Add { reason }),
+                BaselineCommand::Prune { git, dir } => (dir, git, Update::Prune),
+            };
+            let source = if git {
+                Source::Repo {
+                    repo: app::tree_root(&dir.paths),
+                    scan: RepoScan::History {
+                        selection: crate::sources::history::Selection::All,
+                        allow_missing_promised: false,
+                    },
+                }
+            } else {
+                resolve::tree_source(&dir)
+            };
+            let opts = resolve::scan_options(&dir.scan);
+            app::baseline_update::run(&opts, source, update, &mut note)
+        }
+        Command::Rules(RulesCommand::List { rules }) => {
+            write_stdout(&app::list_rules(&resolve::rule_options(&rules))?)?;
+            Ok(EXIT_CLEAN)
+        }
+        Command::Rules(RulesCommand::Check { rules }) => {
+            let (out, code) = app::check_rules(&resolve::rule_options(&rules))?;
+            write_stdout(&out)?;
+            Ok(code)
+        }
+    }
+}
+
+/// git's pre-push lines on standard input; refused from a terminal, where nobody would type them.
+fn read_pre_push_lines() -> Result<String> {
+    let mut stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        bail!(
+            "credsweep pre-push reads git's pre-push lines on standard input: it is run by the \
+             pre-push hook (`credsweep install-hook --pre-push`); to scan commits by hand use \
+             `credsweep git --range A..B`"
+        );
+    }
+    let mut raw = Vec::new();
+    stdin
+        .read_to_end(&mut raw)
+        .context("cannot read the pre-push lines on standard input")?;
+    Ok(String::from_utf8_lossy(&raw).into_owned())
+}
