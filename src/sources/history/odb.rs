@@ -471,6 +471,37 @@ pub fn visit_blobs<V: BlobVisitor>(
     Ok(out)
 }
 
+/// Every commit in the object database, reachable or not, from a pass of its own that scans no
+/// blob: the commit graph without the blob scan, for when that scan is skipped or partial (a
+/// future cache of scanned packs must not lose their commits). With no blob wanted, the plan
+/// leaves blobs out of each delta tree, so this pass decodes commits, trees and tags (and the
+/// rare blob one of them is a delta of). A full scan does not call it: [`visit_blobs`] collects
+/// the same commits on its way, with no second decode.
+pub fn commits(repo: &gix::Repository, threads: usize) -> Result<Outcome> {
+    let progress = Progress::hidden();
+    let none = HashSet::default();
+    visit_blobs(
+        repo,
+        &Options {
+            threads,
+            only: Some(&none),
+            progress: &progress,
+            // Only a blob that a commit, tree or tag is a delta of is decoded: whole, as the
+            // object built on it must be.
+            max_blob: MAX_OTHER,
+        },
+        NoBlobs,
+    )
+}
+
+/// The visitor of a pass that wants no blob.
+#[derive(Clone)]
+struct NoBlobs;
+
+impl BlobVisitor for NoBlobs {
+    fn visit(&mut self, _: BlobId, _: &[u8], _: u64) {}
+}
+
 /// A worker for a pass that is not one pack's delta tree (loose objects, a damaged pack re-read
 /// object by object); `earlier` are the pack indices whose objects it must not visit again.
 fn worker<'a, V: BlobVisitor>(
