@@ -15,7 +15,7 @@ use super::ObjectError;
 use super::graph::{CommitGraph, CommitIdx};
 
 /// `prefix/name`, or `name` at the root.
-fn join(prefix: &BStr, name: &BStr) -> BString {
+pub(crate) fn join(prefix: &BStr, name: &BStr) -> BString {
     if prefix.is_empty() {
         name.to_owned()
     } else {
