@@ -1084,4 +1084,65 @@ mod tests {
             "a partial clone's are all kept, to be counted"
         );
     }
+
+    /// Runs git in `dir`, isolated from the user's configuration.
+    fn git(dir: &Path, args: &[&str]) {
+        let out = std::process::Command::new("git")
+            .current_dir(dir)
+            .args(args)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "A")
+            .env("GIT_AUTHOR_EMAIL", "a@example.com")
+            .env("GIT_COMMITTER_NAME", "A")
+            .env("GIT_COMMITTER_EMAIL", "a@example.com")
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?} failed");
+    }
+
+    fn sorted_ids(outcome: Outcome) -> Vec<ObjectId> {
+        let mut ids: Vec<ObjectId> = outcome.commits.into_iter().map(|c| c.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    #[test]
+    fn the_commits_alone_are_the_commits_the_blob_pass_decodes() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path();
+        git(dir, &["init", "-q", "-b", "main", "."]);
+        for i in 0..5 {
+            std::fs::write(dir.join("f.txt"), format!("version {i}\n").repeat(50)).unwrap();
+            git(dir, &["add", "-A"]);
+            git(dir, &["commit", "-q", "-m", &format!("c{i}")]);
+        }
+        // Packed history, then a loose commit no ref reaches.
+        git(dir, &["repack", "-adq"]);
+        git(dir, &["checkout", "-q", "--detach"]);
+        std::fs::write(dir.join("g.txt"), "dangling\n").unwrap();
+        git(dir, &["add", "-A"]);
+        git(dir, &["commit", "-q", "-m", "dangling"]);
+        git(dir, &["checkout", "-q", "main"]);
+
+        let repo = super::super::repo::open(dir).unwrap();
+        let progress = Progress::hidden();
+        let with_blobs = visit_blobs(
+            &repo,
+            &Options {
+                threads: 2,
+                only: None,
+                progress: &progress,
+                max_blob: 1 << 20,
+            },
+            NoBlobs,
+        )
+        .unwrap();
+        let alone = commits(&repo, 2).unwrap();
+        assert!(alone.errors.is_empty() && with_blobs.errors.is_empty());
+        let alone = sorted_ids(alone);
+        assert_eq!(alone.len(), 6);
+        assert_eq!(alone, sorted_ids(with_blobs));
+    }
 }
