@@ -100,7 +100,11 @@ pub(crate) fn scan_listed(
                         scan_blob(ctx, *id, &d.data, d.size, &mut out)
                     }
                     Ok(Some(_)) => {}
-                    Ok(None) => errs.push(ObjectError::new(*id, format!("blob {id} is missing"))),
+                    Ok(None) => errs.push(ObjectError::missing(
+                        *id,
+                        Some(Kind::Blob),
+                        format!("blob {id} is missing"),
+                    )),
                     Err(e) => errs.push(ObjectError::new(
                         *id,
                         format!("blob {id} cannot be read: {e}"),

@@ -82,8 +82,9 @@ impl CommitGraph {
                 match g.index.get(p) {
                     Some(&pi) => g.parents.push(pi),
                     None if shallow.contains(&c.id) => {}
-                    None => errors.push(ObjectError::new(
+                    None => errors.push(ObjectError::missing(
                         *p,
+                        Some(Kind::Commit),
                         format!("commit {p} (parent of {}) is missing", c.id),
                     )),
                 }

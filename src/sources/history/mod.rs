@@ -64,22 +64,51 @@ pub struct BlobId(pub ObjectId);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectError {
     pub id: Option<ObjectId>,
+    pub problem: ObjectProblem,
     pub message: String,
 }
 
+/// What is wrong with an object: missing objects are told apart because they are counted past
+/// a limit, and in a partial clone missing blobs are expected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectProblem {
+    /// The object database does not hold it; of this kind, where that is known.
+    Missing(Option<Kind>),
+    /// It is there but cannot be read or decoded, or something else went wrong.
+    Unreadable,
+}
+
 impl ObjectError {
+    /// Object `id` cannot be read.
     pub fn new(id: ObjectId, message: impl Into<String>) -> Self {
         ObjectError {
             id: Some(id),
+            problem: ObjectProblem::Unreadable,
             message: message.into(),
         }
     }
 
+    /// Object `id` (of `kind`, if known) is not in the object database.
+    pub fn missing(id: ObjectId, kind: Option<Kind>, message: impl Into<String>) -> Self {
+        ObjectError {
+            id: Some(id),
+            problem: ObjectProblem::Missing(kind),
+            message: message.into(),
+        }
+    }
+
+    /// A problem with no one object to name (a pack, a ref).
     pub fn other(message: impl Into<String>) -> Self {
         ObjectError {
             id: None,
+            problem: ObjectProblem::Unreadable,
             message: message.into(),
         }
+    }
+
+    /// Whether a named object is missing.
+    pub fn is_missing(&self) -> bool {
+        self.id.is_some() && matches!(self.problem, ObjectProblem::Missing(_))
     }
 }
 

@@ -29,7 +29,7 @@ use rayon::prelude::*;
 use super::audit;
 use super::graph::RawCommit;
 use super::progress::Progress;
-use super::{BlobId, ObjectError};
+use super::{BlobId, ObjectError, ObjectProblem};
 
 /// Receives blobs. Each worker thread gets its own clone, so a visitor can gather results
 /// without locks and hand them over when it is dropped.
@@ -170,8 +170,9 @@ impl<V: BlobVisitor> Worker<'_, V> {
             Kind::Commit => match RawCommit::parse(id, data, self.hash) {
                 Ok(c) => {
                     if !self.is_present(&c.tree) {
-                        self.errors.push(ObjectError::new(
+                        self.errors.push(ObjectError::missing(
                             c.tree,
+                            Some(Kind::Tree),
                             format!("tree {} of commit {id} is missing", c.tree),
                         ));
                     }
@@ -211,9 +212,14 @@ impl<V: BlobVisitor> Worker<'_, V> {
                 // Submodules are commits of another repository.
                 Ok(e) if e.mode.is_commit() => {}
                 Ok(e) if !self.is_present(e.oid) => {
-                    let kind = if e.mode.is_tree() { "tree" } else { "blob" };
-                    self.errors.push(ObjectError::new(
+                    let kind = if e.mode.is_tree() {
+                        Kind::Tree
+                    } else {
+                        Kind::Blob
+                    };
+                    self.errors.push(ObjectError::missing(
                         e.oid.to_owned(),
+                        Some(kind),
                         format!(
                             "{kind} {} (`{}` in tree {id}) is missing",
                             e.oid, e.filename
@@ -264,7 +270,7 @@ fn dedup_errors(errors: &mut Vec<ObjectError>, keep_missing: bool) {
     let mut listed = 0usize;
     let mut extra = 0usize;
     errors.retain(|e| {
-        if e.id.is_some() && e.message.ends_with(" is missing") {
+        if e.is_missing() {
             listed += 1;
             if listed > MAX_MISSING_LISTED {
                 extra += 1;
@@ -315,7 +321,7 @@ pub fn collapse_promised(
     }
     let mut ids = HashSet::default();
     errors.retain(|e| match e.id {
-        Some(id) if e.message.starts_with("blob ") && e.message.ends_with(" is missing") => {
+        Some(id) if e.problem == ObjectProblem::Missing(Some(Kind::Blob)) => {
             ids.insert(id);
             false
         }
@@ -1035,8 +1041,9 @@ mod tests {
 
     fn missing(tree: &str) -> ObjectError {
         let id = ObjectId::from_hex(b"1111111111111111111111111111111111111111").unwrap();
-        ObjectError::new(
+        ObjectError::missing(
             id,
+            Some(Kind::Blob),
             format!("blob {id} (`shared.txt` in tree {tree}) is missing"),
         )
     }
@@ -1059,7 +1066,11 @@ mod tests {
         let mut errors: Vec<ObjectError> = (0..150u32)
             .map(|i| {
                 let id = ObjectId::from_hex(format!("{i:040x}").as_bytes()).unwrap();
-                ObjectError::new(id, format!("blob {id} (`f` in tree t) is missing"))
+                ObjectError::missing(
+                    id,
+                    Some(Kind::Blob),
+                    format!("blob {id} (`f` in tree t) is missing"),
+                )
             })
             .collect();
         dedup_errors(&mut errors, false);
@@ -1074,7 +1085,11 @@ mod tests {
         let mut kept: Vec<ObjectError> = (0..150u32)
             .map(|i| {
                 let id = ObjectId::from_hex(format!("{i:040x}").as_bytes()).unwrap();
-                ObjectError::new(id, format!("blob {id} (`f` in tree t) is missing"))
+                ObjectError::missing(
+                    id,
+                    Some(Kind::Blob),
+                    format!("blob {id} (`f` in tree t) is missing"),
+                )
             })
             .collect();
         dedup_errors(&mut kept, true);

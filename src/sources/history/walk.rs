@@ -78,8 +78,9 @@ impl<'r> TreeWalker<'r> {
                     continue;
                 }
                 Ok(None) => {
-                    self.errors.push(ObjectError::new(
+                    self.errors.push(ObjectError::missing(
                         id,
+                        Some(Kind::Tree),
                         format!("tree {id} at `{prefix}` in {} is missing", what()),
                     ));
                     continue;
