@@ -32,17 +32,17 @@
 
 pub mod audit;
 pub(crate) mod blobs;
-pub mod graph;
+pub(crate) mod graph;
 pub(crate) mod group;
-pub mod head;
+pub(crate) mod head;
 pub(crate) mod locate;
-pub mod odb;
-pub mod progress;
-pub mod provenance;
+pub(crate) mod odb;
+pub(crate) mod progress;
+pub(crate) mod provenance;
 pub(crate) mod range;
 pub mod refs;
 pub mod repo;
-pub mod walk;
+pub(crate) mod walk;
 
 use anyhow::{Result, bail};
 use gix::ObjectId;

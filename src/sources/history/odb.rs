@@ -178,7 +178,7 @@ impl<V: BlobVisitor> Worker<'_, V> {
                     }
                     self.commits.push(c)
                 }
-                Err(e) => self.errors.push(ObjectError::new(id, e)),
+                Err(e) => self.errors.push(e.into()),
             },
             Kind::Tree => self.check_tree(id, data),
             Kind::Tag => {}
@@ -483,7 +483,14 @@ pub fn visit_blobs<V: BlobVisitor>(
 /// leaves blobs out of each delta tree, so this pass decodes commits, trees and tags (and the
 /// rare blob one of them is a delta of). A full scan does not call it: [`visit_blobs`] collects
 /// the same commits on its way, with no second decode.
-pub fn commits(repo: &gix::Repository, threads: usize) -> Result<Outcome> {
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "the graph phase on its own, for a cache of scanned packs; no caller yet"
+    )
+)]
+pub(crate) fn commits(repo: &gix::Repository, threads: usize) -> Result<Outcome> {
     let progress = Progress::hidden();
     let none = HashSet::default();
     visit_blobs(

@@ -124,7 +124,7 @@ fn commits(
         match repo.objects.try_find(&id, &mut buf) {
             Ok(Some(d)) => match RawCommit::parse(id, d.data, repo.object_hash()) {
                 Ok(c) => raw.push(c),
-                Err(e) => errors.push(ObjectError::new(id, e)),
+                Err(e) => errors.push(e.into()),
             },
             _ => errors.push(ObjectError::new(id, format!("commit {id} cannot be read"))),
         }
@@ -293,7 +293,7 @@ fn tree_of(
             match RawCommit::parse(id, d.data, repo.object_hash()) {
                 Ok(c) => Some(c.tree),
                 Err(e) => {
-                    errors.push(ObjectError::new(id, e));
+                    errors.push(e.into());
                     None
                 }
             }
