@@ -8,27 +8,27 @@
 //!
 //! A scan runs in phases, each a module with its own `Options` and `Outcome`:
 //!
-//! 1. **enumerate objects** ([`odb`]): one decode pass over packs (as delta trees) and loose
-//!    objects hands every blob over and returns every commit ([`odb::Outcome`]). The commit
-//!    graph ([`graph::CommitGraph`]) is built from those commits, or on its own: from the tips
-//!    ([`graph::CommitGraph::load`], `--reachable-only`), or from a pass that reads commits and
-//!    trees but no blob ([`odb::commits`]), so skipping the blob scan never loses commits.
-//! 2. **scan blobs** ([`blobs`]): every rule on each blob, before its paths are known;
-//!    [`blobs::Outcome`] holds the findings per blob and the counts.
-//! 3. **locate** ([`locate`]): for the blobs with findings alone, their paths and commits
-//!    ([`locate::Located`]) and whether the head holds them: a clean history pays for no tree
+//! 1. **enumerate objects** (`odb`): one decode pass over packs (as delta trees) and loose
+//!    objects hands every blob over and returns every commit (`odb::Outcome`). The commit
+//!    graph (`graph::CommitGraph`) is built from those commits, or on its own: from the tips
+//!    (`graph::CommitGraph::load`, `--reachable-only`), or from a pass that reads commits and
+//!    trees but no blob (`odb::commits`), so skipping the blob scan never loses commits.
+//! 2. **scan blobs** (`blobs`): every rule on each blob, before its paths are known;
+//!    `blobs::Outcome` holds the findings per blob and the counts.
+//! 3. **locate** (`locate`): for the blobs with findings alone, their paths and commits
+//!    (`locate::Located`) and whether the head holds them: a clean history pays for no tree
 //!    walk.
-//! 4. **group** ([`group`]): one finding per secret, at its first appearance, with a count of
+//! 4. **group** (`group`): one finding per secret, at its first appearance, with a count of
 //!    the other places; path-scoped rules and path and commit allow-lists apply here.
 //!
-//! [`scan`] runs them over the whole history; [`range`] runs them over `--range`, `--since` and
+//! [`scan`] runs them over the whole history; `range` runs them over `--range`, `--since` and
 //! unpushed commits, where enumeration is a walk of the range instead.
 //!
 //! Beside the phases: [`repo`] (opening a repository isolated from global config; shallow and
 //! submodule notes), [`refs`] (the tips history starts from, in the order provenance names
-//! them), [`walk`] (tree walks), [`provenance`] (author, date and subject of the commits
-//! findings name), [`head`] (the scanned head's blobs), [`audit`] (checks of pack entries before
-//! they are decoded) and [`progress`] (the stderr progress bar).
+//! them), `walk` (tree walks), `provenance` (author, date and subject of the commits
+//! findings name), `head` (the scanned head's blobs), [`audit`] (checks of pack entries before
+//! they are decoded) and `progress` (the stderr progress bar).
 
 pub mod audit;
 pub(crate) mod blobs;
