@@ -18,9 +18,9 @@ use std::sync::OnceLock;
 use credsweep::allow::Allowlist;
 use credsweep::finding::{Finding, Location};
 use credsweep::rules::RuleSet;
+use credsweep::scan::{ScanContext, Summary, scan_buffer};
 use credsweep::scanner::{Match, PathFilter, Scanner, filters};
 use credsweep::sources::tree::{self, TreeOptions};
-use credsweep::sources::{ScanContext, Summary, scan_buffer};
 use proptest::prelude::*;
 use proptest::test_runner::Config as PropConfig;
 

@@ -6,7 +6,7 @@ use anyhow::{Result, bail};
 
 use super::{Collected, EXIT_CLEAN, Notes, ScanOptions, Scanned, Source, collect};
 use crate::baseline::{self, Baseline, Scope};
-use crate::sources::SkipReason;
+use crate::scan::SkipReason;
 use crate::term::{escape, plural};
 
 /// Which update.

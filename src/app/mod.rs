@@ -31,8 +31,9 @@ use crate::finding::{Finding, Redaction};
 use crate::hooks::{self, Pushed};
 use crate::report::{Report, ScanKind, sarif::SarifOptions, text::Color};
 use crate::rules::Severity;
+use crate::scan::Summary;
 use crate::sources::history::{self, HistoryOptions, Selection};
-use crate::sources::{Summary, tree};
+use crate::sources::tree;
 use crate::term::plural;
 
 pub use setup::{DEFAULT_MAX_FILE_SIZE, Setup, load_config, load_rules};
@@ -337,7 +338,7 @@ pub(crate) fn report(
     for (id, e) in setup.scanner.rules().broken() {
         summary.skip(
             format!("rule {id}"),
-            crate::sources::SkipReason::Error(format!(
+            crate::scan::SkipReason::Error(format!(
                 "the rule's regex does not compile, so the rule was not applied (a bug: please report it): {e}"
             )),
         );

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, Format, Notes, ScanOptions};
 use crate::finding::Redaction;
 use crate::report::{self, Report};
-use crate::sources::SkipReason;
+use crate::scan::SkipReason;
 use crate::term::plural;
 
 /// Writes `report` where `opts` says, and returns the exit status it calls for.

@@ -11,8 +11,8 @@ use crate::baseline::{BASELINE_FILE, Baseline, Coverage};
 use crate::config::Config;
 use crate::finding::{DEFAULT_FINGERPRINT_KEY, Finding, Redaction};
 use crate::rules::{RuleSet, Severity};
+use crate::scan::ScanContext;
 use crate::scanner::Scanner;
-use crate::sources::ScanContext;
 
 /// The size cap when neither the command line nor the configuration sets one.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 << 20;

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::Report;
 use crate::finding::Redaction;
 use crate::finding::{Finding, OtherPlace};
-use crate::sources::SkipReason;
+use crate::scan::SkipReason;
 
 #[derive(Serialize)]
 struct Document<'a> {

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::finding::{Finding, Secret};
 use crate::rules::RuleSet;
-use crate::sources::Summary;
+use crate::scan::Summary;
 
 /// Which kind of scan produced a report. Also names SARIF's `automationDetails.id` category, so
 /// that tree, staged and history alerts do not overwrite each other.
@@ -108,7 +108,7 @@ impl<'a> Report<'a> {
         }
         for k in &mut self.summary.skips {
             k.path = r.redact(&k.path);
-            if let crate::sources::SkipReason::Error(e) = &mut k.reason {
+            if let crate::scan::SkipReason::Error(e) = &mut k.reason {
                 *e = r.redact(e);
             }
         }

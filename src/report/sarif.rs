@@ -42,7 +42,7 @@ use super::{Report, ScanKind};
 use crate::finding::Finding;
 use crate::finding::{Outcome, PairLink};
 use crate::rules::{Rule, RuleIdx, Severity};
-use crate::sources::SkipReason;
+use crate::scan::SkipReason;
 
 /// GitHub code scanning rejects a run with more results than this.
 pub const MAX_RESULTS: usize = 25_000;

@@ -9,7 +9,7 @@ use crate::finding::Outcome;
 use crate::finding::Redaction;
 use crate::finding::{Finding, Provenance};
 use crate::rules::Severity;
-use crate::sources::SkipReason;
+use crate::scan::SkipReason;
 use crate::term::{escape as esc, plural_s};
 use crate::units::human_bytes;
 

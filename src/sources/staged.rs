@@ -24,8 +24,8 @@ use gix::index::entry::{Flags, Mode, Stage};
 use gix::index::extension::Tree as CacheTree;
 use gix::objs::{Find, Kind, TreeRef};
 
-use super::{ScanContext, SkipReason, Summary, scan_buffer};
 use crate::finding::{Finding, Location};
+use crate::scan::{ScanContext, SkipReason, Summary, scan_buffer};
 use crate::scanner::PathFilter;
 
 /// A staged blob that differs from `HEAD`.

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use ignore::{WalkBuilder, WalkState};
 
 use super::ignore_files::IgnoreRules;
-use super::{ScanContext, SkipReason, Summary, scan_buffer};
 use crate::finding::{Finding, Location};
+use crate::scan::{ScanContext, SkipReason, Summary, scan_buffer};
 use crate::scanner::PathFilter;
 
 #[derive(Debug, Clone)]

@@ -695,7 +695,7 @@ pub fn inflatable(compressed: u64) -> u64 {
     compressed.saturating_mul(1032).saturating_add(1024)
 }
 
-/// Decodes a loose object's file: its header ("<kind> <size>\0") is checked before anything is
+/// Decodes a loose object's file: its header (`<kind> <size>\0`) is checked before anything is
 /// allocated (a size its compressed bytes cannot hold, or a non-blob over `max_other`, is
 /// refused), the data must inflate to exactly that size, and a blob is kept to its first
 /// `max_blob` bytes. Returns the kind, the (kept) data and the whole size.

@@ -28,12 +28,45 @@ pub struct RawCommit {
     pub time: i64,
 }
 
+/// A commit object with no tree to walk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorruptCommit {
+    pub id: ObjectId,
+    /// Why its tree cannot be read.
+    pub reason: String,
+}
+
+impl std::fmt::Display for CorruptCommit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "commit {} is corrupt (no tree): {}",
+            self.id, self.reason
+        )
+    }
+}
+
+impl std::error::Error for CorruptCommit {}
+
+impl From<CorruptCommit> for ObjectError {
+    fn from(e: CorruptCommit) -> Self {
+        ObjectError::new(e.id, e.to_string())
+    }
+}
+
 impl RawCommit {
     /// Decodes the parts of commit `id` that history walks need.
-    pub fn parse(id: ObjectId, data: &[u8], hash: gix::hash::Kind) -> Result<RawCommit, String> {
+    pub fn parse(
+        id: ObjectId,
+        data: &[u8],
+        hash: gix::hash::Kind,
+    ) -> Result<RawCommit, CorruptCommit> {
         let tree = CommitRefIter::from_bytes(data, hash)
             .tree_id()
-            .map_err(|e| format!("commit {id} is corrupt (no tree): {e}"))?;
+            .map_err(|e| CorruptCommit {
+                id,
+                reason: e.to_string(),
+            })?;
         let parents = CommitRefIter::from_bytes(data, hash).parent_ids().collect();
         let time = CommitRefIter::from_bytes(data, hash)
             .committer()
@@ -82,8 +115,9 @@ impl CommitGraph {
                 match g.index.get(p) {
                     Some(&pi) => g.parents.push(pi),
                     None if shallow.contains(&c.id) => {}
-                    None => errors.push(ObjectError::new(
+                    None => errors.push(ObjectError::missing(
                         *p,
+                        Some(Kind::Commit),
                         format!("commit {p} (parent of {}) is missing", c.id),
                     )),
                 }
@@ -119,7 +153,7 @@ impl CommitGraph {
                         stack.extend(c.parents.iter().filter(|p| !seen.contains(*p)));
                         raw.push(c);
                     }
-                    Err(e) => errors.push(ObjectError::new(id, e)),
+                    Err(e) => errors.push(e.into()),
                 },
                 Ok(Some(d)) => errors.push(ObjectError::new(
                     id,
@@ -138,10 +172,6 @@ impl CommitGraph {
 
     pub fn len(&self) -> usize {
         self.ids.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
     }
 
     pub fn idx(&self, id: &ObjectId) -> Option<CommitIdx> {

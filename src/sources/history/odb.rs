@@ -29,7 +29,7 @@ use rayon::prelude::*;
 use super::audit;
 use super::graph::RawCommit;
 use super::progress::Progress;
-use super::{BlobId, ObjectError};
+use super::{BlobId, ObjectError, ObjectProblem};
 
 /// Receives blobs. Each worker thread gets its own clone, so a visitor can gather results
 /// without locks and hand them over when it is dropped.
@@ -170,14 +170,15 @@ impl<V: BlobVisitor> Worker<'_, V> {
             Kind::Commit => match RawCommit::parse(id, data, self.hash) {
                 Ok(c) => {
                     if !self.is_present(&c.tree) {
-                        self.errors.push(ObjectError::new(
+                        self.errors.push(ObjectError::missing(
                             c.tree,
+                            Some(Kind::Tree),
                             format!("tree {} of commit {id} is missing", c.tree),
                         ));
                     }
                     self.commits.push(c)
                 }
-                Err(e) => self.errors.push(ObjectError::new(id, e)),
+                Err(e) => self.errors.push(e.into()),
             },
             Kind::Tree => self.check_tree(id, data),
             Kind::Tag => {}
@@ -211,9 +212,14 @@ impl<V: BlobVisitor> Worker<'_, V> {
                 // Submodules are commits of another repository.
                 Ok(e) if e.mode.is_commit() => {}
                 Ok(e) if !self.is_present(e.oid) => {
-                    let kind = if e.mode.is_tree() { "tree" } else { "blob" };
-                    self.errors.push(ObjectError::new(
+                    let kind = if e.mode.is_tree() {
+                        Kind::Tree
+                    } else {
+                        Kind::Blob
+                    };
+                    self.errors.push(ObjectError::missing(
                         e.oid.to_owned(),
+                        Some(kind),
                         format!(
                             "{kind} {} (`{}` in tree {id}) is missing",
                             e.oid, e.filename
@@ -264,7 +270,7 @@ fn dedup_errors(errors: &mut Vec<ObjectError>, keep_missing: bool) {
     let mut listed = 0usize;
     let mut extra = 0usize;
     errors.retain(|e| {
-        if e.id.is_some() && e.message.ends_with(" is missing") {
+        if e.is_missing() {
             listed += 1;
             if listed > MAX_MISSING_LISTED {
                 extra += 1;
@@ -315,7 +321,7 @@ pub fn collapse_promised(
     }
     let mut ids = HashSet::default();
     errors.retain(|e| match e.id {
-        Some(id) if e.message.starts_with("blob ") && e.message.ends_with(" is missing") => {
+        Some(id) if e.problem == ObjectProblem::Missing(Some(Kind::Blob)) => {
             ids.insert(id);
             false
         }
@@ -469,6 +475,44 @@ pub fn visit_blobs<V: BlobVisitor>(
     out.errors.extend(shared.errors);
     dedup_errors(&mut out.errors, is_partial_clone(repo));
     Ok(out)
+}
+
+/// Every commit in the object database, reachable or not, from a pass of its own that scans no
+/// blob: the commit graph without the blob scan, for when that scan is skipped or partial (a
+/// future cache of scanned packs must not lose their commits). With no blob wanted, the plan
+/// leaves blobs out of each delta tree, so this pass decodes commits, trees and tags (and the
+/// rare blob one of them is a delta of). A full scan does not call it: [`visit_blobs`] collects
+/// the same commits on its way, with no second decode.
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "the graph phase on its own, for a cache of scanned packs; no caller yet"
+    )
+)]
+pub(crate) fn commits(repo: &gix::Repository, threads: usize) -> Result<Outcome> {
+    let progress = Progress::hidden();
+    let none = HashSet::default();
+    visit_blobs(
+        repo,
+        &Options {
+            threads,
+            only: Some(&none),
+            progress: &progress,
+            // Only a blob that a commit, tree or tag is a delta of is decoded: whole, as the
+            // object built on it must be.
+            max_blob: MAX_OTHER,
+        },
+        NoBlobs,
+    )
+}
+
+/// The visitor of a pass that wants no blob.
+#[derive(Clone)]
+struct NoBlobs;
+
+impl BlobVisitor for NoBlobs {
+    fn visit(&mut self, _: BlobId, _: &[u8], _: u64) {}
 }
 
 /// A worker for a pass that is not one pack's delta tree (loose objects, a damaged pack re-read
@@ -1004,8 +1048,9 @@ mod tests {
 
     fn missing(tree: &str) -> ObjectError {
         let id = ObjectId::from_hex(b"1111111111111111111111111111111111111111").unwrap();
-        ObjectError::new(
+        ObjectError::missing(
             id,
+            Some(Kind::Blob),
             format!("blob {id} (`shared.txt` in tree {tree}) is missing"),
         )
     }
@@ -1028,7 +1073,11 @@ mod tests {
         let mut errors: Vec<ObjectError> = (0..150u32)
             .map(|i| {
                 let id = ObjectId::from_hex(format!("{i:040x}").as_bytes()).unwrap();
-                ObjectError::new(id, format!("blob {id} (`f` in tree t) is missing"))
+                ObjectError::missing(
+                    id,
+                    Some(Kind::Blob),
+                    format!("blob {id} (`f` in tree t) is missing"),
+                )
             })
             .collect();
         dedup_errors(&mut errors, false);
@@ -1043,7 +1092,11 @@ mod tests {
         let mut kept: Vec<ObjectError> = (0..150u32)
             .map(|i| {
                 let id = ObjectId::from_hex(format!("{i:040x}").as_bytes()).unwrap();
-                ObjectError::new(id, format!("blob {id} (`f` in tree t) is missing"))
+                ObjectError::missing(
+                    id,
+                    Some(Kind::Blob),
+                    format!("blob {id} (`f` in tree t) is missing"),
+                )
             })
             .collect();
         dedup_errors(&mut kept, true);
@@ -1052,5 +1105,66 @@ mod tests {
             150,
             "a partial clone's are all kept, to be counted"
         );
+    }
+
+    /// Runs git in `dir`, isolated from the user's configuration.
+    fn git(dir: &Path, args: &[&str]) {
+        let out = std::process::Command::new("git")
+            .current_dir(dir)
+            .args(args)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "A")
+            .env("GIT_AUTHOR_EMAIL", "a@example.com")
+            .env("GIT_COMMITTER_NAME", "A")
+            .env("GIT_COMMITTER_EMAIL", "a@example.com")
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?} failed");
+    }
+
+    fn sorted_ids(outcome: Outcome) -> Vec<ObjectId> {
+        let mut ids: Vec<ObjectId> = outcome.commits.into_iter().map(|c| c.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    #[test]
+    fn the_commits_alone_are_the_commits_the_blob_pass_decodes() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path();
+        git(dir, &["init", "-q", "-b", "main", "."]);
+        for i in 0..5 {
+            std::fs::write(dir.join("f.txt"), format!("version {i}\n").repeat(50)).unwrap();
+            git(dir, &["add", "-A"]);
+            git(dir, &["commit", "-q", "-m", &format!("c{i}")]);
+        }
+        // Packed history, then a loose commit no ref reaches.
+        git(dir, &["repack", "-adq"]);
+        git(dir, &["checkout", "-q", "--detach"]);
+        std::fs::write(dir.join("g.txt"), "dangling\n").unwrap();
+        git(dir, &["add", "-A"]);
+        git(dir, &["commit", "-q", "-m", "dangling"]);
+        git(dir, &["checkout", "-q", "main"]);
+
+        let repo = super::super::repo::open(dir).unwrap();
+        let progress = Progress::hidden();
+        let with_blobs = visit_blobs(
+            &repo,
+            &Options {
+                threads: 2,
+                only: None,
+                progress: &progress,
+                max_blob: 1 << 20,
+            },
+            NoBlobs,
+        )
+        .unwrap();
+        let alone = commits(&repo, 2).unwrap();
+        assert!(alone.errors.is_empty() && with_blobs.errors.is_empty());
+        let alone = sorted_ids(alone);
+        assert_eq!(alone.len(), 6);
+        assert_eq!(alone, sorted_ids(with_blobs));
     }
 }

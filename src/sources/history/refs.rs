@@ -122,27 +122,57 @@ pub fn tips(repo: &gix::Repository) -> (Vec<Tip>, Vec<ObjectError>) {
     for (name, id) in raw {
         match peel(repo, id) {
             Ok((target, kind)) => out.push(Tip { name, target, kind }),
+            // A ref naming a missing object counts among the missing objects.
+            Err(e @ PeelError::Missing(_)) => {
+                errors.push(ObjectError::missing(id, None, format!("ref {name}: {e}")))
+            }
             Err(e) => errors.push(ObjectError::new(id, format!("ref {name}: {e}"))),
         }
     }
     (out, errors)
 }
 
+/// Why a ref could not be peeled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeelError {
+    /// The object the ref or a tag on the way names is not in the object database.
+    Missing(ObjectId),
+    /// An object on the way cannot be read (the reason attached).
+    Unreadable(ObjectId, String),
+    /// A tag on the way names no target.
+    CorruptTag(ObjectId, String),
+    /// Tags of tags more than 64 deep: a loop, or hostile.
+    ChainTooLong(ObjectId),
+}
+
+impl std::fmt::Display for PeelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PeelError::Missing(id) => write!(f, "object {id} is missing"),
+            PeelError::Unreadable(id, e) => write!(f, "object {id} cannot be read: {e}"),
+            PeelError::CorruptTag(id, e) => write!(f, "tag {id} is corrupt: {e}"),
+            PeelError::ChainTooLong(id) => write!(f, "tag chain at {id} is too long"),
+        }
+    }
+}
+
+impl std::error::Error for PeelError {}
+
 /// Follows annotated tags (and tags of tags) to the object they finally name.
-pub fn peel(repo: &gix::Repository, mut id: ObjectId) -> Result<(ObjectId, Kind), String> {
+pub fn peel(repo: &gix::Repository, mut id: ObjectId) -> Result<(ObjectId, Kind), PeelError> {
     let mut buf = Vec::new();
     for _ in 0..64 {
         let data = match gix::objs::Find::try_find(&repo.objects, &id, &mut buf) {
             Ok(Some(d)) => d,
-            Ok(None) => return Err(format!("object {id} is missing")),
-            Err(e) => return Err(format!("object {id} cannot be read: {e}")),
+            Ok(None) => return Err(PeelError::Missing(id)),
+            Err(e) => return Err(PeelError::Unreadable(id, e.to_string())),
         };
         if data.kind != Kind::Tag {
             return Ok((id, data.kind));
         }
         id = TagRefIter::from_bytes(data.data, repo.object_hash())
             .target_id()
-            .map_err(|e| format!("tag {id} is corrupt: {e}"))?;
+            .map_err(|e| PeelError::CorruptTag(id, e.to_string()))?;
     }
-    Err(format!("tag chain at {id} is too long"))
+    Err(PeelError::ChainTooLong(id))
 }

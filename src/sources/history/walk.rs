@@ -15,7 +15,7 @@ use super::ObjectError;
 use super::graph::{CommitGraph, CommitIdx};
 
 /// `prefix/name`, or `name` at the root.
-fn join(prefix: &BStr, name: &BStr) -> BString {
+pub(crate) fn join(prefix: &BStr, name: &BStr) -> BString {
     if prefix.is_empty() {
         name.to_owned()
     } else {
@@ -78,8 +78,9 @@ impl<'r> TreeWalker<'r> {
                     continue;
                 }
                 Ok(None) => {
-                    self.errors.push(ObjectError::new(
+                    self.errors.push(ObjectError::missing(
                         id,
+                        Some(Kind::Tree),
                         format!("tree {id} at `{prefix}` in {} is missing", what()),
                     ));
                     continue;

@@ -1,0 +1,216 @@
+//! Phase 2 of a history scan: scan blobs. Each distinct blob is scanned once with every rule,
+//! before anything knows its paths; what comes out is the findings per blob (at a
+//! `Location::Blob` with no path until [`super::locate`] finds where they sit) and the counts of
+//! what was read.
+//!
+//! Two ways in: [`scan_odb`] scans the blobs the object-database pass ([`super::odb`]) hands over,
+//! all of them or a given set; [`scan_listed`] looks up a list of blobs (what a range
+//! introduced) one by one.
+
+use std::sync::Mutex;
+
+use anyhow::{Context, Result};
+use gix::ObjectId;
+use gix::hashtable::HashSet;
+use gix::objs::Kind;
+use rayon::prelude::*;
+
+use super::progress::Progress;
+use super::{BlobId, ObjectError, odb};
+use crate::finding::{Finding, Fingerprint, Location};
+use crate::scan::{ScanContext, Summary, scan_buffer};
+use crate::scanner::PathFilter;
+
+/// The findings of one blob, in the order the scan made them.
+pub(crate) type BlobFindings = (ObjectId, Vec<Finding>);
+
+/// Blobs with findings, and the counts of everything scanned.
+#[derive(Default)]
+pub(crate) struct Outcome {
+    /// Findings per blob, at a blob location with no path until their places are known.
+    pub blobs: Vec<BlobFindings>,
+    pub summary: Summary,
+}
+
+impl Outcome {
+    fn absorb(&mut self, mut other: Outcome) {
+        self.blobs.append(&mut other.blobs);
+        self.summary.merge(other.summary);
+    }
+
+    /// The blobs with findings: what the locate phase looks for.
+    pub fn targets(&self) -> HashSet<ObjectId> {
+        self.blobs.iter().map(|(b, _)| *b).collect()
+    }
+}
+
+/// How the object-database pass is driven.
+pub(crate) struct Options<'a> {
+    pub threads: usize,
+    /// Scan only these blobs (`--reachable-only`); every blob when `None`.
+    pub only: Option<&'a HashSet<ObjectId>>,
+    pub progress: &'a Progress,
+}
+
+/// Scans every blob the object-database pass decodes (or those in `opts.only`). Also returns
+/// that pass's own outcome: the commits it decoded on the way, and the objects it could not read.
+pub(crate) fn scan_odb(
+    ctx: &ScanContext<'_>,
+    repo: &gix::Repository,
+    opts: &Options<'_>,
+) -> Result<(Outcome, odb::Outcome)> {
+    let shared = Mutex::new(Outcome::default());
+    let visitor = Visitor {
+        ctx,
+        shared: &shared,
+        local: Outcome::default(),
+    };
+    let pass = odb::visit_blobs(
+        repo,
+        &odb::Options {
+            threads: opts.threads,
+            only: opts.only,
+            progress: opts.progress,
+            max_blob: ctx.max_file_size,
+        },
+        visitor,
+    )?;
+    let scanned = shared.into_inner().unwrap_or_else(|p| p.into_inner());
+    Ok((scanned, pass))
+}
+
+/// Scans each of `ids` once, in parallel, looking each up on its own; ids that are not blobs
+/// are skipped, and blobs that cannot be read are returned as errors.
+pub(crate) fn scan_listed(
+    ctx: &ScanContext<'_>,
+    blobs: &odb::BoundedBlobs,
+    ids: &[ObjectId],
+    threads: usize,
+) -> Result<(Outcome, Vec<ObjectError>)> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start worker threads")?;
+    let results: Vec<(Outcome, Vec<ObjectError>)> = pool.install(|| {
+        ids.par_iter()
+            .map(|id| {
+                let mut out = Outcome::default();
+                let mut errs = Vec::new();
+                match blobs.find(id) {
+                    Ok(Some(d)) if d.kind == Kind::Blob => {
+                        scan_blob(ctx, *id, &d.data, d.size, &mut out)
+                    }
+                    Ok(Some(_)) => {}
+                    Ok(None) => errs.push(ObjectError::missing(
+                        *id,
+                        Some(Kind::Blob),
+                        format!("blob {id} is missing"),
+                    )),
+                    Err(e) => errs.push(ObjectError::new(
+                        *id,
+                        format!("blob {id} cannot be read: {e}"),
+                    )),
+                }
+                (out, errs)
+            })
+            .collect()
+    });
+    let mut out = Outcome::default();
+    let mut errors = Vec::new();
+    for (o, e) in results {
+        out.absorb(o);
+        errors.extend(e);
+    }
+    Ok((out, errors))
+}
+
+/// The fingerprints of the secrets in blob `id` (none if it cannot be read: it is only compared
+/// against).
+pub(crate) fn fingerprints_of(
+    ctx: &ScanContext<'_>,
+    blobs: &odb::BoundedBlobs,
+    id: ObjectId,
+) -> Vec<Fingerprint> {
+    let mut out = Outcome::default();
+    if let Ok(Some(d)) = blobs.find(&id)
+        && d.kind == Kind::Blob
+    {
+        scan_blob(ctx, id, &d.data, d.size, &mut out);
+    }
+    out.blobs
+        .into_iter()
+        .flat_map(|(_, f)| f.into_iter().map(|f| f.fingerprint))
+        .collect()
+}
+
+/// Scans blobs as the object-database pass hands them over; one per worker thread, handing its
+/// results over when dropped.
+struct Visitor<'a> {
+    ctx: &'a ScanContext<'a>,
+    shared: &'a Mutex<Outcome>,
+    local: Outcome,
+}
+
+impl Clone for Visitor<'_> {
+    fn clone(&self) -> Self {
+        Visitor {
+            ctx: self.ctx,
+            shared: self.shared,
+            local: Outcome::default(),
+        }
+    }
+}
+
+impl odb::BlobVisitor for Visitor<'_> {
+    fn visit(&mut self, id: BlobId, data: &[u8], size: u64) {
+        scan_blob(self.ctx, id.0, data, size, &mut self.local);
+    }
+}
+
+impl Drop for Visitor<'_> {
+    fn drop(&mut self) {
+        let mut g = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+        g.absorb(std::mem::take(&mut self.local));
+    }
+}
+
+/// Scans one blob with every rule (its paths are not known yet: path-scoped rules are checked
+/// once they are). `data` is the blob, or its first bytes when only those were decoded of its
+/// `size` (over the size cap).
+fn scan_blob(ctx: &ScanContext<'_>, id: ObjectId, data: &[u8], size: u64, out: &mut Outcome) {
+    let cap = data
+        .len()
+        .min(usize::try_from(ctx.max_file_size).unwrap_or(usize::MAX));
+    let location = Location::Blob {
+        id: id.to_string(),
+        path: None,
+    };
+    let mut found = Vec::new();
+    // Vobiz ids and tokens are paired within the blob (scan_buffer pairs each buffer), before
+    // findings are grouped by secret: an id committed before its token first appears in an
+    // older blob than the token, and would not pair with it once each is reported at its own
+    // first appearance.
+    scan_buffer(
+        ctx,
+        &data[..cap],
+        size.max(data.len() as u64),
+        &location,
+        PathFilter::Unknown,
+        &mut out.summary,
+        &mut found,
+    );
+    if !found.is_empty() {
+        out.blobs.push((id, found));
+    }
+}
+
+/// How a blob with no known path is named where a place is listed by name (another place of a
+/// secret): as its [`Location`] renders it.
+pub(crate) fn blob_name(id: ObjectId) -> String {
+    Location::Blob {
+        id: id.to_string(),
+        path: None,
+    }
+    .name()
+    .into_owned()
+}

@@ -1,0 +1,151 @@
+//! Phase 3 of a history scan: locate. For the blobs with findings alone, where they sit in
+//! history ([`Located`]: a path, the commit that holds it there, a ref that reaches that commit)
+//! and whether the scanned head still holds them. A clean history pays for none of this.
+
+use gix::ObjectId;
+use gix::bstr::BString;
+use gix::hashtable::{HashMap, HashSet};
+use gix::objs::Kind;
+
+use super::ObjectError;
+use super::graph::{CommitGraph, CommitIdx};
+use super::head::HeadBlobs;
+use super::refs::Tip;
+use super::walk;
+
+/// One place a blob with findings sits in history.
+#[derive(Debug, Clone)]
+pub(crate) struct Located {
+    pub path: BString,
+    pub commit: Option<ObjectId>,
+    /// A ref that reaches `commit`, or [`UNREACHABLE`].
+    pub ref_name: String,
+    /// Order of first appearance: lower is earlier.
+    pub seq: usize,
+}
+
+/// The ref name of a place no ref reaches.
+pub(crate) const UNREACHABLE: &str = "unreachable";
+
+/// The places of each blob with findings.
+pub(crate) type Places = HashMap<ObjectId, Vec<Located>>;
+
+/// What locating the blobs of a whole-history scan needs.
+pub(crate) struct Options<'a> {
+    pub graph: &'a CommitGraph,
+    pub tips: &'a [Tip],
+    /// For each commit of `graph`, the first tip that reaches it ([`CommitGraph::reach`]).
+    pub label: &'a [Option<u32>],
+}
+
+/// Where each of `targets` sits: walks reachable commits oldest first, then the commits no ref
+/// reaches, then trees and blobs that refs name directly.
+pub(crate) fn in_history(
+    repo: &gix::Repository,
+    opts: &Options<'_>,
+    targets: &HashSet<ObjectId>,
+    errors: &mut Vec<ObjectError>,
+) -> Places {
+    let Options { graph, tips, label } = *opts;
+    let reachable = graph.topo(|c| label[c as usize].is_some());
+    let dangling = graph.topo(|c| label[c as usize].is_none());
+    let mut walker = walk::TreeWalker::new(repo);
+    let mut places = HashMap::default();
+    walk::places(&mut walker, graph, &reachable, 0, targets, &mut places);
+    walk::places(
+        &mut walker,
+        graph,
+        &dangling,
+        reachable.len(),
+        targets,
+        &mut places,
+    );
+    errors.append(&mut walker.errors);
+
+    let ref_of = |c: CommitIdx| {
+        label[c as usize].map_or_else(
+            || UNREACHABLE.to_string(),
+            |t| tips[t as usize].name.clone(),
+        )
+    };
+    let mut out: Places = HashMap::default();
+    for (blob, ps) in places {
+        let list = out.entry(blob).or_default();
+        for (path, p) in ps {
+            list.push(Located {
+                path,
+                commit: Some(graph.id(p.commit)),
+                ref_name: ref_of(p.commit),
+                seq: p.seq,
+            });
+        }
+    }
+    named_by_refs(
+        &mut walker,
+        tips,
+        reachable.len() + dangling.len(),
+        targets,
+        &mut out,
+    );
+    errors.append(&mut walker.errors);
+    out
+}
+
+/// Refs naming a tree or a blob directly: rare, but then the ref is the only provenance. Their
+/// places come after every commit's (`base` on).
+fn named_by_refs(
+    walker: &mut walk::TreeWalker<'_>,
+    tips: &[Tip],
+    base: usize,
+    targets: &HashSet<ObjectId>,
+    out: &mut Places,
+) {
+    for (i, tip) in tips.iter().enumerate() {
+        match tip.kind {
+            Kind::Blob if targets.contains(&tip.target) => {
+                out.entry(tip.target).or_default().push(Located {
+                    path: BString::from(format!("<{}>", tip.name)),
+                    commit: None,
+                    ref_name: tip.name.clone(),
+                    seq: base + i,
+                })
+            }
+            Kind::Tree => {
+                let what = || format!("ref {}", tip.name);
+                walker.walk(tip.target, &what, |prefix, name, blob| {
+                    if targets.contains(&blob) {
+                        out.entry(blob).or_default().push(Located {
+                            path: walk::join(prefix, name),
+                            commit: None,
+                            ref_name: tip.name.clone(),
+                            seq: base + i,
+                        });
+                    }
+                });
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Which of `targets` (the blobs with findings) the tree of `head` holds; with no head commit, a
+/// note that findings do not say whether they are still at HEAD.
+pub(crate) fn at_head(
+    repo: &gix::Repository,
+    head: Option<ObjectId>,
+    targets: &HashSet<ObjectId>,
+    notes: &mut Vec<String>,
+) -> Option<HeadBlobs> {
+    if targets.is_empty() {
+        return None;
+    }
+    match head {
+        Some(c) => Some(HeadBlobs::read(repo, c, targets)),
+        None => {
+            notes.push(
+                "HEAD names no commit (nor does refs/remotes/origin/HEAD): findings do not say whether they are still at HEAD".to_string(),
+            );
+            None
+        }
+    }
+}
