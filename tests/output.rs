@@ -473,3 +473,40 @@ fn the_progress_bar_shows_no_secret() {
     );
     assert_no_secret("a terminal session with progress", &typescript);
 }
+
+#[test]
+fn the_progress_bar_is_cleared_before_the_report_is_printed() {
+    // The CLI draws the bar from what the scan records, on another thread: the scan must not
+    // return (and the report be printed) until the bar is gone, or the bar's clearing would
+    // erase the report's last line.
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: `script` (util-linux) is not installed, so no terminal to test on");
+        return;
+    }
+    let r = busy_repo();
+    let cwd = TempDir::new().unwrap();
+    let log = cwd.path().join("typescript");
+    let cmd = format!(
+        "{} git {} --color never",
+        assert_cmd::cargo::cargo_bin("credsweep").display(),
+        r.path().display()
+    );
+    let status = Command::new("script")
+        .current_dir(cwd.path())
+        .args(["-q", "-e", "-c", &cmd])
+        .arg(&log)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+    let typescript = String::from_utf8_lossy(&fs::read(&log).unwrap()).into_owned();
+    let bar = typescript.rfind("finding where").expect("a progress bar was drawn");
+    let report = typescript.find("vobiz-auth-token").expect("the report");
+    assert!(bar < report, "the bar was drawn after the report started");
+    assert!(
+        !typescript[report..].contains('\u{1b}'),
+        "an escape sequence (a bar or its clearing) after the report started"
+    );
+}

@@ -97,8 +97,8 @@ pub struct ScanOptions {
     pub threads: usize,
     /// No notes on stderr beyond errors.
     pub quiet: bool,
-    /// Draw history progress on stderr.
-    pub progress: bool,
+    /// Where a history scan records how far it has got (the CLI draws it on a terminal).
+    pub progress: Option<std::sync::Arc<crate::sources::history::progress::Progress>>,
     /// `--min-severity`; else the configuration's.
     pub min_severity: Option<Severity>,
     /// `--exclude` globs.
@@ -200,7 +200,7 @@ fn history_options(
     HistoryOptions {
         selection,
         threads: opts.threads,
-        progress: opts.progress,
+        progress: opts.progress.clone(),
         allow_missing_promised,
     }
 }

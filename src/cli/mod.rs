@@ -8,6 +8,7 @@
 //! was asked to).
 
 pub mod args;
+mod progress;
 pub mod resolve;
 
 use std::io::{IsTerminal, Read};
@@ -36,18 +37,21 @@ fn say(line: String) {
     let _ = out.flush();
 }
 
+/// Runs a scan session; on a terminal (as the options say), history progress is drawn on stderr
+/// meanwhile.
+fn run_scan(opts: &app::ScanOptions, source: Source) -> Result<i32> {
+    let _bar = opts.progress.clone().map(progress::Bar::start);
+    app::scan(opts, source, &mut note)
+}
+
 /// Runs the command line; returns the exit status.
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
-        Command::Dir(a) => app::scan(
-            &resolve::scan_options(&a.scan),
-            resolve::tree_source(&a),
-            &mut note,
-        ),
-        Command::Stdin(a) => app::scan(&resolve::scan_options(&a.scan), Source::Stdin, &mut note),
+        Command::Dir(a) => run_scan(&resolve::scan_options(&a.scan), resolve::tree_source(&a)),
+        Command::Stdin(a) => run_scan(&resolve::scan_options(&a.scan), Source::Stdin),
         Command::Git(a) => {
             let source = resolve::history_source(&a)?;
-            app::scan(&resolve::scan_options(&a.scan), source, &mut note)
+            run_scan(&resolve::scan_options(&a.scan), source)
         }
         Command::Staged(a) => {
             // Under the pre-commit framework's pre-push stage, the commits being pushed.
@@ -56,7 +60,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 None => RepoScan::Staged,
             };
             let source = Source::Repo { repo: a.repo, scan };
-            app::scan(&resolve::scan_options(&a.scan), source, &mut note)
+            run_scan(&resolve::scan_options(&a.scan), source)
         }
         Command::PrePush(a) => {
             let pushes = hooks::parse_pre_push(&read_pre_push_lines()?)?;
@@ -64,7 +68,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 repo: a.repo,
                 scan: RepoScan::Push(pushes),
             };
-            app::scan(&resolve::scan_options(&a.scan), source, &mut note)
+            run_scan(&resolve::scan_options(&a.scan), source)
         }
         Command::InstallHook(a) => {
             let opts = hooks::InstallOptions {
@@ -96,6 +100,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 resolve::tree_source(&dir)
             };
             let opts = resolve::scan_options(&dir.scan);
+            let _bar = opts.progress.clone().map(progress::Bar::start);
             app::baseline_update::run(&opts, source, update, &mut note)
         }
         Command::Rules(RulesCommand::List { rules }) => {

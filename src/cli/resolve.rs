@@ -106,7 +106,7 @@ pub(crate) fn scan_options(a: &ScanArgs) -> ScanOptions {
         threads: threads(a),
         quiet: a.quiet,
         // Progress only on a terminal: in a CI log it is noise.
-        progress: !a.quiet && std::io::stderr().is_terminal(),
+        progress: (!a.quiet && std::io::stderr().is_terminal()).then(Default::default),
         min_severity: a.min_severity,
         exclude: a.exclude.clone(),
         baseline: a.baseline.clone(),

@@ -28,7 +28,7 @@
 //! submodule notes), [`refs`] (the tips history starts from, in the order provenance names
 //! them), `walk` (tree walks), `provenance` (author, date and subject of the commits
 //! findings name), `head` (the scanned head's blobs), [`audit`] (checks of pack entries before
-//! they are decoded) and `progress` (the stderr progress bar).
+//! they are decoded) and [`progress`] (how far a scan has got, for the caller to show).
 
 pub mod audit;
 pub(crate) mod blobs;
@@ -37,7 +37,7 @@ pub(crate) mod group;
 pub(crate) mod head;
 pub(crate) mod locate;
 pub(crate) mod odb;
-pub(crate) mod progress;
+pub mod progress;
 pub(crate) mod provenance;
 pub(crate) mod range;
 pub mod refs;
@@ -153,8 +153,8 @@ impl Selection {
 pub struct HistoryOptions {
     pub selection: Selection,
     pub threads: usize,
-    /// Draw progress on stderr.
-    pub progress: bool,
+    /// Where the scan records how far it has got, for the caller to show; `None`: nowhere.
+    pub progress: Option<std::sync::Arc<Progress>>,
     /// In a partial clone, blobs it was cloned without are a note, not an error.
     pub allow_missing_promised: bool,
 }
@@ -176,11 +176,12 @@ pub fn scan(
 ) -> Result<HistoryScan> {
     odb::refuse_blocking_loose_objects(repo)?;
     let notes = repo::notes(repo);
-    let mut progress = Progress::new(opts.progress);
+    let unseen = Progress::default();
+    let progress = opts.progress.as_deref().unwrap_or(&unseen);
     let mut errors = Vec::new();
     let mut out = match &opts.selection {
         Selection::All | Selection::ReachableOnly => {
-            scan_whole(ctx, repo, opts, &mut progress, &mut errors, notes)?
+            scan_whole(ctx, repo, opts, progress, &mut errors, notes)?
         }
         Selection::Range { base, tip } => range::scan(
             ctx,
@@ -205,6 +206,7 @@ pub fn scan(
             notes,
         )?,
     };
+    // A bar drawn from this progress is cleared before anything is printed under it.
     progress.finish();
     odb::collapse_promised(
         repo,
@@ -221,7 +223,7 @@ fn scan_whole(
     ctx: &ScanContext<'_>,
     repo: &gix::Repository,
     opts: &HistoryOptions,
-    progress: &mut Progress,
+    progress: &Progress,
     errors: &mut Vec<ObjectError>,
     mut notes: Vec<String>,
 ) -> Result<HistoryScan> {
@@ -238,7 +240,6 @@ fn scan_whole(
     // Phases 1 and 2: one pass over the object database scans the blobs and hands back the
     // commits it decoded on the way; a second pass for the commits alone would decode every
     // tree again.
-    progress.spawn_ticker();
     let (mut scanned, pass) = blobs::scan_odb(
         ctx,
         repo,

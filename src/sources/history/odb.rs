@@ -491,7 +491,7 @@ pub fn visit_blobs<V: BlobVisitor>(
     )
 )]
 pub(crate) fn commits(repo: &gix::Repository, threads: usize) -> Result<Outcome> {
-    let progress = Progress::hidden();
+    let progress = Progress::default();
     let none = HashSet::default();
     visit_blobs(
         repo,
@@ -1149,7 +1149,7 @@ mod tests {
         git(dir, &["checkout", "-q", "main"]);
 
         let repo = super::super::repo::open(dir).unwrap();
-        let progress = Progress::hidden();
+        let progress = Progress::default();
         let with_blobs = visit_blobs(
             &repo,
             &Options {
