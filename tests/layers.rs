@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 /// are below all of them.
 const CREDSWEEP: &[&str] = &[
     "allow",
+    "encoded",
     "finding",
     "pair",
     "rulecheck",
@@ -32,6 +33,7 @@ const CREDSWEEP: &[&str] = &[
 
 /// The engine crate, lowest first.
 const ENGINE: &[&str] = &[
+    "encoded",
     "rules",
     "scanner",
     "finding",

@@ -109,6 +109,8 @@ pub struct ScanOptions {
     pub fail_on_stale: bool,
     /// Honour inline markers (`credsweep:allow`).
     pub inline_allow: bool,
+    /// How many encodings deep values in text are decoded and scanned.
+    pub max_decode_depth: u32,
     pub verify: crate::verify::Options,
 }
 

@@ -84,6 +84,7 @@ pub struct Setup {
     pub project_root: PathBuf,
     pub max_file_size: u64,
     pub inline_allow: bool,
+    pub max_decode_depth: u32,
     /// For the report: where the configuration came from, and what of it was not applied.
     pub notes: Vec<String>,
 }
@@ -135,6 +136,7 @@ impl Setup {
             project_root,
             max_file_size,
             inline_allow: a.inline_allow,
+            max_decode_depth: a.max_decode_depth,
             notes,
         })
     }
@@ -150,6 +152,7 @@ impl Setup {
             allowlist: &self.config.allow,
             inline_allow: self.inline_allow,
             path_base,
+            max_decode_depth: self.max_decode_depth,
         }
     }
 

@@ -163,6 +163,10 @@ pub struct ScanArgs {
     /// Ignore inline markers such as `credsweep:allow` and `gitleaks:allow` (for audits).
     #[arg(long)]
     pub no_inline_allow: bool,
+    /// Decode values written in base64, hex, percent-encoding, string escapes or HTML
+    /// references and scan what they hold, up to N encodings deep (0: scan text as written).
+    #[arg(long, value_name = "N", default_value_t = crate::scan::DEFAULT_MAX_DECODE_DEPTH, value_parser = clap::value_parser!(u32).range(0..=8))]
+    pub max_decode_depth: u32,
     /// Opt-in verification of Vobiz credential pairs (`--verify`, `--fail-on active`, ...).
     #[command(flatten)]
     pub verify: VerifyArgs,

@@ -113,6 +113,7 @@ pub(crate) fn scan_options(a: &ScanArgs) -> ScanOptions {
         show_suppressed: a.show_suppressed,
         fail_on_stale: a.fail_on_stale,
         inline_allow: !a.no_inline_allow,
+        max_decode_depth: a.max_decode_depth,
         verify: verify_options(&a.verify),
     }
 }

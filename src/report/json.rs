@@ -35,6 +35,9 @@ struct JsonFinding<'a> {
     severity: &'static str,
     description: &'a str,
     path: std::borrow::Cow<'a, str>,
+    /// How the secret was decoded to be found (`["base64"]`); absent when found as written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    decoded: Vec<&'a str>,
     line: u32,
     column: u32,
     end_line: u32,
@@ -139,6 +142,7 @@ fn json_findings(findings: &[Finding], redaction: Redaction) -> Vec<JsonFinding<
                 severity: f.severity.as_str(),
                 description: &f.description,
                 path: f.location.name(),
+                decoded: f.location.decoded(),
                 line: f.line,
                 column: f.column,
                 end_line: f.end_line,

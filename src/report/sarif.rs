@@ -463,6 +463,10 @@ fn result(
         .build();
     r.related_locations = related.map(|l| vec![l]);
     let mut props: Vec<(&'static str, Value)> = Vec::new();
+    let decoded = f.location.decoded();
+    if !decoded.is_empty() {
+        props.push(("decoded", json!(decoded)));
+    }
     if let Some(p) = &f.provenance {
         if let Some(c) = &p.commit {
             props.push(("commit", json!(c)));

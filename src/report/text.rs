@@ -70,6 +70,18 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
             esc(&f.description),
             esc(&redaction.show(&f.secret)),
         );
+        let decoded = f.location.decoded();
+        if !decoded.is_empty() {
+            // Where to look: the value at this line and column is encoded.
+            let _ = writeln!(
+                out,
+                "{}",
+                color.paint(
+                    "2",
+                    &format!("    decoded from {}", esc(&decoded.join(" → ")))
+                )
+            );
+        }
         if let Some(p) = &f.provenance {
             let mut line = String::from("    ");
             match &p.commit {

@@ -27,6 +27,7 @@
 //! crate.
 
 pub mod allow;
+pub mod encoded;
 pub mod finding;
 pub mod pair;
 pub mod rulecheck;

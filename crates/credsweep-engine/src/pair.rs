@@ -95,7 +95,8 @@ pub fn link(findings: &mut [Finding]) {
             if !is_id && !TOKEN_RULES.contains(&rule) {
                 continue;
             }
-            let key: FileKey<'_> = &f.location;
+            // A value decoded in the file is in the file.
+            let key: FileKey<'_> = f.location.undecoded();
             let (ids, tokens) = files.entry(key).or_default();
             if is_id { ids } else { tokens }.push(i);
         }

@@ -7,10 +7,13 @@
 //! [`Finding`]s (paired, with line hashes) and counts to a [`Summary`], which also records what
 //! was skipped and why ([`SkipReason`]).
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::ops::Range;
 use std::path::PathBuf;
 
 use crate::allow::{self, Allowlist};
+use crate::encoded;
 use crate::finding::{Finding, LineLocator, Location, line_range};
 use crate::scanner::decode::{self, Content};
 use crate::scanner::{PathFilter, Scanner};
@@ -28,7 +31,14 @@ pub struct ScanContext<'a> {
     pub inline_allow: bool,
     /// What relative paths in findings are relative to (for the allow-list's path globs).
     pub path_base: PathBuf,
+    /// How many encodings deep values found in text are decoded and scanned (base64 in
+    /// percent-encoding is two); 0 scans text only as written. See [`crate::encoded`].
+    pub max_decode_depth: u32,
 }
+
+/// The decoding depth when nothing else is asked for: base64 inside percent-encoding inside a
+/// JSON string is three, and deeper nesting is rare enough not to pay for.
+pub const DEFAULT_MAX_DECODE_DEPTH: u32 = 3;
 
 /// Why an input, or part of one, was not scanned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,6 +191,9 @@ pub fn scan_buffer(
     if let Some(raw) = raw {
         scan_text(ctx, raw, location, filter, summary, out);
     }
+    if ctx.max_decode_depth > 0 {
+        scan_encoded(ctx, &text, location, filter, summary, out, first);
+    }
     if out.len() > first {
         // GitHub's line hash for SARIF, over the bytes as stored (what code scanning would hash).
         crate::finding::line_hash::add_line_hashes(data, &mut out[first..]);
@@ -234,5 +247,194 @@ fn scan_text(
             location,
             &ctx.fingerprint_key,
         ));
+    }
+}
+
+/// Scans the values encoded in `text` (base64, percent-encoding, escapes, ...; see
+/// [`crate::encoded`]) as decoded, up to [`ScanContext::max_decode_depth`] encodings deep, and
+/// appends what they hold that the plain scan of `text` did not find. Each value is scanned in
+/// its line, the value decoded in place, so that a rule that needs context (`VOBIZ_AUTH_TOKEN:`
+/// before a base64 value) has it; only matches inside the value count. A finding is placed at
+/// the encoded value in `text` (its line and column), at a [`Location::Decoded`] that says how
+/// it was decoded; its fingerprint is the plain secret's, so a baseline entry covers both forms.
+/// A plain finding of the encoded value itself (a generic rule's "high-entropy value") is
+/// dropped once the decoded value explains it.
+fn scan_encoded(
+    ctx: &ScanContext<'_>,
+    text: &[u8],
+    location: &Location,
+    filter: PathFilter<'_>,
+    summary: &mut Summary,
+    out: &mut Vec<Finding>,
+    first: usize,
+) {
+    let mut budget = encoded::Budget::for_buffer(text.len());
+    let mut level: Vec<Decoded> = encoded::candidates(text, &mut budget)
+        .into_iter()
+        .map(|c| Decoded::in_line(text, c, location))
+        .collect();
+    if level.is_empty() {
+        return;
+    }
+    // Values wholly encoded as base64 or hex that decode to text: not random, whatever their
+    // entropy as written (what they hold is scanned below).
+    let text_values: Vec<Range<usize>> = level
+        .iter()
+        .filter(|d| d.encoding == encoded::Encoding::Base64 || d.encoding == encoded::Encoding::Hex)
+        .map(|d| d.span.clone())
+        .collect();
+    // Where each secret was found as written: a decoded value around one of them (a
+    // percent-encoded URL that holds a plain token) adds nothing.
+    let mut plain_at: HashMap<(crate::rules::RuleIdx, String), Vec<(u32, u32)>> = HashMap::new();
+    for f in &out[first..] {
+        plain_at
+            .entry((f.rule, f.secret.plaintext().to_string()))
+            .or_default()
+            .push((f.line, f.column));
+    }
+    let mut seen: HashSet<(crate::rules::RuleIdx, String, usize)> = HashSet::new();
+    let plain = out.len();
+    let mut explained: Vec<Range<usize>> = Vec::new();
+    let mut lines = LineLocator::new(text);
+    for depth in 1..=ctx.max_decode_depth {
+        let mut next = Vec::new();
+        for d in &level {
+            for m in ctx.scanner.scan(&d.buffer, filter) {
+                if m.secret.start < d.value.start || m.secret.end > d.value.end {
+                    continue;
+                }
+                if out.len() - first >= MAX_FINDINGS_PER_BUFFER {
+                    return;
+                }
+                let secret = &d.buffer[m.secret.clone()];
+                let key = (m.rule, String::from_utf8_lossy(secret).into_owned());
+                let (start, end) = (lines.locate(d.span.start), lines.locate(d.span.end));
+                let written_here = plain_at
+                    .get(&key)
+                    .is_some_and(|at| at.iter().any(|p| (start..=end).contains(p)));
+                // Once per secret and encoded value (nested decodings find it again).
+                if written_here || !seen.insert((key.0, key.1, d.span.start)) {
+                    continue;
+                }
+                // Markers and allow-lists are judged on the line the encoded value is on.
+                if ctx.inline_allow && allow::inline_allowed(text, d.span.start) {
+                    summary.allowed += 1;
+                    continue;
+                }
+                if !ctx.allowlist.is_empty()
+                    && ctx
+                        .allowlist
+                        .allows_content(secret, &text[line_range(text, d.span.start)])
+                {
+                    summary.allowed += 1;
+                    continue;
+                }
+                let rule = ctx.scanner.rule(m.rule);
+                let mut f = Finding::new(
+                    rule,
+                    &m,
+                    &d.buffer,
+                    &mut LineLocator::new(&d.buffer),
+                    &d.location,
+                    &ctx.fingerprint_key,
+                );
+                ((f.line, f.column), (f.end_line, f.end_column)) = (start, end);
+                out.push(f);
+                explained.push(d.span.clone());
+            }
+            if depth < ctx.max_decode_depth {
+                let inner = encoded::candidates(&d.buffer[d.value.clone()], &mut budget);
+                next.extend(inner.into_iter().map(|c| d.nested(c)));
+            }
+        }
+        level = next;
+        if level.is_empty() {
+            break;
+        }
+    }
+    // Plain findings of an encoded value itself: dropped where a decoded finding explains the
+    // value, and, for a rule that flags a value only for looking random (the generic rules),
+    // where the value decodes to text.
+    let within = |spans: &[Range<usize>], secret: &[u8]| {
+        spans
+            .iter()
+            .any(|r| memchr::memmem::find(&text[r.clone()], secret).is_some())
+    };
+    let decoded: Vec<Finding> = out.drain(plain..).collect();
+    let mut index = 0;
+    out.retain(|f| {
+        index += 1;
+        let s = f.secret.plaintext().as_bytes();
+        index <= first
+            || !(within(&explained, s)
+                || (f.rule_id.starts_with(GENERIC_RULE_PREFIX) && within(&text_values, s)))
+    });
+    out.extend(decoded);
+}
+
+/// The id prefix of the rules that flag a value for its entropy and its key's name alone
+/// (`generic-secret-env`, ...), with no format of their own.
+const GENERIC_RULE_PREFIX: &str = "generic-";
+
+/// How much of the line around an encoded value is scanned with it, on each side.
+const DECODE_CONTEXT: usize = 256;
+
+/// An encoded value decoded in place: `buffer` is the value's line (at most [`DECODE_CONTEXT`]
+/// bytes each side) with the value replaced by what it decodes to, at `value`.
+struct Decoded {
+    /// The encoded value in the scanned text (for nested values, the outermost one).
+    span: Range<usize>,
+    /// The last encoding decoded.
+    encoding: encoded::Encoding,
+    location: Location,
+    buffer: Vec<u8>,
+    value: Range<usize>,
+}
+
+impl Decoded {
+    /// Candidate `c` of `text`, decoded in its line.
+    fn in_line(text: &[u8], c: encoded::Candidate, location: &Location) -> Decoded {
+        let line = line_range(text, c.span.start);
+        let before =
+            &text[line.start.max(c.span.start.saturating_sub(DECODE_CONTEXT))..c.span.start];
+        let end = c.span.end.min(text.len());
+        let after_end = line.end.max(end).min(end + DECODE_CONTEXT);
+        let after = &text[end..after_end];
+        let mut buffer = Vec::with_capacity(before.len() + c.decoded.len() + after.len());
+        buffer.extend_from_slice(before);
+        buffer.extend_from_slice(&c.decoded);
+        buffer.extend_from_slice(after);
+        Decoded {
+            value: before.len()..before.len() + c.decoded.len(),
+            span: c.span,
+            encoding: c.encoding,
+            location: decoded_at(location, c.encoding),
+            buffer,
+        }
+    }
+
+    /// Candidate `c`, found in this value (`c.span` relative to it), decoded in its place.
+    fn nested(&self, c: encoded::Candidate) -> Decoded {
+        let start = self.value.start + c.span.start;
+        let end = self.value.start + c.span.end;
+        let mut buffer = Vec::with_capacity(self.buffer.len() + c.decoded.len());
+        buffer.extend_from_slice(&self.buffer[..start]);
+        buffer.extend_from_slice(&c.decoded);
+        buffer.extend_from_slice(&self.buffer[end..]);
+        Decoded {
+            span: self.span.clone(),
+            encoding: c.encoding,
+            location: decoded_at(&self.location, c.encoding),
+            value: start..start + c.decoded.len(),
+            buffer,
+        }
+    }
+}
+
+/// `outer` as a value decoded from `encoding`.
+fn decoded_at(outer: &Location, encoding: encoded::Encoding) -> Location {
+    Location::Decoded {
+        outer: Box::new(outer.clone()),
+        encoding: encoding.as_str().to_string(),
     }
 }

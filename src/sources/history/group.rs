@@ -21,7 +21,7 @@ use super::locate::{Located, Places, UNREACHABLE};
 use super::provenance::CommitInfo;
 use super::walk;
 use crate::finding::{
-    Finding, Fingerprint, Location, MAX_LISTED_PLACES, MAX_LISTED_PLACES_TOTAL, OtherPlace,
+    Finding, Fingerprint, MAX_LISTED_PLACES, MAX_LISTED_PLACES_TOTAL, OtherPlace,
 };
 use crate::rules::RuleIdx;
 use crate::scan::{ScanContext, Summary};
@@ -274,7 +274,7 @@ fn report(g: Group, lists: &PlaceLists, info: &mut CommitInfo<'_>, head_known: b
     let p = lists.place(first);
     let blob = lists.blob[first.list as usize];
     let mut f = g.finding;
-    place_at(&mut f, blob, p);
+    place_at(&mut f, p);
     let mut prov = info.provenance(blob, p.commit, Some(p.ref_name.clone()));
     prov.other_locations = g.places.saturating_sub(1);
     prov.other_places = g.earliest[1..]
@@ -293,16 +293,15 @@ fn report(g: Group, lists: &PlaceLists, info: &mut CommitInfo<'_>, head_known: b
     f
 }
 
-/// Places a finding at `place` of `blob`: the one write of a history finding's location. A blob
+/// Places a finding in its blob at `place`: the one write of a history finding's path. A blob
 /// no commit names keeps no path, and is shown by its id.
-fn place_at(f: &mut Finding, blob: ObjectId, place: &Located) {
-    f.location = Location::Blob {
-        id: blob.to_string(),
-        path: path_known(place).then(|| walk::path_text(place.path.as_ref())),
-    };
+fn place_at(f: &mut Finding, place: &Located) {
+    let path = path_known(place).then(|| walk::path_text(place.path.as_ref()));
+    // Under any archive member and decoding the finding was found in.
+    f.location.place_blob(path.clone());
     if let Some(pair) = f.pair.as_mut() {
-        // Paired within the same blob, so at the same place.
-        pair.location = f.location.clone();
+        // Paired within the same blob, so in the same place.
+        pair.location.place_blob(path);
     }
 }
 

@@ -322,7 +322,9 @@ pub enum Location {
         archive: Box<Location>,
         member: String,
     },
-    /// Text decoded from an encoded value (`base64`, `percent`, ...) found at `outer`.
+    /// Text decoded from an encoded value (`base64`, `percent`, ...) found at `outer`. The
+    /// finding's line and column are those of the encoded value in `outer`; its name is
+    /// `outer`'s, and [`Location::decoded`] says how it was decoded.
     Decoded {
         outer: Box<Location>,
         encoding: String,
@@ -333,7 +335,8 @@ pub enum Location {
 
 impl Location {
     /// The name reports show: the path, `<stdin>`, `<blob 0123456789ab>` for a blob no commit
-    /// names, `bundle.zip!app/.env` for an archive member.
+    /// names, `bundle.zip!app/.env` for an archive member; a decoded value is named by where it
+    /// was found (see [`Location::decoded`]).
     pub fn name(&self) -> std::borrow::Cow<'_, str> {
         use std::borrow::Cow;
         match self {
@@ -343,9 +346,7 @@ impl Location {
             Location::Member { archive, member } => {
                 Cow::Owned(format!("{}!{member}", archive.name()))
             }
-            Location::Decoded { outer, encoding } => {
-                Cow::Owned(format!("{} (decoded {encoding})", outer.name()))
-            }
+            Location::Decoded { outer, .. } => outer.name(),
             Location::Message { object, tag } => Cow::Owned(format!(
                 "<{} {} message>",
                 if *tag { "tag" } else { "commit" },
@@ -354,9 +355,43 @@ impl Location {
         }
     }
 
-    /// Whether this is standard input.
+    /// Whether this is standard input (or a value decoded there).
     pub fn is_stdin(&self) -> bool {
-        matches!(self, Location::Stdin)
+        matches!(self.undecoded(), Location::Stdin)
+    }
+
+    /// How the secret was decoded to be found, first decoding first (`["base64", "percent"]`);
+    /// empty for a secret found as written.
+    pub fn decoded(&self) -> Vec<&str> {
+        let mut chain = Vec::new();
+        let mut at = self;
+        while let Location::Decoded { outer, encoding } = at {
+            chain.push(encoding.as_str());
+            at = outer;
+        }
+        chain.reverse();
+        chain
+    }
+
+    /// Sets the path of the blob this location is in (under any archive members and decodings
+    /// around it), once history knows where the blob sits; a location in no blob is left as it
+    /// is.
+    pub fn place_blob(&mut self, placed: Option<String>) {
+        match self {
+            Location::Blob { path, .. } => *path = placed,
+            Location::Member { archive: inner, .. } | Location::Decoded { outer: inner, .. } => {
+                inner.place_blob(placed)
+            }
+            Location::Path(_) | Location::Stdin | Location::Message { .. } => {}
+        }
+    }
+
+    /// The place the encoded value was found in: this location less any decoding.
+    pub fn undecoded(&self) -> &Location {
+        match self {
+            Location::Decoded { outer, .. } => outer.undecoded(),
+            other => other,
+        }
     }
 
     /// The same place with every string in it from the repository (paths, members) passed
@@ -809,7 +844,21 @@ mod tests {
             outer: Box::new(member.clone()),
             encoding: "base64".into(),
         };
-        assert_eq!(decoded.name(), "dist/bundle.zip!app/.env (decoded base64)");
+        assert_eq!(decoded.name(), "dist/bundle.zip!app/.env");
+        let twice = Location::Decoded {
+            outer: Box::new(decoded.clone()),
+            encoding: "percent".into(),
+        };
+        assert_eq!(twice.decoded(), ["base64", "percent"]);
+        assert_eq!(twice.undecoded(), &member);
+        assert!(member.decoded().is_empty());
+        assert!(
+            Location::Decoded {
+                outer: Box::new(Location::Stdin),
+                encoding: "hex".into()
+            }
+            .is_stdin()
+        );
         assert_eq!(
             Location::Message {
                 object: id.clone(),
@@ -818,9 +867,21 @@ mod tests {
             .name(),
             "<tag 0123456789ab message>"
         );
+        // History places a blob under its wrappers.
+        let mut in_blob = Location::Decoded {
+            outer: Box::new(Location::Member {
+                archive: Box::new(unplaced.clone()),
+                member: "app/.env".into(),
+            }),
+            encoding: "base64".into(),
+        };
+        in_blob.place_blob(Some("dist/app.zip".into()));
+        assert_eq!(in_blob.name(), "dist/app.zip!app/.env");
+        assert_eq!(in_blob.decoded(), ["base64"]);
         // Redaction reaches every repository string, and no id.
         let upper = decoded.map_strings(&mut |s| s.to_uppercase());
-        assert_eq!(upper.name(), "DIST/BUNDLE.ZIP!APP/.ENV (decoded base64)");
+        assert_eq!(upper.name(), "DIST/BUNDLE.ZIP!APP/.ENV");
+        assert_eq!(upper.decoded(), ["base64"]);
         let upper = placed.map_strings(&mut |s| s.to_uppercase());
         assert_eq!(
             upper,

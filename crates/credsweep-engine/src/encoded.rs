@@ -1,0 +1,510 @@
+//! Values written in an encoding inside text: base64 (standard or URL-safe, padded or not), long
+//! hex runs, percent-encoding, `\u0073`/`\x73` string escapes and HTML character references. A
+//! Kubernetes `Secret` holds its values in base64, a logged URL holds a token percent-encoded, a
+//! minified bundle holds it behind `\u` escapes: the rules cannot see any of them as written.
+//!
+//! [`candidates`] finds such runs cheaply and decodes those that decode to text: a run must be
+//! long enough, use its alphabet, and (for base64 and hex) decode to mostly printable bytes, which
+//! an identifier, a hash, a file path or an embedded image does not. Everything is bounded by a
+//! [`Budget`] per scanned buffer: how many runs are decoded and how many bytes they make, so a
+//! file of nothing but base64 costs a bounded multiple of its size.
+
+use std::ops::Range;
+
+use base64::Engine as _;
+
+/// How a run was encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Encoding {
+    Base64,
+    Hex,
+    Percent,
+    /// `\uXXXX`, `\xNN` and the one-character escapes of JSON and JavaScript strings.
+    Escapes,
+    /// `&#115;`, `&#x73;`, `&amp;` and the other XML entities.
+    Html,
+}
+
+impl Encoding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Base64 => "base64",
+            Encoding::Hex => "hex",
+            Encoding::Percent => "percent",
+            Encoding::Escapes => "escapes",
+            Encoding::Html => "html",
+        }
+    }
+}
+
+/// An encoded run of a buffer and what it decodes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    /// Where the run is in the buffer searched.
+    pub span: Range<usize>,
+    pub encoding: Encoding,
+    pub decoded: Vec<u8>,
+}
+
+/// What decoding may still spend for one scanned buffer (shared by nested decoding).
+#[derive(Debug, Clone)]
+pub struct Budget {
+    /// Runs that may still be decoded.
+    pub runs: usize,
+    /// Bytes decoded runs may still make.
+    pub bytes: usize,
+}
+
+impl Budget {
+    /// The budget for a buffer of `len` bytes: twice its size in decoded bytes (at least 1 MiB),
+    /// and [`MAX_RUNS`] runs.
+    pub fn for_buffer(len: usize) -> Budget {
+        Budget {
+            runs: MAX_RUNS,
+            bytes: len.saturating_mul(2).max(1 << 20),
+        }
+    }
+}
+
+/// The most runs decoded in one scanned buffer.
+pub const MAX_RUNS: usize = 100_000;
+
+/// The longest run decoded; a longer one (an embedded image, a data dump) is decoded up to this.
+pub const MAX_RUN: usize = 1 << 20;
+
+/// The shortest base64 run worth decoding: 24 characters make 18 bytes, shorter than any token
+/// worth a rule.
+pub const MIN_BASE64: usize = 24;
+
+/// The shortest hex run worth decoding (16 bytes).
+pub const MIN_HEX: usize = 32;
+
+/// A decoded base64 or hex run must be at least this printable (in parts per 100) to be text.
+const MIN_PRINTABLE_PERCENT: usize = 95;
+
+/// How many leading characters of a base64 run are decoded to judge it before the rest.
+const PROBE: usize = 32;
+
+const B64: u8 = 1;
+const HEX: u8 = 2;
+const STD: u8 = 4;
+const URL: u8 = 8;
+
+/// Byte classes: base64 letters (both alphabets), hex digits, `+/` (standard), `-_` (URL-safe).
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() {
+            t[b] |= B64;
+        }
+        if c.is_ascii_hexdigit() {
+            t[b] |= HEX;
+        }
+        if c == b'+' || c == b'/' {
+            t[b] |= B64 | STD;
+        }
+        if c == b'-' || c == b'_' {
+            t[b] |= B64 | URL;
+        }
+        b += 1;
+    }
+    t
+};
+
+/// The encoded runs of `text` that decode to text, in order of position, each decoded; spends
+/// `budget` and stops when it is spent.
+pub fn candidates(text: &[u8], budget: &mut Budget) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    base64_and_hex(text, budget, &mut out);
+    escaped_runs(text, b'%', Encoding::Percent, budget, &mut out);
+    escaped_runs(text, b'\\', Encoding::Escapes, budget, &mut out);
+    escaped_runs(text, b'&', Encoding::Html, budget, &mut out);
+    out.sort_by_key(|c| (c.span.start, c.span.end));
+    out
+}
+
+/// Maximal runs of the base64 alphabet, long enough, that decode to text.
+fn base64_and_hex(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) {
+    let n = text.len();
+    let mut i = 0;
+    loop {
+        // A run of MIN_BASE64 that starts at or after i and at or before the probe contains the
+        // probe's byte: if that is not in the alphabet, no run long enough starts in between.
+        let probe = i + MIN_BASE64 - 1;
+        if probe >= n {
+            break;
+        }
+        if CLASS[text[probe] as usize] & B64 == 0 {
+            i = probe + 1;
+            continue;
+        }
+        // Back to the start of the run the probe is in, then forward to its end.
+        let mut start = probe;
+        while start > i && CLASS[text[start - 1] as usize] & B64 != 0 {
+            start -= 1;
+        }
+        let mut end = probe + 1;
+        while end < n && CLASS[text[end] as usize] & B64 != 0 {
+            end += 1;
+        }
+        i = end + 1;
+        if end - start < MIN_BASE64 || budget.runs == 0 || budget.bytes == 0 {
+            continue;
+        }
+        let run = &text[start..end];
+        let mut padded_end = end;
+        while padded_end < n && padded_end - end < 2 && text[padded_end] == b'=' {
+            padded_end += 1;
+        }
+        if let Some((encoding, decoded)) = decode_run(run, budget.bytes) {
+            budget.runs -= 1;
+            budget.bytes = budget.bytes.saturating_sub(decoded.len());
+            out.push(Candidate {
+                span: start..padded_end,
+                encoding,
+                decoded,
+            });
+        }
+    }
+}
+
+/// A run of the base64 alphabet as hex or base64, if it decodes to text.
+fn decode_run(run: &[u8], max_bytes: usize) -> Option<(Encoding, Vec<u8>)> {
+    let classes = run.iter().fold(0u8, |acc, &b| acc | CLASS[b as usize]);
+    let run = &run[..run.len().min(MAX_RUN)];
+    if run.iter().all(|&b| CLASS[b as usize] & HEX != 0) {
+        if run.len() < MIN_HEX {
+            return None;
+        }
+        let even = &run[..run.len() / 2 * 2];
+        let decoded: Vec<u8> = even
+            .chunks_exact(2)
+            .take(max_bytes)
+            .map(|p| (hex_value(p[0]) << 4) | hex_value(p[1]))
+            .collect();
+        return is_text(&decoded).then_some((Encoding::Hex, decoded));
+    }
+    // Text encoded in base64 mixes cases; a run of one alphabet only.
+    let has_upper = run.iter().any(u8::is_ascii_uppercase);
+    let has_lower = run.iter().any(u8::is_ascii_lowercase);
+    if !has_upper || !has_lower || (classes & STD != 0 && classes & URL != 0) {
+        return None;
+    }
+    let engine = if classes & URL != 0 {
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+    } else {
+        &base64::engine::general_purpose::STANDARD_NO_PAD
+    };
+    // Judge the first characters before decoding the whole run: most runs (identifiers, paths,
+    // hashes) are rejected here.
+    let probe = &run[..run.len().min(PROBE) / 4 * 4];
+    let head = lenient_decode(engine, probe)?;
+    if !is_text(&head) {
+        return None;
+    }
+    let whole = &run[..run.len().min(max_bytes.saturating_mul(4) / 3)];
+    let decoded = lenient_decode(engine, whole)?;
+    is_text(&decoded).then_some((Encoding::Base64, decoded))
+}
+
+/// Decodes base64 without padding, dropping a last character that cannot end a run.
+fn lenient_decode(engine: &base64::engine::GeneralPurpose, run: &[u8]) -> Option<Vec<u8>> {
+    let usable = if run.len() % 4 == 1 {
+        &run[..run.len() - 1]
+    } else {
+        run
+    };
+    engine.decode(usable).ok()
+}
+
+fn hex_value(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' => b - b'0',
+        b'a'..=b'f' => b - b'a' + 10,
+        _ => b - b'A' + 10,
+    }
+}
+
+/// Whether decoded bytes read as text: nearly all printable ASCII, whitespace or UTF-8.
+fn is_text(bytes: &[u8]) -> bool {
+    if bytes.len() < 8 {
+        return false;
+    }
+    let mut printable = 0;
+    for chunk in bytes.utf8_chunks() {
+        printable += chunk
+            .valid()
+            .chars()
+            .filter(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+            .map(char::len_utf8)
+            .sum::<usize>();
+    }
+    printable * 100 >= bytes.len() * MIN_PRINTABLE_PERCENT
+}
+
+/// Runs that hold escapes starting with `marker` (`%`, `\`, `&`): each occurrence that starts a
+/// real escape is widened to the surrounding run of non-space, non-quote bytes, and the run is
+/// decoded if that changes it.
+fn escaped_runs(
+    text: &[u8],
+    marker: u8,
+    encoding: Encoding,
+    budget: &mut Budget,
+    out: &mut Vec<Candidate>,
+) {
+    let mut from = 0;
+    while let Some(p) = memchr::memchr(marker, &text[from..]).map(|p| from + p) {
+        from = p + 1;
+        if !starts_escape(&text[p..], encoding) {
+            continue;
+        }
+        let bound =
+            |b: u8| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'`' | b'<' | b'>');
+        let mut start = p;
+        while start > 0 && p - start < MAX_RUN && !bound(text[start - 1]) {
+            start -= 1;
+        }
+        let mut end = p + 1;
+        while end < text.len() && end - start < MAX_RUN {
+            // An escaped quote belongs to the run (`\"` inside a JSON string).
+            if bound(text[end]) && !(encoding == Encoding::Escapes && text[end - 1] == b'\\') {
+                break;
+            }
+            end += 1;
+        }
+        from = end.max(from);
+        if budget.runs == 0 || budget.bytes < end - start {
+            return;
+        }
+        let run = &text[start..end];
+        let decoded = match encoding {
+            Encoding::Percent => percent_encoding::percent_decode(run).collect(),
+            Encoding::Escapes => unescape(run),
+            _ => unentity(run),
+        };
+        if decoded != run {
+            budget.runs -= 1;
+            budget.bytes -= decoded.len().min(budget.bytes);
+            out.push(Candidate {
+                span: start..end,
+                encoding,
+                decoded,
+            });
+        }
+    }
+}
+
+/// Whether `at` (which starts with the marker) begins an escape of `encoding`.
+fn starts_escape(at: &[u8], encoding: Encoding) -> bool {
+    let hex = |r: Range<usize>| {
+        at.get(r)
+            .is_some_and(|s| s.iter().all(u8::is_ascii_hexdigit))
+    };
+    match encoding {
+        Encoding::Percent => hex(1..3),
+        Encoding::Escapes => match at.get(1) {
+            Some(b'u') => hex(2..6),
+            Some(b'x') => hex(2..4),
+            _ => false,
+        },
+        _ => at.starts_with(b"&#") || at.starts_with(b"&amp;"),
+    }
+}
+
+/// JSON and JavaScript string escapes decoded (`\u0073`, `\x73`, `\n`, `\"`, ...); anything
+/// else is kept as it is.
+fn unescape(run: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(run.len());
+    let mut i = 0;
+    while i < run.len() {
+        if run[i] != b'\\' || i + 1 >= run.len() {
+            out.push(run[i]);
+            i += 1;
+            continue;
+        }
+        let hex_at = |r: Range<usize>| {
+            run.get(r)
+                .and_then(|s| std::str::from_utf8(s).ok())
+                .and_then(|s| u32::from_str_radix(s, 16).ok())
+        };
+        let (ch, used) = match run[i + 1] {
+            b'u' => match hex_at(i + 2..i + 6).and_then(char::from_u32) {
+                Some(c) => (Some(c), 6),
+                None => (None, 1),
+            },
+            b'x' => match hex_at(i + 2..i + 4).and_then(char::from_u32) {
+                Some(c) => (Some(c), 4),
+                None => (None, 1),
+            },
+            b'n' => (Some('\n'), 2),
+            b't' => (Some('\t'), 2),
+            b'r' => (Some('\r'), 2),
+            c @ (b'"' | b'\'' | b'\\' | b'/') => (Some(c as char), 2),
+            _ => (None, 1),
+        };
+        match ch {
+            Some(c) => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+            None => out.push(b'\\'),
+        }
+        i += used;
+    }
+    out
+}
+
+/// HTML and XML character references decoded (`&#115;`, `&#x73;`, `&amp;`, `&lt;`, `&gt;`,
+/// `&quot;`, `&apos;`); anything else is kept as it is.
+fn unentity(run: &[u8]) -> Vec<u8> {
+    const NAMED: &[(&[u8], u8)] = &[
+        (b"&amp;", b'&'),
+        (b"&lt;", b'<'),
+        (b"&gt;", b'>'),
+        (b"&quot;", b'"'),
+        (b"&apos;", b'\''),
+    ];
+    let mut out = Vec::with_capacity(run.len());
+    let mut i = 0;
+    'outer: while i < run.len() {
+        if run[i] == b'&' {
+            let rest = &run[i..];
+            for (name, c) in NAMED {
+                if rest.starts_with(name) {
+                    out.push(*c);
+                    i += name.len();
+                    continue 'outer;
+                }
+            }
+            if let Some(semi) = rest.iter().take(10).position(|&b| b == b';')
+                && rest.get(1) == Some(&b'#')
+            {
+                let digits = &rest[2..semi];
+                let value = match digits.first() {
+                    Some(b'x' | b'X') => std::str::from_utf8(&digits[1..])
+                        .ok()
+                        .and_then(|s| u32::from_str_radix(s, 16).ok()),
+                    _ => std::str::from_utf8(digits)
+                        .ok()
+                        .and_then(|s| s.parse().ok()),
+                };
+                if let Some(c) = value.and_then(char::from_u32) {
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                    i += semi + 1;
+                    continue;
+                }
+            }
+        }
+        out.push(run[i]);
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+
+    fn decoded(text: &str) -> Vec<(Encoding, String)> {
+        candidates(text.as_bytes(), &mut Budget::for_buffer(text.len()))
+            .into_iter()
+            .map(|c| {
+                assert!(c.span.end <= text.len());
+                (c.encoding, String::from_utf8_lossy(&c.decoded).into_owned())
+            })
+            .collect()
+    }
+
+    const TOKEN: &str = "X-Auth-Token: sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE";
+
+    #[test]
+    fn base64_values_decode_in_both_alphabets_with_or_without_padding() {
+        let std = STANDARD.encode(TOKEN);
+        let text = format!("data:\n  token: {std}\n");
+        assert_eq!(decoded(&text), [(Encoding::Base64, TOKEN.to_string())]);
+        let url = URL_SAFE_NO_PAD.encode(format!("{TOKEN}??>>"));
+        assert!(url.contains('-') || url.contains('_'), "{url}");
+        assert_eq!(decoded(&format!("v={url}"))[0].1, format!("{TOKEN}??>>"));
+        // The span covers the padding.
+        let c = candidates(text.as_bytes(), &mut Budget::for_buffer(text.len()));
+        assert_eq!(&text[c[0].span.clone()], std);
+    }
+
+    #[test]
+    fn identifiers_hashes_paths_and_images_are_not_text() {
+        for s in [
+            "fn someVeryLongCamelCaseIdentifierName() {}",
+            "commit 3f786850e387550fdab836ed7e6dc881de23001b",
+            "src/main/java/com/example/SomethingService.java",
+            "sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE",
+            // A PNG's first bytes.
+            "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
+        ] {
+            assert_eq!(decoded(s), [], "{s}");
+        }
+    }
+
+    #[test]
+    fn long_hex_of_text_decodes() {
+        let hex: String = TOKEN.bytes().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            decoded(&format!("x = {hex}")),
+            [(Encoding::Hex, TOKEN.to_string())]
+        );
+    }
+
+    #[test]
+    fn percent_escapes_and_entities_decode_their_run() {
+        assert_eq!(
+            decoded("GET /cb?token=sk%5Flive%5F4eC39HqLyjWDarjtT1zdp7dcFAKE&x=1 HTTP/1.1"),
+            [(
+                Encoding::Percent,
+                "/cb?token=sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE&x=1".to_string()
+            )]
+        );
+        assert_eq!(
+            decoded(r#"var t = "\u0073k_live_4eC39HqLyjWDarjtT1zdp7dcFAKE";"#),
+            [(
+                Encoding::Escapes,
+                "sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE".to_string()
+            )]
+        );
+        assert_eq!(
+            decoded("<v>&#115;k_live_4eC39&#x48;qLyjWDarjtT1zdp7dcFAKE&amp;x</v>"),
+            [(
+                Encoding::Html,
+                "sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE&x".to_string()
+            )]
+        );
+        // Not an escape: nothing to decode.
+        assert_eq!(decoded("100% sure, \\d+ and & more"), []);
+        // An invalid sequence stays as it is.
+        assert_eq!(
+            decoded("a%zz%41b"),
+            [(Encoding::Percent, "a%zzAb".to_string())]
+        );
+    }
+
+    #[test]
+    fn the_budget_bounds_work_on_hostile_input() {
+        // Many runs: at most the budget's count.
+        let line = STANDARD.encode("a perfectly ordinary sentence!");
+        let text = format!("{line} ").repeat(1000);
+        let mut budget = Budget {
+            runs: 10,
+            bytes: usize::MAX,
+        };
+        assert_eq!(candidates(text.as_bytes(), &mut budget).len(), 10);
+        // One huge run: decoded up to the byte budget.
+        let huge = STANDARD.encode("text ".repeat(1 << 20));
+        let mut budget = Budget::for_buffer(1000);
+        let c = candidates(huge.as_bytes(), &mut budget);
+        assert_eq!(c.len(), 1);
+        assert!(c[0].decoded.len() <= 1 << 20);
+        assert_eq!(budget.bytes, (1 << 20) - c[0].decoded.len());
+    }
+}
