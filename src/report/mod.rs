@@ -17,9 +17,14 @@ use crate::scan::Summary;
 
 /// Which kind of scan produced a report. Also names SARIF's `automationDetails.id` category, so
 /// that tree, staged and history alerts do not overwrite each other.
+///
+/// Inside the code the sources are `tree` and `history`; the command line and the outputs keep
+/// their older words, and [`ScanKind::as_str`] is the one place that maps them: the `dir`
+/// command scans a [`ScanKind::Tree`] (JSON `"scan": "dir"`, SARIF category `dir`), and the
+/// `git` command scans [`ScanKind::History`] (`"git"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScanKind {
-    Dir,
+    Tree,
     Stdin,
     Staged,
     History,
@@ -28,7 +33,7 @@ pub enum ScanKind {
 impl ScanKind {
     pub fn as_str(self) -> &'static str {
         match self {
-            ScanKind::Dir => "dir",
+            ScanKind::Tree => "dir",
             ScanKind::Stdin => "stdin",
             ScanKind::Staged => "staged",
             ScanKind::History => "git",

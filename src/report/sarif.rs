@@ -40,7 +40,7 @@ use serde_sarif::sarif::{
 
 use super::{Report, ScanKind};
 use crate::finding::Finding;
-use crate::finding::{Outcome, PairLink};
+use crate::finding::{Liveness, PairLink};
 use crate::rules::{Rule, RuleIdx, Severity};
 use crate::scan::SkipReason;
 
@@ -495,7 +495,7 @@ fn result(
 fn verified_active(f: &Finding) -> bool {
     f.verification
         .as_ref()
-        .is_some_and(|v| v.outcome == Outcome::Active)
+        .is_some_and(|v| v.outcome == Liveness::Active)
 }
 
 /// The related location (id 1) of the other half of a Vobiz pair: same file, its own region.
@@ -534,16 +534,16 @@ fn pair_sentences(f: &Finding) -> String {
     }
     if let Some(v) = &f.verification {
         m += &match v.outcome {
-            Outcome::Active => format!(
+            Liveness::Active => format!(
                 " Verified ACTIVE against the Vobiz API ({}): this credential works. Rotate it now.",
                 v.detail
             ),
-            Outcome::Inactive => format!(
+            Liveness::Inactive => format!(
                 " Verified inactive: the Vobiz API rejected it ({}). Remove it all the same.",
                 v.detail
             ),
-            Outcome::Unknown => format!(" Verification inconclusive ({}).", v.detail),
-            Outcome::Unverifiable => format!(" Not verifiable: {}.", v.detail),
+            Liveness::Unknown => format!(" Verification inconclusive ({}).", v.detail),
+            Liveness::Unverifiable => format!(" Not verifiable: {}.", v.detail),
         };
     }
     m
@@ -631,7 +631,7 @@ pub fn render(report: &Report<'_>, opts: SarifOptions) -> Rendered {
             let name = f.location.name();
             let uri = if f.location.is_stdin() {
                 STDIN_URI.to_string()
-            } else if report.kind == ScanKind::Dir {
+            } else if report.kind == ScanKind::Tree {
                 dir_paths.get_or_insert_with(DirPaths::new).uri(&name)
             } else {
                 tree_uri(&name)

@@ -86,7 +86,7 @@ fn walk(
                 .is_none_or(|r| !r.is_ignored(e.path(), is_dir))
         });
     builder.build_parallel().run(|| {
-        let mut worker = Worker {
+        let mut worker = WalkThread {
             found,
             findings: Vec::new(),
             summary: Summary::default(),
@@ -105,14 +105,14 @@ fn walk(
 
 /// One walker thread's findings and counts. They go to the shared result once, when the thread's
 /// visitor is dropped at the end of the walk, so workers do not take a lock per file.
-struct Worker<'a> {
+struct WalkThread<'a> {
     found: &'a Mutex<(Vec<Finding>, Summary)>,
     findings: Vec<Finding>,
     summary: Summary,
     buf: Vec<u8>,
 }
 
-impl Worker<'_> {
+impl WalkThread<'_> {
     fn visit(&mut self, ctx: &ScanContext<'_>, entry: Result<ignore::DirEntry, ignore::Error>) {
         let e = match entry {
             Ok(e) => e,
@@ -159,7 +159,7 @@ impl Worker<'_> {
     }
 }
 
-impl Drop for Worker<'_> {
+impl Drop for WalkThread<'_> {
     fn drop(&mut self) {
         let mut g = self.found.lock().unwrap_or_else(|p| p.into_inner());
         g.0.append(&mut self.findings);

@@ -21,7 +21,7 @@ use ureq::http::{HeaderValue, Uri};
 
 use super::{Check, ME_PATH};
 use crate::finding::Secret;
-use crate::finding::{Outcome, Verification};
+use crate::finding::{Liveness, Verification};
 
 /// How long to wait before the one retry after a 429 or 5xx.
 pub const RETRY_PAUSE: Duration = Duration::from_millis(500);
@@ -177,12 +177,12 @@ impl Client {
                         v
                     }
                     Attempt::Failed(why) => {
-                        Verification::new(Outcome::Unknown, format!("{why} (on the retry)"))
+                        Verification::new(Liveness::Unknown, format!("{why} (on the retry)"))
                     }
                 }
             }
             Attempt::Status(code) => classify(code),
-            Attempt::Failed(why) => Verification::new(Outcome::Unknown, why),
+            Attempt::Failed(why) => Verification::new(Liveness::Unknown, why),
         };
         Verification::new(v.outcome, scrub(&v.detail, &[id, token]))
     }
@@ -225,12 +225,12 @@ fn retryable(code: u16) -> bool {
 /// What a status code says about the pair.
 pub fn classify(code: u16) -> Verification {
     let (outcome, why) = match code {
-        200..=299 => (Outcome::Active, ""),
-        401 | 403 => (Outcome::Inactive, ""),
-        300..=399 => (Outcome::Unknown, ", a redirect, not followed"),
-        429 => (Outcome::Unknown, ", rate limited"),
-        500..=599 => (Outcome::Unknown, ", server error"),
-        _ => (Outcome::Unknown, ", not an answer about the credential"),
+        200..=299 => (Liveness::Active, ""),
+        401 | 403 => (Liveness::Inactive, ""),
+        300..=399 => (Liveness::Unknown, ", a redirect, not followed"),
+        429 => (Liveness::Unknown, ", rate limited"),
+        500..=599 => (Liveness::Unknown, ", server error"),
+        _ => (Liveness::Unknown, ", not an answer about the credential"),
     };
     Verification::new(outcome, format!("HTTP {code}{why}"))
 }
@@ -309,12 +309,12 @@ mod tests {
 
     #[test]
     fn status_codes() {
-        assert_eq!(classify(200).outcome, Outcome::Active);
-        assert_eq!(classify(204).outcome, Outcome::Active);
-        assert_eq!(classify(401).outcome, Outcome::Inactive);
-        assert_eq!(classify(403).outcome, Outcome::Inactive);
+        assert_eq!(classify(200).outcome, Liveness::Active);
+        assert_eq!(classify(204).outcome, Liveness::Active);
+        assert_eq!(classify(401).outcome, Liveness::Inactive);
+        assert_eq!(classify(403).outcome, Liveness::Inactive);
         for c in [302, 404, 429, 500, 503, 100] {
-            assert_eq!(classify(c).outcome, Outcome::Unknown, "{c}");
+            assert_eq!(classify(c).outcome, Liveness::Unknown, "{c}");
         }
         assert!(retryable(429) && retryable(500) && retryable(599));
         assert!(!retryable(401) && !retryable(404) && !retryable(302));

@@ -229,9 +229,10 @@ impl Redaction {
     }
 }
 
-/// What verification found out about a credential.
+/// What verification found out about a credential: whether it still works. (Named apart from
+/// the per-phase `Outcome` types of `sources::history`, which are what an operation returns.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Outcome {
+pub enum Liveness {
     /// The API accepted the pair (2xx): the credential works and must be rotated now.
     Active,
     /// The API rejected the pair (401 or 403): revoked, rotated or never valid.
@@ -242,18 +243,18 @@ pub enum Outcome {
     Unverifiable,
 }
 
-impl Outcome {
+impl Liveness {
     pub fn as_str(self) -> &'static str {
         match self {
-            Outcome::Active => "active",
-            Outcome::Inactive => "inactive",
-            Outcome::Unknown => "unknown",
-            Outcome::Unverifiable => "unverifiable",
+            Liveness::Active => "active",
+            Liveness::Inactive => "inactive",
+            Liveness::Unknown => "unknown",
+            Liveness::Unverifiable => "unverifiable",
         }
     }
 }
 
-impl fmt::Display for Outcome {
+impl fmt::Display for Liveness {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -263,12 +264,12 @@ impl fmt::Display for Outcome {
 /// The detail never holds a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verification {
-    pub outcome: Outcome,
+    pub outcome: Liveness,
     pub detail: String,
 }
 
 impl Verification {
-    pub fn new(outcome: Outcome, detail: impl Into<String>) -> Verification {
+    pub fn new(outcome: Liveness, detail: impl Into<String>) -> Verification {
         Verification {
             outcome,
             detail: detail.into(),
