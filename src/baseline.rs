@@ -130,13 +130,9 @@ impl Baseline {
         let text = crate::config::read_text_file(path, 256 << 20)
             .with_context(|| format!("cannot read the baseline {}", path.display()))?;
         let raw: RawBaseline = toml::from_str(&text).map_err(|e| {
-            let line = e.span().map(|s| {
-                text.as_bytes()[..s.start]
-                    .iter()
-                    .filter(|&&b| b == b'\n')
-                    .count()
-                    + 1
-            });
+            let line = e
+                .span()
+                .map(|s| crate::finding::line_number(text.as_bytes(), s.start));
             anyhow::anyhow!(
                 "{}{}: not a valid baseline: {} (regenerate it with `credsweep baseline add`)",
                 path.display(),

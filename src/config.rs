@@ -454,11 +454,7 @@ fn is_commit_id(s: &str) -> bool {
 
 /// 1-based line of byte `offset` in `text`.
 fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
+    crate::finding::line_number(text.as_bytes(), offset)
 }
 
 #[cfg(test)]

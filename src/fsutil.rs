@@ -195,6 +195,24 @@ pub fn read_text_file(path: &Path, limit: u64) -> io::Result<String> {
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"))
 }
 
+/// The first line, trimmed, of a small git pointer file (`.git`, `commondir`, `HEAD`) of at most
+/// `limit` bytes, decoded lossily; `Ok(None)` when the file does not exist. Symbolic links are
+/// followed, as git follows them.
+pub fn read_first_line(path: &Path, limit: u64) -> io::Result<Option<String>> {
+    match read_bounded(path, limit, Links::Follow) {
+        Ok(bytes) => Ok(Some(
+            String::from_utf8_lossy(&bytes)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string(),
+        )),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Checks that `path` may be written: nothing is there, or a regular file (not a symbolic link,
 /// even to a regular file). Returns the existing file's metadata.
 pub fn check_writable(path: &Path) -> io::Result<Option<Metadata>> {

@@ -450,7 +450,7 @@ fn result(
     let mut r = SarifResult::builder()
         .rule_id(f.rule_id.clone())
         .rule_index(rule_index as i64)
-        .level(if verified_active(f) {
+        .level(if f.is_verified_active() {
             ResultLevel::Error
         } else {
             result_level(f.severity)
@@ -490,12 +490,6 @@ fn result(
         r.properties = Some(bag(props));
     }
     r
-}
-
-fn verified_active(f: &Finding) -> bool {
-    f.verification
-        .as_ref()
-        .is_some_and(|v| v.outcome == Liveness::Active)
 }
 
 /// The related location (id 1) of the other half of a Vobiz pair: same file, its own region.

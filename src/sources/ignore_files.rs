@@ -240,16 +240,8 @@ impl IgnoreRules {
     /// The first line of a small git pointer file (`.git`, `commondir`): `Some(None)` when it
     /// does not exist, `None` (with a note) when it cannot be used.
     fn read_pointer(&self, file: &Path) -> Option<Option<String>> {
-        match fsutil::read_bounded(file, MAX_POINTER_FILE, Links::Follow) {
-            Ok(bytes) => Some(Some(
-                String::from_utf8_lossy(&bytes)
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_string(),
-            )),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Some(None),
+        match fsutil::read_first_line(file, MAX_POINTER_FILE) {
+            Ok(line) => Some(line),
             Err(e) => {
                 self.note(format!(
                     "{} {}: the repository's info/exclude was not used",

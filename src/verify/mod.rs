@@ -122,9 +122,8 @@ pub fn fails(findings: &[Finding], fail_on: &[FailOn]) -> bool {
         return !findings.is_empty();
     }
     findings.iter().any(|f| {
-        f.verification
-            .as_ref()
-            .is_some_and(|v| fail_on.iter().any(|o| o.outcome() == Some(v.outcome)))
+        f.liveness()
+            .is_some_and(|l| fail_on.iter().any(|o| o.outcome() == Some(l)))
     })
 }
 
@@ -233,7 +232,7 @@ fn verification_of(
 pub fn pairs_with(findings: &[Finding], o: Liveness) -> usize {
     findings
         .iter()
-        .filter(|f| f.verification.as_ref().is_some_and(|v| v.outcome == o))
+        .filter(|f| f.liveness() == Some(o))
         .filter_map(pair_of)
         .map(|(_, id, _, token)| (id.plaintext(), token.plaintext()))
         .collect::<HashSet<_>>()

@@ -117,16 +117,7 @@ impl Allowlist {
         if g.is_empty() {
             return false;
         }
-        let p = Path::new(path);
-        let abs = if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            base.join(p)
-        };
-        let Ok(rel) = abs.strip_prefix(&self.root) else {
-            return false;
-        };
-        g.matched_path_or_any_parents(rel, false).is_ignore()
+        matches_below(g, &self.root, path, base)
     }
 
     /// Sets the command line's `--exclude` globs (gitignore-style, relative to `root`).
@@ -154,16 +145,7 @@ impl Allowlist {
         let Some((root, g)) = &self.exclude else {
             return false;
         };
-        let p = Path::new(path);
-        let abs = if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            base.join(p)
-        };
-        let Ok(rel) = abs.strip_prefix(root) else {
-            return false;
-        };
-        g.matched_path_or_any_parents(rel, false).is_ignore()
+        matches_below(g, root, path, base)
     }
 
     /// Whether any `--exclude` glob is set.
@@ -205,6 +187,21 @@ impl Allowlist {
             && self.stopwords.is_empty()
             && self.commits.is_empty()
     }
+}
+
+/// Whether gitignore-style globs rooted at `root` match `path` or one of its parents; a relative
+/// `path` is taken relative to `base`, and a path outside `root` matches nothing.
+fn matches_below(g: &Gitignore, root: &Path, path: &str, base: &Path) -> bool {
+    let p = Path::new(path);
+    let abs = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    };
+    let Ok(rel) = abs.strip_prefix(root) else {
+        return false;
+    };
+    g.matched_path_or_any_parents(rel, false).is_ignore()
 }
 
 #[cfg(test)]

@@ -54,7 +54,35 @@ impl From<CorruptCommit> for ObjectError {
     }
 }
 
+/// Why [`RawCommit::read`] returned no commit. Each caller words (or ignores) each case its own
+/// way: a missing parent is reported later, with its child.
+#[derive(Debug)]
+pub enum ReadCommitError {
+    Missing,
+    /// The object database could not read it (the reason).
+    Unreadable(String),
+    /// The object is there but is not a commit.
+    NotACommit(Kind),
+    Corrupt(CorruptCommit),
+}
+
 impl RawCommit {
+    /// Reads commit `id` from `repo` (`buf` is scratch space) and decodes it.
+    pub fn read(
+        repo: &gix::Repository,
+        id: ObjectId,
+        buf: &mut Vec<u8>,
+    ) -> Result<RawCommit, ReadCommitError> {
+        match repo.objects.try_find(&id, buf) {
+            Ok(Some(d)) if d.kind == Kind::Commit => {
+                RawCommit::parse(id, d.data, repo.object_hash()).map_err(ReadCommitError::Corrupt)
+            }
+            Ok(Some(d)) => Err(ReadCommitError::NotACommit(d.kind)),
+            Ok(None) => Err(ReadCommitError::Missing),
+            Err(e) => Err(ReadCommitError::Unreadable(e.to_string())),
+        }
+    }
+
     /// Decodes the parts of commit `id` that history walks need.
     pub fn parse(
         id: ObjectId,
@@ -142,26 +170,23 @@ impl CommitGraph {
         let mut raw = Vec::new();
         let mut stack: Vec<ObjectId> = starts.into_iter().collect();
         let mut buf = Vec::new();
-        let hash = repo.object_hash();
         while let Some(id) = stack.pop() {
             if !seen.insert(id) {
                 continue;
             }
-            match repo.objects.try_find(&id, &mut buf) {
-                Ok(Some(d)) if d.kind == Kind::Commit => match RawCommit::parse(id, d.data, hash) {
-                    Ok(c) => {
-                        stack.extend(c.parents.iter().filter(|p| !seen.contains(*p)));
-                        raw.push(c);
-                    }
-                    Err(e) => errors.push(e.into()),
-                },
-                Ok(Some(d)) => errors.push(ObjectError::new(
+            match RawCommit::read(repo, id, &mut buf) {
+                Ok(c) => {
+                    stack.extend(c.parents.iter().filter(|p| !seen.contains(*p)));
+                    raw.push(c);
+                }
+                Err(ReadCommitError::Corrupt(e)) => errors.push(e.into()),
+                Err(ReadCommitError::NotACommit(kind)) => errors.push(ObjectError::new(
                     id,
-                    format!("object {id} should be a commit but is a {}", d.kind),
+                    format!("object {id} should be a commit but is a {kind}"),
                 )),
                 // Reported by `build` as a missing parent, with its child.
-                Ok(None) => {}
-                Err(e) => errors.push(ObjectError::new(
+                Err(ReadCommitError::Missing) => {}
+                Err(ReadCommitError::Unreadable(e)) => errors.push(ObjectError::new(
                     id,
                     format!("commit {id} cannot be read: {e}"),
                 )),

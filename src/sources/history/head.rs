@@ -8,7 +8,7 @@
 
 use gix::ObjectId;
 use gix::hashtable::HashSet;
-use gix::objs::{Find, Kind};
+use gix::objs::Kind;
 
 use super::graph::RawCommit;
 use super::refs;
@@ -44,14 +44,7 @@ pub struct HeadBlobs {
 impl HeadBlobs {
     /// Walks the tree of `commit` once, remembering which of `targets` it holds.
     pub fn read(repo: &gix::Repository, commit: ObjectId, targets: &HashSet<ObjectId>) -> Self {
-        let mut buf = Vec::new();
-        let tree = match repo.objects.try_find(&commit, &mut buf) {
-            Ok(Some(d)) if d.kind == Kind::Commit => {
-                RawCommit::parse(commit, d.data, repo.object_hash()).map(|c| c.tree)
-            }
-            _ => return HeadBlobs::default(),
-        };
-        let Ok(tree) = tree else {
+        let Ok(RawCommit { tree, .. }) = RawCommit::read(repo, commit, &mut Vec::new()) else {
             return HeadBlobs::default();
         };
         let mut found = HashSet::default();

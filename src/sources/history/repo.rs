@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use gix::ObjectId;
+use gix::bstr::ByteSlice;
 use gix::objs::FindExt;
 
 use crate::fsutil::{self, Links};
@@ -93,7 +94,8 @@ pub fn submodules(repo: &gix::Repository) -> Vec<(String, ObjectId)> {
             continue;
         };
         for e in tree.filter_map(Result::ok) {
-            let path = join(&prefix, e.filename);
+            // Lossy per name, as a report shows it: the same text as joining lossy parts.
+            let path = super::walk::join(prefix.as_bytes().as_bstr(), e.filename).to_string();
             if e.mode.is_commit() {
                 out.push((path, e.oid.to_owned()));
             } else if e.mode.is_tree() {
@@ -103,15 +105,6 @@ pub fn submodules(repo: &gix::Repository) -> Vec<(String, ObjectId)> {
     }
     out.sort();
     out
-}
-
-/// `prefix/name`, or `name` at the root.
-pub fn join(prefix: &str, name: &gix::bstr::BStr) -> String {
-    if prefix.is_empty() {
-        name.to_string()
-    } else {
-        format!("{prefix}/{name}")
-    }
 }
 
 /// The directory a repository's paths are relative to: the top of its work tree, or the git
@@ -190,18 +183,7 @@ fn check_optional(file: &Path, limit: u64) -> Result<()> {
 
 /// Reads the small text file `file` if it exists: its first line, trimmed.
 fn read_small(file: &Path) -> Result<Option<String>> {
-    match fsutil::read_bounded(file, SMALL_GIT_FILE, Links::Follow) {
-        Ok(bytes) => Ok(Some(
-            String::from_utf8_lossy(&bytes)
-                .lines()
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_string(),
-        )),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(refused(file, e)),
-    }
+    fsutil::read_first_line(file, SMALL_GIT_FILE).map_err(|e| refused(file, e))
 }
 
 /// The git directory `.git` in `work` stands for: itself (a directory, or a link to one), or

@@ -517,6 +517,16 @@ impl Finding {
         }
     }
 
+    /// What verification found, if the finding was verified.
+    pub fn liveness(&self) -> Option<Liveness> {
+        self.verification.as_ref().map(|v| v.outcome)
+    }
+
+    /// Whether verification found the credential active: it works and must be rotated now.
+    pub fn is_verified_active(&self) -> bool {
+        self.liveness() == Some(Liveness::Active)
+    }
+
     /// The order reports use: by path, line, column, rule. Output is the same whatever the order
     /// threads finished in.
     pub fn sort_key(&self) -> (std::borrow::Cow<'_, str>, u32, u32, &str, Option<&str>) {
@@ -683,6 +693,13 @@ impl<'a> LineLocator<'a> {
         let col = char_count(&self.data[self.line_start..offset]) + 1;
         (self.line, col as u32)
     }
+}
+
+/// 1-based line number of byte `offset` in `data` (an offset past the end counts as the end):
+/// for a finding the scanner uses [`LineLocator`], which also counts columns; configuration,
+/// rule and baseline files use this for the line of a TOML error or value.
+pub fn line_number(data: &[u8], offset: usize) -> usize {
+    memchr::memchr_iter(b'\n', &data[..offset.min(data.len())]).count() + 1
 }
 
 /// Characters in `bytes`: valid UTF-8 counts by code point, each invalid byte counts as one (a
