@@ -93,7 +93,7 @@ impl<'a> Report<'a> {
     /// findings' paths, descriptions and provenance (also of suppressed findings), skipped paths
     /// and their errors, and notes (see [`crate::finding::StringRedactor`]). Called once before
     /// rendering, unless secrets are to be shown (`--no-redact`).
-    pub fn redact_repository_strings(&mut self, scanner: &crate::scanner::Scanner) {
+    pub(crate) fn redact_repository_strings(&mut self, scanner: &crate::scanner::Scanner) {
         let secrets: Vec<Secret> = self
             .findings
             .iter()
@@ -123,7 +123,7 @@ impl<'a> Report<'a> {
     }
 
     /// Moves the findings `baseline` accepts to `suppressed`.
-    pub fn apply_baseline(&mut self, baseline: &crate::baseline::Baseline) {
+    pub(crate) fn apply_baseline(&mut self, baseline: &crate::baseline::Baseline) {
         let (kept, suppressed) = std::mem::take(&mut self.findings)
             .into_iter()
             .partition(|f| !baseline.contains(&f.fingerprint));

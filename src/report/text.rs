@@ -38,13 +38,13 @@ fn severity_code(s: Severity) -> &'static str {
 }
 
 /// What to do about secrets a commit did not add but that are already committed.
-pub const PREEXISTING_ADVICE: &str = "They are in the repository's history already: rotate them, audit the history with \
+pub(crate) const PREEXISTING_ADVICE: &str = "They are in the repository's history already: rotate them, audit the history with \
      `credsweep git .`, and accept what is not a secret with `credsweep baseline add`.";
 
 /// Every string from the repository (paths, names, commit data, descriptions and remediation of
 /// rules from its configuration, notes, errors) is escaped ([`crate::term::escape`]): no control
 /// character, bidi override or workflow command reaches the terminal or a CI log.
-pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String {
+pub(crate) fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String {
     let mut out = String::new();
     // Findings are sorted by place name: one heading per name (history: per path, whatever blob).
     let mut last_name: Option<std::borrow::Cow<'_, str>> = None;

@@ -34,11 +34,11 @@ use crate::fsutil::{self, Links};
 /// The largest ignore file used. Real ones are a few kilobytes; a pattern file much larger is
 /// not what git users write, and each pattern costs time and memory to compile (a 256 KiB file
 /// of wildcard-heavy patterns: about 0.8 s and 130 MB).
-pub const MAX_IGNORE_FILE: u64 = 256 << 10;
+pub(crate) const MAX_IGNORE_FILE: u64 = 256 << 10;
 
 /// The most bytes of ignore files one walk uses in all (a large monorepo has a few hundred KB):
 /// the compiled patterns are kept for the whole walk, so this bounds their memory and time.
-pub const MAX_IGNORE_TOTAL: u64 = 1 << 20;
+pub(crate) const MAX_IGNORE_TOTAL: u64 = 1 << 20;
 
 /// Notes listed one by one; the rest are counted.
 const MAX_NOTES: usize = 50;
@@ -69,7 +69,7 @@ impl DirRules {
 }
 
 /// The ignore rules of a walk: read once per directory, on first use, from any walker thread.
-pub struct IgnoreRules {
+pub(crate) struct IgnoreRules {
     /// Each scanned root as given, and as an absolute path.
     roots: Vec<(PathBuf, PathBuf)>,
     global: Gitignore,
@@ -119,7 +119,7 @@ impl IgnoreRules {
     }
 
     /// Whether the walk entry at `path` (a directory when `is_dir`) is ignored.
-    pub fn is_ignored(&self, path: &Path, is_dir: bool) -> bool {
+    pub(crate) fn is_ignored(&self, path: &Path, is_dir: bool) -> bool {
         let abs = self.absolute(path);
         let Some(parent) = abs.parent() else {
             return false;

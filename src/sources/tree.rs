@@ -170,7 +170,7 @@ impl Drop for WalkThread<'_> {
 /// Scans one regular file, reading at most the size cap.
 /// `buf` is scratch space reused from file to file, so a walk does not allocate (and fault in)
 /// a fresh buffer per file.
-pub fn scan_file(
+pub(crate) fn scan_file(
     ctx: &ScanContext<'_>,
     fs_path: &Path,
     path: &str,
@@ -250,7 +250,7 @@ fn read_capped(path: &Path, cap: u64, buf: &mut Vec<u8>) -> io::Result<u64> {
 }
 
 /// Scans standard input, reported as `<stdin>`.
-pub fn scan_stdin(ctx: &ScanContext<'_>) -> (Vec<Finding>, Summary) {
+pub(crate) fn scan_stdin(ctx: &ScanContext<'_>) -> (Vec<Finding>, Summary) {
     let mut summary = Summary::default();
     let mut findings = Vec::new();
     let mut data = Vec::new();
@@ -281,7 +281,7 @@ pub fn scan_stdin(ctx: &ScanContext<'_>) -> (Vec<Finding>, Summary) {
 }
 
 /// A path as reports show it: as given, without a leading `./`, with `/` separators.
-pub fn display_path(p: &Path) -> String {
+pub(crate) fn display_path(p: &Path) -> String {
     let s = p.to_string_lossy();
     let s = s.strip_prefix("./").unwrap_or(&s);
     if std::path::MAIN_SEPARATOR == '\\' {

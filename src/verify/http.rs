@@ -24,7 +24,7 @@ use crate::finding::Secret;
 use crate::finding::{Liveness, Verification};
 
 /// How long to wait before the one retry after a 429 or 5xx.
-pub const RETRY_PAUSE: Duration = Duration::from_millis(500);
+pub(crate) const RETRY_PAUSE: Duration = Duration::from_millis(500);
 
 /// A validated `--verify-base-url`: `http` or `https`, a host, an optional path prefix; no user
 /// name or password, query or fragment. Plain `http` is accepted only for a loopback host, so a
@@ -82,7 +82,7 @@ impl BaseUrl {
     }
 
     /// The URL of `path` (which starts with `/`) below the base URL.
-    pub fn url_for(&self, path: &str) -> String {
+    pub(crate) fn url_for(&self, path: &str) -> String {
         format!("{}{path}", self.url)
     }
 }
@@ -105,7 +105,7 @@ pub fn secs(d: Duration) -> String {
 }
 
 /// A blocking HTTP client for the checks.
-pub struct Client {
+pub(crate) struct Client {
     agent: ureq::Agent,
     base: BaseUrl,
     timeout: Duration,
@@ -132,7 +132,7 @@ impl Client {
 
     /// Checks every pair, at most `concurrency` at once; the results are in the order of
     /// `checks`.
-    pub fn check_all(&self, checks: &[Check], concurrency: usize) -> Vec<Verification> {
+    pub(crate) fn check_all(&self, checks: &[Check], concurrency: usize) -> Vec<Verification> {
         let next = AtomicUsize::new(0);
         let results: Mutex<Vec<Option<Verification>>> = Mutex::new(vec![None; checks.len()]);
         let workers = concurrency.clamp(1, checks.len().max(1));
@@ -156,15 +156,9 @@ impl Client {
             .collect()
     }
 
-    /// One pair with a partner id: a request to `/api/v1/partner/me`, and one more after a 429
-    /// or 5xx.
-    pub fn check(&self, id: &Secret, token: &Secret) -> Verification {
-        self.check_on(ME_PATH, id, token)
-    }
-
     /// One pair, checked on `path` below the base URL: a request, and one more after a 429 or
     /// 5xx.
-    pub fn check_on(&self, path: &str, id: &Secret, token: &Secret) -> Verification {
+    pub(crate) fn check_on(&self, path: &str, id: &Secret, token: &Secret) -> Verification {
         let url = self.base.url_for(path);
         let first = self.attempt(&url, id, token);
         let v = match first {
@@ -223,7 +217,7 @@ fn retryable(code: u16) -> bool {
 }
 
 /// What a status code says about the pair.
-pub fn classify(code: u16) -> Verification {
+pub(crate) fn classify(code: u16) -> Verification {
     let (outcome, why) = match code {
         200..=299 => (Liveness::Active, ""),
         401 | 403 => (Liveness::Inactive, ""),
@@ -262,7 +256,7 @@ fn describe(e: &ureq::Error, timeout: Duration) -> String {
 }
 
 /// `s` with every occurrence of the secrets replaced by their redacted form.
-pub fn scrub(s: &str, secrets: &[&Secret]) -> String {
+pub(crate) fn scrub(s: &str, secrets: &[&Secret]) -> String {
     let mut out = s.to_string();
     for secret in secrets {
         if !secret.is_empty() && out.contains(secret.plaintext()) {

@@ -25,7 +25,7 @@
 //! unless `--no-redact`: error details are the client's error *kind*, never its message, and are
 //! scrubbed of both secrets all the same.
 
-pub mod endpoint;
+pub(crate) mod endpoint;
 pub mod http;
 
 use std::collections::{HashMap, HashSet};
@@ -37,23 +37,23 @@ use crate::finding::{Finding, Liveness, Redaction, Secret, Verification};
 use crate::term::plural_s;
 
 pub use crate::pair::{ID_RULES, TOKEN_RULES};
-pub use endpoint::TEST_TOKEN_RULES;
+pub(crate) use endpoint::TEST_TOKEN_RULES;
 pub use http::BaseUrl;
 
 /// The API `--verify` talks to unless `--verify-base-url` says otherwise.
-pub const DEFAULT_BASE_URL: &str = "https://api.vobiz.ai";
+pub(crate) const DEFAULT_BASE_URL: &str = "https://api.vobiz.ai";
 
 /// The endpoint a partner id's check requests, below the base URL.
-pub const ME_PATH: &str = "/api/v1/partner/me";
+pub(crate) const ME_PATH: &str = "/api/v1/partner/me";
 
 /// Below the base URL, the account a customer auth id's check requests: `{ACCOUNT_PATH}/{auth_id}/`.
-pub const ACCOUNT_PATH: &str = "/api/v1/Account";
+pub(crate) const ACCOUNT_PATH: &str = "/api/v1/Account";
 
 /// How long one request may take, unless `--verify-timeout` says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// At most this many requests are in flight at once.
-pub const MAX_CONCURRENCY: usize = 4;
+pub(crate) const MAX_CONCURRENCY: usize = 4;
 
 /// How a scan verifies what it found: resolved from the command line's `--verify*` and
 /// `--fail-on` flags by the CLI.
@@ -130,7 +130,7 @@ pub fn fails(findings: &[Finding], fail_on: &[FailOn]) -> bool {
 /// One request to make: a distinct (id, token) pair, and the path below the base URL it is
 /// checked on.
 #[derive(Debug, Clone)]
-pub struct Check {
+pub(crate) struct Check {
     pub id: Secret,
     pub token: Secret,
     pub path: String,
@@ -170,7 +170,7 @@ fn not_sent(id_rule: &str, id: &Secret, token_rule: &str) -> Option<Verification
 /// however many files hold it. Pairs are read from both halves: a history finding keeps the
 /// pair its blob made, so an id and a token grouped from different blobs may name different
 /// pairs.
-pub fn plan(findings: &[Finding]) -> Vec<Check> {
+pub(crate) fn plan(findings: &[Finding]) -> Vec<Check> {
     let mut seen: HashSet<(&str, &str)> = HashSet::new();
     let mut checks = Vec::new();
     let mut order: Vec<&Finding> = findings.iter().filter(|f| f.pair.is_some()).collect();
@@ -229,7 +229,7 @@ fn verification_of(
 
 /// How many distinct pairs among `findings` have outcome `o` (a pair found in two files, or
 /// reported on both its halves, counts once).
-pub fn pairs_with(findings: &[Finding], o: Liveness) -> usize {
+pub(crate) fn pairs_with(findings: &[Finding], o: Liveness) -> usize {
     findings
         .iter()
         .filter(|f| f.liveness() == Some(o))
@@ -330,7 +330,7 @@ pub fn apply(
 }
 
 /// What `--verify-dry-run` prints: each request, secrets shown as `redaction` says.
-pub fn dry_run_text(
+pub(crate) fn dry_run_text(
     base: &BaseUrl,
     checks: &[Check],
     unpaired_tokens: usize,

@@ -13,7 +13,7 @@ use crate::finding::line_range;
 use crate::rules::PatternError;
 
 /// Markers that allow a finding on their own line.
-pub const LINE_MARKERS: &[&str] = &[
+pub(crate) const LINE_MARKERS: &[&str] = &[
     "credsweep:allow",
     "gitleaks:allow",
     "pragma: allowlist secret",
@@ -22,10 +22,10 @@ pub const LINE_MARKERS: &[&str] = &[
 ];
 
 /// The marker that allows a finding on the next line.
-pub const NEXT_LINE_MARKER: &str = "pragma: allowlist nextline secret";
+pub(crate) const NEXT_LINE_MARKER: &str = "pragma: allowlist nextline secret";
 
 /// Whether an inline marker allows a secret starting at `offset` in `data`.
-pub fn inline_allowed(data: &[u8], offset: usize) -> bool {
+pub(crate) fn inline_allowed(data: &[u8], offset: usize) -> bool {
     let line = line_range(data, offset);
     let text = data[line.clone()].to_ascii_lowercase();
     if LINE_MARKERS
@@ -154,7 +154,7 @@ impl Allowlist {
     }
 
     /// Whether the secret or the line it is on is allowed.
-    pub fn allows_content(&self, secret: &[u8], line: &[u8]) -> bool {
+    pub(crate) fn allows_content(&self, secret: &[u8], line: &[u8]) -> bool {
         if self.secrets.iter().any(|re| re.is_match(secret)) {
             return true;
         }

@@ -115,14 +115,14 @@ pub fn parse_header(pack: &[u8], offset: u64, hash_len: usize) -> Result<Header,
 }
 
 /// An instruction of a delta, as [`DeltaReader`] reads it.
-pub enum Op<'a> {
+pub(crate) enum Op<'a> {
     Copy { offset: u64, len: u64 },
     Insert(&'a [u8]),
 }
 
 /// Reads a delta's instructions from its inflated bytes, fed in pieces of any size.
 #[derive(Default)]
-pub struct DeltaReader {
+pub(crate) struct DeltaReader {
     /// The two header sizes once read: base size, result size.
     pub sizes: Vec<u64>,
     varint: (u64, u32),
@@ -220,7 +220,7 @@ fn copy_args(cmd: u8, args: &[u8]) -> (u64, u64) {
 
 /// Inflates the zlib stream at the start of `input` in windows, handing each to `sink`; stops
 /// with an error once more than `limit` bytes come out. Returns the number of bytes it inflated.
-pub fn inflate_each(
+pub(crate) fn inflate_each(
     z: &mut Decompress,
     input: &[u8],
     limit: u64,
@@ -256,7 +256,7 @@ pub fn inflate_each(
 }
 
 /// [`inflate_each`] over a reader, read in 64 KiB pieces: a loose object is never held whole.
-pub fn inflate_reader(
+pub(crate) fn inflate_reader(
     z: &mut Decompress,
     mut input: impl std::io::Read,
     limit: u64,
@@ -425,7 +425,7 @@ pub fn audit_pack(
 
 /// [`audit_pack`] of some entries of a pack, sorted by offset, each ending at `ends[i]` (where
 /// the next entry of the whole pack starts).
-pub fn audit_with_ends(
+pub(crate) fn audit_with_ends(
     pack: &[u8],
     entries: &[(ObjectId, u64)],
     ends: &[usize],
@@ -691,7 +691,7 @@ pub fn decode_prefix(
 
 /// zlib's best case: about 1032 bytes out per byte in (deflate's longest match, 258 bytes, in
 /// two bits); with room for headers.
-pub fn inflatable(compressed: u64) -> u64 {
+pub(crate) fn inflatable(compressed: u64) -> u64 {
     compressed.saturating_mul(1032).saturating_add(1024)
 }
 
@@ -708,7 +708,7 @@ pub fn decode_loose(
 }
 
 /// [`decode_loose`] of a file of `len` bytes, read from `file` piece by piece.
-pub fn decode_loose_from(
+pub(crate) fn decode_loose_from(
     file: impl std::io::Read,
     len: u64,
     max_blob: u64,

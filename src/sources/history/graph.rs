@@ -16,11 +16,11 @@ use super::ObjectError;
 use super::refs::Tip;
 
 /// A commit's number in a [`CommitGraph`].
-pub type CommitIdx = u32;
+pub(crate) type CommitIdx = u32;
 
 /// A commit as decoded from its object: enough to walk history.
 #[derive(Debug, Clone)]
-pub struct RawCommit {
+pub(crate) struct RawCommit {
     pub id: ObjectId,
     pub tree: ObjectId,
     pub parents: Vec<ObjectId>,
@@ -30,7 +30,7 @@ pub struct RawCommit {
 
 /// A commit object with no tree to walk.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CorruptCommit {
+pub(crate) struct CorruptCommit {
     pub id: ObjectId,
     /// Why its tree cannot be read.
     pub reason: String,
@@ -57,7 +57,7 @@ impl From<CorruptCommit> for ObjectError {
 /// Why [`RawCommit::read`] returned no commit. Each caller words (or ignores) each case its own
 /// way: a missing parent is reported later, with its child.
 #[derive(Debug)]
-pub enum ReadCommitError {
+pub(crate) enum ReadCommitError {
     Missing,
     /// The object database could not read it (the reason).
     Unreadable(String),
@@ -111,7 +111,7 @@ impl RawCommit {
 
 /// Commits, their trees and parents, numbered.
 #[derive(Default)]
-pub struct CommitGraph {
+pub(crate) struct CommitGraph {
     ids: Vec<ObjectId>,
     trees: Vec<ObjectId>,
     times: Vec<i64>,
@@ -211,7 +211,7 @@ impl CommitGraph {
         self.trees[i as usize]
     }
 
-    pub fn parents(&self, i: CommitIdx) -> &[CommitIdx] {
+    pub(crate) fn parents(&self, i: CommitIdx) -> &[CommitIdx] {
         let i = i as usize;
         &self.parents[self.parent_start[i] as usize..self.parent_start[i + 1] as usize]
     }
@@ -242,7 +242,7 @@ impl CommitGraph {
 
     /// The commits for which `include` holds, parents before children, and among commits whose
     /// parents are all done, the oldest first: the order in which history was written.
-    pub fn topo(&self, include: impl Fn(CommitIdx) -> bool) -> Vec<CommitIdx> {
+    pub(crate) fn topo(&self, include: impl Fn(CommitIdx) -> bool) -> Vec<CommitIdx> {
         let n = self.len();
         let included: Vec<bool> = (0..n as CommitIdx).map(&include).collect();
         let mut pending = vec![0u32; n];

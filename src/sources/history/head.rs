@@ -18,7 +18,7 @@ use super::walk::TreeWalker;
 /// or a detached commit); when `HEAD` names no commit (an unborn branch, a mirror whose `HEAD` was
 /// never set), the remote's default branch `refs/remotes/origin/HEAD`. `None` when neither names
 /// a commit: then no finding says whether it is at HEAD.
-pub fn head_commit(repo: &gix::Repository) -> Option<ObjectId> {
+pub(crate) fn head_commit(repo: &gix::Repository) -> Option<ObjectId> {
     let commit = |id: ObjectId| match refs::peel(repo, id) {
         Ok((id, Kind::Commit)) => Some(id),
         _ => None,
@@ -35,7 +35,7 @@ pub fn head_commit(repo: &gix::Repository) -> Option<ObjectId> {
 
 /// The target blobs a head commit's tree holds.
 #[derive(Debug, Clone, Default)]
-pub struct HeadBlobs {
+pub(crate) struct HeadBlobs {
     found: HashSet<ObjectId>,
     /// Every tree of the head could be read: a blob not found is not at the head.
     complete: bool,

@@ -33,13 +33,13 @@ use super::{BlobId, ObjectError, ObjectProblem};
 
 /// Receives blobs. Each worker thread gets its own clone, so a visitor can gather results
 /// without locks and hand them over when it is dropped.
-pub trait BlobVisitor: Clone + Send + Sync {
+pub(crate) trait BlobVisitor: Clone + Send + Sync {
     /// `data` is the blob, or its first bytes when it is larger than the size cap; `size` is
     /// its whole size.
     fn visit(&mut self, id: BlobId, data: &[u8], size: u64);
 }
 
-pub struct Options<'a> {
+pub(crate) struct Options<'a> {
     pub threads: usize,
     /// Visit only these blobs (`--reachable-only`); all blobs when `None`.
     pub only: Option<&'a HashSet<ObjectId>>,
@@ -289,7 +289,7 @@ fn dedup_errors(errors: &mut Vec<ObjectError>, keep_missing: bool) {
 
 /// Whether the repository is a partial clone: promisor packs (`*.promisor` beside them), or
 /// `extensions.partialClone` / `remote.<name>.promisor` in its configuration.
-pub fn is_partial_clone(repo: &gix::Repository) -> bool {
+pub(crate) fn is_partial_clone(repo: &gix::Repository) -> bool {
     let config = repo.config_snapshot();
     if config.string("extensions.partialClone").is_some() {
         return true;
@@ -311,7 +311,7 @@ pub fn is_partial_clone(repo: &gix::Repository) -> bool {
 /// In a partial clone, the blobs it was cloned without are expected to be missing: they are
 /// taken out of `errors` and counted in one line. That line is an error (the scan did not see
 /// them: exit 2) unless `allow` (`--allow-missing-promised`), when it is a note.
-pub fn collapse_promised(
+pub(crate) fn collapse_promised(
     repo: &gix::Repository,
     errors: &mut Vec<ObjectError>,
     allow: bool,
@@ -358,7 +358,7 @@ impl<V: BlobVisitor> Drop for DecodeThread<'_, V> {
 }
 
 /// Visits every blob once (or every blob in `opts.only`), and returns all commits.
-pub fn visit_blobs<V: BlobVisitor>(
+pub(crate) fn visit_blobs<V: BlobVisitor>(
     repo: &gix::Repository,
     opts: &Options<'_>,
     visitor: V,
@@ -811,7 +811,7 @@ fn decode_outside<V: BlobVisitor>(
 /// loose objects without checking their type, and opening a FIFO blocks until something writes
 /// to it. Other loose objects that are not regular files cannot block; the object pass names
 /// them ([`read_loose`]).
-pub fn refuse_blocking_loose_objects(repo: &gix::Repository) -> Result<()> {
+pub(crate) fn refuse_blocking_loose_objects(repo: &gix::Repository) -> Result<()> {
     use std::os::unix::fs::FileTypeExt;
     let layout = layout(repo)?;
     for dir in &layout.loose {
@@ -841,7 +841,7 @@ pub fn refuse_blocking_loose_objects(repo: &gix::Repository) -> Result<()> {
 /// way (the blob and its delta bases) is audited first ([`audit`]), blobs over the cap are
 /// decoded to the cap, loose objects are read by [`read_loose`]. For scans that read a few
 /// blobs by id (`--range`).
-pub struct BoundedBlobs {
+pub(crate) struct BoundedBlobs {
     packs: Vec<OnePack>,
     loose: Vec<PathBuf>,
     max_blob: u64,

@@ -48,7 +48,7 @@ pub fn open(path: &Path) -> Result<gix::Repository> {
 }
 
 /// Where the objects of `repo` live, for messages.
-pub fn describe(repo: &gix::Repository) -> String {
+pub(crate) fn describe(repo: &gix::Repository) -> String {
     match repo.workdir() {
         Some(w) => w.display().to_string(),
         None => format!("{} (bare)", repo.git_dir().display()),
@@ -77,7 +77,7 @@ pub fn notes(repo: &gix::Repository) -> Vec<String> {
 ///
 /// Read from the tree rather than `.gitmodules`, so that a submodule is named even when its
 /// configuration is missing or hostile.
-pub fn submodules(repo: &gix::Repository) -> Vec<(String, ObjectId)> {
+pub(crate) fn submodules(repo: &gix::Repository) -> Vec<(String, ObjectId)> {
     let Ok(tree) = repo.head_tree_id() else {
         return Vec::new();
     };
@@ -132,7 +132,7 @@ const MAX_REF_FILES: usize = 1_000_000;
 /// worktree. Each must be a regular file (or a link to one) of bounded size: a FIFO would block
 /// the scan forever, a link to `/dev/zero` would read until memory runs out. Missing files are
 /// fine (gix says what is missing); anything else is an error naming the file.
-pub fn check_files(path: &Path) -> Result<()> {
+pub(crate) fn check_files(path: &Path) -> Result<()> {
     let start = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     for dir in start.ancestors() {
         let dotgit = dir.join(".git");

@@ -60,7 +60,7 @@ pub struct Secret {
 /// How much of a secret a finding keeps (and `--no-redact` shows). Real credentials, private-key
 /// blocks included, are far shorter; a rule that matched megabytes of a minified line must not
 /// make every finding hold them. The fingerprint is computed over the whole secret.
-pub const MAX_SECRET_BYTES: usize = 16 << 10;
+pub(crate) const MAX_SECRET_BYTES: usize = 16 << 10;
 
 /// The longest provider prefix redaction shows (`github_pat_` is 11 characters).
 const MAX_PREFIX_CHARS: usize = 12;
@@ -362,7 +362,7 @@ impl Location {
 
     /// The same place with every string in it from the repository (paths, members) passed
     /// through `f`; ids are left as they are.
-    pub fn map_strings(&self, f: &mut impl FnMut(&str) -> String) -> Location {
+    pub(crate) fn map_strings(&self, f: &mut impl FnMut(&str) -> String) -> Location {
         match self {
             Location::Path(p) => Location::Path(f(p)),
             Location::Stdin => Location::Stdin,
@@ -542,7 +542,7 @@ impl Finding {
 
 /// Known secrets shorter than this are not searched for in other strings: they would match
 /// ordinary words (the scanner's rules still redact what they recognise).
-pub const MIN_KNOWN_SECRET_LEN: usize = 8;
+pub(crate) const MIN_KNOWN_SECRET_LEN: usize = 8;
 
 /// Redacts the strings from a repository that a report prints besides the secrets themselves: a
 /// path, a commit's subject or author, a ref name, a note. A commit titled "add key ghp_… for ci"
@@ -704,7 +704,7 @@ pub fn line_number(data: &[u8], offset: usize) -> usize {
 
 /// Characters in `bytes`: valid UTF-8 counts by code point, each invalid byte counts as one (a
 /// Latin-1 `é` is one character, as an editor in that encoding shows it).
-pub fn char_count(bytes: &[u8]) -> usize {
+pub(crate) fn char_count(bytes: &[u8]) -> usize {
     bytes
         .utf8_chunks()
         .map(|c| c.valid().chars().count() + c.invalid().len())
@@ -712,7 +712,7 @@ pub fn char_count(bytes: &[u8]) -> usize {
 }
 
 /// The byte range of the line around `offset`.
-pub fn line_range(data: &[u8], offset: usize) -> Range<usize> {
+pub(crate) fn line_range(data: &[u8], offset: usize) -> Range<usize> {
     let start = memchr::memrchr(b'\n', &data[..offset]).map_or(0, |p| p + 1);
     let end = memchr::memchr(b'\n', &data[offset..]).map_or(data.len(), |p| offset + p);
     start..end
