@@ -35,37 +35,69 @@ pub struct BaseUrl {
     url: String,
 }
 
+/// Why a `--verify-base-url` value is refused. The messages never repeat a user name or
+/// password the URL held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BaseUrlError {
+    NotAUrl,
+    /// Neither `https://` nor `http://`.
+    Scheme,
+    NoHost,
+    /// A user name or password in the URL.
+    Credentials,
+    QueryOrFragment,
+    /// Plain `http://` to this host, which is not a loopback address.
+    Unencrypted {
+        host: String,
+    },
+}
+
+impl fmt::Display for BaseUrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BaseUrlError::NotAUrl => f.write_str("not a valid URL: use e.g. https://api.vobiz.ai"),
+            BaseUrlError::Scheme => {
+                f.write_str("the URL must start with https:// (or http:// to a loopback address)")
+            }
+            BaseUrlError::NoHost => f.write_str("the URL has no host"),
+            BaseUrlError::Credentials => {
+                f.write_str("the URL must not hold a user name or password")
+            }
+            BaseUrlError::QueryOrFragment => {
+                f.write_str("the URL must not have a query or fragment")
+            }
+            BaseUrlError::Unencrypted { host } => write!(
+                f,
+                "plain http:// would send tokens unencrypted to {host}: use https:// (http:// is accepted only for a loopback address such as 127.0.0.1)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BaseUrlError {}
+
 impl BaseUrl {
-    pub fn parse(s: &str) -> Result<BaseUrl, String> {
-        let uri: Uri = s
-            .trim()
-            .parse()
-            .map_err(|_| "not a valid URL: use e.g. https://api.vobiz.ai".to_string())?;
+    pub fn parse(s: &str) -> Result<BaseUrl, BaseUrlError> {
+        let uri: Uri = s.trim().parse().map_err(|_| BaseUrlError::NotAUrl)?;
         let scheme = match uri.scheme_str() {
             Some(sc) if sc.eq_ignore_ascii_case("https") => "https",
             Some(sc) if sc.eq_ignore_ascii_case("http") => "http",
-            _ => {
-                return Err(
-                    "the URL must start with https:// (or http:// to a loopback address)".into(),
-                );
-            }
+            _ => return Err(BaseUrlError::Scheme),
         };
-        let authority = uri
-            .authority()
-            .ok_or_else(|| "the URL has no host".to_string())?;
+        let authority = uri.authority().ok_or(BaseUrlError::NoHost)?;
         if authority.as_str().contains('@') {
             // Credentials in the URL would end up in messages and the dry run: refuse them
             // without repeating them.
-            return Err("the URL must not hold a user name or password".into());
+            return Err(BaseUrlError::Credentials);
         }
         if uri.query().is_some() || s.contains('#') {
-            return Err("the URL must not have a query or fragment".into());
+            return Err(BaseUrlError::QueryOrFragment);
         }
         let host = authority.host();
         if scheme == "http" && !is_loopback(host) {
-            return Err(format!(
-                "plain http:// would send tokens unencrypted to {host}: use https:// (http:// is accepted only for a loopback address such as 127.0.0.1)"
-            ));
+            return Err(BaseUrlError::Unencrypted {
+                host: host.to_string(),
+            });
         }
         let prefix = uri.path().trim_end_matches('/');
         Ok(BaseUrl {
@@ -272,7 +304,11 @@ mod tests {
 
     #[test]
     fn base_urls() {
-        let ok = |s: &str| BaseUrl::parse(s).map(|b| b.endpoint());
+        let ok = |s: &str| {
+            BaseUrl::parse(s)
+                .map(|b| b.endpoint())
+                .map_err(|e| e.to_string())
+        };
         assert_eq!(
             ok("https://api.vobiz.ai"),
             Ok("https://api.vobiz.ai/api/v1/partner/me".into())
