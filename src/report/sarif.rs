@@ -294,21 +294,21 @@ fn work_tree_root(dir: &Path) -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
-/// Turns the paths of a directory scan (relative to the current directory, or absolute) into
+/// Turns the paths of a tree scan (relative to the current directory, or absolute) into
 /// paths relative to the root of the repository the current directory is in, which is what code
 /// scanning resolves a relative URI against. Paths outside it stay as they are.
-struct DirPaths {
+struct TreeScanPaths {
     cwd: Option<PathBuf>,
     root: Option<PathBuf>,
 }
 
-impl DirPaths {
-    fn new() -> DirPaths {
+impl TreeScanPaths {
+    fn new() -> TreeScanPaths {
         let cwd = std::env::current_dir()
             .ok()
             .map(|d| std::fs::canonicalize(&d).unwrap_or(d));
         let root = cwd.as_deref().and_then(work_tree_root);
-        DirPaths { cwd, root }
+        TreeScanPaths { cwd, root }
     }
 
     /// The repository-relative URI of `path`, or `None` to keep the path as it is.
@@ -348,7 +348,7 @@ fn relative_uri(path: &str) -> String {
 /// `%SRCROOT%` or to another file. Empty segments are dropped, `.` and `..` are percent-encoded
 /// (`%2E`, `%2E%2E`: a name, not a step up, when the URI is resolved), the rest as
 /// [`percent_encode_path`] does (a backslash is part of a name in git, and becomes `%5C`).
-pub(crate) fn tree_uri(path: &str) -> String {
+pub(crate) fn git_path_uri(path: &str) -> String {
     path.split('/')
         .filter(|s| !s.is_empty())
         .map(|s| match s {
@@ -617,7 +617,7 @@ pub(crate) fn render(report: &Report<'_>, opts: SarifOptions) -> Rendered {
         .map(|&i| descriptor(rules.get(RuleIdx(i as u32))))
         .collect();
 
-    let mut dir_paths = None;
+    let mut tree_paths = None;
     let results: Vec<SarifResult> = kept
         .iter()
         .map(|&i| {
@@ -626,9 +626,9 @@ pub(crate) fn render(report: &Report<'_>, opts: SarifOptions) -> Rendered {
             let uri = if f.location.is_stdin() {
                 STDIN_URI.to_string()
             } else if report.kind == ScanKind::Tree {
-                dir_paths.get_or_insert_with(DirPaths::new).uri(&name)
+                tree_paths.get_or_insert_with(TreeScanPaths::new).uri(&name)
             } else {
-                tree_uri(&name)
+                git_path_uri(&name)
             };
             result(report.kind, f, index_of[&positions[i]], uri, opts.authors)
         })
