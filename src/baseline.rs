@@ -30,7 +30,7 @@ use crate::finding::{Finding, Fingerprint};
 use crate::fsutil::Links;
 
 /// The file looked for at the scanned root.
-pub const BASELINE_FILE: &str = ".credsweep-baseline.toml";
+pub(crate) const BASELINE_FILE: &str = ".credsweep-baseline.toml";
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -130,13 +130,9 @@ impl Baseline {
         let text = crate::config::read_text_file(path, 256 << 20)
             .with_context(|| format!("cannot read the baseline {}", path.display()))?;
         let raw: RawBaseline = toml::from_str(&text).map_err(|e| {
-            let line = e.span().map(|s| {
-                text.as_bytes()[..s.start]
-                    .iter()
-                    .filter(|&&b| b == b'\n')
-                    .count()
-                    + 1
-            });
+            let line = e
+                .span()
+                .map(|s| crate::finding::line_number(text.as_bytes(), s.start));
             anyhow::anyhow!(
                 "{}{}: not a valid baseline: {} (regenerate it with `credsweep baseline add`)",
                 path.display(),
@@ -175,7 +171,7 @@ impl Baseline {
 
     /// Fails when the baseline was written with another fingerprint key than `key`: its entries
     /// could then match nothing, and every accepted finding would come back unexplained.
-    pub fn check_key(&self, key: &[u8], path: &Path) -> Result<()> {
+    pub(crate) fn check_key(&self, key: &[u8], path: &Path) -> Result<()> {
         match &self.key_check {
             Some(k) if *k != key_check(key) => bail!(
                 "{}: the baseline was written with another fingerprint key (was `fingerprint_salt` \
@@ -191,7 +187,7 @@ impl Baseline {
     }
 
     /// Records `key` as the key the fingerprints are made with (before [`Baseline::save`]).
-    pub fn set_key(&mut self, key: &[u8]) {
+    pub(crate) fn set_key(&mut self, key: &[u8]) {
         self.key_check = Some(key_check(key));
     }
 
@@ -292,7 +288,7 @@ impl Baseline {
     }
 
     /// The file's text: a header, then one entry per line, sorted by fingerprint.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = String::from(
             "# credsweep baseline: accepted findings. No secrets and no line numbers: each entry is a\n\
              # keyed hash of (rule, secret). `credsweep baseline add` adds the current findings,\n\
@@ -331,7 +327,7 @@ impl Baseline {
     }
 
     /// Writes the baseline to `path`, atomically, never through a symbolic link.
-    pub fn save(&self, path: &Path) -> Result<()> {
+    pub(crate) fn save(&self, path: &Path) -> Result<()> {
         crate::fsutil::write_atomic(path, self.render().as_bytes(), None)
             .with_context(|| format!("cannot write the baseline {}", path.display()))
     }
@@ -364,7 +360,7 @@ fn attributes_file(baseline: &Path) -> PathBuf {
 /// Checks, before anything is written, that [`ensure_union_merge`] may read and replace the
 /// `.gitattributes` beside `baseline` and that `baseline` itself may be replaced: each is absent
 /// or a regular file, not a symbolic link.
-pub fn check_writable(baseline: &Path) -> Result<()> {
+pub(crate) fn check_writable(baseline: &Path) -> Result<()> {
     let attrs = attributes_file(baseline);
     for p in [baseline, attrs.as_path()] {
         crate::fsutil::check_writable(p)
@@ -382,7 +378,7 @@ pub fn check_writable(baseline: &Path) -> Result<()> {
 
 /// Makes git merge the baseline by union of lines, so branches that add entries merge cleanly.
 /// Adds `<name> merge=union` to `.gitattributes` beside the baseline unless it is there already.
-pub fn ensure_union_merge(baseline: &Path) -> Result<Option<PathBuf>> {
+pub(crate) fn ensure_union_merge(baseline: &Path) -> Result<Option<PathBuf>> {
     let name = baseline
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -41,7 +41,7 @@ use crate::allow::Allowlist;
 use crate::rules::{RuleSet, RuleSpec, Severity, without_values};
 
 /// The file name looked for at the scanned root.
-pub const CONFIG_FILE: &str = ".credsweep.toml";
+pub(crate) const CONFIG_FILE: &str = ".credsweep.toml";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -233,7 +233,7 @@ impl Config {
 
     /// Finds the configuration for a scan rooted at `start`: `.credsweep.toml` there or in the
     /// nearest parent, not above the repository's top (the first directory holding `.git`).
-    pub fn discover(start: &Path) -> Result<Option<Config>, ConfigError> {
+    pub(crate) fn discover(start: &Path) -> Result<Option<Config>, ConfigError> {
         let start = start.canonicalize().unwrap_or_else(|_| start.to_path_buf());
         let mut dir = if start.is_dir() {
             Some(start.as_path())
@@ -370,7 +370,7 @@ impl Config {
 
     /// What the report says about the configuration in force, if one is: where it came from,
     /// and for one the scanned tree holds, that the repository wrote it.
-    pub fn source_note(&self) -> Option<String> {
+    pub(crate) fn source_note(&self) -> Option<String> {
         let file = self.file.as_ref()?;
         Some(if self.trusted {
             format!("configuration: {} (given with --config)", file.display())
@@ -402,7 +402,7 @@ fn normalized_inside(dir: &Path, path: &Path, top: &Path) -> bool {
 }
 
 /// The most rules a repository's own configuration may add (inline and from its `rule_files`).
-pub const MAX_REPOSITORY_RULES: usize = 200;
+pub(crate) const MAX_REPOSITORY_RULES: usize = 200;
 
 /// A rule id as an error may show it: quoted when it is kebab-case (a real id), else not at all
 /// (an entry that is not an id may be anything, a credential included).
@@ -442,9 +442,9 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
 }
 
 /// Configuration and rule files larger than this are refused rather than read.
-pub const MAX_CONFIG_FILE: u64 = 16 << 20;
+pub(crate) const MAX_CONFIG_FILE: u64 = 16 << 20;
 
-pub use crate::fsutil::read_text_file;
+pub(crate) use crate::fsutil::read_text_file;
 
 /// A commit id or a prefix of one: 7 to 64 hex digits (SHA-1 ids have 40, SHA-256 ids 64).
 fn is_commit_id(s: &str) -> bool {
@@ -454,11 +454,7 @@ fn is_commit_id(s: &str) -> bool {
 
 /// 1-based line of byte `offset` in `text`.
 fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
+    crate::finding::line_number(text.as_bytes(), offset)
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ pub enum Links {
 }
 
 /// What kind of thing is at a path, in words for messages ("a FIFO").
-pub fn describe_type(meta: &Metadata) -> &'static str {
+pub(crate) fn describe_type(meta: &Metadata) -> &'static str {
     let t = meta.file_type();
     if t.is_symlink() {
         return "a symbolic link";
@@ -59,7 +59,7 @@ pub fn describe_type(meta: &Metadata) -> &'static str {
 
 /// Why a file was not read: it is not a regular file, or it is larger than the limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// A symbolic link, and links are refused.
     Symlink,
     /// Not a regular file (or a link to one): the words say what it is.
@@ -92,7 +92,7 @@ impl From<Refusal> for io::Error {
 
 /// An error of [`read_bounded`] or [`check_file`] as the rest of a sentence that names the file:
 /// "is a FIFO, not a regular file", "cannot be read: permission denied".
-pub fn explain(e: &io::Error) -> String {
+pub(crate) fn explain(e: &io::Error) -> String {
     match e
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<Refusal>())
@@ -115,7 +115,7 @@ fn limit_text(limit: u64) -> String {
 
 /// Checks, without opening it, that `path` is a regular file of at most `limit` bytes (a link
 /// to one, with [`Links::Follow`]). `Ok(meta)` of the file; an I/O error (e.g. not found) as is.
-pub fn check_file(path: &Path, limit: u64, links: Links) -> io::Result<Metadata> {
+pub(crate) fn check_file(path: &Path, limit: u64, links: Links) -> io::Result<Metadata> {
     let lmeta = fs::symlink_metadata(path)?;
     let meta = if lmeta.file_type().is_symlink() {
         if links == Links::Refuse {
@@ -167,7 +167,7 @@ fn open_for_read(path: &Path, links: Links) -> io::Result<File> {
 
 /// Reads `path`, a regular file of at most `limit` bytes; anything else is an error that says
 /// what it is (see [`Refusal`]), and nothing that is not a regular file is ever opened.
-pub fn read_bounded(path: &Path, limit: u64, links: Links) -> io::Result<Vec<u8>> {
+pub(crate) fn read_bounded(path: &Path, limit: u64, links: Links) -> io::Result<Vec<u8>> {
     check_file(path, limit, links)?;
     let file = open_for_read(path, links)?;
     // Checked again on what was opened: the path may have changed since.
@@ -189,15 +189,33 @@ pub fn read_bounded(path: &Path, limit: u64, links: Links) -> io::Result<Vec<u8>
 /// following a symbolic link only to a regular file. A repository's own files are untrusted
 /// input: one that is a FIFO, a device or a link to one (`/dev/zero`), or is huge, is an error,
 /// never a read that blocks or does not end.
-pub fn read_text_file(path: &Path, limit: u64) -> io::Result<String> {
+pub(crate) fn read_text_file(path: &Path, limit: u64) -> io::Result<String> {
     let bytes = read_bounded(path, limit, Links::Follow)?;
     String::from_utf8(bytes)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"))
 }
 
+/// The first line, trimmed, of a small git pointer file (`.git`, `commondir`, `HEAD`) of at most
+/// `limit` bytes, decoded lossily; `Ok(None)` when the file does not exist. Symbolic links are
+/// followed, as git follows them.
+pub(crate) fn read_first_line(path: &Path, limit: u64) -> io::Result<Option<String>> {
+    match read_bounded(path, limit, Links::Follow) {
+        Ok(bytes) => Ok(Some(
+            String::from_utf8_lossy(&bytes)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string(),
+        )),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Checks that `path` may be written: nothing is there, or a regular file (not a symbolic link,
 /// even to a regular file). Returns the existing file's metadata.
-pub fn check_writable(path: &Path) -> io::Result<Option<Metadata>> {
+pub(crate) fn check_writable(path: &Path) -> io::Result<Option<Metadata>> {
     match fs::symlink_metadata(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
@@ -232,7 +250,7 @@ fn permissions(mode: Option<u32>, existing: Option<&Metadata>) -> fs::Permission
 /// file: a symbolic link or a FIFO there is an error, and nothing is written. On any failure
 /// the old file is left as it was. `mode` sets the new file's permission bits (Unix); `None`
 /// keeps those of the file replaced (`0644` for a new one).
-pub fn write_atomic(path: &Path, data: &[u8], mode: Option<u32>) -> io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, data: &[u8], mode: Option<u32>) -> io::Result<()> {
     let existing = check_writable(path)?;
     let tmp = temp_beside(path, data, mode, existing.as_ref())?;
     // The temporary file is removed if the rename fails.
@@ -244,7 +262,7 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: Option<u32>) -> io::Result<(
 /// through a link planted there), synced, with permissions `mode` (else those of `existing`,
 /// else `0644`). Renaming it over `path` ([`tempfile::NamedTempFile::persist`]) is the caller's
 /// step; dropped, it is removed.
-pub fn temp_beside(
+pub(crate) fn temp_beside(
     path: &Path,
     data: &[u8],
     mode: Option<u32>,

@@ -25,9 +25,9 @@ use anyhow::{Context, Result, bail};
 use crate::sources::history;
 
 /// What an existing hook is renamed to when credsweep's hook chains to it.
-pub const CHAINED_SUFFIX: &str = ".credsweep-chained";
+pub(crate) const CHAINED_SUFFIX: &str = ".credsweep-chained";
 /// What an existing hook is renamed to when `--force` replaces it (not run; restored on uninstall).
-pub const REPLACED_SUFFIX: &str = ".credsweep-replaced";
+pub(crate) const REPLACED_SUFFIX: &str = ".credsweep-replaced";
 /// The line that marks a hook script as credsweep's own.
 const MARKER: &str = "# credsweep-hook: installed by `credsweep install-hook`";
 
@@ -44,7 +44,7 @@ pub struct InstallOptions {
 
 /// The hooks credsweep installs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HookKind {
+pub(crate) enum HookKind {
     PreCommit,
     PrePush,
 }
@@ -115,13 +115,13 @@ impl HookKind {
 }
 
 /// `s` quoted for a POSIX shell.
-pub fn sh_quote(s: &str) -> String {
+pub(crate) fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// Where git runs a repository's hooks from.
 #[derive(Debug, Clone)]
-pub struct HookDir {
+pub(crate) struct HookDir {
     pub dir: PathBuf,
     /// Set from `core.hooksPath` (and not the repository's own `hooks` directory).
     pub from_config: bool,
@@ -187,7 +187,7 @@ fn home() -> Option<PathBuf> {
 }
 
 /// Whether the file at `path` is a hook credsweep wrote.
-pub fn is_credsweep_hook(path: &Path) -> bool {
+pub(crate) fn is_credsweep_hook(path: &Path) -> bool {
     crate::fsutil::read_bounded(path, 1 << 20, crate::fsutil::Links::Follow)
         .is_ok_and(|b| String::from_utf8_lossy(&b).contains(MARKER))
 }
@@ -203,7 +203,7 @@ fn sibling(dir: &Path, name: &str, suffix: &str) -> PathBuf {
 
 /// What installing one hook did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Installed {
+pub(crate) enum Installed {
     /// No hook was there.
     Fresh,
     /// credsweep's hook was there and was rewritten.
@@ -221,7 +221,7 @@ pub enum Installed {
 /// was there is renamed aside (when chaining or replacing it) and the new one renamed into
 /// place. If that last step fails, the old hook is moved back, so a failed install leaves the
 /// directory as it was and running it again repairs whatever an interrupted one left.
-pub fn install_hook(
+pub(crate) fn install_hook(
     dir: &Path,
     kind: HookKind,
     exe: Option<&str>,
@@ -296,7 +296,7 @@ pub fn install_hook(
 
 /// What uninstalling one hook did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Uninstalled {
+pub(crate) enum Uninstalled {
     /// Nothing of credsweep's was there.
     Absent,
     /// A hook is there, but not credsweep's: left alone.
@@ -306,7 +306,7 @@ pub enum Uninstalled {
 }
 
 /// Removes credsweep's `kind` hook from `dir` and puts back the hook it chained to or replaced.
-pub fn uninstall_hook(dir: &Path, kind: HookKind) -> Result<Uninstalled> {
+pub(crate) fn uninstall_hook(dir: &Path, kind: HookKind) -> Result<Uninstalled> {
     let name = kind.name();
     let path = dir.join(name);
     if occupied(&path) && !is_credsweep_hook(&path) {
@@ -444,7 +444,7 @@ pub struct Pushed {
 }
 
 /// Whether `s` is git's null object id (all zeros), which pre-push lines use for "no such ref".
-pub fn is_null_id(s: &str) -> bool {
+pub(crate) fn is_null_id(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b == b'0')
 }
 
@@ -456,7 +456,7 @@ fn is_hex_id(s: &str) -> bool {
 /// `<local ref> SP <local id> SP <remote ref> SP <remote id>`. A deleted ref (local id all
 /// zeros) sends nothing and is left out. A line that does not parse is an error: a hook that
 /// cannot tell what is pushed must not pass.
-pub fn parse_pre_push(input: &str) -> Result<Vec<Pushed>> {
+pub(crate) fn parse_pre_push(input: &str) -> Result<Vec<Pushed>> {
     let mut out = Vec::new();
     for line in input.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
         // The local ref is whatever was written on the command line and may hold spaces
@@ -500,12 +500,12 @@ fn env(name: &str) -> Option<String> {
 /// remote lacks, pre-commit sets neither, only `PRE_COMMIT_LOCAL_BRANCH` and
 /// `PRE_COMMIT_REMOTE_BRANCH`: then the commits on no remote-tracking ref are the range.
 /// `None` otherwise: a commit, where the index is what to scan.
-pub fn pre_commit_framework_push() -> Option<Vec<Pushed>> {
+pub(crate) fn pre_commit_framework_push() -> Option<Vec<Pushed>> {
     pre_commit_push_from(env)
 }
 
 /// [`pre_commit_framework_push`] with the environment passed in, for tests.
-pub fn pre_commit_push_from(get: impl Fn(&str) -> Option<String>) -> Option<Vec<Pushed>> {
+pub(crate) fn pre_commit_push_from(get: impl Fn(&str) -> Option<String>) -> Option<Vec<Pushed>> {
     get("PRE_COMMIT")?;
     match (get("PRE_COMMIT_FROM_REF"), get("PRE_COMMIT_TO_REF")) {
         (Some(from), Some(to)) => Some(vec![Pushed {
@@ -529,7 +529,7 @@ pub fn pre_commit_push_from(get: impl Fn(&str) -> Option<String>) -> Option<Vec<
 /// pushed since the last fetch) cannot bound the range: then everything no remote-tracking ref
 /// has is scanned. The tip is named by the pushed ref while that still points at it, so reports
 /// say `refs/heads/main` rather than an object id.
-pub fn selection(repo: &gix::Repository, p: Pushed) -> history::Selection {
+pub(crate) fn selection(repo: &gix::Repository, p: Pushed) -> history::Selection {
     let tip = match p.name {
         Some(name)
             if commit_of(repo, &name).is_some_and(|c| Some(c) == commit_of(repo, &p.tip)) =>
@@ -559,7 +559,7 @@ fn under_pre_commit() -> bool {
 }
 
 /// The footer of a `staged` report with findings: what blocked the commit and what to do.
-pub fn commit_footer() -> String {
+pub(crate) fn commit_footer() -> String {
     let skip = if under_pre_commit() {
         ", or skip only this hook with `SKIP=credsweep git commit` (SKIP takes the hook id in \
          .pre-commit-config.yaml: credsweep or credsweep-system)"
@@ -581,7 +581,7 @@ pub fn commit_footer() -> String {
 }
 
 /// The footer of a push scan with findings.
-pub fn push_footer() -> String {
+pub(crate) fn push_footer() -> String {
     let skip = if under_pre_commit() {
         ", or skip only this hook with `SKIP=credsweep git push` (SKIP takes the hook id in \
          .pre-commit-config.yaml: credsweep or credsweep-system)"

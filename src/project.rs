@@ -12,13 +12,13 @@
 use std::path::{Component, Path, PathBuf};
 
 /// Whether `dir` holds a `.git` directory or `.git` file (not followed if a symlink, never read).
-pub fn has_git_marker(dir: &Path) -> bool {
+pub(crate) fn has_git_marker(dir: &Path) -> bool {
     std::fs::symlink_metadata(dir.join(".git")).is_ok_and(|m| m.is_dir() || m.is_file())
 }
 
 /// Whether `dir` is a repository's top: it holds `.git`, or it is a bare repository itself (a
 /// `HEAD` file beside an `objects` directory), which a search must not climb out of.
-pub fn is_top(dir: &Path) -> bool {
+pub(crate) fn is_top(dir: &Path) -> bool {
     let kind = |name: &str| std::fs::symlink_metadata(dir.join(name)).ok();
     has_git_marker(dir)
         || (kind("HEAD").is_some_and(|m| m.is_file())
@@ -51,7 +51,7 @@ pub fn absolute(p: &Path) -> PathBuf {
 
 /// The repository top `start` (a file or directory) is in: the nearest directory, from `start`
 /// upwards, that holds `.git` or is a bare repository. `None` outside any repository.
-pub fn repo_top(start: &Path) -> Option<PathBuf> {
+pub(crate) fn repo_top(start: &Path) -> Option<PathBuf> {
     let start = absolute(start);
     let mut dir = if start.is_dir() {
         Some(start.as_path())
@@ -69,7 +69,7 @@ pub fn repo_top(start: &Path) -> Option<PathBuf> {
 
 /// `path` (relative to the current directory, or absolute) relative to `top`, `/`-separated; `None`
 /// when it is not under `top`.
-pub fn relative_to(path: &Path, top: &Path) -> Option<String> {
+pub(crate) fn relative_to(path: &Path, top: &Path) -> Option<String> {
     let abs = absolute(path);
     let top = absolute(top);
     let rel = abs.strip_prefix(&top).ok()?;

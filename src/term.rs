@@ -20,7 +20,7 @@ use std::io::Write as _;
 /// Whether `c` must not reach a terminal or CI log as it is: C0 controls (ESC, CR, LF, TAB, BEL,
 /// ...), DEL, C1 controls, and the Unicode characters that reorder or split lines (bidi
 /// embeddings, overrides and isolates, the directional marks, line and paragraph separators).
-pub fn is_unsafe_char(c: char) -> bool {
+pub(crate) fn is_unsafe_char(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
@@ -83,7 +83,7 @@ pub fn eprint_line(msg: impl std::fmt::Display) {
 /// character written as a `\uXXXX` escape: the same JSON value, but a terminal or browser that
 /// shows the document cannot be made to reorder or split what it displays. Such characters only
 /// occur inside JSON strings, where the escape is valid.
-pub fn escape_json_invisibles(json: String) -> String {
+pub(crate) fn escape_json_invisibles(json: String) -> String {
     if !json.chars().any(is_invisible_format) {
         return json;
     }
@@ -104,7 +104,7 @@ fn is_invisible_format(c: char) -> bool {
 }
 
 /// `1 blob`, `2 blobs`: `n` with the noun in the number it takes (`one`, else `many`).
-pub fn plural(n: usize, one: &str, many: &str) -> String {
+pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
         format!("1 {one}")
     } else {
@@ -113,7 +113,7 @@ pub fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 /// [`plural`] for a noun whose plural adds `s`: `1 token`, `2 tokens`.
-pub fn plural_s(n: usize, noun: &str) -> String {
+pub(crate) fn plural_s(n: usize, noun: &str) -> String {
     plural(n, noun, &format!("{noun}s"))
 }
 

@@ -223,7 +223,7 @@ pub(crate) fn collect(opts: &ScanOptions, source: Source) -> Result<(Setup, Coll
     match source {
         Source::Tree { paths, options } => {
             let setup = Setup::new(opts, &tree_root(&paths))?;
-            let mut c = Collected::new(ScanKind::Dir, crate::project::current_dir());
+            let mut c = Collected::new(ScanKind::Tree, crate::project::current_dir());
             let (findings, summary) =
                 tree::scan_paths(&setup.context(c.path_base.clone()), &paths, &options);
             (c.findings, c.summary, c.scanned) = (findings, summary, Scanned::Tree(paths));

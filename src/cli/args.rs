@@ -5,11 +5,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use super::resolve::{BaseUrlParser, parse_severity, parse_timeout};
 use crate::rules::Severity;
-use crate::verify::{BaseUrl, DEFAULT_BASE_URL};
+use crate::verify::{BaseUrl, DEFAULT_BASE_URL, FailOn};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -303,17 +304,32 @@ pub struct VerifyArgs {
     pub fail_on: Vec<FailOn>,
 }
 
-/// One `--fail-on` value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
-    /// Any finding fails the scan.
-    Any,
-    /// A credential verified active (the API accepted it).
-    Active,
-    /// A credential the API rejected.
-    Inactive,
-    /// A credential the API gave no answer about (timeout, network error, 429, 5xx).
-    Unknown,
-    /// A credential that was not tried (no pair in its file, a test-mode token).
-    Unverifiable,
+/// `--fail-on` values are [`FailOn`] itself: verify keeps no clap, and the names and help texts
+/// clap shows are given here, once.
+impl ValueEnum for FailOn {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            FailOn::Any,
+            FailOn::Active,
+            FailOn::Inactive,
+            FailOn::Unknown,
+            FailOn::Unverifiable,
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            FailOn::Any => PossibleValue::new("any").help("Any finding fails the scan"),
+            FailOn::Active => PossibleValue::new("active")
+                .help("A credential verified active (the API accepted it)"),
+            FailOn::Inactive => {
+                PossibleValue::new("inactive").help("A credential the API rejected")
+            }
+            FailOn::Unknown => PossibleValue::new("unknown").help(
+                "A credential the API gave no answer about (timeout, network error, 429, 5xx)",
+            ),
+            FailOn::Unverifiable => PossibleValue::new("unverifiable")
+                .help("A credential that was not tried (no pair in its file, a test-mode token)"),
+        })
+    }
 }

@@ -6,7 +6,7 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use super::args::{ColorChoice, DirArgs, FailOn, Format, GitArgs, RuleArgs, ScanArgs, VerifyArgs};
+use super::args::{ColorChoice, DirArgs, Format, GitArgs, RuleArgs, ScanArgs, VerifyArgs};
 use crate::app::{self, ConfigChoice, RepoScan, RuleOptions, ScanOptions, Source};
 use crate::finding::Redaction;
 use crate::report::{sarif::SarifOptions, text::Color};
@@ -50,19 +50,7 @@ pub(crate) fn verify_options(a: &VerifyArgs) -> verify::Options {
         timeout: a.verify_timeout,
         base_url: a.verify_base_url.clone(),
         dry_run: a.verify_dry_run,
-        fail_on: a.fail_on.iter().map(|f| f.to_verify()).collect(),
-    }
-}
-
-impl FailOn {
-    fn to_verify(self) -> verify::FailOn {
-        match self {
-            FailOn::Any => verify::FailOn::Any,
-            FailOn::Active => verify::FailOn::Active,
-            FailOn::Inactive => verify::FailOn::Inactive,
-            FailOn::Unknown => verify::FailOn::Unknown,
-            FailOn::Unverifiable => verify::FailOn::Unverifiable,
-        }
+        fail_on: a.fail_on.clone(),
     }
 }
 

@@ -113,7 +113,7 @@ struct JsonSkip<'a> {
     error: bool,
 }
 
-pub fn render(report: &Report<'_>, redaction: Redaction) -> String {
+pub(crate) fn render(report: &Report<'_>, redaction: Redaction) -> String {
     let doc = Document {
         tool: Tool {
             name: "credsweep",

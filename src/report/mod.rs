@@ -17,9 +17,14 @@ use crate::scan::Summary;
 
 /// Which kind of scan produced a report. Also names SARIF's `automationDetails.id` category, so
 /// that tree, staged and history alerts do not overwrite each other.
+///
+/// Inside the code the sources are `tree` and `history`; the command line and the outputs keep
+/// their older words, and [`ScanKind::as_str`] is the one place that maps them: the `dir`
+/// command scans a [`ScanKind::Tree`] (JSON `"scan": "dir"`, SARIF category `dir`), and the
+/// `git` command scans [`ScanKind::History`] (`"git"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScanKind {
-    Dir,
+    Tree,
     Stdin,
     Staged,
     History,
@@ -28,7 +33,7 @@ pub enum ScanKind {
 impl ScanKind {
     pub fn as_str(self) -> &'static str {
         match self {
-            ScanKind::Dir => "dir",
+            ScanKind::Tree => "dir",
             ScanKind::Stdin => "stdin",
             ScanKind::Staged => "staged",
             ScanKind::History => "git",
@@ -88,7 +93,7 @@ impl<'a> Report<'a> {
     /// findings' paths, descriptions and provenance (also of suppressed findings), skipped paths
     /// and their errors, and notes (see [`crate::finding::StringRedactor`]). Called once before
     /// rendering, unless secrets are to be shown (`--no-redact`).
-    pub fn redact_repository_strings(&mut self, scanner: &crate::scanner::Scanner) {
+    pub(crate) fn redact_repository_strings(&mut self, scanner: &crate::scanner::Scanner) {
         let secrets: Vec<Secret> = self
             .findings
             .iter()
@@ -118,7 +123,7 @@ impl<'a> Report<'a> {
     }
 
     /// Moves the findings `baseline` accepts to `suppressed`.
-    pub fn apply_baseline(&mut self, baseline: &crate::baseline::Baseline) {
+    pub(crate) fn apply_baseline(&mut self, baseline: &crate::baseline::Baseline) {
         let (kept, suppressed) = std::mem::take(&mut self.findings)
             .into_iter()
             .partition(|f| !baseline.contains(&f.fingerprint));

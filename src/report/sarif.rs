@@ -40,12 +40,12 @@ use serde_sarif::sarif::{
 
 use super::{Report, ScanKind};
 use crate::finding::Finding;
-use crate::finding::{Outcome, PairLink};
+use crate::finding::{Liveness, PairLink};
 use crate::rules::{Rule, RuleIdx, Severity};
 use crate::scan::SkipReason;
 
 /// GitHub code scanning rejects a run with more results than this.
-pub const MAX_RESULTS: usize = 25_000;
+pub(crate) const MAX_RESULTS: usize = 25_000;
 
 /// GitHub code scanning rejects a result with more locations than this. credsweep writes one
 /// location per result, so it is never reached; the constant documents the limit.
@@ -53,24 +53,24 @@ pub const MAX_LOCATIONS_PER_RESULT: usize = 1_000;
 
 /// GitHub code scanning rejects a run with more rules than this (possible only with
 /// `--sarif-all-rules` and a very large rule file).
-pub const MAX_RULES: usize = 25_000;
+pub(crate) const MAX_RULES: usize = 25_000;
 
 /// The `partialFingerprints` key of credsweep's content fingerprint ([`Finding::fingerprint`]).
-pub const CONTENT_FINGERPRINT_KEY: &str = "credsweep/contentFingerprint/v1";
+pub(crate) const CONTENT_FINGERPRINT_KEY: &str = "credsweep/contentFingerprint/v1";
 
 /// The `partialFingerprints` key GitHub code scanning tracks alerts by.
-pub const LINE_HASH_KEY: &str = "primaryLocationLineHash";
+pub(crate) const LINE_HASH_KEY: &str = "primaryLocationLineHash";
 
 /// The log's `$schema`: the SARIF 2.1.0 schema as published by JSON Schema Store (the URI GitHub's
 /// documentation uses).
-pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+pub(crate) const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
 /// The URI standard input is reported under: `<stdin>`, percent-encoded (`<` and `>` may not
 /// appear in a URI).
-pub const STDIN_URI: &str = "%3Cstdin%3E";
+pub(crate) const STDIN_URI: &str = "%3Cstdin%3E";
 
 /// Where the tool is documented: the crate's homepage or repository when Cargo.toml names one.
-pub const INFORMATION_URI: &str = {
+pub(crate) const INFORMATION_URI: &str = {
     let home = env!("CARGO_PKG_HOMEPAGE");
     let repo = env!("CARGO_PKG_REPOSITORY");
     if !home.is_empty() {
@@ -95,7 +95,7 @@ pub struct SarifOptions {
 
 /// A rendered SARIF log and what the caller should tell the user on stderr.
 #[derive(Debug)]
-pub struct Rendered {
+pub(crate) struct Rendered {
     pub body: String,
     pub warnings: Vec<String>,
 }
@@ -104,7 +104,7 @@ pub struct Rendered {
 /// 8.9 high, 4.0 to 6.9 medium, 0.1 to 3.9 low. A live credential in a repository is critical
 /// (anyone who can read it can use it), an identifier or short-lived token medium, a test-mode key
 /// low.
-pub fn security_severity(s: Severity) -> &'static str {
+pub(crate) fn security_severity(s: Severity) -> &'static str {
     match s {
         Severity::Error => "9.1",
         Severity::Warning => "6.5",
@@ -128,7 +128,7 @@ pub fn precision(rule: &Rule) -> &'static str {
 }
 
 /// `vobiz-auth-token` → `VobizAuthToken`.
-pub fn pascal_case(id: &str) -> String {
+pub(crate) fn pascal_case(id: &str) -> String {
     id.split(['-', '_'])
         .filter(|w| !w.is_empty())
         .map(|w| {
@@ -258,7 +258,7 @@ fn descriptor(rule: &Rule) -> ReportingDescriptor {
 }
 
 /// Percent-encodes `path` for a URI: every byte but ASCII letters, digits, `-._~` and `/`.
-pub fn percent_encode_path(path: &str) -> String {
+pub(crate) fn percent_encode_path(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for b in path.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
@@ -294,21 +294,21 @@ fn work_tree_root(dir: &Path) -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
-/// Turns the paths of a directory scan (relative to the current directory, or absolute) into
+/// Turns the paths of a tree scan (relative to the current directory, or absolute) into
 /// paths relative to the root of the repository the current directory is in, which is what code
 /// scanning resolves a relative URI against. Paths outside it stay as they are.
-struct DirPaths {
+struct TreeScanPaths {
     cwd: Option<PathBuf>,
     root: Option<PathBuf>,
 }
 
-impl DirPaths {
-    fn new() -> DirPaths {
+impl TreeScanPaths {
+    fn new() -> TreeScanPaths {
         let cwd = std::env::current_dir()
             .ok()
             .map(|d| std::fs::canonicalize(&d).unwrap_or(d));
         let root = cwd.as_deref().and_then(work_tree_root);
-        DirPaths { cwd, root }
+        TreeScanPaths { cwd, root }
     }
 
     /// The repository-relative URI of `path`, or `None` to keep the path as it is.
@@ -348,7 +348,7 @@ fn relative_uri(path: &str) -> String {
 /// `%SRCROOT%` or to another file. Empty segments are dropped, `.` and `..` are percent-encoded
 /// (`%2E`, `%2E%2E`: a name, not a step up, when the URI is resolved), the rest as
 /// [`percent_encode_path`] does (a backslash is part of a name in git, and becomes `%5C`).
-pub fn tree_uri(path: &str) -> String {
+pub(crate) fn git_path_uri(path: &str) -> String {
     path.split('/')
         .filter(|s| !s.is_empty())
         .map(|s| match s {
@@ -450,7 +450,7 @@ fn result(
     let mut r = SarifResult::builder()
         .rule_id(f.rule_id.clone())
         .rule_index(rule_index as i64)
-        .level(if verified_active(f) {
+        .level(if f.is_verified_active() {
             ResultLevel::Error
         } else {
             result_level(f.severity)
@@ -496,12 +496,6 @@ fn result(
     r
 }
 
-fn verified_active(f: &Finding) -> bool {
-    f.verification
-        .as_ref()
-        .is_some_and(|v| v.outcome == Outcome::Active)
-}
-
 /// The related location (id 1) of the other half of a Vobiz pair: same file, its own region.
 fn related_location(p: &PairLink, artifact: ArtifactLocation) -> Location {
     let region = Region::builder()
@@ -538,16 +532,16 @@ fn pair_sentences(f: &Finding) -> String {
     }
     if let Some(v) = &f.verification {
         m += &match v.outcome {
-            Outcome::Active => format!(
+            Liveness::Active => format!(
                 " Verified ACTIVE against the Vobiz API ({}): this credential works. Rotate it now.",
                 v.detail
             ),
-            Outcome::Inactive => format!(
+            Liveness::Inactive => format!(
                 " Verified inactive: the Vobiz API rejected it ({}). Remove it all the same.",
                 v.detail
             ),
-            Outcome::Unknown => format!(" Verification inconclusive ({}).", v.detail),
-            Outcome::Unverifiable => format!(" Not verifiable: {}.", v.detail),
+            Liveness::Unknown => format!(" Verification inconclusive ({}).", v.detail),
+            Liveness::Unverifiable => format!(" Not verifiable: {}.", v.detail),
         };
     }
     m
@@ -580,7 +574,7 @@ fn rule_position(report: &Report<'_>, f: &Finding) -> usize {
 }
 
 /// Renders `report` as a SARIF 2.1.0 log.
-pub fn render(report: &Report<'_>, opts: SarifOptions) -> Rendered {
+pub(crate) fn render(report: &Report<'_>, opts: SarifOptions) -> Rendered {
     let mut warnings = Vec::new();
     let rules = report.rules;
     let kept = keep(&report.findings);
@@ -627,7 +621,7 @@ pub fn render(report: &Report<'_>, opts: SarifOptions) -> Rendered {
         .map(|&i| descriptor(rules.get(RuleIdx(i as u32))))
         .collect();
 
-    let mut dir_paths = None;
+    let mut tree_paths = None;
     let results: Vec<SarifResult> = kept
         .iter()
         .map(|&i| {
@@ -635,10 +629,10 @@ pub fn render(report: &Report<'_>, opts: SarifOptions) -> Rendered {
             let name = f.location.name();
             let uri = if f.location.is_stdin() {
                 STDIN_URI.to_string()
-            } else if report.kind == ScanKind::Dir {
-                dir_paths.get_or_insert_with(DirPaths::new).uri(&name)
+            } else if report.kind == ScanKind::Tree {
+                tree_paths.get_or_insert_with(TreeScanPaths::new).uri(&name)
             } else {
-                tree_uri(&name)
+                git_path_uri(&name)
             };
             result(report.kind, f, index_of[&positions[i]], uri, opts.authors)
         })

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use super::Report;
-use crate::finding::Outcome;
+use crate::finding::Liveness;
 use crate::finding::Redaction;
 use crate::finding::{Finding, Provenance};
 use crate::rules::Severity;
@@ -38,13 +38,13 @@ fn severity_code(s: Severity) -> &'static str {
 }
 
 /// What to do about secrets a commit did not add but that are already committed.
-pub const PREEXISTING_ADVICE: &str = "They are in the repository's history already: rotate them, audit the history with \
+pub(crate) const PREEXISTING_ADVICE: &str = "They are in the repository's history already: rotate them, audit the history with \
      `credsweep git .`, and accept what is not a secret with `credsweep baseline add`.";
 
 /// Every string from the repository (paths, names, commit data, descriptions and remediation of
 /// rules from its configuration, notes, errors) is escaped ([`crate::term::escape`]): no control
 /// character, bidi override or workflow command reaches the terminal or a CI log.
-pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String {
+pub(crate) fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String {
     let mut out = String::new();
     // Findings are sorted by place name: one heading per name (history: per path, whatever blob).
     let mut last_name: Option<std::borrow::Cow<'_, str>> = None;
@@ -234,7 +234,7 @@ pub fn render(report: &Report<'_>, redaction: Redaction, color: Color) -> String
     );
     // Pairs, as the verification line on stderr counts them: a pair is one credential, however
     // many files hold it and though both its halves are findings.
-    let active = crate::verify::pairs_with(&report.findings, Outcome::Active);
+    let active = crate::verify::pairs_with(&report.findings, Liveness::Active);
     if active > 0 {
         let _ = write!(
             out,
@@ -362,19 +362,19 @@ fn pair_and_verification(out: &mut String, f: &Finding, color: Color) {
     }
     if let Some(v) = &f.verification {
         let line = match v.outcome {
-            Outcome::Active => format!(
+            Liveness::Active => format!(
                 "    verified ACTIVE ({}): this credential works: rotate it now",
                 esc(&v.detail)
             ),
-            Outcome::Inactive => format!(
+            Liveness::Inactive => format!(
                 "    verified inactive ({}): the API rejected it; remove it all the same",
                 esc(&v.detail)
             ),
-            Outcome::Unknown => format!("    verification unknown ({})", esc(&v.detail)),
-            Outcome::Unverifiable => format!("    not verifiable: {}", esc(&v.detail)),
+            Liveness::Unknown => format!("    verification unknown ({})", esc(&v.detail)),
+            Liveness::Unverifiable => format!("    not verifiable: {}", esc(&v.detail)),
         };
         let code = match v.outcome {
-            Outcome::Active => "1;31",
+            Liveness::Active => "1;31",
             _ => "2",
         };
         let _ = writeln!(out, "{}", color.paint(code, &line));

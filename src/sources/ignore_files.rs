@@ -34,11 +34,11 @@ use crate::fsutil::{self, Links};
 /// The largest ignore file used. Real ones are a few kilobytes; a pattern file much larger is
 /// not what git users write, and each pattern costs time and memory to compile (a 256 KiB file
 /// of wildcard-heavy patterns: about 0.8 s and 130 MB).
-pub const MAX_IGNORE_FILE: u64 = 256 << 10;
+pub(crate) const MAX_IGNORE_FILE: u64 = 256 << 10;
 
 /// The most bytes of ignore files one walk uses in all (a large monorepo has a few hundred KB):
 /// the compiled patterns are kept for the whole walk, so this bounds their memory and time.
-pub const MAX_IGNORE_TOTAL: u64 = 1 << 20;
+pub(crate) const MAX_IGNORE_TOTAL: u64 = 1 << 20;
 
 /// Notes listed one by one; the rest are counted.
 const MAX_NOTES: usize = 50;
@@ -69,7 +69,7 @@ impl DirRules {
 }
 
 /// The ignore rules of a walk: read once per directory, on first use, from any walker thread.
-pub struct IgnoreRules {
+pub(crate) struct IgnoreRules {
     /// Each scanned root as given, and as an absolute path.
     roots: Vec<(PathBuf, PathBuf)>,
     global: Gitignore,
@@ -119,7 +119,7 @@ impl IgnoreRules {
     }
 
     /// Whether the walk entry at `path` (a directory when `is_dir`) is ignored.
-    pub fn is_ignored(&self, path: &Path, is_dir: bool) -> bool {
+    pub(crate) fn is_ignored(&self, path: &Path, is_dir: bool) -> bool {
         let abs = self.absolute(path);
         let Some(parent) = abs.parent() else {
             return false;
@@ -240,16 +240,8 @@ impl IgnoreRules {
     /// The first line of a small git pointer file (`.git`, `commondir`): `Some(None)` when it
     /// does not exist, `None` (with a note) when it cannot be used.
     fn read_pointer(&self, file: &Path) -> Option<Option<String>> {
-        match fsutil::read_bounded(file, MAX_POINTER_FILE, Links::Follow) {
-            Ok(bytes) => Some(Some(
-                String::from_utf8_lossy(&bytes)
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_string(),
-            )),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Some(None),
+        match fsutil::read_first_line(file, MAX_POINTER_FILE) {
+            Ok(line) => Some(line),
             Err(e) => {
                 self.note(format!(
                     "{} {}: the repository's info/exclude was not used",

@@ -30,7 +30,7 @@ use crate::scanner::PathFilter;
 
 /// A staged blob that differs from `HEAD`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StagedBlob {
+pub(crate) struct StagedBlob {
     pub path: String,
     pub id: ObjectId,
     /// The blob `HEAD` has at the same path; `None` for a file new at its path.
@@ -40,14 +40,14 @@ pub struct StagedBlob {
 /// What [`changed_entries`] found: the staged blobs that differ from `HEAD`, and the blobs of
 /// `HEAD` the index no longer has (deleted or renamed away).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Changes {
+pub(crate) struct Changes {
     pub staged: Vec<StagedBlob>,
     pub removed: Vec<StagedBlob>,
 }
 
 /// At most this many removed blobs are kept as rename sources: past it, a secret in a renamed
 /// file counts as new (the commit is blocked, never wrongly let through).
-pub const MAX_REMOVED: usize = 10_000;
+pub(crate) const MAX_REMOVED: usize = 10_000;
 
 /// What `credsweep staged` found.
 pub struct StagedScan {
@@ -236,7 +236,7 @@ fn secrets_in(
 /// repository's own. Git points hooks at a temporary index for `git commit -a` and
 /// `git commit PATH...`, and that one, not `.git/index`, holds what is about to be committed. A
 /// relative value is relative to the current directory, as for git.
-pub fn index_path(repo: &gix::Repository) -> std::path::PathBuf {
+pub(crate) fn index_path(repo: &gix::Repository) -> std::path::PathBuf {
     match std::env::var_os("GIT_INDEX_FILE") {
         Some(p) if !p.is_empty() => std::path::PathBuf::from(p),
         _ => repo.index_path(),
@@ -248,7 +248,7 @@ pub fn index_path(repo: &gix::Repository) -> std::path::PathBuf {
 /// sparse directories carry no content to scan and are left out; of an unmerged path, every
 /// stage that differs from `HEAD` is returned. Also the blobs of `HEAD` at paths the index no
 /// longer has (at most [`MAX_REMOVED`]): where a renamed file came from.
-pub fn changed_entries(
+pub(crate) fn changed_entries(
     repo: &gix::Repository,
     index: &gix::index::State,
     head: Option<ObjectId>,

@@ -86,7 +86,7 @@ fn walk(
                 .is_none_or(|r| !r.is_ignored(e.path(), is_dir))
         });
     builder.build_parallel().run(|| {
-        let mut worker = Worker {
+        let mut worker = WalkThread {
             found,
             findings: Vec::new(),
             summary: Summary::default(),
@@ -105,14 +105,14 @@ fn walk(
 
 /// One walker thread's findings and counts. They go to the shared result once, when the thread's
 /// visitor is dropped at the end of the walk, so workers do not take a lock per file.
-struct Worker<'a> {
+struct WalkThread<'a> {
     found: &'a Mutex<(Vec<Finding>, Summary)>,
     findings: Vec<Finding>,
     summary: Summary,
     buf: Vec<u8>,
 }
 
-impl Worker<'_> {
+impl WalkThread<'_> {
     fn visit(&mut self, ctx: &ScanContext<'_>, entry: Result<ignore::DirEntry, ignore::Error>) {
         let e = match entry {
             Ok(e) => e,
@@ -159,7 +159,7 @@ impl Worker<'_> {
     }
 }
 
-impl Drop for Worker<'_> {
+impl Drop for WalkThread<'_> {
     fn drop(&mut self) {
         let mut g = self.found.lock().unwrap_or_else(|p| p.into_inner());
         g.0.append(&mut self.findings);
@@ -170,7 +170,7 @@ impl Drop for Worker<'_> {
 /// Scans one regular file, reading at most the size cap.
 /// `buf` is scratch space reused from file to file, so a walk does not allocate (and fault in)
 /// a fresh buffer per file.
-pub fn scan_file(
+pub(crate) fn scan_file(
     ctx: &ScanContext<'_>,
     fs_path: &Path,
     path: &str,
@@ -250,7 +250,7 @@ fn read_capped(path: &Path, cap: u64, buf: &mut Vec<u8>) -> io::Result<u64> {
 }
 
 /// Scans standard input, reported as `<stdin>`.
-pub fn scan_stdin(ctx: &ScanContext<'_>) -> (Vec<Finding>, Summary) {
+pub(crate) fn scan_stdin(ctx: &ScanContext<'_>) -> (Vec<Finding>, Summary) {
     let mut summary = Summary::default();
     let mut findings = Vec::new();
     let mut data = Vec::new();
@@ -281,7 +281,7 @@ pub fn scan_stdin(ctx: &ScanContext<'_>) -> (Vec<Finding>, Summary) {
 }
 
 /// A path as reports show it: as given, without a leading `./`, with `/` separators.
-pub fn display_path(p: &Path) -> String {
+pub(crate) fn display_path(p: &Path) -> String {
     let s = p.to_string_lossy();
     let s = s.strip_prefix("./").unwrap_or(&s);
     if std::path::MAIN_SEPARATOR == '\\' {

@@ -4,17 +4,18 @@
 
 /// The id rules whose ids are customer (sub-account) auth ids, checked on their account
 /// (`/api/v1/Account/{auth_id}/`) rather than on the partner API.
-pub const CUSTOMER_ID_RULES: &[&str] = &["vobiz-customer-auth-id", "vobiz-messaging-auth-id"];
+pub(crate) const CUSTOMER_ID_RULES: &[&str] =
+    &["vobiz-customer-auth-id", "vobiz-messaging-auth-id"];
 
 /// The token rules for test-mode tokens. Vobiz documents no test environment to check them
 /// against, so they are paired but never sent.
-pub const TEST_TOKEN_RULES: &[&str] = &["vobiz-test-token"];
+pub(crate) const TEST_TOKEN_RULES: &[&str] = &["vobiz-test-token"];
 
 /// The path (below the base URL) a pair with this id is checked on: the partner API's
 /// `/api/v1/partner/me` for partner ids, the account's own `/api/v1/Account/{auth_id}/` for
 /// customer auth ids. `None` for an id that cannot be put in a URL path as it is (only a user's
 /// own rule could find one).
-pub fn check_path(id_rule: &str, id: &str) -> Option<String> {
+pub(crate) fn check_path(id_rule: &str, id: &str) -> Option<String> {
     if !CUSTOMER_ID_RULES.contains(&id_rule) {
         return Some(super::ME_PATH.to_string());
     }

@@ -21,10 +21,10 @@ use ureq::http::{HeaderValue, Uri};
 
 use super::{Check, ME_PATH};
 use crate::finding::Secret;
-use crate::finding::{Outcome, Verification};
+use crate::finding::{Liveness, Verification};
 
 /// How long to wait before the one retry after a 429 or 5xx.
-pub const RETRY_PAUSE: Duration = Duration::from_millis(500);
+pub(crate) const RETRY_PAUSE: Duration = Duration::from_millis(500);
 
 /// A validated `--verify-base-url`: `http` or `https`, a host, an optional path prefix; no user
 /// name or password, query or fragment. Plain `http` is accepted only for a loopback host, so a
@@ -35,37 +35,69 @@ pub struct BaseUrl {
     url: String,
 }
 
+/// Why a `--verify-base-url` value is refused. The messages never repeat a user name or
+/// password the URL held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BaseUrlError {
+    NotAUrl,
+    /// Neither `https://` nor `http://`.
+    Scheme,
+    NoHost,
+    /// A user name or password in the URL.
+    Credentials,
+    QueryOrFragment,
+    /// Plain `http://` to this host, which is not a loopback address.
+    Unencrypted {
+        host: String,
+    },
+}
+
+impl fmt::Display for BaseUrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BaseUrlError::NotAUrl => f.write_str("not a valid URL: use e.g. https://api.vobiz.ai"),
+            BaseUrlError::Scheme => {
+                f.write_str("the URL must start with https:// (or http:// to a loopback address)")
+            }
+            BaseUrlError::NoHost => f.write_str("the URL has no host"),
+            BaseUrlError::Credentials => {
+                f.write_str("the URL must not hold a user name or password")
+            }
+            BaseUrlError::QueryOrFragment => {
+                f.write_str("the URL must not have a query or fragment")
+            }
+            BaseUrlError::Unencrypted { host } => write!(
+                f,
+                "plain http:// would send tokens unencrypted to {host}: use https:// (http:// is accepted only for a loopback address such as 127.0.0.1)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BaseUrlError {}
+
 impl BaseUrl {
-    pub fn parse(s: &str) -> Result<BaseUrl, String> {
-        let uri: Uri = s
-            .trim()
-            .parse()
-            .map_err(|_| "not a valid URL: use e.g. https://api.vobiz.ai".to_string())?;
+    pub fn parse(s: &str) -> Result<BaseUrl, BaseUrlError> {
+        let uri: Uri = s.trim().parse().map_err(|_| BaseUrlError::NotAUrl)?;
         let scheme = match uri.scheme_str() {
             Some(sc) if sc.eq_ignore_ascii_case("https") => "https",
             Some(sc) if sc.eq_ignore_ascii_case("http") => "http",
-            _ => {
-                return Err(
-                    "the URL must start with https:// (or http:// to a loopback address)".into(),
-                );
-            }
+            _ => return Err(BaseUrlError::Scheme),
         };
-        let authority = uri
-            .authority()
-            .ok_or_else(|| "the URL has no host".to_string())?;
+        let authority = uri.authority().ok_or(BaseUrlError::NoHost)?;
         if authority.as_str().contains('@') {
             // Credentials in the URL would end up in messages and the dry run: refuse them
             // without repeating them.
-            return Err("the URL must not hold a user name or password".into());
+            return Err(BaseUrlError::Credentials);
         }
         if uri.query().is_some() || s.contains('#') {
-            return Err("the URL must not have a query or fragment".into());
+            return Err(BaseUrlError::QueryOrFragment);
         }
         let host = authority.host();
         if scheme == "http" && !is_loopback(host) {
-            return Err(format!(
-                "plain http:// would send tokens unencrypted to {host}: use https:// (http:// is accepted only for a loopback address such as 127.0.0.1)"
-            ));
+            return Err(BaseUrlError::Unencrypted {
+                host: host.to_string(),
+            });
         }
         let prefix = uri.path().trim_end_matches('/');
         Ok(BaseUrl {
@@ -82,7 +114,7 @@ impl BaseUrl {
     }
 
     /// The URL of `path` (which starts with `/`) below the base URL.
-    pub fn url_for(&self, path: &str) -> String {
+    pub(crate) fn url_for(&self, path: &str) -> String {
         format!("{}{path}", self.url)
     }
 }
@@ -105,7 +137,7 @@ pub fn secs(d: Duration) -> String {
 }
 
 /// A blocking HTTP client for the checks.
-pub struct Client {
+pub(crate) struct Client {
     agent: ureq::Agent,
     base: BaseUrl,
     timeout: Duration,
@@ -132,7 +164,7 @@ impl Client {
 
     /// Checks every pair, at most `concurrency` at once; the results are in the order of
     /// `checks`.
-    pub fn check_all(&self, checks: &[Check], concurrency: usize) -> Vec<Verification> {
+    pub(crate) fn check_all(&self, checks: &[Check], concurrency: usize) -> Vec<Verification> {
         let next = AtomicUsize::new(0);
         let results: Mutex<Vec<Option<Verification>>> = Mutex::new(vec![None; checks.len()]);
         let workers = concurrency.clamp(1, checks.len().max(1));
@@ -156,15 +188,9 @@ impl Client {
             .collect()
     }
 
-    /// One pair with a partner id: a request to `/api/v1/partner/me`, and one more after a 429
-    /// or 5xx.
-    pub fn check(&self, id: &Secret, token: &Secret) -> Verification {
-        self.check_on(ME_PATH, id, token)
-    }
-
     /// One pair, checked on `path` below the base URL: a request, and one more after a 429 or
     /// 5xx.
-    pub fn check_on(&self, path: &str, id: &Secret, token: &Secret) -> Verification {
+    pub(crate) fn check_on(&self, path: &str, id: &Secret, token: &Secret) -> Verification {
         let url = self.base.url_for(path);
         let first = self.attempt(&url, id, token);
         let v = match first {
@@ -177,12 +203,12 @@ impl Client {
                         v
                     }
                     Attempt::Failed(why) => {
-                        Verification::new(Outcome::Unknown, format!("{why} (on the retry)"))
+                        Verification::new(Liveness::Unknown, format!("{why} (on the retry)"))
                     }
                 }
             }
             Attempt::Status(code) => classify(code),
-            Attempt::Failed(why) => Verification::new(Outcome::Unknown, why),
+            Attempt::Failed(why) => Verification::new(Liveness::Unknown, why),
         };
         Verification::new(v.outcome, scrub(&v.detail, &[id, token]))
     }
@@ -223,14 +249,14 @@ fn retryable(code: u16) -> bool {
 }
 
 /// What a status code says about the pair.
-pub fn classify(code: u16) -> Verification {
+pub(crate) fn classify(code: u16) -> Verification {
     let (outcome, why) = match code {
-        200..=299 => (Outcome::Active, ""),
-        401 | 403 => (Outcome::Inactive, ""),
-        300..=399 => (Outcome::Unknown, ", a redirect, not followed"),
-        429 => (Outcome::Unknown, ", rate limited"),
-        500..=599 => (Outcome::Unknown, ", server error"),
-        _ => (Outcome::Unknown, ", not an answer about the credential"),
+        200..=299 => (Liveness::Active, ""),
+        401 | 403 => (Liveness::Inactive, ""),
+        300..=399 => (Liveness::Unknown, ", a redirect, not followed"),
+        429 => (Liveness::Unknown, ", rate limited"),
+        500..=599 => (Liveness::Unknown, ", server error"),
+        _ => (Liveness::Unknown, ", not an answer about the credential"),
     };
     Verification::new(outcome, format!("HTTP {code}{why}"))
 }
@@ -262,7 +288,7 @@ fn describe(e: &ureq::Error, timeout: Duration) -> String {
 }
 
 /// `s` with every occurrence of the secrets replaced by their redacted form.
-pub fn scrub(s: &str, secrets: &[&Secret]) -> String {
+pub(crate) fn scrub(s: &str, secrets: &[&Secret]) -> String {
     let mut out = s.to_string();
     for secret in secrets {
         if !secret.is_empty() && out.contains(secret.plaintext()) {
@@ -278,7 +304,11 @@ mod tests {
 
     #[test]
     fn base_urls() {
-        let ok = |s: &str| BaseUrl::parse(s).map(|b| b.endpoint());
+        let ok = |s: &str| {
+            BaseUrl::parse(s)
+                .map(|b| b.endpoint())
+                .map_err(|e| e.to_string())
+        };
         assert_eq!(
             ok("https://api.vobiz.ai"),
             Ok("https://api.vobiz.ai/api/v1/partner/me".into())
@@ -309,12 +339,12 @@ mod tests {
 
     #[test]
     fn status_codes() {
-        assert_eq!(classify(200).outcome, Outcome::Active);
-        assert_eq!(classify(204).outcome, Outcome::Active);
-        assert_eq!(classify(401).outcome, Outcome::Inactive);
-        assert_eq!(classify(403).outcome, Outcome::Inactive);
+        assert_eq!(classify(200).outcome, Liveness::Active);
+        assert_eq!(classify(204).outcome, Liveness::Active);
+        assert_eq!(classify(401).outcome, Liveness::Inactive);
+        assert_eq!(classify(403).outcome, Liveness::Inactive);
         for c in [302, 404, 429, 500, 503, 100] {
-            assert_eq!(classify(c).outcome, Outcome::Unknown, "{c}");
+            assert_eq!(classify(c).outcome, Liveness::Unknown, "{c}");
         }
         assert!(retryable(429) && retryable(500) && retryable(599));
         assert!(!retryable(401) && !retryable(404) && !retryable(302));

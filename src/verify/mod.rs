@@ -12,8 +12,8 @@
 //! 2. **Verification** ([`apply`] with `--verify`, off by default): for each distinct pair with a
 //!    live token, one `GET {base}/api/v1/partner/me` (partner ids) or
 //!    `GET {base}/api/v1/Account/{auth_id}/` (customer auth ids) with `X-Auth-ID`,
-//!    `X-Auth-Token` and `Accept: application/json` ([`http`]), and an [`Outcome`] on every
-//!    finding of the pair. A token with no id in its file is [`Outcome::Unverifiable`]: it is
+//!    `X-Auth-Token` and `Accept: application/json` ([`http`]), and a [`Liveness`] on every
+//!    finding of the pair. A token with no id in its file is [`Liveness::Unverifiable`]: it is
 //!    never tried against ids found elsewhere, which would send it to accounts it may not belong
 //!    to. A test-mode pair (`sk_test_`) is unverifiable too: Vobiz documents no test
 //!    environment to check it against, and the live API is not the place to try it.
@@ -25,7 +25,7 @@
 //! unless `--no-redact`: error details are the client's error *kind*, never its message, and are
 //! scrubbed of both secrets all the same.
 
-pub mod endpoint;
+pub(crate) mod endpoint;
 pub mod http;
 
 use std::collections::{HashMap, HashSet};
@@ -33,27 +33,27 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::finding::{Finding, Outcome, Redaction, Secret, Verification};
+use crate::finding::{Finding, Liveness, Redaction, Secret, Verification};
 use crate::term::plural_s;
 
 pub use crate::pair::{ID_RULES, TOKEN_RULES};
-pub use endpoint::TEST_TOKEN_RULES;
+pub(crate) use endpoint::TEST_TOKEN_RULES;
 pub use http::BaseUrl;
 
 /// The API `--verify` talks to unless `--verify-base-url` says otherwise.
-pub const DEFAULT_BASE_URL: &str = "https://api.vobiz.ai";
+pub(crate) const DEFAULT_BASE_URL: &str = "https://api.vobiz.ai";
 
 /// The endpoint a partner id's check requests, below the base URL.
-pub const ME_PATH: &str = "/api/v1/partner/me";
+pub(crate) const ME_PATH: &str = "/api/v1/partner/me";
 
 /// Below the base URL, the account a customer auth id's check requests: `{ACCOUNT_PATH}/{auth_id}/`.
-pub const ACCOUNT_PATH: &str = "/api/v1/Account";
+pub(crate) const ACCOUNT_PATH: &str = "/api/v1/Account";
 
 /// How long one request may take, unless `--verify-timeout` says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// At most this many requests are in flight at once.
-pub const MAX_CONCURRENCY: usize = 4;
+pub(crate) const MAX_CONCURRENCY: usize = 4;
 
 /// How a scan verifies what it found: resolved from the command line's `--verify*` and
 /// `--fail-on` flags by the CLI.
@@ -88,13 +88,13 @@ pub enum FailOn {
 
 impl FailOn {
     /// The verification outcome this value fails on; `None` for `any`.
-    pub fn outcome(self) -> Option<Outcome> {
+    pub fn outcome(self) -> Option<Liveness> {
         match self {
             FailOn::Any => None,
-            FailOn::Active => Some(Outcome::Active),
-            FailOn::Inactive => Some(Outcome::Inactive),
-            FailOn::Unknown => Some(Outcome::Unknown),
-            FailOn::Unverifiable => Some(Outcome::Unverifiable),
+            FailOn::Active => Some(Liveness::Active),
+            FailOn::Inactive => Some(Liveness::Inactive),
+            FailOn::Unknown => Some(Liveness::Unknown),
+            FailOn::Unverifiable => Some(Liveness::Unverifiable),
         }
     }
 }
@@ -122,16 +122,15 @@ pub fn fails(findings: &[Finding], fail_on: &[FailOn]) -> bool {
         return !findings.is_empty();
     }
     findings.iter().any(|f| {
-        f.verification
-            .as_ref()
-            .is_some_and(|v| fail_on.iter().any(|o| o.outcome() == Some(v.outcome)))
+        f.liveness()
+            .is_some_and(|l| fail_on.iter().any(|o| o.outcome() == Some(l)))
     })
 }
 
 /// One request to make: a distinct (id, token) pair, and the path below the base URL it is
 /// checked on.
 #[derive(Debug, Clone)]
-pub struct Check {
+pub(crate) struct Check {
     pub id: Secret,
     pub token: Secret,
     pub path: String,
@@ -154,13 +153,13 @@ fn pair_of(f: &Finding) -> Option<(&str, &Secret, &str, &Secret)> {
 fn not_sent(id_rule: &str, id: &Secret, token_rule: &str) -> Option<Verification> {
     if TEST_TOKEN_RULES.contains(&token_rule) {
         return Some(Verification::new(
-            Outcome::Unverifiable,
+            Liveness::Unverifiable,
             "test-mode token (sk_test_): Vobiz documents no test environment to check it against, so it was not sent",
         ));
     }
     if endpoint::check_path(id_rule, id.plaintext()).is_none() {
         return Some(Verification::new(
-            Outcome::Unverifiable,
+            Liveness::Unverifiable,
             "the auth id has characters an account URL cannot hold, so the pair was not sent",
         ));
     }
@@ -171,7 +170,7 @@ fn not_sent(id_rule: &str, id: &Secret, token_rule: &str) -> Option<Verification
 /// however many files hold it. Pairs are read from both halves: a history finding keeps the
 /// pair its blob made, so an id and a token grouped from different blobs may name different
 /// pairs.
-pub fn plan(findings: &[Finding]) -> Vec<Check> {
+pub(crate) fn plan(findings: &[Finding]) -> Vec<Check> {
     let mut seen: HashSet<(&str, &str)> = HashSet::new();
     let mut checks = Vec::new();
     let mut order: Vec<&Finding> = findings.iter().filter(|f| f.pair.is_some()).collect();
@@ -208,19 +207,19 @@ fn verification_of(
             by_pair
                 .get(&(id.plaintext(), token.plaintext()))
                 .map_or_else(
-                    || Verification::new(Outcome::Unknown, "not checked"),
+                    || Verification::new(Liveness::Unknown, "not checked"),
                     |v| (*v).clone(),
                 ),
         );
     }
     if TOKEN_RULES.contains(&rule) {
         Some(Verification::new(
-            Outcome::Unverifiable,
+            Liveness::Unverifiable,
             "no Vobiz auth id (X-Auth-ID: partner-…, PA_… or MA_…) in the same file; a token is never tried with ids found elsewhere",
         ))
     } else if ID_RULES.contains(&rule) {
         Some(Verification::new(
-            Outcome::Unverifiable,
+            Liveness::Unverifiable,
             "no Vobiz auth token (X-Auth-Token: sk_live_… or sk_test_…) in the same file",
         ))
     } else {
@@ -230,10 +229,10 @@ fn verification_of(
 
 /// How many distinct pairs among `findings` have outcome `o` (a pair found in two files, or
 /// reported on both its halves, counts once).
-pub fn pairs_with(findings: &[Finding], o: Outcome) -> usize {
+pub(crate) fn pairs_with(findings: &[Finding], o: Liveness) -> usize {
     findings
         .iter()
-        .filter(|f| f.verification.as_ref().is_some_and(|v| v.outcome == o))
+        .filter(|f| f.liveness() == Some(o))
         .filter_map(pair_of)
         .map(|(_, id, _, token)| (id.plaintext(), token.plaintext()))
         .collect::<HashSet<_>>()
@@ -312,7 +311,7 @@ pub fn apply(
     }
 
     if !quiet && (!checks.is_empty() || unpaired_tokens > 0 || test_pairs > 0) {
-        let mut counts: HashMap<Outcome, usize> = HashMap::new();
+        let mut counts: HashMap<Liveness, usize> = HashMap::new();
         for v in &results {
             *counts.entry(v.outcome).or_default() += 1;
         }
@@ -320,9 +319,9 @@ pub fn apply(
         note(format!(
             "credsweep: verification of {}: {} active, {} inactive, {} unknown; not tried: {} without an auth id, {}",
             plural_s(checks.len(), "credential pair"),
-            n(Outcome::Active),
-            n(Outcome::Inactive),
-            n(Outcome::Unknown),
+            n(Liveness::Active),
+            n(Liveness::Inactive),
+            n(Liveness::Unknown),
             plural_s(unpaired_tokens, "token"),
             plural_s(test_pairs, "test-mode pair"),
         ));
@@ -331,7 +330,7 @@ pub fn apply(
 }
 
 /// What `--verify-dry-run` prints: each request, secrets shown as `redaction` says.
-pub fn dry_run_text(
+pub(crate) fn dry_run_text(
     base: &BaseUrl,
     checks: &[Check],
     unpaired_tokens: usize,

@@ -13,7 +13,7 @@ use crate::finding::line_range;
 use crate::rules::PatternError;
 
 /// Markers that allow a finding on their own line.
-pub const LINE_MARKERS: &[&str] = &[
+pub(crate) const LINE_MARKERS: &[&str] = &[
     "credsweep:allow",
     "gitleaks:allow",
     "pragma: allowlist secret",
@@ -22,10 +22,10 @@ pub const LINE_MARKERS: &[&str] = &[
 ];
 
 /// The marker that allows a finding on the next line.
-pub const NEXT_LINE_MARKER: &str = "pragma: allowlist nextline secret";
+pub(crate) const NEXT_LINE_MARKER: &str = "pragma: allowlist nextline secret";
 
 /// Whether an inline marker allows a secret starting at `offset` in `data`.
-pub fn inline_allowed(data: &[u8], offset: usize) -> bool {
+pub(crate) fn inline_allowed(data: &[u8], offset: usize) -> bool {
     let line = line_range(data, offset);
     let text = data[line.clone()].to_ascii_lowercase();
     if LINE_MARKERS
@@ -117,16 +117,7 @@ impl Allowlist {
         if g.is_empty() {
             return false;
         }
-        let p = Path::new(path);
-        let abs = if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            base.join(p)
-        };
-        let Ok(rel) = abs.strip_prefix(&self.root) else {
-            return false;
-        };
-        g.matched_path_or_any_parents(rel, false).is_ignore()
+        matches_below(g, &self.root, path, base)
     }
 
     /// Sets the command line's `--exclude` globs (gitignore-style, relative to `root`).
@@ -154,16 +145,7 @@ impl Allowlist {
         let Some((root, g)) = &self.exclude else {
             return false;
         };
-        let p = Path::new(path);
-        let abs = if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            base.join(p)
-        };
-        let Ok(rel) = abs.strip_prefix(root) else {
-            return false;
-        };
-        g.matched_path_or_any_parents(rel, false).is_ignore()
+        matches_below(g, root, path, base)
     }
 
     /// Whether any `--exclude` glob is set.
@@ -172,7 +154,7 @@ impl Allowlist {
     }
 
     /// Whether the secret or the line it is on is allowed.
-    pub fn allows_content(&self, secret: &[u8], line: &[u8]) -> bool {
+    pub(crate) fn allows_content(&self, secret: &[u8], line: &[u8]) -> bool {
         if self.secrets.iter().any(|re| re.is_match(secret)) {
             return true;
         }
@@ -205,6 +187,21 @@ impl Allowlist {
             && self.stopwords.is_empty()
             && self.commits.is_empty()
     }
+}
+
+/// Whether gitignore-style globs rooted at `root` match `path` or one of its parents; a relative
+/// `path` is taken relative to `base`, and a path outside `root` matches nothing.
+fn matches_below(g: &Gitignore, root: &Path, path: &str, base: &Path) -> bool {
+    let p = Path::new(path);
+    let abs = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    };
+    let Ok(rel) = abs.strip_prefix(root) else {
+        return false;
+    };
+    g.matched_path_or_any_parents(rel, false).is_ignore()
 }
 
 #[cfg(test)]

@@ -154,7 +154,7 @@ impl Summary {
 
 /// The most findings one file or blob reports. Each finding is kept in memory until the report
 /// is written; a file of millions of key-shaped lines must not turn into millions of findings.
-pub const MAX_FINDINGS_PER_BUFFER: usize = 100_000;
+pub(crate) const MAX_FINDINGS_PER_BUFFER: usize = 100_000;
 
 /// Decodes and scans one buffer found at `location`, appending its findings, with Vobiz ids and
 /// tokens paired ([`crate::pair::link`]) and GitHub's line hashes set, and counting it in

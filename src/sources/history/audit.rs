@@ -115,14 +115,14 @@ pub fn parse_header(pack: &[u8], offset: u64, hash_len: usize) -> Result<Header,
 }
 
 /// An instruction of a delta, as [`DeltaReader`] reads it.
-pub enum Op<'a> {
+pub(crate) enum Op<'a> {
     Copy { offset: u64, len: u64 },
     Insert(&'a [u8]),
 }
 
 /// Reads a delta's instructions from its inflated bytes, fed in pieces of any size.
 #[derive(Default)]
-pub struct DeltaReader {
+pub(crate) struct DeltaReader {
     /// The two header sizes once read: base size, result size.
     pub sizes: Vec<u64>,
     varint: (u64, u32),
@@ -138,11 +138,14 @@ impl DeltaReader {
         (self.sizes.len() == 2).then(|| (self.sizes[0], self.sizes[1]))
     }
 
-    pub fn feed(
+    /// Feeds the next piece of the delta, calling `op` for each instruction completed. `op`'s
+    /// error stops the reading and is returned as it is; a malformed delta is an `E` made from
+    /// the reason.
+    pub fn feed<E: From<&'static str>>(
         &mut self,
         mut data: &[u8],
-        op: &mut impl FnMut(Op<'_>, (u64, u64)) -> Result<(), String>,
-    ) -> Result<(), String> {
+        op: &mut impl FnMut(Op<'_>, (u64, u64)) -> Result<(), E>,
+    ) -> Result<(), E> {
         while !data.is_empty() {
             if self.sizes.len() < 2 {
                 let b = data[0];
@@ -218,14 +221,53 @@ fn copy_args(cmd: u8, args: &[u8]) -> (u64, u64) {
     (offset, if len == 0 { 0x10000 } else { len })
 }
 
+/// Why inflating a zlib stream stopped before its end. `E` is the sink's own error: a sink may
+/// stop the inflating on purpose, and its caller then tells that apart by type.
+#[derive(Debug)]
+pub(crate) enum InflateError<E> {
+    NotZlib,
+    /// More than `limit` bytes came out (the limit is what the object's header says, or what its
+    /// compressed bytes can hold).
+    TooLong {
+        limit: u64,
+    },
+    /// The input ends inside the stream.
+    Truncated,
+    /// The reader failed ([`inflate_reader`] only).
+    Unreadable(std::io::Error),
+    /// The sink refused a window.
+    Sink(E),
+}
+
+impl<E: std::fmt::Display> std::fmt::Display for InflateError<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InflateError::NotZlib => f.write_str("its data is not valid zlib"),
+            InflateError::TooLong { limit } => write!(
+                f,
+                "its header says {limit} bytes, its data inflates to more"
+            ),
+            InflateError::Truncated => f.write_str("its data ends before its zlib stream does"),
+            InflateError::Unreadable(e) => write!(f, "cannot read it: {e}"),
+            InflateError::Sink(e) => e.fmt(f),
+        }
+    }
+}
+
+impl<E: std::fmt::Display> From<InflateError<E>> for String {
+    fn from(e: InflateError<E>) -> String {
+        e.to_string()
+    }
+}
+
 /// Inflates the zlib stream at the start of `input` in windows, handing each to `sink`; stops
 /// with an error once more than `limit` bytes come out. Returns the number of bytes it inflated.
-pub fn inflate_each(
+pub(crate) fn inflate_each<E>(
     z: &mut Decompress,
     input: &[u8],
     limit: u64,
-    sink: &mut impl FnMut(&[u8]) -> Result<(), String>,
-) -> Result<u64, String> {
+    sink: &mut impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<u64, InflateError<E>> {
     z.reset();
     let mut window = [0u8; WINDOW];
     let mut total = 0u64;
@@ -235,20 +277,18 @@ pub fn inflate_each(
         let rest = input.get(in_before..).unwrap_or_default();
         let status = z
             .decompress(rest, &mut window, FlushDecompress::None)
-            .map_err(|_| "its data is not valid zlib".to_string())?;
+            .map_err(|_| InflateError::NotZlib)?;
         let n = (z.total_out() - out_before) as usize;
         total += n as u64;
         if total > limit {
-            return Err(format!(
-                "its header says {limit} bytes, its data inflates to more"
-            ));
+            return Err(InflateError::TooLong { limit });
         }
-        sink(&window[..n])?;
+        sink(&window[..n]).map_err(InflateError::Sink)?;
         match status {
             Status::StreamEnd => return Ok(total),
-            Status::BufError => return Err("its data ends before its zlib stream does".into()),
+            Status::BufError => return Err(InflateError::Truncated),
             Status::Ok if n == 0 && z.total_in() as usize == in_before => {
-                return Err("its data ends before its zlib stream does".into());
+                return Err(InflateError::Truncated);
             }
             Status::Ok => {}
         }
@@ -256,12 +296,12 @@ pub fn inflate_each(
 }
 
 /// [`inflate_each`] over a reader, read in 64 KiB pieces: a loose object is never held whole.
-pub fn inflate_reader(
+pub(crate) fn inflate_reader<E>(
     z: &mut Decompress,
     mut input: impl std::io::Read,
     limit: u64,
-    sink: &mut impl FnMut(&[u8]) -> Result<(), String>,
-) -> Result<u64, String> {
+    sink: &mut impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<u64, InflateError<E>> {
     z.reset();
     let mut inbuf = vec![0u8; 64 << 10];
     let (mut start, mut end, mut eof) = (0usize, 0usize, false);
@@ -269,35 +309,50 @@ pub fn inflate_reader(
     let mut total = 0u64;
     loop {
         if start == end && !eof {
-            end = input
-                .read(&mut inbuf)
-                .map_err(|e| format!("cannot read it: {e}"))?;
+            end = input.read(&mut inbuf).map_err(InflateError::Unreadable)?;
             start = 0;
             eof = end == 0;
         }
         let (in_before, out_before) = (z.total_in(), z.total_out());
         let status = z
             .decompress(&inbuf[start..end], &mut window, FlushDecompress::None)
-            .map_err(|_| "its data is not valid zlib".to_string())?;
+            .map_err(|_| InflateError::NotZlib)?;
         let consumed = (z.total_in() - in_before) as usize;
         start += consumed;
         let n = (z.total_out() - out_before) as usize;
         total += n as u64;
         if total > limit {
-            return Err(format!(
-                "its header says {limit} bytes, its data inflates to more"
-            ));
+            return Err(InflateError::TooLong { limit });
         }
-        sink(&window[..n])?;
+        sink(&window[..n]).map_err(InflateError::Sink)?;
         match status {
             Status::StreamEnd => return Ok(total),
-            Status::BufError if eof => {
-                return Err("its data ends before its zlib stream does".into());
-            }
+            Status::BufError if eof => return Err(InflateError::Truncated),
             _ if n == 0 && consumed == 0 && (eof || start < end) => {
-                return Err("its data ends before its zlib stream does".into());
+                return Err(InflateError::Truncated);
             }
             _ => {}
+        }
+    }
+}
+
+/// Why [`decode_prefix`]'s sink stops inflating: it has all it keeps, or the delta is bad.
+enum Stop {
+    Enough,
+    Bad(&'static str),
+}
+
+impl From<&'static str> for Stop {
+    fn from(why: &'static str) -> Stop {
+        Stop::Bad(why)
+    }
+}
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stop::Enough => Ok(()),
+            Stop::Bad(why) => f.write_str(why),
         }
     }
 }
@@ -368,17 +423,18 @@ fn read_entry(pack: &[u8], offset: u64, end: usize, hash_len: usize, z: &mut Dec
     let mut problem = None;
     let mut delta = None;
     match h.stored {
-        Stored::Base(_) => match inflate_each(z, data, h.claimed, &mut |_| Ok(())) {
+        Stored::Base(_) => match inflate_each(z, data, h.claimed, &mut |_| Ok::<_, String>(())) {
             Ok(n) if n == h.claimed => {}
             Ok(n) => problem = Some(mismatch(n)),
-            Err(e) => problem = Some(e),
+            Err(e) => problem = Some(e.to_string()),
         },
         _ => {
             let mut reader = DeltaReader::default();
             let mut produced = 0u64;
             let result = inflate_each(z, data, h.claimed, &mut |chunk| {
                 reader.feed(chunk, &mut |op, sizes| check_op(&op, sizes, &mut produced))
-            });
+            })
+            .map_err(String::from);
             match (result, reader.header()) {
                 (Ok(n), _) if n != h.claimed => problem = Some(mismatch(n)),
                 (Ok(_), Some((base_size, result_size))) if reader.complete() => {
@@ -425,7 +481,7 @@ pub fn audit_pack(
 
 /// [`audit_pack`] of some entries of a pack, sorted by offset, each ending at `ends[i]` (where
 /// the next entry of the whole pack starts).
-pub fn audit_with_ends(
+pub(crate) fn audit_with_ends(
     pack: &[u8],
     entries: &[(ObjectId, u64)],
     ends: &[usize],
@@ -632,13 +688,13 @@ pub fn decode_prefix(
             .min(pack.len());
         let data = pack.get(h.data_start..end).unwrap_or_default();
         let mut out = Vec::with_capacity(keep);
-        // An empty error stops inflating once `keep` bytes are out: the audit read the rest.
+        // `Stop::Enough` stops inflating once `keep` bytes are out: the audit read the rest.
         let result = match h.stored {
             Stored::Base(_) => inflate_each(&mut z, data, h.claimed, &mut |chunk| {
                 let room = keep - out.len();
                 out.extend_from_slice(&chunk[..chunk.len().min(room)]);
                 if out.len() == keep {
-                    Err(String::new())
+                    Err(Stop::Enough)
                 } else {
                     Ok(())
                 }
@@ -663,7 +719,7 @@ pub fn decode_prefix(
                             Op::Insert(b) => out.extend_from_slice(&b[..b.len().min(room)]),
                         }
                         if out.len() == keep {
-                            Err(String::new())
+                            Err(Stop::Enough)
                         } else {
                             Ok(())
                         }
@@ -672,7 +728,7 @@ pub fn decode_prefix(
             }
         };
         match result {
-            Err(e) if !e.is_empty() => return Err(e),
+            Err(e) if !matches!(e, InflateError::Sink(Stop::Enough)) => return Err(e.to_string()),
             _ if out.len() != keep => {
                 return Err(format!("decodes to {} bytes, not {keep}", out.len()));
             }
@@ -691,7 +747,7 @@ pub fn decode_prefix(
 
 /// zlib's best case: about 1032 bytes out per byte in (deflate's longest match, 258 bytes, in
 /// two bits); with room for headers.
-pub fn inflatable(compressed: u64) -> u64 {
+pub(crate) fn inflatable(compressed: u64) -> u64 {
     compressed.saturating_mul(1032).saturating_add(1024)
 }
 
@@ -708,7 +764,7 @@ pub fn decode_loose(
 }
 
 /// [`decode_loose`] of a file of `len` bytes, read from `file` piece by piece.
-pub fn decode_loose_from(
+pub(crate) fn decode_loose_from(
     file: impl std::io::Read,
     len: u64,
     max_blob: u64,
@@ -762,12 +818,12 @@ pub fn decode_loose_from(
         out.extend_from_slice(&chunk[..chunk.len().min(room)]);
         Ok(())
     })
-    .map_err(|e| {
-        if e.starts_with("its header says") && kind_size.is_none() {
+    .map_err(|e| match e {
+        // Before the header is read, the limit is what the compressed bytes can hold.
+        InflateError::TooLong { .. } if kind_size.is_none() => {
             "its data is longer than zlib can expand its compressed bytes to".to_string()
-        } else {
-            e
         }
+        e => e.to_string(),
     })?;
     let (kind, size) = kind_size.ok_or("its data ends inside its header")?;
     if total != size {
@@ -787,7 +843,7 @@ mod tests {
         let mut r = DeltaReader::default();
         let mut seen: Vec<String> = Vec::new();
         for chunk in delta.chunks(step) {
-            r.feed(chunk, &mut |op, sizes| {
+            r.feed::<String>(chunk, &mut |op, sizes| {
                 match op {
                     Op::Copy { offset, len } => {
                         seen.push(format!("copy {offset}+{len} of {}", sizes.0))
@@ -828,7 +884,7 @@ mod tests {
         assert!(!ops(&delta[..12], 3).1);
         // Instruction 0 is refused.
         let mut r = DeltaReader::default();
-        assert!(r.feed(&[1, 1, 0], &mut |_, _| Ok(())).is_err());
+        assert!(r.feed::<String>(&[1, 1, 0], &mut |_, _| Ok(())).is_err());
     }
 
     #[test]

@@ -16,11 +16,11 @@ use super::ObjectError;
 use super::refs::Tip;
 
 /// A commit's number in a [`CommitGraph`].
-pub type CommitIdx = u32;
+pub(crate) type CommitIdx = u32;
 
 /// A commit as decoded from its object: enough to walk history.
 #[derive(Debug, Clone)]
-pub struct RawCommit {
+pub(crate) struct RawCommit {
     pub id: ObjectId,
     pub tree: ObjectId,
     pub parents: Vec<ObjectId>,
@@ -30,7 +30,7 @@ pub struct RawCommit {
 
 /// A commit object with no tree to walk.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CorruptCommit {
+pub(crate) struct CorruptCommit {
     pub id: ObjectId,
     /// Why its tree cannot be read.
     pub reason: String,
@@ -54,7 +54,35 @@ impl From<CorruptCommit> for ObjectError {
     }
 }
 
+/// Why [`RawCommit::read`] returned no commit. Each caller words (or ignores) each case its own
+/// way: a missing parent is reported later, with its child.
+#[derive(Debug)]
+pub(crate) enum ReadCommitError {
+    Missing,
+    /// The object database could not read it (the reason).
+    Unreadable(String),
+    /// The object is there but is not a commit.
+    NotACommit(Kind),
+    Corrupt(CorruptCommit),
+}
+
 impl RawCommit {
+    /// Reads commit `id` from `repo` (`buf` is scratch space) and decodes it.
+    pub fn read(
+        repo: &gix::Repository,
+        id: ObjectId,
+        buf: &mut Vec<u8>,
+    ) -> Result<RawCommit, ReadCommitError> {
+        match repo.objects.try_find(&id, buf) {
+            Ok(Some(d)) if d.kind == Kind::Commit => {
+                RawCommit::parse(id, d.data, repo.object_hash()).map_err(ReadCommitError::Corrupt)
+            }
+            Ok(Some(d)) => Err(ReadCommitError::NotACommit(d.kind)),
+            Ok(None) => Err(ReadCommitError::Missing),
+            Err(e) => Err(ReadCommitError::Unreadable(e.to_string())),
+        }
+    }
+
     /// Decodes the parts of commit `id` that history walks need.
     pub fn parse(
         id: ObjectId,
@@ -83,7 +111,7 @@ impl RawCommit {
 
 /// Commits, their trees and parents, numbered.
 #[derive(Default)]
-pub struct CommitGraph {
+pub(crate) struct CommitGraph {
     ids: Vec<ObjectId>,
     trees: Vec<ObjectId>,
     times: Vec<i64>,
@@ -142,26 +170,23 @@ impl CommitGraph {
         let mut raw = Vec::new();
         let mut stack: Vec<ObjectId> = starts.into_iter().collect();
         let mut buf = Vec::new();
-        let hash = repo.object_hash();
         while let Some(id) = stack.pop() {
             if !seen.insert(id) {
                 continue;
             }
-            match repo.objects.try_find(&id, &mut buf) {
-                Ok(Some(d)) if d.kind == Kind::Commit => match RawCommit::parse(id, d.data, hash) {
-                    Ok(c) => {
-                        stack.extend(c.parents.iter().filter(|p| !seen.contains(*p)));
-                        raw.push(c);
-                    }
-                    Err(e) => errors.push(e.into()),
-                },
-                Ok(Some(d)) => errors.push(ObjectError::new(
+            match RawCommit::read(repo, id, &mut buf) {
+                Ok(c) => {
+                    stack.extend(c.parents.iter().filter(|p| !seen.contains(*p)));
+                    raw.push(c);
+                }
+                Err(ReadCommitError::Corrupt(e)) => errors.push(e.into()),
+                Err(ReadCommitError::NotACommit(kind)) => errors.push(ObjectError::new(
                     id,
-                    format!("object {id} should be a commit but is a {}", d.kind),
+                    format!("object {id} should be a commit but is a {kind}"),
                 )),
                 // Reported by `build` as a missing parent, with its child.
-                Ok(None) => {}
-                Err(e) => errors.push(ObjectError::new(
+                Err(ReadCommitError::Missing) => {}
+                Err(ReadCommitError::Unreadable(e)) => errors.push(ObjectError::new(
                     id,
                     format!("commit {id} cannot be read: {e}"),
                 )),
@@ -186,7 +211,7 @@ impl CommitGraph {
         self.trees[i as usize]
     }
 
-    pub fn parents(&self, i: CommitIdx) -> &[CommitIdx] {
+    pub(crate) fn parents(&self, i: CommitIdx) -> &[CommitIdx] {
         let i = i as usize;
         &self.parents[self.parent_start[i] as usize..self.parent_start[i + 1] as usize]
     }
@@ -217,7 +242,7 @@ impl CommitGraph {
 
     /// The commits for which `include` holds, parents before children, and among commits whose
     /// parents are all done, the oldest first: the order in which history was written.
-    pub fn topo(&self, include: impl Fn(CommitIdx) -> bool) -> Vec<CommitIdx> {
+    pub(crate) fn topo(&self, include: impl Fn(CommitIdx) -> bool) -> Vec<CommitIdx> {
         let n = self.len();
         let included: Vec<bool> = (0..n as CommitIdx).map(&include).collect();
         let mut pending = vec![0u32; n];

@@ -43,7 +43,7 @@ pub(crate) struct Outcome {
 
 impl Outcome {
     /// Counts what was left out in `summary`, and hands the findings over.
-    pub fn into_findings(self, summary: &mut Summary) -> Vec<Finding> {
+    pub(crate) fn into_findings(self, summary: &mut Summary) -> Vec<Finding> {
         summary.allowed += self.allowed;
         summary.excluded += self.excluded;
         self.findings

@@ -8,7 +8,7 @@
 
 use gix::ObjectId;
 use gix::hashtable::HashSet;
-use gix::objs::{Find, Kind};
+use gix::objs::Kind;
 
 use super::graph::RawCommit;
 use super::refs;
@@ -18,7 +18,7 @@ use super::walk::TreeWalker;
 /// or a detached commit); when `HEAD` names no commit (an unborn branch, a mirror whose `HEAD` was
 /// never set), the remote's default branch `refs/remotes/origin/HEAD`. `None` when neither names
 /// a commit: then no finding says whether it is at HEAD.
-pub fn head_commit(repo: &gix::Repository) -> Option<ObjectId> {
+pub(crate) fn head_commit(repo: &gix::Repository) -> Option<ObjectId> {
     let commit = |id: ObjectId| match refs::peel(repo, id) {
         Ok((id, Kind::Commit)) => Some(id),
         _ => None,
@@ -35,7 +35,7 @@ pub fn head_commit(repo: &gix::Repository) -> Option<ObjectId> {
 
 /// The target blobs a head commit's tree holds.
 #[derive(Debug, Clone, Default)]
-pub struct HeadBlobs {
+pub(crate) struct HeadBlobs {
     found: HashSet<ObjectId>,
     /// Every tree of the head could be read: a blob not found is not at the head.
     complete: bool,
@@ -44,14 +44,7 @@ pub struct HeadBlobs {
 impl HeadBlobs {
     /// Walks the tree of `commit` once, remembering which of `targets` it holds.
     pub fn read(repo: &gix::Repository, commit: ObjectId, targets: &HashSet<ObjectId>) -> Self {
-        let mut buf = Vec::new();
-        let tree = match repo.objects.try_find(&commit, &mut buf) {
-            Ok(Some(d)) if d.kind == Kind::Commit => {
-                RawCommit::parse(commit, d.data, repo.object_hash()).map(|c| c.tree)
-            }
-            _ => return HeadBlobs::default(),
-        };
-        let Ok(tree) = tree else {
+        let Ok(RawCommit { tree, .. }) = RawCommit::read(repo, commit, &mut Vec::new()) else {
             return HeadBlobs::default();
         };
         let mut found = HashSet::default();

@@ -33,13 +33,13 @@ use super::{BlobId, ObjectError, ObjectProblem};
 
 /// Receives blobs. Each worker thread gets its own clone, so a visitor can gather results
 /// without locks and hand them over when it is dropped.
-pub trait BlobVisitor: Clone + Send + Sync {
+pub(crate) trait BlobVisitor: Clone + Send + Sync {
     /// `data` is the blob, or its first bytes when it is larger than the size cap; `size` is
     /// its whole size.
     fn visit(&mut self, id: BlobId, data: &[u8], size: u64);
 }
 
-pub struct Options<'a> {
+pub(crate) struct Options<'a> {
     pub threads: usize,
     /// Visit only these blobs (`--reachable-only`); all blobs when `None`.
     pub only: Option<&'a HashSet<ObjectId>>,
@@ -118,8 +118,9 @@ struct Shared {
     errors: Vec<ObjectError>,
 }
 
-/// One worker's state while decoding a pack.
-struct Worker<'a, V: BlobVisitor> {
+/// One decoding thread's state (a pack's delta tree, loose objects or a re-read): it takes the
+/// objects decoded, hands blobs to its visitor and keeps commits and errors until it is dropped.
+struct DecodeThread<'a, V: BlobVisitor> {
     visitor: V,
     hash: gix::hash::Kind,
     only: Option<&'a HashSet<ObjectId>>,
@@ -132,13 +133,13 @@ struct Worker<'a, V: BlobVisitor> {
     commits: Vec<RawCommit>,
     delivered: Vec<ObjectId>,
     errors: Vec<ObjectError>,
-    /// Ids found present lately, by their first two bytes (see [`Worker::is_present`]).
+    /// Ids found present lately, by their first two bytes (see [`DecodeThread::is_present`]).
     checked: Vec<[u8; 20]>,
 }
 
-impl<V: BlobVisitor> Clone for Worker<'_, V> {
+impl<V: BlobVisitor> Clone for DecodeThread<'_, V> {
     fn clone(&self) -> Self {
-        Worker {
+        DecodeThread {
             visitor: self.visitor.clone(),
             hash: self.hash,
             only: self.only,
@@ -154,7 +155,7 @@ impl<V: BlobVisitor> Clone for Worker<'_, V> {
     }
 }
 
-impl<V: BlobVisitor> Worker<'_, V> {
+impl<V: BlobVisitor> DecodeThread<'_, V> {
     fn object(&mut self, id: ObjectId, kind: Kind, data: &[u8], size: u64) {
         self.progress.object(data.len() as u64);
         match kind {
@@ -288,7 +289,7 @@ fn dedup_errors(errors: &mut Vec<ObjectError>, keep_missing: bool) {
 
 /// Whether the repository is a partial clone: promisor packs (`*.promisor` beside them), or
 /// `extensions.partialClone` / `remote.<name>.promisor` in its configuration.
-pub fn is_partial_clone(repo: &gix::Repository) -> bool {
+pub(crate) fn is_partial_clone(repo: &gix::Repository) -> bool {
     let config = repo.config_snapshot();
     if config.string("extensions.partialClone").is_some() {
         return true;
@@ -310,7 +311,7 @@ pub fn is_partial_clone(repo: &gix::Repository) -> bool {
 /// In a partial clone, the blobs it was cloned without are expected to be missing: they are
 /// taken out of `errors` and counted in one line. That line is an error (the scan did not see
 /// them: exit 2) unless `allow` (`--allow-missing-promised`), when it is a note.
-pub fn collapse_promised(
+pub(crate) fn collapse_promised(
     repo: &gix::Repository,
     errors: &mut Vec<ObjectError>,
     allow: bool,
@@ -347,7 +348,7 @@ pub fn collapse_promised(
     }
 }
 
-impl<V: BlobVisitor> Drop for Worker<'_, V> {
+impl<V: BlobVisitor> Drop for DecodeThread<'_, V> {
     fn drop(&mut self) {
         let mut s = self.shared.lock().unwrap_or_else(|p| p.into_inner());
         s.commits.append(&mut self.commits);
@@ -357,7 +358,7 @@ impl<V: BlobVisitor> Drop for Worker<'_, V> {
 }
 
 /// Visits every blob once (or every blob in `opts.only`), and returns all commits.
-pub fn visit_blobs<V: BlobVisitor>(
+pub(crate) fn visit_blobs<V: BlobVisitor>(
     repo: &gix::Repository,
     opts: &Options<'_>,
     visitor: V,
@@ -414,7 +415,7 @@ pub fn visit_blobs<V: BlobVisitor>(
 
     let interrupt = AtomicBool::new(false);
     for (n, (index, data)) in indices.iter().zip(&packs).enumerate() {
-        let make_worker = || worker(&visitor, hash, opts, &indices[..n], &present, &shared);
+        let make_worker = || decode_thread(&visitor, hash, opts, &indices[..n], &present, &shared);
         let plan = plan_pack(index, data, hash, opts);
         let skipped: HashSet<ObjectId> = plan.outside.iter().map(|&i| plan.audit[i].oid).collect();
         out.errors.extend(plan.errors.iter().cloned());
@@ -453,7 +454,7 @@ pub fn visit_blobs<V: BlobVisitor>(
     for (dir, ids) in &loose {
         pool.install(|| {
             ids.par_iter().for_each_init(
-                || worker(&visitor, hash, opts, &[], &present, &shared),
+                || decode_thread(&visitor, hash, opts, &[], &present, &shared),
                 |worker, id| {
                     if indices.iter().any(|i| i.lookup(id).is_some()) {
                         opts.progress.object(0);
@@ -515,17 +516,18 @@ impl BlobVisitor for NoBlobs {
     fn visit(&mut self, _: BlobId, _: &[u8], _: u64) {}
 }
 
-/// A worker for a pass that is not one pack's delta tree (loose objects, a damaged pack re-read
-/// object by object); `earlier` are the pack indices whose objects it must not visit again.
-fn worker<'a, V: BlobVisitor>(
+/// A decoding thread's state for a pass that is not one pack's delta tree (loose objects, a
+/// damaged pack re-read object by object); `earlier` are the pack indices whose objects it must
+/// not visit again.
+fn decode_thread<'a, V: BlobVisitor>(
     visitor: &V,
     hash: gix::hash::Kind,
     opts: &Options<'a>,
     earlier: &'a [pack::index::File],
     present: &'a Presence<'a>,
     shared: &'a Mutex<Shared>,
-) -> Worker<'a, V> {
-    Worker {
+) -> DecodeThread<'a, V> {
+    DecodeThread {
         visitor: visitor.clone(),
         hash,
         only: opts.only,
@@ -553,7 +555,7 @@ fn reread_pack<V: BlobVisitor>(
     visitor: &V,
     shared: &Mutex<Shared>,
 ) {
-    let mut worker = worker(visitor, repo.object_hash(), opts, earlier, present, shared);
+    let mut worker = decode_thread(visitor, repo.object_hash(), opts, earlier, present, shared);
     let mut buf = Vec::new();
     for entry in index.iter() {
         if delivered.contains(&entry.oid) {
@@ -708,7 +710,7 @@ fn decode_tree<V: BlobVisitor>(
     hash: gix::hash::Kind,
     opts: &Options<'_>,
     interrupt: &AtomicBool,
-    mut worker: Worker<'_, V>,
+    mut worker: DecodeThread<'_, V>,
 ) -> std::result::Result<(), String> {
     let outside: std::collections::HashSet<usize> = plan.outside.iter().copied().collect();
     let inside: Vec<Item> = plan
@@ -774,7 +776,7 @@ fn decode_outside<V: BlobVisitor>(
     plan: &Plan,
     hash: gix::hash::Kind,
     opts: &Options<'_>,
-    mut worker: Worker<'_, V>,
+    mut worker: DecodeThread<'_, V>,
 ) {
     let bytes = data
         .entry_slice(0..data.data_len() as u64)
@@ -809,7 +811,7 @@ fn decode_outside<V: BlobVisitor>(
 /// loose objects without checking their type, and opening a FIFO blocks until something writes
 /// to it. Other loose objects that are not regular files cannot block; the object pass names
 /// them ([`read_loose`]).
-pub fn refuse_blocking_loose_objects(repo: &gix::Repository) -> Result<()> {
+pub(crate) fn refuse_blocking_loose_objects(repo: &gix::Repository) -> Result<()> {
     use std::os::unix::fs::FileTypeExt;
     let layout = layout(repo)?;
     for dir in &layout.loose {
@@ -839,7 +841,7 @@ pub fn refuse_blocking_loose_objects(repo: &gix::Repository) -> Result<()> {
 /// way (the blob and its delta bases) is audited first ([`audit`]), blobs over the cap are
 /// decoded to the cap, loose objects are read by [`read_loose`]. For scans that read a few
 /// blobs by id (`--range`).
-pub struct BoundedBlobs {
+pub(crate) struct BoundedBlobs {
     packs: Vec<OnePack>,
     loose: Vec<PathBuf>,
     max_blob: u64,

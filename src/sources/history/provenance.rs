@@ -12,7 +12,7 @@ use crate::finding::Provenance;
 
 /// Author, date and subject of a commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommitMeta {
+pub(crate) struct CommitMeta {
     pub author: String,
     pub email: String,
     /// Author date, RFC 3339 in UTC.
@@ -22,7 +22,7 @@ pub struct CommitMeta {
 }
 
 /// Reads commit details on demand and remembers them.
-pub struct CommitInfo<'r> {
+pub(crate) struct CommitInfo<'r> {
     repo: &'r gix::Repository,
     cache: HashMap<ObjectId, Option<CommitMeta>>,
 }
@@ -90,7 +90,7 @@ fn read(repo: &gix::Repository, id: ObjectId) -> Option<CommitMeta> {
 }
 
 /// `2024-05-01T12:34:56Z` for seconds since the epoch.
-pub fn rfc3339_utc(secs: i64) -> String {
+pub(crate) fn rfc3339_utc(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);

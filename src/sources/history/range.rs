@@ -16,7 +16,7 @@ use gix::hashtable::{HashMap, HashSet};
 use gix::objs::{Find, Kind};
 
 use super::blobs::{self, BlobFindings};
-use super::graph::{CommitGraph, CommitIdx, RawCommit};
+use super::graph::{CommitGraph, CommitIdx, RawCommit, ReadCommitError};
 use super::locate::{self, Located, Places};
 use super::provenance::CommitInfo;
 use super::{HistoryScan, ObjectError, group, odb, refs, walk};
@@ -287,18 +287,13 @@ fn tree_of(
     id: ObjectId,
     errors: &mut Vec<ObjectError>,
 ) -> Option<ObjectId> {
-    let mut buf = Vec::new();
-    match repo.objects.try_find(&id, &mut buf) {
-        Ok(Some(d)) if d.kind == Kind::Commit => {
-            match RawCommit::parse(id, d.data, repo.object_hash()) {
-                Ok(c) => Some(c.tree),
-                Err(e) => {
-                    errors.push(e.into());
-                    None
-                }
-            }
+    match RawCommit::read(repo, id, &mut Vec::new()) {
+        Ok(c) => Some(c.tree),
+        Err(ReadCommitError::Corrupt(e)) => {
+            errors.push(e.into());
+            None
         }
-        _ => {
+        Err(_) => {
             errors.push(ObjectError::new(id, format!("commit {id} cannot be read")));
             None
         }

@@ -12,7 +12,7 @@ use super::ObjectError;
 
 /// A named starting point, peeled through annotated tags.
 #[derive(Debug, Clone)]
-pub struct Tip {
+pub(crate) struct Tip {
     /// `refs/heads/main`, `HEAD`, `stash@{1}`.
     pub name: String,
     /// The commit, tree or blob the ref finally names.
@@ -41,7 +41,7 @@ fn rank(name: &str, head_branch: Option<&str>) -> u8 {
 
 /// All tips of `repo`, in the order provenance prefers them. Refs that cannot be read or peeled
 /// are returned as errors: the scan goes on without them.
-pub fn tips(repo: &gix::Repository) -> (Vec<Tip>, Vec<ObjectError>) {
+pub(crate) fn tips(repo: &gix::Repository) -> (Vec<Tip>, Vec<ObjectError>) {
     let mut errors = Vec::new();
     let mut named: Vec<(u8, String, ObjectId)> = Vec::new();
     let head_branch = repo
@@ -134,7 +134,7 @@ pub fn tips(repo: &gix::Repository) -> (Vec<Tip>, Vec<ObjectError>) {
 
 /// Why a ref could not be peeled.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PeelError {
+pub(crate) enum PeelError {
     /// The object the ref or a tag on the way names is not in the object database.
     Missing(ObjectId),
     /// An object on the way cannot be read (the reason attached).
@@ -159,7 +159,10 @@ impl std::fmt::Display for PeelError {
 impl std::error::Error for PeelError {}
 
 /// Follows annotated tags (and tags of tags) to the object they finally name.
-pub fn peel(repo: &gix::Repository, mut id: ObjectId) -> Result<(ObjectId, Kind), PeelError> {
+pub(crate) fn peel(
+    repo: &gix::Repository,
+    mut id: ObjectId,
+) -> Result<(ObjectId, Kind), PeelError> {
     let mut buf = Vec::new();
     for _ in 0..64 {
         let data = match gix::objs::Find::try_find(&repo.objects, &id, &mut buf) {

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use gix::ObjectId;
+use gix::bstr::ByteSlice;
 use gix::objs::FindExt;
 
 use crate::fsutil::{self, Links};
@@ -47,7 +48,7 @@ pub fn open(path: &Path) -> Result<gix::Repository> {
 }
 
 /// Where the objects of `repo` live, for messages.
-pub fn describe(repo: &gix::Repository) -> String {
+pub(crate) fn describe(repo: &gix::Repository) -> String {
     match repo.workdir() {
         Some(w) => w.display().to_string(),
         None => format!("{} (bare)", repo.git_dir().display()),
@@ -76,7 +77,7 @@ pub fn notes(repo: &gix::Repository) -> Vec<String> {
 ///
 /// Read from the tree rather than `.gitmodules`, so that a submodule is named even when its
 /// configuration is missing or hostile.
-pub fn submodules(repo: &gix::Repository) -> Vec<(String, ObjectId)> {
+pub(crate) fn submodules(repo: &gix::Repository) -> Vec<(String, ObjectId)> {
     let Ok(tree) = repo.head_tree_id() else {
         return Vec::new();
     };
@@ -93,7 +94,8 @@ pub fn submodules(repo: &gix::Repository) -> Vec<(String, ObjectId)> {
             continue;
         };
         for e in tree.filter_map(Result::ok) {
-            let path = join(&prefix, e.filename);
+            // Lossy per name, as a report shows it: the same text as joining lossy parts.
+            let path = super::walk::join(prefix.as_bytes().as_bstr(), e.filename).to_string();
             if e.mode.is_commit() {
                 out.push((path, e.oid.to_owned()));
             } else if e.mode.is_tree() {
@@ -103,15 +105,6 @@ pub fn submodules(repo: &gix::Repository) -> Vec<(String, ObjectId)> {
     }
     out.sort();
     out
-}
-
-/// `prefix/name`, or `name` at the root.
-pub fn join(prefix: &str, name: &gix::bstr::BStr) -> String {
-    if prefix.is_empty() {
-        name.to_string()
-    } else {
-        format!("{prefix}/{name}")
-    }
 }
 
 /// The directory a repository's paths are relative to: the top of its work tree, or the git
@@ -139,7 +132,7 @@ const MAX_REF_FILES: usize = 1_000_000;
 /// worktree. Each must be a regular file (or a link to one) of bounded size: a FIFO would block
 /// the scan forever, a link to `/dev/zero` would read until memory runs out. Missing files are
 /// fine (gix says what is missing); anything else is an error naming the file.
-pub fn check_files(path: &Path) -> Result<()> {
+pub(crate) fn check_files(path: &Path) -> Result<()> {
     let start = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     for dir in start.ancestors() {
         let dotgit = dir.join(".git");
@@ -190,18 +183,7 @@ fn check_optional(file: &Path, limit: u64) -> Result<()> {
 
 /// Reads the small text file `file` if it exists: its first line, trimmed.
 fn read_small(file: &Path) -> Result<Option<String>> {
-    match fsutil::read_bounded(file, SMALL_GIT_FILE, Links::Follow) {
-        Ok(bytes) => Ok(Some(
-            String::from_utf8_lossy(&bytes)
-                .lines()
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_string(),
-        )),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(refused(file, e)),
-    }
+    fsutil::read_first_line(file, SMALL_GIT_FILE).map_err(|e| refused(file, e))
 }
 
 /// The git directory `.git` in `work` stands for: itself (a directory, or a link to one), or

@@ -27,7 +27,7 @@ pub(crate) fn join(prefix: &BStr, name: &BStr) -> BString {
 }
 
 /// Reads trees, remembering which it has seen.
-pub struct TreeWalker<'r> {
+pub(crate) struct TreeWalker<'r> {
     repo: &'r gix::Repository,
     seen: HashSet<ObjectId>,
     buf: Vec<u8>,
@@ -119,7 +119,7 @@ impl<'r> TreeWalker<'r> {
 }
 
 /// Every blob reachable from `commits` and from refs that name a tree or a blob directly.
-pub fn reachable_blobs(
+pub(crate) fn reachable_blobs(
     repo: &gix::Repository,
     graph: &CommitGraph,
     commits: &[CommitIdx],
@@ -145,7 +145,7 @@ pub fn reachable_blobs(
 
 /// Where a blob sits in history at one path (the path is the key it is filed under).
 #[derive(Debug, Clone, Copy)]
-pub struct Place {
+pub(crate) struct Place {
     /// The commit that first introduced the blob at this path.
     pub commit: CommitIdx,
     /// Position of `commit` in the walk order: lower is earlier.
@@ -186,7 +186,7 @@ pub fn places(
 
 /// A blob a commit of a range introduced: its tree has it at `path`, and no parent has it there.
 #[derive(Debug, Clone)]
-pub struct Introduced {
+pub(crate) struct Introduced {
     pub blob: ObjectId,
     pub path: BString,
     pub commit: ObjectId,
@@ -218,7 +218,7 @@ impl Tree {
 /// What `commit` (with tree `tree` and its parents' trees) introduced: every blob at a path
 /// where no parent has that same blob. For a merge this is exactly what the merge resolution
 /// itself wrote; for a root commit it is everything.
-pub fn introduced_by(
+pub(crate) fn introduced_by(
     repo: &gix::Repository,
     commit: ObjectId,
     tree: ObjectId,
@@ -300,6 +300,6 @@ pub fn introduced_by(
 
 /// Turns a path from git into text for reports (git paths are bytes; invalid UTF-8 is shown
 /// with replacement characters).
-pub fn path_text(p: &BStr) -> String {
+pub(crate) fn path_text(p: &BStr) -> String {
     p.to_str_lossy().into_owned()
 }

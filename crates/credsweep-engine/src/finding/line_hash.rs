@@ -158,7 +158,7 @@ impl LineHasher {
 
 /// Sets [`Finding::line_hash`] on `findings`, all found in `data` (the bytes as stored: the file
 /// or blob before any decoding, which is what code scanning hashes).
-pub fn add_line_hashes(data: &[u8], findings: &mut [Finding]) {
+pub(crate) fn add_line_hashes(data: &[u8], findings: &mut [Finding]) {
     if findings.is_empty() {
         return;
     }

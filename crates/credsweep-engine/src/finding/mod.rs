@@ -60,7 +60,7 @@ pub struct Secret {
 /// How much of a secret a finding keeps (and `--no-redact` shows). Real credentials, private-key
 /// blocks included, are far shorter; a rule that matched megabytes of a minified line must not
 /// make every finding hold them. The fingerprint is computed over the whole secret.
-pub const MAX_SECRET_BYTES: usize = 16 << 10;
+pub(crate) const MAX_SECRET_BYTES: usize = 16 << 10;
 
 /// The longest provider prefix redaction shows (`github_pat_` is 11 characters).
 const MAX_PREFIX_CHARS: usize = 12;
@@ -229,9 +229,10 @@ impl Redaction {
     }
 }
 
-/// What verification found out about a credential.
+/// What verification found out about a credential: whether it still works. (Named apart from
+/// the per-phase `Outcome` types of `sources::history`, which are what an operation returns.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Outcome {
+pub enum Liveness {
     /// The API accepted the pair (2xx): the credential works and must be rotated now.
     Active,
     /// The API rejected the pair (401 or 403): revoked, rotated or never valid.
@@ -242,18 +243,18 @@ pub enum Outcome {
     Unverifiable,
 }
 
-impl Outcome {
+impl Liveness {
     pub fn as_str(self) -> &'static str {
         match self {
-            Outcome::Active => "active",
-            Outcome::Inactive => "inactive",
-            Outcome::Unknown => "unknown",
-            Outcome::Unverifiable => "unverifiable",
+            Liveness::Active => "active",
+            Liveness::Inactive => "inactive",
+            Liveness::Unknown => "unknown",
+            Liveness::Unverifiable => "unverifiable",
         }
     }
 }
 
-impl fmt::Display for Outcome {
+impl fmt::Display for Liveness {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -263,12 +264,12 @@ impl fmt::Display for Outcome {
 /// The detail never holds a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verification {
-    pub outcome: Outcome,
+    pub outcome: Liveness,
     pub detail: String,
 }
 
 impl Verification {
-    pub fn new(outcome: Outcome, detail: impl Into<String>) -> Verification {
+    pub fn new(outcome: Liveness, detail: impl Into<String>) -> Verification {
         Verification {
             outcome,
             detail: detail.into(),
@@ -396,7 +397,7 @@ impl Location {
 
     /// The same place with every string in it from the repository (paths, members) passed
     /// through `f`; ids are left as they are.
-    pub fn map_strings(&self, f: &mut impl FnMut(&str) -> String) -> Location {
+    pub(crate) fn map_strings(&self, f: &mut impl FnMut(&str) -> String) -> Location {
         match self {
             Location::Path(p) => Location::Path(f(p)),
             Location::Stdin => Location::Stdin,
@@ -551,6 +552,16 @@ impl Finding {
         }
     }
 
+    /// What verification found, if the finding was verified.
+    pub fn liveness(&self) -> Option<Liveness> {
+        self.verification.as_ref().map(|v| v.outcome)
+    }
+
+    /// Whether verification found the credential active: it works and must be rotated now.
+    pub fn is_verified_active(&self) -> bool {
+        self.liveness() == Some(Liveness::Active)
+    }
+
     /// The order reports use: by path, line, column, rule. Output is the same whatever the order
     /// threads finished in.
     pub fn sort_key(&self) -> (std::borrow::Cow<'_, str>, u32, u32, &str, Option<&str>) {
@@ -566,7 +577,7 @@ impl Finding {
 
 /// Known secrets shorter than this are not searched for in other strings: they would match
 /// ordinary words (the scanner's rules still redact what they recognise).
-pub const MIN_KNOWN_SECRET_LEN: usize = 8;
+pub(crate) const MIN_KNOWN_SECRET_LEN: usize = 8;
 
 /// Redacts the strings from a repository that a report prints besides the secrets themselves: a
 /// path, a commit's subject or author, a ref name, a note. A commit titled "add key ghp_… for ci"
@@ -719,9 +730,16 @@ impl<'a> LineLocator<'a> {
     }
 }
 
+/// 1-based line number of byte `offset` in `data` (an offset past the end counts as the end):
+/// for a finding the scanner uses [`LineLocator`], which also counts columns; configuration,
+/// rule and baseline files use this for the line of a TOML error or value.
+pub fn line_number(data: &[u8], offset: usize) -> usize {
+    memchr::memchr_iter(b'\n', &data[..offset.min(data.len())]).count() + 1
+}
+
 /// Characters in `bytes`: valid UTF-8 counts by code point, each invalid byte counts as one (a
 /// Latin-1 `é` is one character, as an editor in that encoding shows it).
-pub fn char_count(bytes: &[u8]) -> usize {
+pub(crate) fn char_count(bytes: &[u8]) -> usize {
     bytes
         .utf8_chunks()
         .map(|c| c.valid().chars().count() + c.invalid().len())
@@ -729,7 +747,7 @@ pub fn char_count(bytes: &[u8]) -> usize {
 }
 
 /// The byte range of the line around `offset`.
-pub fn line_range(data: &[u8], offset: usize) -> Range<usize> {
+pub(crate) fn line_range(data: &[u8], offset: usize) -> Range<usize> {
     let start = memchr::memrchr(b'\n', &data[..offset]).map_or(0, |p| p + 1);
     let end = memchr::memchr(b'\n', &data[offset..]).map_or(data.len(), |p| offset + p);
     start..end
