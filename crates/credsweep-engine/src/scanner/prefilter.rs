@@ -93,14 +93,23 @@ impl KeywordIndex {
     /// otherwise they are matched exactly.
     pub fn new(keywords: &[String], fold: bool) -> KeywordIndex {
         let keywords: Vec<Vec<u8>> = keywords.iter().map(|k| k.as_bytes().to_vec()).collect();
-        let contains =
-            |hay: &[u8], needle: &[u8]| memchr::memmem::find_iter(hay, needle).collect::<Vec<_>>();
+        // Where `needle` occurs in `hay`. Keywords are short and this runs for every pair of
+        // them, so a plain comparison at each offset: a `memmem` searcher built per pair was a
+        // sixth of start-up with a few hundred keywords.
+        let contains = |hay: &[u8], needle: &[u8]| {
+            (0..(hay.len() + 1).saturating_sub(needle.len()))
+                .filter(move |&at| hay[at..].starts_with(needle))
+                .collect::<Vec<_>>()
+        };
         let mut minimal: Vec<usize> = (0..keywords.len())
             .filter(|&i| {
                 !(0..keywords.len()).any(|j| {
                     j != i
+                        && !keywords[j].is_empty()
                         && keywords[j].len() < keywords[i].len()
-                        && !contains(&keywords[i], &keywords[j]).is_empty()
+                        && keywords[i]
+                            .windows(keywords[j].len())
+                            .any(|w| w == keywords[j])
                 })
             })
             .collect();
