@@ -186,20 +186,29 @@ fn run_regex(
         let Some(m) = re.captures_read_at(locs, hay, at) else {
             break;
         };
+        let mut span = m.start()..m.end();
+        if rule.multiline && span.end == hay.len() && hay.len() < data.len() {
+            // The match runs into the window's edge and may go on past it (a greedy `[^\n]+`, a
+            // PEM body longer than the reach): match again from its start on the rest of the
+            // buffer, as the whole-buffer search this window replaces would have.
+            if let Some(full) = re.captures_read_at(locs, data, span.start) {
+                span = full.start()..full.end();
+            }
+        }
         if let Some((s, e)) = locs.get(rule.secret_group)
             && s < e
         {
             out.push(RawMatch {
                 rule: idx,
-                span: m.start()..m.end(),
+                span: span.clone(),
                 secret: s..e,
             });
         }
         // An empty match must not loop forever.
-        at = if m.end() > m.start() {
-            m.end()
+        at = if span.end > span.start {
+            span.end
         } else {
-            m.end() + 1
+            span.end + 1
         };
     }
 }
@@ -226,7 +235,8 @@ fn windows(data: &[u8], hits: &[Range<usize>]) -> Vec<Range<usize>> {
 
 /// The windows a multi-line rule's regex runs on: `reach` bytes either side of each hit (a cut
 /// moved out of any token it falls in), merged where they overlap or touch. A PEM block whose
-/// BEGIN and END lines both hold the keyword is found whole if it is at most twice `reach` long.
+/// BEGIN and END lines both hold the keyword is found whole if it is at most twice `reach` long;
+/// a match that runs into a window's edge is completed on the rest of the buffer ([`run_regex`]).
 /// `hits` must be sorted by start.
 fn reach_windows(data: &[u8], hits: &[Range<usize>], reach: usize) -> Vec<Range<usize>> {
     let mut out: Vec<Range<usize>> = Vec::new();
