@@ -114,12 +114,18 @@ impl Matcher {
         let max_hits = (data.len() / HITS_PER_BYTES).max(MIN_HITS);
         let mut whole = vec![false; self.rule_count];
         let mut hits: Vec<Vec<Range<usize>>> = vec![Vec::new(); self.rule_count];
+        // The rules with a hit, so that the work per buffer after the keyword search follows the
+        // rules that can match, not the size of the pack (most buffers hit a few rules).
+        let mut touched: Vec<usize> = Vec::new();
         for keywords in [&self.folded, &self.exact] {
             keywords.index.for_each_hit(data, |k, range| {
                 for &r in &keywords.rules[k] {
                     let r = r.0 as usize;
                     if whole[r] {
                         continue;
+                    }
+                    if hits[r].is_empty() {
+                        touched.push(r);
                     }
                     if hits[r].len() >= max_hits {
                         whole[r] = true;
@@ -136,10 +142,10 @@ impl Matcher {
                 run_regex(rules, idx, data, 0..data.len(), &mut locs, out);
             }
         }
-        for (i, rule_hits) in hits.iter_mut().enumerate() {
-            if rule_hits.is_empty() && !whole[i] {
-                continue;
-            }
+        // In rule order, as a walk over all rules would go.
+        touched.sort_unstable();
+        for i in touched {
+            let rule_hits = &mut hits[i];
             let idx = RuleIdx(i as u32);
             if !active(idx) {
                 continue;
