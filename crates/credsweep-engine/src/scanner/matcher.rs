@@ -3,10 +3,12 @@
 //! This is the one place that knows how rules are run, so that another backend (a Hyperscan-class
 //! engine, say) could replace it without touching filters, findings or reports.
 //!
-//! The pure-Rust backend works in two steps. A keyword search ([`KeywordIndex`]) over every rule's
-//! keywords (ASCII case-insensitive) finds which rules can match at all and where. Each candidate rule's
-//! regex then runs only on the lines around its keyword hits, or over the whole buffer when the
-//! rule is multi-line or its hits cover most of the buffer anyway. Most input contains no keyword
+//! The pure-Rust backend works in two steps. A keyword search ([`KeywordIndex`], one over the
+//! keywords matched ASCII-case-insensitively, one over those of rules with
+//! `case_sensitive_keywords`) finds which rules can match at all and where. Each candidate rule's
+//! regex then runs only on the lines around its keyword hits (a multi-line rule: on a window of
+//! its `multiline_reach` bytes either side of each hit), or over the whole buffer when its hits
+//! cover most of the buffer anyway. Most input contains no keyword
 //! of most rules, so most regexes never run; generic rules whose keywords are common words run on
 //! a few lines instead of on everything. Measured on 134 MB of crate sources with the default
 //! pack (hyperfine, 15 runs, 2 threads): 190 ms with windows, 365 ms running each candidate rule
@@ -41,25 +43,22 @@ const HITS_PER_BYTES: usize = 4096;
 const MIN_HITS: usize = 1024;
 const LONG_LINE_REACH: usize = 1024;
 
-pub struct Matcher {
-    keywords: KeywordIndex,
-    /// For each keyword, the rules that listed it.
-    keyword_rules: Vec<Vec<RuleIdx>>,
-    /// Rules with no keywords: they run on every input.
-    unconditional: Vec<RuleIdx>,
-    rule_count: usize,
+/// One keyword index and, for each of its keywords, the rules that listed it.
+struct Keywords {
+    index: KeywordIndex,
+    rules: Vec<Vec<RuleIdx>>,
 }
 
-impl Matcher {
-    pub fn new(rules: &RuleSet) -> Matcher {
+impl Keywords {
+    /// The index over the keywords of the rules whose `case_sensitive_keywords` is `exact`.
+    fn new(rules: &RuleSet, exact: bool) -> Keywords {
         let mut patterns: Vec<String> = Vec::new();
         let mut keyword_rules: Vec<Vec<RuleIdx>> = Vec::new();
-        let mut unconditional = Vec::new();
         for (i, rule) in rules.rules().iter().enumerate() {
-            let idx = RuleIdx(i as u32);
-            if rule.keywords.is_empty() {
-                unconditional.push(idx);
+            if rule.case_sensitive_keywords != exact {
+                continue;
             }
+            let idx = RuleIdx(i as u32);
             for k in &rule.keywords {
                 match patterns.iter().position(|p| p == k) {
                     Some(p) => keyword_rules[p].push(idx),
@@ -70,10 +69,32 @@ impl Matcher {
                 }
             }
         }
-        let keywords = KeywordIndex::new(&patterns);
+        Keywords {
+            index: KeywordIndex::new(&patterns, !exact),
+            rules: keyword_rules,
+        }
+    }
+}
+
+pub struct Matcher {
+    /// Keywords matched ASCII-case-insensitively (the input is lower-cased for them).
+    folded: Keywords,
+    /// Keywords of rules with `case_sensitive_keywords`, matched as written.
+    exact: Keywords,
+    /// Rules with no keywords: they run on every input.
+    unconditional: Vec<RuleIdx>,
+    rule_count: usize,
+}
+
+impl Matcher {
+    pub fn new(rules: &RuleSet) -> Matcher {
+        let unconditional = (0..rules.len())
+            .map(|i| RuleIdx(i as u32))
+            .filter(|&i| rules.get(i).keywords.is_empty())
+            .collect();
         Matcher {
-            keywords,
-            keyword_rules,
+            folded: Keywords::new(rules, false),
+            exact: Keywords::new(rules, true),
             unconditional,
             rule_count: rules.len(),
         }
@@ -88,35 +109,43 @@ impl Matcher {
         out: &mut Vec<RawMatch>,
     ) {
         // Keyword hits, grouped by rule, each group in input order. A rule with more hits than
-        // `HITS_PER_BYTES` allows (a keyword on every line of a large file), or a multi-line rule,
-        // runs over the whole buffer: its hits are dropped rather than kept by the million.
+        // `HITS_PER_BYTES` allows (a keyword on every line of a large file) runs over the whole
+        // buffer: its hits are dropped rather than kept by the million.
         let max_hits = (data.len() / HITS_PER_BYTES).max(MIN_HITS);
         let mut whole = vec![false; self.rule_count];
         let mut hits: Vec<Vec<Range<usize>>> = vec![Vec::new(); self.rule_count];
-        self.keywords.for_each_hit(data, |k, range| {
-            for &r in &self.keyword_rules[k] {
-                let r = r.0 as usize;
-                if whole[r] {
-                    continue;
+        // The rules with a hit, so that the work per buffer after the keyword search follows the
+        // rules that can match, not the size of the pack (most buffers hit a few rules).
+        let mut touched: Vec<usize> = Vec::new();
+        for keywords in [&self.folded, &self.exact] {
+            keywords.index.for_each_hit(data, |k, range| {
+                for &r in &keywords.rules[k] {
+                    let r = r.0 as usize;
+                    if whole[r] {
+                        continue;
+                    }
+                    if hits[r].is_empty() {
+                        touched.push(r);
+                    }
+                    if hits[r].len() >= max_hits {
+                        whole[r] = true;
+                        hits[r] = Vec::new();
+                    } else {
+                        hits[r].push(range.clone());
+                    }
                 }
-                if hits[r].len() >= max_hits || rules.get(RuleIdx(r as u32)).multiline {
-                    whole[r] = true;
-                    hits[r] = Vec::new();
-                } else {
-                    hits[r].push(range.clone());
-                }
-            }
-        });
+            });
+        }
         let mut locs: Option<CaptureLocations> = None;
         for idx in self.unconditional.iter().copied() {
             if active(idx) {
                 run_regex(rules, idx, data, 0..data.len(), &mut locs, out);
             }
         }
-        for (i, rule_hits) in hits.iter_mut().enumerate() {
-            if rule_hits.is_empty() && !whole[i] {
-                continue;
-            }
+        // In rule order, as a walk over all rules would go.
+        touched.sort_unstable();
+        for i in touched {
+            let rule_hits = &mut hits[i];
             let idx = RuleIdx(i as u32);
             if !active(idx) {
                 continue;
@@ -127,7 +156,12 @@ impl Matcher {
                 continue;
             }
             rule_hits.sort_unstable_by_key(|h| h.start);
-            let windows = windows(data, rule_hits);
+            let rule = rules.get(idx);
+            let windows = if rule.multiline {
+                reach_windows(data, rule_hits, rule.multiline_reach)
+            } else {
+                windows(data, rule_hits)
+            };
             let covered: usize = windows.iter().map(|w| w.len()).sum();
             if covered * 2 > data.len() {
                 run_regex(rules, idx, data, 0..data.len(), &mut locs, out);
@@ -158,20 +192,29 @@ fn run_regex(
         let Some(m) = re.captures_read_at(locs, hay, at) else {
             break;
         };
+        let mut span = m.start()..m.end();
+        if rule.multiline && span.end == hay.len() && hay.len() < data.len() {
+            // The match runs into the window's edge and may go on past it (a greedy `[^\n]+`, a
+            // PEM body longer than the reach): match again from its start on the rest of the
+            // buffer, as the whole-buffer search this window replaces would have.
+            if let Some(full) = re.captures_read_at(locs, data, span.start) {
+                span = full.start()..full.end();
+            }
+        }
         if let Some((s, e)) = locs.get(rule.secret_group)
             && s < e
         {
             out.push(RawMatch {
                 rule: idx,
-                span: m.start()..m.end(),
+                span: span.clone(),
                 secret: s..e,
             });
         }
         // An empty match must not loop forever.
-        at = if m.end() > m.start() {
-            m.end()
+        at = if span.end > span.start {
+            span.end
         } else {
-            m.end() + 1
+            span.end + 1
         };
     }
 }
@@ -191,6 +234,24 @@ fn windows(data: &[u8], hits: &[Range<usize>]) -> Vec<Range<usize>> {
         match out.last_mut() {
             Some(last) if w.start <= last.end + 1 => last.end = last.end.max(w.end),
             _ => out.push(w),
+        }
+    }
+    out
+}
+
+/// The windows a multi-line rule's regex runs on: `reach` bytes either side of each hit (a cut
+/// moved out of any token it falls in), merged where they overlap or touch. A PEM block whose
+/// BEGIN and END lines both hold the keyword is found whole if it is at most twice `reach` long;
+/// a match that runs into a window's edge is completed on the rest of the buffer ([`run_regex`]).
+/// `hits` must be sorted by start.
+fn reach_windows(data: &[u8], hits: &[Range<usize>], reach: usize) -> Vec<Range<usize>> {
+    let mut out: Vec<Range<usize>> = Vec::new();
+    for h in hits {
+        let start = token_start(data, h.start.saturating_sub(reach));
+        let end = token_end(data, (h.end + reach).min(data.len()));
+        match out.last_mut() {
+            Some(last) if start <= last.end => last.end = last.end.max(end),
+            _ => out.push(start..end),
         }
     }
     out
@@ -243,6 +304,56 @@ mod tests {
         let w = windows(data, &[6..9, 16..19]);
         assert_eq!(w, vec![3..19]);
         assert_eq!(&data[w[0].clone()], b"bb key cc\ndd key");
+    }
+
+    #[test]
+    fn multiline_windows_reach_both_ways_and_merge() {
+        let mut data = vec![b' '; 100_000];
+        data[10_000..10_003].copy_from_slice(b"key");
+        data[12_000..12_003].copy_from_slice(b"key");
+        data[90_000..90_003].copy_from_slice(b"key");
+        let w = reach_windows(
+            &data,
+            &[10_000..10_003, 12_000..12_003, 90_000..90_003],
+            4096,
+        );
+        assert_eq!(
+            w,
+            vec![10_000 - 4096..12_003 + 4096, 90_000 - 4096..90_003 + 4096]
+        );
+    }
+
+    #[test]
+    fn a_multiline_rule_runs_near_its_hits_only() {
+        let mut set = RuleSet::default();
+        set.add_toml(
+            "t.toml",
+            "[[rule]]\nid='pem'\ndescription='d'\nseverity='error'\nmultiline=true\nmultiline_reach=64\n\
+             case_sensitive_keywords=true\nkeywords=['BEGIN K']\n\
+             regex='(?s)(?P<secret>-----BEGIN K-----.{8,}?-----END K-----)'\n",
+        )
+        .unwrap();
+        let m = Matcher::new(&set);
+        let find = |data: &[u8]| {
+            let mut out = Vec::new();
+            m.find(&set, data, &|_| true, &mut out);
+            out.into_iter().map(|m| m.secret).collect::<Vec<_>>()
+        };
+        let block = "-----BEGIN K-----\nq8Zr2mPv7XwK\n-----END K-----";
+        let mut data = " ".repeat(10_000);
+        data.push_str(block);
+        data.push_str(&" ".repeat(10_000));
+        assert_eq!(find(data.as_bytes()), vec![10_000..10_000 + block.len()]);
+        // The END marker further than the reach from the only keyword hit: not found.
+        let far = block.replace("\n-----END", &format!("{}-----END", "\n".repeat(200)));
+        assert!(
+            find(format!("{}{far}{}", " ".repeat(10_000), " ".repeat(10_000)).as_bytes())
+                .is_empty()
+        );
+        // Case-sensitive keyword: `begin k` does not gate the rule in.
+        assert!(
+            find(format!("{}{}", " ".repeat(10_000), block.to_lowercase()).as_bytes()).is_empty()
+        );
     }
 
     #[test]

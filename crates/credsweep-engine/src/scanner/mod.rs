@@ -317,6 +317,95 @@ keywords = ["token"]
         assert_eq!(ids(&s, &d), ["left", "right"]);
     }
 
+    /// The leading boundary of the default pack's token rules: a word boundary, a
+    /// percent-escape (`%22`, `%3A`) or a JSON/C string escape (`\n`, `\t`, `\r`).
+    const ESCAPE_BOUNDARY: &str = r"%[0-9A-Fa-f]{2}|\\[nrt]";
+
+    #[test]
+    fn no_default_rule_starts_with_a_bare_word_boundary() {
+        // `\bsk_live_` misses `%3Ask_live_…` and `"a\nsk_live_…"`: `3` and `n` are word bytes.
+        let set = RuleSet::builtin().unwrap();
+        for rule in set.rules() {
+            let re = rule.regex.as_str();
+            for (i, _) in re.match_indices(r"\b") {
+                let next = re[i + 2..].bytes().next();
+                let after_word = re[..i]
+                    .bytes()
+                    .last()
+                    .is_some_and(|b| b.is_ascii_alphanumeric());
+                if after_word || !matches!(next, Some(b'(' | b'[' | b'A'..=b'Z' | b'a'..=b'z')) {
+                    continue; // a trailing boundary (`curl\b`, `…{32})\b`)
+                }
+                assert!(
+                    re[..i].ends_with("(?:")
+                        && re[i + 2..].starts_with(&format!("|{ESCAPE_BOUNDARY})")),
+                    "{}: a leading \\b without the escape alternatives: {re}",
+                    rule.id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn tokens_after_percent_and_string_escapes_are_found() {
+        let s = Scanner::new(RuleSet::builtin().unwrap());
+        let found = |text: &str| -> Vec<(String, String)> {
+            s.scan(text.as_bytes(), PathFilter::Unknown)
+                .iter()
+                .map(|m| {
+                    let secret = String::from_utf8_lossy(&text.as_bytes()[m.secret.clone()]);
+                    (s.rule(m.rule).id.clone(), secret.into_owned())
+                })
+                .collect()
+        };
+        let live = "sk_live_Qw7RbT2mZ9FAKEp4XvN8sK3dL6hJ1cYe";
+        for text in [
+            format!("stripe callback: https://pay.invalid/cb?key=%3A{live}&x=1"),
+            format!("stripe callback: https://pay.invalid/cb?key=%22{live}%22"),
+            format!(r#"{{"stripe": "first line\n{live}"}}"#),
+            format!(r#"{{"stripe": "STRIPE_KEY=\"{live}\""}}"#),
+            format!("stripe callback: https://pay.invalid/cb?key={live}&x=1"),
+        ] {
+            assert_eq!(
+                found(&text),
+                [("stripe-secret-key".to_string(), live.to_string())],
+                "{text}"
+            );
+        }
+        // Every token rule, on each of its examples with an escape put right before the secret.
+        let mut checked = 0;
+        for rule in s.rules().rules() {
+            let re = rule.regex.as_str();
+            let Some(at) = re.find("(?P<secret>") else {
+                continue;
+            };
+            let group = re[..at].rfind("(?:").map_or("", |g| &re[g..at]);
+            if !(group.contains(ESCAPE_BOUNDARY) && group.ends_with(')')) {
+                continue;
+            }
+            for example in &rule.examples {
+                let secrets: Vec<String> = found(example)
+                    .into_iter()
+                    .filter(|(id, _)| *id == rule.id)
+                    .map(|(_, secret)| secret)
+                    .collect();
+                assert!(!secrets.is_empty(), "{}: {example}", rule.id);
+                let secret = &secrets[0];
+                let pos = example.find(secret.as_str()).unwrap();
+                for escape in ["%22", "%3A", r"\n", r"\t"] {
+                    let text = format!("{}{escape}{}", &example[..pos], &example[pos..]);
+                    assert!(
+                        found(&text).contains(&(rule.id.clone(), secret.clone())),
+                        "{}: {text}",
+                        rule.id
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 200, "{checked}");
+    }
+
     #[test]
     fn path_filter_limits_rules() {
         let s = scanner(

@@ -1,17 +1,22 @@
 //! The keyword prefilter: where in a buffer does any rule's keyword occur?
 //!
-//! Keywords are matched ASCII-case-insensitively. Two choices make this fast:
+//! An index matches its keywords either ASCII-case-insensitively (folded) or exactly; the matcher
+//! keeps one of each, since a rule chooses (`case_sensitive_keywords`). These choices make it fast:
 //!
-//! - The input is lower-cased a chunk at a time (the copy stays in cache) and searched with a
-//!   case-sensitive searcher: the automaton's own case-insensitive mode defeats its SIMD
+//! - A folded index lower-cases the input a chunk at a time (the copy stays in cache) and searches
+//!   it with a case-sensitive searcher: the automaton's own case-insensitive mode defeats its SIMD
 //!   prefilters (measured on 82 MB of crate sources with 45 keywords: 1.4 GB/s against 0.57 GB/s).
+//!   An exact index searches the input itself.
 //! - Only the *minimal* keywords are searched for: those that contain no other keyword. A rule
 //!   pack has many keywords that extend a shorter one (`secret` in `aws_secret`, `client_secret`,
 //!   `secret_access_key`); each hit of `secret` is checked in place for the longer ones.
 //! - The patterns are searched in groups of `GROUP` with the SIMD "Teddy" searcher, one pass
 //!   per group. Teddy's candidate filter blurs as a group grows (measured on the default pack's
 //!   120 patterns over 82 MB of crate sources: one group of 120, 0.14 GB/s; a DFA, 0.58 GB/s;
-//!   groups of 16, 0.9–1.6 GB/s). Sorting first puts patterns that share a prefix in one group.
+//!   groups of 16, 0.9–1.6 GB/s). Sorting first puts patterns that share a prefix in one group,
+//!   and the three-byte patterns in groups of their own. The cost grows with the number of
+//!   groups (each pass runs near 18 GB/s when it finds little), which is what makes a large
+//!   rule pack cost more (`bench/rules-scale.sh`).
 
 use std::ops::Range;
 
@@ -76,27 +81,46 @@ pub struct KeywordIndex {
     /// For each searched (minimal) pattern: the keywords that contain it, with its offset in each.
     /// A minimal keyword lists itself at offset 0.
     extensions: Vec<Vec<(usize, usize)>>,
-    /// All keywords, lower-case.
+    /// All keywords: lower-case if `fold`.
     keywords: Vec<Vec<u8>>,
     longest: usize,
+    /// Whether the input is lower-cased before it is searched.
+    fold: bool,
 }
 
 impl KeywordIndex {
-    /// `keywords` must be lower-case and distinct.
-    pub fn new(keywords: &[String]) -> KeywordIndex {
+    /// `keywords` must be distinct, and lower-case if `fold` (matched ASCII-case-insensitively);
+    /// otherwise they are matched exactly.
+    pub fn new(keywords: &[String], fold: bool) -> KeywordIndex {
         let keywords: Vec<Vec<u8>> = keywords.iter().map(|k| k.as_bytes().to_vec()).collect();
-        let contains =
-            |hay: &[u8], needle: &[u8]| memchr::memmem::find_iter(hay, needle).collect::<Vec<_>>();
+        // Where `needle` occurs in `hay`. Keywords are short and this runs for every pair of
+        // them, so a plain comparison at each offset: a `memmem` searcher built per pair was a
+        // sixth of start-up with a few hundred keywords.
+        let contains = |hay: &[u8], needle: &[u8]| {
+            (0..(hay.len() + 1).saturating_sub(needle.len()))
+                .filter(move |&at| hay[at..].starts_with(needle))
+                .collect::<Vec<_>>()
+        };
         let mut minimal: Vec<usize> = (0..keywords.len())
             .filter(|&i| {
                 !(0..keywords.len()).any(|j| {
                     j != i
+                        && !keywords[j].is_empty()
                         && keywords[j].len() < keywords[i].len()
-                        && !contains(&keywords[i], &keywords[j]).is_empty()
+                        && keywords[i]
+                            .windows(keywords[j].len())
+                            .any(|w| w == keywords[j])
                 })
             })
             .collect();
-        minimal.sort_by(|&a, &b| keywords[a].cmp(&keywords[b]));
+        // Three-byte patterns first, together: Teddy fingerprints the first min(4, shortest)
+        // bytes of a group's patterns, so one short pattern in a group blurs the whole group's
+        // filter (measured on 134 MB of crate sources, default pack: 179 ms of CPU sorted by
+        // bytes alone, 143 ms with the short patterns in groups of their own).
+        minimal.sort_by(|&a, &b| {
+            let key = |k: usize| (keywords[k].len() >= 4, &keywords[k]);
+            key(a).cmp(&key(b))
+        });
         let extensions = minimal
             .iter()
             .map(|&m| {
@@ -117,6 +141,7 @@ impl KeywordIndex {
             extensions,
             keywords,
             longest,
+            fold,
         }
     }
 
@@ -129,7 +154,11 @@ impl KeywordIndex {
         // Each chunk is searched with `reach` bytes of context on both sides, so that a keyword
         // that extends a minimal pattern can be checked across the chunk's edges.
         let reach = self.longest.saturating_sub(1);
-        let mut lower = Vec::with_capacity(CHUNK.min(data.len()) + 2 * reach);
+        let mut lower = Vec::with_capacity(if self.fold {
+            CHUNK.min(data.len()) + 2 * reach
+        } else {
+            0
+        });
         // Per group: where the last accepted match ended, so a match found again from the next
         // chunk's context is not reported twice.
         let mut last_end = vec![0; self.groups.len()];
@@ -138,11 +167,16 @@ impl KeywordIndex {
             let end = (pos + CHUNK).min(data.len());
             let from = pos.saturating_sub(reach);
             let to = (end + reach).min(data.len());
-            lower.clear();
-            lower.extend(data[from..to].iter().map(u8::to_ascii_lowercase));
+            let hay: &[u8] = if self.fold {
+                lower.clear();
+                lower.extend(data[from..to].iter().map(u8::to_ascii_lowercase));
+                &lower
+            } else {
+                &data[from..to]
+            };
             for (g, searcher) in self.groups.iter().enumerate() {
                 let mut at = pos - from;
-                while let Some((p, s, e)) = searcher.find(&lower, at) {
+                while let Some((p, s, e)) = searcher.find(hay, at) {
                     let (start, stop) = (from + s, from + e);
                     if start >= end {
                         break;
@@ -154,11 +188,11 @@ impl KeywordIndex {
                     last_end[g] = stop;
                     for &(k, off) in &self.extensions[g * GROUP + p] {
                         let kw = &self.keywords[k];
-                        if off > s || s - off + kw.len() > lower.len() {
+                        if off > s || s - off + kw.len() > hay.len() {
                             continue;
                         }
                         let ks = s - off;
-                        if (off == 0 && kw.len() == e - s) || lower[ks..ks + kw.len()] == kw[..] {
+                        if (off == 0 && kw.len() == e - s) || hay[ks..ks + kw.len()] == kw[..] {
                             hit(k, from + ks..from + ks + kw.len());
                         }
                     }
@@ -175,7 +209,7 @@ mod tests {
 
     fn hits(kws: &[&str], data: &str) -> Vec<(String, Range<usize>)> {
         let kws: Vec<String> = kws.iter().map(|s| s.to_string()).collect();
-        let idx = KeywordIndex::new(&kws);
+        let idx = KeywordIndex::new(&kws, true);
         let mut out = Vec::new();
         idx.for_each_hit(data.as_bytes(), |k, r| out.push((kws[k].clone(), r)));
         out.sort_by_key(|(k, r)| (r.start, k.clone()));
@@ -207,6 +241,19 @@ mod tests {
         let names: Vec<&str> = h.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(names, ["aws_secret", "secret", "sk_live_"]);
         assert_eq!(h[0].1.start, CHUNK - 5);
+    }
+
+    #[test]
+    fn an_exact_index_matches_case() {
+        let kws: Vec<String> = ["AKIA", "ghp_", "KIA"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let idx = KeywordIndex::new(&kws, false);
+        let mut out = Vec::new();
+        idx.for_each_hit(b"akia AKIA Ghp_ ghp_ kia", |k, r| out.push((k, r)));
+        out.sort_by_key(|(k, r)| (r.start, *k));
+        assert_eq!(out, [(0, 5..9), (2, 6..9), (1, 15..19)]);
     }
 
     #[test]
