@@ -89,6 +89,8 @@ const B64: u8 = 1;
 const HEX: u8 = 2;
 const STD: u8 = 4;
 const URL: u8 = 8;
+/// In the superset [`alphabet_mask`] classifies quickly (`+` to `9`, letters, `[\\]^_{|}~`).
+const MAYBE: u8 = 16;
 
 /// Byte classes: base64 letters (both alphabets), hex digits, `+/` (standard), `-_` (URL-safe).
 static CLASS: [u8; 256] = {
@@ -108,6 +110,9 @@ static CLASS: [u8; 256] = {
         if c == b'-' || c == b'_' {
             t[b] |= B64 | URL;
         }
+        if (c >= b'+' && c <= b'9') || ((c | 0x20) >= b'a' && c < 0x80) {
+            t[b] |= MAYBE;
+        }
         b += 1;
     }
     t
@@ -118,56 +123,166 @@ static CLASS: [u8; 256] = {
 pub fn candidates(text: &[u8], budget: &mut Budget) -> Vec<Candidate> {
     let mut out = Vec::new();
     base64_and_hex(text, budget, &mut out);
-    escaped_runs(text, b'%', Encoding::Percent, budget, &mut out);
-    escaped_runs(text, b'\\', Encoding::Escapes, budget, &mut out);
-    escaped_runs(text, b'&', Encoding::Html, budget, &mut out);
+    // Each kind of escape is looked for by what starts it (a SIMD search), not byte by byte:
+    // `&` and `\` alone are everywhere in code.
+    let (mut percents, mut escapes, mut references) = (Vec::new(), Vec::new(), Vec::new());
+    for m in markers().find_iter(text) {
+        match m.pattern().as_usize() {
+            0 => percents.push(m.start()),
+            1 | 2 => escapes.push(m.start()),
+            _ => references.push(m.start()),
+        }
+    }
+    escaped_runs(text, percents, Encoding::Percent, budget, &mut out);
+    escaped_runs(text, escapes, Encoding::Escapes, budget, &mut out);
+    escaped_runs(text, references, Encoding::Html, budget, &mut out);
     out.sort_by_key(|c| (c.span.start, c.span.end));
     out
 }
 
 /// Maximal runs of the base64 alphabet, long enough, that decode to text.
+///
+/// The search classifies 64 bytes at a time without a branch per byte ([`alphabet_mask`]) and
+/// finds where a run of [`MIN_BASE64`] alphabet bytes ends with a few shifts; only then are the
+/// run's bounds found byte by byte. Text with no such run (most of it) costs a few operations
+/// per 8 bytes.
 fn base64_and_hex(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) {
     let n = text.len();
-    let mut i = 0;
-    loop {
-        // A run of MIN_BASE64 that starts at or after i and at or before the probe contains the
-        // probe's byte: if that is not in the alphabet, no run long enough starts in between.
-        let probe = i + MIN_BASE64 - 1;
-        if probe >= n {
-            break;
-        }
-        if CLASS[text[probe] as usize] & B64 == 0 {
-            i = probe + 1;
-            continue;
-        }
-        // Back to the start of the run the probe is in, then forward to its end.
-        let mut start = probe;
-        while start > i && CLASS[text[start - 1] as usize] & B64 != 0 {
-            start -= 1;
-        }
-        let mut end = probe + 1;
-        while end < n && CLASS[text[end] as usize] & B64 != 0 {
-            end += 1;
-        }
-        i = end + 1;
-        if end - start < MIN_BASE64 || budget.runs == 0 || budget.bytes == 0 {
-            continue;
-        }
-        let run = &text[start..end];
-        let mut padded_end = end;
-        while padded_end < n && padded_end - end < 2 && text[padded_end] == b'=' {
-            padded_end += 1;
-        }
-        if let Some((encoding, decoded)) = decode_run(run, budget.bytes) {
-            budget.runs -= 1;
-            budget.bytes = budget.bytes.saturating_sub(decoded.len());
-            out.push(Candidate {
-                span: start..padded_end,
-                encoding,
-                decoded,
-            });
+    let alphabet = |b: u8| CLASS[b as usize] & B64 != 0;
+    let maybe = |b: u8| CLASS[b as usize] & MAYBE != 0;
+    let mut pos = 0;
+    // The (superset) alphabet mask of the 64 bytes before `pos`, when they were classified.
+    let mut prev: u64 = 0;
+    while pos < n {
+        // A region of bytes that may be in the alphabet, bounded by bytes that are not.
+        let region = if pos + 64 <= n {
+            let m = alphabet_mask(text[pos..pos + 64].try_into().expect("64 bytes"));
+            let mut t = (u128::from(m) << 64) | u128::from(prev);
+            // Bit k set where the bytes k-23..=k all may be in the alphabet.
+            t &= t << 1;
+            t &= t << 2;
+            t &= t << 4;
+            t &= t << 8;
+            t &= t << 8;
+            let ends = (t >> 64) as u64;
+            if ends == 0 {
+                prev = m;
+                pos += 64;
+                continue;
+            }
+            let inside = pos + ends.trailing_zeros() as usize;
+            let mut start = inside;
+            while start > 0 && maybe(text[start - 1]) {
+                start -= 1;
+            }
+            let mut end = inside + 1;
+            while end < n && maybe(text[end]) {
+                end += 1;
+            }
+            start..end
+        } else {
+            // The last bytes, one by one, from where the run they may continue began.
+            pos - (prev.leading_ones() as usize).min(pos)..n
+        };
+        pos = region.end + 1;
+        prev = 0;
+        // The runs of the real alphabet in it.
+        let mut i = region.start;
+        while i < region.end {
+            if !alphabet(text[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < region.end && alphabet(text[i]) {
+                i += 1;
+            }
+            let end = i;
+            if end - start < MIN_BASE64 {
+                continue;
+            }
+            if budget.runs == 0 || budget.bytes == 0 {
+                return;
+            }
+            let mut padded_end = end;
+            while padded_end < n && padded_end - end < 2 && text[padded_end] == b'=' {
+                padded_end += 1;
+            }
+            if let Some((encoding, decoded)) = decode_run(&text[start..end], budget.bytes) {
+                budget.runs -= 1;
+                budget.bytes = budget.bytes.saturating_sub(decoded.len());
+                out.push(Candidate {
+                    span: start..padded_end,
+                    encoding,
+                    decoded,
+                });
+            }
         }
     }
+}
+
+// The word-at-a-time classification: what other targets use, and what tests check SSE2 against.
+#[cfg(any(test, not(target_arch = "x86_64")))]
+const ONES: u64 = 0x0101_0101_0101_0101;
+#[cfg(any(test, not(target_arch = "x86_64")))]
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+#[cfg(any(test, not(target_arch = "x86_64")))]
+/// For each byte of `t` (all below 0x80): its high bit set if it is within `lo..=hi`.
+fn in_range(t: u64, lo: u8, hi: u8) -> u64 {
+    let at_least_lo = t.wrapping_add(ONES * (0x80 - u64::from(lo)));
+    let above_hi = t.wrapping_add(ONES * (0x7f - u64::from(hi)));
+    at_least_lo & !above_hi & HIGH
+}
+
+#[cfg(any(test, not(target_arch = "x86_64")))]
+/// Which of 8 bytes (little-endian in `x`) may be in the base64 alphabet, as bits: a superset
+/// in two ranges, `+` to `9` (with `,` and `.`) and letters with `[\\]^_{|}~`, which the exact
+/// check of a run that looks long enough then narrows.
+fn alphabet8(x: u64) -> u64 {
+    let t = x & !HIGH;
+    let m = in_range(t | (ONES * 0x20), b'a', 0x7f) | in_range(t, b'+', b'9');
+    // Bytes of 0x80 and above are in no alphabet; then one bit per byte, byte i at bit i.
+    let flags = (m & !x) >> 7;
+    flags.wrapping_mul(0x0102_0408_1020_4080) >> 56
+}
+
+/// Which of 64 bytes may be in the base64 alphabet (the superset of [`alphabet8`]): bit i for
+/// byte i. On x86-64, 16 bytes per instruction with SSE2 (which every x86-64 has).
+#[cfg(target_arch = "x86_64")]
+fn alphabet_mask(chunk: &[u8; 64]) -> u64 {
+    use std::arch::x86_64::{
+        __m128i, _mm_and_si128, _mm_cmpgt_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
+        _mm_or_si128, _mm_set1_epi8,
+    };
+    let mut mask = 0u64;
+    for (j, block) in chunk.chunks_exact(16).enumerate() {
+        // SAFETY: SSE2 is part of every x86-64 target (the intrinsics need no runtime check),
+        // and `block` is 16 readable bytes, loaded without any alignment requirement.
+        let bits = unsafe {
+            let x = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
+            // Signed compares: bytes of 0x80 and above are negative and fall in neither range.
+            let letters = _mm_cmpgt_epi8(_mm_or_si128(x, _mm_set1_epi8(0x20)), _mm_set1_epi8(0x60));
+            let digits = _mm_and_si128(
+                _mm_cmpgt_epi8(x, _mm_set1_epi8(b'+' as i8 - 1)),
+                _mm_cmplt_epi8(x, _mm_set1_epi8(b'9' as i8 + 1)),
+            );
+            _mm_movemask_epi8(_mm_or_si128(letters, digits)) as u32 as u64
+        };
+        mask |= bits << (16 * j);
+    }
+    mask
+}
+
+/// Which of 64 bytes may be in the base64 alphabet: bit i for byte i, 8 bytes at a time.
+#[cfg(not(target_arch = "x86_64"))]
+fn alphabet_mask(chunk: &[u8; 64]) -> u64 {
+    let mut mask = 0;
+    for (j, word) in chunk.chunks_exact(8).enumerate() {
+        let x = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        mask |= alphabet8(x) << (8 * j);
+    }
+    mask
 }
 
 /// A run of the base64 alphabet as hex or base64, if it decodes to text.
@@ -244,26 +359,36 @@ fn is_text(bytes: &[u8]) -> bool {
     printable * 100 >= bytes.len() * MIN_PRINTABLE_PERCENT
 }
 
-/// Runs that hold escapes starting with `marker` (`%`, `\`, `&`): each occurrence that starts a
-/// real escape is widened to the surrounding run of non-space, non-quote bytes, and the run is
-/// decoded if that changes it.
+/// One searcher for what starts an escape: `%` (0), `\u` and `\x` (1, 2), `&#` and `&amp;`
+/// (3, 4), built once: one pass over the text finds them all.
+fn markers() -> &'static aho_corasick::AhoCorasick {
+    static MARKERS: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
+    MARKERS.get_or_init(|| {
+        aho_corasick::AhoCorasick::new([b"%".as_slice(), b"\\u", b"\\x", b"&#", b"&amp;"])
+            .expect("five short patterns")
+    })
+}
+
+/// Runs that hold escapes starting at the positions `at` (of `%`; `\u`, `\x`; `&#`, `&amp;`):
+/// each occurrence that starts a real escape is widened to the surrounding run of non-space,
+/// non-quote bytes, and the run is kept if it decodes to other text (not to control characters
+/// or broken UTF-8, which is what `%02x` in a format string or `\xff` in a byte string make).
 fn escaped_runs(
     text: &[u8],
-    marker: u8,
+    at: Vec<usize>,
     encoding: Encoding,
     budget: &mut Budget,
     out: &mut Vec<Candidate>,
 ) {
     let mut from = 0;
-    while let Some(p) = memchr::memchr(marker, &text[from..]).map(|p| from + p) {
-        from = p + 1;
-        if !starts_escape(&text[p..], encoding) {
+    for p in at {
+        if p < from || !starts_escape(&text[p..], encoding) {
             continue;
         }
         let bound =
             |b: u8| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'`' | b'<' | b'>');
         let mut start = p;
-        while start > 0 && p - start < MAX_RUN && !bound(text[start - 1]) {
+        while start > from && p - start < MAX_RUN && !bound(text[start - 1]) {
             start -= 1;
         }
         let mut end = p + 1;
@@ -274,7 +399,7 @@ fn escaped_runs(
             }
             end += 1;
         }
-        from = end.max(from);
+        from = end;
         if budget.runs == 0 || budget.bytes < end - start {
             return;
         }
@@ -284,7 +409,7 @@ fn escaped_runs(
             Encoding::Escapes => unescape(run),
             _ => unentity(run),
         };
-        if decoded != run {
+        if decoded != run && is_plain_text(&decoded) {
             budget.runs -= 1;
             budget.bytes -= decoded.len().min(budget.bytes);
             out.push(Candidate {
@@ -294,6 +419,14 @@ fn escaped_runs(
             });
         }
     }
+}
+
+/// Valid UTF-8 with no control character but tab and line breaks.
+fn is_plain_text(bytes: &[u8]) -> bool {
+    std::str::from_utf8(bytes).is_ok_and(|s| {
+        !s.chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    })
 }
 
 /// Whether `at` (which starts with the marker) begins an escape of `encoding`.
@@ -446,6 +579,56 @@ mod tests {
         ] {
             assert_eq!(decoded(s), [], "{s}");
         }
+    }
+
+    #[test]
+    fn the_word_at_a_time_classification_is_a_superset_of_the_table() {
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                let mut word = [b'!'; 8];
+                word[at] = b;
+                let bits = alphabet8(u64::from_le_bytes(word));
+                assert_eq!(
+                    bits & !(1 << at),
+                    0,
+                    "byte {b:#x} at {at}: only its own bit"
+                );
+                if CLASS[b as usize] & B64 != 0 {
+                    assert_eq!(bits, 1 << at, "byte {b:#x} at {at}");
+                }
+                assert_eq!(bits != 0, CLASS[b as usize] & MAYBE != 0, "byte {b:#x}");
+                let mut block = [b' '; 64];
+                block[at * 8] = b;
+                assert_eq!(
+                    alphabet_mask(&block),
+                    u64::from(bits != 0) << (at * 8),
+                    "{b:#x}"
+                );
+                if b >= 0x80 || b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b':' | b'=') {
+                    assert_eq!(bits, 0, "byte {b:#x} at {at}");
+                }
+            }
+        }
+        for pattern in 0..=255u64 {
+            let word: Vec<u8> = (0..8)
+                .map(|i| if pattern >> i & 1 == 1 { b'Q' } else { b' ' })
+                .collect();
+            let x = u64::from_le_bytes(word.try_into().unwrap());
+            assert_eq!(alphabet8(x), pattern, "{pattern:#010b}");
+        }
+        // Runs across 64-byte blocks and in the tail are found, and only long enough ones.
+        for offset in [0, 1, 40, 63, 64, 100, 127, 130] {
+            let token = STANDARD.encode(TOKEN);
+            let text = format!("{}{token} {}", " ".repeat(offset), "x ".repeat(20));
+            let found = decoded(&text);
+            assert_eq!(
+                found,
+                [(Encoding::Base64, TOKEN.to_string())],
+                "offset {offset}"
+            );
+        }
+        let short = "a".repeat(MIN_BASE64 - 1);
+        assert!(decoded(&format!("{short} {short}")).is_empty());
     }
 
     #[test]
