@@ -104,7 +104,7 @@ pub struct Config {
     /// Named by the user (`--config`) rather than found in the scanned tree. A configuration
     /// found there belongs to the repository under review, which may be hostile: its
     /// `rule_files` must stay inside the repository, it may add at most
-    /// [`MAX_REPOSITORY_RULES`] rules, and it cannot raise the size cap.
+    /// `MAX_REPOSITORY_RULES` rules, and it cannot raise the size cap.
     pub trusted: bool,
     pub default_rules: bool,
     pub fingerprint_salt: Option<String>,

@@ -4,12 +4,12 @@
 //! A scanned tree is untrusted input, and so is every file in it that credsweep opens for its
 //! own purposes. Two rules hold for all of them:
 //!
-//! - **Reads** ([`read_bounded`], [`read_text_file`]) take only a regular file of bounded size.
+//! - **Reads** (`read_bounded`, `read_text_file`) take only a regular file of bounded size.
 //!   The type is checked before opening (a FIFO with no writer would block `open`, a device may
 //!   never end), and again on the opened file, which is opened non-blocking so that a file
 //!   swapped for a FIFO in between cannot block either. [`Links::Refuse`] also refuses a symbolic
 //!   link, as git does for `.gitignore` and `.gitattributes` in a work tree.
-//! - **Writes** ([`write_atomic`]) never go through a symbolic link and never replace anything
+//! - **Writes** (`write_atomic`) never go through a symbolic link and never replace anything
 //!   but a regular file: the new content is written in full to a fresh temporary file beside the
 //!   target (created exclusively, so a link planted under a predictable name is never followed),
 //!   then renamed over it. A failure leaves the old file as it was.

@@ -5,11 +5,11 @@
 //!   already there is kept and chained to (renamed `<hook>.credsweep-chained` and run first), so
 //!   installing credsweep never silently drops another tool's check; `uninstall-hook` puts it back.
 //! - `credsweep pre-push` is what the installed pre-push hook runs: git's ref lines on standard
-//!   input are parsed here ([`parse_pre_push`]) into the [`Pushed`] ranges, each turned into the
+//!   input are parsed here (`parse_pre_push`) into the [`Pushed`] ranges, each turned into the
 //!   history [`selection`](history::Selection) the push sends; the application layer
 //!   ([`crate::app`]) scans them like any other source.
 //! - `credsweep staged` under the pre-commit framework's pre-push stage scans the pushed range the
-//!   framework names in `PRE_COMMIT_FROM_REF` / `PRE_COMMIT_TO_REF` ([`pre_commit_framework_push`]).
+//!   framework names in `PRE_COMMIT_FROM_REF` / `PRE_COMMIT_TO_REF` (`pre_commit_framework_push`).
 //!
 //! Nothing here prints: installing and uninstalling hand their lines to the caller, and the
 //! footers of blocked commits and pushes are returned as text.

@@ -29,7 +29,7 @@ pub(crate) fn is_unsafe_char(c: char) -> bool {
         )
 }
 
-/// `s` with every unsafe character ([`is_unsafe_char`]) written as an escape: `\t`, `\n`, `\r`,
+/// `s` with every unsafe character (`is_unsafe_char`) written as an escape: `\t`, `\n`, `\r`,
 /// `\e` for ESC, `\xHH` for other C0, DEL and C1 controls, `\u{HHHH}` for the Unicode ones. A
 /// string that starts (after white space) with `::` or `##` gets its first character escaped too
 /// (`\x3a:`, `\x23#`), so that it cannot be read as a CI workflow command wherever it lands at the

@@ -1,7 +1,7 @@
 //! Reports: a finished scan ([`Report`]) rendered as text for people, JSON for programs, or SARIF
 //! for code-scanning services.
 //!
-//! Every renderer gets findings already sorted (see [`Report::new`]) and a [`Redaction`] choice,
+//! Every renderer gets findings already sorted (see [`Report::new`]) and a [`Redaction`](crate::finding::Redaction) choice,
 //! so the same input gives byte-identical output whatever the thread count, and no renderer can
 //! forget to redact.
 

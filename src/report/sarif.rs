@@ -14,11 +14,11 @@
 //!   the region would be the secret itself.
 //! - `partialFingerprints`: `primaryLocationLineHash` (GitHub's own line hash, computed here the
 //!   way `github/codeql-action` computes it, see [`crate::finding::line_hash::line_hashes`]) and credsweep's content
-//!   fingerprint under [`CONTENT_FINGERPRINT_KEY`] (a keyed hash of rule and secret: the same
+//!   fingerprint under `CONTENT_FINGERPRINT_KEY` (a keyed hash of rule and secret: the same
 //!   wherever the secret moves).
 //! - `automationDetails.id` is `credsweep/<scan kind>/`, so tree, staged and history runs are
 //!   separate categories and an upload of one never closes the alerts of another.
-//! - GitHub's limits: at most [`MAX_RESULTS`] results per run. Past it the most severe findings
+//! - GitHub's limits: at most `MAX_RESULTS` results per run. Past it the most severe findings
 //!   are kept, the rest are counted in `run.properties` and the caller is told (it prints a
 //!   warning). Each result has one location, far below the limit of 1,000.
 //!

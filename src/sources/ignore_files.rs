@@ -4,10 +4,10 @@
 //! The `ignore` crate walks the tree, but it does not read ignore files for credsweep: it would
 //! open them whatever they are, and a committed `.gitignore` that is a symbolic link to
 //! `/dev/zero` (which survives `git clone`) made it allocate until the process aborted, a FIFO
-//! made it block forever. Here every ignore file is read with [`crate::fsutil::read_bounded`]:
+//! made it block forever. Here every ignore file is read with `crate::fsutil::read_bounded`:
 //!
 //! - `.gitignore` and `.ignore` in the tree (and in the directories above a scanned root) must
-//!   be regular files of at most [`MAX_IGNORE_FILE`] bytes, and are not followed when they are
+//!   be regular files of at most `MAX_IGNORE_FILE` bytes, and are not followed when they are
 //!   symbolic links, as git does not since 2.32;
 //! - `info/exclude` (found through `.git`, a `.git` file and `commondir`) and the global excludes
 //!   file (`core.excludesFile`, else `$XDG_CONFIG_HOME/git/ignore`) are followed to a regular

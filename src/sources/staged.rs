@@ -62,7 +62,7 @@ pub struct StagedScan {
     pub staged: usize,
 }
 
-/// Scans the blobs staged in `repo` (opened with [`repo::open`]).
+/// Scans the blobs staged in `repo` (opened with [`repo::open`](crate::sources::history::repo::open)).
 pub fn scan(ctx: &ScanContext<'_>, repo: &gix::Repository) -> Result<StagedScan> {
     let index_path = index_path(repo);
     if repo.workdir().is_none() {

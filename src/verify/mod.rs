@@ -7,7 +7,7 @@
 //!    `sk_test_…`: [`TOKEN_RULES`]) found in the same file (the same blob at the same path, for
 //!    history) form a pair. Each token is paired with the id
 //!    nearest to it; each paired id points back at the nearest of the tokens paired with it. Both
-//!    findings get a [`PairLink`] to the other, and the id is raised to the token's severity: a
+//!    findings get a [`PairLink`](crate::finding::PairLink) to the other, and the id is raised to the token's severity: a
 //!    pair is a working credential, not just an identifier.
 //! 2. **Verification** ([`apply`] with `--verify`, off by default): for each distinct pair with a
 //!    live token, one `GET {base}/api/v1/partner/me` (partner ids) or

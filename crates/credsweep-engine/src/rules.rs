@@ -154,7 +154,7 @@ pub struct Rule {
 /// pre-commit run over one small file needs the regexes of only the few rules whose keywords it
 /// contains. Loading parses each pattern (syntax errors and a missing `secret` group are load
 /// errors); user rules are also measured at load by compiling them with the same engine and
-/// settings ([`compiled_size`]), so that nothing they can write fails later. The built-in pack is
+/// settings (`compiled_size`), so that nothing they can write fails later. The built-in pack is
 /// compiled in full by its tests.
 #[derive(Debug, Clone)]
 pub struct RuleRegex {

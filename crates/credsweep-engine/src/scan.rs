@@ -52,7 +52,7 @@ pub enum SkipReason {
     TruncatedStream { scanned: u64 },
     /// Not a regular file (FIFO, socket, device) or a symlink not followed.
     NotAFile,
-    /// More findings than one buffer may report ([`MAX_FINDINGS_PER_BUFFER`]): the first
+    /// More findings than one buffer may report (`MAX_FINDINGS_PER_BUFFER`): the first
     /// `listed` are reported, the rest dropped. Not an error: the file was scanned.
     TooManyFindings { listed: usize },
     /// Could not be read: this makes the scan incomplete, and the exit status 2.

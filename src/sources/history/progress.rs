@@ -3,7 +3,7 @@
 //! (the CLI draws a bar on a terminal); the scan only records. Workers bump two relaxed atomic
 //! counters per object, so recording costs next to nothing whether anyone looks or not.
 //!
-//! When the scan ends it calls [`Progress::finish`], which waits (briefly, at most
+//! When the scan ends it calls `Progress::finish`, which waits (briefly, at most
 //! [`FINISH_WAIT`]) for an attached reader to say it is done with the terminal, so that a bar is
 //! cleared before the report is printed under it.
 
@@ -23,7 +23,7 @@ pub struct Progress {
     changed: Condvar,
 }
 
-/// How long [`Progress::finish`] waits for an attached reader at most.
+/// How long `Progress::finish` waits for an attached reader at most.
 pub const FINISH_WAIT: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Default)]
@@ -99,7 +99,7 @@ impl Progress {
         }
     }
 
-    /// Called by a reader before it starts reading: [`Progress::finish`] will wait for its
+    /// Called by a reader before it starts reading: `Progress::finish` will wait for its
     /// [`Progress::release`].
     pub fn attach(&self) {
         self.lock().attached = true;
