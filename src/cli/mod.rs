@@ -10,6 +10,7 @@
 pub mod args;
 mod progress;
 pub mod resolve;
+mod rule_stats;
 
 use std::io::{IsTerminal, Read};
 
@@ -41,7 +42,15 @@ fn say(line: String) {
 /// meanwhile.
 fn run_scan(opts: &app::ScanOptions, source: Source) -> Result<i32> {
     let _bar = opts.progress.clone().map(progress::Bar::start);
-    app::scan(opts, source, &mut note)
+    finish(app::scan(opts, source, &mut note)?)
+}
+
+/// A session's exit status, after its `--rule-stats` table, if asked for, on stderr.
+fn finish(outcome: app::Outcome) -> Result<i32> {
+    for line in outcome.rule_stats.iter().flat_map(rule_stats::table) {
+        note(line);
+    }
+    Ok(outcome.status)
 }
 
 /// Runs the command line; returns the exit status.
@@ -101,7 +110,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             };
             let opts = resolve::scan_options(&dir.scan);
             let _bar = opts.progress.clone().map(progress::Bar::start);
-            app::baseline_update::run(&opts, source, update, &mut note)
+            finish(app::baseline_update::run(&opts, source, update, &mut note)?)
         }
         Command::Rules(RulesCommand::List { rules }) => {
             write_stdout(&app::list_rules(&resolve::rule_options(&rules))?)?;
