@@ -91,4 +91,32 @@ mod tests {
         assert_eq!(a.rule(RuleIdx(7)), RuleCounters::default());
         assert_eq!(a.prefilter, Duration::from_millis(3));
     }
+
+    #[test]
+    fn a_scan_counts_hits_runs_and_matches_per_rule() {
+        let mut set = crate::rules::RuleSet::default();
+        set.add_toml(
+            "t.toml",
+            "[[rule]]\nid='live'\ndescription='d'\nseverity='error'\n\
+             regex='(?P<secret>sk_live_[A-Za-z0-9]{20,})'\nkeywords=['sk_live_']\n\
+             [[rule]]\nid='quiet'\ndescription='d'\nseverity='error'\n\
+             regex='zqxj=(?P<secret>[a-z]{12})'\nkeywords=['zqxj']\n",
+        )
+        .unwrap();
+        let scanner = crate::scanner::Scanner::new(set);
+        let filler = "filler line\n".repeat(200);
+        let text = format!(
+            "a = sk_live_4eC39HqLyjWDarjtT1zdFAKE\n{filler}c = sk_live_9fK2pLmQ7rT4vW8xZ1cNFAKE\n"
+        );
+        let data = text.as_bytes();
+        let mut stats = ScanStats::default();
+        let path = crate::scanner::PathFilter::Unknown;
+        let found = scanner.scan_with_stats(data, path, Some(&mut stats));
+        assert_eq!(found, scanner.scan(data, path));
+        let live = stats.rule(RuleIdx(0));
+        assert_eq!((live.keyword_hits, live.matches), (2, 2));
+        // Far apart: a window around each hit, a run in each.
+        assert_eq!(live.regex_runs, 2);
+        assert_eq!(stats.rule(RuleIdx(1)), RuleCounters::default());
+    }
 }
