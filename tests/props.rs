@@ -46,6 +46,7 @@ fn context(scanner: &Scanner) -> ScanContext<'_> {
         inline_allow: true,
         path_base: PathBuf::from("/"),
         max_decode_depth: credsweep::scan::DEFAULT_MAX_DECODE_DEPTH,
+        rule_stats: false,
     }
 }
 

@@ -41,6 +41,7 @@ fuzz_target!(|data: &[u8]| {
         inline_allow: true,
         path_base: PathBuf::from("/fuzz"),
         max_decode_depth: credsweep_engine::scan::DEFAULT_MAX_DECODE_DEPTH,
+        rule_stats: false,
     };
     for filter in [PathFilter::Path("config/app.env"), PathFilter::Unknown] {
         let mut summary = Summary::default();

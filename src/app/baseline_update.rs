@@ -4,7 +4,7 @@
 
 use anyhow::{Result, bail};
 
-use super::{Collected, EXIT_CLEAN, Notes, ScanOptions, Scanned, Source, collect};
+use super::{Collected, EXIT_CLEAN, Notes, Outcome, ScanOptions, Scanned, Source, collect};
 use crate::baseline::{self, Baseline, Scope};
 use crate::scan::SkipReason;
 use crate::term::{escape, plural};
@@ -19,9 +19,15 @@ pub enum Update {
 }
 
 /// Scans `source` (a tree or the whole history) with `opts` and applies `update` to the
-/// baseline; returns the exit status.
-pub fn run(opts: &ScanOptions, source: Source, update: Update, notes: Notes<'_>) -> Result<i32> {
-    let (setup, collected) = collect(opts, source)?;
+/// baseline.
+pub fn run(
+    opts: &ScanOptions,
+    source: Source,
+    update: Update,
+    notes: Notes<'_>,
+) -> Result<Outcome> {
+    let (setup, mut collected) = collect(opts, source)?;
+    let rule_stats = super::take_rule_stats(opts, &setup, &mut collected);
     let Collected {
         mut findings,
         summary,
@@ -136,5 +142,8 @@ pub fn run(opts: &ScanOptions, source: Source, update: Update, notes: Notes<'_>)
             }
         }
     }
-    Ok(EXIT_CLEAN)
+    Ok(Outcome {
+        status: EXIT_CLEAN,
+        rule_stats,
+    })
 }

@@ -19,6 +19,7 @@
 
 pub mod baseline_update;
 pub mod output;
+pub mod rule_stats;
 pub mod setup;
 
 use std::collections::BTreeSet;
@@ -111,6 +112,8 @@ pub struct ScanOptions {
     pub inline_allow: bool,
     /// How many encodings deep values in text are decoded and scanned.
     pub max_decode_depth: u32,
+    /// `--rule-stats`: count what each rule costs, for the CLI to print after the report.
+    pub rule_stats: bool,
     pub verify: crate::verify::Options,
 }
 
@@ -186,11 +189,45 @@ impl Collected {
     }
 }
 
-/// Runs one scan session: `source` scanned with `opts`, reported; returns the exit status.
-pub fn scan(opts: &ScanOptions, source: Source, notes: Notes<'_>) -> Result<i32> {
+/// What a session ends with.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The exit status.
+    pub status: i32,
+    /// What each rule cost, with `--rule-stats` (for the CLI to print).
+    pub rule_stats: Option<rule_stats::RuleProfile>,
+}
+
+/// Runs one scan session: `source` scanned with `opts`, reported.
+pub fn scan(opts: &ScanOptions, source: Source, notes: Notes<'_>) -> Result<Outcome> {
     let started = Instant::now();
-    let (setup, collected) = collect(opts, source)?;
-    report(opts, &setup, collected, started, notes)
+    let (setup, mut collected) = collect(opts, source)?;
+    let rule_stats = take_rule_stats(opts, &setup, &mut collected);
+    let status = report(opts, &setup, collected, started, notes)?;
+    Ok(Outcome { status, rule_stats })
+}
+
+/// With `--rule-stats`, what each rule cost the scan `collected` holds (and the findings it
+/// reports, before the baseline), taken out of its summary.
+pub(crate) fn take_rule_stats(
+    opts: &ScanOptions,
+    setup: &Setup,
+    collected: &mut Collected,
+) -> Option<rule_stats::RuleProfile> {
+    if !opts.rule_stats {
+        return None;
+    }
+    let stats = collected.summary.rule_stats.take().unwrap_or_default();
+    let mut reported: Vec<&Finding> = collected.findings.iter().collect();
+    if let Some(min) = setup.min_severity(opts) {
+        reported.retain(|f| f.severity >= min);
+    }
+    Some(rule_stats::RuleProfile::new(
+        &setup.scanner,
+        &stats,
+        reported,
+        collected.summary.bytes,
+    ))
 }
 
 /// How a history scan runs under `opts`.

@@ -85,6 +85,8 @@ pub struct Setup {
     pub max_file_size: u64,
     pub inline_allow: bool,
     pub max_decode_depth: u32,
+    /// `--rule-stats`: the scan counts what each rule costs.
+    pub rule_stats: bool,
     /// For the report: where the configuration came from, and what of it was not applied.
     pub notes: Vec<String>,
 }
@@ -137,6 +139,7 @@ impl Setup {
             max_file_size,
             inline_allow: a.inline_allow,
             max_decode_depth: a.max_decode_depth,
+            rule_stats: a.rule_stats,
             notes,
         })
     }
@@ -153,6 +156,7 @@ impl Setup {
             inline_allow: self.inline_allow,
             path_base,
             max_decode_depth: self.max_decode_depth,
+            rule_stats: self.rule_stats,
         }
     }
 

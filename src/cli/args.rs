@@ -168,6 +168,10 @@ pub struct ScanArgs {
     /// references and scan what they hold, up to N encodings deep (0: scan text as written).
     #[arg(long, value_name = "N", default_value_t = crate::scan::DEFAULT_MAX_DECODE_DEPTH, value_parser = clap::value_parser!(u32).range(0..=8))]
     pub max_decode_depth: u32,
+    /// Print to stderr, after the report, what each rule cost: keyword hits, regex runs, matches,
+    /// findings kept and time, slowest first, with the keyword search and decoding totals.
+    #[arg(long)]
+    pub rule_stats: bool,
     /// Opt-in verification of Vobiz credential pairs (`--verify`, `--fail-on active`, ...).
     #[command(flatten)]
     pub verify: VerifyArgs,

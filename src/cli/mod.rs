@@ -10,6 +10,7 @@
 pub mod args;
 mod progress;
 pub mod resolve;
+mod rule_stats;
 
 use std::io::{IsTerminal, Read};
 
@@ -40,8 +41,19 @@ fn say(line: String) {
 /// Runs a scan session; on a terminal (as the options say), history progress is drawn on stderr
 /// meanwhile.
 fn run_scan(opts: &app::ScanOptions, source: Source) -> Result<i32> {
-    let _bar = opts.progress.clone().map(progress::Bar::start);
-    app::scan(opts, source, &mut note)
+    let bar = opts.progress.clone().map(progress::Bar::start);
+    let outcome = app::scan(opts, source, &mut note);
+    // The bar is gone before the table is printed.
+    drop(bar);
+    finish(outcome?)
+}
+
+/// A session's exit status, after its `--rule-stats` table, if asked for, on stderr.
+fn finish(outcome: app::Outcome) -> Result<i32> {
+    for line in outcome.rule_stats.iter().flat_map(rule_stats::table) {
+        note(line);
+    }
+    Ok(outcome.status)
 }
 
 /// Runs the command line; returns the exit status.
@@ -100,8 +112,10 @@ pub fn run(cli: Cli) -> Result<i32> {
                 resolve::tree_source(&dir)
             };
             let opts = resolve::scan_options(&dir.scan);
-            let _bar = opts.progress.clone().map(progress::Bar::start);
-            app::baseline_update::run(&opts, source, update, &mut note)
+            let bar = opts.progress.clone().map(progress::Bar::start);
+            let outcome = app::baseline_update::run(&opts, source, update, &mut note);
+            drop(bar);
+            finish(outcome?)
         }
         Command::Rules(RulesCommand::List { rules }) => {
             write_stdout(&app::list_rules(&resolve::rule_options(&rules))?)?;

@@ -102,6 +102,7 @@ pub(crate) fn scan_options(a: &ScanArgs) -> ScanOptions {
         fail_on_stale: a.fail_on_stale,
         inline_allow: !a.no_inline_allow,
         max_decode_depth: a.max_decode_depth,
+        rule_stats: a.rule_stats,
         verify: verify_options(&a.verify),
     }
 }

@@ -11,12 +11,13 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::ops::Range;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use crate::allow::{self, Allowlist};
 use crate::encoded;
 use crate::finding::{Finding, LineLocator, Location, line_range};
 use crate::scanner::decode::{self, Content};
-use crate::scanner::{PathFilter, Scanner};
+use crate::scanner::{PathFilter, ScanStats, Scanner};
 
 /// What every source needs to scan a buffer.
 pub struct ScanContext<'a> {
@@ -34,6 +35,9 @@ pub struct ScanContext<'a> {
     /// How many encodings deep values found in text are decoded and scanned (base64 in
     /// percent-encoding is two); 0 scans text only as written. See [`crate::encoded`].
     pub max_decode_depth: u32,
+    /// Count what each rule costs into [`Summary::rule_stats`] (`--rule-stats`); off, the scan
+    /// reads no clock for it.
+    pub rule_stats: bool,
 }
 
 /// The decoding depth when nothing else is asked for: base64 inside percent-encoding inside a
@@ -111,6 +115,9 @@ pub struct Summary {
     pub skips: Vec<Skip>,
     /// Notes for the reader that are not skips (an ignore file that was not used).
     pub notes: Vec<String>,
+    /// What each rule cost, when [`ScanContext::rule_stats`] asks (`None` otherwise, and until
+    /// a buffer of text was scanned).
+    pub rule_stats: Option<ScanStats>,
 }
 
 impl Summary {
@@ -129,6 +136,11 @@ impl Summary {
         self.below_min_severity += other.below_min_severity;
         self.skips.extend(other.skips);
         self.notes.extend(other.notes);
+        match (&mut self.rule_stats, other.rule_stats) {
+            (Some(mine), Some(theirs)) => mine.merge(&theirs),
+            (mine @ None, theirs) => *mine = theirs,
+            (Some(_), None) => {}
+        }
     }
 
     pub fn skip(&mut self, path: impl Into<String>, reason: SkipReason) {
@@ -187,6 +199,9 @@ pub fn scan_buffer(
         );
     }
     let first = out.len();
+    if ctx.rule_stats && summary.rule_stats.is_none() {
+        summary.rule_stats = Some(ScanStats::default());
+    }
     scan_text(ctx, &text, location, filter, summary, out);
     if let Some(raw) = raw {
         scan_text(ctx, raw, location, filter, summary, out);
@@ -211,7 +226,10 @@ fn scan_text(
     summary: &mut Summary,
     out: &mut Vec<Finding>,
 ) {
-    let matches = ctx.scanner.scan(text, filter);
+    // Taken out of the summary while the scanner writes to it (`None` without `--rule-stats`).
+    let mut stats = summary.rule_stats.take();
+    let matches = ctx.scanner.scan_with_stats(text, filter, stats.as_mut());
+    summary.rule_stats = stats;
     if matches.is_empty() {
         return;
     }
@@ -268,12 +286,19 @@ fn scan_encoded(
     out: &mut Vec<Finding>,
     first: usize,
 ) {
+    // Taken out of the summary while the scanner writes to it, put back on every return.
+    let mut stats = summary.rule_stats.take();
     let mut budget = encoded::Budget::for_buffer(text.len());
-    let mut level: Vec<Decoded> = encoded::candidates(text, &mut budget)
-        .into_iter()
-        .map(|c| Decoded::in_line(text, c, location))
-        .collect();
+    let mut decoding = Decoding::new(stats.is_some());
+    let mut level: Vec<Decoded> = decoding.timed(|| {
+        encoded::candidates(text, &mut budget)
+            .into_iter()
+            .map(|c| Decoded::in_line(text, c, location))
+            .collect()
+    });
     if level.is_empty() {
+        decoding.add_to(&mut stats);
+        summary.rule_stats = stats;
         return;
     }
     // Values wholly encoded as base64 or hex that decode to text: not random, whatever their
@@ -299,11 +324,16 @@ fn scan_encoded(
     for depth in 1..=ctx.max_decode_depth {
         let mut next = Vec::new();
         for d in &level {
-            for m in ctx.scanner.scan(&d.buffer, filter) {
+            for m in ctx
+                .scanner
+                .scan_with_stats(&d.buffer, filter, stats.as_mut())
+            {
                 if m.secret.start < d.value.start || m.secret.end > d.value.end {
                     continue;
                 }
                 if out.len() - first >= MAX_FINDINGS_PER_BUFFER {
+                    decoding.add_to(&mut stats);
+                    summary.rule_stats = stats;
                     return;
                 }
                 let secret = &d.buffer[m.secret.clone()];
@@ -343,8 +373,10 @@ fn scan_encoded(
                 explained.push(d.span.clone());
             }
             if depth < ctx.max_decode_depth {
-                let inner = encoded::candidates(&d.buffer[d.value.clone()], &mut budget);
-                next.extend(inner.into_iter().map(|c| d.nested(c)));
+                decoding.timed(|| {
+                    let inner = encoded::candidates(&d.buffer[d.value.clone()], &mut budget);
+                    next.extend(inner.into_iter().map(|c| d.nested(c)));
+                });
             }
         }
         level = next;
@@ -352,6 +384,8 @@ fn scan_encoded(
             break;
         }
     }
+    decoding.add_to(&mut stats);
+    summary.rule_stats = stats;
     // Plain findings of an encoded value itself: dropped where a decoded finding explains the
     // value, and, for a rule that flags a value only for looking random (the generic rules),
     // where the value decodes to text.
@@ -370,6 +404,38 @@ fn scan_encoded(
                 || (f.rule_id.starts_with(GENERIC_RULE_PREFIX) && within(&text_values, s)))
     });
     out.extend(decoded);
+}
+
+/// The time [`scan_encoded`] spends finding and decoding values, when `--rule-stats` asks for it
+/// (no clock is read otherwise).
+struct Decoding {
+    on: bool,
+    spent: Duration,
+}
+
+impl Decoding {
+    fn new(on: bool) -> Decoding {
+        Decoding {
+            on,
+            spent: Duration::ZERO,
+        }
+    }
+
+    fn timed<T>(&mut self, work: impl FnOnce() -> T) -> T {
+        if !self.on {
+            return work();
+        }
+        let started = Instant::now();
+        let out = work();
+        self.spent += started.elapsed();
+        out
+    }
+
+    fn add_to(&self, stats: &mut Option<ScanStats>) {
+        if let Some(stats) = stats {
+            stats.decode += self.spent;
+        }
+    }
 }
 
 /// The id prefix of the rules that flag a value for its entropy and its key's name alone

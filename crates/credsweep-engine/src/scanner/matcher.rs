@@ -15,10 +15,12 @@
 //! over the whole file.
 
 use std::ops::Range;
+use std::time::Instant;
 
 use regex::bytes::CaptureLocations;
 
 use super::prefilter::KeywordIndex;
+use super::stats::{RuleCounters, ScanStats};
 use crate::rules::{RuleIdx, RuleSet};
 
 /// A regex match of one rule, before any filter.
@@ -100,14 +102,17 @@ impl Matcher {
         }
     }
 
-    /// Appends to `out` every regex match of every rule for which `active` is true.
+    /// Appends to `out` every regex match of every rule for which `active` is true; counts into
+    /// `stats` what each rule cost, if given (with `None`, no clock is read).
     pub fn find(
         &self,
         rules: &RuleSet,
         data: &[u8],
         active: &dyn Fn(RuleIdx) -> bool,
         out: &mut Vec<RawMatch>,
+        mut stats: Option<&mut ScanStats>,
     ) {
+        let prefilter_started = stats.is_some().then(Instant::now);
         // Keyword hits, grouped by rule, each group in input order. A rule with more hits than
         // `HITS_PER_BYTES` allows (a keyword on every line of a large file) runs over the whole
         // buffer: its hits are dropped rather than kept by the million.
@@ -120,6 +125,9 @@ impl Matcher {
         for keywords in [&self.folded, &self.exact] {
             keywords.index.for_each_hit(data, |k, range| {
                 for &r in &keywords.rules[k] {
+                    if let Some(stats) = stats.as_deref_mut() {
+                        stats.rule_mut(r).keyword_hits += 1;
+                    }
                     let r = r.0 as usize;
                     if whole[r] {
                         continue;
@@ -136,10 +144,14 @@ impl Matcher {
                 }
             });
         }
+        if let (Some(stats), Some(started)) = (stats.as_deref_mut(), prefilter_started) {
+            stats.prefilter += started.elapsed();
+        }
         let mut locs: Option<CaptureLocations> = None;
         for idx in self.unconditional.iter().copied() {
             if active(idx) {
-                run_regex(rules, idx, data, 0..data.len(), &mut locs, out);
+                let counters = stats.as_deref_mut().map(|s| s.rule_mut(idx));
+                run_regex(rules, idx, data, 0..data.len(), &mut locs, out, counters);
             }
         }
         // In rule order, as a walk over all rules would go.
@@ -151,8 +163,9 @@ impl Matcher {
                 continue;
             }
             locs = None;
+            let mut counters = stats.as_deref_mut().map(|s| s.rule_mut(idx));
             if whole[i] {
-                run_regex(rules, idx, data, 0..data.len(), &mut locs, out);
+                run_regex(rules, idx, data, 0..data.len(), &mut locs, out, counters);
                 continue;
             }
             rule_hits.sort_unstable_by_key(|h| h.start);
@@ -164,18 +177,42 @@ impl Matcher {
             };
             let covered: usize = windows.iter().map(|w| w.len()).sum();
             if covered * 2 > data.len() {
-                run_regex(rules, idx, data, 0..data.len(), &mut locs, out);
+                run_regex(rules, idx, data, 0..data.len(), &mut locs, out, counters);
             } else {
                 for w in windows {
-                    run_regex(rules, idx, data, w, &mut locs, out);
+                    let counters = counters.as_deref_mut();
+                    run_regex(rules, idx, data, w, &mut locs, out, counters);
                 }
             }
         }
     }
 }
 
-/// Runs one rule's regex over `data[window]` and records each match with a non-empty secret.
+/// Runs one rule's regex over `data[window]` and records each match with a non-empty secret;
+/// counts the run, its matches and its time into `counters`, if given.
 fn run_regex(
+    rules: &RuleSet,
+    idx: RuleIdx,
+    data: &[u8],
+    window: Range<usize>,
+    locs: &mut Option<CaptureLocations>,
+    out: &mut Vec<RawMatch>,
+    counters: Option<&mut RuleCounters>,
+) {
+    match counters {
+        None => search(rules, idx, data, window, locs, out),
+        Some(c) => {
+            let (started, before) = (Instant::now(), out.len());
+            search(rules, idx, data, window, locs, out);
+            c.time += started.elapsed();
+            c.regex_runs += 1;
+            c.matches += (out.len() - before) as u64;
+        }
+    }
+}
+
+/// The search of [`run_regex`].
+fn search(
     rules: &RuleSet,
     idx: RuleIdx,
     data: &[u8],
@@ -336,7 +373,7 @@ mod tests {
         let m = Matcher::new(&set);
         let find = |data: &[u8]| {
             let mut out = Vec::new();
-            m.find(&set, data, &|_| true, &mut out);
+            m.find(&set, data, &|_| true, &mut out, None);
             out.into_iter().map(|m| m.secret).collect::<Vec<_>>()
         };
         let block = "-----BEGIN K-----\nq8Zr2mPv7XwK\n-----END K-----";

@@ -13,11 +13,13 @@ pub mod decode;
 pub mod filters;
 pub mod matcher;
 pub mod prefilter;
+pub mod stats;
 
 use std::ops::Range;
 
 use crate::rules::{Rule, RuleIdx, RuleSet};
 pub use matcher::{Matcher, RawMatch};
+pub use stats::{RuleCounters, ScanStats};
 
 /// A credential found in a buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,13 +68,24 @@ impl Scanner {
 
     /// Every credential in `data`, sorted by position, at most one per span of bytes.
     pub fn scan(&self, data: &[u8], path: PathFilter<'_>) -> Vec<Match> {
+        self.scan_with_stats(data, path, None)
+    }
+
+    /// [`Scanner::scan`], counting into `stats` what each rule cost (`--rule-stats`), if given.
+    pub fn scan_with_stats(
+        &self,
+        data: &[u8],
+        path: PathFilter<'_>,
+        stats: Option<&mut ScanStats>,
+    ) -> Vec<Match> {
         let active = |idx: RuleIdx| match (path, &self.rules.get(idx).path) {
             (PathFilter::Path(p), Some(re)) => re.is_match(p.as_bytes()),
             (PathFilter::Pathless, Some(_)) => false,
             _ => true,
         };
         let mut raw = Vec::new();
-        self.matcher.find(&self.rules, data, &active, &mut raw);
+        self.matcher
+            .find(&self.rules, data, &active, &mut raw, stats);
         let mut kept: Vec<(Match, bool)> = raw
             .into_iter()
             .filter_map(|m| {
