@@ -30,7 +30,7 @@
 //! escapes what reaches a terminal, and [`units`] parses and prints sizes.
 
 // The engine's modules, under the names the rest of this crate (and its users) know them by.
-pub use credsweep_engine::{allow, finding, pair, rulecheck, rules, scan, scanner};
+pub use credsweep_engine::{allow, archive, finding, pair, rulecheck, rules, scan, scanner};
 
 pub mod app;
 pub mod baseline;

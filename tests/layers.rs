@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 /// are below all of them.
 const CREDSWEEP: &[&str] = &[
     "allow",
+    "archive",
     "finding",
     "pair",
     "rulecheck",
@@ -37,6 +38,7 @@ const ENGINE: &[&str] = &[
     "finding",
     "allow",
     "pair",
+    "archive",
     "scan",
     "rulecheck",
 ];

@@ -502,7 +502,9 @@ fn the_progress_bar_is_cleared_before_the_report_is_printed() {
         .unwrap();
     assert_eq!(status.code(), Some(1));
     let typescript = String::from_utf8_lossy(&fs::read(&log).unwrap()).into_owned();
-    let bar = typescript.rfind("finding where").expect("a progress bar was drawn");
+    let bar = typescript
+        .rfind("finding where")
+        .expect("a progress bar was drawn");
     let report = typescript.find("vobiz-auth-token").expect("the report");
     assert!(bar < report, "the bar was drawn after the report started");
     assert!(

@@ -45,6 +45,7 @@ fn context(scanner: &Scanner) -> ScanContext<'_> {
         allowlist: empty_allowlist(),
         inline_allow: true,
         path_base: PathBuf::from("/"),
+        archives: Default::default(),
     }
 }
 

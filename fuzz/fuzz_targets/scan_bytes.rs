@@ -40,6 +40,7 @@ fuzz_target!(|data: &[u8]| {
         allowlist: allowlist(),
         inline_allow: true,
         path_base: PathBuf::from("/fuzz"),
+        archives: Default::default(),
     };
     for filter in [PathFilter::Path("config/app.env"), PathFilter::Unknown] {
         let mut summary = Summary::default();

@@ -109,6 +109,10 @@ pub struct ScanOptions {
     pub fail_on_stale: bool,
     /// Honour inline markers (`credsweep:allow`).
     pub inline_allow: bool,
+    /// Open archives (zip, gzip, tar) and scan their members; off with `--no-archives`.
+    pub archives: bool,
+    /// `--max-archive-depth`: how deep archives nested in archives are opened.
+    pub max_archive_depth: u32,
     pub verify: crate::verify::Options,
 }
 

@@ -84,6 +84,8 @@ pub struct Setup {
     pub project_root: PathBuf,
     pub max_file_size: u64,
     pub inline_allow: bool,
+    /// Whether and how deep archives are opened (`--no-archives`, `--max-archive-depth`).
+    pub archives: crate::archive::Options,
     /// For the report: where the configuration came from, and what of it was not applied.
     pub notes: Vec<String>,
 }
@@ -135,6 +137,11 @@ impl Setup {
             project_root,
             max_file_size,
             inline_allow: a.inline_allow,
+            archives: crate::archive::Options {
+                enabled: a.archives,
+                max_depth: a.max_archive_depth,
+                ..Default::default()
+            },
             notes,
         })
     }
@@ -150,6 +157,7 @@ impl Setup {
             allowlist: &self.config.allow,
             inline_allow: self.inline_allow,
             path_base,
+            archives: self.archives.clone(),
         }
     }
 

@@ -113,6 +113,8 @@ pub(crate) fn scan_options(a: &ScanArgs) -> ScanOptions {
         show_suppressed: a.show_suppressed,
         fail_on_stale: a.fail_on_stale,
         inline_allow: !a.no_inline_allow,
+        archives: !a.no_archives,
+        max_archive_depth: a.max_archive_depth,
         verify: verify_options(&a.verify),
     }
 }

@@ -35,6 +35,9 @@ struct JsonFinding<'a> {
     severity: &'static str,
     description: &'a str,
     path: std::borrow::Cow<'a, str>,
+    /// The member's path inside the archive `path` names, for a finding inside an archive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member: Option<String>,
     line: u32,
     column: u32,
     end_line: u32,
@@ -139,6 +142,7 @@ fn json_findings(findings: &[Finding], redaction: Redaction) -> Vec<JsonFinding<
                 severity: f.severity.as_str(),
                 description: &f.description,
                 path: f.location.name(),
+                member: super::archive_member(&f.location).map(|(_, m)| m),
                 line: f.line,
                 column: f.column,
                 end_line: f.end_line,

@@ -463,6 +463,9 @@ fn result(
         .build();
     r.related_locations = related.map(|l| vec![l]);
     let mut props: Vec<(&'static str, Value)> = Vec::new();
+    if let Some((_, member)) = super::archive_member(&f.location) {
+        props.push(("member", json!(member)));
+    }
     if let Some(p) = &f.provenance {
         if let Some(c) = &p.commit {
             props.push(("commit", json!(c)));
@@ -628,7 +631,10 @@ pub fn render(report: &Report<'_>, opts: SarifOptions) -> Rendered {
         .iter()
         .map(|&i| {
             let f = &report.findings[i];
-            let name = f.location.name();
+            // A finding inside an archive is reported on the archive's file; the member is
+            // named in the message and the `member` property.
+            let file = super::archive_member(&f.location).map_or(&f.location, |(outer, _)| outer);
+            let name = file.name();
             let uri = if f.location.is_stdin() {
                 STDIN_URI.to_string()
             } else if report.kind == ScanKind::Dir {

@@ -294,12 +294,18 @@ fn report(g: Group, lists: &PlaceLists, info: &mut CommitInfo<'_>, head_known: b
 }
 
 /// Places a finding at `place` of `blob`: the one write of a history finding's location. A blob
-/// no commit names keeps no path, and is shown by its id.
+/// no commit names keeps no path, and is shown by its id. A finding inside an archive keeps its
+/// chain of members (`bundle.zip!app/.env`): the blob at the bottom of it is placed.
 fn place_at(f: &mut Finding, blob: ObjectId, place: &Located) {
-    f.location = Location::Blob {
+    let placed = Location::Blob {
         id: blob.to_string(),
         path: path_known(place).then(|| walk::path_text(place.path.as_ref())),
     };
+    let mut bottom = &mut f.location;
+    while let Location::Member { archive, .. } = bottom {
+        bottom = archive;
+    }
+    *bottom = placed;
     if let Some(pair) = f.pair.as_mut() {
         // Paired within the same blob, so at the same place.
         pair.location = f.location.clone();
