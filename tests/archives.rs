@@ -469,3 +469,30 @@ fn a_nested_bomb_ends_in_seconds_in_bounded_memory_and_is_named() {
         "{s:?}"
     );
 }
+
+#[test]
+fn a_baseline_entry_records_the_archive_path_from_the_top_and_the_member() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    git(p, &["init", "-q"]);
+    let env = env_line();
+    write(
+        p,
+        "deploy/bundle.zip",
+        zip_of(&[("app/.env", env.as_bytes())]),
+    );
+    let out = credsweep()
+        .current_dir(p.join("deploy"))
+        .args(["baseline", "add", ".", "--no-config"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = std::fs::read_to_string(p.join(".credsweep-baseline.toml")).unwrap();
+    assert!(
+        text.contains("path = \"deploy/bundle.zip!app/.env\""),
+        "{text}"
+    );
+    let (code, doc) = run_json(p, &["dir", "."]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["summary"]["suppressed"], 1);
+}

@@ -197,11 +197,20 @@ impl Setup {
     }
 
     /// The path a baseline entry records for `f`: relative to the project root when the finding's
-    /// path (relative to `base`) is under it, else as reported.
+    /// path (relative to `base`) is under it, else as reported. A member of an archive is
+    /// recorded as its archive's path and the member (`deploy/bundle.zip!app/.env`).
     pub fn baseline_entry_path(&self, f: &Finding, base: &Path) -> String {
+        self.entry_path(&f.location, base)
+    }
+
+    fn entry_path(&self, location: &crate::finding::Location, base: &Path) -> String {
+        use crate::finding::Location;
+        if let Location::Member { archive, member } = location {
+            return format!("{}!{member}", self.entry_path(archive, base));
+        }
         // Standard input and history are recorded by name; a file by its path in the project.
-        let crate::finding::Location::Path(path) = &f.location else {
-            return f.location.name().into_owned();
+        let Location::Path(path) = location else {
+            return location.name().into_owned();
         };
         let p = Path::new(path);
         let abs = if p.is_absolute() {
