@@ -341,6 +341,99 @@ fn member_name(raw: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
+
+    /// What [`read`] reported, as `member:<name>:<len>`, `skip:<name>:<reason>`, `error:<name>`.
+    fn events(format: Format, data: &[u8], options: &Options) -> (bool, Vec<String>) {
+        let mut budget = Budget::new(options);
+        let mut seen = Vec::new();
+        let opened = read(format, data, options, &mut budget, "x.gz", &mut |_, e| {
+            seen.push(match e {
+                Event::Member(m) => format!("member:{}:{}", m.name, m.data.len()),
+                Event::Skip { member, reason } => {
+                    format!("skip:{}:{reason:?}", member.unwrap_or_default())
+                }
+                Event::Error { member, .. } => format!("error:{member}"),
+            })
+        });
+        (opened, seen)
+    }
+
+    fn tar_of(members: &[(&str, usize)]) -> Vec<u8> {
+        let mut b = ::tar::Builder::new(Vec::new());
+        for (name, len) in members {
+            let mut h = ::tar::Header::new_gnu();
+            h.set_size(*len as u64);
+            h.set_cksum();
+            b.append_data(&mut h, name, &vec![b'a'; *len][..]).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    fn gzip_of(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn a_member_over_the_member_cap_is_cut_and_named_and_the_archive_goes_on() {
+        let options = Options {
+            max_member_size: 10,
+            ..Options::default()
+        };
+        let tar = tar_of(&[("big", 100), ("small", 5)]);
+        let (opened, seen) = events(Format::Tar, &tar, &options);
+        assert!(opened);
+        assert_eq!(
+            seen,
+            [
+                "member:big:10",
+                "skip:big:Limit(MemberSize(10))",
+                "member:small:5"
+            ]
+        );
+    }
+
+    #[test]
+    fn members_past_the_member_count_are_not_read() {
+        let options = Options {
+            max_members: 2,
+            ..Options::default()
+        };
+        let tar = tar_of(&[("a", 1), ("b", 1), ("c", 1)]);
+        let (_, seen) = events(Format::Tar, &tar, &options);
+        assert_eq!(
+            seen,
+            ["member:a:1", "member:b:1", "skip::Limit(Members(2))"]
+        );
+    }
+
+    #[test]
+    fn expansion_stops_at_the_total_budget_and_at_the_ratio_cap() {
+        let data = vec![b'x'; RATIO_FLOOR as usize * 2];
+        let gz = gzip_of(&data);
+        let small_total = Options {
+            max_total_bytes: 1000,
+            ..Options::default()
+        };
+        let (_, seen) = events(Format::Gzip, &gz, &small_total);
+        assert_eq!(seen, ["member:x:1000", "skip::Limit(TotalBytes(1000))"]);
+        // 16 MiB of one byte is a few KB compressed: past 250 times that and the floor.
+        let (_, seen) = events(Format::Gzip, &gz, &Options::default());
+        assert_eq!(seen.len(), 2, "{seen:?}");
+        assert!(seen[1].ends_with("Limit(Ratio(250))"), "{seen:?}");
+    }
+
+    #[test]
+    fn corrupt_input_is_reported_and_not_opened() {
+        let (opened, seen) = events(Format::Zip, b"PK\x03\x04 not really", &Options::default());
+        assert!(!opened);
+        assert!(seen[0].starts_with("skip::Corrupt("), "{seen:?}");
+        let (opened, seen) = events(Format::Gzip, &[0x1f, 0x8b, 0x08, 0, 1], &Options::default());
+        assert!(!opened);
+        assert!(seen[0].starts_with("skip::Corrupt("), "{seen:?}");
+    }
 
     #[test]
     fn formats_are_told_by_magic_bytes() {
