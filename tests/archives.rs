@@ -187,6 +187,39 @@ fn a_gzipped_log_and_a_tar_gz_are_read() {
 }
 
 #[test]
+fn bzip2_streams_and_bzip2_zip_members_are_read() {
+    let d = tempfile::tempdir().unwrap();
+    let env = env_line();
+    let bz = |data: &[u8]| {
+        let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    };
+    let dump = format!("INSERT INTO t VALUES (1);\n{env}");
+    write(d.path(), "backup/dump.sql.bz2", bz(dump.as_bytes()));
+    let tar = tar_of(&[("etc/.env", env.as_bytes())]);
+    write(d.path(), "dist/site.tar.bz2", bz(&tar));
+    let mut w = ZipWriter::new(Cursor::new(Vec::new()));
+    w.start_file(
+        "app/.env",
+        SimpleFileOptions::default().compression_method(CompressionMethod::Bzip2),
+    )
+    .unwrap();
+    w.write_all(env.as_bytes()).unwrap();
+    write(d.path(), "bundle.zip", w.finish().unwrap().into_inner());
+    let (code, doc) = run_json(d.path(), &["dir", "."]);
+    assert_eq!(code, 1, "{doc:#}");
+    assert_eq!(
+        paths(&doc),
+        [
+            "backup/dump.sql.bz2!dump.sql",
+            "bundle.zip!app/.env",
+            "dist/site.tar.bz2!etc/.env",
+        ]
+    );
+}
+
+#[test]
 fn nested_archives_are_opened_down_to_the_depth_limit() {
     let d = tempfile::tempdir().unwrap();
     let env = env_line();

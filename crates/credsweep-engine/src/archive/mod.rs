@@ -1,5 +1,6 @@
 //! Archives read in memory: zip and its family (jar, war, apk, whl, nupkg, Office Open XML and
-//! OpenDocument files, ...), gzip, and tar (with `.tar.gz`/`.tgz` read as one archive).
+//! OpenDocument files, ...), gzip and bzip2 streams, and tar (with `.tar.gz`/`.tgz`/`.tar.bz2`
+//! read as one archive).
 //!
 //! [`crate::scan::scan_buffer`] asks [`detect`] whether a buffer is an archive, by its magic
 //! bytes (never by its name), and if so hands it to [`read`], which calls back with each
@@ -15,7 +16,7 @@
 //! archive being read. An archive over a limit is read as far as the limit and the limit is
 //! reported ([`Skip::Limit`]).
 
-mod gzip;
+mod stream;
 mod tarball;
 mod zipfile;
 
@@ -68,6 +69,9 @@ pub enum Format {
     Zip,
     /// `\x1f\x8b\x08`: a gzip stream (a `.tar.gz` is read as the tar inside).
     Gzip,
+    /// `BZh1`..`BZh9` and a block or end-of-stream magic: a bzip2 stream (a `.tar.bz2` is read
+    /// as the tar inside).
+    Bzip2,
     /// `ustar` at offset 257: a POSIX or GNU tar.
     Tar,
 }
@@ -78,11 +82,23 @@ pub fn detect(data: &[u8]) -> Option<Format> {
         Some(Format::Zip)
     } else if data.starts_with(&[0x1f, 0x8b, 0x08]) {
         Some(Format::Gzip)
+    } else if is_bzip2(data) {
+        Some(Format::Bzip2)
     } else if data.len() >= 512 && &data[257..262] == b"ustar" {
         Some(Format::Tar)
     } else {
         None
     }
+}
+
+/// `BZh`, a block size digit, then the magic of a block (π) or of the stream's end (√π): four
+/// letters alone would take text starting `BZh1` for a stream.
+fn is_bzip2(data: &[u8]) -> bool {
+    data.len() >= 10
+        && data.starts_with(b"BZh")
+        && (b'1'..=b'9').contains(&data[3])
+        && (data[4..10] == [0x31, 0x41, 0x59, 0x26, 0x53, 0x59]
+            || data[4..10] == [0x17, 0x72, 0x45, 0x38, 0x50, 0x90])
 }
 
 /// A limit an archive ran into.
@@ -213,7 +229,8 @@ pub fn read(
     };
     match format {
         Format::Zip => zipfile::read(data, &mut level),
-        Format::Gzip => gzip::read(data, name_hint, &mut level),
+        Format::Gzip => stream::read_gzip(data, name_hint, &mut level),
+        Format::Bzip2 => stream::read_bzip2(data, name_hint, &mut level),
         Format::Tar => tarball::read(data, &mut level),
     }
 }
@@ -444,6 +461,8 @@ mod tests {
         tar[257..262].copy_from_slice(b"ustar");
         assert_eq!(detect(&tar), Some(Format::Tar));
         assert_eq!(detect(b"PK is a name"), None);
+        assert_eq!(detect(b"BZh91AY&SYrest"), Some(Format::Bzip2));
+        assert_eq!(detect(b"BZh9 is text"), None);
         assert_eq!(detect(b""), None);
     }
 }
