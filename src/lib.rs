@@ -30,7 +30,9 @@
 //! escapes what reaches a terminal, and [`units`] parses and prints sizes.
 
 // The engine's modules, under the names the rest of this crate (and its users) know them by.
-pub use credsweep_engine::{allow, encoded, finding, pair, rulecheck, rules, scan, scanner};
+pub use credsweep_engine::{
+    allow, archive, encoded, finding, pair, rulecheck, rules, scan, scanner,
+};
 
 pub mod app;
 pub mod baseline;

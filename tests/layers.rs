@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 const CREDSWEEP: &[&str] = &[
     "allow",
     "encoded",
+    "archive",
     "finding",
     "pair",
     "rulecheck",
@@ -39,6 +40,7 @@ const ENGINE: &[&str] = &[
     "finding",
     "allow",
     "pair",
+    "archive",
     "scan",
     "rulecheck",
 ];

@@ -47,6 +47,7 @@ fn context(scanner: &Scanner) -> ScanContext<'_> {
         path_base: PathBuf::from("/"),
         max_decode_depth: credsweep::scan::DEFAULT_MAX_DECODE_DEPTH,
         rule_stats: false,
+        archives: Default::default(),
     }
 }
 

@@ -42,6 +42,7 @@ fuzz_target!(|data: &[u8]| {
         path_base: PathBuf::from("/fuzz"),
         max_decode_depth: credsweep_engine::scan::DEFAULT_MAX_DECODE_DEPTH,
         rule_stats: false,
+        archives: Default::default(),
     };
     for filter in [PathFilter::Path("config/app.env"), PathFilter::Unknown] {
         let mut summary = Summary::default();

@@ -114,6 +114,10 @@ pub struct ScanOptions {
     pub max_decode_depth: u32,
     /// `--rule-stats`: count what each rule costs, for the CLI to print after the report.
     pub rule_stats: bool,
+    /// Open archives (zip, gzip, tar) and scan their members; off with `--no-archives`.
+    pub archives: bool,
+    /// `--max-archive-depth`: how deep archives nested in archives are opened.
+    pub max_archive_depth: u32,
     pub verify: crate::verify::Options,
 }
 

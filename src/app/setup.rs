@@ -87,6 +87,8 @@ pub struct Setup {
     pub max_decode_depth: u32,
     /// `--rule-stats`: the scan counts what each rule costs.
     pub rule_stats: bool,
+    /// Whether and how deep archives are opened (`--no-archives`, `--max-archive-depth`).
+    pub archives: crate::archive::Options,
     /// For the report: where the configuration came from, and what of it was not applied.
     pub notes: Vec<String>,
 }
@@ -140,6 +142,11 @@ impl Setup {
             inline_allow: a.inline_allow,
             max_decode_depth: a.max_decode_depth,
             rule_stats: a.rule_stats,
+            archives: crate::archive::Options {
+                enabled: a.archives,
+                max_depth: a.max_archive_depth,
+                ..Default::default()
+            },
             notes,
         })
     }
@@ -157,6 +164,7 @@ impl Setup {
             path_base,
             max_decode_depth: self.max_decode_depth,
             rule_stats: self.rule_stats,
+            archives: self.archives.clone(),
         }
     }
 
@@ -196,11 +204,20 @@ impl Setup {
     }
 
     /// The path a baseline entry records for `f`: relative to the project root when the finding's
-    /// path (relative to `base`) is under it, else as reported.
+    /// path (relative to `base`) is under it, else as reported. A member of an archive is
+    /// recorded as its archive's path and the member (`deploy/bundle.zip!app/.env`).
     pub fn baseline_entry_path(&self, f: &Finding, base: &Path) -> String {
+        self.entry_path(&f.location, base)
+    }
+
+    fn entry_path(&self, location: &crate::finding::Location, base: &Path) -> String {
+        use crate::finding::Location;
+        if let Location::Member { archive, member } = location {
+            return format!("{}!{member}", self.entry_path(archive, base));
+        }
         // Standard input and history are recorded by name; a file by its path in the project.
-        let crate::finding::Location::Path(path) = &f.location else {
-            return f.location.name().into_owned();
+        let Location::Path(path) = location else {
+            return location.name().into_owned();
         };
         let p = Path::new(path);
         let abs = if p.is_absolute() {

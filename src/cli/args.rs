@@ -172,6 +172,12 @@ pub struct ScanArgs {
     /// findings kept and time, slowest first, with the keyword search and decoding totals.
     #[arg(long)]
     pub rule_stats: bool,
+    /// Do not open archives (zip and its family, gzip, tar): scan them as the bytes they are.
+    #[arg(long)]
+    pub no_archives: bool,
+    /// Open archives nested in archives this deep (the outermost is 1; 0 opens none).
+    #[arg(long, value_name = "N", default_value_t = crate::archive::DEFAULT_MAX_DEPTH)]
+    pub max_archive_depth: u32,
     /// Opt-in verification of Vobiz credential pairs (`--verify`, `--fail-on active`, ...).
     #[command(flatten)]
     pub verify: VerifyArgs,

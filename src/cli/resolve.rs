@@ -103,6 +103,8 @@ pub(crate) fn scan_options(a: &ScanArgs) -> ScanOptions {
         inline_allow: !a.no_inline_allow,
         max_decode_depth: a.max_decode_depth,
         rule_stats: a.rule_stats,
+        archives: !a.no_archives,
+        max_archive_depth: a.max_archive_depth,
         verify: verify_options(&a.verify),
     }
 }

@@ -38,6 +38,9 @@ struct JsonFinding<'a> {
     /// How the secret was decoded to be found (`["base64"]`); absent when found as written.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     decoded: Vec<&'a str>,
+    /// The member's path inside the archive `path` names, for a finding inside an archive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member: Option<String>,
     line: u32,
     column: u32,
     end_line: u32,
@@ -143,6 +146,7 @@ fn json_findings(findings: &[Finding], redaction: Redaction) -> Vec<JsonFinding<
                 description: &f.description,
                 path: f.location.name(),
                 decoded: f.location.decoded(),
+                member: super::archive_member(f.location.undecoded()).map(|(_, m)| m),
                 line: f.line,
                 column: f.column,
                 end_line: f.end_line,

@@ -11,9 +11,22 @@ pub mod text;
 
 use std::time::Duration;
 
-use crate::finding::{Finding, Secret};
+use crate::finding::{Finding, Location, Secret};
 use crate::rules::RuleSet;
 use crate::scan::Summary;
+
+/// For a finding inside an archive: where the outermost archive is (the file a reader opens),
+/// and the member's path inside it, nested archives included (`inner.zip!app/.env`). `None`
+/// for a finding that is not in an archive.
+pub fn archive_member(location: &Location) -> Option<(&Location, String)> {
+    let Location::Member { archive, member } = location else {
+        return None;
+    };
+    Some(match archive_member(archive) {
+        Some((outer, path)) => (outer, format!("{path}!{member}")),
+        None => (archive.as_ref(), member.clone()),
+    })
+}
 
 /// Which kind of scan produced a report. Also names SARIF's `automationDetails.id` category, so
 /// that tree, staged and history alerts do not overwrite each other.

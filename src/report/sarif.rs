@@ -467,6 +467,9 @@ fn result(
     if !decoded.is_empty() {
         props.push(("decoded", json!(decoded)));
     }
+    if let Some((_, member)) = super::archive_member(f.location.undecoded()) {
+        props.push(("member", json!(member)));
+    }
     if let Some(p) = &f.provenance {
         if let Some(c) = &p.commit {
             props.push(("commit", json!(c)));
@@ -626,7 +629,11 @@ pub(crate) fn render(report: &Report<'_>, opts: SarifOptions) -> Rendered {
         .iter()
         .map(|&i| {
             let f = &report.findings[i];
-            let name = f.location.name();
+            // A finding inside an archive is reported on the archive's file; the member is
+            // named in the message and the `member` property.
+            let file = super::archive_member(f.location.undecoded())
+                .map_or(&f.location, |(outer, _)| outer);
+            let name = file.name();
             let uri = if f.location.is_stdin() {
                 STDIN_URI.to_string()
             } else if report.kind == ScanKind::Tree {

@@ -11,6 +11,9 @@
 //!   allow-lists). It decodes the buffer ([`scanner::decode`]: UTF-16, Latin-1, binary), runs the
 //!   scanner, drops what inline markers and the [`allow::Allowlist`] allow, pairs Vobiz ids with
 //!   tokens ([`pair`]) and counts what it read and skipped in a [`scan::Summary`].
+//! - **Archives** ([`archive`]): a buffer whose magic bytes say zip, gzip or tar is opened in
+//!   memory, and each member is scanned as a buffer of its own at a [`finding::Location::Member`]
+//!   (nested archives up to a depth), under limits against bombs.
 //! - **Scanner** ([`scanner`]): a [`scanner::Scanner`] runs its [`scanner::Matcher`] (a keyword
 //!   prefilter, then the candidate rules' regexes near the keyword hits), drops what only looks
 //!   like a credential ([`scanner::filters`]: entropy, placeholders, missing context) and
@@ -27,6 +30,7 @@
 //! crate.
 
 pub mod allow;
+pub mod archive;
 pub mod encoded;
 pub mod finding;
 pub mod pair;

@@ -1,8 +1,10 @@
 //! Scanning one buffer: the engine's entry point for every source.
 //!
-//! A source (a directory walk, standard input, the index, git history, and later archive
-//! members and decoded text) reads bytes and hands each buffer, with its [`Location`] and a
-//! [`ScanContext`], to [`scan_buffer`]. It decodes the buffer ([`crate::scanner::decode`]), runs
+//! A source (a directory walk, standard input, the index, git history, and later decoded text)
+//! reads bytes and hands each buffer, with its [`Location`] and a [`ScanContext`], to
+//! [`scan_buffer`]. An archive (told by its magic bytes, [`crate::archive`]) is opened in memory
+//! and each member scanned as a buffer of its own at a [`Location::Member`], nested archives one
+//! level deeper each, up to the depth limit. Otherwise it decodes the buffer ([`crate::scanner::decode`]), runs
 //! the [`Scanner`], drops what inline markers and the [`Allowlist`] allow, and appends
 //! [`Finding`]s (paired, with line hashes) and counts to a [`Summary`], which also records what
 //! was skipped and why ([`SkipReason`]).
@@ -14,6 +16,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::allow::{self, Allowlist};
+use crate::archive::{self, Budget, Event};
 use crate::encoded;
 use crate::finding::{Finding, LineLocator, Location, line_range};
 use crate::scanner::decode::{self, Content};
@@ -38,6 +41,8 @@ pub struct ScanContext<'a> {
     /// Count what each rule costs into [`Summary::rule_stats`] (`--rule-stats`); off, the scan
     /// reads no clock for it.
     pub rule_stats: bool,
+    /// Whether archives are opened, how deep, and under which limits.
+    pub archives: archive::Options,
 }
 
 /// The decoding depth when nothing else is asked for: base64 inside percent-encoding inside a
@@ -56,6 +61,9 @@ pub enum SkipReason {
     TruncatedStream { scanned: u64 },
     /// Not a regular file (FIFO, socket, device) or a symlink not followed.
     NotAFile,
+    /// An archive, or a member of one, not read (or not wholly): encrypted, corrupt, over a
+    /// limit, nested too deep. Not an error: what could be read was scanned.
+    Archive(archive::Skip),
     /// More findings than one buffer may report (`MAX_FINDINGS_PER_BUFFER`): the first
     /// `listed` are reported, the rest dropped. Not an error: the file was scanned.
     TooManyFindings { listed: usize },
@@ -80,6 +88,7 @@ impl fmt::Display for SkipReason {
                 f,
                 "more than {listed} findings: only the first {listed} are reported (a dump of credentials? rotate them all)"
             ),
+            SkipReason::Archive(s) => s.fmt(f),
             SkipReason::Error(e) => f.write_str(e),
         }
     }
@@ -172,6 +181,156 @@ pub(crate) const MAX_FINDINGS_PER_BUFFER: usize = 100_000;
 /// tokens paired ([`crate::pair::link`]) and GitHub's line hashes set, and counting it in
 /// `summary`. `data` must already be capped at the size limit; `full_size` is its real size.
 pub fn scan_buffer(
+    ctx: &ScanContext<'_>,
+    data: &[u8],
+    full_size: u64,
+    location: &Location,
+    filter: PathFilter<'_>,
+    summary: &mut Summary,
+    out: &mut Vec<Finding>,
+) {
+    if ctx.archives.enabled
+        && ctx.archives.max_depth > 0
+        && let Some(format) = archive::detect(data)
+    {
+        let mut budget = Budget::new(&ctx.archives);
+        let nest = Nest {
+            depth: 1,
+            budget: &mut budget,
+        };
+        if scan_archive(
+            ctx, format, data, full_size, location, filter, nest, summary, out,
+        ) {
+            return;
+        }
+    }
+    scan_plain(ctx, data, full_size, location, filter, summary, out);
+}
+
+/// Where an archive being read sits: how deep, and what is left of its outermost archive's
+/// budget.
+struct Nest<'b> {
+    depth: u32,
+    budget: &'b mut Budget,
+}
+
+/// Opens the archive `data` and scans each member. Returns `false`, having scanned nothing, when
+/// `data` is not a readable archive after all (its skip is reported; the caller scans the bytes
+/// as they are).
+#[allow(clippy::too_many_arguments)]
+fn scan_archive(
+    ctx: &ScanContext<'_>,
+    format: archive::Format,
+    data: &[u8],
+    full_size: u64,
+    location: &Location,
+    filter: PathFilter<'_>,
+    nest: Nest<'_>,
+    summary: &mut Summary,
+    out: &mut Vec<Finding>,
+) -> bool {
+    let name = location.name();
+    let depth = nest.depth;
+    let opened = archive::read(
+        format,
+        data,
+        &ctx.archives,
+        nest.budget,
+        &name,
+        &mut |budget, event| match event {
+            Event::Member(m) => {
+                let member_location = Location::Member {
+                    archive: Box::new(location.clone()),
+                    member: m.name.clone(),
+                };
+                // Path-scoped rules see the member's path; a blob's (history) is checked later.
+                let member_filter = match filter {
+                    PathFilter::Unknown => PathFilter::Unknown,
+                    _ => PathFilter::Path(&m.name),
+                };
+                scan_member(
+                    ctx,
+                    &m.data,
+                    &member_location,
+                    member_filter,
+                    Nest { depth, budget },
+                    summary,
+                    out,
+                );
+            }
+            Event::Skip { member, reason } => summary.skip(
+                member_place(&name, member.as_deref()),
+                SkipReason::Archive(reason),
+            ),
+            Event::Error { member, message } => summary.skip(
+                member_place(&name, Some(&member)),
+                SkipReason::Error(message),
+            ),
+        },
+    );
+    if opened {
+        summary.scanned += 1;
+        summary.bytes += data.len() as u64;
+        if full_size > data.len() as u64 {
+            summary.skip(
+                location.name(),
+                SkipReason::Truncated {
+                    size: full_size,
+                    scanned: data.len() as u64,
+                },
+            );
+        }
+    }
+    opened
+}
+
+/// Scans one member of an archive at depth `nest.depth`: an archive itself is opened one level
+/// deeper if the depth limit allows, anything else is scanned as a buffer.
+fn scan_member(
+    ctx: &ScanContext<'_>,
+    data: &[u8],
+    location: &Location,
+    filter: PathFilter<'_>,
+    nest: Nest<'_>,
+    summary: &mut Summary,
+    out: &mut Vec<Finding>,
+) {
+    // Members over a limit were cut by the archive reader, which reported it: the size cap's
+    // truncation note does not apply, so the full size is what was read.
+    let size = data.len() as u64;
+    if let Some(format) = archive::detect(data) {
+        if nest.depth < ctx.archives.max_depth {
+            let inner = Nest {
+                depth: nest.depth + 1,
+                budget: nest.budget,
+            };
+            if scan_archive(
+                ctx, format, data, size, location, filter, inner, summary, out,
+            ) {
+                return;
+            }
+        } else {
+            summary.skip(
+                location.name(),
+                SkipReason::Archive(archive::Skip::TooDeep {
+                    max: ctx.archives.max_depth,
+                }),
+            );
+        }
+    }
+    scan_plain(ctx, data, size, location, filter, summary, out);
+}
+
+/// How a skip inside an archive is named: the archive, or `archive!member`.
+fn member_place(archive: &str, member: Option<&str>) -> String {
+    match member {
+        Some(m) => format!("{archive}!{m}"),
+        None => archive.to_string(),
+    }
+}
+
+/// Decodes and scans one buffer that is not opened as an archive.
+fn scan_plain(
     ctx: &ScanContext<'_>,
     data: &[u8],
     full_size: u64,
