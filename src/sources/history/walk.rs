@@ -158,18 +158,29 @@ pub(crate) struct Place {
 /// wherever one holds it. Each (blob, path) is looked up in a hash map (std's: gix's map hashes
 /// object ids only), so a blob at a hundred thousand paths costs as much as a hundred thousand
 /// blobs at one path each.
+///
+/// With `scoped`, blobs at a path it names are located too, at those paths, and collected in
+/// `at_scoped` (see [`ScopedPaths`]).
+#[allow(clippy::too_many_arguments)]
 pub fn places(
     walker: &mut TreeWalker<'_>,
     graph: &CommitGraph,
     order: &[CommitIdx],
     seq_base: usize,
     targets: &HashSet<ObjectId>,
+    scoped: Option<&ScopedPaths<'_>>,
+    at_scoped: &mut HashSet<ObjectId>,
     out: &mut HashMap<ObjectId, std::collections::HashMap<BString, Place>>,
 ) {
+    let mut path = Vec::new();
     for (i, &c) in order.iter().enumerate() {
         let what = || format!("commit {}", graph.id(c));
         walker.walk(graph.tree(c), &what, |prefix, name, blob| {
-            if targets.contains(&blob) {
+            let at_scoped_path = scoped.is_some_and(|s| s.names(prefix, name, &mut path));
+            if at_scoped_path {
+                at_scoped.insert(blob);
+            }
+            if at_scoped_path || targets.contains(&blob) {
                 // A tree seen for the first time may still hold this blob at a path an earlier
                 // tree already had it at (a sibling changed): that is not a new place.
                 out.entry(blob)
@@ -181,6 +192,43 @@ pub fn places(
                     });
             }
         });
+    }
+}
+
+/// The `path` filters of the path-scoped rules: a blob is scanned with those rules only if it
+/// sits at a path one of them names, and is only located, when it has no other finding, at
+/// such paths (its path-scoped findings count nowhere else).
+pub(crate) struct ScopedPaths<'a> {
+    filters: Vec<&'a regex::bytes::Regex>,
+}
+
+impl<'a> ScopedPaths<'a> {
+    /// The path filters of `scanner`'s rules; `None` when no rule has one.
+    pub fn of(scanner: &'a crate::scanner::Scanner) -> Option<ScopedPaths<'a>> {
+        let filters: Vec<_> = scanner
+            .rules()
+            .rules()
+            .iter()
+            .filter_map(|r| r.path.as_ref())
+            .collect();
+        (!filters.is_empty()).then_some(ScopedPaths { filters })
+    }
+
+    /// Whether a path-scoped rule applies at `path`.
+    pub fn matches(&self, path: &[u8]) -> bool {
+        self.filters.iter().any(|re| re.is_match(path))
+    }
+
+    /// Whether a path-scoped rule applies at `prefix/name`, joined in `buf` (reused: this runs
+    /// on every blob entry of every tree).
+    pub fn names(&self, prefix: &BStr, name: &BStr, buf: &mut Vec<u8>) -> bool {
+        buf.clear();
+        if !prefix.is_empty() {
+            buf.extend_from_slice(prefix);
+            buf.push(b'/');
+        }
+        buf.extend_from_slice(name);
+        self.matches(buf)
     }
 }
 

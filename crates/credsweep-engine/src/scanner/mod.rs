@@ -48,6 +48,9 @@ pub enum PathFilter<'a> {
     /// The path is not known yet (a git blob before provenance): every rule runs, and the caller
     /// must check [`Rule::path`] once it knows the paths.
     Unknown,
+    /// The caller knows no path of the buffer matches any rule's `path` filter (a git blob at no
+    /// path a path-scoped rule names): only rules without a `path` filter run.
+    Unscoped,
 }
 
 impl Scanner {
@@ -64,11 +67,16 @@ impl Scanner {
         self.rules.get(idx)
     }
 
+    /// Whether any rule has a `path` filter: only then does a source need paths before scanning.
+    pub fn has_path_scoped_rules(&self) -> bool {
+        self.rules.rules().iter().any(|r| r.path.is_some())
+    }
+
     /// Every credential in `data`, sorted by position, at most one per span of bytes.
     pub fn scan(&self, data: &[u8], path: PathFilter<'_>) -> Vec<Match> {
         let active = |idx: RuleIdx| match (path, &self.rules.get(idx).path) {
             (PathFilter::Path(p), Some(re)) => re.is_match(p.as_bytes()),
-            (PathFilter::Pathless, Some(_)) => false,
+            (PathFilter::Pathless | PathFilter::Unscoped, Some(_)) => false,
             _ => true,
         };
         let mut raw = Vec::new();
@@ -91,7 +99,9 @@ impl Scanner {
             .collect();
         kept.sort_by_key(|(m, _)| (m.secret.start, m.secret.end, m.rule));
         match path {
-            PathFilter::Path(_) | PathFilter::Pathless => resolve_overlaps(&self.rules, kept),
+            PathFilter::Path(_) | PathFilter::Pathless | PathFilter::Unscoped => {
+                resolve_overlaps(&self.rules, kept)
+            }
             PathFilter::Unknown => {
                 // A path-scoped rule that wins here may be dropped once the path is known, and
                 // must not take the finding of an unscoped rule with it: keep the winner among
