@@ -207,3 +207,37 @@ fn directory_and_staged_scans_run_scoped_rules_only_at_matching_paths() {
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(pgpass_findings(&doc), [], "{doc:#}");
 }
+
+#[test]
+fn rules_check_rejects_a_rule_with_neither_keywords_nor_path() {
+    let d = TempDir::new().unwrap();
+    let everywhere = write(
+        d.path(),
+        "everywhere.toml",
+        "[[rule]]\nid = \"acme-anything\"\ndescription = \"Acme\"\nseverity = \"warning\"\n\
+         regex = '(?P<secret>[a-z0-9]{12})'\nexamples = [\"q8zr2mpv7xwk\"]\n",
+    );
+    let out = common::credsweep()
+        .args(["rules", "check", "--no-default-rules", "--rules"])
+        .arg(&everywhere)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("rule `acme-anything`") && stderr.contains("no `keywords` and no `path`"),
+        "{stderr}"
+    );
+    // The same rule with a path filter is fine: it runs only on the files it names.
+    let scoped = write(
+        d.path(),
+        "scoped.toml",
+        "[[rule]]\nid = \"acme-anything\"\ndescription = \"Acme\"\nseverity = \"warning\"\n\
+         regex = '(?P<secret>[a-z0-9]{12})'\npath = '(?:^|/)acme\\.conf$'\n",
+    );
+    common::credsweep()
+        .args(["rules", "check", "--no-default-rules", "--rules"])
+        .arg(&scoped)
+        .assert()
+        .code(0);
+}

@@ -318,9 +318,9 @@ keywords = ["token"]
         // its overlap with `wide`; `right` shares no byte with `left` and must stay (proptest
         // found the scanner dropping it along with the whole chain).
         let s = scanner(
-            "[[rule]]\nid='left'\ndescription='d'\nseverity='error'\npriority=9\nregex='L(?P<secret>[a-z]{12})'\n\
-             [[rule]]\nid='wide'\ndescription='d'\nseverity='error'\nregex='(?P<secret>[a-z]{6}R[a-z]{6})'\n\
-             [[rule]]\nid='right'\ndescription='d'\nseverity='error'\nregex='R(?P<secret>[a-z]{10})'\n",
+            "[[rule]]\nid='left'\ndescription='d'\nseverity='error'\npriority=9\nregex='L(?P<secret>[a-z]{12})'\nkeywords=['qwz']\n\
+             [[rule]]\nid='wide'\ndescription='d'\nseverity='error'\nregex='(?P<secret>[a-z]{6}R[a-z]{6})'\nkeywords=['qwz']\n\
+             [[rule]]\nid='right'\ndescription='d'\nseverity='error'\nregex='R(?P<secret>[a-z]{10})'\nkeywords=['qwz']\n",
         );
         let d = "Lqwzkvmpxbtrn Rhdfgsjcqwz";
         let d = d.replace(' ', "");
