@@ -11,7 +11,8 @@ use super::ObjectError;
 use super::graph::{CommitGraph, CommitIdx};
 use super::head::HeadBlobs;
 use super::refs::Tip;
-use super::walk::{self, ScopedPaths};
+use super::scoped::ScopedPaths;
+use super::walk;
 
 /// One place a blob with findings sits in history.
 #[derive(Debug, Clone)]

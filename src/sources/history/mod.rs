@@ -44,6 +44,7 @@ pub(crate) mod provenance;
 pub(crate) mod range;
 pub mod refs;
 pub mod repo;
+pub(crate) mod scoped;
 pub(crate) mod walk;
 
 use anyhow::{Result, bail};
@@ -261,7 +262,7 @@ fn scan_whole(
 
     // Phases 3 and 4, for the blobs with findings, and those at paths path-scoped rules name:
     // those rules ran on no blob yet, and run now on these alone.
-    let scoped = walk::ScopedPaths::of(ctx.scanner);
+    let scoped = scoped::ScopedPaths::of(ctx.scanner);
     let findings = if scanned.blobs.is_empty() && scoped.is_none() {
         Vec::new()
     } else {

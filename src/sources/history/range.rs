@@ -20,7 +20,7 @@ use super::blobs::{self, BlobFindings};
 use super::graph::{CommitGraph, CommitIdx, RawCommit, ReadCommitError};
 use super::locate::{self, Located, Places};
 use super::provenance::CommitInfo;
-use super::{HistoryScan, ObjectError, group, odb, refs, walk};
+use super::{HistoryScan, ObjectError, group, odb, refs, scoped, walk};
 use crate::finding::Fingerprint;
 use crate::scan::ScanContext;
 
@@ -52,7 +52,7 @@ pub(crate) fn scan(
     let ids: Vec<ObjectId> = found.places.keys().copied().collect();
     let bounded = odb::BoundedBlobs::new(repo, ctx.max_file_size)?;
     // Path-scoped rules run on the blobs introduced at a path they name.
-    let at_scoped: HashSet<ObjectId> = match walk::ScopedPaths::of(ctx.scanner) {
+    let at_scoped: HashSet<ObjectId> = match scoped::ScopedPaths::of(ctx.scanner) {
         Some(scoped) => found
             .places
             .iter()

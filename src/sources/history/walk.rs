@@ -13,6 +13,7 @@ use gix::objs::{Find, Kind, TreeRef, TreeRefIter};
 
 use super::ObjectError;
 use super::graph::{CommitGraph, CommitIdx};
+use super::scoped::ScopedPaths;
 
 /// `prefix/name`, or `name` at the root.
 pub(crate) fn join(prefix: &BStr, name: &BStr) -> BString {
@@ -192,43 +193,6 @@ pub fn places(
                     });
             }
         });
-    }
-}
-
-/// The `path` filters of the path-scoped rules: a blob is scanned with those rules only if it
-/// sits at a path one of them names, and is only located, when it has no other finding, at
-/// such paths (its path-scoped findings count nowhere else).
-pub(crate) struct ScopedPaths<'a> {
-    filters: Vec<&'a regex::bytes::Regex>,
-}
-
-impl<'a> ScopedPaths<'a> {
-    /// The path filters of `scanner`'s rules; `None` when no rule has one.
-    pub fn of(scanner: &'a crate::scanner::Scanner) -> Option<ScopedPaths<'a>> {
-        let filters: Vec<_> = scanner
-            .rules()
-            .rules()
-            .iter()
-            .filter_map(|r| r.path.as_ref())
-            .collect();
-        (!filters.is_empty()).then_some(ScopedPaths { filters })
-    }
-
-    /// Whether a path-scoped rule applies at `path`.
-    pub fn matches(&self, path: &[u8]) -> bool {
-        self.filters.iter().any(|re| re.is_match(path))
-    }
-
-    /// Whether a path-scoped rule applies at `prefix/name`, joined in `buf` (reused: this runs
-    /// on every blob entry of every tree).
-    pub fn names(&self, prefix: &BStr, name: &BStr, buf: &mut Vec<u8>) -> bool {
-        buf.clear();
-        if !prefix.is_empty() {
-            buf.extend_from_slice(prefix);
-            buf.push(b'/');
-        }
-        buf.extend_from_slice(name);
-        self.matches(buf)
     }
 }
 
