@@ -267,11 +267,15 @@ fn scan_whole(
         Vec::new()
     } else {
         let n = scanned.blobs.len();
-        progress.phase(&format!(
-            "finding where {} with findings {} committed",
-            crate::term::plural(n, "blob", "blobs"),
-            if n == 1 { "was" } else { "were" }
-        ));
+        if n == 0 {
+            progress.phase("finding the files path-scoped rules are for");
+        } else {
+            progress.phase(&format!(
+                "finding where {} with findings {} committed",
+                crate::term::plural(n, "blob", "blobs"),
+                if n == 1 { "was" } else { "were" }
+            ));
+        }
         let located = locate::in_history(
             repo,
             &locate::Options {
