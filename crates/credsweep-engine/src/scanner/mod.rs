@@ -67,11 +67,6 @@ impl Scanner {
         self.rules.get(idx)
     }
 
-    /// Whether any rule has a `path` filter: only then does a source need paths before scanning.
-    pub fn has_path_scoped_rules(&self) -> bool {
-        self.rules.rules().iter().any(|r| r.path.is_some())
-    }
-
     /// Every credential in `data`, sorted by position, at most one per span of bytes.
     pub fn scan(&self, data: &[u8], path: PathFilter<'_>) -> Vec<Match> {
         let active = |idx: RuleIdx| match (path, &self.rules.get(idx).path) {
