@@ -524,11 +524,11 @@ mod tests {
 
     #[test]
     fn severity_and_disable_apply_and_check_ids() {
-        let c = parse("disable = ['b']\n[severity]\na = 'note'\n[[rule]]\nid = 'c'\ndescription = 'c'\nseverity = 'error'\nregex = '(?P<secret>c)'\n").unwrap();
+        let c = parse("disable = ['b']\n[severity]\na = 'note'\n[[rule]]\nid = 'c'\ndescription = 'c'\nseverity = 'error'\nregex = '(?P<secret>c)'\nkeywords = ['ccc']\n").unwrap();
         let mut set = RuleSet::default();
         set.add_toml(
             "t",
-            "[[rule]]\nid='a'\ndescription='a'\nseverity='error'\nregex='(?P<secret>a)'\n[[rule]]\nid='b'\ndescription='b'\nseverity='error'\nregex='(?P<secret>b)'\n",
+            "[[rule]]\nid='a'\ndescription='a'\nseverity='error'\nregex='(?P<secret>a)'\nkeywords=['aaa']\n[[rule]]\nid='b'\ndescription='b'\nseverity='error'\nregex='(?P<secret>b)'\nkeywords=['bbb']\n",
         )
         .unwrap();
         c.apply_rules(&mut set).unwrap();

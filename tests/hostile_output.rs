@@ -457,7 +457,7 @@ fn configuration_errors_do_not_quote_values() {
         ),
         (
             format!(
-                "[[rule]]\nid = 'x'\ndescription = 'd'\nseverity = 'error'\nregex = '(?P<secret>x)'\nallow = ['({FILE_TOKEN}']\n"
+                "[[rule]]\nid = 'x'\ndescription = 'd'\nseverity = 'error'\nregex = '(?P<secret>x)'\nkeywords = ['xyz']\nallow = ['({FILE_TOKEN}']\n"
             ),
             1,
             "`allow` regex 1",
@@ -559,7 +559,7 @@ fn rules_config(n: usize, regex: &str, unicode: bool) -> String {
         .map(|i| {
             format!(
                 "[[rule]]\nid = 'r{i}'\ndescription = 'd'\nseverity = 'error'\n\
-                 regex = '''{regex}'''\nunicode = {unicode}\n\n"
+                 regex = '''{regex}'''\nunicode = {unicode}\nkeywords = ['key']\n\n"
             )
         })
         .collect()

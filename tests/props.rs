@@ -149,10 +149,12 @@ impl RandomRule {
             self.min,
             self.min + self.extra
         ));
+        // A rule needs keywords or a path filter: one without keywords gets a filter every path
+        // the properties scan at matches, so its regex still runs on every buffer.
         let keywords = if self.with_keyword {
             format!("keywords = ['{}']\n", self.keyword)
         } else {
-            String::new()
+            "path = '''.'''\n".to_string()
         };
         format!(
             "[[rule]]\nid = 'r{i}'\ndescription = 'random rule {i}'\nseverity = 'warning'\n\

@@ -55,7 +55,9 @@ pub struct RuleSpec {
     #[serde(default)]
     pub provider: Option<String>,
     pub regex: String,
-    /// Literals of which at least one must occur for the regex to run (the prefilter).
+    /// Literals of which at least one must occur for the regex to run (the prefilter). A rule
+    /// with none must have a `path`: otherwise its regex would run on everything, and the loader
+    /// rejects it.
     #[serde(default)]
     pub keywords: Vec<String>,
     /// The keywords are matched exactly as written instead of ASCII-case-insensitively. For
@@ -578,6 +580,15 @@ fn compile(origin: &str, spec: RuleSpec, spent: &mut usize) -> Result<Rule, Rule
             keywords.push(k);
         }
     }
+    if keywords.is_empty() && spec.path.is_none() {
+        // Such a rule's regex would run on every byte of every file and blob scanned: with a
+        // pack of hundreds of rules, one of these can cost as much as all the others together.
+        return Err(err(format!(
+            "it has no `keywords` and no `path`: its regex would run on everything scanned; give \
+             it `keywords` (literals its match or its line always contains, at least \
+             {MIN_KEYWORD_LEN} bytes) or a `path` filter naming the files it is for"
+        )));
+    }
     let multiline_reach = match spec.multiline_reach {
         Some(_) if !spec.multiline => {
             return Err(err(
@@ -776,7 +787,7 @@ mod tests {
 
     #[test]
     fn duplicate_id_is_an_error() {
-        let r = "[[rule]]\nid='a'\ndescription='d'\nseverity='error'\nregex='(?P<secret>x)'\n";
+        let r = "[[rule]]\nid='a'\ndescription='d'\nseverity='error'\nregex='(?P<secret>x)'\nkeywords=['xyz']\n";
         let e = one(&format!("{r}{r}")).unwrap_err();
         assert!(e.problem.contains("duplicate"), "{e}");
     }
@@ -799,7 +810,7 @@ mod tests {
 
     fn spec(id: &str, regex: &str, unicode: bool) -> RuleSpec {
         toml::from_str(&format!(
-            "id = '{id}'\ndescription = 'd'\nseverity = 'error'\nregex = '''{regex}'''\nunicode = {unicode}\n"
+            "id = '{id}'\ndescription = 'd'\nseverity = 'error'\nregex = '''{regex}'''\nunicode = {unicode}\nkeywords = ['key']\n"
         ))
         .unwrap()
     }
@@ -865,6 +876,29 @@ mod tests {
         let e = one("[[rule]]\nid='sk_live_SECRETFAKE'\ndescription='d'\nseverity='error'\nregex='(?P<secret>x)'\n")
             .unwrap_err();
         assert!(!e.to_string().contains("SECRETFAKE"), "{e}");
+    }
+
+    #[test]
+    fn a_rule_with_neither_keywords_nor_path_is_rejected() {
+        let r = "[[rule]]\nid='runs-everywhere'\ndescription='d'\nseverity='error'\nregex='(?P<secret>[a-z]{12})'\n";
+        let e = one(r).unwrap_err().to_string();
+        assert!(e.contains("rule `runs-everywhere`"), "{e}");
+        assert!(e.contains("no `keywords` and no `path`"), "{e}");
+        assert!(one(&format!("{r}keywords=[]\n")).is_err());
+        // A path filter alone is enough: the rule runs only on the files it names.
+        assert!(one(&format!("{r}path='(^|/)\\.pgpass$'\n")).is_ok());
+        assert!(one(&format!("{r}keywords=['abc']\n")).is_ok());
+    }
+
+    #[test]
+    fn the_default_pack_has_no_rule_that_runs_on_everything() {
+        for rule in RuleSet::builtin().unwrap().rules() {
+            assert!(
+                !rule.keywords.is_empty() || rule.path.is_some(),
+                "{} has neither keywords nor a path",
+                rule.id
+            );
+        }
     }
 
     #[test]

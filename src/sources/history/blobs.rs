@@ -1,11 +1,16 @@
-//! Phase 2 of a history scan: scan blobs. Each distinct blob is scanned once with every rule,
-//! before anything knows its paths; what comes out is the findings per blob (at a
-//! `Location::Blob` with no path until [`super::locate`] finds where they sit) and the counts of
-//! what was read.
+//! Phase 2 of a history scan: scan blobs. Each distinct blob is scanned once, before anything
+//! knows its paths, with every rule that has no `path` filter; what comes out is the findings
+//! per blob (at a `Location::Blob` with no path until [`super::locate`] finds where they sit) and
+//! the counts of what was read.
 //!
 //! Two ways in: [`scan_odb`] scans the blobs the object-database pass ([`super::odb`]) hands over,
 //! all of them or a given set; [`scan_listed`] looks up a list of blobs (what a range
-//! introduced) one by one.
+//! introduced, or the few blobs at paths path-scoped rules name) one by one.
+//!
+//! Path-scoped rules (`path = ...`: `.pgpass`, `.git-credentials`) run only on blobs known to sit
+//! at a path they name ([`PathFilter::Unknown`]: every rule, resolved once the places are known);
+//! every other blob is scanned with [`PathFilter::Unscoped`]. Running them on every blob cost as
+//! much as the rest of a rule file (a rule with no keywords runs on all content).
 
 use std::sync::Mutex;
 
@@ -36,6 +41,27 @@ impl Outcome {
     fn absorb(&mut self, mut other: Outcome) {
         self.blobs.append(&mut other.blobs);
         self.summary.merge(other.summary);
+    }
+
+    /// Scans the blobs in `at_scoped` (at paths path-scoped rules name) again with every rule,
+    /// and takes their findings in place of what the unscoped scan found in them. They were
+    /// counted when first read, and any that could not be read was reported then.
+    pub fn rescan_scoped(
+        &mut self,
+        ctx: &ScanContext<'_>,
+        repo: &gix::Repository,
+        at_scoped: &HashSet<ObjectId>,
+        threads: usize,
+    ) -> Result<()> {
+        if at_scoped.is_empty() {
+            return Ok(());
+        }
+        let bounded = odb::BoundedBlobs::new(repo, ctx.max_file_size)?;
+        let ids: Vec<ObjectId> = at_scoped.iter().copied().collect();
+        let (again, _reported) = scan_listed(ctx, &bounded, &ids, at_scoped, threads)?;
+        self.blobs.retain(|(b, _)| !at_scoped.contains(b));
+        self.blobs.extend(again.blobs);
+        Ok(())
     }
 
     /// The blobs with findings: what the locate phase looks for.
@@ -80,11 +106,13 @@ pub(crate) fn scan_odb(
 }
 
 /// Scans each of `ids` once, in parallel, looking each up on its own; ids that are not blobs
-/// are skipped, and blobs that cannot be read are returned as errors.
+/// are skipped, and blobs that cannot be read are returned as errors. Blobs in `at_scoped` (at a
+/// path a path-scoped rule names) are scanned with every rule, the others with the unscoped ones.
 pub(crate) fn scan_listed(
     ctx: &ScanContext<'_>,
     blobs: &odb::BoundedBlobs,
     ids: &[ObjectId],
+    at_scoped: &HashSet<ObjectId>,
     threads: usize,
 ) -> Result<(Outcome, Vec<ObjectError>)> {
     let pool = rayon::ThreadPoolBuilder::new()
@@ -98,7 +126,12 @@ pub(crate) fn scan_listed(
                 let mut errs = Vec::new();
                 match blobs.find(id) {
                     Ok(Some(d)) if d.kind == Kind::Blob => {
-                        scan_blob(ctx, *id, &d.data, d.size, &mut out)
+                        let filter = if at_scoped.contains(id) {
+                            PathFilter::Unknown
+                        } else {
+                            PathFilter::Unscoped
+                        };
+                        scan_blob(ctx, *id, &d.data, d.size, filter, &mut out)
                     }
                     Ok(Some(_)) => {}
                     Ok(None) => errs.push(ObjectError::missing(
@@ -135,7 +168,8 @@ pub(crate) fn fingerprints_of(
     if let Ok(Some(d)) = blobs.find(&id)
         && d.kind == Kind::Blob
     {
-        scan_blob(ctx, id, &d.data, d.size, &mut out);
+        // Every rule: the blob is only compared against, whatever its paths.
+        scan_blob(ctx, id, &d.data, d.size, PathFilter::Unknown, &mut out);
     }
     out.blobs
         .into_iter()
@@ -163,7 +197,14 @@ impl Clone for Visitor<'_> {
 
 impl odb::BlobVisitor for Visitor<'_> {
     fn visit(&mut self, id: BlobId, data: &[u8], size: u64) {
-        scan_blob(self.ctx, id.0, data, size, &mut self.local);
+        scan_blob(
+            self.ctx,
+            id.0,
+            data,
+            size,
+            PathFilter::Unscoped,
+            &mut self.local,
+        );
     }
 }
 
@@ -174,10 +215,17 @@ impl Drop for Visitor<'_> {
     }
 }
 
-/// Scans one blob with every rule (its paths are not known yet: path-scoped rules are checked
-/// once they are). `data` is the blob, or its first bytes when only those were decoded of its
-/// `size` (over the size cap).
-fn scan_blob(ctx: &ScanContext<'_>, id: ObjectId, data: &[u8], size: u64, out: &mut Outcome) {
+/// Scans one blob with the rules `filter` lets run (its paths are not known yet: path-scoped
+/// rules are checked once they are). `data` is the blob, or its first bytes when only those were
+/// decoded of its `size` (over the size cap).
+fn scan_blob(
+    ctx: &ScanContext<'_>,
+    id: ObjectId,
+    data: &[u8],
+    size: u64,
+    filter: PathFilter<'_>,
+    out: &mut Outcome,
+) {
     let cap = data
         .len()
         .min(usize::try_from(ctx.max_file_size).unwrap_or(usize::MAX));
@@ -195,7 +243,7 @@ fn scan_blob(ctx: &ScanContext<'_>, id: ObjectId, data: &[u8], size: u64, out: &
         &data[..cap],
         size.max(data.len() as u64),
         &location,
-        PathFilter::Unknown,
+        filter,
         &mut out.summary,
         &mut found,
     );

@@ -11,6 +11,7 @@ use super::ObjectError;
 use super::graph::{CommitGraph, CommitIdx};
 use super::head::HeadBlobs;
 use super::refs::Tip;
+use super::scoped::ScopedPaths;
 use super::walk;
 
 /// One place a blob with findings sits in history.
@@ -36,28 +37,58 @@ pub(crate) struct Options<'a> {
     pub tips: &'a [Tip],
     /// For each commit of `graph`, the first tip that reaches it ([`CommitGraph::reach`]).
     pub label: &'a [Option<u32>],
+    /// The paths path-scoped rules name: blobs there are located too, and collected, since
+    /// the blob scan ran those rules on no blob.
+    pub scoped: Option<&'a ScopedPaths<'a>>,
+}
+
+/// Where blobs sit in history.
+pub(crate) struct Outcome {
+    /// The places of each blob with findings, and of each blob at a path in
+    /// [`Options::scoped`] (at those paths at least).
+    pub places: Places,
+    /// The blobs at a path in [`Options::scoped`]: those the path-scoped rules must scan.
+    pub at_scoped: HashSet<ObjectId>,
 }
 
 /// Where each of `targets` sits: walks reachable commits oldest first, then the commits no ref
-/// reaches, then trees and blobs that refs name directly.
+/// reaches, then trees and blobs that refs name directly. The same walk finds the blobs at paths
+/// path-scoped rules name, so that history reads its trees once.
 pub(crate) fn in_history(
     repo: &gix::Repository,
     opts: &Options<'_>,
     targets: &HashSet<ObjectId>,
     errors: &mut Vec<ObjectError>,
-) -> Places {
-    let Options { graph, tips, label } = *opts;
+) -> Outcome {
+    let Options {
+        graph,
+        tips,
+        label,
+        scoped,
+    } = *opts;
+    let mut at_scoped = HashSet::default();
     let reachable = graph.topo(|c| label[c as usize].is_some());
     let dangling = graph.topo(|c| label[c as usize].is_none());
     let mut walker = walk::TreeWalker::new(repo);
     let mut places = HashMap::default();
-    walk::places(&mut walker, graph, &reachable, 0, targets, &mut places);
+    walk::places(
+        &mut walker,
+        graph,
+        &reachable,
+        0,
+        targets,
+        scoped,
+        &mut at_scoped,
+        &mut places,
+    );
     walk::places(
         &mut walker,
         graph,
         &dangling,
         reachable.len(),
         targets,
+        scoped,
+        &mut at_scoped,
         &mut places,
     );
     errors.append(&mut walker.errors);
@@ -85,10 +116,15 @@ pub(crate) fn in_history(
         tips,
         reachable.len() + dangling.len(),
         targets,
+        scoped,
+        &mut at_scoped,
         &mut out,
     );
     errors.append(&mut walker.errors);
-    out
+    Outcome {
+        places: out,
+        at_scoped,
+    }
 }
 
 /// Refs naming a tree or a blob directly: rare, but then the ref is the only provenance. Their
@@ -98,13 +134,24 @@ fn named_by_refs(
     tips: &[Tip],
     base: usize,
     targets: &HashSet<ObjectId>,
+    scoped: Option<&ScopedPaths<'_>>,
+    at_scoped: &mut HashSet<ObjectId>,
     out: &mut Places,
 ) {
+    let mut buf = Vec::new();
     for (i, tip) in tips.iter().enumerate() {
         match tip.kind {
-            Kind::Blob if targets.contains(&tip.target) => {
+            Kind::Blob => {
+                let path = BString::from(format!("<{}>", tip.name));
+                let at_scoped_path = scoped.is_some_and(|s| s.matches(&path));
+                if at_scoped_path {
+                    at_scoped.insert(tip.target);
+                }
+                if !(at_scoped_path || targets.contains(&tip.target)) {
+                    continue;
+                }
                 out.entry(tip.target).or_default().push(Located {
-                    path: BString::from(format!("<{}>", tip.name)),
+                    path,
                     commit: None,
                     ref_name: tip.name.clone(),
                     seq: base + i,
@@ -113,7 +160,11 @@ fn named_by_refs(
             Kind::Tree => {
                 let what = || format!("ref {}", tip.name);
                 walker.walk(tip.target, &what, |prefix, name, blob| {
-                    if targets.contains(&blob) {
+                    let at_scoped_path = scoped.is_some_and(|s| s.names(prefix, name, &mut buf));
+                    if at_scoped_path {
+                        at_scoped.insert(blob);
+                    }
+                    if at_scoped_path || targets.contains(&blob) {
                         out.entry(blob).or_default().push(Located {
                             path: walk::join(prefix, name),
                             commit: None,

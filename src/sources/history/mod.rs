@@ -13,11 +13,13 @@
 //!    graph (`graph::CommitGraph`) is built from those commits, or on its own: from the tips
 //!    (`graph::CommitGraph::load`, `--reachable-only`), or from a pass that reads commits and
 //!    trees but no blob (`odb::commits`), so skipping the blob scan never loses commits.
-//! 2. **scan blobs** (`blobs`): every rule on each blob, before its paths are known;
-//!    `blobs::Outcome` holds the findings per blob and the counts.
+//! 2. **scan blobs** (`blobs`): every rule without a `path` filter on each blob, before its
+//!    paths are known; `blobs::Outcome` holds the findings per blob and the counts.
 //! 3. **locate** (`locate`): for the blobs with findings alone, their paths and commits
-//!    (`locate::Located`) and whether the head holds them: a clean history pays for no tree
-//!    walk.
+//!    (`locate::Located`) and whether the head holds them; the same tree walk collects the blobs
+//!    at paths path-scoped rules name, which are then scanned again with every rule
+//!    (`blobs::Outcome::rescan_scoped`). A clean history with no path-scoped rule pays for no
+//!    tree walk.
 //! 4. **group** (`group`): one finding per secret, at its first appearance, with a count of
 //!    the other places; path-scoped rules and path and commit allow-lists apply here.
 //!
@@ -42,6 +44,7 @@ pub(crate) mod provenance;
 pub(crate) mod range;
 pub mod refs;
 pub mod repo;
+pub(crate) mod scoped;
 pub(crate) mod walk;
 
 use anyhow::{Result, bail};
@@ -257,27 +260,36 @@ fn scan_whole(
     };
     let label = graph.reach(&tips);
 
-    // Phases 3 and 4, for the blobs with findings alone.
-    let findings = if scanned.blobs.is_empty() {
+    // Phases 3 and 4, for the blobs with findings, and those at paths path-scoped rules name:
+    // those rules ran on no blob yet, and run now on these alone.
+    let scoped = scoped::ScopedPaths::of(ctx.scanner);
+    let findings = if scanned.blobs.is_empty() && scoped.is_none() {
         Vec::new()
     } else {
         let n = scanned.blobs.len();
-        progress.phase(&format!(
-            "finding where {} with findings {} committed",
-            crate::term::plural(n, "blob", "blobs"),
-            if n == 1 { "was" } else { "were" }
-        ));
-        let targets = scanned.targets();
-        let places = locate::in_history(
+        if n == 0 {
+            progress.phase("finding the files path-scoped rules are for");
+        } else {
+            progress.phase(&format!(
+                "finding where {} with findings {} committed",
+                crate::term::plural(n, "blob", "blobs"),
+                if n == 1 { "was" } else { "were" }
+            ));
+        }
+        let located = locate::in_history(
             repo,
             &locate::Options {
                 graph: &graph,
                 tips: &tips,
                 label: &label,
+                scoped: scoped.as_ref(),
             },
-            &targets,
+            &scanned.targets(),
             errors,
         );
+        let places = located.places;
+        scanned.rescan_scoped(ctx, repo, &located.at_scoped, opts.threads)?;
+        let targets = scanned.targets();
         let head = locate::at_head(repo, head::head_commit(repo), &targets, &mut notes);
         let mut info = CommitInfo::new(repo);
         group::findings(

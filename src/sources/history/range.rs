@@ -4,7 +4,8 @@
 //!
 //! 1. enumerate: the commits in `tip` but not in a base ([`commits`]), and the blobs they
 //!    introduced that no base has ([`introduced`]), each at its first (path, commit);
-//! 2. scan those blobs ([`blobs::scan_listed`]), keeping only secrets new to their file
+//! 2. scan those blobs ([`blobs::scan_listed`]; path-scoped rules only on those introduced at a
+//!    path they name), keeping only secrets new to their file
 //!    ([`drop_old_secrets`]);
 //! 3. locate: the places are known from step 1, the head is `tip`;
 //! 4. group ([`group::findings`]).
@@ -19,7 +20,7 @@ use super::blobs::{self, BlobFindings};
 use super::graph::{CommitGraph, CommitIdx, RawCommit, ReadCommitError};
 use super::locate::{self, Located, Places};
 use super::provenance::CommitInfo;
-use super::{HistoryScan, ObjectError, group, odb, refs, walk};
+use super::{HistoryScan, ObjectError, group, odb, refs, scoped, walk};
 use crate::finding::Fingerprint;
 use crate::scan::ScanContext;
 
@@ -50,7 +51,18 @@ pub(crate) fn scan(
 
     let ids: Vec<ObjectId> = found.places.keys().copied().collect();
     let bounded = odb::BoundedBlobs::new(repo, ctx.max_file_size)?;
-    let (mut scanned, scan_errors) = blobs::scan_listed(ctx, &bounded, &ids, opts.threads)?;
+    // Path-scoped rules run on the blobs introduced at a path they name.
+    let at_scoped: HashSet<ObjectId> = match scoped::ScopedPaths::of(ctx.scanner) {
+        Some(scoped) => found
+            .places
+            .iter()
+            .filter(|(_, ps)| ps.iter().any(|p| scoped.matches(&p.path)))
+            .map(|(b, _)| *b)
+            .collect(),
+        None => HashSet::default(),
+    };
+    let (mut scanned, scan_errors) =
+        blobs::scan_listed(ctx, &bounded, &ids, &at_scoped, opts.threads)?;
     errors.extend(scan_errors);
     drop_old_secrets(ctx, &bounded, &mut scanned.blobs, found.previous);
 

@@ -13,6 +13,7 @@ use gix::objs::{Find, Kind, TreeRef, TreeRefIter};
 
 use super::ObjectError;
 use super::graph::{CommitGraph, CommitIdx};
+use super::scoped::ScopedPaths;
 
 /// `prefix/name`, or `name` at the root.
 pub(crate) fn join(prefix: &BStr, name: &BStr) -> BString {
@@ -158,18 +159,29 @@ pub(crate) struct Place {
 /// wherever one holds it. Each (blob, path) is looked up in a hash map (std's: gix's map hashes
 /// object ids only), so a blob at a hundred thousand paths costs as much as a hundred thousand
 /// blobs at one path each.
+///
+/// With `scoped`, blobs at a path it names are located too, at those paths, and collected in
+/// `at_scoped` (see [`ScopedPaths`]).
+#[allow(clippy::too_many_arguments)]
 pub fn places(
     walker: &mut TreeWalker<'_>,
     graph: &CommitGraph,
     order: &[CommitIdx],
     seq_base: usize,
     targets: &HashSet<ObjectId>,
+    scoped: Option<&ScopedPaths<'_>>,
+    at_scoped: &mut HashSet<ObjectId>,
     out: &mut HashMap<ObjectId, std::collections::HashMap<BString, Place>>,
 ) {
+    let mut path = Vec::new();
     for (i, &c) in order.iter().enumerate() {
         let what = || format!("commit {}", graph.id(c));
         walker.walk(graph.tree(c), &what, |prefix, name, blob| {
-            if targets.contains(&blob) {
+            let at_scoped_path = scoped.is_some_and(|s| s.names(prefix, name, &mut path));
+            if at_scoped_path {
+                at_scoped.insert(blob);
+            }
+            if at_scoped_path || targets.contains(&blob) {
                 // A tree seen for the first time may still hold this blob at a path an earlier
                 // tree already had it at (a sibling changed): that is not a new place.
                 out.entry(blob)

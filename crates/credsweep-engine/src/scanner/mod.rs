@@ -50,6 +50,9 @@ pub enum PathFilter<'a> {
     /// The path is not known yet (a git blob before provenance): every rule runs, and the caller
     /// must check [`Rule::path`] once it knows the paths.
     Unknown,
+    /// The caller knows no path of the buffer matches any rule's `path` filter (a git blob at no
+    /// path a path-scoped rule names): only rules without a `path` filter run.
+    Unscoped,
 }
 
 impl Scanner {
@@ -80,7 +83,7 @@ impl Scanner {
     ) -> Vec<Match> {
         let active = |idx: RuleIdx| match (path, &self.rules.get(idx).path) {
             (PathFilter::Path(p), Some(re)) => re.is_match(p.as_bytes()),
-            (PathFilter::Pathless, Some(_)) => false,
+            (PathFilter::Pathless | PathFilter::Unscoped, Some(_)) => false,
             _ => true,
         };
         let mut raw = Vec::new();
@@ -104,7 +107,9 @@ impl Scanner {
             .collect();
         kept.sort_by_key(|(m, _)| (m.secret.start, m.secret.end, m.rule));
         match path {
-            PathFilter::Path(_) | PathFilter::Pathless => resolve_overlaps(&self.rules, kept),
+            PathFilter::Path(_) | PathFilter::Pathless | PathFilter::Unscoped => {
+                resolve_overlaps(&self.rules, kept)
+            }
             PathFilter::Unknown => {
                 // A path-scoped rule that wins here may be dropped once the path is known, and
                 // must not take the finding of an unscoped rule with it: keep the winner among
@@ -321,9 +326,9 @@ keywords = ["token"]
         // its overlap with `wide`; `right` shares no byte with `left` and must stay (proptest
         // found the scanner dropping it along with the whole chain).
         let s = scanner(
-            "[[rule]]\nid='left'\ndescription='d'\nseverity='error'\npriority=9\nregex='L(?P<secret>[a-z]{12})'\n\
-             [[rule]]\nid='wide'\ndescription='d'\nseverity='error'\nregex='(?P<secret>[a-z]{6}R[a-z]{6})'\n\
-             [[rule]]\nid='right'\ndescription='d'\nseverity='error'\nregex='R(?P<secret>[a-z]{10})'\n",
+            "[[rule]]\nid='left'\ndescription='d'\nseverity='error'\npriority=9\nregex='L(?P<secret>[a-z]{12})'\nkeywords=['qwz']\n\
+             [[rule]]\nid='wide'\ndescription='d'\nseverity='error'\nregex='(?P<secret>[a-z]{6}R[a-z]{6})'\nkeywords=['qwz']\n\
+             [[rule]]\nid='right'\ndescription='d'\nseverity='error'\nregex='R(?P<secret>[a-z]{10})'\nkeywords=['qwz']\n",
         );
         let d = "Lqwzkvmpxbtrn Rhdfgsjcqwz";
         let d = d.replace(' ', "");

@@ -1,0 +1,190 @@
+//! The paths path-scoped rules name (`path = ...`: `.pgpass`, `.git-credentials`), as history
+//! checks them: a blob is scanned with those rules only if it sits at such a path, and the
+//! check runs on every blob entry of every tree the locate walk reads, so it must cost next to
+//! nothing for the paths that do not match, which are nearly all.
+//!
+//! Two steps: the last byte of the path against the bytes a filter's match can end with (filters
+//! end with `$`: `(?:^|/)\.pgpass$` ends in `s`), then, for the few paths left, one regex that is
+//! the union of the filters.
+
+use regex_syntax::hir::Look;
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
+
+/// The path filters of the rules in force, ready to test paths against.
+pub(crate) struct ScopedPaths<'a> {
+    /// What a path must end with to be matched by some filter; `None` when a filter can end
+    /// anywhere (no `$`) or cannot be analysed.
+    tails: Option<Tails>,
+    /// All the filters as one regex: one search instead of one per filter.
+    any: Option<regex::bytes::Regex>,
+    filters: Vec<&'a regex::bytes::Regex>,
+}
+
+impl<'a> ScopedPaths<'a> {
+    /// The path filters of `scanner`'s rules; `None` when no rule has one.
+    pub fn of(scanner: &'a crate::scanner::Scanner) -> Option<ScopedPaths<'a>> {
+        let filters: Vec<_> = scanner
+            .rules()
+            .rules()
+            .iter()
+            .filter_map(|r| r.path.as_ref())
+            .collect();
+        if filters.is_empty() {
+            return None;
+        }
+        // Each in a group of its own, so its inline flags stay its own. Should the union not
+        // compile (a size limit), the filters are tried one by one.
+        let union: Vec<String> = filters
+            .iter()
+            .map(|re| format!("(?:{})", re.as_str()))
+            .collect();
+        let any = regex::bytes::Regex::new(&union.join("|")).ok();
+        let tails: Option<Vec<Vec<u8>>> = filters
+            .iter()
+            .map(|re| suffixes(re.as_str()))
+            .collect::<Option<Vec<_>>>()
+            .map(|all| all.concat());
+        Some(ScopedPaths {
+            tails: tails.map(Tails::new),
+            any,
+            filters,
+        })
+    }
+
+    /// Whether a path-scoped rule applies at `path`.
+    pub fn matches(&self, path: &[u8]) -> bool {
+        if self.tails.as_ref().is_some_and(|t| !t.may_end(path)) {
+            return false;
+        }
+        match &self.any {
+            Some(re) => re.is_match(path),
+            None => self.filters.iter().any(|re| re.is_match(path)),
+        }
+    }
+
+    /// Whether a path-scoped rule applies at `prefix/name`, joined in `buf` (reused: this runs
+    /// on every blob entry of every tree).
+    pub fn names(&self, prefix: &[u8], name: &[u8], buf: &mut Vec<u8>) -> bool {
+        if self.tails.as_ref().is_some_and(|t| !t.may_end(name)) {
+            return false;
+        }
+        buf.clear();
+        if !prefix.is_empty() {
+            buf.extend_from_slice(prefix);
+            buf.push(b'/');
+        }
+        buf.extend_from_slice(name);
+        self.matches(buf)
+    }
+}
+
+/// The literals (in ASCII lower case) a path must end with one of, ignoring ASCII case, with
+/// their last bytes as a table for the first look.
+struct Tails {
+    last: [bool; 256],
+    literals: Vec<Vec<u8>>,
+}
+
+impl Tails {
+    fn new(literals: Vec<Vec<u8>>) -> Tails {
+        let mut last = [false; 256];
+        for l in &literals {
+            if let Some(&b) = l.last() {
+                last[b as usize] = true;
+                last[b.to_ascii_uppercase() as usize] = true;
+            }
+        }
+        Tails { last, literals }
+    }
+
+    /// Whether a path that ends with `text` may end with one of the literals, ignoring ASCII
+    /// case: `text` ends with it, or it is longer and ends with `text` (it may reach into what
+    /// comes before, a file name's directory). False means no filter can match.
+    fn may_end(&self, text: &[u8]) -> bool {
+        text.last().is_some_and(|&b| self.last[b as usize])
+            && self.literals.iter().any(|l| {
+                let n = l.len().min(text.len());
+                text[text.len() - n..].eq_ignore_ascii_case(&l[l.len() - n..])
+            })
+    }
+}
+
+/// Literals (ASCII lower case) every match of `pattern` ends with one of, ignoring ASCII case,
+/// if every match ends at the end of the text (`$`) and there are finitely many (a suffix of a
+/// literal that is too long to list is listed instead).
+fn suffixes(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    if !hir.properties().look_set_suffix().contains(Look::End) {
+        return None;
+    }
+    // Case-insensitive filters (`(?i)...pgpass`) give a literal per case variant: room for
+    // them, then folded to lower case, where they are a handful.
+    let mut seq = Extractor::new()
+        .kind(ExtractKind::Suffix)
+        .limit_total(10_000)
+        .extract(&hir);
+    seq.optimize_for_suffix_by_preference();
+    let lits = seq.literals()?;
+    let mut out: Vec<Vec<u8>> = lits
+        .iter()
+        .map(|l| l.as_bytes().to_ascii_lowercase())
+        .collect();
+    out.sort_by(|a, b| (a.len(), a).cmp(&(b.len(), b)));
+    out.dedup();
+    // A literal that ends with a shorter one adds nothing.
+    let mut kept: Vec<Vec<u8>> = Vec::new();
+    for l in out {
+        if !kept.iter().any(|k| l.ends_with(k)) {
+            kept.push(l);
+        }
+    }
+    if kept.is_empty() || kept.iter().any(Vec::is_empty) {
+        return None;
+    }
+    Some(kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tails(pattern: &str) -> Option<Vec<String>> {
+        suffixes(pattern).map(|v| {
+            let mut v: Vec<String> = v
+                .into_iter()
+                .map(|l| String::from_utf8_lossy(&l).into_owned())
+                .collect();
+            v.sort();
+            v
+        })
+    }
+
+    #[test]
+    fn what_a_path_filter_can_end_with() {
+        assert_eq!(tails(r"(?:^|/)\.pgpass$").unwrap(), [".pgpass"]);
+        let ci = tails(r"(?i)(?:^|/)\.?pgpass(?:\.conf)?$").unwrap();
+        assert!(ci.iter().all(|t| !t.is_empty()), "{ci:?}");
+        assert!(ci.len() <= 8, "{ci:?}");
+        let t = Tails::new(suffixes(r"(?i)(?:^|/)\.?pgpass(?:\.conf)?$").unwrap());
+        for path in [
+            ".pgpass",
+            "home/PGPASS",
+            "etc/pgpass.conf",
+            "a/.PgPass.Conf",
+        ] {
+            assert!(t.may_end(path.as_bytes()), "{path}: {ci:?}");
+        }
+        // The end of a literal longer than a file name: the name alone may still match.
+        assert!(t.may_end(b"s"));
+        for path in ["src/main.rs", "lib/pgpass.rs", "Cargo.lock", "x"] {
+            assert!(!t.may_end(path.as_bytes()), "{path}: {ci:?}");
+        }
+        // Not anchored at the end: a match may end anywhere.
+        assert_eq!(tails(r"(?:^|/)secrets/"), None);
+        assert_eq!(tails(r"\.env$|config"), None);
+    }
+}
