@@ -437,18 +437,18 @@ fn a_panic_prints_no_payload_and_exits_2() {
     assert_no_secret("a panic message", out.stderr.as_bytes());
 }
 
-#[test]
-fn the_progress_bar_shows_no_secret() {
-    // Progress is drawn only on a terminal: `script` gives the scan one.
+/// Runs `credsweep git <busy repo> <args>` in a terminal (`script` gives it one, so progress is
+/// drawn) and returns the session's typescript; `None` if `script` (util-linux) is missing.
+fn git_scan_in_a_terminal(args: &str) -> Option<Vec<u8>> {
     if Command::new("script").arg("--version").output().is_err() {
         eprintln!("skipped: `script` (util-linux) is not installed, so no terminal to test on");
-        return;
+        return None;
     }
     let r = busy_repo();
     let cwd = TempDir::new().unwrap();
     let log = cwd.path().join("typescript");
     let cmd = format!(
-        "{} git {} --format json",
+        "{} git {} {args}",
         assert_cmd::cargo::cargo_bin("credsweep").display(),
         r.path().display()
     );
@@ -462,7 +462,14 @@ fn the_progress_bar_shows_no_secret() {
         .status()
         .unwrap();
     assert_eq!(status.code(), Some(1));
-    let typescript = fs::read(&log).unwrap();
+    Some(fs::read(&log).unwrap())
+}
+
+#[test]
+fn the_progress_bar_shows_no_secret() {
+    let Some(typescript) = git_scan_in_a_terminal("--format json") else {
+        return;
+    };
     assert!(
         String::from_utf8_lossy(&typescript).contains("finding where"),
         "a progress bar was drawn"
@@ -479,29 +486,10 @@ fn the_progress_bar_is_cleared_before_the_report_is_printed() {
     // The CLI draws the bar from what the scan records, on another thread: the scan must not
     // return (and the report be printed) until the bar is gone, or the bar's clearing would
     // erase the report's last line.
-    if Command::new("script").arg("--version").output().is_err() {
-        eprintln!("skipped: `script` (util-linux) is not installed, so no terminal to test on");
+    let Some(typescript) = git_scan_in_a_terminal("--color never") else {
         return;
-    }
-    let r = busy_repo();
-    let cwd = TempDir::new().unwrap();
-    let log = cwd.path().join("typescript");
-    let cmd = format!(
-        "{} git {} --color never",
-        assert_cmd::cargo::cargo_bin("credsweep").display(),
-        r.path().display()
-    );
-    let status = Command::new("script")
-        .current_dir(cwd.path())
-        .args(["-q", "-e", "-c", &cmd])
-        .arg(&log)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert_eq!(status.code(), Some(1));
-    let typescript = String::from_utf8_lossy(&fs::read(&log).unwrap()).into_owned();
+    };
+    let typescript = String::from_utf8_lossy(&typescript).into_owned();
     let bar = typescript
         .rfind("finding where")
         .expect("a progress bar was drawn");

@@ -165,6 +165,22 @@ impl Summary {
         }
     }
 
+    /// Counts a buffer read at `location`: `scanned` of its `full_size` bytes (less is a
+    /// truncation, named).
+    fn count_read(&mut self, location: &Location, scanned: usize, full_size: u64) {
+        self.scanned += 1;
+        self.bytes += scanned as u64;
+        if full_size > scanned as u64 {
+            self.skip(
+                location.name(),
+                SkipReason::Truncated {
+                    size: full_size,
+                    scanned: scanned as u64,
+                },
+            );
+        }
+    }
+
     /// Whether anything could not be read: the scan is incomplete and must not pass.
     pub fn has_errors(&self) -> bool {
         self.skips
@@ -269,17 +285,7 @@ fn scan_archive(
         },
     );
     if opened {
-        summary.scanned += 1;
-        summary.bytes += data.len() as u64;
-        if full_size > data.len() as u64 {
-            summary.skip(
-                location.name(),
-                SkipReason::Truncated {
-                    size: full_size,
-                    scanned: data.len() as u64,
-                },
-            );
-        }
+        summary.count_read(location, data.len(), full_size);
     }
     opened
 }
@@ -346,17 +352,7 @@ fn scan_plain(
         }
         Content::Text { bytes, encoding } => (bytes, decode::raw_too(data, encoding)),
     };
-    summary.scanned += 1;
-    summary.bytes += data.len() as u64;
-    if full_size > data.len() as u64 {
-        summary.skip(
-            location.name(),
-            SkipReason::Truncated {
-                size: full_size,
-                scanned: data.len() as u64,
-            },
-        );
-    }
+    summary.count_read(location, data.len(), full_size);
     let first = out.len();
     if ctx.rule_stats && summary.rule_stats.is_none() {
         summary.rule_stats = Some(ScanStats::default());
