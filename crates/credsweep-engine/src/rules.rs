@@ -289,7 +289,9 @@ impl RuleSet {
                 e.span()
                     .map(|s| format!(
                         " (line {})",
-                        text[..s.start.min(text.len())].matches('\n').count() + 1
+                        memchr::memchr_iter(b'\n', &text.as_bytes()[..s.start.min(text.len())])
+                            .count()
+                            + 1
                     ))
                     .unwrap_or_default(),
                 without_values(e.message())
