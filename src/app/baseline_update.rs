@@ -55,8 +55,8 @@ pub fn run(
     }
     // `add` accepts what the scan reports; `prune` judges on everything it saw, so that an
     // entry below the severity threshold is not taken for gone.
-    if let (Update::Add { .. }, Some(min)) = (&update, setup.min_severity(opts)) {
-        findings.retain(|f| f.severity >= min);
+    if let Update::Add { .. } = update {
+        findings.retain(|f| setup.reports_severity_of(opts, f));
     }
     let path = setup.baseline_path(opts);
     // Both commands write the baseline (and `.gitattributes`): refuse links before reading.

@@ -222,10 +222,11 @@ pub(crate) fn take_rule_stats(
         return None;
     }
     let stats = collected.summary.rule_stats.take().unwrap_or_default();
-    let mut reported: Vec<&Finding> = collected.findings.iter().collect();
-    if let Some(min) = setup.min_severity(opts) {
-        reported.retain(|f| f.severity >= min);
-    }
+    let reported: Vec<&Finding> = collected
+        .findings
+        .iter()
+        .filter(|f| setup.reports_severity_of(opts, f))
+        .collect();
     Some(rule_stats::RuleProfile::new(
         &setup.scanner,
         &stats,
@@ -393,11 +394,9 @@ pub(crate) fn report(
     let baseline = setup.baseline(opts)?;
     // Staleness is judged on everything the scan saw, before the severity threshold drops any.
     let seen: BTreeSet<String> = findings.iter().map(|f| f.fingerprint.0.clone()).collect();
-    if let Some(min) = setup.min_severity(opts) {
-        let before = findings.len();
-        findings.retain(|f| f.severity >= min);
-        summary.below_min_severity += (before - findings.len()) as u64;
-    }
+    let before = findings.len();
+    findings.retain(|f| setup.reports_severity_of(opts, f));
+    summary.below_min_severity += (before - findings.len()) as u64;
     crate::verify::apply(
         &opts.verify,
         &mut findings,

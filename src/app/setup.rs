@@ -181,6 +181,12 @@ impl Setup {
         a.min_severity.or(self.config.min_severity)
     }
 
+    /// Whether `f` is reported under the severity threshold: the one test every step that drops
+    /// findings below it (the report, `--rule-stats`, `baseline add`) makes.
+    pub fn reports_severity_of(&self, a: &ScanOptions, f: &Finding) -> bool {
+        self.min_severity(a).is_none_or(|min| f.severity >= min)
+    }
+
     /// Which baseline scopes a scan that read `scanned` covered fully.
     pub fn coverage(&self, a: &ScanOptions, scanned: &Scanned) -> Coverage {
         let whole = a.exclude.is_empty();
