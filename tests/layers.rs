@@ -35,6 +35,7 @@ const CREDSWEEP: &[&str] = &[
 /// The engine crate, lowest first.
 const ENGINE: &[&str] = &[
     "encoded",
+    "required",
     "rules",
     "scanner",
     "finding",

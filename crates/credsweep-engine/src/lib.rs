@@ -34,6 +34,7 @@ pub mod archive;
 pub mod encoded;
 pub mod finding;
 pub mod pair;
+pub mod required;
 pub mod rulecheck;
 pub mod rules;
 pub mod scan;
