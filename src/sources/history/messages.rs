@@ -35,6 +35,9 @@ pub(crate) struct Meta {
     pub email: Option<String>,
     /// Author (commit) or tagger (tag) time, seconds since the epoch.
     pub time: Option<i64>,
+    /// Committer time (tagger time for a tag): orders an amended commit, which keeps its
+    /// author date, after the commit it replaced.
+    pub committed: Option<i64>,
     /// First non-empty line of the message.
     pub subject: String,
 }
@@ -152,14 +155,20 @@ fn meta_of(tag: bool, data: &[u8], hash: gix::hash::Kind, message: &[u8]) -> Met
         .unwrap_or_default()
         .to_str_lossy()
         .into_owned();
-    let who = if tag {
-        TagRef::from_bytes(data, hash)
+    let (who, committed) = if tag {
+        let tagger = TagRef::from_bytes(data, hash)
             .ok()
-            .and_then(|t| t.tagger().ok().flatten())
+            .and_then(|t| t.tagger().ok().flatten());
+        let time = tagger.as_ref().map(|s| s.seconds());
+        (tagger, time)
     } else {
-        CommitRef::from_bytes(data, hash)
-            .ok()
-            .and_then(|c| c.author().ok())
+        let c = CommitRef::from_bytes(data, hash).ok();
+        (
+            c.as_ref().and_then(|c| c.author().ok()),
+            c.as_ref()
+                .and_then(|c| c.committer().ok())
+                .map(|s| s.seconds()),
+        )
     };
     Meta {
         author: who
@@ -169,6 +178,7 @@ fn meta_of(tag: bool, data: &[u8], hash: gix::hash::Kind, message: &[u8]) -> Met
             .as_ref()
             .map(|s| s.email.trim().to_str_lossy().into_owned()),
         time: who.as_ref().map(|s| s.seconds()),
+        committed,
         subject,
     }
 }
@@ -256,8 +266,8 @@ pub(crate) fn findings(
     outcome.count_into(summary);
     // An object stored twice (two packs) is scanned twice: one of each.
     outcome.found.sort_by(|a, b| {
-        (a.meta.time, a.object)
-            .cmp(&(b.meta.time, b.object))
+        (a.meta.time, a.meta.committed, a.object)
+            .cmp(&(b.meta.time, b.meta.committed, b.object))
             .then(a.tag.cmp(&b.tag))
     });
     outcome.found.dedup_by_key(|f| f.object);
