@@ -327,3 +327,31 @@ fn one_secret_in_many_messages_is_one_finding_and_apart_from_the_file_holding_it
     // The same secret: one baseline entry accepts both.
     assert_eq!(files[0]["fingerprint"], m["fingerprint"]);
 }
+
+#[test]
+fn a_subject_holding_the_secret_encoded_shows_it_redacted() {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(TOKEN);
+    let r = repo();
+    let p = r.path();
+    commit(p, &format!("cfg {encoded} here"), "2024-02-03T04:05:06Z");
+    let (code, doc) = json(p, &["git", "."]);
+    assert_eq!(code, 1, "{doc}");
+    let found = in_messages(&doc, "commit-message");
+    assert_eq!(found.len(), 1, "{doc}");
+    assert_eq!(found[0]["decoded"][0], "base64", "{doc}");
+    assert_eq!(found[0]["message"], format!("cfg {SHOWN} here").as_str());
+    let out = credsweep()
+        .current_dir(p)
+        .args(["git", "."])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!(": cfg {SHOWN} here")), "{text}");
+    for printed in [serde_json::to_string(&doc).unwrap(), text.into_owned()] {
+        assert!(
+            !printed.contains(&encoded) && !printed.contains(TOKEN),
+            "{printed}"
+        );
+    }
+}

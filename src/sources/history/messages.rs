@@ -140,21 +140,21 @@ pub(crate) fn scan_object(
     out.found.push(Found {
         object: id,
         tag,
-        meta: meta_of(tag, data, hash, message),
+        meta: meta_of(tag, data, hash, message, &findings),
         findings,
     });
 }
 
 /// Who wrote the object's message, and when; what cannot be parsed is left out (the finding
 /// still names the object).
-fn meta_of(tag: bool, data: &[u8], hash: gix::hash::Kind, message: &[u8]) -> Meta {
-    let subject = message
-        .lines()
-        .map(|l| l.trim())
-        .find(|l| !l.is_empty())
-        .unwrap_or_default()
-        .to_str_lossy()
-        .into_owned();
+fn meta_of(
+    tag: bool,
+    data: &[u8],
+    hash: gix::hash::Kind,
+    message: &[u8],
+    findings: &[Finding],
+) -> Meta {
+    let subject = masked_subject(message, findings);
     let (who, committed) = if tag {
         let tagger = TagRef::from_bytes(data, hash)
             .ok()
@@ -181,6 +181,57 @@ fn meta_of(tag: bool, data: &[u8], hash: gix::hash::Kind, message: &[u8]) -> Met
         committed,
         subject,
     }
+}
+
+/// The first non-empty line of `message`, with what `findings` (of this message) cover on it
+/// replaced by their redacted secrets. Reports redact known secrets in the strings they print,
+/// but a secret found decoded (a base64 value) is written otherwise in the subject, and only
+/// its span says where.
+fn masked_subject(message: &[u8], findings: &[Finding]) -> String {
+    let Some((n, line)) = message
+        .lines()
+        .enumerate()
+        .find(|(_, l)| !l.trim().is_empty())
+    else {
+        return String::new();
+    };
+    let n = u32::try_from(n + 1).unwrap_or(u32::MAX);
+    // Spans in 1-based characters of the line, end exclusive; a span from an earlier line
+    // starts at the line's start, one going on to a later line runs to its end.
+    let mut spans: Vec<(u32, u32, String)> = findings
+        .iter()
+        .filter(|f| f.line <= n && n <= f.end_line)
+        .map(|f| {
+            let start = if f.line == n { f.column } else { 1 };
+            let end = if f.end_line == n {
+                f.end_column
+            } else {
+                u32::MAX
+            };
+            (start, end, f.secret.redacted())
+        })
+        .collect();
+    spans.sort();
+    let mut out = String::with_capacity(line.len());
+    let mut spans = spans.into_iter().peekable();
+    // Characters before this column are hidden by a span already replaced.
+    let mut hidden_to = 0u32;
+    for (i, c) in line.to_str_lossy().chars().enumerate() {
+        let col = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        while let Some((_, end, shown)) = spans.next_if(|s| s.0 <= col) {
+            if end <= col {
+                continue;
+            }
+            if col >= hidden_to {
+                out.push_str(&shown);
+            }
+            hidden_to = hidden_to.max(end);
+        }
+        if col >= hidden_to {
+            out.push(c);
+        }
+    }
+    out.trim().to_string()
 }
 
 /// Scans the messages of `ids` (commits of a range, tags pushed), read one by one; an object
