@@ -26,9 +26,14 @@
 //! [`scan`] runs them over the whole history; `range` runs them over `--range`, `--since` and
 //! unpushed commits, where enumeration is a walk of the range instead.
 //!
+//! Commit and annotated tag messages (`messages`) are scanned beside the blobs: the enumerate
+//! pass hands each commit and tag over as it decodes it (a range scan reads its commits and the
+//! tags its tip names), and they are reported at their objects, outside the locate and group
+//! phases, which are about blobs and paths.
+//!
 //! Beside the phases: [`repo`] (opening a repository isolated from global config; shallow and
 //! submodule notes), [`refs`] (the tips history starts from, in the order provenance names
-//! them), `walk` (tree walks), `provenance` (author, date and subject of the commits
+//! them), `walk` (tree walks), `messages` (commit and tag messages), `provenance` (author, date and subject of the commits
 //! findings name), `head` (the scanned head's blobs), [`audit`] (checks of pack entries before
 //! they are decoded) and [`progress`] (how far a scan has got, for the caller to show).
 
