@@ -355,3 +355,29 @@ fn a_subject_holding_the_secret_encoded_shows_it_redacted() {
         );
     }
 }
+
+#[test]
+fn a_hostile_subject_reaches_the_terminal_escaped() {
+    let r = repo();
+    let p = r.path();
+    commit(
+        p,
+        &format!("\u{1b}]0;pwned\u{7}\u{1b}[2J key {TOKEN} \u{202e}txt.exe"),
+        "2024-02-03T04:05:06Z",
+    );
+    let out = credsweep()
+        .current_dir(p)
+        .args(["git", "."])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("<commit "), "{text}");
+    for bad in ['\u{1b}', '\u{7}', '\u{202e}'] {
+        assert!(
+            !text.contains(bad),
+            "{bad:?} reached the terminal: {text:?}"
+        );
+    }
+    assert!(text.contains(SHOWN) && !text.contains(TOKEN), "{text}");
+}
