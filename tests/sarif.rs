@@ -920,3 +920,35 @@ fn each_scan_kind_has_its_own_category() {
     }
     assert_eq!(ids.len(), 4, "{ids:?}");
 }
+
+#[test]
+fn a_commit_message_finding_is_a_logical_location_with_no_artifact() {
+    let r = repo();
+    let p = r.path();
+    write(p, "README.md", "A project.\n");
+    commit(p, &format!("key {TOKEN}"), "2024-02-03T04:05:06Z");
+    let id = rev(p, "HEAD");
+    let out = run(p, &["git", ".", "--format", "sarif"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errors: Vec<String> = validator()
+        .iter_errors(&doc)
+        .take(20)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "not schema-valid:\n{}",
+        errors.join("\n")
+    );
+    let res = results(&doc);
+    assert_eq!(res.len(), 1, "{doc}");
+    let loc = &res[0]["locations"][0];
+    assert!(loc.get("physicalLocation").is_none(), "{loc}");
+    let logical = &loc["logicalLocations"][0];
+    assert_eq!(logical["name"], id.as_str());
+    assert_eq!(logical["kind"], "object");
+    assert_eq!(res[0]["properties"]["location"], "commit-message");
+    assert_eq!(res[0]["properties"]["commit"], id.as_str());
+    assert!(!serde_json::to_string(&doc).unwrap().contains(TOKEN));
+}

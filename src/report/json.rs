@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::Report;
 use crate::finding::Redaction;
-use crate::finding::{Finding, OtherPlace};
+use crate::finding::{Finding, Location, OtherPlace};
 use crate::scan::SkipReason;
 
 #[derive(Serialize)]
@@ -34,7 +34,13 @@ struct JsonFinding<'a> {
     rule_id: &'a str,
     severity: &'static str,
     description: &'a str,
-    path: std::borrow::Cow<'a, str>,
+    /// The file (or blob) name; absent for a commit or tag message, which `location` names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<std::borrow::Cow<'a, str>>,
+    /// `commit-message` or `tag-message` for a secret in a message (its object id in `commit`);
+    /// absent for a secret in a file or blob.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<&'static str>,
     /// How the secret was decoded to be found (`["base64"]`); absent when found as written.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     decoded: Vec<&'a str>,
@@ -144,7 +150,10 @@ fn json_findings(findings: &[Finding], redaction: Redaction) -> Vec<JsonFinding<
                 rule_id: &f.rule_id,
                 severity: f.severity.as_str(),
                 description: &f.description,
-                path: f.location.name(),
+                path: message_kind(&f.location)
+                    .is_none()
+                    .then(|| f.location.name()),
+                location: message_kind(&f.location),
                 decoded: f.location.decoded(),
                 member: super::archive_member(f.location.undecoded()).map(|(_, m)| m),
                 line: f.line,
@@ -159,7 +168,8 @@ fn json_findings(findings: &[Finding], redaction: Redaction) -> Vec<JsonFinding<
                 date: p.and_then(|p| p.date.as_deref()),
                 message: p.and_then(|p| p.message.as_deref()),
                 ref_name: p.and_then(|p| p.ref_name.as_deref()),
-                blob: p.map(|p| p.blob.as_str()),
+                // A message is in no blob.
+                blob: p.map(|p| p.blob.as_str()).filter(|b| !b.is_empty()),
                 other_locations: p.map(|p| p.other_locations),
                 other_places: p.map(|p| p.other_places.as_slice()),
                 other_places_omitted: p.map(|p| p.other_places_omitted()),
@@ -176,6 +186,15 @@ fn json_findings(findings: &[Finding], redaction: Redaction) -> Vec<JsonFinding<
             }
         })
         .collect()
+}
+
+/// `commit-message` or `tag-message` for a finding in a message (or in a value decoded there).
+fn message_kind(location: &Location) -> Option<&'static str> {
+    match location.undecoded() {
+        Location::Message { tag: false, .. } => Some("commit-message"),
+        Location::Message { tag: true, .. } => Some("tag-message"),
+        _ => None,
+    }
 }
 
 fn summary<'a>(report: &'a Report<'_>) -> JsonSummary<'a> {

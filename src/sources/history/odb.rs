@@ -37,6 +37,10 @@ pub(crate) trait BlobVisitor: Clone + Send + Sync {
     /// `data` is the blob, or its first bytes when it is larger than the size cap; `size` is
     /// its whole size.
     fn visit(&mut self, id: BlobId, data: &[u8], size: u64);
+
+    /// Commit or tag `id`, whole (`data`), for its message. Called once per object, as it is
+    /// decoded; a visitor that wants no message ignores it.
+    fn message(&mut self, _id: ObjectId, _kind: Kind, _data: &[u8]) {}
 }
 
 pub(crate) struct Options<'a> {
@@ -168,21 +172,33 @@ impl<V: BlobVisitor> DecodeThread<'_, V> {
                 self.delivered.push(id);
                 self.visitor.visit(BlobId(id), data, size);
             }
-            Kind::Commit => match RawCommit::parse(id, data, self.hash) {
-                Ok(c) => {
-                    if !self.is_present(&c.tree) {
-                        self.errors.push(ObjectError::missing(
-                            c.tree,
-                            Some(Kind::Tree),
-                            format!("tree {} of commit {id} is missing", c.tree),
-                        ));
-                    }
-                    self.commits.push(c)
+            Kind::Commit | Kind::Tag if !self.earlier.iter().any(|e| e.lookup(id).is_some()) => {
+                // Once per object: a copy in an earlier pack was handed over there.
+                self.visitor.message(id, kind, data);
+                if kind == Kind::Commit {
+                    self.commit(id, data);
                 }
-                Err(e) => self.errors.push(e.into()),
-            },
+            }
+            Kind::Commit => self.commit(id, data),
             Kind::Tree => self.check_tree(id, data),
             Kind::Tag => {}
+        }
+    }
+
+    /// Keeps commit `id` for the graph, and checks that its tree is there.
+    fn commit(&mut self, id: ObjectId, data: &[u8]) {
+        match RawCommit::parse(id, data, self.hash) {
+            Ok(c) => {
+                if !self.is_present(&c.tree) {
+                    self.errors.push(ObjectError::missing(
+                        c.tree,
+                        Some(Kind::Tree),
+                        format!("tree {} of commit {id} is missing", c.tree),
+                    ));
+                }
+                self.commits.push(c)
+            }
+            Err(e) => self.errors.push(e.into()),
         }
     }
 

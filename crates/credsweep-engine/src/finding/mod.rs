@@ -480,6 +480,8 @@ pub struct OtherPlace {
     pub path: String,
     /// The commit that first introduced the blob at this path; `None` for a ref naming a tree.
     pub commit: Option<String>,
+    /// Empty for a commit or tag message, which is in no blob.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub blob: String,
 }
 
