@@ -424,12 +424,17 @@ fn result(
     if !uri.starts_with("file:") && uri != STDIN_URI {
         artifact.uri_base_id = Some("%SRCROOT%".to_string());
     }
-    let region = Region::builder()
+    let mut region = Region::builder()
         .start_line(i64::from(f.line))
         .start_column(i64::from(f.column))
         .end_line(i64::from(f.end_line))
         .end_column(i64::from(f.end_column))
         .build();
+    // A binary scanned for its strings: the byte range is the place (line 1, columns from it).
+    if let Some(o) = &f.offset {
+        region.byte_offset = i64::try_from(o.start).ok();
+        region.byte_length = i64::try_from(o.end - o.start).ok();
+    }
     let related = f
         .pair
         .as_deref()
