@@ -49,13 +49,26 @@ fn wide_char(b: u8) -> bool {
     CLASSES[b as usize] == Class::Ascii
 }
 
-/// One run of text: where it starts in the joined text and in the binary, and whether it was
-/// written in UTF-16LE (two bytes of the binary for each byte of text).
+/// Where a stretch of the joined text comes from: one run, or several in a row whose offsets
+/// keep the same distance (runs one byte apart in the binary, the byte that parted them turned
+/// into the `\n` that parts them in the text; UTF-16LE runs one NUL character apart).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Run {
+    /// Where it starts in the joined text.
     text: usize,
-    at: usize,
-    wide: bool,
+    /// Where it starts in the binary, shifted left by one; the low bit is set for UTF-16LE (two
+    /// bytes of the binary for each byte of text). 16 bytes a run, not 24.
+    at_wide: usize,
+}
+
+impl Run {
+    fn at(self) -> usize {
+        self.at_wide >> 1
+    }
+
+    fn wide(self) -> bool {
+        self.at_wide & 1 == 1
+    }
 }
 
 /// The printable runs of a binary buffer, joined by `\n`, and where each came from.
@@ -64,8 +77,11 @@ pub struct Strings {
     /// The runs, each followed by `\n`; valid UTF-8. At most the binary's length plus one byte
     /// per [`MIN_RUN_CHARS`] bytes of it.
     pub text: Vec<u8>,
-    /// One entry per run, in order of `text` (and of the binary).
+    /// In order of `text` (and of the binary); at most one per 10 bytes of the binary, as a run
+    /// that needs an entry of its own is at least 8 bytes and 2 away from the one before.
     runs: Vec<Run>,
+    /// The end of the last run kept, in the binary, and whether it was UTF-16LE.
+    last: Option<(usize, bool)>,
 }
 
 impl Strings {
@@ -113,11 +129,14 @@ impl Strings {
 
     /// Appends the run `range` of `data`, and its separator.
     fn push(&mut self, data: &[u8], range: std::ops::Range<usize>, wide: bool) {
-        self.runs.push(Run {
-            text: self.text.len(),
-            at: range.start,
-            wide,
-        });
+        let gap = if wide { 2 } else { 1 };
+        if self.last != Some((range.start.wrapping_sub(gap), wide)) {
+            self.runs.push(Run {
+                text: self.text.len(),
+                at_wide: range.start << 1 | usize::from(wide),
+            });
+        }
+        self.last = Some((range.end, wide));
         if wide {
             self.text.extend(data[range].iter().step_by(2));
         } else {
@@ -139,7 +158,7 @@ impl Strings {
             return offset;
         };
         let within = offset - run.text;
-        run.at + if run.wide { within * 2 } else { within }
+        run.at() + if run.wide() { within * 2 } else { within }
     }
 }
 
@@ -274,6 +293,20 @@ mod tests {
     }
 
     #[test]
+    fn utf16le_runs_one_nul_character_apart_map_back() {
+        let mut data = utf16le("first-string");
+        data.extend([0, 0]);
+        data.extend(utf16le("second-string"));
+        data.extend([0, 0, 0, 0]);
+        data.extend(utf16le("third-string"));
+        let s = Strings::extract(&data);
+        assert_eq!(s.text, b"first-string\nsecond-string\nthird-string\n");
+        assert_eq!(s.runs.len(), 2);
+        assert_eq!(s.original(13), 26);
+        assert_eq!(s.original(27), 26 + 26 + 4);
+    }
+
+    #[test]
     fn utf16le_right_after_utf8_text_keeps_its_first_character() {
         let mut data = b"prefix-text".to_vec();
         data.extend(utf16le("WideString"));
@@ -310,6 +343,8 @@ mod tests {
         let s = Strings::extract(&data);
         assert_eq!(s.text.len(), data.len());
         assert_eq!(s.original(9 * 50 + 3), 9 * 50 + 3);
+        // Runs one byte apart share one entry of the map.
+        assert_eq!(s.runs.len(), 1);
     }
 
     #[test]
