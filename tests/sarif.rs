@@ -569,6 +569,11 @@ fn a_finding_in_a_binary_has_its_byte_range_in_a_valid_region() {
     assert_eq!(region["byteLength"], TOKEN.len(), "{region}");
     assert_eq!(region["startLine"], 1, "{region}");
     assert_eq!(region["startColumn"], at + 1, "{region}");
+    let message = r["message"]["text"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("data/app.db at byte offset {at}.")),
+        "{message}"
+    );
     let text = res.iter().find(|r| uri(r) == "a/.env").unwrap();
     assert_eq!(
         content_fp(r),

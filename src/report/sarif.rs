@@ -369,7 +369,10 @@ fn place(kind: ScanKind, f: &Finding) -> String {
     } else {
         f.location.to_string()
     };
-    format!("{file} at line {}, column {}", f.line, f.column)
+    match &f.offset {
+        Some(o) => format!("{file} at byte offset {}", o.start),
+        None => format!("{file} at line {}, column {}", f.line, f.column),
+    }
 }
 
 /// The result message: the first sentence says what was found and where (for history, in which
