@@ -12,6 +12,7 @@ const CREDSWEEP: &[&str] = &[
     "allow",
     "encoded",
     "archive",
+    "binary",
     "finding",
     "pair",
     "rulecheck",
@@ -42,6 +43,7 @@ const ENGINE: &[&str] = &[
     "allow",
     "pair",
     "archive",
+    "binary",
     "scan",
     "rulecheck",
 ];

@@ -549,6 +549,45 @@ fn content_fingerprint_follows_the_secret_not_the_line_or_file() {
 }
 
 #[test]
+fn a_finding_in_a_binary_has_its_byte_range_in_a_valid_region() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let mut db = b"SQLite format 3\0".to_vec();
+    db.resize(700, 0);
+    db.extend(b"\x01\x17VOBIZ_AUTH_TOKEN=");
+    let at = db.len();
+    db.extend(TOKEN.as_bytes());
+    db.resize(2048, 0);
+    write(p, "data/app.db", &db);
+    write(p, "a/.env", format!("VOBIZ_AUTH_TOKEN={TOKEN}\n"));
+    let (code, doc, _) = sarif(p, "dir", &["dir", "."], None);
+    assert_eq!(code, 1);
+    let res = results(&doc);
+    let r = res.iter().find(|r| uri(r) == "data/app.db").unwrap();
+    let region = &r["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(region["byteOffset"], at, "{region}");
+    assert_eq!(region["byteLength"], TOKEN.len(), "{region}");
+    assert_eq!(region["startLine"], 1, "{region}");
+    assert_eq!(region["startColumn"], at + 1, "{region}");
+    let message = r["message"]["text"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("data/app.db at byte offset {at}.")),
+        "{message}"
+    );
+    let text = res.iter().find(|r| uri(r) == "a/.env").unwrap();
+    assert_eq!(
+        content_fp(r),
+        content_fp(text),
+        "the fingerprint of the same secret in text"
+    );
+    assert!(
+        text["locations"][0]["physicalLocation"]["region"]
+            .get("byteOffset")
+            .is_none()
+    );
+}
+
+#[test]
 fn identical_lines_get_numbered_line_hashes() {
     let d = tempfile::tempdir().unwrap();
     let line = format!("VOBIZ_AUTH_TOKEN={TOKEN}\n");

@@ -51,6 +51,12 @@ struct JsonFinding<'a> {
     column: u32,
     end_line: u32,
     end_column: u32,
+    /// In a binary file scanned for its strings: the secret's byte offset, and just past its
+    /// end (`line` is 1 and the columns are these + 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    offset: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_offset: Option<u64>,
     secret: String,
     fingerprint: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -104,6 +110,8 @@ struct JsonSummary<'a> {
     scanned: u64,
     bytes: u64,
     binary_skipped: u64,
+    /// Binary files whose printable strings were scanned (counted in `scanned` too).
+    binary_scanned: u64,
     not_files_skipped: u64,
     suppressed: usize,
     allowed: u64,
@@ -160,6 +168,8 @@ fn json_findings(findings: &[Finding], redaction: Redaction) -> Vec<JsonFinding<
                 column: f.column,
                 end_line: f.end_line,
                 end_column: f.end_column,
+                offset: f.offset.as_ref().map(|o| o.start),
+                end_offset: f.offset.as_ref().map(|o| o.end),
                 secret: redaction.show(&f.secret),
                 fingerprint: &f.fingerprint.0,
                 commit: p.and_then(|p| p.commit.as_deref()),
@@ -214,6 +224,7 @@ fn summary<'a>(report: &'a Report<'_>) -> JsonSummary<'a> {
         scanned: s.scanned,
         bytes: s.bytes,
         binary_skipped: s.binary,
+        binary_scanned: s.binary_strings,
         not_files_skipped: s.not_files,
         suppressed: report.suppressed.len(),
         allowed: s.allowed,

@@ -370,7 +370,10 @@ fn place(kind: ScanKind, f: &Finding) -> String {
     } else {
         f.location.to_string()
     };
-    format!("{file} at line {}, column {}", f.line, f.column)
+    match &f.offset {
+        Some(o) => format!("{file} at byte offset {}", o.start),
+        None => format!("{file} at line {}, column {}", f.line, f.column),
+    }
 }
 
 /// The result message: the first sentence says what was found and where (for history, in which
@@ -458,12 +461,17 @@ fn result(
     if !uri.starts_with("file:") && uri != STDIN_URI {
         artifact.uri_base_id = Some("%SRCROOT%".to_string());
     }
-    let region = Region::builder()
+    let mut region = Region::builder()
         .start_line(i64::from(f.line))
         .start_column(i64::from(f.column))
         .end_line(i64::from(f.end_line))
         .end_column(i64::from(f.end_column))
         .build();
+    // A binary scanned for its strings: the byte range is the place (line 1, columns from it).
+    if let Some(o) = &f.offset {
+        region.byte_offset = i64::try_from(o.start).ok();
+        region.byte_length = i64::try_from(o.end - o.start).ok();
+    }
     let message_at = message_object(f);
     let related = f.pair.as_deref().map(|p| match message_at {
         Some((object, tag)) => related_in_message(p, message_location(object, tag)),

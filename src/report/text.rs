@@ -57,7 +57,11 @@ pub(crate) fn render(report: &Report<'_>, redaction: Redaction, color: Color) ->
             let _ = writeln!(out, "{}", color.paint("35", &esc(&name)));
             last_name = Some(name);
         }
-        let pos = format!("{}:{}", f.line, f.column);
+        // A binary has no lines: its findings are placed by byte offset.
+        let pos = match &f.offset {
+            Some(o) => format!("offset {}", o.start),
+            None => format!("{}:{}", f.line, f.column),
+        };
         let _ = writeln!(
             out,
             "{}  {}  {}  {}  {}",
@@ -319,6 +323,13 @@ pub(crate) fn render(report: &Report<'_>, redaction: Redaction, color: Color) ->
             out,
             "; {} below the minimum severity",
             plural_s(s.below_min_severity as usize, "finding")
+        );
+    }
+    if s.binary_strings > 0 {
+        let _ = write!(
+            out,
+            "; scanned {} as strings",
+            plural_s(s.binary_strings as usize, &format!("binary {unit}"))
         );
     }
     if s.binary > 0 {
