@@ -97,7 +97,7 @@ fn commonness(b: u8) -> u32 {
     }
 }
 
-/// The byte sets a rule's regex needs, at most [`MAX_CHECKED`] of them.
+/// The byte sets a rule's regex needs, at most `MAX_CHECKED` (two) of them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Required {
     sets: Vec<ByteSet>,
