@@ -18,6 +18,7 @@ const CREDSWEEP: &[&str] = &[
     "rules",
     "scan",
     "scanner",
+    "window",
     "term",
     "units",
     "fsutil",
@@ -42,6 +43,7 @@ const ENGINE: &[&str] = &[
     "pair",
     "archive",
     "scan",
+    "window",
     "rulecheck",
 ];
 

@@ -38,3 +38,4 @@ pub mod rulecheck;
 pub mod rules;
 pub mod scan;
 pub mod scanner;
+pub mod window;

@@ -23,8 +23,20 @@ use rayon::prelude::*;
 use super::progress::Progress;
 use super::{BlobId, ObjectError, odb};
 use crate::finding::{Finding, Fingerprint, Location};
-use crate::scan::{ScanContext, Summary, scan_buffer};
+use crate::scan::{ScanContext, SkipReason, Summary, scan_buffer};
 use crate::scanner::PathFilter;
+
+/// The most of one blob a history scan decodes, in memory, when no smaller size cap is asked
+/// for: what is past it is reported as not scanned (and fails the scan unless
+/// `--allow-truncation`). Blobs are decoded whole from their deltas, so each worker thread may
+/// hold one this large, and a delta base as large.
+pub(crate) const MAX_BLOB_IN_MEMORY: u64 = 256 << 20;
+
+/// How much of one blob a history scan decodes under `ctx`: the size cap, at most
+/// [`MAX_BLOB_IN_MEMORY`].
+pub(crate) fn blob_cap(ctx: &ScanContext<'_>) -> u64 {
+    ctx.max_file_size.min(MAX_BLOB_IN_MEMORY)
+}
 
 /// The findings of one blob, in the order the scan made them.
 pub(crate) type BlobFindings = (ObjectId, Vec<Finding>);
@@ -56,7 +68,7 @@ impl Outcome {
         if at_scoped.is_empty() {
             return Ok(());
         }
-        let bounded = odb::BoundedBlobs::new(repo, ctx.max_file_size)?;
+        let bounded = odb::BoundedBlobs::new(repo, blob_cap(ctx))?;
         let ids: Vec<ObjectId> = at_scoped.iter().copied().collect();
         let (again, _reported) = scan_listed(ctx, &bounded, &ids, at_scoped, threads)?;
         self.blobs.retain(|(b, _)| !at_scoped.contains(b));
@@ -97,7 +109,7 @@ pub(crate) fn scan_odb(
             threads: opts.threads,
             only: opts.only,
             progress: opts.progress,
-            max_blob: ctx.max_file_size,
+            max_blob: blob_cap(ctx),
         },
         visitor,
     )?;
@@ -233,6 +245,22 @@ fn scan_blob(
         id: id.to_string(),
         path: None,
     };
+    let size = size.max(data.len() as u64);
+    if size > cap as u64 {
+        // Cut by the user's cap, or by the most a history scan decodes of one blob.
+        let reason = if cap as u64 >= ctx.max_file_size {
+            SkipReason::Truncated {
+                size,
+                scanned: cap as u64,
+            }
+        } else {
+            SkipReason::TruncatedBlob {
+                size,
+                scanned: cap as u64,
+            }
+        };
+        out.summary.skip(location.name(), reason);
+    }
     let mut found = Vec::new();
     // Vobiz ids and tokens are paired within the blob (scan_buffer pairs each buffer), before
     // findings are grouped by secret: an id committed before its token first appears in an
@@ -241,7 +269,7 @@ fn scan_blob(
     scan_buffer(
         ctx,
         &data[..cap],
-        size.max(data.len() as u64),
+        cap as u64,
         &location,
         filter,
         &mut out.summary,
