@@ -248,3 +248,25 @@ fn a_history_blob_past_the_old_default_cap_is_scanned_to_its_end() {
     );
     assert_eq!(code, 0);
 }
+
+#[test]
+fn a_staged_blob_over_several_windows_is_scanned_to_its_end() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    git(p, &["init", "-q"]);
+    let (text, first, deep) = big_text();
+    write(p, "dump.sql", &text);
+    git(p, &["add", "dump.sql"]);
+    let (code, doc) = run(p, &["staged", "--no-redact", "--window-size", "2M"], None);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(
+        places(&doc),
+        vec![
+            (first, 148, TOKEN.to_string()),
+            (deep, 18, TOKEN2.to_string())
+        ]
+    );
+    let (code, doc) = run(p, &["staged", "--max-file-size", "1K"], None);
+    assert_eq!(code, 2, "{doc}");
+    assert_eq!(doc["summary"]["skipped"][0]["path"], "dump.sql");
+}

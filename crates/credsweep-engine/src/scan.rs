@@ -66,6 +66,9 @@ pub enum SkipReason {
     /// A git blob of `size` bytes, over the `scanned` bytes a history scan decodes of one blob
     /// in memory: only those were scanned.
     TruncatedBlob { size: u64, scanned: u64 },
+    /// UTF-16 text (decoded whole, not in windows) longer than the most decoded of one input:
+    /// its first `scanned` bytes were scanned.
+    TruncatedUtf16 { scanned: u64 },
     /// Not a regular file (FIFO, socket, device) or a symlink not followed.
     NotAFile,
     /// An archive, or a member of one, not read (or not wholly): encrypted, corrupt, over a
@@ -89,6 +92,7 @@ impl SkipReason {
             SkipReason::Truncated { .. }
                 | SkipReason::TruncatedStream { .. }
                 | SkipReason::TruncatedBlob { .. }
+                | SkipReason::TruncatedUtf16 { .. }
         )
     }
 }
@@ -108,6 +112,10 @@ impl fmt::Display for SkipReason {
             SkipReason::TruncatedBlob { size, scanned } => write!(
                 f,
                 "a blob of {size} bytes, over the {scanned} bytes a history scan decodes of one blob: only those were scanned (scan a checkout of it as files, which has no limit)"
+            ),
+            SkipReason::TruncatedUtf16 { scanned } => write!(
+                f,
+                "UTF-16 text longer than {scanned} bytes, the most decoded of one input: only those were scanned"
             ),
             SkipReason::ArchiveTooLarge { limit } => write!(
                 f,

@@ -38,6 +38,10 @@ use crate::scanner::decode::{self, Content};
 /// window, small enough that a thread's buffer stays modest.
 pub const DEFAULT_WINDOW_SIZE: usize = 8 << 20;
 
+/// The most of a UTF-16 input (with a byte-order mark) decoded whole; the rest is named as not
+/// scanned.
+const MAX_WHOLE_UTF16: usize = 256 << 20;
+
 /// The least overlap reach, whatever the rules: context a line-based rule needs before its secret
 /// (a long `KEY=` line) and the longest single-line secrets.
 const MIN_REACH: usize = 16 << 10;
@@ -74,6 +78,28 @@ pub fn scan_reader(
     fill(&mut limited, buf, window + 1)?;
     if buf.len() <= window {
         let capped = limited.left == 0 && has_more(limited.reader)?;
+        scan_buffer(ctx, buf, buf.len() as u64, location, filter, summary, out);
+        return Ok(Outcome {
+            bytes: buf.len() as u64,
+            capped,
+        });
+    }
+    if is_utf16(buf) {
+        // UTF-16 is decoded as a whole (a later window has no byte-order mark to be decoded by,
+        // and its lines are counted on the decoded text): up to a bound, past which what was not
+        // decoded is named as cut.
+        let whole = MAX_WHOLE_UTF16.min(usize::try_from(cap).unwrap_or(usize::MAX));
+        fill(&mut limited, buf, whole.saturating_add(1))?;
+        let capped = limited.left == 0 && has_more(limited.reader)?;
+        if buf.len() > whole {
+            buf.truncate(whole);
+            summary.skip(
+                location.name(),
+                SkipReason::TruncatedUtf16 {
+                    scanned: whole as u64,
+                },
+            );
+        }
         scan_buffer(ctx, buf, buf.len() as u64, location, filter, summary, out);
         return Ok(Outcome {
             bytes: buf.len() as u64,
@@ -309,6 +335,17 @@ fn is_plain_text(data: &[u8]) -> bool {
     )
 }
 
+/// Whether `data` starts with a UTF-16 byte-order mark and is decoded from UTF-16.
+fn is_utf16(data: &[u8]) -> bool {
+    matches!(
+        decode::decode(&data[..data.len().min(4)]),
+        Content::Text {
+            encoding: decode::Encoding::Utf16Le | decode::Encoding::Utf16Be,
+            ..
+        }
+    )
+}
+
 /// Where a window of `buf` that may run to `window` ends: after the last line break in its last
 /// `reach` bytes, else on a character boundary, so that no line or character is cut where one
 /// can be helped.
@@ -498,6 +535,39 @@ mod tests {
         assert!(!read(b"0123456789", &ctx).capped);
         let got = read(b"0123456789a", &ctx);
         assert_eq!((got.bytes, got.capped), (10, true));
+    }
+
+    #[test]
+    fn utf16_longer_than_a_window_is_decoded_whole() {
+        let scanner = Scanner::new(RuleSet::builtin().unwrap());
+        let allow = Allowlist::new(Path::new("/"));
+        let ctx = context(&scanner, &allow);
+        let window = window_size(&ctx, reach(&ctx));
+        let lines = window / 40;
+        let text = format!(
+            "{}VOBIZ_AUTH_TOKEN=sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE\n",
+            "plain text, forty-nine characters of it, no more\n".repeat(lines)
+        );
+        let mut data = vec![0xFF, 0xFE];
+        for u in text.encode_utf16() {
+            data.extend(u.to_le_bytes());
+        }
+        assert!(data.len() > 2 * window);
+        let mut summary = Summary::default();
+        let (mut out, mut buf) = (Vec::new(), Vec::new());
+        scan_reader(
+            &ctx,
+            &mut data.as_slice(),
+            &Location::Path("big.txt".into()),
+            PathFilter::Path("big.txt"),
+            &mut buf,
+            &mut summary,
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out.len(), 1, "{:?}", summary.skips);
+        assert_eq!(out[0].line as usize, lines + 1);
+        assert!(summary.skips.is_empty());
     }
 
     #[test]
