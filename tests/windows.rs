@@ -270,3 +270,23 @@ fn a_staged_blob_over_several_windows_is_scanned_to_its_end() {
     assert_eq!(code, 2, "{doc}");
     assert_eq!(doc["summary"]["skipped"][0]["path"], "dump.sql");
 }
+
+#[test]
+fn a_history_blob_over_several_windows_is_found_at_its_lines() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    git(p, &["init", "-q"]);
+    let (text, first, deep) = big_text();
+    write(p, "dump.sql", &text);
+    git(p, &["add", "dump.sql"]);
+    git(p, &["commit", "-q", "-m", "dump"]);
+    let (code, doc) = run(p, &["git", "--no-redact", "--window-size", "2M"], None);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(
+        places(&doc),
+        vec![
+            (first, 148, TOKEN.to_string()),
+            (deep, 18, TOKEN2.to_string())
+        ]
+    );
+}

@@ -266,15 +266,33 @@ fn scan_blob(
     // findings are grouped by secret: an id committed before its token first appears in an
     // older blob than the token, and would not pair with it once each is reported at its own
     // first appearance.
-    scan_buffer(
-        ctx,
-        &data[..cap],
-        cap as u64,
-        &location,
-        filter,
-        &mut out.summary,
-        &mut found,
-    );
+    // A blob longer than a window is scanned in windows, as a file of its size is, so that the
+    // scan of a huge blob holds what one window's scan holds (pairs are linked within a window).
+    let data = &data[..cap];
+    if data.len() > ctx.window_size {
+        let mut reader = data;
+        let mut window = Vec::new();
+        // Reading from memory cannot fail.
+        let _ = crate::window::scan_reader(
+            ctx,
+            &mut reader,
+            &location,
+            filter,
+            &mut window,
+            &mut out.summary,
+            &mut found,
+        );
+    } else {
+        scan_buffer(
+            ctx,
+            data,
+            cap as u64,
+            &location,
+            filter,
+            &mut out.summary,
+            &mut found,
+        );
+    }
     if !found.is_empty() {
         out.blobs.push((id, found));
     }
