@@ -290,3 +290,33 @@ fn a_history_blob_over_several_windows_is_found_at_its_lines() {
         ]
     );
 }
+
+#[test]
+fn a_packed_blob_past_what_history_decodes_in_memory_is_streamed_to_its_end() {
+    // Over 256 MiB, the most a history scan decodes of one blob in memory: stored whole in its
+    // pack (`core.bigFileThreshold` makes `git add` write it straight into one), it is inflated
+    // and scanned in windows.
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    git(p, &["init", "-q"]);
+    git(p, &["config", "core.bigFileThreshold", "1m"]);
+    let lines = 2_700_000;
+    {
+        use std::io::Write;
+        let mut w = std::io::BufWriter::new(std::fs::File::create(p.join("dump.sql")).unwrap());
+        let chunk = filler(10_000);
+        for _ in 0..lines / 10_000 {
+            w.write_all(chunk.as_bytes()).unwrap();
+        }
+        writeln!(w, "VOBIZ_AUTH_TOKEN={TOKEN}").unwrap();
+    }
+    git(p, &["add", "dump.sql"]);
+    git(p, &["commit", "-q", "-m", "dump"]);
+    let (code, doc) = run(p, &["git", "--no-redact"], None);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(
+        places(&doc),
+        vec![(lines as u64 + 1, 18, TOKEN.to_string())]
+    );
+    assert!(doc["summary"]["skipped"].as_array().unwrap().is_empty());
+}

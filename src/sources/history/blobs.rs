@@ -110,6 +110,8 @@ pub(crate) fn scan_odb(
             only: opts.only,
             progress: opts.progress,
             max_blob: blob_cap(ctx),
+            // A blob past what is decoded in memory, stored whole, is scanned as it inflates.
+            stream_blobs: ctx.max_file_size > blob_cap(ctx),
         },
         visitor,
     )?;
@@ -217,6 +219,48 @@ impl odb::BlobVisitor for Visitor<'_> {
             PathFilter::Unscoped,
             &mut self.local,
         );
+    }
+
+    fn visit_stream(&mut self, id: BlobId, reader: &mut dyn std::io::Read, size: u64) {
+        let location = Location::Blob {
+            id: id.0.to_string(),
+            path: None,
+        };
+        let mut found = Vec::new();
+        let mut window = Vec::new();
+        let summary = &mut self.local.summary;
+        match crate::window::scan_reader(
+            self.ctx,
+            reader,
+            &location,
+            PathFilter::Unscoped,
+            &mut window,
+            summary,
+            &mut found,
+        ) {
+            Ok(read) if read.capped => summary.skip(
+                location.name(),
+                SkipReason::Truncated {
+                    size,
+                    scanned: read.bytes,
+                },
+            ),
+            Ok(read) if read.bytes < size => summary.skip(
+                location.name(),
+                SkipReason::Error(format!(
+                    "blob ends after {} of its {size} bytes",
+                    read.bytes
+                )),
+            ),
+            Ok(_) => {}
+            Err(e) => summary.skip(
+                location.name(),
+                SkipReason::Error(format!("blob cannot be inflated: {e}")),
+            ),
+        }
+        if !found.is_empty() {
+            self.local.blobs.push((id.0, found));
+        }
     }
 }
 

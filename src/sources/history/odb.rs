@@ -37,6 +37,10 @@ pub(crate) trait BlobVisitor: Clone + Send + Sync {
     /// `data` is the blob, or its first bytes when it is larger than the size cap; `size` is
     /// its whole size.
     fn visit(&mut self, id: BlobId, data: &[u8], size: u64);
+    /// A blob larger than [`Options::max_blob`] stored whole in its pack, when
+    /// [`Options::stream_blobs`] asks for it: its bytes as they inflate, to be read once (in
+    /// windows); `size` is its whole size. A read error is damage to report.
+    fn visit_stream(&mut self, id: BlobId, reader: &mut dyn std::io::Read, size: u64);
 }
 
 pub(crate) struct Options<'a> {
@@ -44,8 +48,12 @@ pub(crate) struct Options<'a> {
     /// Visit only these blobs (`--reachable-only`); all blobs when `None`.
     pub only: Option<&'a HashSet<ObjectId>>,
     pub progress: &'a Progress,
-    /// Blobs larger than this are decoded only this far (`--max-file-size`).
+    /// Blobs larger than this are decoded only this far (`--max-file-size`, or the most a
+    /// history scan decodes in memory).
     pub max_blob: u64,
+    /// A blob larger than `max_blob` that its pack stores whole (not as a delta) is handed to
+    /// [`BlobVisitor::visit_stream`] as it inflates, rather than cut at `max_blob`.
+    pub stream_blobs: bool,
 }
 
 /// Trees, commits and tags larger than this are not read: git writes none near it.
@@ -184,6 +192,18 @@ impl<V: BlobVisitor> DecodeThread<'_, V> {
             Kind::Tree => self.check_tree(id, data),
             Kind::Tag => {}
         }
+    }
+
+    /// Hands the blob `id`, too large to decode in memory, to the visitor as it inflates.
+    fn stream(&mut self, id: ObjectId, reader: &mut dyn std::io::Read, size: u64) {
+        self.progress.object(size);
+        if self.only.is_some_and(|only| !only.contains(&id))
+            || self.earlier.iter().any(|e| e.lookup(id).is_some())
+        {
+            return;
+        }
+        self.delivered.push(id);
+        self.visitor.visit_stream(BlobId(id), reader, size);
     }
 
     /// Whether `id` is in the object database. Consecutive versions of a tree name mostly the
@@ -503,6 +523,7 @@ pub(crate) fn commits(repo: &gix::Repository, threads: usize) -> Result<Outcome>
             // Only a blob that a commit, tree or tag is a delta of is decoded: whole, as the
             // object built on it must be.
             max_blob: MAX_OTHER,
+            stream_blobs: false,
         },
         NoBlobs,
     )
@@ -514,6 +535,7 @@ struct NoBlobs;
 
 impl BlobVisitor for NoBlobs {
     fn visit(&mut self, _: BlobId, _: &[u8], _: u64) {}
+    fn visit_stream(&mut self, _: BlobId, _: &mut dyn std::io::Read, _: u64) {}
 }
 
 /// A decoding thread's state for a pass that is not one pack's delta tree (loose objects, a
@@ -789,6 +811,16 @@ fn decode_outside<V: BlobVisitor>(
         {
             continue;
         }
+        if opts.stream_blobs && a.base.is_none() && a.size > opts.max_blob {
+            match whole_blob(bytes, a.offset, hash.len_in_bytes()) {
+                Ok(mut reader) => worker.stream(a.oid, &mut reader, a.size),
+                Err(e) => worker.errors.push(ObjectError::new(
+                    a.oid,
+                    format!("blob {} ({} bytes) was not scanned: {e}", a.oid, a.size),
+                )),
+            }
+            continue;
+        }
         match audit::decode_prefix(
             bytes,
             &plan.audit,
@@ -803,6 +835,70 @@ fn decode_outside<V: BlobVisitor>(
                 a.oid,
                 format!("blob {} ({} bytes) was not scanned: {e}", a.oid, a.size),
             )),
+        }
+    }
+}
+
+/// The blob stored whole at `offset` of `pack`, inflating as it is read (at most the size its
+/// header claims). The audit checked that it inflates to that size.
+fn whole_blob(
+    pack: &[u8],
+    offset: u64,
+    hash_len: usize,
+) -> std::result::Result<impl std::io::Read + '_, String> {
+    let h = audit::parse_header(pack, offset, hash_len)?;
+    if h.stored != audit::Stored::Base(Kind::Blob) {
+        return Err("it is not stored whole".into());
+    }
+    let input = pack
+        .get(h.data_start..)
+        .ok_or_else(|| "its data lies past the end of the pack".to_string())?;
+    let inflating = Inflating {
+        z: gix::zlib::Decompress::new(),
+        input,
+        done: false,
+    };
+    Ok(std::io::Read::take(inflating, h.claimed))
+}
+
+/// A zlib stream at the start of `input`, inflated as it is read.
+struct Inflating<'a> {
+    z: gix::zlib::Decompress,
+    input: &'a [u8],
+    done: bool,
+}
+
+impl std::io::Read for Inflating<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        use gix::zlib::{FlushDecompress, Status};
+        use std::io::{Error, ErrorKind};
+        if self.done || out.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let (in_before, out_before) = (self.z.total_in(), self.z.total_out());
+            let rest = usize::try_from(in_before)
+                .ok()
+                .and_then(|i| self.input.get(i..))
+                .unwrap_or_default();
+            let status = self
+                .z
+                .decompress(rest, out, FlushDecompress::None)
+                .map_err(|_| Error::new(ErrorKind::InvalidData, "its data is not a zlib stream"))?;
+            let n = (self.z.total_out() - out_before) as usize;
+            if status == Status::StreamEnd {
+                self.done = true;
+                return Ok(n);
+            }
+            if n > 0 {
+                return Ok(n);
+            }
+            if self.z.total_in() == in_before {
+                return Err(Error::new(
+                    ErrorKind::UnexpectedEof,
+                    "its zlib stream ends before its data does",
+                ));
+            }
         }
     }
 }
@@ -1159,6 +1255,7 @@ mod tests {
                 only: None,
                 progress: &progress,
                 max_blob: 1 << 20,
+                stream_blobs: false,
             },
             NoBlobs,
         )
