@@ -291,15 +291,16 @@ fn a_history_blob_over_several_windows_is_found_at_its_lines() {
     );
 }
 
-#[test]
-fn a_packed_blob_past_what_history_decodes_in_memory_is_streamed_to_its_end() {
-    // Over 256 MiB, the most a history scan decodes of one blob in memory: stored whole in its
-    // pack (`core.bigFileThreshold` makes `git add` write it straight into one), it is inflated
-    // and scanned in windows.
+/// Commits a blob of over 256 MiB (the most a history scan decodes of one blob in memory) with a
+/// token on its last line, packed (`core.bigFileThreshold` makes `git add` write it straight into
+/// a pack, stored whole) or loose; the history scan finds the token at its line, nothing cut.
+fn scan_history_of_a_huge_blob(packed: bool) {
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
     git(p, &["init", "-q"]);
-    git(p, &["config", "core.bigFileThreshold", "1m"]);
+    if packed {
+        git(p, &["config", "core.bigFileThreshold", "1m"]);
+    }
     let lines = 2_700_000;
     {
         use std::io::Write;
@@ -312,6 +313,14 @@ fn a_packed_blob_past_what_history_decodes_in_memory_is_streamed_to_its_end() {
     }
     git(p, &["add", "dump.sql"]);
     git(p, &["commit", "-q", "-m", "dump"]);
+    let packs = std::fs::read_dir(p.join(".git/objects/pack"))
+        .unwrap()
+        .count();
+    assert_eq!(
+        packs > 0,
+        packed,
+        "the blob is where the test means it to be"
+    );
     let (code, doc) = run(p, &["git", "--no-redact"], None);
     assert_eq!(code, 1, "{doc}");
     assert_eq!(
@@ -319,4 +328,14 @@ fn a_packed_blob_past_what_history_decodes_in_memory_is_streamed_to_its_end() {
         vec![(lines as u64 + 1, 18, TOKEN.to_string())]
     );
     assert!(doc["summary"]["skipped"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn a_packed_blob_past_what_history_decodes_in_memory_is_streamed_to_its_end() {
+    scan_history_of_a_huge_blob(true);
+}
+
+#[test]
+fn a_loose_blob_past_what_history_decodes_in_memory_is_streamed_to_its_end() {
+    scan_history_of_a_huge_blob(false);
 }

@@ -480,6 +480,13 @@ pub(crate) fn visit_blobs<V: BlobVisitor>(
                         opts.progress.object(0);
                         return;
                     }
+                    // A blob too large to decode in memory is scanned as it inflates.
+                    if opts.stream_blobs
+                        && let Some((mut reader, size)) = big_loose_blob(dir, id, opts.max_blob)
+                    {
+                        worker.stream(*id, &mut reader, size);
+                        return;
+                    }
                     match read_loose(dir, id, opts.max_blob) {
                         Ok(o) => worker.object(*id, o.kind, &o.data, o.size),
                         Err(e) => worker.errors.push(ObjectError::new(
@@ -853,22 +860,35 @@ fn whole_blob(
     let input = pack
         .get(h.data_start..)
         .ok_or_else(|| "its data lies past the end of the pack".to_string())?;
-    let inflating = Inflating {
-        z: gix::zlib::Decompress::new(),
-        input,
-        done: false,
-    };
-    Ok(std::io::Read::take(inflating, h.claimed))
+    Ok(std::io::Read::take(Inflating::new(input), h.claimed))
 }
 
-/// A zlib stream at the start of `input`, inflated as it is read.
-struct Inflating<'a> {
+/// A zlib stream read from `input`, inflated as it is read (the input read in 64 KiB pieces).
+struct Inflating<R> {
     z: gix::zlib::Decompress,
-    input: &'a [u8],
+    input: R,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
     done: bool,
 }
 
-impl std::io::Read for Inflating<'_> {
+impl<R: std::io::Read> Inflating<R> {
+    fn new(input: R) -> Inflating<R> {
+        Inflating {
+            z: gix::zlib::Decompress::new(),
+            input,
+            buf: vec![0; 64 << 10],
+            start: 0,
+            end: 0,
+            eof: false,
+            done: false,
+        }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for Inflating<R> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         use gix::zlib::{FlushDecompress, Status};
         use std::io::{Error, ErrorKind};
@@ -876,15 +896,18 @@ impl std::io::Read for Inflating<'_> {
             return Ok(0);
         }
         loop {
+            if self.start == self.end && !self.eof {
+                self.end = self.input.read(&mut self.buf)?;
+                self.start = 0;
+                self.eof = self.end == 0;
+            }
             let (in_before, out_before) = (self.z.total_in(), self.z.total_out());
-            let rest = usize::try_from(in_before)
-                .ok()
-                .and_then(|i| self.input.get(i..))
-                .unwrap_or_default();
             let status = self
                 .z
-                .decompress(rest, out, FlushDecompress::None)
+                .decompress(&self.buf[self.start..self.end], out, FlushDecompress::None)
                 .map_err(|_| Error::new(ErrorKind::InvalidData, "its data is not a zlib stream"))?;
+            let consumed = (self.z.total_in() - in_before) as usize;
+            self.start += consumed;
             let n = (self.z.total_out() - out_before) as usize;
             if status == Status::StreamEnd {
                 self.done = true;
@@ -893,7 +916,7 @@ impl std::io::Read for Inflating<'_> {
             if n > 0 {
                 return Ok(n);
             }
-            if self.z.total_in() == in_before {
+            if consumed == 0 && (self.eof || self.start < self.end) {
                 return Err(Error::new(
                     ErrorKind::UnexpectedEof,
                     "its zlib stream ends before its data does",
@@ -1094,6 +1117,48 @@ const MAX_LOOSE_FILE: u64 = 4 << 30;
 /// allocated, and whose data must inflate to exactly that size.
 fn read_loose(dir: &Path, id: &ObjectId, max_blob: u64) -> std::result::Result<Loose, String> {
     use std::io::Read;
+    let (file, len) = open_loose(dir, id)?;
+    let (kind, data, size) =
+        audit::decode_loose_from(file.take(MAX_LOOSE_FILE), len, max_blob, MAX_OTHER)?;
+    Ok(Loose { kind, data, size })
+}
+
+/// Loose object `id`, if it is a blob larger than `max_blob`: inflating as it is read, its
+/// header (`blob <size>\0`) skipped, at most its size; and that size. Only a file whose
+/// compressed length could inflate past `max_blob` ([`audit::inflatable`]) is opened for it:
+/// anything else, and any damage, is left to [`read_loose`].
+fn big_loose_blob(
+    dir: &Path,
+    id: &ObjectId,
+    max_blob: u64,
+) -> Option<(impl std::io::Read + use<>, u64)> {
+    use std::io::Read;
+    let hex = id.to_string();
+    let meta = std::fs::symlink_metadata(dir.join(&hex[..2]).join(&hex[2..])).ok()?;
+    if !meta.file_type().is_file() || audit::inflatable(meta.len()) <= max_blob {
+        return None;
+    }
+    let (file, _) = open_loose(dir, id).ok()?;
+    let mut inflating = Inflating::new(file.take(MAX_LOOSE_FILE));
+    let mut header = Vec::new();
+    let mut byte = [0u8; 1];
+    while header.len() < 64 {
+        inflating.read_exact(&mut byte).ok()?;
+        if byte[0] == 0 {
+            let size: u64 = std::str::from_utf8(header.strip_prefix(b"blob ")?)
+                .ok()?
+                .parse()
+                .ok()?;
+            return (size > max_blob).then(|| (inflating.take(size), size));
+        }
+        header.push(byte[0]);
+    }
+    None
+}
+
+/// Opens loose object `id` of objects directory `dir`, checked to be a regular file of bounded
+/// size; returns it and its length.
+fn open_loose(dir: &Path, id: &ObjectId) -> std::result::Result<(std::fs::File, u64), String> {
     use std::os::unix::fs::OpenOptionsExt;
     let hex = id.to_string();
     let path = dir.join(&hex[..2]).join(&hex[2..]);
@@ -1120,9 +1185,7 @@ fn read_loose(dir: &Path, id: &ObjectId, max_blob: u64) -> std::result::Result<L
             meta.len()
         ));
     }
-    let (kind, data, size) =
-        audit::decode_loose_from(file.take(MAX_LOOSE_FILE), meta.len(), max_blob, MAX_OTHER)?;
-    Ok(Loose { kind, data, size })
+    Ok((file, meta.len()))
 }
 
 /// Opening flags for repository files: never block on a FIFO (`O_NONBLOCK`).
