@@ -12,6 +12,7 @@ const CREDSWEEP: &[&str] = &[
     "allow",
     "encoded",
     "archive",
+    "binary",
     "finding",
     "pair",
     "rulecheck",
@@ -36,12 +37,14 @@ const CREDSWEEP: &[&str] = &[
 /// The engine crate, lowest first.
 const ENGINE: &[&str] = &[
     "encoded",
+    "required",
     "rules",
     "scanner",
     "finding",
     "allow",
     "pair",
     "archive",
+    "binary",
     "scan",
     "window",
     "rulecheck",

@@ -49,6 +49,7 @@ fn context(scanner: &Scanner) -> ScanContext<'_> {
         max_decode_depth: credsweep::scan::DEFAULT_MAX_DECODE_DEPTH,
         rule_stats: false,
         archives: Default::default(),
+        binary_strings: true,
     }
 }
 

@@ -549,6 +549,45 @@ fn content_fingerprint_follows_the_secret_not_the_line_or_file() {
 }
 
 #[test]
+fn a_finding_in_a_binary_has_its_byte_range_in_a_valid_region() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let mut db = b"SQLite format 3\0".to_vec();
+    db.resize(700, 0);
+    db.extend(b"\x01\x17VOBIZ_AUTH_TOKEN=");
+    let at = db.len();
+    db.extend(TOKEN.as_bytes());
+    db.resize(2048, 0);
+    write(p, "data/app.db", &db);
+    write(p, "a/.env", format!("VOBIZ_AUTH_TOKEN={TOKEN}\n"));
+    let (code, doc, _) = sarif(p, "dir", &["dir", "."], None);
+    assert_eq!(code, 1);
+    let res = results(&doc);
+    let r = res.iter().find(|r| uri(r) == "data/app.db").unwrap();
+    let region = &r["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(region["byteOffset"], at, "{region}");
+    assert_eq!(region["byteLength"], TOKEN.len(), "{region}");
+    assert_eq!(region["startLine"], 1, "{region}");
+    assert_eq!(region["startColumn"], at + 1, "{region}");
+    let message = r["message"]["text"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("data/app.db at byte offset {at}.")),
+        "{message}"
+    );
+    let text = res.iter().find(|r| uri(r) == "a/.env").unwrap();
+    assert_eq!(
+        content_fp(r),
+        content_fp(text),
+        "the fingerprint of the same secret in text"
+    );
+    assert!(
+        text["locations"][0]["physicalLocation"]["region"]
+            .get("byteOffset")
+            .is_none()
+    );
+}
+
+#[test]
 fn identical_lines_get_numbered_line_hashes() {
     let d = tempfile::tempdir().unwrap();
     let line = format!("VOBIZ_AUTH_TOKEN={TOKEN}\n");
@@ -919,4 +958,36 @@ fn each_scan_kind_has_its_own_category() {
         );
     }
     assert_eq!(ids.len(), 4, "{ids:?}");
+}
+
+#[test]
+fn a_commit_message_finding_is_a_logical_location_with_no_artifact() {
+    let r = repo();
+    let p = r.path();
+    write(p, "README.md", "A project.\n");
+    commit(p, &format!("key {TOKEN}"), "2024-02-03T04:05:06Z");
+    let id = rev(p, "HEAD");
+    let out = run(p, &["git", ".", "--format", "sarif"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errors: Vec<String> = validator()
+        .iter_errors(&doc)
+        .take(20)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "not schema-valid:\n{}",
+        errors.join("\n")
+    );
+    let res = results(&doc);
+    assert_eq!(res.len(), 1, "{doc}");
+    let loc = &res[0]["locations"][0];
+    assert!(loc.get("physicalLocation").is_none(), "{loc}");
+    let logical = &loc["logicalLocations"][0];
+    assert_eq!(logical["name"], id.as_str());
+    assert_eq!(logical["kind"], "object");
+    assert_eq!(res[0]["properties"]["location"], "commit-message");
+    assert_eq!(res[0]["properties"]["commit"], id.as_str());
+    assert!(!serde_json::to_string(&doc).unwrap().contains(TOKEN));
 }

@@ -122,6 +122,8 @@ pub struct ScanOptions {
     pub archives: bool,
     /// `--max-archive-depth`: how deep archives nested in archives are opened.
     pub max_archive_depth: u32,
+    /// Scan the printable strings of binary files; off with `--skip-binary`.
+    pub binary_strings: bool,
     pub verify: crate::verify::Options,
 }
 

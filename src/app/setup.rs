@@ -96,6 +96,8 @@ pub struct Setup {
     pub rule_stats: bool,
     /// Whether and how deep archives are opened (`--no-archives`, `--max-archive-depth`).
     pub archives: crate::archive::Options,
+    /// Whether binary files' printable strings are scanned (`--skip-binary` turns it off).
+    pub binary_strings: bool,
     /// For the report: where the configuration came from, and what of it was not applied.
     pub notes: Vec<String>,
 }
@@ -146,6 +148,7 @@ impl Setup {
                 max_depth: a.max_archive_depth,
                 ..Default::default()
             },
+            binary_strings: a.binary_strings,
             notes,
         })
     }
@@ -165,6 +168,7 @@ impl Setup {
             max_decode_depth: self.max_decode_depth,
             rule_stats: self.rule_stats,
             archives: self.archives.clone(),
+            binary_strings: self.binary_strings,
         }
     }
 

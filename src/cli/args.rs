@@ -187,6 +187,10 @@ pub struct ScanArgs {
     /// Open archives nested in archives this deep (the outermost is 1; 0 opens none).
     #[arg(long, value_name = "N", default_value_t = crate::archive::DEFAULT_MAX_DEPTH)]
     pub max_archive_depth: u32,
+    /// Skip binary files (a NUL byte among the first 8,000 bytes) instead of scanning their
+    /// printable strings. Images, audio, video and fonts are skipped either way.
+    #[arg(long)]
+    pub skip_binary: bool,
     /// Opt-in verification of Vobiz credential pairs (`--verify`, `--fail-on active`, ...).
     #[command(flatten)]
     pub verify: VerifyArgs,

@@ -109,6 +109,7 @@ pub(crate) fn scan_options(a: &ScanArgs) -> ScanOptions {
         rule_stats: a.rule_stats,
         archives: !a.no_archives,
         max_archive_depth: a.max_archive_depth,
+        binary_strings: !a.skip_binary,
         verify: verify_options(&a.verify),
     }
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::Report;
 use crate::finding::Redaction;
-use crate::finding::{Finding, OtherPlace};
+use crate::finding::{Finding, Location, OtherPlace};
 use crate::scan::SkipReason;
 
 #[derive(Serialize)]
@@ -34,7 +34,13 @@ struct JsonFinding<'a> {
     rule_id: &'a str,
     severity: &'static str,
     description: &'a str,
-    path: std::borrow::Cow<'a, str>,
+    /// The file (or blob) name; absent for a commit or tag message, which `location` names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<std::borrow::Cow<'a, str>>,
+    /// `commit-message` or `tag-message` for a secret in a message (its object id in `commit`);
+    /// absent for a secret in a file or blob.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<&'static str>,
     /// How the secret was decoded to be found (`["base64"]`); absent when found as written.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     decoded: Vec<&'a str>,
@@ -45,6 +51,12 @@ struct JsonFinding<'a> {
     column: u32,
     end_line: u32,
     end_column: u32,
+    /// In a binary file scanned for its strings: the secret's byte offset, and just past its
+    /// end (`line` is 1 and the columns are these + 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    offset: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_offset: Option<u64>,
     secret: String,
     fingerprint: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -98,6 +110,8 @@ struct JsonSummary<'a> {
     scanned: u64,
     bytes: u64,
     binary_skipped: u64,
+    /// Binary files whose printable strings were scanned (counted in `scanned` too).
+    binary_scanned: u64,
     not_files_skipped: u64,
     suppressed: usize,
     allowed: u64,
@@ -144,13 +158,18 @@ fn json_findings(findings: &[Finding], redaction: Redaction) -> Vec<JsonFinding<
                 rule_id: &f.rule_id,
                 severity: f.severity.as_str(),
                 description: &f.description,
-                path: f.location.name(),
+                path: message_kind(&f.location)
+                    .is_none()
+                    .then(|| f.location.name()),
+                location: message_kind(&f.location),
                 decoded: f.location.decoded(),
                 member: super::archive_member(f.location.undecoded()).map(|(_, m)| m),
                 line: f.line,
                 column: f.column,
                 end_line: f.end_line,
                 end_column: f.end_column,
+                offset: f.offset.as_ref().map(|o| o.start),
+                end_offset: f.offset.as_ref().map(|o| o.end),
                 secret: redaction.show(&f.secret),
                 fingerprint: &f.fingerprint.0,
                 commit: p.and_then(|p| p.commit.as_deref()),
@@ -159,7 +178,8 @@ fn json_findings(findings: &[Finding], redaction: Redaction) -> Vec<JsonFinding<
                 date: p.and_then(|p| p.date.as_deref()),
                 message: p.and_then(|p| p.message.as_deref()),
                 ref_name: p.and_then(|p| p.ref_name.as_deref()),
-                blob: p.map(|p| p.blob.as_str()),
+                // A message is in no blob.
+                blob: p.map(|p| p.blob.as_str()).filter(|b| !b.is_empty()),
                 other_locations: p.map(|p| p.other_locations),
                 other_places: p.map(|p| p.other_places.as_slice()),
                 other_places_omitted: p.map(|p| p.other_places_omitted()),
@@ -176,6 +196,15 @@ fn json_findings(findings: &[Finding], redaction: Redaction) -> Vec<JsonFinding<
             }
         })
         .collect()
+}
+
+/// `commit-message` or `tag-message` for a finding in a message (or in a value decoded there).
+fn message_kind(location: &Location) -> Option<&'static str> {
+    match location.undecoded() {
+        Location::Message { tag: false, .. } => Some("commit-message"),
+        Location::Message { tag: true, .. } => Some("tag-message"),
+        _ => None,
+    }
 }
 
 fn summary<'a>(report: &'a Report<'_>) -> JsonSummary<'a> {
@@ -195,6 +224,7 @@ fn summary<'a>(report: &'a Report<'_>) -> JsonSummary<'a> {
         scanned: s.scanned,
         bytes: s.bytes,
         binary_skipped: s.binary,
+        binary_scanned: s.binary_strings,
         not_files_skipped: s.not_files,
         suppressed: report.suppressed.len(),
         allowed: s.allowed,

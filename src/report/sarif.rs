@@ -33,9 +33,10 @@ use std::path::{Component, Path, PathBuf};
 
 use serde_json::{Value, json};
 use serde_sarif::sarif::{
-    ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
-    PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor,
-    Result as SarifResult, ResultLevel, Run, RunAutomationDetails, Sarif, Tool, ToolComponent,
+    ArtifactLocation, Invocation, Location, LogicalLocation, Message, MultiformatMessageString,
+    Notification, PhysicalLocation, PropertyBag, Region, ReportingConfiguration,
+    ReportingDescriptor, Result as SarifResult, ResultLevel, Run, RunAutomationDetails, Sarif,
+    Tool, ToolComponent,
 };
 
 use super::{Report, ScanKind};
@@ -369,7 +370,10 @@ fn place(kind: ScanKind, f: &Finding) -> String {
     } else {
         f.location.to_string()
     };
-    format!("{file} at line {}, column {}", f.line, f.column)
+    match &f.offset {
+        Some(o) => format!("{file} at byte offset {}", o.start),
+        None => format!("{file} at line {}, column {}", f.line, f.column),
+    }
 }
 
 /// The result message: the first sentence says what was found and where (for history, in which
@@ -382,6 +386,18 @@ fn result_message(kind: ScanKind, f: &Finding, authors: bool) -> String {
     );
     if let Some(p) = &f.provenance {
         match &p.commit {
+            Some(_) if message_object(f).is_some() => {
+                let by = p.author.as_ref().filter(|_| authors);
+                if by.is_some() || p.date.is_some() {
+                    m += ", written";
+                }
+                if let Some(a) = by {
+                    m += &format!(" by {a}");
+                }
+                if let Some(d) = &p.date {
+                    m += &format!(" on {d}");
+                }
+            }
             Some(c) => {
                 m += &format!(", added in commit {}", &c[..c.len().min(12)]);
                 if let Some(a) = p.author.as_ref().filter(|_| authors) {
@@ -413,6 +429,27 @@ fn result_message(kind: ScanKind, f: &Finding, authors: bool) -> String {
     m
 }
 
+/// For a finding in a commit or tag message: the object's full id, and whether it is a tag.
+fn message_object(f: &Finding) -> Option<(&str, bool)> {
+    match f.location.undecoded() {
+        crate::finding::Location::Message { object, tag } => Some((object, *tag)),
+        _ => None,
+    }
+}
+
+/// Where a message is, for SARIF: no file holds it, so a logical location names the commit (or
+/// tag) object by its id.
+fn message_location(object: &str, tag: bool) -> LogicalLocation {
+    LogicalLocation::builder()
+        .name(object.to_string())
+        .fully_qualified_name(format!(
+            "{} {object} message",
+            if tag { "tag" } else { "commit" }
+        ))
+        .kind("object".to_string())
+        .build()
+}
+
 fn result(
     kind: ScanKind,
     f: &Finding,
@@ -424,24 +461,36 @@ fn result(
     if !uri.starts_with("file:") && uri != STDIN_URI {
         artifact.uri_base_id = Some("%SRCROOT%".to_string());
     }
-    let region = Region::builder()
+    let mut region = Region::builder()
         .start_line(i64::from(f.line))
         .start_column(i64::from(f.column))
         .end_line(i64::from(f.end_line))
         .end_column(i64::from(f.end_column))
         .build();
-    let related = f
-        .pair
-        .as_deref()
-        .map(|p| related_location(p, artifact.clone()));
-    let location = Location::builder()
-        .physical_location(
-            PhysicalLocation::builder()
-                .artifact_location(artifact)
-                .region(region)
-                .build(),
-        )
-        .build();
+    // A binary scanned for its strings: the byte range is the place (line 1, columns from it).
+    if let Some(o) = &f.offset {
+        region.byte_offset = i64::try_from(o.start).ok();
+        region.byte_length = i64::try_from(o.end - o.start).ok();
+    }
+    let message_at = message_object(f);
+    let related = f.pair.as_deref().map(|p| match message_at {
+        Some((object, tag)) => related_in_message(p, message_location(object, tag)),
+        None => related_location(p, artifact.clone()),
+    });
+    let location = match message_at {
+        // The line and column in the message are in the result's message and properties.
+        Some((object, tag)) => Location::builder()
+            .logical_locations(vec![message_location(object, tag)])
+            .build(),
+        None => Location::builder()
+            .physical_location(
+                PhysicalLocation::builder()
+                    .artifact_location(artifact)
+                    .region(region)
+                    .build(),
+            )
+            .build(),
+    };
     let mut fingerprints = BTreeMap::new();
     if let Some(h) = &f.line_hash {
         fingerprints.insert(LINE_HASH_KEY.to_string(), h.clone());
@@ -470,6 +519,14 @@ fn result(
     if let Some((_, member)) = super::archive_member(f.location.undecoded()) {
         props.push(("member", json!(member)));
     }
+    if let Some((_, tag)) = message_at {
+        props.push((
+            "location",
+            json!(if tag { "tag-message" } else { "commit-message" }),
+        ));
+        props.push(("line", json!(f.line)));
+        props.push(("column", json!(f.column)));
+    }
     if let Some(p) = &f.provenance {
         if let Some(c) = &p.commit {
             props.push(("commit", json!(c)));
@@ -480,7 +537,9 @@ fn result(
         if let Some(d) = &p.date {
             props.push(("date", json!(d)));
         }
-        props.push(("blob", json!(p.blob)));
+        if !p.blob.is_empty() {
+            props.push(("blob", json!(p.blob)));
+        }
         if let Some(r) = &p.ref_name {
             props.push(("ref", json!(r)));
         }
@@ -523,14 +582,36 @@ fn related_location(p: &PairLink, artifact: ArtifactLocation) -> Location {
         .build()
 }
 
+/// The related location (id 1) of the other half of a Vobiz pair in the same message.
+fn related_in_message(p: &PairLink, at: LogicalLocation) -> Location {
+    Location::builder()
+        .id(1)
+        .logical_locations(vec![at])
+        .message(message(format!(
+            "The other half of the credential pair ({}, redacted value {}), at line {}, column {} of the same message.",
+            p.rule_id,
+            p.secret.redacted(),
+            p.line,
+            p.column
+        )))
+        .build()
+}
+
 /// What the message adds for a Vobiz pair and its verification: the link to the other half, and
 /// what `--verify` found (an active credential must be rotated now).
 fn pair_sentences(f: &Finding) -> String {
     let mut m = String::new();
     if let Some(p) = &f.pair {
         m += &format!(
-            " It pairs with the [{}](1) at line {}, column {} of the same file: together they make a complete Vobiz API credential.",
-            p.rule_id, p.line, p.column
+            " It pairs with the [{}](1) at line {}, column {} of the same {}: together they make a complete Vobiz API credential.",
+            p.rule_id,
+            p.line,
+            p.column,
+            if message_object(f).is_some() {
+                "message"
+            } else {
+                "file"
+            }
         );
     }
     if let Some(v) = &f.verification {

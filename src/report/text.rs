@@ -7,7 +7,7 @@ use std::fmt::Write;
 use super::Report;
 use crate::finding::Liveness;
 use crate::finding::Redaction;
-use crate::finding::{Finding, Provenance};
+use crate::finding::{Finding, Location, Provenance};
 use crate::rules::Severity;
 use crate::scan::SkipReason;
 use crate::term::{escape as esc, plural_s};
@@ -57,7 +57,11 @@ pub(crate) fn render(report: &Report<'_>, redaction: Redaction, color: Color) ->
             let _ = writeln!(out, "{}", color.paint("35", &esc(&name)));
             last_name = Some(name);
         }
-        let pos = format!("{}:{}", f.line, f.column);
+        // A binary has no lines: its findings are placed by byte offset.
+        let pos = match &f.offset {
+            Some(o) => format!("offset {}", o.start),
+            None => format!("{}:{}", f.line, f.column),
+        };
         let _ = writeln!(
             out,
             "{}  {}  {}  {}  {}",
@@ -86,7 +90,12 @@ pub(crate) fn render(report: &Report<'_>, redaction: Redaction, color: Color) ->
             let mut line = String::from("    ");
             match &p.commit {
                 Some(c) => {
-                    let _ = write!(line, "commit {}", &c[..c.len().min(12)]);
+                    // A tag message names its tag object.
+                    let object = match f.location {
+                        Location::Message { tag: true, .. } => "tag",
+                        _ => "commit",
+                    };
+                    let _ = write!(line, "{object} {}", &c[..c.len().min(12)]);
                     if let Some(a) = &p.author {
                         let _ = write!(line, " by {}", esc(a));
                         if let Some(e) = &p.email {
@@ -209,10 +218,40 @@ pub(crate) fn render(report: &Report<'_>, redaction: Redaction, color: Color) ->
         out.push('\n');
     }
     let n = report.findings.len();
-    let files: BTreeSet<_> = report.findings.iter().map(|f| f.location.name()).collect();
+    // Commit and tag messages are counted apart from the files (or blobs) they are not.
+    let messages: BTreeSet<_> = report
+        .findings
+        .iter()
+        .filter_map(|f| match f.location.undecoded() {
+            Location::Message { object, .. } => Some(object),
+            _ => None,
+        })
+        .collect();
+    let files: BTreeSet<_> = report
+        .findings
+        .iter()
+        .filter(|f| !matches!(f.location.undecoded(), Location::Message { .. }))
+        .map(|f| f.location.name())
+        .collect();
     let unit = match report.kind {
         super::ScanKind::History => "blob",
         _ => "file",
+    };
+    let places = if messages.is_empty() {
+        format!(
+            "{} {unit}{}",
+            files.len(),
+            if files.len() == 1 { "" } else { "s" }
+        )
+    } else if files.is_empty() {
+        plural_s(messages.len(), "message")
+    } else {
+        format!(
+            "{} {unit}{} and {}",
+            files.len(),
+            if files.len() == 1 { "" } else { "s" },
+            plural_s(messages.len(), "message")
+        )
     };
     let commits = s
         .commits
@@ -220,11 +259,9 @@ pub(crate) fn render(report: &Report<'_>, redaction: Redaction, color: Color) ->
         .unwrap_or_default();
     let _ = write!(
         out,
-        "{} in {} {}{}; scanned {} {}{}{}, {} in {:.2} s",
+        "{} in {}; scanned {} {}{}{}, {} in {:.2} s",
         plural_s(n, "finding"),
-        files.len(),
-        unit,
-        if files.len() == 1 { "" } else { "s" },
+        places,
         s.scanned,
         unit,
         if s.scanned == 1 { "" } else { "s" },
@@ -288,6 +325,13 @@ pub(crate) fn render(report: &Report<'_>, redaction: Redaction, color: Color) ->
             plural_s(s.below_min_severity as usize, "finding")
         );
     }
+    if s.binary_strings > 0 {
+        let _ = write!(
+            out,
+            "; scanned {} as strings",
+            plural_s(s.binary_strings as usize, &format!("binary {unit}"))
+        );
+    }
     if s.binary > 0 {
         let _ = write!(out, "; skipped {} binary", s.binary);
     }
@@ -333,6 +377,8 @@ fn other_places_line(p: &Provenance) -> Option<String> {
         }
         line.push_str(&esc(&o.path));
         match &o.commit {
+            // A message place (no blob) names its object already.
+            Some(_) if o.blob.is_empty() => {}
             Some(c) => {
                 let _ = write!(line, " (commit {})", &c[..c.len().min(12)]);
             }

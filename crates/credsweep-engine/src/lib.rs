@@ -8,7 +8,8 @@
 //!   [`rules::RuleSet`] of [`rules::Rule`]s. [`rulecheck`] runs every rule's examples.
 //! - **Scan** ([`scan`]): a source hands each buffer, with its [`finding::Location`], to
 //!   [`scan::scan_buffer`] under a [`scan::ScanContext`] (scanner, fingerprint key, size cap,
-//!   allow-lists). It decodes the buffer ([`scanner::decode`]: UTF-16, Latin-1, binary), runs the
+//!   allow-lists). It decodes the buffer ([`scanner::decode`]: UTF-16, Latin-1, binary; a
+//!   binary's printable strings are extracted by [`binary`], media skipped), runs the
 //!   scanner, drops what inline markers and the [`allow::Allowlist`] allow, pairs Vobiz ids with
 //!   tokens ([`pair`]) and counts what it read and skipped in a [`scan::Summary`].
 //! - **Archives** ([`archive`]): a buffer whose magic bytes say zip, gzip or tar is opened in
@@ -31,9 +32,11 @@
 
 pub mod allow;
 pub mod archive;
+pub mod binary;
 pub mod encoded;
 pub mod finding;
 pub mod pair;
+pub mod required;
 pub mod rulecheck;
 pub mod rules;
 pub mod scan;

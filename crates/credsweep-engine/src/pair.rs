@@ -164,6 +164,7 @@ mod tests {
             end_column: column + secret.len() as u32,
             secret: Secret::new(secret.as_bytes()),
             fingerprint: Fingerprint::new(b"k", rule, secret.as_bytes()),
+            offset: None,
             provenance: None,
             line_hash: None,
             pair: None,

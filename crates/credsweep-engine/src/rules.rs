@@ -10,6 +10,8 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use regex::bytes::{Regex, RegexBuilder};
+
+use crate::required::Required;
 use serde::Deserialize;
 
 /// Where built-in rules say they come from.
@@ -136,6 +138,9 @@ pub struct Rule {
     /// For a multi-line rule, how far from a keyword hit its regex looks, either side (see
     /// [`RuleSpec::multiline_reach`]).
     pub multiline_reach: usize,
+    /// Bytes every match of `regex` contains, beyond its keywords: a window without them is not
+    /// searched ([`Required`]).
+    pub required: Required,
     /// Context literals, lower-cased.
     pub context: Vec<String>,
     pub context_required: bool,
@@ -205,13 +210,17 @@ impl RuleRegex {
 /// Parses `pattern` as the regex crate will (bytes, Unicode as asked) and returns the index of
 /// its `secret` group.
 fn parse_pattern(pattern: &str, unicode: bool) -> Result<Option<usize>, String> {
-    let hir = regex_syntax::ParserBuilder::new()
+    Ok(find_capture(&parse_hir(pattern, unicode)?, "secret"))
+}
+
+/// Parses `pattern` as the regex crate will: bytes, Unicode as asked.
+fn parse_hir(pattern: &str, unicode: bool) -> Result<regex_syntax::hir::Hir, String> {
+    regex_syntax::ParserBuilder::new()
         .unicode(unicode)
         .utf8(false)
         .build()
         .parse(pattern)
-        .map_err(|e| e.to_string())?;
-    Ok(find_capture(&hir, "secret"))
+        .map_err(|e| e.to_string())
 }
 
 fn find_capture(hir: &regex_syntax::hir::Hir, name: &str) -> Option<usize> {
@@ -548,14 +557,11 @@ fn compile(origin: &str, spec: RuleSpec, spent: &mut usize) -> Result<Rule, Rule
     if spec.description.trim().is_empty() {
         return Err(err("`description` is empty".to_string()));
     }
-    let secret_group = parse_pattern(&spec.regex, spec.unicode)
-        .map_err(|e| err(format!("`regex` does not compile:\n{e}")))?
-        .ok_or_else(|| {
-            err(
-                "`regex` has no named group `secret`: wrap the credential in (?P<secret>...)"
-                    .into(),
-            )
-        })?;
+    let hir = parse_hir(&spec.regex, spec.unicode)
+        .map_err(|e| err(format!("`regex` does not compile:\n{e}")))?;
+    let secret_group = find_capture(&hir, "secret").ok_or_else(|| {
+        err("`regex` has no named group `secret`: wrap the credential in (?P<secret>...)".into())
+    })?;
     let regex = RuleRegex::new(&spec.regex, spec.unicode, limits);
     if limits == Limits::User {
         // Measuring compiles the pattern with the engine and settings of `build_regex`, so a
@@ -591,6 +597,8 @@ fn compile(origin: &str, spec: RuleSpec, spent: &mut usize) -> Result<Rule, Rule
              {MIN_KEYWORD_LEN} bytes) or a `path` filter naming the files it is for"
         )));
     }
+    let required = Required::of(&hir, &keywords, !spec.case_sensitive_keywords);
+    drop(hir);
     let multiline_reach = match spec.multiline_reach {
         Some(_) if !spec.multiline => {
             return Err(err(
@@ -665,6 +673,7 @@ fn compile(origin: &str, spec: RuleSpec, spent: &mut usize) -> Result<Rule, Rule
         path,
         multiline: spec.multiline,
         multiline_reach,
+        required,
         context: spec
             .context
             .iter()

@@ -7,7 +7,9 @@
 //! level deeper each, up to the depth limit. Otherwise it decodes the buffer ([`crate::scanner::decode`]), runs
 //! the [`Scanner`], drops what inline markers and the [`Allowlist`] allow, and appends
 //! [`Finding`]s (paired, with line hashes) and counts to a [`Summary`], which also records what
-//! was skipped and why ([`SkipReason`]).
+//! was skipped and why ([`SkipReason`]). A binary buffer (a NUL byte near its start) is scanned
+//! for its printable strings ([`crate::binary`]), its findings placed at byte offsets; media, or
+//! every binary with [`ScanContext::binary_strings`] off, is skipped.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -17,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use crate::allow::{self, Allowlist};
 use crate::archive::{self, Budget, Event};
+use crate::binary;
 use crate::encoded;
 use crate::finding::{Finding, LineLocator, Location, line_range};
 use crate::scanner::decode::{self, Content};
@@ -47,6 +50,9 @@ pub struct ScanContext<'a> {
     pub rule_stats: bool,
     /// Whether archives are opened, how deep, and under which limits.
     pub archives: archive::Options,
+    /// Scan the printable strings of binary buffers ([`crate::binary`]); off
+    /// (`--skip-binary`), every binary buffer is skipped, as media always is.
+    pub binary_strings: bool,
 }
 
 /// The decoding depth when nothing else is asked for: base64 inside percent-encoding inside a
@@ -56,7 +62,8 @@ pub const DEFAULT_MAX_DECODE_DEPTH: u32 = 3;
 /// Why an input, or part of one, was not scanned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SkipReason {
-    /// Looks binary (a NUL byte among the first 8,000 bytes).
+    /// Binary (a NUL byte among the first 8,000 bytes) and not scanned: media (an image,
+    /// audio, video, a font), or any binary with `--skip-binary`.
     Binary,
     /// Longer than the size cap: the first `scanned` of `size` bytes were scanned.
     Truncated { size: u64, scanned: u64 },
@@ -147,7 +154,10 @@ pub struct Summary {
     /// Commits a history scan covered (`None` for other scans).
     pub commits: Option<u64>,
     pub bytes: u64,
+    /// Binary files skipped ([`SkipReason::Binary`]).
     pub binary: u64,
+    /// Binary files whose printable strings were scanned (also counted in `scanned`).
+    pub binary_strings: u64,
     /// Symlinks not followed, FIFOs, sockets, devices.
     pub not_files: u64,
     /// Findings dropped by an inline marker or the configuration's allow-lists.
@@ -176,6 +186,7 @@ impl Summary {
         };
         self.bytes += other.bytes;
         self.binary += other.binary;
+        self.binary_strings += other.binary_strings;
         self.not_files += other.not_files;
         self.allowed += other.allowed;
         self.allowed_paths += other.allowed_paths;
@@ -399,7 +410,11 @@ pub(crate) fn scan_plain(
 ) {
     let (text, raw) = match decode::decode(data) {
         Content::Binary => {
-            summary.skip(location.name(), SkipReason::Binary);
+            if ctx.binary_strings && !binary::is_media(data) {
+                scan_strings(ctx, data, full_size, location, filter, summary, out);
+            } else {
+                summary.skip(location.name(), SkipReason::Binary);
+            }
             return;
         }
         Content::Text { bytes, encoding } => (bytes, decode::raw_too(data, encoding)),
@@ -729,5 +744,105 @@ fn decoded_at(outer: &Location, encoding: encoded::Encoding) -> Location {
     Location::Decoded {
         outer: Box::new(outer.clone()),
         encoding: encoding.as_str().to_string(),
+    }
+}
+
+/// Scans the printable strings of a binary buffer ([`binary::Strings`]) as text, values in them
+/// decoded as in any text, and places each finding at its byte offset in `data`
+/// ([`Finding::offset`]; line 1, columns the offsets + 1). The line hash SARIF carries is that
+/// of the secret's line in its string: a binary has no lines of its own, a hash of its first
+/// "line" would change with any byte before the secret, and a result without one would have
+/// code scanning hash the binary itself.
+fn scan_strings(
+    ctx: &ScanContext<'_>,
+    data: &[u8],
+    full_size: u64,
+    location: &Location,
+    filter: PathFilter<'_>,
+    summary: &mut Summary,
+    out: &mut Vec<Finding>,
+) {
+    let strings = binary::Strings::extract(data);
+    summary.count_read(location, data.len(), full_size);
+    summary.binary_strings += 1;
+    if strings.is_empty() {
+        return;
+    }
+    if ctx.rule_stats && summary.rule_stats.is_none() {
+        summary.rule_stats = Some(ScanStats::default());
+    }
+    let first = out.len();
+    scan_text(ctx, &strings.text, location, filter, summary, out);
+    if ctx.max_decode_depth > 0 {
+        scan_encoded(ctx, &strings.text, location, filter, summary, out, first);
+    }
+    if out.len() == first {
+        return;
+    }
+    crate::finding::line_hash::add_line_hashes(&strings.text, &mut out[first..]);
+    // Each finding's start and end, as lines and columns of the text, back to text offsets:
+    // asked in order, in one walk over the text however many findings there are.
+    let found = &mut out[first..];
+    let mut places: Vec<((u32, u32), usize)> = Vec::with_capacity(found.len() * 2);
+    for (i, f) in found.iter().enumerate() {
+        places.push(((f.line, f.column), 2 * i));
+        places.push(((f.end_line, f.end_column), 2 * i + 1));
+    }
+    places.sort_unstable();
+    let mut offsets = vec![0u64; places.len()];
+    let mut walk = TextWalk::new(&strings.text);
+    for ((line, column), i) in places {
+        offsets[i] = strings.original(walk.offset(line, column)) as u64;
+    }
+    let column = |offset: u64| u32::try_from(offset + 1).unwrap_or(u32::MAX);
+    for (i, f) in found.iter_mut().enumerate() {
+        let (start, end) = (offsets[2 * i], offsets[2 * i + 1].max(offsets[2 * i]));
+        (f.line, f.column, f.end_line, f.end_column) = (1, column(start), 1, column(end));
+        f.offset = Some(start..end);
+    }
+    crate::pair::link(&mut out[first..]);
+}
+
+/// Turns 1-based lines and columns (in characters, as [`LineLocator`] counts them in valid
+/// UTF-8) back into byte offsets of a text, for places asked in increasing order.
+struct TextWalk<'t> {
+    text: &'t [u8],
+    /// The line, column and byte offset the walk is at.
+    line: u32,
+    column: u32,
+    at: usize,
+}
+
+impl<'t> TextWalk<'t> {
+    fn new(text: &'t [u8]) -> TextWalk<'t> {
+        TextWalk {
+            text,
+            line: 1,
+            column: 1,
+            at: 0,
+        }
+    }
+
+    fn offset(&mut self, line: u32, column: u32) -> usize {
+        let text = self.text;
+        while self.line < line && self.at < text.len() {
+            match memchr::memchr(b'\n', &text[self.at..]) {
+                Some(p) => {
+                    self.at += p + 1;
+                    self.line += 1;
+                    self.column = 1;
+                }
+                None => self.at = text.len(),
+            }
+        }
+        while self.column < column && self.at < text.len() && text[self.at] != b'\n' {
+            self.at += 1;
+            // Past the continuation bytes of a multi-byte character.
+            while self.at < text.len() && text[self.at] & 0xC0 == 0x80 {
+                self.at += 1;
+            }
+            self.column += 1;
+        }
+        self.at
     }
 }

@@ -130,12 +130,14 @@ pub fn scan_reader(
         filter,
         reach,
         window,
+        base: 0,
         lines_before: 0,
         columns_before: 0,
         owned_from: 0,
         kept: 0,
         full: false,
         as_bytes: None,
+        skipped: false,
         text: false,
         binary: false,
     };
@@ -152,7 +154,7 @@ pub fn scan_reader(
         };
         let owned_to = if last { end } else { end - reach };
         windows.scan(&buf[..end], owned_to, summary, out);
-        if last {
+        if last || windows.skipped {
             base += buf.len() as u64;
             break;
         }
@@ -161,7 +163,7 @@ pub fn scan_reader(
         base += next as u64;
         buf.drain(..next);
     }
-    let capped = limited.left == 0 && has_more(limited.reader)?;
+    let capped = !windows.skipped && limited.left == 0 && has_more(limited.reader)?;
     windows.count(base, summary);
     Ok(Outcome {
         bytes: base,
@@ -188,6 +190,8 @@ struct Windows<'a, 'c> {
     filter: PathFilter<'a>,
     reach: usize,
     window: usize,
+    /// Where the current window starts in the input, in bytes.
+    base: u64,
     /// Line breaks in the input before the current window.
     lines_before: u32,
     /// Characters of the line the current window starts in, before its start.
@@ -201,6 +205,8 @@ struct Windows<'a, 'c> {
     /// Whether the input's start is text scanned as it is (not binary, no UTF-16 byte-order
     /// mark): then every later window is scanned as text too. `None` before the first window.
     as_bytes: Option<bool>,
+    /// The first window was skipped as binary, and so is the input.
+    skipped: bool,
     /// Some window was scanned as text, some was judged binary.
     text: bool,
     binary: bool,
@@ -250,14 +256,20 @@ impl Windows<'_, '_> {
         }
         self.text |= here.scanned > 0;
         self.binary |= here.binary > 0;
+        // Skipped whole by its start (media, or binary with --skip-binary): the rest is not read.
+        self.skipped = first && here.scanned == 0 && here.binary > 0;
         (here.scanned, here.bytes, here.binary) = (0, 0, 0);
         summary.merge(here);
         let mut lines = LineLocator::new(data);
         let from = lines.locate(self.owned_from);
         let to = lines.locate(owned_to);
         for mut f in found {
-            let at = (f.line, f.column);
-            if at < from || at >= to {
+            // A finding in a binary window is placed by its byte offset, not by lines.
+            let owned = match &f.offset {
+                Some(at) => (self.owned_from as u64..owned_to as u64).contains(&at.start),
+                None => (from..to).contains(&(f.line, f.column)),
+            };
+            if !owned {
                 continue;
             }
             if self.kept >= MAX_FINDINGS_PER_BUFFER {
@@ -272,11 +284,23 @@ impl Windows<'_, '_> {
                 }
                 break;
             }
-            self.place(&mut f.line, &mut f.column);
-            self.place(&mut f.end_line, &mut f.end_column);
-            if let Some(p) = f.pair.as_deref_mut() {
-                self.place(&mut p.line, &mut p.column);
-                self.place(&mut p.end_line, &mut p.end_column);
+            if let Some(at) = &mut f.offset {
+                // Line 1, and columns that are the offsets in the whole input + 1.
+                *at = at.start + self.base..at.end + self.base;
+                let shift = u32::try_from(self.base).unwrap_or(u32::MAX);
+                f.column = f.column.saturating_add(shift);
+                f.end_column = f.end_column.saturating_add(shift);
+                if let Some(p) = f.pair.as_deref_mut() {
+                    p.column = p.column.saturating_add(shift);
+                    p.end_column = p.end_column.saturating_add(shift);
+                }
+            } else {
+                self.place(&mut f.line, &mut f.column);
+                self.place(&mut f.end_line, &mut f.end_column);
+                if let Some(p) = f.pair.as_deref_mut() {
+                    self.place(&mut p.line, &mut p.column);
+                    self.place(&mut p.end_line, &mut p.end_column);
+                }
             }
             self.kept += 1;
             out.push(f);
@@ -294,6 +318,7 @@ impl Windows<'_, '_> {
     /// Moves on past `dropped`, the bytes before the next window; the next window owns from
     /// `owned_from`.
     fn advance(&mut self, dropped: &[u8], owned_from: usize) {
+        self.base += dropped.len() as u64;
         let breaks = memchr::memchr_iter(b'\n', dropped).count();
         self.lines_before = self
             .lines_before
@@ -438,6 +463,7 @@ mod tests {
             max_decode_depth: crate::scan::DEFAULT_MAX_DECODE_DEPTH,
             rule_stats: false,
             archives: archive::Options::default(),
+            binary_strings: true,
         }
     }
 
@@ -568,6 +594,69 @@ mod tests {
         assert_eq!(out.len(), 1, "{:?}", summary.skips);
         assert_eq!(out[0].line as usize, lines + 1);
         assert!(summary.skips.is_empty());
+    }
+
+    #[test]
+    fn a_binary_longer_than_a_window_is_scanned_for_strings_at_their_offsets() {
+        let scanner = Scanner::new(RuleSet::builtin().unwrap());
+        let allow = Allowlist::new(Path::new("/"));
+        let ctx = context(&scanner, &allow);
+        let window = window_size(&ctx, reach(&ctx));
+        let token = b"VOBIZ_AUTH_TOKEN=sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE";
+        let mut data = vec![0u8; 5 * window / 2];
+        data[10..10 + token.len()].copy_from_slice(token);
+        let far = 2 * window + 123;
+        data[far..far + token.len()].copy_from_slice(token);
+        let mut summary = Summary::default();
+        let (mut out, mut buf) = (Vec::new(), Vec::new());
+        scan_reader(
+            &ctx,
+            &mut data.as_slice(),
+            &Location::Path("core".into()),
+            PathFilter::Path("core"),
+            &mut buf,
+            &mut summary,
+            &mut out,
+        )
+        .unwrap();
+        let at: Vec<_> = out
+            .iter()
+            .map(|f| (f.offset.clone(), f.line, f.column))
+            .collect();
+        let secret = token.len() as u64 - 36;
+        let far = far as u64;
+        assert_eq!(
+            at,
+            vec![
+                (
+                    Some(10 + secret..10 + token.len() as u64),
+                    1,
+                    11 + secret as u32
+                ),
+                (
+                    Some(far + secret..far + token.len() as u64),
+                    1,
+                    (far + secret + 1) as u32
+                ),
+            ]
+        );
+        // Media is skipped by its start, and the rest not read.
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend(&data);
+        let (mut out, mut summary) = (Vec::new(), Summary::default());
+        let read = scan_reader(
+            &ctx,
+            &mut png.as_slice(),
+            &Location::Path("a.png".into()),
+            PathFilter::Path("a.png"),
+            &mut buf,
+            &mut summary,
+            &mut out,
+        )
+        .unwrap();
+        assert!(out.is_empty());
+        assert_eq!(summary.binary, 1);
+        assert!(read.bytes < png.len() as u64);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use gix::objs::Kind;
 use rayon::prelude::*;
 
 use super::progress::Progress;
-use super::{BlobId, ObjectError, odb};
+use super::{BlobId, ObjectError, messages, odb};
 use crate::finding::{Finding, Fingerprint, Location};
 use crate::scan::{ScanContext, SkipReason, Summary, scan_buffer};
 use crate::scanner::PathFilter;
@@ -47,12 +47,15 @@ pub(crate) struct Outcome {
     /// Findings per blob, at a blob location with no path until their places are known.
     pub blobs: Vec<BlobFindings>,
     pub summary: Summary,
+    /// The findings in the commit and tag messages the object-database pass handed over.
+    pub messages: messages::Outcome,
 }
 
 impl Outcome {
     fn absorb(&mut self, mut other: Outcome) {
         self.blobs.append(&mut other.blobs);
         self.summary.merge(other.summary);
+        self.messages.absorb(other.messages);
     }
 
     /// Scans the blobs in `at_scoped` (at paths path-scoped rules name) again with every rule,
@@ -90,7 +93,8 @@ pub(crate) struct Options<'a> {
     pub progress: &'a Progress,
 }
 
-/// Scans every blob the object-database pass decodes (or those in `opts.only`). Also returns
+/// Scans every blob the object-database pass decodes (or those in `opts.only`), and the message
+/// of every commit and tag it decodes (`Outcome::messages`). Also returns
 /// that pass's own outcome: the commits it decoded on the way, and the objects it could not read.
 pub(crate) fn scan_odb(
     ctx: &ScanContext<'_>,
@@ -100,6 +104,7 @@ pub(crate) fn scan_odb(
     let shared = Mutex::new(Outcome::default());
     let visitor = Visitor {
         ctx,
+        hash: repo.object_hash(),
         shared: &shared,
         local: Outcome::default(),
     };
@@ -195,6 +200,7 @@ pub(crate) fn fingerprints_of(
 /// results over when dropped.
 struct Visitor<'a> {
     ctx: &'a ScanContext<'a>,
+    hash: gix::hash::Kind,
     shared: &'a Mutex<Outcome>,
     local: Outcome,
 }
@@ -203,6 +209,7 @@ impl Clone for Visitor<'_> {
     fn clone(&self) -> Self {
         Visitor {
             ctx: self.ctx,
+            hash: self.hash,
             shared: self.shared,
             local: Outcome::default(),
         }
@@ -261,6 +268,17 @@ impl odb::BlobVisitor for Visitor<'_> {
         if !found.is_empty() {
             self.local.blobs.push((id.0, found));
         }
+    }
+
+    fn message(&mut self, id: ObjectId, kind: Kind, data: &[u8]) {
+        messages::scan_object(
+            self.ctx,
+            id,
+            kind,
+            data,
+            self.hash,
+            &mut self.local.messages,
+        );
     }
 }
 

@@ -26,9 +26,14 @@
 //! [`scan`] runs them over the whole history; `range` runs them over `--range`, `--since` and
 //! unpushed commits, where enumeration is a walk of the range instead.
 //!
+//! Commit and annotated tag messages (`messages`) are scanned beside the blobs: the enumerate
+//! pass hands each commit and tag over as it decodes it (a range scan reads its commits and the
+//! tags its tip names), and they are reported at their objects, outside the locate and group
+//! phases, which are about blobs and paths.
+//!
 //! Beside the phases: [`repo`] (opening a repository isolated from global config; shallow and
 //! submodule notes), [`refs`] (the tips history starts from, in the order provenance names
-//! them), `walk` (tree walks), `provenance` (author, date and subject of the commits
+//! them), `walk` (tree walks), `messages` (commit and tag messages), `provenance` (author, date and subject of the commits
 //! findings name), `head` (the scanned head's blobs), [`audit`] (checks of pack entries before
 //! they are decoded) and [`progress`] (how far a scan has got, for the caller to show).
 
@@ -38,6 +43,7 @@ pub(crate) mod graph;
 pub(crate) mod group;
 pub(crate) mod head;
 pub(crate) mod locate;
+pub(crate) mod messages;
 pub(crate) mod odb;
 pub mod progress;
 pub(crate) mod provenance;
@@ -303,6 +309,19 @@ fn scan_whole(
         )
         .into_findings(&mut scanned.summary)
     };
+    let mut findings = findings;
+    findings.extend(whole_messages(
+        ctx,
+        repo,
+        std::mem::take(&mut scanned.messages),
+        &Reach {
+            graph: &graph,
+            label: &label,
+            tips: &tips,
+            reachable_only,
+        },
+        &mut scanned.summary,
+    ));
     let unreachable = label.iter().filter(|l| l.is_none()).count();
     notes.extend(whole_notes(
         graph.len(),
@@ -316,6 +335,60 @@ fn scan_whole(
         summary: scanned.summary,
         notes,
     })
+}
+
+/// Which refs reach which commits, for naming a message finding's ref.
+struct Reach<'a> {
+    graph: &'a CommitGraph,
+    label: &'a [Option<u32>],
+    tips: &'a [Tip],
+    /// Leave out messages no ref reaches (`--reachable-only`).
+    reachable_only: bool,
+}
+
+/// The findings in the commit and tag messages of the whole object database (or of what refs
+/// reach), each named by a ref that reaches its commit, or that names its tag.
+fn whole_messages(
+    ctx: &ScanContext<'_>,
+    repo: &gix::Repository,
+    mut found: messages::Outcome,
+    reach: &Reach<'_>,
+    summary: &mut Summary,
+) -> Vec<Finding> {
+    let tag_refs = if found.found.iter().any(|f| f.tag) {
+        messages::tag_refs(repo)
+    } else {
+        Default::default()
+    };
+    let commit_ref = |id: &ObjectId| {
+        reach
+            .graph
+            .idx(id)
+            .and_then(|i| reach.label[i as usize])
+            .map(|t| reach.tips[t as usize].name.clone())
+    };
+    if reach.reachable_only {
+        found.found.retain(|f| {
+            if f.tag {
+                tag_refs.contains_key(&f.object)
+            } else {
+                commit_ref(&f.object).is_some()
+            }
+        });
+    }
+    messages::findings(
+        ctx,
+        found,
+        |id, tag| {
+            let name = if tag {
+                tag_refs.get(&id).cloned()
+            } else {
+                commit_ref(&id)
+            };
+            name.unwrap_or_else(|| locate::UNREACHABLE.to_string())
+        },
+        summary,
+    )
 }
 
 /// What refs reach, for `--reachable-only`: the commit graph, read from the tips, and the blobs

@@ -41,6 +41,10 @@ pub(crate) trait BlobVisitor: Clone + Send + Sync {
     /// [`Options::stream_blobs`] asks for it: its bytes as they inflate, to be read once (in
     /// windows); `size` is its whole size. A read error is damage to report.
     fn visit_stream(&mut self, id: BlobId, reader: &mut dyn std::io::Read, size: u64);
+
+    /// Commit or tag `id`, whole (`data`), for its message. Called once per object, as it is
+    /// decoded; a visitor that wants no message ignores it.
+    fn message(&mut self, _id: ObjectId, _kind: Kind, _data: &[u8]) {}
 }
 
 pub(crate) struct Options<'a> {
@@ -176,19 +180,14 @@ impl<V: BlobVisitor> DecodeThread<'_, V> {
                 self.delivered.push(id);
                 self.visitor.visit(BlobId(id), data, size);
             }
-            Kind::Commit => match RawCommit::parse(id, data, self.hash) {
-                Ok(c) => {
-                    if !self.is_present(&c.tree) {
-                        self.errors.push(ObjectError::missing(
-                            c.tree,
-                            Some(Kind::Tree),
-                            format!("tree {} of commit {id} is missing", c.tree),
-                        ));
-                    }
-                    self.commits.push(c)
+            Kind::Commit | Kind::Tag if !self.earlier.iter().any(|e| e.lookup(id).is_some()) => {
+                // Once per object: a copy in an earlier pack was handed over there.
+                self.visitor.message(id, kind, data);
+                if kind == Kind::Commit {
+                    self.commit(id, data);
                 }
-                Err(e) => self.errors.push(e.into()),
-            },
+            }
+            Kind::Commit => self.commit(id, data),
             Kind::Tree => self.check_tree(id, data),
             Kind::Tag => {}
         }
@@ -204,6 +203,23 @@ impl<V: BlobVisitor> DecodeThread<'_, V> {
         }
         self.delivered.push(id);
         self.visitor.visit_stream(BlobId(id), reader, size);
+    }
+
+    /// Keeps commit `id` for the graph, and checks that its tree is there.
+    fn commit(&mut self, id: ObjectId, data: &[u8]) {
+        match RawCommit::parse(id, data, self.hash) {
+            Ok(c) => {
+                if !self.is_present(&c.tree) {
+                    self.errors.push(ObjectError::missing(
+                        c.tree,
+                        Some(Kind::Tree),
+                        format!("tree {} of commit {id} is missing", c.tree),
+                    ));
+                }
+                self.commits.push(c)
+            }
+            Err(e) => self.errors.push(e.into()),
+        }
     }
 
     /// Whether `id` is in the object database. Consecutive versions of a tree name mostly the

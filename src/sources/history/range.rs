@@ -9,6 +9,9 @@
 //!    ([`drop_old_secrets`]);
 //! 3. locate: the places are known from step 1, the head is `tip`;
 //! 4. group ([`group::findings`]).
+//!
+//! Beside the blobs, the message of each commit of the range, and of the annotated tag `tip`
+//! names (a pushed tag), is scanned ([`messages`]).
 
 use anyhow::{Context, Result, bail};
 use gix::ObjectId;
@@ -20,7 +23,7 @@ use super::blobs::{self, BlobFindings};
 use super::graph::{CommitGraph, CommitIdx, RawCommit, ReadCommitError};
 use super::locate::{self, Located, Places};
 use super::provenance::CommitInfo;
-use super::{HistoryScan, ObjectError, group, odb, refs, scoped, walk};
+use super::{HistoryScan, ObjectError, group, messages, odb, refs, scoped, walk};
 use crate::finding::Fingerprint;
 use crate::scan::ScanContext;
 
@@ -84,12 +87,35 @@ pub(crate) fn scan(
         },
     )
     .into_findings(&mut scanned.summary);
+    let mut findings = findings;
+    findings.extend(range_messages(
+        ctx,
+        repo,
+        &range,
+        opts.tip,
+        &mut scanned.summary,
+    ));
     scanned.summary.commits = Some(range.order.len() as u64);
     Ok(HistoryScan {
         findings,
         summary: scanned.summary,
         notes,
     })
+}
+
+/// The findings in the messages of the range's commits, and of the annotated tags `tip` names
+/// (pushing a tag sends its message), each named by `tip`.
+fn range_messages(
+    ctx: &ScanContext<'_>,
+    repo: &gix::Repository,
+    range: &RangeCommits,
+    tip: &str,
+    summary: &mut crate::scan::Summary,
+) -> Vec<crate::finding::Finding> {
+    let mut ids: Vec<ObjectId> = range.order.iter().map(|&c| range.graph.id(c)).collect();
+    ids.extend(messages::tags_named(repo, tip));
+    let found = messages::scan_listed(ctx, repo, &ids);
+    messages::findings(ctx, found, |_, _| tip.to_string(), summary)
 }
 
 /// The commit `spec` names (a tag is peeled to its commit).

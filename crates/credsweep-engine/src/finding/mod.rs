@@ -480,6 +480,8 @@ pub struct OtherPlace {
     pub path: String,
     /// The commit that first introduced the blob at this path; `None` for a ref naming a tree.
     pub commit: Option<String>,
+    /// Empty for a commit or tag message, which is in no blob.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub blob: String,
 }
 
@@ -500,6 +502,10 @@ pub struct Finding {
     pub end_column: u32,
     pub secret: Secret,
     pub fingerprint: Fingerprint,
+    /// In a binary buffer scanned for its strings ([`crate::binary`]): the secret's byte range in
+    /// the buffer (the encoded value's, for a decoded secret). A binary has no lines, so `line`
+    /// and `end_line` are 1 and the columns are these offsets + 1. `None` in text.
+    pub offset: Option<Range<u64>>,
     pub provenance: Option<Provenance>,
     /// GitHub code scanning's `primaryLocationLineHash` of the start line, as `hash:occurrence`
     /// (see [`line_hash::line_hashes`]); set when the buffer is scanned, while its bytes are at
@@ -545,6 +551,7 @@ impl Finding {
                 Secret::new(secret)
             },
             fingerprint: Fingerprint::new(key, &rule.id, secret),
+            offset: None,
             provenance: None,
             line_hash: None,
             pair: None,

@@ -3,7 +3,8 @@
 //! Rules run on bytes, so most content needs no decoding at all: UTF-8 and any ASCII-compatible
 //! encoding (Latin-1, Windows-1252) are scanned as they are. UTF-16 with a byte-order mark is
 //! transcoded to UTF-8 first, since every ASCII token in it is interleaved with NUL bytes. Anything
-//! else with a NUL byte near its start is binary and skipped, the way git decides.
+//! else with a NUL byte near its start is binary, the way git decides: the scan then reads its
+//! printable strings ([`crate::binary`]), or skips it (media, `--skip-binary`).
 
 use std::borrow::Cow;
 
@@ -18,7 +19,7 @@ pub enum Content<'a> {
         bytes: Cow<'a, [u8]>,
         encoding: Encoding,
     },
-    /// Binary content: not scanned, counted as skipped.
+    /// Binary content: not text as a whole; its strings are scanned, or it is skipped.
     Binary,
 }
 

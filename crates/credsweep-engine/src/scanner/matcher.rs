@@ -164,12 +164,14 @@ impl Matcher {
             }
             locs = None;
             let mut counters = stats.as_deref_mut().map(|s| s.rule_mut(idx));
+            let rule = rules.get(idx);
             if whole[i] {
-                run_regex(rules, idx, data, 0..data.len(), &mut locs, out, counters);
+                if rule.required.found_in(data) {
+                    run_regex(rules, idx, data, 0..data.len(), &mut locs, out, counters);
+                }
                 continue;
             }
             rule_hits.sort_unstable_by_key(|h| h.start);
-            let rule = rules.get(idx);
             let windows = if rule.multiline {
                 reach_windows(data, rule_hits, rule.multiline_reach)
             } else {
@@ -177,9 +179,17 @@ impl Matcher {
             };
             let covered: usize = windows.iter().map(|w| w.len()).sum();
             if covered * 2 > data.len() {
-                run_regex(rules, idx, data, 0..data.len(), &mut locs, out, counters);
+                if rule.required.found_in(data) {
+                    run_regex(rules, idx, data, 0..data.len(), &mut locs, out, counters);
+                }
             } else {
+                // A multi-line rule's match may run past its window (see `search`): only the
+                // windows of single-line rules hold all of any match in them.
+                let check = !rule.multiline && !rule.required.is_empty();
                 for w in windows {
+                    if check && !rule.required.found_in(&data[w.clone()]) {
+                        continue;
+                    }
                     let counters = counters.as_deref_mut();
                     run_regex(rules, idx, data, w, &mut locs, out, counters);
                 }
