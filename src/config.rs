@@ -11,7 +11,8 @@
 //! rule_files = ["ci/extra-rules.toml"]
 //! disable = ["generic-secret"]
 //! fingerprint_salt = "a per-repository secret"
-//! max_file_size = "16M"
+//! max_file_size = "16M"               # opt-in cap: a file cut by it fails the scan (exit 2)
+//! allow_truncation = true             # ... unless this (or --allow-truncation) accepts it
 //! min_severity = "warning"          # drop findings below it (--min-severity wins)
 //!
 //! [severity]
@@ -53,6 +54,7 @@ struct RawConfig {
     disable: Vec<Spanned<String>>,
     fingerprint_salt: Option<Spanned<String>>,
     max_file_size: Option<Spanned<String>>,
+    allow_truncation: Option<bool>,
     min_severity: Option<Severity>,
     #[serde(default)]
     severity: BTreeMap<String, Spanned<Severity>>,
@@ -104,11 +106,13 @@ pub struct Config {
     /// Named by the user (`--config`) rather than found in the scanned tree. A configuration
     /// found there belongs to the repository under review, which may be hostile: its
     /// `rule_files` must stay inside the repository, it may add at most
-    /// `MAX_REPOSITORY_RULES` rules, and it cannot raise the size cap.
+    /// `MAX_REPOSITORY_RULES` rules.
     pub trusted: bool,
     pub default_rules: bool,
     pub fingerprint_salt: Option<String>,
     pub max_file_size: Option<u64>,
+    /// `allow_truncation = true`: a scan the size cap cut may pass (as `--allow-truncation`).
+    pub allow_truncation: bool,
     /// Findings below this severity are dropped (and counted); `--min-severity` wins.
     pub min_severity: Option<Severity>,
     pub allow: Allowlist,
@@ -203,6 +207,7 @@ impl Config {
             default_rules: raw.default_rules.unwrap_or(true),
             fingerprint_salt: raw.fingerprint_salt.map(|s| s.into_inner()),
             max_file_size,
+            allow_truncation: raw.allow_truncation.unwrap_or(false),
             min_severity: raw.min_severity,
             allow,
             rule_files: raw

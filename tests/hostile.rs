@@ -180,8 +180,11 @@ fn fifos_and_devices_in_the_tree_are_skipped_without_blocking() {
 #[test]
 fn a_device_or_pipe_named_on_the_command_line_is_read_up_to_the_cap() {
     // Named explicitly, a stream is read like standard input: up to the size cap, and the rest
-    // is reported as not scanned.
+    // is reported as not scanned; a cut fails the scan unless --allow-truncation (issue 13).
     let (doc, run) = scan_dir(&["/dev/zero", "--max-file-size", "1M"]);
+    assert_eq!(run.code, 2, "{doc:#}");
+    assert!(skipped(&doc).contains("/dev/zero"), "{doc:#}");
+    let (doc, run) = scan_dir(&["/dev/zero", "--max-file-size", "1M", "--allow-truncation"]);
     assert_eq!(run.code, 0, "{doc:#}");
     assert!(skipped(&doc).contains("/dev/zero"), "{doc:#}");
     // NULs: a binary, scanned for strings (it holds none).
@@ -309,23 +312,34 @@ fn a_1_gib_sparse_file_is_capped_and_memory_stays_bounded() {
     let (code, out, err, rss_kib) = run_measured(cwd.path(), &args);
     let doc: Value = serde_json::from_slice(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
     assert_eq!(code, 1, "{doc:#}");
+    // No cap by default (issue 13): scanned to its end in windows, the token past the hole found.
+    assert_eq!(secrets(&doc), [TOKEN_A, TOKEN_B], "scanned to its end");
+    assert_eq!(skipped(&doc), "[]", "{doc:#}");
+    // One window of 8 MiB at a time, and little else.
+    eprintln!("peak RSS on a 1 GiB sparse file: {} MiB", rss_kib / 1024);
+    assert!(rss_kib < 160 * 1024, "peak RSS {rss_kib} KiB");
+
+    // A cap cuts it: the prefix is scanned, the file named, and the scan fails unless the cut is
+    // allowed.
+    let mut small = args.clone();
+    small.extend([OsStr::new("--max-file-size"), OsStr::new("4M")]);
+    let (code, out, _, _) = run_measured(cwd.path(), &small);
+    assert_eq!(code, 2);
+    let doc: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(secrets(&doc), [TOKEN_A], "the capped prefix is scanned");
     let skips = skipped(&doc);
     assert!(
         skips.contains("huge.env") && skips.contains("1073741824 bytes"),
         "{skips}"
     );
-    // The default cap is 64 MiB: one buffer of that, and little else.
-    eprintln!("peak RSS on a 1 GiB sparse file: {} MiB", rss_kib / 1024);
-    assert!(rss_kib < 160 * 1024, "peak RSS {rss_kib} KiB");
-
-    // A smaller cap, a smaller peak.
-    let mut small = args.clone();
-    small.extend([OsStr::new("--max-file-size"), OsStr::new("4M")]);
+    small.push(OsStr::new("--allow-truncation"));
     let (code, _, _, rss_small) = run_measured(cwd.path(), &small);
     assert_eq!(code, 1);
+    // Printed, not asserted: with windows the uncapped scan above is already bounded (the
+    // assertion that matters), and a child's peak RSS also counts the test process's own peak
+    // when it was spawned (posix_spawn shares its memory until exec), which other tests of this
+    // binary running at the same time can raise past any small bound.
     eprintln!("... with --max-file-size 4M: {} MiB", rss_small / 1024);
-    assert!(rss_small < 64 * 1024, "peak RSS {rss_small} KiB");
 }
 
 #[test]
@@ -364,11 +378,9 @@ fn a_100_mib_single_line_is_capped_scanned_and_bounded() {
     let elapsed = started.elapsed();
     let doc: Value = serde_json::from_slice(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
     assert_eq!(code, 1, "{doc:#}");
-    assert_eq!(secrets(&doc), [TOKEN_A]);
-    assert!(
-        skipped(&doc).contains("only the first 67108864 bytes"),
-        "{doc:#}"
-    );
+    // No cap by default (issue 13): the line is scanned in windows to its end.
+    assert_eq!(secrets(&doc), [TOKEN_A, TOKEN_B]);
+    assert_eq!(skipped(&doc), "[]", "{doc:#}");
     eprintln!(
         "100 MiB line: peak RSS {} MiB, {:.1} s",
         rss_kib / 1024,
@@ -531,8 +543,14 @@ fn absurd_limits_in_the_configuration_and_on_the_command_line() {
 
     // The command line: a 1-byte cap scans one byte; 0 is refused.
     let (doc, run) = scan_dir(&[d.path().as_os_str(), "--max-file-size=1".as_ref()]);
-    assert_eq!(run.code, 0, "{doc:#}");
+    assert_eq!(run.code, 2, "a cut fails the scan: {doc:#}");
     assert!(skipped(&doc).contains("only the first 1 bytes"));
+    let (doc, run) = scan_dir(&[
+        d.path().as_os_str(),
+        "--max-file-size=1".as_ref(),
+        "--allow-truncation".as_ref(),
+    ]);
+    assert_eq!(run.code, 0, "{doc:#}");
     let cwd = TempDir::new().unwrap();
     let run = credsweep_in(
         cwd.path(),

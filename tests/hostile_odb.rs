@@ -362,12 +362,22 @@ fn an_ofs_delta_that_truly_makes_2_gib_is_decoded_to_the_cap_only() {
     let path = pack.write(&r.path().join(".git"));
     eprintln!("pack of {} bytes", fs::metadata(&path).unwrap().len());
 
-    let run = scan(r.path(), &["--threads", "2", "--max-file-size", "1M"]);
+    let run = scan(
+        r.path(),
+        &[
+            "--threads",
+            "2",
+            "--max-file-size",
+            "1M",
+            "--allow-truncation",
+        ],
+    );
     eprintln!(
         "2 GiB delta, 1M cap: {} MiB, {:.1} s",
         run.rss_mib, run.secs
     );
-    // Over the cap, as `dir` reports a file over it: scanned up to it, named, not an error.
+    // Over the cap, as `dir` reports a file over it: scanned up to it, named, not an error
+    // (with --allow-truncation; without, the cut fails the scan).
     assert_eq!(run.code, 1, "{:#}", run.doc);
     let skipped = run.skipped();
     assert!(
@@ -395,7 +405,16 @@ fn a_real_1_gib_zlib_bomb_with_a_1m_cap_stays_small() {
     let path = pack.write(&r.path().join(".git"));
     eprintln!("bomb pack: {} bytes", fs::metadata(&path).unwrap().len());
 
-    let run = scan(r.path(), &["--threads", "2", "--max-file-size", "1M"]);
+    let run = scan(
+        r.path(),
+        &[
+            "--threads",
+            "2",
+            "--max-file-size",
+            "1M",
+            "--allow-truncation",
+        ],
+    );
     eprintln!("1 GiB bomb, 1M cap: {} MiB, {:.1} s", run.rss_mib, run.secs);
     assert_eq!(run.code, 1, "{:#}", run.doc);
     assert!(run.secrets().contains(&TOKEN_B.to_string()));
@@ -490,7 +509,7 @@ fn a_loose_zlib_bomb_and_a_lying_loose_header() {
         size + format!("blob {size}\0").len() as u64,
     );
     fs::write(loose_path(r.path(), &id), body).unwrap();
-    let run = scan(r.path(), &["--max-file-size", "1M"]);
+    let run = scan(r.path(), &["--max-file-size", "1M", "--allow-truncation"]);
     eprintln!(
         "loose 256 MiB bomb, 1M cap: {} MiB, {:.1} s",
         run.rss_mib, run.secs
@@ -693,7 +712,13 @@ fn range_scans_read_blobs_within_the_same_bounds() {
     pack.write(&r.path().join(".git"));
     let run = scan(
         r.path(),
-        &["--range", "HEAD~1..HEAD", "--max-file-size", "1M"],
+        &[
+            "--range",
+            "HEAD~1..HEAD",
+            "--max-file-size",
+            "1M",
+            "--allow-truncation",
+        ],
     );
     eprintln!(
         "--range, 1 GiB bomb, 1M cap: {} MiB, {:.1} s",

@@ -19,6 +19,7 @@ const CREDSWEEP: &[&str] = &[
     "rules",
     "scan",
     "scanner",
+    "window",
     "term",
     "units",
     "fsutil",
@@ -45,6 +46,7 @@ const ENGINE: &[&str] = &[
     "archive",
     "binary",
     "scan",
+    "window",
     "rulecheck",
 ];
 

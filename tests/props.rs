@@ -42,6 +42,7 @@ fn context(scanner: &Scanner) -> ScanContext<'_> {
         scanner,
         fingerprint_key: b"props".to_vec(),
         max_file_size: 1 << 30,
+        window_size: credsweep::window::DEFAULT_WINDOW_SIZE,
         allowlist: empty_allowlist(),
         inline_allow: true,
         path_base: PathBuf::from("/"),

@@ -316,23 +316,39 @@ fn binary_files_are_skipped_and_counted_large_files_truncated_and_reported() {
     let mut big = "a".repeat(2000);
     big.push_str(&format!("\nVOBIZ_AUTH_TOKEN={TOKEN}\n"));
     write(d.path(), "big.txt", &big);
-    let out = credsweep()
-        .arg("dir")
-        .arg(d.path())
-        // Binary files are scanned for their strings unless asked not to (tests/binary.rs).
-        .args(["--format", "json", "--max-file-size", "1K", "--skip-binary"])
-        .output()
-        .unwrap();
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "truncation is reported, not an error"
-    );
+    let run = |extra: &[&str]| {
+        let out = credsweep()
+            .arg("dir")
+            .arg(d.path())
+            // Binary files are scanned for their strings unless asked not to (tests/binary.rs).
+            .args(["--format", "json", "--max-file-size", "1K", "--skip-binary"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code(), doc)
+    };
+    // A scan the cap cut does not pass (issue 13): the cut file is an error that says what to do.
+    let (code, doc) = run(&[]);
+    assert_eq!(code, Some(2), "a truncation fails the scan");
     assert_eq!(doc["summary"]["binary_skipped"], 1);
     let skipped = doc["summary"]["skipped"].as_array().unwrap();
     assert_eq!(skipped.len(), 1);
     assert!(skipped[0]["path"].as_str().unwrap().ends_with("big.txt"));
+    let reason = skipped[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("size cap"), "{reason}");
+    assert!(reason.contains("--allow-truncation"), "{reason}");
+    assert_eq!(skipped[0]["error"], true);
+    // Accepted with --allow-truncation: reported, and the exit status is the findings'.
+    let (code, doc) = run(&["--allow-truncation"]);
+    assert_eq!(
+        code,
+        Some(0),
+        "truncation allowed, no findings in the first 1K"
+    );
+    let skipped = doc["summary"]["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0]["error"], false);
     assert!(skipped[0]["reason"].as_str().unwrap().contains("size cap"));
 }
 

@@ -37,6 +37,7 @@ fuzz_target!(|data: &[u8]| {
         scanner,
         fingerprint_key: b"fuzz".to_vec(),
         max_file_size: cap as u64,
+        window_size: credsweep_engine::window::DEFAULT_WINDOW_SIZE,
         allowlist: allowlist(),
         inline_allow: true,
         path_base: PathBuf::from("/fuzz"),

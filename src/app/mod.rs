@@ -92,8 +92,12 @@ pub struct ScanOptions {
     pub redaction: Redaction,
     /// Whether text reports are coloured (decided with the terminal and `NO_COLOR`).
     pub color: Color,
-    /// `--max-file-size`; else the configuration's, else [`DEFAULT_MAX_FILE_SIZE`].
+    /// `--max-file-size`; else the configuration's, else [`DEFAULT_MAX_FILE_SIZE`] (no cap).
     pub max_file_size: Option<u64>,
+    /// `--allow-truncation`: a scan the size cap cut may pass (else it exits 2).
+    pub allow_truncation: bool,
+    /// `--window-size` (hidden, for tests): how much of an input is scanned at once.
+    pub window_size: Option<usize>,
     /// Worker threads.
     pub threads: usize,
     /// No notes on stderr beyond errors.
@@ -264,6 +268,16 @@ pub(crate) fn tree_root(paths: &[PathBuf]) -> PathBuf {
 /// Steps 1-3 of a session: opens what `source` names, sets up rules and configuration for it,
 /// and scans it.
 pub(crate) fn collect(opts: &ScanOptions, source: Source) -> Result<(Setup, Collected)> {
+    let (setup, mut c) = collect_source(opts, source)?;
+    // A scan the size cap cut did not read everything: it does not pass, unless asked.
+    if !setup.allow_truncation {
+        c.summary.truncations_as_errors();
+    }
+    Ok((setup, c))
+}
+
+/// [`collect`] before the truncation policy is applied.
+fn collect_source(opts: &ScanOptions, source: Source) -> Result<(Setup, Collected)> {
     match source {
         Source::Tree { paths, options } => {
             let setup = Setup::new(opts, &tree_root(&paths))?;

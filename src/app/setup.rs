@@ -14,8 +14,9 @@ use crate::rules::{RuleSet, Severity};
 use crate::scan::ScanContext;
 use crate::scanner::Scanner;
 
-/// The size cap when neither the command line nor the configuration sets one.
-pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 << 20;
+/// The size cap when neither the command line nor the configuration sets one: none. Inputs of
+/// any size are scanned in bounded memory, in windows ([`crate::window`]).
+pub const DEFAULT_MAX_FILE_SIZE: u64 = u64::MAX;
 
 /// The configuration in force: the file `--config` names, none with `--no-config`, else
 /// `.credsweep.toml` found from `root` upwards, up to the repository's top.
@@ -83,6 +84,12 @@ pub struct Setup {
     /// are relative to.
     pub project_root: PathBuf,
     pub max_file_size: u64,
+    /// A scan cut by the size cap may pass (`--allow-truncation`, `allow_truncation = true`);
+    /// otherwise each truncation is an error and the exit status 2.
+    pub allow_truncation: bool,
+    /// How much of an input is scanned at once ([`crate::window::DEFAULT_WINDOW_SIZE`]; tests
+    /// make it small).
+    pub window_size: usize,
     pub inline_allow: bool,
     pub max_decode_depth: u32,
     /// `--rule-stats`: the scan counts what each rule costs.
@@ -118,29 +125,21 @@ impl Setup {
             .allow
             .set_excludes(&project_root, &a.exclude)
             .map_err(anyhow::Error::msg)?;
-        let mut notes: Vec<String> = config.source_note().into_iter().collect();
-        let max_file_size = match (a.max_file_size, config.max_file_size) {
-            (Some(n), _) => n,
-            // A repository's own configuration may lower the cap, not raise it: a hostile one
-            // would make every thread hold gigabyte buffers.
-            (None, Some(n)) if config.trusted || n <= DEFAULT_MAX_FILE_SIZE => n,
-            (None, Some(n)) => {
-                notes.push(format!(
-                    "the repository's configuration asks for max_file_size {}, above the default \
-                     {}: a repository's own configuration may only lower it, so the default \
-                     applies (raise it with --max-file-size)",
-                    crate::units::human_bytes(n),
-                    crate::units::human_bytes(DEFAULT_MAX_FILE_SIZE)
-                ));
-                DEFAULT_MAX_FILE_SIZE
-            }
-            (None, None) => DEFAULT_MAX_FILE_SIZE,
-        };
+        let notes: Vec<String> = config.source_note().into_iter().collect();
+        // There is no cap unless one is asked for; a repository's own configuration may set one
+        // (it makes the scan fail, unless truncation is allowed too).
+        let max_file_size = a
+            .max_file_size
+            .or(config.max_file_size)
+            .unwrap_or(DEFAULT_MAX_FILE_SIZE);
+        let allow_truncation = a.allow_truncation || config.allow_truncation;
         Ok(Setup {
             config,
             scanner,
             project_root,
             max_file_size,
+            allow_truncation,
+            window_size: a.window_size.unwrap_or(crate::window::DEFAULT_WINDOW_SIZE),
             inline_allow: a.inline_allow,
             max_decode_depth: a.max_decode_depth,
             rule_stats: a.rule_stats,
@@ -162,6 +161,7 @@ impl Setup {
             scanner: &self.scanner,
             fingerprint_key: self.fingerprint_key(),
             max_file_size: self.max_file_size,
+            window_size: self.window_size,
             allowlist: &self.config.allow,
             inline_allow: self.inline_allow,
             path_base,

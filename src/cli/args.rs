@@ -129,10 +129,19 @@ pub struct ScanArgs {
     /// Show secrets in full (they are redacted to a short prefix by default).
     #[arg(long)]
     pub no_redact: bool,
-    /// Scan at most this much of each file (e.g. 64M, 1G, 100K; default 64M); the rest is
-    /// reported as not scanned.
+    /// Scan at most this much of each file, stream or blob (e.g. 64M, 1G, 100K; default: no
+    /// cap, everything is scanned). An input cut by it fails the scan (exit status 2) unless
+    /// --allow-truncation is given.
     #[arg(long, value_name = "SIZE", value_parser = crate::units::parse_size)]
     pub max_file_size: Option<u64>,
+    /// Let a scan that --max-file-size (or max_file_size in the configuration) cut pass: the
+    /// cut inputs are still named, but do not make the exit status 2.
+    #[arg(long)]
+    pub allow_truncation: bool,
+    /// For tests: scan inputs in windows of this size (default 8M; at least eight times the
+    /// longest multi-line match).
+    #[arg(long, value_name = "SIZE", value_parser = crate::units::parse_size, hide = true)]
+    pub window_size: Option<u64>,
     /// Worker threads (default, or 0: available cores; at most 256).
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,

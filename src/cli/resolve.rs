@@ -91,6 +91,10 @@ pub(crate) fn scan_options(a: &ScanArgs) -> ScanOptions {
         },
         color: color(a),
         max_file_size: a.max_file_size,
+        allow_truncation: a.allow_truncation,
+        window_size: a
+            .window_size
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         threads: threads(a),
         quiet: a.quiet,
         // Progress only on a terminal: in a CI log it is noise.

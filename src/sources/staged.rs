@@ -25,8 +25,9 @@ use gix::index::extension::Tree as CacheTree;
 use gix::objs::{Find, Kind, TreeRef};
 
 use crate::finding::{Finding, Location};
-use crate::scan::{ScanContext, SkipReason, Summary, scan_buffer};
+use crate::scan::{ScanContext, SkipReason, Summary};
 use crate::scanner::PathFilter;
+use crate::window::scan_reader;
 
 /// A staged blob that differs from `HEAD`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +127,7 @@ pub fn scan(ctx: &ScanContext<'_>, repo: &gix::Repository) -> Result<StagedScan>
     // The secrets of the removed blobs, read once and only if a new file has findings.
     let mut renamed_from: Option<HashSet<String>> = None;
     let mut buf = Vec::new();
+    let mut window = Vec::new();
     for b in &staged {
         if ctx.allowlist.excludes_path(&b.path, &ctx.path_base) {
             summary.excluded += 1;
@@ -137,20 +139,8 @@ pub fn scan(ctx: &ScanContext<'_>, repo: &gix::Repository) -> Result<StagedScan>
         }
         match repo.objects.try_find(&b.id, &mut buf) {
             Ok(Some(d)) if d.kind == Kind::Blob => {
-                let cap = d
-                    .data
-                    .len()
-                    .min(usize::try_from(ctx.max_file_size).unwrap_or(usize::MAX));
                 let mut found = Vec::new();
-                scan_buffer(
-                    ctx,
-                    &d.data[..cap],
-                    d.data.len() as u64,
-                    &Location::Path(b.path.clone()),
-                    PathFilter::Path(&b.path),
-                    &mut summary,
-                    &mut found,
-                );
+                scan_blob(ctx, d.data, &b.path, &mut window, &mut summary, &mut found);
                 if found.is_empty() {
                     continue;
                 }
@@ -206,30 +196,50 @@ fn secrets_in(
 ) -> HashSet<String> {
     let mut scratch = Summary::default();
     let mut found = Vec::new();
-    let mut buf = Vec::new();
+    let (mut buf, mut window) = (Vec::new(), Vec::new());
     for &(path, id) in blobs {
         if let Ok(Some(d)) = repo.objects.try_find(&id, &mut buf)
             && d.kind == Kind::Blob
         {
-            let cap = d
-                .data
-                .len()
-                .min(usize::try_from(ctx.max_file_size).unwrap_or(usize::MAX));
-            scan_buffer(
-                ctx,
-                &d.data[..cap],
-                d.data.len() as u64,
-                &Location::Path(path.to_string()),
-                PathFilter::Path(path),
-                &mut scratch,
-                &mut found,
-            );
+            scan_blob(ctx, d.data, path, &mut window, &mut scratch, &mut found);
         }
     }
     found
         .into_iter()
         .map(|f| f.secret.plaintext().to_string())
         .collect()
+}
+
+/// Scans the blob `data` (read whole from the object database) at `path`, in windows as a file
+/// of its size is ([`crate::window`]), up to the size cap if one was asked for; a cut is named.
+fn scan_blob(
+    ctx: &ScanContext<'_>,
+    data: &[u8],
+    path: &str,
+    window: &mut Vec<u8>,
+    summary: &mut Summary,
+    out: &mut Vec<Finding>,
+) {
+    let mut reader = data;
+    // Reading from memory cannot fail.
+    if let Ok(read) = scan_reader(
+        ctx,
+        &mut reader,
+        &Location::Path(path.to_string()),
+        PathFilter::Path(path),
+        window,
+        summary,
+        out,
+    ) && read.capped
+    {
+        summary.skip(
+            path,
+            SkipReason::Truncated {
+                size: data.len() as u64,
+                scanned: read.bytes,
+            },
+        );
+    }
 }
 
 /// The index the next commit is made from: `GIT_INDEX_FILE` when git sets it, else the

@@ -6,7 +6,7 @@
 //! must look at hidden files (`.env` is where tokens live), so only `.git/` itself is never entered.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -14,8 +14,9 @@ use ignore::{WalkBuilder, WalkState};
 
 use super::ignore_files::IgnoreRules;
 use crate::finding::{Finding, Location};
-use crate::scan::{ScanContext, SkipReason, Summary, scan_buffer};
+use crate::scan::{ScanContext, SkipReason, Summary};
 use crate::scanner::PathFilter;
+use crate::window::scan_reader;
 
 #[derive(Debug, Clone)]
 pub struct TreeOptions {
@@ -167,9 +168,9 @@ impl Drop for WalkThread<'_> {
     }
 }
 
-/// Scans one regular file, reading at most the size cap.
-/// `buf` is scratch space reused from file to file, so a walk does not allocate (and fault in)
-/// a fresh buffer per file.
+/// Scans one regular file, in windows ([`crate::window`]) and up to the size cap if one was
+/// asked for. `buf` is scratch space reused from file to file, so a walk does not allocate (and
+/// fault in) a fresh buffer per file, nor keep more than one window per thread.
 pub(crate) fn scan_file(
     ctx: &ScanContext<'_>,
     fs_path: &Path,
@@ -178,22 +179,42 @@ pub(crate) fn scan_file(
     summary: &mut Summary,
     out: &mut Vec<Finding>,
 ) {
-    match read_capped(fs_path, ctx.max_file_size, buf) {
-        Ok(size) => scan_buffer(
+    if buf.capacity() > KEEP_BUFFER {
+        *buf = Vec::new();
+    }
+    let read = File::open(fs_path).and_then(|mut file| {
+        let size = file.metadata()?.len();
+        // A file that fits one window is read with one allocation of its size.
+        buf.clear();
+        buf.reserve(size.min(ctx.max_file_size).min(ctx.window_size as u64 + 1) as usize);
+        let outcome = scan_reader(
             ctx,
-            buf,
-            size,
+            &mut file,
             &Location::Path(path.to_string()),
             PathFilter::Path(path),
+            buf,
             summary,
             out,
+        )?;
+        Ok((outcome, size))
+    });
+    match read {
+        // A file that grew while it was read is still capped; one that shrank reports what was
+        // read.
+        Ok((outcome, size)) if outcome.capped => summary.skip(
+            path,
+            SkipReason::Truncated {
+                size: size.max(outcome.bytes + 1),
+                scanned: outcome.bytes,
+            },
         ),
+        Ok(_) => {}
         Err(e) => summary.skip(path, SkipReason::Error(format!("cannot read: {e}"))),
     }
 }
 
-/// Scans a stream (FIFO, character device) named on the command line: its first
-/// `max_file_size` bytes, and whether there was more.
+/// Scans a stream (FIFO, character device) named on the command line, in windows, up to the
+/// size cap if one was asked for (a device that never ends, such as `/dev/zero`, needs one).
 fn scan_stream(
     ctx: &ScanContext<'_>,
     fs_path: &Path,
@@ -201,33 +222,26 @@ fn scan_stream(
     summary: &mut Summary,
     out: &mut Vec<Finding>,
 ) {
-    let mut data = Vec::new();
-    let read = File::open(fs_path).and_then(|f| {
-        f.take(ctx.max_file_size.saturating_add(1))
-            .read_to_end(&mut data)
+    let mut buf = Vec::new();
+    let read = File::open(fs_path).and_then(|mut f| {
+        scan_reader(
+            ctx,
+            &mut f,
+            &Location::Path(path.to_string()),
+            PathFilter::Path(path),
+            &mut buf,
+            summary,
+            out,
+        )
     });
     match read {
-        Ok(_) => {
-            let more = data.len() as u64 > ctx.max_file_size;
-            data.truncate(ctx.max_file_size as usize);
-            if more {
-                summary.skip(
-                    path,
-                    SkipReason::TruncatedStream {
-                        scanned: data.len() as u64,
-                    },
-                );
-            }
-            scan_buffer(
-                ctx,
-                &data,
-                data.len() as u64,
-                &Location::Path(path.to_string()),
-                PathFilter::Path(path),
-                summary,
-                out,
-            );
-        }
+        Ok(outcome) if outcome.capped => summary.skip(
+            path,
+            SkipReason::TruncatedStream {
+                scanned: outcome.bytes,
+            },
+        ),
+        Ok(_) => {}
         Err(e) => summary.skip(path, SkipReason::Error(format!("cannot read: {e}"))),
     }
 }
@@ -235,43 +249,36 @@ fn scan_stream(
 /// Buffers above this are not kept for the next file.
 const KEEP_BUFFER: usize = 4 << 20;
 
-/// Reads up to `cap` bytes into `buf`; returns the file's full size.
-fn read_capped(path: &Path, cap: u64, buf: &mut Vec<u8>) -> io::Result<u64> {
-    if buf.capacity() > KEEP_BUFFER {
-        *buf = Vec::new();
-    }
-    buf.clear();
-    let file = File::open(path)?;
-    let size = file.metadata()?.len();
-    buf.reserve(size.min(cap) as usize);
-    file.take(cap).read_to_end(buf)?;
-    // A file that grew while it was read is still capped; one that shrank reports what was read.
-    Ok(size.max(buf.len() as u64))
-}
-
-/// Scans standard input, reported as `<stdin>`.
+/// Scans standard input, reported as `<stdin>`, in windows.
 pub(crate) fn scan_stdin(ctx: &ScanContext<'_>) -> (Vec<Finding>, Summary) {
     let mut summary = Summary::default();
     let mut findings = Vec::new();
-    let mut data = Vec::new();
+    let mut buf = Vec::new();
     let stdin = io::stdin();
     let mut lock = stdin.lock();
-    match (&mut lock).take(ctx.max_file_size).read_to_end(&mut data) {
-        Ok(_) => {
+    let read = scan_reader(
+        ctx,
+        &mut lock,
+        &Location::Stdin,
+        PathFilter::Pathless,
+        &mut buf,
+        &mut summary,
+        &mut findings,
+    );
+    match read {
+        Ok(outcome) if outcome.capped => {
             // Whatever is left past the cap is drained, so the writer is not killed by SIGPIPE,
-            // and counted, so the truncation is reported.
+            // and counted, so the truncation is reported with the input's size.
             let rest = io::copy(&mut lock, &mut io::sink()).unwrap_or(0);
-            let size = data.len() as u64 + rest;
-            scan_buffer(
-                ctx,
-                &data,
-                size,
-                &Location::Stdin,
-                PathFilter::Pathless,
-                &mut summary,
-                &mut findings,
+            summary.skip(
+                Location::Stdin.name(),
+                SkipReason::Truncated {
+                    size: outcome.bytes + 1 + rest,
+                    scanned: outcome.bytes,
+                },
             );
         }
+        Ok(_) => {}
         Err(e) => summary.skip(
             Location::Stdin.name(),
             SkipReason::Error(format!("cannot read: {e}")),

@@ -41,3 +41,4 @@ pub mod rulecheck;
 pub mod rules;
 pub mod scan;
 pub mod scanner;
+pub mod window;

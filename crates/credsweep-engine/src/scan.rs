@@ -30,8 +30,12 @@ pub struct ScanContext<'a> {
     pub scanner: &'a Scanner,
     /// Key for findings' fingerprints.
     pub fingerprint_key: Vec<u8>,
-    /// Buffers longer than this are scanned up to it; the rest is reported as not scanned.
+    /// Inputs longer than this are scanned up to it; the rest is reported as not scanned
+    /// (`--max-file-size`: an opt-in cap, `u64::MAX` when none was asked for).
     pub max_file_size: u64,
+    /// How much of an input [`crate::window::scan_reader`] scans at once (at least eight of the
+    /// scanner's longest match): [`crate::window::DEFAULT_WINDOW_SIZE`] except in tests.
+    pub window_size: usize,
     /// The configuration's allow-lists.
     pub allowlist: &'a Allowlist,
     /// Honour inline markers (`credsweep:allow`, `gitleaks:allow`, ...); off for audits.
@@ -66,6 +70,12 @@ pub enum SkipReason {
     /// A stream (a FIFO or device named on the command line) longer than the size cap: its
     /// first `scanned` bytes were scanned.
     TruncatedStream { scanned: u64 },
+    /// A git blob of `size` bytes, over the `scanned` bytes a history scan decodes of one blob
+    /// in memory: only those were scanned.
+    TruncatedBlob { size: u64, scanned: u64 },
+    /// UTF-16 text (decoded whole, not in windows) longer than the most decoded of one input:
+    /// its first `scanned` bytes were scanned.
+    TruncatedUtf16 { scanned: u64 },
     /// Not a regular file (FIFO, socket, device) or a symlink not followed.
     NotAFile,
     /// An archive, or a member of one, not read (or not wholly): encrypted, corrupt, over a
@@ -74,8 +84,24 @@ pub enum SkipReason {
     /// More findings than one buffer may report (`MAX_FINDINGS_PER_BUFFER`): the first
     /// `listed` are reported, the rest dropped. Not an error: the file was scanned.
     TooManyFindings { listed: usize },
+    /// An archive too large to read whole (over the archive member size limit): scanned as
+    /// plain bytes in windows, its members not opened.
+    ArchiveTooLarge { limit: u64 },
     /// Could not be read: this makes the scan incomplete, and the exit status 2.
     Error(String),
+}
+
+impl SkipReason {
+    /// Whether the size cap (`--max-file-size`) cut the input: the scan did not read all of it.
+    pub fn is_truncation(&self) -> bool {
+        matches!(
+            self,
+            SkipReason::Truncated { .. }
+                | SkipReason::TruncatedStream { .. }
+                | SkipReason::TruncatedBlob { .. }
+                | SkipReason::TruncatedUtf16 { .. }
+        )
+    }
 }
 
 impl fmt::Display for SkipReason {
@@ -84,11 +110,23 @@ impl fmt::Display for SkipReason {
             SkipReason::Binary => f.write_str("binary"),
             SkipReason::Truncated { size, scanned } => write!(
                 f,
-                "{size} bytes, over the size cap: only the first {scanned} bytes were scanned (raise --max-file-size to scan all)"
+                "{size} bytes, over the size cap: only the first {scanned} bytes were scanned (drop or raise --max-file-size to scan all)"
             ),
             SkipReason::TruncatedStream { scanned } => write!(
                 f,
-                "a stream longer than the size cap: only the first {scanned} bytes were scanned"
+                "a stream longer than the size cap: only the first {scanned} bytes were scanned (drop or raise --max-file-size to scan all)"
+            ),
+            SkipReason::TruncatedBlob { size, scanned } => write!(
+                f,
+                "a blob of {size} bytes, over the {scanned} bytes a history scan decodes of one blob: only those were scanned (scan a checkout of it as files, which has no limit)"
+            ),
+            SkipReason::TruncatedUtf16 { scanned } => write!(
+                f,
+                "UTF-16 text longer than {scanned} bytes, the most decoded of one input: only those were scanned"
+            ),
+            SkipReason::ArchiveTooLarge { limit } => write!(
+                f,
+                "an archive over {limit} bytes, too large to open in memory: scanned as plain bytes, its members not opened"
             ),
             SkipReason::NotAFile => f.write_str("not a regular file"),
             SkipReason::TooManyFindings { listed } => write!(
@@ -178,7 +216,7 @@ impl Summary {
 
     /// Counts a buffer read at `location`: `scanned` of its `full_size` bytes (less is a
     /// truncation, named).
-    fn count_read(&mut self, location: &Location, scanned: usize, full_size: u64) {
+    pub(crate) fn count_read(&mut self, location: &Location, scanned: usize, full_size: u64) {
         self.scanned += 1;
         self.bytes += scanned as u64;
         if full_size > scanned as u64 {
@@ -189,6 +227,19 @@ impl Summary {
                     scanned: scanned as u64,
                 },
             );
+        }
+    }
+
+    /// Makes each truncation by the size cap an error, so that the scan does not pass
+    /// (`--allow-truncation` not given): its text says what was cut and what to do.
+    pub fn truncations_as_errors(&mut self) {
+        for k in &mut self.skips {
+            if k.reason.is_truncation() {
+                k.reason = SkipReason::Error(format!(
+                    "{}; the scan is incomplete: pass --allow-truncation to accept a scan cut by the size cap",
+                    k.reason
+                ));
+            }
         }
     }
 
@@ -346,8 +397,9 @@ fn member_place(archive: &str, member: Option<&str>) -> String {
     }
 }
 
-/// Decodes and scans one buffer that is not opened as an archive.
-fn scan_plain(
+/// Decodes and scans one buffer that is not opened as an archive (a window of a long input,
+/// [`crate::window`], is one).
+pub(crate) fn scan_plain(
     ctx: &ScanContext<'_>,
     data: &[u8],
     full_size: u64,
@@ -367,17 +419,37 @@ fn scan_plain(
         }
         Content::Text { bytes, encoding } => (bytes, decode::raw_too(data, encoding)),
     };
+    scan_decoded(
+        ctx, data, &text, raw, full_size, location, filter, summary, out,
+    );
+}
+
+/// Scans `text`, what `data` decoded to (and `raw`, its raw bytes when they are worth a second
+/// look), counting `data` as read. A window after the first of a text input
+/// ([`crate::window`]) comes here directly: the input was judged text by its start.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn scan_decoded(
+    ctx: &ScanContext<'_>,
+    data: &[u8],
+    text: &[u8],
+    raw: Option<&[u8]>,
+    full_size: u64,
+    location: &Location,
+    filter: PathFilter<'_>,
+    summary: &mut Summary,
+    out: &mut Vec<Finding>,
+) {
     summary.count_read(location, data.len(), full_size);
     let first = out.len();
     if ctx.rule_stats && summary.rule_stats.is_none() {
         summary.rule_stats = Some(ScanStats::default());
     }
-    scan_text(ctx, &text, location, filter, summary, out);
+    scan_text(ctx, text, location, filter, summary, out);
     if let Some(raw) = raw {
         scan_text(ctx, raw, location, filter, summary, out);
     }
     if ctx.max_decode_depth > 0 {
-        scan_encoded(ctx, &text, location, filter, summary, out, first);
+        scan_encoded(ctx, text, location, filter, summary, out, first);
     }
     if out.len() > first {
         // GitHub's line hash for SARIF, over the bytes as stored (what code scanning would hash).

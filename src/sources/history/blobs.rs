@@ -23,8 +23,20 @@ use rayon::prelude::*;
 use super::progress::Progress;
 use super::{BlobId, ObjectError, messages, odb};
 use crate::finding::{Finding, Fingerprint, Location};
-use crate::scan::{ScanContext, Summary, scan_buffer};
+use crate::scan::{ScanContext, SkipReason, Summary, scan_buffer};
 use crate::scanner::PathFilter;
+
+/// The most of one blob a history scan decodes, in memory, when no smaller size cap is asked
+/// for: what is past it is reported as not scanned (and fails the scan unless
+/// `--allow-truncation`). Blobs are decoded whole from their deltas, so each worker thread may
+/// hold one this large, and a delta base as large.
+pub(crate) const MAX_BLOB_IN_MEMORY: u64 = 256 << 20;
+
+/// How much of one blob a history scan decodes under `ctx`: the size cap, at most
+/// [`MAX_BLOB_IN_MEMORY`].
+pub(crate) fn blob_cap(ctx: &ScanContext<'_>) -> u64 {
+    ctx.max_file_size.min(MAX_BLOB_IN_MEMORY)
+}
 
 /// The findings of one blob, in the order the scan made them.
 pub(crate) type BlobFindings = (ObjectId, Vec<Finding>);
@@ -59,7 +71,7 @@ impl Outcome {
         if at_scoped.is_empty() {
             return Ok(());
         }
-        let bounded = odb::BoundedBlobs::new(repo, ctx.max_file_size)?;
+        let bounded = odb::BoundedBlobs::new(repo, blob_cap(ctx))?;
         let ids: Vec<ObjectId> = at_scoped.iter().copied().collect();
         let (again, _reported) = scan_listed(ctx, &bounded, &ids, at_scoped, threads)?;
         self.blobs.retain(|(b, _)| !at_scoped.contains(b));
@@ -102,7 +114,9 @@ pub(crate) fn scan_odb(
             threads: opts.threads,
             only: opts.only,
             progress: opts.progress,
-            max_blob: ctx.max_file_size,
+            max_blob: blob_cap(ctx),
+            // A blob past what is decoded in memory, stored whole, is scanned as it inflates.
+            stream_blobs: ctx.max_file_size > blob_cap(ctx),
         },
         visitor,
     )?;
@@ -214,6 +228,48 @@ impl odb::BlobVisitor for Visitor<'_> {
         );
     }
 
+    fn visit_stream(&mut self, id: BlobId, reader: &mut dyn std::io::Read, size: u64) {
+        let location = Location::Blob {
+            id: id.0.to_string(),
+            path: None,
+        };
+        let mut found = Vec::new();
+        let mut window = Vec::new();
+        let summary = &mut self.local.summary;
+        match crate::window::scan_reader(
+            self.ctx,
+            reader,
+            &location,
+            PathFilter::Unscoped,
+            &mut window,
+            summary,
+            &mut found,
+        ) {
+            Ok(read) if read.capped => summary.skip(
+                location.name(),
+                SkipReason::Truncated {
+                    size,
+                    scanned: read.bytes,
+                },
+            ),
+            Ok(read) if read.bytes < size => summary.skip(
+                location.name(),
+                SkipReason::Error(format!(
+                    "blob ends after {} of its {size} bytes",
+                    read.bytes
+                )),
+            ),
+            Ok(_) => {}
+            Err(e) => summary.skip(
+                location.name(),
+                SkipReason::Error(format!("blob cannot be inflated: {e}")),
+            ),
+        }
+        if !found.is_empty() {
+            self.local.blobs.push((id.0, found));
+        }
+    }
+
     fn message(&mut self, id: ObjectId, kind: Kind, data: &[u8]) {
         messages::scan_object(
             self.ctx,
@@ -251,20 +307,54 @@ fn scan_blob(
         id: id.to_string(),
         path: None,
     };
+    let size = size.max(data.len() as u64);
+    if size > cap as u64 {
+        // Cut by the user's cap, or by the most a history scan decodes of one blob.
+        let reason = if cap as u64 >= ctx.max_file_size {
+            SkipReason::Truncated {
+                size,
+                scanned: cap as u64,
+            }
+        } else {
+            SkipReason::TruncatedBlob {
+                size,
+                scanned: cap as u64,
+            }
+        };
+        out.summary.skip(location.name(), reason);
+    }
     let mut found = Vec::new();
     // Vobiz ids and tokens are paired within the blob (scan_buffer pairs each buffer), before
     // findings are grouped by secret: an id committed before its token first appears in an
     // older blob than the token, and would not pair with it once each is reported at its own
     // first appearance.
-    scan_buffer(
-        ctx,
-        &data[..cap],
-        size.max(data.len() as u64),
-        &location,
-        filter,
-        &mut out.summary,
-        &mut found,
-    );
+    // A blob longer than a window is scanned in windows, as a file of its size is, so that the
+    // scan of a huge blob holds what one window's scan holds (pairs are linked within a window).
+    let data = &data[..cap];
+    if data.len() > ctx.window_size {
+        let mut reader = data;
+        let mut window = Vec::new();
+        // Reading from memory cannot fail.
+        let _ = crate::window::scan_reader(
+            ctx,
+            &mut reader,
+            &location,
+            filter,
+            &mut window,
+            &mut out.summary,
+            &mut found,
+        );
+    } else {
+        scan_buffer(
+            ctx,
+            data,
+            cap as u64,
+            &location,
+            filter,
+            &mut out.summary,
+            &mut found,
+        );
+    }
     if !found.is_empty() {
         out.blobs.push((id, found));
     }

@@ -37,6 +37,10 @@ pub(crate) trait BlobVisitor: Clone + Send + Sync {
     /// `data` is the blob, or its first bytes when it is larger than the size cap; `size` is
     /// its whole size.
     fn visit(&mut self, id: BlobId, data: &[u8], size: u64);
+    /// A blob larger than [`Options::max_blob`] stored whole in its pack, when
+    /// [`Options::stream_blobs`] asks for it: its bytes as they inflate, to be read once (in
+    /// windows); `size` is its whole size. A read error is damage to report.
+    fn visit_stream(&mut self, id: BlobId, reader: &mut dyn std::io::Read, size: u64);
 
     /// Commit or tag `id`, whole (`data`), for its message. Called once per object, as it is
     /// decoded; a visitor that wants no message ignores it.
@@ -48,8 +52,12 @@ pub(crate) struct Options<'a> {
     /// Visit only these blobs (`--reachable-only`); all blobs when `None`.
     pub only: Option<&'a HashSet<ObjectId>>,
     pub progress: &'a Progress,
-    /// Blobs larger than this are decoded only this far (`--max-file-size`).
+    /// Blobs larger than this are decoded only this far (`--max-file-size`, or the most a
+    /// history scan decodes in memory).
     pub max_blob: u64,
+    /// A blob larger than `max_blob` that its pack stores whole (not as a delta) is handed to
+    /// [`BlobVisitor::visit_stream`] as it inflates, rather than cut at `max_blob`.
+    pub stream_blobs: bool,
 }
 
 /// Trees, commits and tags larger than this are not read: git writes none near it.
@@ -183,6 +191,18 @@ impl<V: BlobVisitor> DecodeThread<'_, V> {
             Kind::Tree => self.check_tree(id, data),
             Kind::Tag => {}
         }
+    }
+
+    /// Hands the blob `id`, too large to decode in memory, to the visitor as it inflates.
+    fn stream(&mut self, id: ObjectId, reader: &mut dyn std::io::Read, size: u64) {
+        self.progress.object(size);
+        if self.only.is_some_and(|only| !only.contains(&id))
+            || self.earlier.iter().any(|e| e.lookup(id).is_some())
+        {
+            return;
+        }
+        self.delivered.push(id);
+        self.visitor.visit_stream(BlobId(id), reader, size);
     }
 
     /// Keeps commit `id` for the graph, and checks that its tree is there.
@@ -476,6 +496,13 @@ pub(crate) fn visit_blobs<V: BlobVisitor>(
                         opts.progress.object(0);
                         return;
                     }
+                    // A blob too large to decode in memory is scanned as it inflates.
+                    if opts.stream_blobs
+                        && let Some((mut reader, size)) = big_loose_blob(dir, id, opts.max_blob)
+                    {
+                        worker.stream(*id, &mut reader, size);
+                        return;
+                    }
                     match read_loose(dir, id, opts.max_blob) {
                         Ok(o) => worker.object(*id, o.kind, &o.data, o.size),
                         Err(e) => worker.errors.push(ObjectError::new(
@@ -519,6 +546,7 @@ pub(crate) fn commits(repo: &gix::Repository, threads: usize) -> Result<Outcome>
             // Only a blob that a commit, tree or tag is a delta of is decoded: whole, as the
             // object built on it must be.
             max_blob: MAX_OTHER,
+            stream_blobs: false,
         },
         NoBlobs,
     )
@@ -530,6 +558,7 @@ struct NoBlobs;
 
 impl BlobVisitor for NoBlobs {
     fn visit(&mut self, _: BlobId, _: &[u8], _: u64) {}
+    fn visit_stream(&mut self, _: BlobId, _: &mut dyn std::io::Read, _: u64) {}
 }
 
 /// A decoding thread's state for a pass that is not one pack's delta tree (loose objects, a
@@ -805,6 +834,16 @@ fn decode_outside<V: BlobVisitor>(
         {
             continue;
         }
+        if opts.stream_blobs && a.base.is_none() && a.size > opts.max_blob {
+            match whole_blob(bytes, a.offset, hash.len_in_bytes()) {
+                Ok(mut reader) => worker.stream(a.oid, &mut reader, a.size),
+                Err(e) => worker.errors.push(ObjectError::new(
+                    a.oid,
+                    format!("blob {} ({} bytes) was not scanned: {e}", a.oid, a.size),
+                )),
+            }
+            continue;
+        }
         match audit::decode_prefix(
             bytes,
             &plan.audit,
@@ -819,6 +858,86 @@ fn decode_outside<V: BlobVisitor>(
                 a.oid,
                 format!("blob {} ({} bytes) was not scanned: {e}", a.oid, a.size),
             )),
+        }
+    }
+}
+
+/// The blob stored whole at `offset` of `pack`, inflating as it is read (at most the size its
+/// header claims). The audit checked that it inflates to that size.
+fn whole_blob(
+    pack: &[u8],
+    offset: u64,
+    hash_len: usize,
+) -> std::result::Result<impl std::io::Read + '_, String> {
+    let h = audit::parse_header(pack, offset, hash_len)?;
+    if h.stored != audit::Stored::Base(Kind::Blob) {
+        return Err("it is not stored whole".into());
+    }
+    let input = pack
+        .get(h.data_start..)
+        .ok_or_else(|| "its data lies past the end of the pack".to_string())?;
+    Ok(std::io::Read::take(Inflating::new(input), h.claimed))
+}
+
+/// A zlib stream read from `input`, inflated as it is read (the input read in 64 KiB pieces).
+struct Inflating<R> {
+    z: gix::zlib::Decompress,
+    input: R,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
+    done: bool,
+}
+
+impl<R: std::io::Read> Inflating<R> {
+    fn new(input: R) -> Inflating<R> {
+        Inflating {
+            z: gix::zlib::Decompress::new(),
+            input,
+            buf: vec![0; 64 << 10],
+            start: 0,
+            end: 0,
+            eof: false,
+            done: false,
+        }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for Inflating<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        use gix::zlib::{FlushDecompress, Status};
+        use std::io::{Error, ErrorKind};
+        if self.done || out.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if self.start == self.end && !self.eof {
+                self.end = self.input.read(&mut self.buf)?;
+                self.start = 0;
+                self.eof = self.end == 0;
+            }
+            let (in_before, out_before) = (self.z.total_in(), self.z.total_out());
+            let status = self
+                .z
+                .decompress(&self.buf[self.start..self.end], out, FlushDecompress::None)
+                .map_err(|_| Error::new(ErrorKind::InvalidData, "its data is not a zlib stream"))?;
+            let consumed = (self.z.total_in() - in_before) as usize;
+            self.start += consumed;
+            let n = (self.z.total_out() - out_before) as usize;
+            if status == Status::StreamEnd {
+                self.done = true;
+                return Ok(n);
+            }
+            if n > 0 {
+                return Ok(n);
+            }
+            if consumed == 0 && (self.eof || self.start < self.end) {
+                return Err(Error::new(
+                    ErrorKind::UnexpectedEof,
+                    "its zlib stream ends before its data does",
+                ));
+            }
         }
     }
 }
@@ -1014,6 +1133,48 @@ const MAX_LOOSE_FILE: u64 = 4 << 30;
 /// allocated, and whose data must inflate to exactly that size.
 fn read_loose(dir: &Path, id: &ObjectId, max_blob: u64) -> std::result::Result<Loose, String> {
     use std::io::Read;
+    let (file, len) = open_loose(dir, id)?;
+    let (kind, data, size) =
+        audit::decode_loose_from(file.take(MAX_LOOSE_FILE), len, max_blob, MAX_OTHER)?;
+    Ok(Loose { kind, data, size })
+}
+
+/// Loose object `id`, if it is a blob larger than `max_blob`: inflating as it is read, its
+/// header (`blob <size>\0`) skipped, at most its size; and that size. Only a file whose
+/// compressed length could inflate past `max_blob` ([`audit::inflatable`]) is opened for it:
+/// anything else, and any damage, is left to [`read_loose`].
+fn big_loose_blob(
+    dir: &Path,
+    id: &ObjectId,
+    max_blob: u64,
+) -> Option<(impl std::io::Read + use<>, u64)> {
+    use std::io::Read;
+    let hex = id.to_string();
+    let meta = std::fs::symlink_metadata(dir.join(&hex[..2]).join(&hex[2..])).ok()?;
+    if !meta.file_type().is_file() || audit::inflatable(meta.len()) <= max_blob {
+        return None;
+    }
+    let (file, _) = open_loose(dir, id).ok()?;
+    let mut inflating = Inflating::new(file.take(MAX_LOOSE_FILE));
+    let mut header = Vec::new();
+    let mut byte = [0u8; 1];
+    while header.len() < 64 {
+        inflating.read_exact(&mut byte).ok()?;
+        if byte[0] == 0 {
+            let size: u64 = std::str::from_utf8(header.strip_prefix(b"blob ")?)
+                .ok()?
+                .parse()
+                .ok()?;
+            return (size > max_blob).then(|| (inflating.take(size), size));
+        }
+        header.push(byte[0]);
+    }
+    None
+}
+
+/// Opens loose object `id` of objects directory `dir`, checked to be a regular file of bounded
+/// size; returns it and its length.
+fn open_loose(dir: &Path, id: &ObjectId) -> std::result::Result<(std::fs::File, u64), String> {
     use std::os::unix::fs::OpenOptionsExt;
     let hex = id.to_string();
     let path = dir.join(&hex[..2]).join(&hex[2..]);
@@ -1040,9 +1201,7 @@ fn read_loose(dir: &Path, id: &ObjectId, max_blob: u64) -> std::result::Result<L
             meta.len()
         ));
     }
-    let (kind, data, size) =
-        audit::decode_loose_from(file.take(MAX_LOOSE_FILE), meta.len(), max_blob, MAX_OTHER)?;
-    Ok(Loose { kind, data, size })
+    Ok((file, meta.len()))
 }
 
 /// Opening flags for repository files: never block on a FIFO (`O_NONBLOCK`).
@@ -1175,6 +1334,7 @@ mod tests {
                 only: None,
                 progress: &progress,
                 max_blob: 1 << 20,
+                stream_blobs: false,
             },
             NoBlobs,
         )

@@ -53,7 +53,7 @@ pub(crate) fn scan(
     let found = introduced(repo, &range, &already, opts.tip, errors);
 
     let ids: Vec<ObjectId> = found.places.keys().copied().collect();
-    let bounded = odb::BoundedBlobs::new(repo, ctx.max_file_size)?;
+    let bounded = odb::BoundedBlobs::new(repo, super::blobs::blob_cap(ctx))?;
     // Path-scoped rules run on the blobs introduced at a path they name.
     let at_scoped: HashSet<ObjectId> = match scoped::ScopedPaths::of(ctx.scanner) {
         Some(scoped) => found

@@ -38,6 +38,8 @@ const CONTEXT_AFTER: usize = 256;
 pub struct Scanner {
     rules: RuleSet,
     matcher: Matcher,
+    /// See [`Scanner::longest_match`].
+    longest_match: usize,
 }
 
 /// Which rules apply to a buffer, by its path.
@@ -58,7 +60,25 @@ pub enum PathFilter<'a> {
 impl Scanner {
     pub fn new(rules: RuleSet) -> Scanner {
         let matcher = Matcher::new(&rules);
-        Scanner { rules, matcher }
+        let longest_match = rules
+            .rules()
+            .iter()
+            .filter(|r| r.multiline)
+            .map(|r| r.multiline_reach.saturating_mul(2))
+            .max()
+            .unwrap_or(0);
+        Scanner {
+            rules,
+            matcher,
+            longest_match,
+        }
+    }
+
+    /// The longest a multi-line rule's match can be, in bytes: its reach on both sides of a
+    /// keyword hit (0 without multi-line rules). A reader scanned in windows overlaps them by at
+    /// least this ([`crate::window`]).
+    pub fn longest_match(&self) -> usize {
+        self.longest_match
     }
 
     pub fn rules(&self) -> &RuleSet {
