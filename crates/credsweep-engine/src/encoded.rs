@@ -153,7 +153,7 @@ fn base64_and_hex(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) {
     let mut pos = 0;
     // The (superset) alphabet mask of the 64 bytes before `pos`, when they were classified.
     let mut prev: u64 = 0;
-    while pos < n {
+    'search: while pos < n {
         // A region of bytes that may be in the alphabet, bounded by bytes that are not.
         let region = if pos + 64 <= n {
             let m = alphabet_mask(text[pos..pos + 64].try_into().expect("64 bytes"));
@@ -204,6 +204,25 @@ fn base64_and_hex(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) {
             if budget.runs == 0 || budget.bytes == 0 {
                 return;
             }
+            if follows_image_marker(text, start) {
+                continue;
+            }
+            if let Some(body) = wrapped_body(text, start, end) {
+                // The lines of a wrapped body are one value: decoded whole, or not at all (the
+                // lines of an attached image are not tried one by one).
+                if let Some((encoding, decoded)) = decode_run(&body.joined, budget.bytes) {
+                    budget.runs -= 1;
+                    budget.bytes = budget.bytes.saturating_sub(decoded.len());
+                    out.push(Candidate {
+                        span: start..body.end,
+                        encoding,
+                        decoded,
+                    });
+                }
+                pos = body.end;
+                prev = 0;
+                continue 'search;
+            }
             let mut padded_end = end;
             while padded_end < n && padded_end - end < 2 && text[padded_end] == b'=' {
                 padded_end += 1;
@@ -219,6 +238,113 @@ fn base64_and_hex(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) {
             }
         }
     }
+}
+
+/// The widest line of a wrapped base64 body: MIME writes 76 characters a line, PEM and OpenSSL 64.
+pub const MAX_WRAP_WIDTH: usize = 76;
+
+/// The most spaces or tabs that indent the lines of a wrapped body (a YAML block scalar).
+const MAX_INDENT: usize = 32;
+
+/// A base64 body written as lines of one width (the last may be shorter): an e-mail part, a
+/// file run through `base64`, a YAML block scalar.
+struct Wrapped {
+    /// Where the body's last line ends (its padding included).
+    end: usize,
+    /// The body's characters, lines joined (no line breaks, indentation or padding).
+    joined: Vec<u8>,
+}
+
+/// The wrapped body whose first line is the run `start..end`, if the run is a whole line (after
+/// an indentation), at most [`MAX_WRAP_WIDTH`] long, a multiple of 4, and followed by at least
+/// one more line of the body: the same indentation, then the same number of alphabet characters
+/// or, on the last line, fewer and their padding. Joined up to [`MAX_RUN`] characters (a longer
+/// body goes on as a body of its own). Most runs are rejected by the first test: what follows
+/// them is not a line break.
+fn wrapped_body(text: &[u8], start: usize, end: usize) -> Option<Wrapped> {
+    let width = end - start;
+    if !matches!(text.get(end), Some(b'\n' | b'\r'))
+        || width > MAX_WRAP_WIDTH
+        || !width.is_multiple_of(4)
+    {
+        return None;
+    }
+    let indent_len = text[start.saturating_sub(MAX_INDENT + 1)..start]
+        .iter()
+        .rev()
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count();
+    let line_start = start - indent_len;
+    if line_start > 0 && text[line_start - 1] != b'\n' {
+        return None;
+    }
+    let indent = &text[line_start..start];
+    let alphabet = |b: &u8| CLASS[*b as usize] & B64 != 0;
+    let mut joined = text[start..end].to_vec();
+    let mut at = end;
+    loop {
+        let next = match &text[at..] {
+            [b'\n', ..] => at + 1,
+            [b'\r', b'\n', ..] => at + 2,
+            _ => break,
+        };
+        if !text[next..].starts_with(indent) {
+            break;
+        }
+        let line = next + indent.len();
+        let k = text[line..]
+            .iter()
+            .take(width + 1)
+            .take_while(|b| alphabet(b))
+            .count();
+        let mut line_end = line + k;
+        while line_end - line - k < 2 && text.get(line_end) == Some(&b'=') {
+            line_end += 1;
+        }
+        let breaks = matches!(text.get(line_end), None | Some(b'\n' | b'\r'));
+        if k == 0 || line_end - line > width || !breaks || joined.len() + k > MAX_RUN {
+            break;
+        }
+        joined.extend_from_slice(&text[line..line + k]);
+        at = line_end;
+        if line_end - line < width || line_end > line + k {
+            break;
+        }
+    }
+    (at > end).then_some(Wrapped { end: at, joined })
+}
+
+/// Whether the run at `start` is an image's bytes by what is written just before it: a
+/// `data:image/png;base64,` URI, or a notebook's `"image/png": "` output. Images are not text,
+/// and a scan of their bytes finds only noise. SVG is text and is left to decode.
+fn follows_image_marker(text: &[u8], start: usize) -> bool {
+    let mut before = &text[start.saturating_sub(40)..start];
+    while let [rest @ .., b' ' | b'\t' | b'"' | b'\'' | b'[' | b':' | b','] = before {
+        before = rest;
+    }
+    let before = before.strip_suffix(b";base64").unwrap_or(before);
+    let Some(at) = memchr::memmem::rfind(before, b"image/") else {
+        return false;
+    };
+    let kind = before[at + 6..]
+        .strip_suffix(b"\"")
+        .unwrap_or(&before[at + 6..]);
+    IMAGE_KINDS.contains(&kind)
+}
+
+/// The image media types (after `image/`) whose base64 is not decoded.
+const IMAGE_KINDS: &[&[u8]] = &[
+    b"png", b"jpeg", b"jpg", b"gif", b"webp", b"bmp", b"x-icon", b"avif", b"tiff",
+];
+
+/// Whether decoded bytes start as an image file does (PNG, JPEG, GIF, WebP): text may follow
+/// an image's header (a GIF's comment, a PNG's `tEXt` chunk), but it is no secret's place.
+fn is_image(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\x89PNG\r\n\x1a\n")
+        || bytes.starts_with(&[0xff, 0xd8, 0xff])
+        || bytes.starts_with(b"GIF87a")
+        || bytes.starts_with(b"GIF89a")
+        || (bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WEBP"))
 }
 
 // The word-at-a-time classification: what other targets use, and what tests check SSE2 against.
@@ -294,11 +420,17 @@ fn decode_run(run: &[u8], max_bytes: usize) -> Option<(Encoding, Vec<u8>)> {
             return None;
         }
         let even = &run[..run.len() / 2 * 2];
-        let decoded: Vec<u8> = even
-            .chunks_exact(2)
-            .take(max_bytes)
-            .map(|p| (hex_value(p[0]) << 4) | hex_value(p[1]))
-            .collect();
+        let decode = |hex: &[u8], max: usize| -> Vec<u8> {
+            hex.chunks_exact(2)
+                .take(max)
+                .map(|p| (hex_value(p[0]) << 4) | hex_value(p[1]))
+                .collect()
+        };
+        // Hashes and ids (most hex runs) fail on their first bytes.
+        if !is_text(&decode(&even[..even.len().min(PROBE)], max_bytes)) {
+            return None;
+        }
+        let decoded = decode(even, max_bytes);
         return is_text(&decoded).then_some((Encoding::Hex, decoded));
     }
     // Text encoded in base64 mixes cases; a run of one alphabet only.
@@ -316,7 +448,7 @@ fn decode_run(run: &[u8], max_bytes: usize) -> Option<(Encoding, Vec<u8>)> {
     // hashes) are rejected here.
     let probe = &run[..run.len().min(PROBE) / 4 * 4];
     let head = lenient_decode(engine, probe)?;
-    if !is_text(&head) {
+    if !is_text(&head) || is_image(&head) {
         return None;
     }
     let whole = &run[..run.len().min(max_bytes.saturating_mul(4) / 3)];
@@ -629,6 +761,52 @@ mod tests {
         }
         let short = "a".repeat(MIN_BASE64 - 1);
         assert!(decoded(&format!("{short} {short}")).is_empty());
+    }
+
+    #[test]
+    fn a_wrapped_base64_body_is_one_value_at_its_first_line() {
+        let env = "VOBIZ_AUTH_ID=MA0123456789\nVOBIZ_AUTH_TOKEN=sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE\nDEBUG=false\n";
+        let encoded = STANDARD.encode(env);
+        for (width, newline, indent) in [(76, "\n", ""), (64, "\r\n", ""), (76, "\n", "    ")] {
+            let lines: Vec<String> = encoded
+                .as_bytes()
+                .chunks(width)
+                .map(|l| format!("{indent}{}", std::str::from_utf8(l).unwrap()))
+                .collect();
+            assert!(lines.len() >= 2);
+            let body = lines.join(newline);
+            let text = format!(
+                "Content-Transfer-Encoding: base64{newline}{newline}{body}{newline}--b--{newline}"
+            );
+            let c = candidates(text.as_bytes(), &mut Budget::for_buffer(text.len()));
+            assert_eq!(c.len(), 1, "{width} {indent:?}: {c:?}");
+            assert_eq!(c[0].decoded, env.as_bytes());
+            assert_eq!(c[0].span.start, text.find(&body).unwrap() + indent.len());
+            assert_eq!(
+                &text[c[0].span.end..][..newline.len() + 3],
+                format!("{newline}--b")
+            );
+        }
+        // Lines of different widths are values of their own.
+        let a = STANDARD.encode("first value, a sentence of text");
+        let b = STANDARD.encode("second value: more text, and longer still");
+        assert_eq!(decoded(&format!("{a}\n{b}\n")).len(), 2);
+    }
+
+    #[test]
+    fn images_are_not_decoded_by_their_context_or_their_magic_bytes() {
+        let text = STANDARD.encode("X-Auth-Token: sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE");
+        assert_eq!(
+            decoded(&format!("<img src=\"data:image/png;base64,{text}\">")),
+            []
+        );
+        assert_eq!(decoded(&format!("\"image/jpeg\": \"{text}\",")), []);
+        assert_eq!(
+            decoded(&format!("\"image/svg+xml;base64,{text}\"")).len(),
+            1
+        );
+        let gif = STANDARD.encode("GIF89a X-Auth-Token: sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE");
+        assert_eq!(decoded(&format!("v = {gif}")), []);
     }
 
     #[test]
