@@ -89,8 +89,16 @@ const B64: u8 = 1;
 const HEX: u8 = 2;
 const STD: u8 = 4;
 const URL: u8 = 8;
-/// In the superset [`alphabet_mask`] classifies quickly (`+` to `9`, letters, `[\\]^_{|}~`).
+/// In the superset the word-at-a-time [`alphabet_mask`] classifies quickly (`+` to `9`,
+/// letters, `[\\]^_{|}~`).
 const MAYBE: u8 = 16;
+/// What [`alphabet_mask`] classifies: the exact alphabet with SSE2, the superset otherwise; the
+/// bounds of a region are found with the same class.
+const REGION: u8 = if cfg!(target_arch = "x86_64") {
+    B64
+} else {
+    MAYBE
+};
 
 /// Byte classes: base64 letters (both alphabets), hex digits, `+/` (standard), `-_` (URL-safe).
 static CLASS: [u8; 256] = {
@@ -123,14 +131,19 @@ static CLASS: [u8; 256] = {
 pub fn candidates(text: &[u8], budget: &mut Budget) -> Vec<Candidate> {
     let mut out = Vec::new();
     base64_and_hex(text, budget, &mut out);
-    // Each kind of escape is looked for by what starts it (a SIMD search), not byte by byte:
-    // `&` and `\` alone are everywhere in code.
+    // Each kind of escape is looked for by the byte that starts it (one SIMD search for the
+    // three), then told by the bytes after it: `&` and `\` alone are everywhere in code, so a
+    // hit must cost no more than a look at its next bytes.
     let (mut percents, mut escapes, mut references) = (Vec::new(), Vec::new(), Vec::new());
-    for m in markers().find_iter(text) {
-        match m.pattern().as_usize() {
-            0 => percents.push(m.start()),
-            1 | 2 => escapes.push(m.start()),
-            _ => references.push(m.start()),
+    for p in memchr::memchr3_iter(b'%', b'\\', b'&', text) {
+        let at = &text[p..];
+        let (list, encoding) = match at[0] {
+            b'%' => (&mut percents, Encoding::Percent),
+            b'\\' => (&mut escapes, Encoding::Escapes),
+            _ => (&mut references, Encoding::Html),
+        };
+        if starts_escape(at, encoding) {
+            list.push(p);
         }
     }
     escaped_runs(text, percents, Encoding::Percent, budget, &mut out);
@@ -149,40 +162,69 @@ pub fn candidates(text: &[u8], budget: &mut Budget) -> Vec<Candidate> {
 fn base64_and_hex(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) {
     let n = text.len();
     let alphabet = |b: u8| CLASS[b as usize] & B64 != 0;
-    let maybe = |b: u8| CLASS[b as usize] & MAYBE != 0;
+    let maybe = |b: u8| CLASS[b as usize] & REGION != 0;
     let mut pos = 0;
-    // The (superset) alphabet mask of the 64 bytes before `pos`, when they were classified.
+    // The alphabet mask ([`REGION`]) of the 64 bytes before `pos`, when they were classified.
     let mut prev: u64 = 0;
     'search: while pos < n {
         // A region of bytes that may be in the alphabet, bounded by bytes that are not.
-        let region = if pos + 64 <= n {
+        let (region, one_run) = if pos + 64 <= n {
             let m = alphabet_mask(text[pos..pos + 64].try_into().expect("64 bytes"));
-            let mut t = (u128::from(m) << 64) | u128::from(prev);
-            // Bit k set where the bytes k-23..=k all may be in the alphabet.
+            // Bit k set where the bytes k-23..=k of this block all may be in the alphabet
+            // (shifts of one word, cheaper than of two)...
+            let mut t = m;
             t &= t << 1;
             t &= t << 2;
             t &= t << 4;
             t &= t << 8;
             t &= t << 8;
-            let ends = (t >> 64) as u64;
+            // ...or where a run that the previous block ends with reaches 24 bytes (fewer
+            // than 24 there, or that block would have found it).
+            let (carried, starts_with) = (prev.leading_ones(), m.trailing_ones());
+            if carried > 0 && carried + starts_with >= 24 {
+                t |= 1 << (23 - carried);
+            }
+            let ends = t;
             if ends == 0 {
                 prev = m;
                 pos += 64;
                 continue;
             }
-            let inside = pos + ends.trailing_zeros() as usize;
-            let mut start = inside;
-            while start > 0 && maybe(text[start - 1]) {
-                start -= 1;
+            let bit = ends.trailing_zeros();
+            let inside = pos + bit as usize;
+            if REGION == B64 {
+                // The run's bounds from the masks: the last byte out of the alphabet below the
+                // bit (or the run carried from the previous block), the first above it.
+                let below = !m & ((1u64 << bit) - 1);
+                let start = if below != 0 {
+                    pos + 64 - below.leading_zeros() as usize
+                } else {
+                    pos - prev.leading_ones() as usize
+                };
+                let above = !m >> bit;
+                let mut end = if above != 0 {
+                    inside + above.trailing_zeros() as usize
+                } else {
+                    pos + 64
+                };
+                while end < n && maybe(text[end]) {
+                    end += 1;
+                }
+                (start..end, true)
+            } else {
+                let mut start = inside;
+                while start > 0 && maybe(text[start - 1]) {
+                    start -= 1;
+                }
+                let mut end = inside + 1;
+                while end < n && maybe(text[end]) {
+                    end += 1;
+                }
+                (start..end, false)
             }
-            let mut end = inside + 1;
-            while end < n && maybe(text[end]) {
-                end += 1;
-            }
-            start..end
         } else {
             // The last bytes, one by one, from where the run they may continue began.
-            pos - (prev.leading_ones() as usize).min(pos)..n
+            (pos - (prev.leading_ones() as usize).min(pos)..n, false)
         };
         pos = region.end + 1;
         prev = 0;
@@ -194,6 +236,10 @@ fn base64_and_hex(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) {
                 continue;
             }
             let start = i;
+            if one_run {
+                // The region is one run of the alphabet.
+                i = region.end;
+            }
             while i < region.end && alphabet(text[i]) {
                 i += 1;
             }
@@ -204,13 +250,12 @@ fn base64_and_hex(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) {
             if budget.runs == 0 || budget.bytes == 0 {
                 return;
             }
-            if follows_image_marker(text, start) {
-                continue;
-            }
             if let Some(body) = wrapped_body(text, start, end) {
                 // The lines of a wrapped body are one value: decoded whole, or not at all (the
                 // lines of an attached image are not tried one by one).
-                if let Some((encoding, decoded)) = decode_run(&body.joined, budget.bytes) {
+                if let Some((encoding, decoded)) = decode_run(&body.joined, budget.bytes)
+                    && !follows_image_marker(text, start)
+                {
                     budget.runs -= 1;
                     budget.bytes = budget.bytes.saturating_sub(decoded.len());
                     out.push(Candidate {
@@ -227,7 +272,11 @@ fn base64_and_hex(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) {
             while padded_end < n && padded_end - end < 2 && text[padded_end] == b'=' {
                 padded_end += 1;
             }
-            if let Some((encoding, decoded)) = decode_run(&text[start..end], budget.bytes) {
+            // An image's bytes are judged by what comes before the run only when they decode
+            // to text (an image's bytes seldom do): most runs never get there.
+            if let Some((encoding, decoded)) = decode_run(&text[start..end], budget.bytes)
+                && !follows_image_marker(text, start)
+            {
                 budget.runs -= 1;
                 budget.bytes = budget.bytes.saturating_sub(decoded.len());
                 out.push(Candidate {
@@ -373,13 +422,54 @@ fn alphabet8(x: u64) -> u64 {
     flags.wrapping_mul(0x0102_0408_1020_4080) >> 56
 }
 
-/// Which of 64 bytes may be in the base64 alphabet (the superset of [`alphabet8`]): bit i for
-/// byte i. On x86-64, 16 bytes per instruction with SSE2 (which every x86-64 has).
+/// Which of 64 bytes are in the base64 alphabet (both alphabets: letters, digits, `+/-_`): bit i
+/// for byte i. On x86-64, exactly: 32 bytes per instruction with AVX2 where the processor has it
+/// (nearly all do), 16 with SSE2 (which every x86-64 has); a superset (with `.` and `[]{}`) would
+/// send most of the lines of code to the byte-by-byte search of a region.
 #[cfg(target_arch = "x86_64")]
 fn alphabet_mask(chunk: &[u8; 64]) -> u64 {
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has AVX2, checked just above.
+        unsafe { alphabet_mask_avx2(chunk) }
+    } else {
+        alphabet_mask_sse2(chunk)
+    }
+}
+
+/// [`alphabet_mask`] 32 bytes at a time; the same classes as [`alphabet_mask_sse2`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn alphabet_mask_avx2(chunk: &[u8; 64]) -> u64 {
     use std::arch::x86_64::{
-        __m128i, _mm_and_si128, _mm_cmpgt_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
-        _mm_or_si128, _mm_set1_epi8,
+        __m256i, _mm256_and_si256, _mm256_andnot_si256, _mm256_cmpeq_epi8, _mm256_cmpgt_epi8,
+        _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8,
+    };
+    let mut mask = 0u64;
+    for (j, block) in chunk.chunks_exact(32).enumerate() {
+        // SAFETY: `block` is 32 readable bytes, loaded without any alignment requirement.
+        let x = unsafe { _mm256_loadu_si256(block.as_ptr().cast::<__m256i>()) };
+        let eq = |c: u8| _mm256_cmpeq_epi8(x, _mm256_set1_epi8(c as i8));
+        let within = |v: __m256i, lo: u8, hi: u8| {
+            _mm256_and_si256(
+                _mm256_cmpgt_epi8(v, _mm256_set1_epi8(lo as i8 - 1)),
+                _mm256_cmpgt_epi8(_mm256_set1_epi8(hi as i8 + 1), v),
+            )
+        };
+        let letters = within(_mm256_or_si256(x, _mm256_set1_epi8(0x20)), b'a', b'z');
+        let digits_and_signs =
+            _mm256_andnot_si256(_mm256_or_si256(eq(b','), eq(b'.')), within(x, b'+', b'9'));
+        let class = _mm256_or_si256(_mm256_or_si256(letters, digits_and_signs), eq(b'_'));
+        mask |= u64::from(_mm256_movemask_epi8(class) as u32) << (32 * j);
+    }
+    mask
+}
+
+/// [`alphabet_mask`] 16 bytes at a time.
+#[cfg(target_arch = "x86_64")]
+fn alphabet_mask_sse2(chunk: &[u8; 64]) -> u64 {
+    use std::arch::x86_64::{
+        __m128i, _mm_and_si128, _mm_andnot_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cmplt_epi8,
+        _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
     };
     let mut mask = 0u64;
     for (j, block) in chunk.chunks_exact(16).enumerate() {
@@ -387,13 +477,23 @@ fn alphabet_mask(chunk: &[u8; 64]) -> u64 {
         // and `block` is 16 readable bytes, loaded without any alignment requirement.
         let bits = unsafe {
             let x = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
-            // Signed compares: bytes of 0x80 and above are negative and fall in neither range.
-            let letters = _mm_cmpgt_epi8(_mm_or_si128(x, _mm_set1_epi8(0x20)), _mm_set1_epi8(0x60));
-            let digits = _mm_and_si128(
-                _mm_cmpgt_epi8(x, _mm_set1_epi8(b'+' as i8 - 1)),
-                _mm_cmplt_epi8(x, _mm_set1_epi8(b'9' as i8 + 1)),
+            let eq = |c: u8| _mm_cmpeq_epi8(x, _mm_set1_epi8(c as i8));
+            // Signed compares: bytes of 0x80 and above are negative and fall in no range.
+            let folded = _mm_or_si128(x, _mm_set1_epi8(0x20));
+            let letters = _mm_and_si128(
+                _mm_cmpgt_epi8(folded, _mm_set1_epi8(b'a' as i8 - 1)),
+                _mm_cmplt_epi8(folded, _mm_set1_epi8(b'z' as i8 + 1)),
             );
-            _mm_movemask_epi8(_mm_or_si128(letters, digits)) as u32 as u64
+            // `+` to `9` is `+,-./0-9`: all in the alphabet but `,` and `.`.
+            let digits_and_signs = _mm_andnot_si128(
+                _mm_or_si128(eq(b','), eq(b'.')),
+                _mm_and_si128(
+                    _mm_cmpgt_epi8(x, _mm_set1_epi8(b'+' as i8 - 1)),
+                    _mm_cmplt_epi8(x, _mm_set1_epi8(b'9' as i8 + 1)),
+                ),
+            );
+            let class = _mm_or_si128(_mm_or_si128(letters, digits_and_signs), eq(b'_'));
+            _mm_movemask_epi8(class) as u32 as u64
         };
         mask |= bits << (16 * j);
     }
@@ -489,16 +589,6 @@ fn is_text(bytes: &[u8]) -> bool {
             .sum::<usize>();
     }
     printable * 100 >= bytes.len() * MIN_PRINTABLE_PERCENT
-}
-
-/// One searcher for what starts an escape: `%` (0), `\u` and `\x` (1, 2), `&#` and `&amp;`
-/// (3, 4), built once: one pass over the text finds them all.
-fn markers() -> &'static aho_corasick::AhoCorasick {
-    static MARKERS: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
-    MARKERS.get_or_init(|| {
-        aho_corasick::AhoCorasick::new([b"%".as_slice(), b"\\u", b"\\x", b"&#", b"&amp;"])
-            .expect("five short patterns")
-    })
 }
 
 /// Runs that hold escapes starting at the positions `at` (of `%`; `\u`, `\x`; `&#`, `&amp;`):
@@ -731,11 +821,10 @@ mod tests {
                 assert_eq!(bits != 0, CLASS[b as usize] & MAYBE != 0, "byte {b:#x}");
                 let mut block = [b' '; 64];
                 block[at * 8] = b;
-                assert_eq!(
-                    alphabet_mask(&block),
-                    u64::from(bits != 0) << (at * 8),
-                    "{b:#x}"
-                );
+                let expected = u64::from(CLASS[b as usize] & REGION != 0) << (at * 8);
+                assert_eq!(alphabet_mask(&block), expected, "{b:#x}");
+                #[cfg(target_arch = "x86_64")]
+                assert_eq!(alphabet_mask_sse2(&block), expected, "{b:#x}");
                 if b >= 0x80 || b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b':' | b'=') {
                     assert_eq!(bits, 0, "byte {b:#x} at {at}");
                 }
