@@ -130,27 +130,76 @@ static CLASS: [u8; 256] = {
 /// `budget` and stops when it is spent.
 pub fn candidates(text: &[u8], budget: &mut Budget) -> Vec<Candidate> {
     let mut out = Vec::new();
-    base64_and_hex(text, budget, &mut out);
-    // Each kind of escape is looked for by the byte that starts it (one SIMD search for the
-    // three), then told by the bytes after it: `&` and `\` alone are everywhere in code, so a
-    // hit must cost no more than a look at its next bytes.
-    let (mut percents, mut escapes, mut references) = (Vec::new(), Vec::new(), Vec::new());
-    for p in memchr::memchr3_iter(b'%', b'\\', b'&', text) {
-        let at = &text[p..];
-        let (list, encoding) = match at[0] {
-            b'%' => (&mut percents, Encoding::Percent),
-            b'\\' => (&mut escapes, Encoding::Escapes),
-            _ => (&mut references, Encoding::Html),
-        };
-        if starts_escape(at, encoding) {
-            list.push(p);
-        }
-    }
+    let Markers {
+        percents,
+        escapes,
+        references,
+        ..
+    } = base64_and_hex(text, budget, &mut out);
     escaped_runs(text, percents, Encoding::Percent, budget, &mut out);
     escaped_runs(text, escapes, Encoding::Escapes, budget, &mut out);
     escaped_runs(text, references, Encoding::Html, budget, &mut out);
     out.sort_by_key(|c| (c.span.start, c.span.end));
     out
+}
+
+/// Where escapes start, found in the same pass as base64 runs: each kind of escape by the byte
+/// that starts it (`%`, `\\`, `&`, classified with the alphabet), then told by the bytes after
+/// it. `&` and `\\` alone are everywhere in code, so a hit costs no more than a look at its
+/// next bytes.
+#[derive(Default)]
+struct Markers {
+    /// `%` and two hex digits.
+    percents: Vec<usize>,
+    /// `\\u` and four hex digits, `\\x` and two.
+    escapes: Vec<usize>,
+    /// `&#` and `&amp;`.
+    references: Vec<usize>,
+    /// Where the bytes not yet looked at start.
+    covered: usize,
+}
+
+impl Markers {
+    /// The marker bytes of the 64-byte block at `pos` (bit i for byte `pos + i`), after the
+    /// bytes before the block that no block covered.
+    fn block(&mut self, text: &[u8], pos: usize, mut bits: u64) {
+        self.bytes(text, pos);
+        if self.covered > pos {
+            bits &= u64::MAX
+                .checked_shl((self.covered - pos) as u32)
+                .unwrap_or(0);
+        }
+        while bits != 0 {
+            self.hit(text, pos + bits.trailing_zeros() as usize);
+            bits &= bits - 1;
+        }
+        self.covered = pos + 64;
+    }
+
+    /// The marker bytes up to `end` that no block covered (the end of a run walked past a
+    /// block, the byte that ends it, the last bytes of the text).
+    fn bytes(&mut self, text: &[u8], end: usize) {
+        if self.covered >= end {
+            return;
+        }
+        let from = self.covered;
+        for p in memchr::memchr3_iter(b'%', b'\\', b'&', &text[from..end]) {
+            self.hit(text, from + p);
+        }
+        self.covered = end;
+    }
+
+    fn hit(&mut self, text: &[u8], p: usize) {
+        let at = &text[p..];
+        let (list, encoding) = match at[0] {
+            b'%' => (&mut self.percents, Encoding::Percent),
+            b'\\' => (&mut self.escapes, Encoding::Escapes),
+            _ => (&mut self.references, Encoding::Html),
+        };
+        if starts_escape(at, encoding) {
+            list.push(p);
+        }
+    }
 }
 
 /// Maximal runs of the base64 alphabet, long enough, that decode to text.
@@ -159,8 +208,9 @@ pub fn candidates(text: &[u8], budget: &mut Budget) -> Vec<Candidate> {
 /// finds where a run of [`MIN_BASE64`] alphabet bytes ends with a few shifts; only then are the
 /// run's bounds found byte by byte. Text with no such run (most of it) costs a few operations
 /// per 8 bytes.
-fn base64_and_hex(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) {
+fn base64_and_hex(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) -> Markers {
     let n = text.len();
+    let mut markers = Markers::default();
     let alphabet = |b: u8| CLASS[b as usize] & B64 != 0;
     let maybe = |b: u8| CLASS[b as usize] & REGION != 0;
     let mut pos = 0;
@@ -169,7 +219,8 @@ fn base64_and_hex(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) {
     'search: while pos < n {
         // A region of bytes that may be in the alphabet, bounded by bytes that are not.
         let (region, one_run) = if pos + 64 <= n {
-            let m = alphabet_mask(text[pos..pos + 64].try_into().expect("64 bytes"));
+            let (m, marker_bits) = masks(text[pos..pos + 64].try_into().expect("64 bytes"));
+            markers.block(text, pos, marker_bits);
             // Bit k set where the bytes k-23..=k of this block all may be in the alphabet
             // (shifts of one word, cheaper than of two)...
             let mut t = m;
@@ -248,7 +299,8 @@ fn base64_and_hex(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) {
                 continue;
             }
             if budget.runs == 0 || budget.bytes == 0 {
-                return;
+                // Nothing more is decoded: escapes neither.
+                return markers;
             }
             if let Some(body) = wrapped_body(text, start, end) {
                 // The lines of a wrapped body are one value: decoded whole, or not at all (the
@@ -287,6 +339,8 @@ fn base64_and_hex(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) {
             }
         }
     }
+    markers.bytes(text, n);
+    markers
 }
 
 /// The widest line of a wrapped base64 body: MIME writes 76 characters a line, PEM and OpenSSL 64.
@@ -426,25 +480,31 @@ fn alphabet8(x: u64) -> u64 {
 /// for byte i. On x86-64, exactly: 32 bytes per instruction with AVX2 where the processor has it
 /// (nearly all do), 16 with SSE2 (which every x86-64 has); a superset (with `.` and `[]{}`) would
 /// send most of the lines of code to the byte-by-byte search of a region.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(test, target_arch = "x86_64"))]
 fn alphabet_mask(chunk: &[u8; 64]) -> u64 {
+    masks(chunk).0
+}
+
+/// [`alphabet_mask`] and which of the 64 bytes start an escape (`%`, `\\`, `&`), in one pass.
+#[cfg(target_arch = "x86_64")]
+fn masks(chunk: &[u8; 64]) -> (u64, u64) {
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the processor has AVX2, checked just above.
-        unsafe { alphabet_mask_avx2(chunk) }
+        unsafe { masks_avx2(chunk) }
     } else {
-        alphabet_mask_sse2(chunk)
+        masks_sse2(chunk)
     }
 }
 
-/// [`alphabet_mask`] 32 bytes at a time; the same classes as [`alphabet_mask_sse2`].
+/// [`masks`] 32 bytes at a time; the same classes as [`masks_sse2`].
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn alphabet_mask_avx2(chunk: &[u8; 64]) -> u64 {
+fn masks_avx2(chunk: &[u8; 64]) -> (u64, u64) {
     use std::arch::x86_64::{
         __m256i, _mm256_and_si256, _mm256_andnot_si256, _mm256_cmpeq_epi8, _mm256_cmpgt_epi8,
         _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8,
     };
-    let mut mask = 0u64;
+    let (mut mask, mut markers) = (0u64, 0u64);
     for (j, block) in chunk.chunks_exact(32).enumerate() {
         // SAFETY: `block` is 32 readable bytes, loaded without any alignment requirement.
         let x = unsafe { _mm256_loadu_si256(block.as_ptr().cast::<__m256i>()) };
@@ -460,22 +520,24 @@ fn alphabet_mask_avx2(chunk: &[u8; 64]) -> u64 {
             _mm256_andnot_si256(_mm256_or_si256(eq(b','), eq(b'.')), within(x, b'+', b'9'));
         let class = _mm256_or_si256(_mm256_or_si256(letters, digits_and_signs), eq(b'_'));
         mask |= u64::from(_mm256_movemask_epi8(class) as u32) << (32 * j);
+        let starts = _mm256_or_si256(_mm256_or_si256(eq(b'%'), eq(b'\\')), eq(b'&'));
+        markers |= u64::from(_mm256_movemask_epi8(starts) as u32) << (32 * j);
     }
-    mask
+    (mask, markers)
 }
 
-/// [`alphabet_mask`] 16 bytes at a time.
+/// [`masks`] 16 bytes at a time.
 #[cfg(target_arch = "x86_64")]
-fn alphabet_mask_sse2(chunk: &[u8; 64]) -> u64 {
+fn masks_sse2(chunk: &[u8; 64]) -> (u64, u64) {
     use std::arch::x86_64::{
         __m128i, _mm_and_si128, _mm_andnot_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cmplt_epi8,
         _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
     };
-    let mut mask = 0u64;
+    let (mut mask, mut markers) = (0u64, 0u64);
     for (j, block) in chunk.chunks_exact(16).enumerate() {
         // SAFETY: SSE2 is part of every x86-64 target (the intrinsics need no runtime check),
         // and `block` is 16 readable bytes, loaded without any alignment requirement.
-        let bits = unsafe {
+        let (bits, starts) = unsafe {
             let x = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
             let eq = |c: u8| _mm_cmpeq_epi8(x, _mm_set1_epi8(c as i8));
             // Signed compares: bytes of 0x80 and above are negative and fall in no range.
@@ -493,11 +555,16 @@ fn alphabet_mask_sse2(chunk: &[u8; 64]) -> u64 {
                 ),
             );
             let class = _mm_or_si128(_mm_or_si128(letters, digits_and_signs), eq(b'_'));
-            _mm_movemask_epi8(class) as u32 as u64
+            let starts = _mm_or_si128(_mm_or_si128(eq(b'%'), eq(b'\\')), eq(b'&'));
+            (
+                _mm_movemask_epi8(class) as u32 as u64,
+                _mm_movemask_epi8(starts) as u32 as u64,
+            )
         };
         mask |= bits << (16 * j);
+        markers |= starts << (16 * j);
     }
-    mask
+    (mask, markers)
 }
 
 /// Which of 64 bytes may be in the base64 alphabet: bit i for byte i, 8 bytes at a time.
@@ -509,6 +576,17 @@ fn alphabet_mask(chunk: &[u8; 64]) -> u64 {
         mask |= alphabet8(x) << (8 * j);
     }
     mask
+}
+
+/// [`alphabet_mask`] and which of the 64 bytes start an escape (`%`, `\\`, `&`).
+#[cfg(not(target_arch = "x86_64"))]
+fn masks(chunk: &[u8; 64]) -> (u64, u64) {
+    let markers = chunk
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| matches!(b, b'%' | b'\\' | b'&'))
+        .fold(0u64, |m, (i, _)| m | 1 << i);
+    (alphabet_mask(chunk), markers)
 }
 
 /// A run of the base64 alphabet as hex or base64, if it decodes to text.
@@ -824,7 +902,11 @@ mod tests {
                 let expected = u64::from(CLASS[b as usize] & REGION != 0) << (at * 8);
                 assert_eq!(alphabet_mask(&block), expected, "{b:#x}");
                 #[cfg(target_arch = "x86_64")]
-                assert_eq!(alphabet_mask_sse2(&block), expected, "{b:#x}");
+                assert_eq!(masks_sse2(&block).0, expected, "{b:#x}");
+                let marker = u64::from(matches!(b, b'%' | b'\\' | b'&')) << (at * 8);
+                assert_eq!(masks(&block).1, marker, "{b:#x}");
+                #[cfg(target_arch = "x86_64")]
+                assert_eq!(masks_sse2(&block).1, marker, "{b:#x}");
                 if b >= 0x80 || b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b':' | b'=') {
                     assert_eq!(bits, 0, "byte {b:#x} at {at}");
                 }
@@ -896,6 +978,34 @@ mod tests {
         );
         let gif = STANDARD.encode("GIF89a X-Auth-Token: sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE");
         assert_eq!(decoded(&format!("v = {gif}")), []);
+    }
+
+    #[test]
+    fn escapes_are_found_wherever_the_blocks_and_runs_fall() {
+        // After a run of the alphabet that ends on the escape's first byte, or walks past a
+        // 64-byte block, at every offset around the block bounds, and in the last bytes.
+        for prefix in [
+            "",
+            "x ",
+            "identifier_of_thirty_two_letters",
+            &"a".repeat(70),
+        ] {
+            for offset in 0..140 {
+                let text = format!(
+                    "{}{prefix}%5Ftoken%3Dsk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE {}",
+                    " ".repeat(offset),
+                    "y ".repeat(offset % 7)
+                );
+                let found = decoded(&text);
+                assert!(
+                    found.iter().any(|(e, d)| *e == Encoding::Percent
+                        && d.ends_with("_token=sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE")),
+                    "{prefix:?} at {offset}: {found:?}"
+                );
+                let text = format!("{}{prefix}&#115;k_live_4eC39HqLyjW", " ".repeat(offset));
+                assert_eq!(decoded(&text).len(), 1, "{prefix:?} at {offset}");
+            }
+        }
     }
 
     #[test]
