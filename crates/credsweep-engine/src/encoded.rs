@@ -89,6 +89,8 @@ const B64: u8 = 1;
 const HEX: u8 = 2;
 const STD: u8 = 4;
 const URL: u8 = 8;
+const UPPER: u8 = 32;
+const LOWER: u8 = 64;
 /// In the superset the word-at-a-time [`alphabet_mask`] classifies quickly (`+` to `9`,
 /// letters, `[\\]^_{|}~`).
 const MAYBE: u8 = 16;
@@ -108,6 +110,13 @@ static CLASS: [u8; 256] = {
         let c = b as u8;
         if c.is_ascii_alphanumeric() {
             t[b] |= B64;
+            t[b] |= if c.is_ascii_uppercase() {
+                UPPER
+            } else if c.is_ascii_lowercase() {
+                LOWER
+            } else {
+                0
+            };
         }
         if c.is_ascii_hexdigit() {
             t[b] |= HEX;
@@ -218,8 +227,17 @@ fn base64_and_hex(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) ->
     let mut prev: u64 = 0;
     'search: while pos < n {
         // A region of bytes that may be in the alphabet, bounded by bytes that are not.
-        let (region, one_run) = if pos + 64 <= n {
-            let (m, marker_bits) = masks(text[pos..pos + 64].try_into().expect("64 bytes"));
+        let (region, one_run) = {
+            // The last bytes are classified as a block too, padded with spaces (in no class).
+            let mut last = [b' '; 64];
+            let block: &[u8; 64] = match text.get(pos..pos + 64) {
+                Some(block) => block.try_into().expect("64 bytes"),
+                None => {
+                    last[..n - pos].copy_from_slice(&text[pos..]);
+                    &last
+                }
+            };
+            let (m, marker_bits) = masks(block);
             markers.block(text, pos, marker_bits);
             // Bit k set where the bytes k-23..=k of this block all may be in the alphabet
             // (shifts of one word, cheaper than of two)...
@@ -273,9 +291,6 @@ fn base64_and_hex(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) ->
                 }
                 (start..end, false)
             }
-        } else {
-            // The last bytes, one by one, from where the run they may continue began.
-            (pos - (prev.leading_ones() as usize).min(pos)..n, false)
         };
         pos = region.end + 1;
         prev = 0;
@@ -591,9 +606,13 @@ fn masks(chunk: &[u8; 64]) -> (u64, u64) {
 
 /// A run of the base64 alphabet as hex or base64, if it decodes to text.
 fn decode_run(run: &[u8], max_bytes: usize) -> Option<(Encoding, Vec<u8>)> {
-    let classes = run.iter().fold(0u8, |acc, &b| acc | CLASS[b as usize]);
     let run = &run[..run.len().min(MAX_RUN)];
-    if run.iter().all(|&b| CLASS[b as usize] & HEX != 0) {
+    // One pass: the classes some byte has, and those every byte has.
+    let (classes, common) = run.iter().fold((0u8, u8::MAX), |(some, every), &b| {
+        let class = CLASS[b as usize];
+        (some | class, every & class)
+    });
+    if common & HEX != 0 {
         if run.len() < MIN_HEX {
             return None;
         }
@@ -612,9 +631,7 @@ fn decode_run(run: &[u8], max_bytes: usize) -> Option<(Encoding, Vec<u8>)> {
         return is_text(&decoded).then_some((Encoding::Hex, decoded));
     }
     // Text encoded in base64 mixes cases; a run of one alphabet only.
-    let has_upper = run.iter().any(u8::is_ascii_uppercase);
-    let has_lower = run.iter().any(u8::is_ascii_lowercase);
-    if !has_upper || !has_lower || (classes & STD != 0 && classes & URL != 0) {
+    if classes & UPPER == 0 || classes & LOWER == 0 || (classes & STD != 0 && classes & URL != 0) {
         return None;
     }
     let engine = if classes & URL != 0 {
@@ -656,6 +673,19 @@ fn hex_value(b: u8) -> u8 {
 fn is_text(bytes: &[u8]) -> bool {
     if bytes.len() < 8 {
         return false;
+    }
+    // ASCII control characters (but tab and line breaks) are never printable: too many, and
+    // the bytes are not text (random bytes, most runs that are not base64 of text, have one in
+    // eight); none else, and ASCII, they are. Only the rest needs the UTF-8 count.
+    let controls = bytes
+        .iter()
+        .filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f)
+        .count();
+    if controls * 100 > bytes.len() * (100 - MIN_PRINTABLE_PERCENT) {
+        return false;
+    }
+    if bytes.is_ascii() {
+        return true;
     }
     let mut printable = 0;
     for chunk in bytes.utf8_chunks() {
