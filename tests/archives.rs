@@ -263,8 +263,15 @@ fn xz_and_zstd_streams_and_tars_are_read() {
         .find(|f| f["member"] == "dump.sql")
         .unwrap();
     assert_eq!(dump_finding["line"], 41);
+    // Not opened: no member is named (what the compressed bytes hold in clear may still be
+    // found where binary files are scanned: lzma-rs's encoder writes most bytes as literals).
     let (_, off) = run_json(d.path(), &["dir", ".", "--no-archives"]);
-    assert!(findings(&off).is_empty(), "{off:#}");
+    assert!(
+        findings(&off)
+            .iter()
+            .all(|f| f.get("member").is_none() && !f["path"].as_str().unwrap().contains('!')),
+        "{off:#}"
+    );
 }
 
 #[test]
