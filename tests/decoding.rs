@@ -227,3 +227,169 @@ fn encoded_secrets_are_found_in_history_and_in_staged_changes() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("decoded from base64"), "{text}");
 }
+
+/// `text` base64-encoded and wrapped at `width` columns, lines ended by `newline`.
+fn wrapped_base64(text: &[u8], width: usize, newline: &str) -> String {
+    let encoded = STANDARD.encode(text);
+    let lines: Vec<&str> = encoded
+        .as_bytes()
+        .chunks(width)
+        .map(|l| std::str::from_utf8(l).unwrap())
+        .collect();
+    lines.join(newline)
+}
+
+#[test]
+fn a_mime_base64_body_is_decoded_whole_at_its_first_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // An e-mail whose text part is base64 (as mail clients send non-ASCII text), wrapped at 76
+    // columns with CRLF line ends; the token is cut across two lines of the body.
+    let part = format!(
+        "Hi team,\r\n\r\nthe new gateway credentials for the staging account are below; \
+         please put them in the vault and not in the repository.\r\n\r\n\
+         X-Auth-Token: {TOKEN}\r\n\r\nThanks\r\n"
+    );
+    let body = wrapped_base64(part.as_bytes(), 76, "\r\n");
+    let png = wrapped_base64(&fake_png(), 76, "\r\n");
+    let eml = format!(
+        "From: ops@example.com\r\nTo: dev@example.com\r\nSubject: credentials\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+         {body}\r\n--b1\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+         {png}\r\n--b1--\r\n"
+    );
+    let body_line = eml[..eml.find(&body).unwrap()].matches('\n').count() + 1;
+    write(dir.path(), "mail/credentials.eml", &eml);
+    // A whole .env run through `base64` (76 columns, LF), committed as a file.
+    let env =
+        format!("DATABASE_URL=postgres://localhost/app\nVOBIZ_AUTH_TOKEN={TOKEN}\nDEBUG=false\n");
+    write(
+        dir.path(),
+        "env.b64",
+        format!("{}\n", wrapped_base64(env.as_bytes(), 76, "\n")),
+    );
+
+    let (status, findings) = scan(&["dir", dir.path().to_str().unwrap()]);
+    assert_eq!(status, 1);
+    let at = |file: &str| -> Vec<(Option<u64>, Option<u64>, String)> {
+        findings
+            .iter()
+            .filter(|f| f["path"].as_str().unwrap().ends_with(file) && f["secret"] == TOKEN)
+            .map(|f| {
+                (
+                    f["line"].as_u64(),
+                    f["column"].as_u64(),
+                    f["decoded"].to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        at("credentials.eml"),
+        [(Some(body_line as u64), Some(1), r#"["base64"]"#.to_string())],
+        "{findings:#?}"
+    );
+    assert_eq!(
+        at("env.b64"),
+        [(Some(1), Some(1), r#"["base64"]"#.to_string())],
+        "{findings:#?}"
+    );
+    // Nothing else: the image part's lines are not text, the body's lines are not "values".
+    assert_eq!(findings.len(), 2, "{findings:#?}");
+}
+
+/// A small PNG's bytes with a text chunk that holds a token-like string: an image, not text.
+fn fake_png() -> Vec<u8> {
+    let mut png =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
+    png.extend_from_slice(b"\0\0\0\x40tEXtComment\0X-Auth-Token: ");
+    png.extend_from_slice(TOKEN.as_bytes());
+    png.extend_from_slice(b" and some more words to fill\0\0\0\0\0\0\0\0IEND\xaeB`\x82");
+    png
+}
+
+#[test]
+fn a_notebook_is_scanned_at_the_lines_of_its_json_and_its_images_are_not_decoded() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = "sk_live_7Hq2mZk9Lp4Wx8Rt3Nv6Bd1yFAKE";
+    // An image whose "pixels" read as text: only the context says it is an image.
+    let texty_image = STANDARD.encode(format!("X-Auth-Token: {TOKEN} ").repeat(3));
+    let gif = STANDARD.encode(format!("GIF89a X-Auth-Token: {TOKEN}"));
+    let notebook = format!(
+        r#"{{
+ "cells": [
+  {{
+   "cell_type": "code",
+   "execution_count": 1,
+   "metadata": {{}},
+   "outputs": [
+    {{
+     "name": "stdout",
+     "output_type": "stream",
+     "text": [
+      "connected\n",
+      "X-Auth-Token: {other}\n"
+     ]
+    }},
+    {{
+     "data": {{
+      "image/png": "{texty_image}",
+      "image/gif": "{gif}",
+      "text/plain": [
+       "<Figure size 640x480 with 1 Axes>"
+      ]
+     }},
+     "metadata": {{}},
+     "output_type": "display_data"
+    }}
+   ],
+   "source": [
+    "import requests\n",
+    "headers = {{\"X-Auth-Token\": \"{TOKEN}\"}}\n",
+    "requests.get(url, headers=headers)"
+   ]
+  }},
+  {{
+   "cell_type": "markdown",
+   "metadata": {{}},
+   "source": [
+    "![plot](data:image/png;base64,{texty_image})"
+   ]
+  }}
+ ],
+ "metadata": {{}},
+ "nbformat": 4,
+ "nbformat_minor": 5
+}}
+"#
+    );
+    let line_of = |needle: &str| {
+        notebook[..notebook.find(needle).unwrap()]
+            .matches('\n')
+            .count() as u64
+            + 1
+    };
+    write(dir.path(), "analysis.ipynb", &notebook);
+    let (status, findings) = scan(&["dir", dir.path().to_str().unwrap()]);
+    assert_eq!(status, 1);
+    let mut found: Vec<(String, Option<u64>)> = findings
+        .iter()
+        .map(|f| {
+            (
+                f["secret"].as_str().unwrap().to_string(),
+                f["line"].as_u64(),
+            )
+        })
+        .collect();
+    found.sort();
+    let mut expected = vec![
+        (TOKEN.to_string(), Some(line_of("headers = "))),
+        (other.to_string(), Some(line_of(other))),
+    ];
+    expected.sort();
+    assert_eq!(found, expected, "{findings:#?}");
+    assert!(
+        findings.iter().all(|f| f.get("decoded").is_none()),
+        "{findings:#?}"
+    );
+}

@@ -89,8 +89,18 @@ const B64: u8 = 1;
 const HEX: u8 = 2;
 const STD: u8 = 4;
 const URL: u8 = 8;
-/// In the superset [`alphabet_mask`] classifies quickly (`+` to `9`, letters, `[\\]^_{|}~`).
+const UPPER: u8 = 32;
+const LOWER: u8 = 64;
+/// In the superset the word-at-a-time [`alphabet_mask`] classifies quickly (`+` to `9`,
+/// letters, `[\\]^_{|}~`).
 const MAYBE: u8 = 16;
+/// What [`alphabet_mask`] classifies: the exact alphabet with SSE2, the superset otherwise; the
+/// bounds of a region are found with the same class.
+const REGION: u8 = if cfg!(target_arch = "x86_64") {
+    B64
+} else {
+    MAYBE
+};
 
 /// Byte classes: base64 letters (both alphabets), hex digits, `+/` (standard), `-_` (URL-safe).
 static CLASS: [u8; 256] = {
@@ -100,6 +110,13 @@ static CLASS: [u8; 256] = {
         let c = b as u8;
         if c.is_ascii_alphanumeric() {
             t[b] |= B64;
+            t[b] |= if c.is_ascii_uppercase() {
+                UPPER
+            } else if c.is_ascii_lowercase() {
+                LOWER
+            } else {
+                0
+            };
         }
         if c.is_ascii_hexdigit() {
             t[b] |= HEX;
@@ -122,22 +139,76 @@ static CLASS: [u8; 256] = {
 /// `budget` and stops when it is spent.
 pub fn candidates(text: &[u8], budget: &mut Budget) -> Vec<Candidate> {
     let mut out = Vec::new();
-    base64_and_hex(text, budget, &mut out);
-    // Each kind of escape is looked for by what starts it (a SIMD search), not byte by byte:
-    // `&` and `\` alone are everywhere in code.
-    let (mut percents, mut escapes, mut references) = (Vec::new(), Vec::new(), Vec::new());
-    for m in markers().find_iter(text) {
-        match m.pattern().as_usize() {
-            0 => percents.push(m.start()),
-            1 | 2 => escapes.push(m.start()),
-            _ => references.push(m.start()),
-        }
-    }
+    let Markers {
+        percents,
+        escapes,
+        references,
+        ..
+    } = base64_and_hex(text, budget, &mut out);
     escaped_runs(text, percents, Encoding::Percent, budget, &mut out);
     escaped_runs(text, escapes, Encoding::Escapes, budget, &mut out);
     escaped_runs(text, references, Encoding::Html, budget, &mut out);
     out.sort_by_key(|c| (c.span.start, c.span.end));
     out
+}
+
+/// Where escapes start, found in the same pass as base64 runs: each kind of escape by the byte
+/// that starts it (`%`, `\\`, `&`, classified with the alphabet), then told by the bytes after
+/// it. `&` and `\\` alone are everywhere in code, so a hit costs no more than a look at its
+/// next bytes.
+#[derive(Default)]
+struct Markers {
+    /// `%` and two hex digits.
+    percents: Vec<usize>,
+    /// `\\u` and four hex digits, `\\x` and two.
+    escapes: Vec<usize>,
+    /// `&#` and `&amp;`.
+    references: Vec<usize>,
+    /// Where the bytes not yet looked at start.
+    covered: usize,
+}
+
+impl Markers {
+    /// The marker bytes of the 64-byte block at `pos` (bit i for byte `pos + i`), after the
+    /// bytes before the block that no block covered.
+    fn block(&mut self, text: &[u8], pos: usize, mut bits: u64) {
+        self.bytes(text, pos);
+        if self.covered > pos {
+            bits &= u64::MAX
+                .checked_shl((self.covered - pos) as u32)
+                .unwrap_or(0);
+        }
+        while bits != 0 {
+            self.hit(text, pos + bits.trailing_zeros() as usize);
+            bits &= bits - 1;
+        }
+        self.covered = pos + 64;
+    }
+
+    /// The marker bytes up to `end` that no block covered (the end of a run walked past a
+    /// block, the byte that ends it, the last bytes of the text).
+    fn bytes(&mut self, text: &[u8], end: usize) {
+        if self.covered >= end {
+            return;
+        }
+        let from = self.covered;
+        for p in memchr::memchr3_iter(b'%', b'\\', b'&', &text[from..end]) {
+            self.hit(text, from + p);
+        }
+        self.covered = end;
+    }
+
+    fn hit(&mut self, text: &[u8], p: usize) {
+        let at = &text[p..];
+        let (list, encoding) = match at[0] {
+            b'%' => (&mut self.percents, Encoding::Percent),
+            b'\\' => (&mut self.escapes, Encoding::Escapes),
+            _ => (&mut self.references, Encoding::Html),
+        };
+        if starts_escape(at, encoding) {
+            list.push(p);
+        }
+    }
 }
 
 /// Maximal runs of the base64 alphabet, long enough, that decode to text.
@@ -146,43 +217,80 @@ pub fn candidates(text: &[u8], budget: &mut Budget) -> Vec<Candidate> {
 /// finds where a run of [`MIN_BASE64`] alphabet bytes ends with a few shifts; only then are the
 /// run's bounds found byte by byte. Text with no such run (most of it) costs a few operations
 /// per 8 bytes.
-fn base64_and_hex(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) {
+fn base64_and_hex(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) -> Markers {
     let n = text.len();
+    let mut markers = Markers::default();
     let alphabet = |b: u8| CLASS[b as usize] & B64 != 0;
-    let maybe = |b: u8| CLASS[b as usize] & MAYBE != 0;
+    let maybe = |b: u8| CLASS[b as usize] & REGION != 0;
     let mut pos = 0;
-    // The (superset) alphabet mask of the 64 bytes before `pos`, when they were classified.
+    // The alphabet mask ([`REGION`]) of the 64 bytes before `pos`, when they were classified.
     let mut prev: u64 = 0;
-    while pos < n {
+    'search: while pos < n {
         // A region of bytes that may be in the alphabet, bounded by bytes that are not.
-        let region = if pos + 64 <= n {
-            let m = alphabet_mask(text[pos..pos + 64].try_into().expect("64 bytes"));
-            let mut t = (u128::from(m) << 64) | u128::from(prev);
-            // Bit k set where the bytes k-23..=k all may be in the alphabet.
+        let (region, one_run) = {
+            // The last bytes are classified as a block too, padded with spaces (in no class).
+            let mut last = [b' '; 64];
+            let block: &[u8; 64] = match text.get(pos..pos + 64) {
+                Some(block) => block.try_into().expect("64 bytes"),
+                None => {
+                    last[..n - pos].copy_from_slice(&text[pos..]);
+                    &last
+                }
+            };
+            let (m, marker_bits) = masks(block);
+            markers.block(text, pos, marker_bits);
+            // Bit k set where the bytes k-23..=k of this block all may be in the alphabet
+            // (shifts of one word, cheaper than of two)...
+            let mut t = m;
             t &= t << 1;
             t &= t << 2;
             t &= t << 4;
             t &= t << 8;
             t &= t << 8;
-            let ends = (t >> 64) as u64;
+            // ...or where a run that the previous block ends with reaches 24 bytes (fewer
+            // than 24 there, or that block would have found it).
+            let (carried, starts_with) = (prev.leading_ones(), m.trailing_ones());
+            if carried > 0 && carried + starts_with >= 24 {
+                t |= 1 << (23 - carried);
+            }
+            let ends = t;
             if ends == 0 {
                 prev = m;
                 pos += 64;
                 continue;
             }
-            let inside = pos + ends.trailing_zeros() as usize;
-            let mut start = inside;
-            while start > 0 && maybe(text[start - 1]) {
-                start -= 1;
+            let bit = ends.trailing_zeros();
+            let inside = pos + bit as usize;
+            if REGION == B64 {
+                // The run's bounds from the masks: the last byte out of the alphabet below the
+                // bit (or the run carried from the previous block), the first above it.
+                let below = !m & ((1u64 << bit) - 1);
+                let start = if below != 0 {
+                    pos + 64 - below.leading_zeros() as usize
+                } else {
+                    pos - prev.leading_ones() as usize
+                };
+                let above = !m >> bit;
+                let mut end = if above != 0 {
+                    inside + above.trailing_zeros() as usize
+                } else {
+                    pos + 64
+                };
+                while end < n && maybe(text[end]) {
+                    end += 1;
+                }
+                (start..end, true)
+            } else {
+                let mut start = inside;
+                while start > 0 && maybe(text[start - 1]) {
+                    start -= 1;
+                }
+                let mut end = inside + 1;
+                while end < n && maybe(text[end]) {
+                    end += 1;
+                }
+                (start..end, false)
             }
-            let mut end = inside + 1;
-            while end < n && maybe(text[end]) {
-                end += 1;
-            }
-            start..end
-        } else {
-            // The last bytes, one by one, from where the run they may continue began.
-            pos - (prev.leading_ones() as usize).min(pos)..n
         };
         pos = region.end + 1;
         prev = 0;
@@ -194,6 +302,10 @@ fn base64_and_hex(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) {
                 continue;
             }
             let start = i;
+            if one_run {
+                // The region is one run of the alphabet.
+                i = region.end;
+            }
             while i < region.end && alphabet(text[i]) {
                 i += 1;
             }
@@ -202,13 +314,36 @@ fn base64_and_hex(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) {
                 continue;
             }
             if budget.runs == 0 || budget.bytes == 0 {
-                return;
+                // Nothing more is decoded: escapes neither.
+                return markers;
+            }
+            if let Some(body) = wrapped_body(text, start, end) {
+                // The lines of a wrapped body are one value: decoded whole, or not at all (the
+                // lines of an attached image are not tried one by one).
+                if let Some((encoding, decoded)) = decode_run(&body.joined, budget.bytes)
+                    && !follows_image_marker(text, start)
+                {
+                    budget.runs -= 1;
+                    budget.bytes = budget.bytes.saturating_sub(decoded.len());
+                    out.push(Candidate {
+                        span: start..body.end,
+                        encoding,
+                        decoded,
+                    });
+                }
+                pos = body.end;
+                prev = 0;
+                continue 'search;
             }
             let mut padded_end = end;
             while padded_end < n && padded_end - end < 2 && text[padded_end] == b'=' {
                 padded_end += 1;
             }
-            if let Some((encoding, decoded)) = decode_run(&text[start..end], budget.bytes) {
+            // An image's bytes are judged by what comes before the run only when they decode
+            // to text (an image's bytes seldom do): most runs never get there.
+            if let Some((encoding, decoded)) = decode_run(&text[start..end], budget.bytes)
+                && !follows_image_marker(text, start)
+            {
                 budget.runs -= 1;
                 budget.bytes = budget.bytes.saturating_sub(decoded.len());
                 out.push(Candidate {
@@ -219,6 +354,115 @@ fn base64_and_hex(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) {
             }
         }
     }
+    markers.bytes(text, n);
+    markers
+}
+
+/// The widest line of a wrapped base64 body: MIME writes 76 characters a line, PEM and OpenSSL 64.
+pub const MAX_WRAP_WIDTH: usize = 76;
+
+/// The most spaces or tabs that indent the lines of a wrapped body (a YAML block scalar).
+const MAX_INDENT: usize = 32;
+
+/// A base64 body written as lines of one width (the last may be shorter): an e-mail part, a
+/// file run through `base64`, a YAML block scalar.
+struct Wrapped {
+    /// Where the body's last line ends (its padding included).
+    end: usize,
+    /// The body's characters, lines joined (no line breaks, indentation or padding).
+    joined: Vec<u8>,
+}
+
+/// The wrapped body whose first line is the run `start..end`, if the run is a whole line (after
+/// an indentation), at most [`MAX_WRAP_WIDTH`] long, a multiple of 4, and followed by at least
+/// one more line of the body: the same indentation, then the same number of alphabet characters
+/// or, on the last line, fewer and their padding. Joined up to [`MAX_RUN`] characters (a longer
+/// body goes on as a body of its own). Most runs are rejected by the first test: what follows
+/// them is not a line break.
+fn wrapped_body(text: &[u8], start: usize, end: usize) -> Option<Wrapped> {
+    let width = end - start;
+    if !matches!(text.get(end), Some(b'\n' | b'\r'))
+        || width > MAX_WRAP_WIDTH
+        || !width.is_multiple_of(4)
+    {
+        return None;
+    }
+    let indent_len = text[start.saturating_sub(MAX_INDENT + 1)..start]
+        .iter()
+        .rev()
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count();
+    let line_start = start - indent_len;
+    if line_start > 0 && text[line_start - 1] != b'\n' {
+        return None;
+    }
+    let indent = &text[line_start..start];
+    let alphabet = |b: &u8| CLASS[*b as usize] & B64 != 0;
+    let mut joined = text[start..end].to_vec();
+    let mut at = end;
+    loop {
+        let next = match &text[at..] {
+            [b'\n', ..] => at + 1,
+            [b'\r', b'\n', ..] => at + 2,
+            _ => break,
+        };
+        if !text[next..].starts_with(indent) {
+            break;
+        }
+        let line = next + indent.len();
+        let k = text[line..]
+            .iter()
+            .take(width + 1)
+            .take_while(|b| alphabet(b))
+            .count();
+        let mut line_end = line + k;
+        while line_end - line - k < 2 && text.get(line_end) == Some(&b'=') {
+            line_end += 1;
+        }
+        let breaks = matches!(text.get(line_end), None | Some(b'\n' | b'\r'));
+        if k == 0 || line_end - line > width || !breaks || joined.len() + k > MAX_RUN {
+            break;
+        }
+        joined.extend_from_slice(&text[line..line + k]);
+        at = line_end;
+        if line_end - line < width || line_end > line + k {
+            break;
+        }
+    }
+    (at > end).then_some(Wrapped { end: at, joined })
+}
+
+/// Whether the run at `start` is an image's bytes by what is written just before it: a
+/// `data:image/png;base64,` URI, or a notebook's `"image/png": "` output. Images are not text,
+/// and a scan of their bytes finds only noise. SVG is text and is left to decode.
+fn follows_image_marker(text: &[u8], start: usize) -> bool {
+    let mut before = &text[start.saturating_sub(40)..start];
+    while let [rest @ .., b' ' | b'\t' | b'"' | b'\'' | b'[' | b':' | b','] = before {
+        before = rest;
+    }
+    let before = before.strip_suffix(b";base64").unwrap_or(before);
+    let Some(at) = memchr::memmem::rfind(before, b"image/") else {
+        return false;
+    };
+    let kind = before[at + 6..]
+        .strip_suffix(b"\"")
+        .unwrap_or(&before[at + 6..]);
+    IMAGE_KINDS.contains(&kind)
+}
+
+/// The image media types (after `image/`) whose base64 is not decoded.
+const IMAGE_KINDS: &[&[u8]] = &[
+    b"png", b"jpeg", b"jpg", b"gif", b"webp", b"bmp", b"x-icon", b"avif", b"tiff",
+];
+
+/// Whether decoded bytes start as an image file does (PNG, JPEG, GIF, WebP): text may follow
+/// an image's header (a GIF's comment, a PNG's `tEXt` chunk), but it is no secret's place.
+fn is_image(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\x89PNG\r\n\x1a\n")
+        || bytes.starts_with(&[0xff, 0xd8, 0xff])
+        || bytes.starts_with(b"GIF87a")
+        || bytes.starts_with(b"GIF89a")
+        || (bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WEBP"))
 }
 
 // The word-at-a-time classification: what other targets use, and what tests check SSE2 against.
@@ -247,31 +491,95 @@ fn alphabet8(x: u64) -> u64 {
     flags.wrapping_mul(0x0102_0408_1020_4080) >> 56
 }
 
-/// Which of 64 bytes may be in the base64 alphabet (the superset of [`alphabet8`]): bit i for
-/// byte i. On x86-64, 16 bytes per instruction with SSE2 (which every x86-64 has).
-#[cfg(target_arch = "x86_64")]
+/// Which of 64 bytes are in the base64 alphabet (both alphabets: letters, digits, `+/-_`): bit i
+/// for byte i. On x86-64, exactly: 32 bytes per instruction with AVX2 where the processor has it
+/// (nearly all do), 16 with SSE2 (which every x86-64 has); a superset (with `.` and `[]{}`) would
+/// send most of the lines of code to the byte-by-byte search of a region.
+#[cfg(all(test, target_arch = "x86_64"))]
 fn alphabet_mask(chunk: &[u8; 64]) -> u64 {
+    masks(chunk).0
+}
+
+/// [`alphabet_mask`] and which of the 64 bytes start an escape (`%`, `\\`, `&`), in one pass.
+#[cfg(target_arch = "x86_64")]
+fn masks(chunk: &[u8; 64]) -> (u64, u64) {
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has AVX2, checked just above.
+        unsafe { masks_avx2(chunk) }
+    } else {
+        masks_sse2(chunk)
+    }
+}
+
+/// [`masks`] 32 bytes at a time; the same classes as [`masks_sse2`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn masks_avx2(chunk: &[u8; 64]) -> (u64, u64) {
     use std::arch::x86_64::{
-        __m128i, _mm_and_si128, _mm_cmpgt_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
-        _mm_or_si128, _mm_set1_epi8,
+        __m256i, _mm256_and_si256, _mm256_andnot_si256, _mm256_cmpeq_epi8, _mm256_cmpgt_epi8,
+        _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8,
     };
-    let mut mask = 0u64;
+    let (mut mask, mut markers) = (0u64, 0u64);
+    for (j, block) in chunk.chunks_exact(32).enumerate() {
+        // SAFETY: `block` is 32 readable bytes, loaded without any alignment requirement.
+        let x = unsafe { _mm256_loadu_si256(block.as_ptr().cast::<__m256i>()) };
+        let eq = |c: u8| _mm256_cmpeq_epi8(x, _mm256_set1_epi8(c as i8));
+        let within = |v: __m256i, lo: u8, hi: u8| {
+            _mm256_and_si256(
+                _mm256_cmpgt_epi8(v, _mm256_set1_epi8(lo as i8 - 1)),
+                _mm256_cmpgt_epi8(_mm256_set1_epi8(hi as i8 + 1), v),
+            )
+        };
+        let letters = within(_mm256_or_si256(x, _mm256_set1_epi8(0x20)), b'a', b'z');
+        let digits_and_signs =
+            _mm256_andnot_si256(_mm256_or_si256(eq(b','), eq(b'.')), within(x, b'+', b'9'));
+        let class = _mm256_or_si256(_mm256_or_si256(letters, digits_and_signs), eq(b'_'));
+        mask |= u64::from(_mm256_movemask_epi8(class) as u32) << (32 * j);
+        let starts = _mm256_or_si256(_mm256_or_si256(eq(b'%'), eq(b'\\')), eq(b'&'));
+        markers |= u64::from(_mm256_movemask_epi8(starts) as u32) << (32 * j);
+    }
+    (mask, markers)
+}
+
+/// [`masks`] 16 bytes at a time.
+#[cfg(target_arch = "x86_64")]
+fn masks_sse2(chunk: &[u8; 64]) -> (u64, u64) {
+    use std::arch::x86_64::{
+        __m128i, _mm_and_si128, _mm_andnot_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cmplt_epi8,
+        _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+    };
+    let (mut mask, mut markers) = (0u64, 0u64);
     for (j, block) in chunk.chunks_exact(16).enumerate() {
         // SAFETY: SSE2 is part of every x86-64 target (the intrinsics need no runtime check),
         // and `block` is 16 readable bytes, loaded without any alignment requirement.
-        let bits = unsafe {
+        let (bits, starts) = unsafe {
             let x = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
-            // Signed compares: bytes of 0x80 and above are negative and fall in neither range.
-            let letters = _mm_cmpgt_epi8(_mm_or_si128(x, _mm_set1_epi8(0x20)), _mm_set1_epi8(0x60));
-            let digits = _mm_and_si128(
-                _mm_cmpgt_epi8(x, _mm_set1_epi8(b'+' as i8 - 1)),
-                _mm_cmplt_epi8(x, _mm_set1_epi8(b'9' as i8 + 1)),
+            let eq = |c: u8| _mm_cmpeq_epi8(x, _mm_set1_epi8(c as i8));
+            // Signed compares: bytes of 0x80 and above are negative and fall in no range.
+            let folded = _mm_or_si128(x, _mm_set1_epi8(0x20));
+            let letters = _mm_and_si128(
+                _mm_cmpgt_epi8(folded, _mm_set1_epi8(b'a' as i8 - 1)),
+                _mm_cmplt_epi8(folded, _mm_set1_epi8(b'z' as i8 + 1)),
             );
-            _mm_movemask_epi8(_mm_or_si128(letters, digits)) as u32 as u64
+            // `+` to `9` is `+,-./0-9`: all in the alphabet but `,` and `.`.
+            let digits_and_signs = _mm_andnot_si128(
+                _mm_or_si128(eq(b','), eq(b'.')),
+                _mm_and_si128(
+                    _mm_cmpgt_epi8(x, _mm_set1_epi8(b'+' as i8 - 1)),
+                    _mm_cmplt_epi8(x, _mm_set1_epi8(b'9' as i8 + 1)),
+                ),
+            );
+            let class = _mm_or_si128(_mm_or_si128(letters, digits_and_signs), eq(b'_'));
+            let starts = _mm_or_si128(_mm_or_si128(eq(b'%'), eq(b'\\')), eq(b'&'));
+            (
+                _mm_movemask_epi8(class) as u32 as u64,
+                _mm_movemask_epi8(starts) as u32 as u64,
+            )
         };
         mask |= bits << (16 * j);
+        markers |= starts << (16 * j);
     }
-    mask
+    (mask, markers)
 }
 
 /// Which of 64 bytes may be in the base64 alphabet: bit i for byte i, 8 bytes at a time.
@@ -285,26 +593,45 @@ fn alphabet_mask(chunk: &[u8; 64]) -> u64 {
     mask
 }
 
+/// [`alphabet_mask`] and which of the 64 bytes start an escape (`%`, `\\`, `&`).
+#[cfg(not(target_arch = "x86_64"))]
+fn masks(chunk: &[u8; 64]) -> (u64, u64) {
+    let markers = chunk
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| matches!(b, b'%' | b'\\' | b'&'))
+        .fold(0u64, |m, (i, _)| m | 1 << i);
+    (alphabet_mask(chunk), markers)
+}
+
 /// A run of the base64 alphabet as hex or base64, if it decodes to text.
 fn decode_run(run: &[u8], max_bytes: usize) -> Option<(Encoding, Vec<u8>)> {
-    let classes = run.iter().fold(0u8, |acc, &b| acc | CLASS[b as usize]);
     let run = &run[..run.len().min(MAX_RUN)];
-    if run.iter().all(|&b| CLASS[b as usize] & HEX != 0) {
+    // One pass: the classes some byte has, and those every byte has.
+    let (classes, common) = run.iter().fold((0u8, u8::MAX), |(some, every), &b| {
+        let class = CLASS[b as usize];
+        (some | class, every & class)
+    });
+    if common & HEX != 0 {
         if run.len() < MIN_HEX {
             return None;
         }
         let even = &run[..run.len() / 2 * 2];
-        let decoded: Vec<u8> = even
-            .chunks_exact(2)
-            .take(max_bytes)
-            .map(|p| (hex_value(p[0]) << 4) | hex_value(p[1]))
-            .collect();
+        let decode = |hex: &[u8], max: usize| -> Vec<u8> {
+            hex.chunks_exact(2)
+                .take(max)
+                .map(|p| (hex_value(p[0]) << 4) | hex_value(p[1]))
+                .collect()
+        };
+        // Hashes and ids (most hex runs) fail on their first bytes.
+        if !is_text(&decode(&even[..even.len().min(PROBE)], max_bytes)) {
+            return None;
+        }
+        let decoded = decode(even, max_bytes);
         return is_text(&decoded).then_some((Encoding::Hex, decoded));
     }
     // Text encoded in base64 mixes cases; a run of one alphabet only.
-    let has_upper = run.iter().any(u8::is_ascii_uppercase);
-    let has_lower = run.iter().any(u8::is_ascii_lowercase);
-    if !has_upper || !has_lower || (classes & STD != 0 && classes & URL != 0) {
+    if classes & UPPER == 0 || classes & LOWER == 0 || (classes & STD != 0 && classes & URL != 0) {
         return None;
     }
     let engine = if classes & URL != 0 {
@@ -316,7 +643,7 @@ fn decode_run(run: &[u8], max_bytes: usize) -> Option<(Encoding, Vec<u8>)> {
     // hashes) are rejected here.
     let probe = &run[..run.len().min(PROBE) / 4 * 4];
     let head = lenient_decode(engine, probe)?;
-    if !is_text(&head) {
+    if !is_text(&head) || is_image(&head) {
         return None;
     }
     let whole = &run[..run.len().min(max_bytes.saturating_mul(4) / 3)];
@@ -347,6 +674,19 @@ fn is_text(bytes: &[u8]) -> bool {
     if bytes.len() < 8 {
         return false;
     }
+    // ASCII control characters (but tab and line breaks) are never printable: too many, and
+    // the bytes are not text (random bytes, most runs that are not base64 of text, have one in
+    // eight); none else, and ASCII, they are. Only the rest needs the UTF-8 count.
+    let controls = bytes
+        .iter()
+        .filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f)
+        .count();
+    if controls * 100 > bytes.len() * (100 - MIN_PRINTABLE_PERCENT) {
+        return false;
+    }
+    if bytes.is_ascii() {
+        return true;
+    }
     let mut printable = 0;
     for chunk in bytes.utf8_chunks() {
         printable += chunk
@@ -357,16 +697,6 @@ fn is_text(bytes: &[u8]) -> bool {
             .sum::<usize>();
     }
     printable * 100 >= bytes.len() * MIN_PRINTABLE_PERCENT
-}
-
-/// One searcher for what starts an escape: `%` (0), `\u` and `\x` (1, 2), `&#` and `&amp;`
-/// (3, 4), built once: one pass over the text finds them all.
-fn markers() -> &'static aho_corasick::AhoCorasick {
-    static MARKERS: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
-    MARKERS.get_or_init(|| {
-        aho_corasick::AhoCorasick::new([b"%".as_slice(), b"\\u", b"\\x", b"&#", b"&amp;"])
-            .expect("five short patterns")
-    })
 }
 
 /// Runs that hold escapes starting at the positions `at` (of `%`; `\u`, `\x`; `&#`, `&amp;`):
@@ -599,11 +929,14 @@ mod tests {
                 assert_eq!(bits != 0, CLASS[b as usize] & MAYBE != 0, "byte {b:#x}");
                 let mut block = [b' '; 64];
                 block[at * 8] = b;
-                assert_eq!(
-                    alphabet_mask(&block),
-                    u64::from(bits != 0) << (at * 8),
-                    "{b:#x}"
-                );
+                let expected = u64::from(CLASS[b as usize] & REGION != 0) << (at * 8);
+                assert_eq!(alphabet_mask(&block), expected, "{b:#x}");
+                #[cfg(target_arch = "x86_64")]
+                assert_eq!(masks_sse2(&block).0, expected, "{b:#x}");
+                let marker = u64::from(matches!(b, b'%' | b'\\' | b'&')) << (at * 8);
+                assert_eq!(masks(&block).1, marker, "{b:#x}");
+                #[cfg(target_arch = "x86_64")]
+                assert_eq!(masks_sse2(&block).1, marker, "{b:#x}");
                 if b >= 0x80 || b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b':' | b'=') {
                     assert_eq!(bits, 0, "byte {b:#x} at {at}");
                 }
@@ -629,6 +962,80 @@ mod tests {
         }
         let short = "a".repeat(MIN_BASE64 - 1);
         assert!(decoded(&format!("{short} {short}")).is_empty());
+    }
+
+    #[test]
+    fn a_wrapped_base64_body_is_one_value_at_its_first_line() {
+        let env = "VOBIZ_AUTH_ID=MA0123456789\nVOBIZ_AUTH_TOKEN=sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE\nDEBUG=false\n";
+        let encoded = STANDARD.encode(env);
+        for (width, newline, indent) in [(76, "\n", ""), (64, "\r\n", ""), (76, "\n", "    ")] {
+            let lines: Vec<String> = encoded
+                .as_bytes()
+                .chunks(width)
+                .map(|l| format!("{indent}{}", std::str::from_utf8(l).unwrap()))
+                .collect();
+            assert!(lines.len() >= 2);
+            let body = lines.join(newline);
+            let text = format!(
+                "Content-Transfer-Encoding: base64{newline}{newline}{body}{newline}--b--{newline}"
+            );
+            let c = candidates(text.as_bytes(), &mut Budget::for_buffer(text.len()));
+            assert_eq!(c.len(), 1, "{width} {indent:?}: {c:?}");
+            assert_eq!(c[0].decoded, env.as_bytes());
+            assert_eq!(c[0].span.start, text.find(&body).unwrap() + indent.len());
+            assert_eq!(
+                &text[c[0].span.end..][..newline.len() + 3],
+                format!("{newline}--b")
+            );
+        }
+        // Lines of different widths are values of their own.
+        let a = STANDARD.encode("first value, a sentence of text");
+        let b = STANDARD.encode("second value: more text, and longer still");
+        assert_eq!(decoded(&format!("{a}\n{b}\n")).len(), 2);
+    }
+
+    #[test]
+    fn images_are_not_decoded_by_their_context_or_their_magic_bytes() {
+        let text = STANDARD.encode("X-Auth-Token: sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE");
+        assert_eq!(
+            decoded(&format!("<img src=\"data:image/png;base64,{text}\">")),
+            []
+        );
+        assert_eq!(decoded(&format!("\"image/jpeg\": \"{text}\",")), []);
+        assert_eq!(
+            decoded(&format!("\"image/svg+xml;base64,{text}\"")).len(),
+            1
+        );
+        let gif = STANDARD.encode("GIF89a X-Auth-Token: sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE");
+        assert_eq!(decoded(&format!("v = {gif}")), []);
+    }
+
+    #[test]
+    fn escapes_are_found_wherever_the_blocks_and_runs_fall() {
+        // After a run of the alphabet that ends on the escape's first byte, or walks past a
+        // 64-byte block, at every offset around the block bounds, and in the last bytes.
+        for prefix in [
+            "",
+            "x ",
+            "identifier_of_thirty_two_letters",
+            &"a".repeat(70),
+        ] {
+            for offset in 0..140 {
+                let text = format!(
+                    "{}{prefix}%5Ftoken%3Dsk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE {}",
+                    " ".repeat(offset),
+                    "y ".repeat(offset % 7)
+                );
+                let found = decoded(&text);
+                assert!(
+                    found.iter().any(|(e, d)| *e == Encoding::Percent
+                        && d.ends_with("_token=sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE")),
+                    "{prefix:?} at {offset}: {found:?}"
+                );
+                let text = format!("{}{prefix}&#115;k_live_4eC39HqLyjW", " ".repeat(offset));
+                assert_eq!(decoded(&text).len(), 1, "{prefix:?} at {offset}");
+            }
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Archives read in memory: zip and its family (jar, war, apk, whl, nupkg, Office Open XML and
-//! OpenDocument files, ...), gzip and bzip2 streams, and tar (with `.tar.gz`/`.tgz`/`.tar.bz2`
-//! read as one archive).
+//! OpenDocument files, ...), gzip, bzip2, xz and zstd streams, and tar (with `.tar.gz`/`.tgz`,
+//! `.tar.bz2`, `.tar.xz`/`.txz` and `.tar.zst` read as one archive).
 //!
 //! [`crate::scan::scan_buffer`] asks [`detect`] whether a buffer is an archive, by its magic
 //! bytes (never by its name), and if so hands it to [`read`], which calls back with each
@@ -72,6 +72,10 @@ pub enum Format {
     /// `BZh1`..`BZh9` and a block or end-of-stream magic: a bzip2 stream (a `.tar.bz2` is read
     /// as the tar inside).
     Bzip2,
+    /// `\xfd7zXZ\0`: an xz stream (a `.tar.xz` is read as the tar inside).
+    Xz,
+    /// `\x28\xb5\x2f\xfd`: a zstd frame (a `.tar.zst` is read as the tar inside).
+    Zstd,
     /// `ustar` at offset 257: a POSIX or GNU tar.
     Tar,
 }
@@ -84,6 +88,10 @@ pub fn detect(data: &[u8]) -> Option<Format> {
         Some(Format::Gzip)
     } else if is_bzip2(data) {
         Some(Format::Bzip2)
+    } else if data.starts_with(b"\xfd7zXZ\0") {
+        Some(Format::Xz)
+    } else if data.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Some(Format::Zstd)
     } else if data.len() >= 512 && &data[257..262] == b"ustar" {
         Some(Format::Tar)
     } else {
@@ -231,6 +239,8 @@ pub fn read(
         Format::Zip => zipfile::read(data, &mut level),
         Format::Gzip => stream::read_gzip(data, name_hint, &mut level),
         Format::Bzip2 => stream::read_bzip2(data, name_hint, &mut level),
+        Format::Xz => stream::read_xz(data, name_hint, &mut level),
+        Format::Zstd => stream::read_zstd(data, name_hint, &mut level),
         Format::Tar => tarball::read(data, &mut level),
     }
 }
@@ -463,6 +473,8 @@ mod tests {
         assert_eq!(detect(b"PK is a name"), None);
         assert_eq!(detect(b"BZh91AY&SYrest"), Some(Format::Bzip2));
         assert_eq!(detect(b"BZh9 is text"), None);
+        assert_eq!(detect(b"\xfd7zXZ\0\0\x04"), Some(Format::Xz));
+        assert_eq!(detect(&[0x28, 0xb5, 0x2f, 0xfd, 0x24]), Some(Format::Zstd));
         assert_eq!(detect(b""), None);
     }
 }

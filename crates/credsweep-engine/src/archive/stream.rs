@@ -1,10 +1,10 @@
-//! Compressed streams: gzip (one stream, or several concatenated, as `gzip` reads them) and
-//! bzip2, inflated up to the caps. A compressed tar (`.tar.gz`, `.tgz`, `.tar.bz2`) is read as
-//! that tar, so its members are named as the tar names them (`app.tgz!etc/.env`), not one level
-//! deeper.
+//! Compressed streams: gzip (one stream, or several concatenated, as `gzip` reads them),
+//! bzip2, xz and zstd (one frame), inflated up to the caps. A compressed tar (`.tar.gz`, `.tgz`,
+//! `.tar.bz2`, `.tar.xz`, `.txz`, `.tar.zst`) is read as that tar, so its members are named as
+//! the tar names them (`app.tgz!etc/.env`), not one level deeper.
 
 use std::borrow::Cow;
-use std::io::Read;
+use std::io::{self, Read, Write};
 
 use bzip2::read::MultiBzDecoder;
 use flate2::read::MultiGzDecoder;
@@ -35,6 +35,84 @@ pub(super) fn read_bzip2(data: &[u8], name_hint: &str, level: &mut Level<'_, '_>
     };
     deliver(unpacked_name(name_hint, BZIP2_SUFFIXES), bytes, over, level);
     true
+}
+
+/// Reads the xz stream `data` (named after its file, as xz keeps no name). The decoder pushes
+/// its output, so it writes into a sink that refuses a byte past the cap: what it holds is then
+/// read as any other stream's output, charged and cut at the cap.
+pub(super) fn read_xz(data: &[u8], name_hint: &str, level: &mut Level<'_, '_>) -> bool {
+    let mut sink = CappedSink {
+        bytes: Vec::new(),
+        room: level.cap().bytes.saturating_add(1),
+    };
+    let failure = lzma_rs::xz_decompress(&mut &data[..], &mut sink).err();
+    // A sink that refused bytes has stopped the decoder at the cap: not corrupt, over a limit.
+    let failure = failure
+        .filter(|_| sink.room > 0)
+        .map(|e| io::Error::other(e.to_string()));
+    let mut decoded = io::Cursor::new(sink.bytes).chain(FailAtEnd(failure));
+    let Some((bytes, over)) = inflate(&mut decoded, "xz", level) else {
+        return false;
+    };
+    deliver(unpacked_name(name_hint, XZ_SUFFIXES), bytes, over, level);
+    true
+}
+
+/// Reads the zstd frame `data` (named after its file). The decoder's window is bounded by the
+/// crate's default (128 MiB); a frame that asks for more is reported as not readable.
+pub(super) fn read_zstd(data: &[u8], name_hint: &str, level: &mut Level<'_, '_>) -> bool {
+    let decoder = match ruzstd::decoding::StreamingDecoder::new(data) {
+        Ok(d) => d,
+        Err(e) => {
+            level.skip(
+                None,
+                Skip::Corrupt(format!("not a readable zstd stream: {e}")),
+            );
+            return false;
+        }
+    };
+    let Some((bytes, over)) = inflate(decoder, "zstd", level) else {
+        return false;
+    };
+    deliver(unpacked_name(name_hint, ZSTD_SUFFIXES), bytes, over, level);
+    true
+}
+
+/// Where a decoder that writes its output puts it: up to `room` bytes, then an error, which
+/// stops the decoder (its `write_all` fails).
+struct CappedSink {
+    bytes: Vec<u8>,
+    room: u64,
+}
+
+impl Write for CappedSink {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.room == 0 {
+            return Err(io::Error::other("over the size cap"));
+        }
+        let n = data
+            .len()
+            .min(usize::try_from(self.room).unwrap_or(usize::MAX));
+        self.bytes.extend_from_slice(&data[..n]);
+        self.room -= n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A reader that gives no bytes and then, once, the error a decoder ended with (if any).
+struct FailAtEnd(Option<io::Error>);
+
+impl Read for FailAtEnd {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        match self.0.take() {
+            Some(e) => Err(e),
+            None => Ok(0),
+        }
+    }
 }
 
 /// Inflates a stream up to the caps. `None` when not a byte came out (not a readable stream, a
@@ -83,6 +161,9 @@ const BZIP2_SUFFIXES: &[(&str, &str)] = &[
     (".bzip2", ""),
 ];
 
+const XZ_SUFFIXES: &[(&str, &str)] = &[(".txz", ".tar"), (".xz", "")];
+const ZSTD_SUFFIXES: &[(&str, &str)] = &[(".tzst", ".tar"), (".zst", ""), (".zstd", "")];
+
 /// What a stream with no name of its own is called: its file's name less the suffix (`.tgz`
 /// becomes `.tar`), or `<unpacked>` when the file has no such name (a blob in history whose
 /// path is not known yet).
@@ -100,7 +181,7 @@ fn unpacked_name(name_hint: &str, suffixes: &[(&str, &str)]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{BZIP2_SUFFIXES, GZIP_SUFFIXES, unpacked_name};
+    use super::{BZIP2_SUFFIXES, GZIP_SUFFIXES, XZ_SUFFIXES, ZSTD_SUFFIXES, unpacked_name};
 
     #[test]
     fn a_nameless_stream_is_named_after_its_file() {
@@ -116,5 +197,8 @@ mod tests {
         assert_eq!(unpacked_name(".gz", GZIP_SUFFIXES), "<unpacked>");
         assert_eq!(unpacked_name("dump.sql.bz2", BZIP2_SUFFIXES), "dump.sql");
         assert_eq!(unpacked_name("x.tbz2", BZIP2_SUFFIXES), "x.tar");
+        assert_eq!(unpacked_name("db.sql.xz", XZ_SUFFIXES), "db.sql");
+        assert_eq!(unpacked_name("rootfs.txz", XZ_SUFFIXES), "rootfs.tar");
+        assert_eq!(unpacked_name("app.log.zst", ZSTD_SUFFIXES), "app.log");
     }
 }
