@@ -182,6 +182,33 @@ fn a_huge_base64_line_ends_in_bounded_time_with_the_token_found() {
     );
 }
 
+#[test]
+fn broken_escapes_are_scanned_as_written_and_do_not_hide_what_follows() {
+    // Percent signs that start no escape, escapes cut at the end of a line or file, a UTF-8
+    // sequence cut in two, invalid HTML references and JSON escapes: each value is left as it
+    // is, the scan goes on, and the token next to them (encoded or not) is still found.
+    let dir = tempfile::tempdir().unwrap();
+    let percent = TOKEN.replace('_', "%5F");
+    write(
+        dir.path(),
+        "broken.log",
+        format!(
+            "GET /a?q=%ZZ%4&r=%&s=%E2%82&t=100%%\n\
+             GET /b?x-auth-token={percent}&u=%G1%\n\
+             html: &#xZZ; &#99999999999; &amp &#\n\
+             json: \"\\u12\\x4\\\"\n\
+             tail %4"
+        ),
+    );
+    let (status, findings) = scan(&["dir", dir.path().to_str().unwrap()]);
+    assert_eq!(status, 1, "{findings:#?}");
+    let tokens = of_rule(&findings, "vobiz-auth-token");
+    assert_eq!(tokens.len(), 1, "{findings:#?}");
+    assert_eq!(tokens[0]["secret"], TOKEN);
+    assert_eq!(tokens[0]["line"], 2);
+    assert_eq!(tokens[0]["decoded"].to_string(), r#"["percent"]"#);
+}
+
 fn repo() -> tempfile::TempDir {
     let r = tempfile::tempdir().unwrap();
     git(r.path(), &["init", "-q", "-b", "main", "."]);

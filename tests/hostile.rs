@@ -391,6 +391,56 @@ fn a_100_mib_single_line_is_capped_scanned_and_bounded() {
 }
 
 #[test]
+fn a_100_mib_base64_run_on_one_line_ends_bounded_with_the_tokens_around_it_found() {
+    // One base64 run of 100 MiB (a data dump, an inlined blob): too long to decode as a value,
+    // it must neither be decoded whole nor stall the scan, and what is written around it is found.
+    let d = TempDir::new().unwrap();
+    let p = d.path().join("dump.b64");
+    let mut w = std::io::BufWriter::new(fs::File::create(&p).unwrap());
+    write!(w, "VOBIZ_AUTH_TOKEN={TOKEN_A}\ndata: ").unwrap();
+    // Base64 of ordinary bytes: every character in the alphabet, no padding until the end.
+    let chunk: Vec<u8> = (0..48 * 1024)
+        .map(|i| {
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+                [(i * 7 + i / 64) % 64]
+        })
+        .collect();
+    for _ in 0..(100 << 20) / chunk.len() {
+        w.write_all(&chunk).unwrap();
+    }
+    write!(w, "==\nVOBIZ_AUTH_TOKEN={TOKEN_B}\n").unwrap();
+    w.flush().unwrap();
+    drop(w);
+
+    let cwd = TempDir::new().unwrap();
+    let started = Instant::now();
+    let (code, out, err, rss_kib) = run_measured(
+        cwd.path(),
+        &[
+            OsStr::new("dir"),
+            p.as_os_str(),
+            OsStr::new("--format"),
+            OsStr::new("json"),
+            OsStr::new("--no-redact"),
+            OsStr::new("--threads"),
+            OsStr::new("1"),
+        ],
+    );
+    let elapsed = started.elapsed();
+    let doc: Value = serde_json::from_slice(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
+    assert_eq!(code, 1, "{doc:#}");
+    assert_eq!(secrets(&doc), [TOKEN_A, TOKEN_B]);
+    assert_eq!(skipped(&doc), "[]", "{doc:#}");
+    eprintln!(
+        "100 MiB base64 run: peak RSS {} MiB, {:.1} s",
+        rss_kib / 1024,
+        elapsed.as_secs_f64()
+    );
+    assert!(rss_kib < 300 * 1024, "peak RSS {rss_kib} KiB");
+    assert!(elapsed < Duration::from_secs(60));
+}
+
+#[test]
 fn non_utf8_file_names() {
     let d = TempDir::new().unwrap();
     let name = OsStr::from_bytes(b"caf\xe9-\xff\xfe.env");
