@@ -516,30 +516,155 @@ fn masks(chunk: &[u8; 64]) -> (u64, u64) {
 #[target_feature(enable = "avx2")]
 fn masks_avx2(chunk: &[u8; 64]) -> (u64, u64) {
     use std::arch::x86_64::{
-        __m256i, _mm256_and_si256, _mm256_andnot_si256, _mm256_cmpeq_epi8, _mm256_cmpgt_epi8,
-        _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8,
+        __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8,
+        _mm256_set1_epi8, _mm256_setr_epi8, _mm256_shuffle_epi8, _mm256_srli_epi16,
     };
+    // Each byte classified by two table look-ups, one per nibble, whose bits are ANDed: a bit
+    // stands for a set of high nibbles times a set of low nibbles (see [`NIBBLE_LO`]).
+    let lo_table = _mm256_setr_epi8(
+        NIBBLE_LO[0] as i8,
+        NIBBLE_LO[1] as i8,
+        NIBBLE_LO[2] as i8,
+        NIBBLE_LO[3] as i8,
+        NIBBLE_LO[4] as i8,
+        NIBBLE_LO[5] as i8,
+        NIBBLE_LO[6] as i8,
+        NIBBLE_LO[7] as i8,
+        NIBBLE_LO[8] as i8,
+        NIBBLE_LO[9] as i8,
+        NIBBLE_LO[10] as i8,
+        NIBBLE_LO[11] as i8,
+        NIBBLE_LO[12] as i8,
+        NIBBLE_LO[13] as i8,
+        NIBBLE_LO[14] as i8,
+        NIBBLE_LO[15] as i8,
+        NIBBLE_LO[0] as i8,
+        NIBBLE_LO[1] as i8,
+        NIBBLE_LO[2] as i8,
+        NIBBLE_LO[3] as i8,
+        NIBBLE_LO[4] as i8,
+        NIBBLE_LO[5] as i8,
+        NIBBLE_LO[6] as i8,
+        NIBBLE_LO[7] as i8,
+        NIBBLE_LO[8] as i8,
+        NIBBLE_LO[9] as i8,
+        NIBBLE_LO[10] as i8,
+        NIBBLE_LO[11] as i8,
+        NIBBLE_LO[12] as i8,
+        NIBBLE_LO[13] as i8,
+        NIBBLE_LO[14] as i8,
+        NIBBLE_LO[15] as i8,
+    );
+    let hi_table = _mm256_setr_epi8(
+        NIBBLE_HI[0] as i8,
+        NIBBLE_HI[1] as i8,
+        NIBBLE_HI[2] as i8,
+        NIBBLE_HI[3] as i8,
+        NIBBLE_HI[4] as i8,
+        NIBBLE_HI[5] as i8,
+        NIBBLE_HI[6] as i8,
+        NIBBLE_HI[7] as i8,
+        NIBBLE_HI[8] as i8,
+        NIBBLE_HI[9] as i8,
+        NIBBLE_HI[10] as i8,
+        NIBBLE_HI[11] as i8,
+        NIBBLE_HI[12] as i8,
+        NIBBLE_HI[13] as i8,
+        NIBBLE_HI[14] as i8,
+        NIBBLE_HI[15] as i8,
+        NIBBLE_HI[0] as i8,
+        NIBBLE_HI[1] as i8,
+        NIBBLE_HI[2] as i8,
+        NIBBLE_HI[3] as i8,
+        NIBBLE_HI[4] as i8,
+        NIBBLE_HI[5] as i8,
+        NIBBLE_HI[6] as i8,
+        NIBBLE_HI[7] as i8,
+        NIBBLE_HI[8] as i8,
+        NIBBLE_HI[9] as i8,
+        NIBBLE_HI[10] as i8,
+        NIBBLE_HI[11] as i8,
+        NIBBLE_HI[12] as i8,
+        NIBBLE_HI[13] as i8,
+        NIBBLE_HI[14] as i8,
+        NIBBLE_HI[15] as i8,
+    );
+    let nibble = _mm256_set1_epi8(0x0f);
+    let zero = _mm256_set1_epi8(0);
+    let (alphabet_bits, marker_bits) = (
+        _mm256_set1_epi8(NIBBLE_ALPHABET as i8),
+        _mm256_set1_epi8(NIBBLE_MARKER as i8),
+    );
     let (mut mask, mut markers) = (0u64, 0u64);
     for (j, block) in chunk.chunks_exact(32).enumerate() {
         // SAFETY: `block` is 32 readable bytes, loaded without any alignment requirement.
         let x = unsafe { _mm256_loadu_si256(block.as_ptr().cast::<__m256i>()) };
-        let eq = |c: u8| _mm256_cmpeq_epi8(x, _mm256_set1_epi8(c as i8));
-        let within = |v: __m256i, lo: u8, hi: u8| {
-            _mm256_and_si256(
-                _mm256_cmpgt_epi8(v, _mm256_set1_epi8(lo as i8 - 1)),
-                _mm256_cmpgt_epi8(_mm256_set1_epi8(hi as i8 + 1), v),
-            )
-        };
-        let letters = within(_mm256_or_si256(x, _mm256_set1_epi8(0x20)), b'a', b'z');
-        let digits_and_signs =
-            _mm256_andnot_si256(_mm256_or_si256(eq(b','), eq(b'.')), within(x, b'+', b'9'));
-        let class = _mm256_or_si256(_mm256_or_si256(letters, digits_and_signs), eq(b'_'));
-        mask |= u64::from(_mm256_movemask_epi8(class) as u32) << (32 * j);
-        let starts = _mm256_or_si256(_mm256_or_si256(eq(b'%'), eq(b'\\')), eq(b'&'));
-        markers |= u64::from(_mm256_movemask_epi8(starts) as u32) << (32 * j);
+        // A byte of 0x80 and above has its own high nibble (8-F), in no class.
+        let lo = _mm256_shuffle_epi8(lo_table, _mm256_and_si256(x, nibble));
+        let hi = _mm256_shuffle_epi8(hi_table, _mm256_and_si256(_mm256_srli_epi16(x, 4), nibble));
+        let class = _mm256_and_si256(lo, hi);
+        let not_alphabet = _mm256_cmpeq_epi8(_mm256_and_si256(class, alphabet_bits), zero);
+        let not_marker = _mm256_cmpeq_epi8(_mm256_and_si256(class, marker_bits), zero);
+        mask |= u64::from(!(_mm256_movemask_epi8(not_alphabet) as u32)) << (32 * j);
+        markers |= u64::from(!(_mm256_movemask_epi8(not_marker) as u32)) << (32 * j);
     }
     (mask, markers)
 }
+
+/// The nibble tables of [`masks_avx2`]: a byte is in a class when its low nibble's entry and its
+/// high nibble's entry share a bit. Bit 0: `+ - /` (high nibble 2); bit 1: digits (3); bit 2:
+/// `A-O` and `a-o` (4, 6); bit 3: `P-Z` and `p-z` (5, 7); bit 4: `_` (5); bit 5: `%` `&` (2);
+/// bit 6: `\\` (5). Bits 0-4 make the base64 alphabet (both), bits 5-6 the escape starts.
+#[cfg(target_arch = "x86_64")]
+const NIBBLE_LO: [u8; 16] = {
+    let mut t = [0u8; 16];
+    let mut l = 0;
+    while l < 16 {
+        let mut bits = 0;
+        if l == 0xb || l == 0xd || l == 0xf {
+            bits |= 1;
+        }
+        if l <= 9 {
+            bits |= 2;
+        }
+        if l >= 1 {
+            bits |= 4;
+        }
+        if l <= 0xa {
+            bits |= 8;
+        }
+        if l == 0xf {
+            bits |= 16;
+        }
+        if l == 5 || l == 6 {
+            bits |= 32;
+        }
+        if l == 0xc {
+            bits |= 64;
+        }
+        t[l] = bits;
+        l += 1;
+    }
+    t
+};
+
+/// See [`NIBBLE_LO`].
+#[cfg(target_arch = "x86_64")]
+const NIBBLE_HI: [u8; 16] = {
+    let mut t = [0u8; 16];
+    t[2] = 1 | 32;
+    t[3] = 2;
+    t[4] = 4;
+    t[5] = 8 | 16 | 64;
+    t[6] = 4;
+    t[7] = 8;
+    t
+};
+
+#[cfg(target_arch = "x86_64")]
+const NIBBLE_ALPHABET: u8 = 1 | 2 | 4 | 8 | 16;
+#[cfg(target_arch = "x86_64")]
+const NIBBLE_MARKER: u8 = 32 | 64;
 
 /// [`masks`] 16 bytes at a time.
 #[cfg(target_arch = "x86_64")]
