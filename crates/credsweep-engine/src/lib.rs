@@ -16,7 +16,8 @@
 //!   memory, and each member is scanned as a buffer of its own at a [`finding::Location::Member`]
 //!   (nested archives up to a depth), under limits against bombs.
 //! - **Scanner** ([`scanner`]): a [`scanner::Scanner`] runs its [`scanner::Matcher`] (a keyword
-//!   prefilter, then the candidate rules' regexes near the keyword hits), drops what only looks
+//!   prefilter, then the candidate rules' regexes near the keyword hits, each only where the
+//!   window holds the bytes its regex needs: [`required`]), drops what only looks
 //!   like a credential ([`scanner::filters`]: entropy, placeholders, missing context) and
 //!   resolves overlaps so the same bytes are reported once, under the rule that fits best. It
 //!   returns byte-offset [`scanner::Match`]es.
