@@ -9,7 +9,8 @@
 #
 # The corpus is built by ../shared/bench/make-history-corpus.py (COMMITS=20000 PLANT=20 by
 # default) with fake credentials planted; every planted one must be found. RUNS=5 repetitions,
-# medians reported. Targets: credsweep <= 0.6x the floor's wall time, peak RSS < 500 MB,
+# medians reported. Targets: credsweep <= 0.6x the floor's wall time, peak anonymous memory
+# <= 256 MB (peak RSS also counts the mapped pack and index, file-backed and reclaimable),
 # staged < 50 ms. Exits 1 if a planted credential is missed or a target is not met.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -99,7 +100,8 @@ print(f"corpus: {corpus}: {count('rev-list', '--all', '--count')} commits, "
       f"{os.cpu_count()} cores; {runs} runs each, medians")
 
 floor = ["git", "-C", corpus, "cat-file", "--batch-all-objects", "--batch"]
-scan = [bin, "git", corpus, "--quiet", "--format", "json", "--no-redact"]
+# A partial clone's absent blobs are named but are not what is measured here.
+scan = [bin, "git", corpus, "--quiet", "--format", "json", "--no-redact", "--allow-missing-promised"]
 f_med, f_min, f_rss, f_anon = bench(floor)
 c_med, c_min, c_rss, c_anon = bench(scan, ok=(0, 1))
 
@@ -139,8 +141,8 @@ if missed:
     fail.append(f"missed: {', '.join(missed)}")
 if c_med > 0.6 * f_med:
     fail.append(f"credsweep git is {c_med / f_med:.2f}x the floor (target <= 0.6x)")
-if c_rss >= 500:
-    fail.append(f"peak RSS {c_rss:.0f} MB (target < 500 MB)")
+if c_anon > 256:
+    fail.append(f"peak anonymous memory {c_anon:.0f} MB (target <= 256 MB)")
 if s_med >= 0.050:
     fail.append(f"staged took {s_med * 1000:.1f} ms (target < 50 ms)")
 for f in fail:
