@@ -42,6 +42,7 @@ fuzz_target!(|data: &[u8]| {
         inline_allow: true,
         path_base: PathBuf::from("/fuzz"),
         max_decode_depth: credsweep_engine::scan::DEFAULT_MAX_DECODE_DEPTH,
+        binary_strings: true,
         rule_stats: false,
         archives: Default::default(),
     };
