@@ -299,16 +299,7 @@ fn a_1_gib_sparse_file_is_capped_and_memory_stays_bounded() {
     drop(f);
 
     let cwd = TempDir::new().unwrap();
-    let args: Vec<&OsStr> = [
-        OsStr::new("dir"),
-        p.as_os_str(),
-        OsStr::new("--format"),
-        OsStr::new("json"),
-        OsStr::new("--no-redact"),
-        OsStr::new("--threads"),
-        OsStr::new("1"),
-    ]
-    .to_vec();
+    let args = one_file_args(&p);
     let (code, out, err, rss_kib) = run_measured(cwd.path(), &args);
     let doc: Value = serde_json::from_slice(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
     assert_eq!(code, 1, "{doc:#}");
@@ -342,6 +333,30 @@ fn a_1_gib_sparse_file_is_capped_and_memory_stays_bounded() {
     eprintln!("... with --max-file-size 4M: {} MiB", rss_small / 1024);
 }
 
+/// The arguments that scan one file, as [`scan_one_file_measured`] does.
+fn one_file_args(p: &Path) -> Vec<&OsStr> {
+    vec![
+        OsStr::new("dir"),
+        p.as_os_str(),
+        OsStr::new("--format"),
+        OsStr::new("json"),
+        OsStr::new("--no-redact"),
+        OsStr::new("--threads"),
+        OsStr::new("1"),
+    ]
+}
+
+/// `credsweep dir FILE --format json --no-redact --threads 1`: exit status, report, the child's
+/// peak RSS (KiB) and wall time.
+fn scan_one_file_measured(p: &Path) -> (i32, Value, u64, Duration) {
+    let cwd = TempDir::new().unwrap();
+    let started = Instant::now();
+    let (code, out, err, rss_kib) = run_measured(cwd.path(), &one_file_args(p));
+    let elapsed = started.elapsed();
+    let doc: Value = serde_json::from_slice(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
+    (code, doc, rss_kib, elapsed)
+}
+
 #[test]
 fn a_100_mib_single_line_is_capped_scanned_and_bounded() {
     let d = TempDir::new().unwrap();
@@ -361,22 +376,7 @@ fn a_100_mib_single_line_is_capped_scanned_and_bounded() {
     w.flush().unwrap();
     drop(w);
 
-    let cwd = TempDir::new().unwrap();
-    let started = Instant::now();
-    let (code, out, err, rss_kib) = run_measured(
-        cwd.path(),
-        &[
-            OsStr::new("dir"),
-            p.as_os_str(),
-            OsStr::new("--format"),
-            OsStr::new("json"),
-            OsStr::new("--no-redact"),
-            OsStr::new("--threads"),
-            OsStr::new("1"),
-        ],
-    );
-    let elapsed = started.elapsed();
-    let doc: Value = serde_json::from_slice(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
+    let (code, doc, rss_kib, elapsed) = scan_one_file_measured(&p);
     assert_eq!(code, 1, "{doc:#}");
     // No cap by default (issue 13): the line is scanned in windows to its end.
     assert_eq!(secrets(&doc), [TOKEN_A, TOKEN_B]);
@@ -412,22 +412,7 @@ fn a_100_mib_base64_run_on_one_line_ends_bounded_with_the_tokens_around_it_found
     w.flush().unwrap();
     drop(w);
 
-    let cwd = TempDir::new().unwrap();
-    let started = Instant::now();
-    let (code, out, err, rss_kib) = run_measured(
-        cwd.path(),
-        &[
-            OsStr::new("dir"),
-            p.as_os_str(),
-            OsStr::new("--format"),
-            OsStr::new("json"),
-            OsStr::new("--no-redact"),
-            OsStr::new("--threads"),
-            OsStr::new("1"),
-        ],
-    );
-    let elapsed = started.elapsed();
-    let doc: Value = serde_json::from_slice(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
+    let (code, doc, rss_kib, elapsed) = scan_one_file_measured(&p);
     assert_eq!(code, 1, "{doc:#}");
     assert_eq!(secrets(&doc), [TOKEN_A, TOKEN_B]);
     assert_eq!(skipped(&doc), "[]", "{doc:#}");
@@ -1092,20 +1077,8 @@ fn a_file_of_many_keys_reports_a_bounded_number() {
     }
     w.flush().unwrap();
     drop(w);
-    let cwd = TempDir::new().unwrap();
-    let (code, out, err, rss_kib) = run_measured(
-        cwd.path(),
-        &[
-            OsStr::new("dir"),
-            p.as_os_str(),
-            OsStr::new("--format"),
-            OsStr::new("json"),
-            OsStr::new("--threads"),
-            OsStr::new("1"),
-        ],
-    );
-    let doc: Value = serde_json::from_slice(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
-    assert_eq!(code, 1, "{err}");
+    let (code, doc, rss_kib, _) = scan_one_file_measured(&p);
+    assert_eq!(code, 1, "{}", skipped(&doc));
     assert_eq!(doc["findings"].as_array().unwrap().len(), 100_000);
     assert!(
         skipped(&doc).contains("more than 100000 findings"),

@@ -517,78 +517,17 @@ fn masks(chunk: &[u8; 64]) -> (u64, u64) {
 fn masks_avx2(chunk: &[u8; 64]) -> (u64, u64) {
     use std::arch::x86_64::{
         __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8,
-        _mm256_set1_epi8, _mm256_setr_epi8, _mm256_shuffle_epi8, _mm256_srli_epi16,
+        _mm256_set1_epi8, _mm256_shuffle_epi8, _mm256_srli_epi16,
     };
     // Each byte classified by two table look-ups, one per nibble, whose bits are ANDed: a bit
     // stands for a set of high nibbles times a set of low nibbles (see [`NIBBLE_LO`]).
-    let lo_table = _mm256_setr_epi8(
-        NIBBLE_LO[0] as i8,
-        NIBBLE_LO[1] as i8,
-        NIBBLE_LO[2] as i8,
-        NIBBLE_LO[3] as i8,
-        NIBBLE_LO[4] as i8,
-        NIBBLE_LO[5] as i8,
-        NIBBLE_LO[6] as i8,
-        NIBBLE_LO[7] as i8,
-        NIBBLE_LO[8] as i8,
-        NIBBLE_LO[9] as i8,
-        NIBBLE_LO[10] as i8,
-        NIBBLE_LO[11] as i8,
-        NIBBLE_LO[12] as i8,
-        NIBBLE_LO[13] as i8,
-        NIBBLE_LO[14] as i8,
-        NIBBLE_LO[15] as i8,
-        NIBBLE_LO[0] as i8,
-        NIBBLE_LO[1] as i8,
-        NIBBLE_LO[2] as i8,
-        NIBBLE_LO[3] as i8,
-        NIBBLE_LO[4] as i8,
-        NIBBLE_LO[5] as i8,
-        NIBBLE_LO[6] as i8,
-        NIBBLE_LO[7] as i8,
-        NIBBLE_LO[8] as i8,
-        NIBBLE_LO[9] as i8,
-        NIBBLE_LO[10] as i8,
-        NIBBLE_LO[11] as i8,
-        NIBBLE_LO[12] as i8,
-        NIBBLE_LO[13] as i8,
-        NIBBLE_LO[14] as i8,
-        NIBBLE_LO[15] as i8,
-    );
-    let hi_table = _mm256_setr_epi8(
-        NIBBLE_HI[0] as i8,
-        NIBBLE_HI[1] as i8,
-        NIBBLE_HI[2] as i8,
-        NIBBLE_HI[3] as i8,
-        NIBBLE_HI[4] as i8,
-        NIBBLE_HI[5] as i8,
-        NIBBLE_HI[6] as i8,
-        NIBBLE_HI[7] as i8,
-        NIBBLE_HI[8] as i8,
-        NIBBLE_HI[9] as i8,
-        NIBBLE_HI[10] as i8,
-        NIBBLE_HI[11] as i8,
-        NIBBLE_HI[12] as i8,
-        NIBBLE_HI[13] as i8,
-        NIBBLE_HI[14] as i8,
-        NIBBLE_HI[15] as i8,
-        NIBBLE_HI[0] as i8,
-        NIBBLE_HI[1] as i8,
-        NIBBLE_HI[2] as i8,
-        NIBBLE_HI[3] as i8,
-        NIBBLE_HI[4] as i8,
-        NIBBLE_HI[5] as i8,
-        NIBBLE_HI[6] as i8,
-        NIBBLE_HI[7] as i8,
-        NIBBLE_HI[8] as i8,
-        NIBBLE_HI[9] as i8,
-        NIBBLE_HI[10] as i8,
-        NIBBLE_HI[11] as i8,
-        NIBBLE_HI[12] as i8,
-        NIBBLE_HI[13] as i8,
-        NIBBLE_HI[14] as i8,
-        NIBBLE_HI[15] as i8,
-    );
+    // SAFETY: both tables are 32 readable bytes, loaded without any alignment requirement.
+    let (lo_table, hi_table) = unsafe {
+        (
+            _mm256_loadu_si256(NIBBLE_LO.as_ptr().cast::<__m256i>()),
+            _mm256_loadu_si256(NIBBLE_HI.as_ptr().cast::<__m256i>()),
+        )
+    };
     let nibble = _mm256_set1_epi8(0x0f);
     let zero = _mm256_set1_epi8(0);
     let (alphabet_bits, marker_bits) = (
@@ -615,11 +554,13 @@ fn masks_avx2(chunk: &[u8; 64]) -> (u64, u64) {
 /// high nibble's entry share a bit. Bit 0: `+ - /` (high nibble 2); bit 1: digits (3); bit 2:
 /// `A-O` and `a-o` (4, 6); bit 3: `P-Z` and `p-z` (5, 7); bit 4: `_` (5); bit 5: `%` `&` (2);
 /// bit 6: `\\` (5). Bits 0-4 make the base64 alphabet (both), bits 5-6 the escape starts.
+/// Each table holds its 16 entries twice: the shuffle looks up within each 128-bit lane.
 #[cfg(target_arch = "x86_64")]
-const NIBBLE_LO: [u8; 16] = {
-    let mut t = [0u8; 16];
-    let mut l = 0;
-    while l < 16 {
+const NIBBLE_LO: [u8; 32] = {
+    let mut t = [0u8; 32];
+    let mut i = 0;
+    while i < 32 {
+        let l = i % 16;
         let mut bits = 0;
         if l == 0xb || l == 0xd || l == 0xf {
             bits |= 1;
@@ -642,22 +583,26 @@ const NIBBLE_LO: [u8; 16] = {
         if l == 0xc {
             bits |= 64;
         }
-        t[l] = bits;
-        l += 1;
+        t[i] = bits;
+        i += 1;
     }
     t
 };
 
 /// See [`NIBBLE_LO`].
 #[cfg(target_arch = "x86_64")]
-const NIBBLE_HI: [u8; 16] = {
-    let mut t = [0u8; 16];
-    t[2] = 1 | 32;
-    t[3] = 2;
-    t[4] = 4;
-    t[5] = 8 | 16 | 64;
-    t[6] = 4;
-    t[7] = 8;
+const NIBBLE_HI: [u8; 32] = {
+    let mut t = [0u8; 32];
+    let mut lane = 0;
+    while lane < 32 {
+        t[lane + 2] = 1 | 32;
+        t[lane + 3] = 2;
+        t[lane + 4] = 4;
+        t[lane + 5] = 8 | 16 | 64;
+        t[lane + 6] = 4;
+        t[lane + 7] = 8;
+        lane += 16;
+    }
     t
 };
 
