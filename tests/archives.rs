@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{credsweep, git, run_watched, write};
+use common::{credsweep, findings, git, run_json, run_watched, write};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::Value;
@@ -52,24 +52,6 @@ fn tar_of(members: &[(&str, &[u8])]) -> Vec<u8> {
         b.append_data(&mut h, name, *data).unwrap();
     }
     b.into_inner().unwrap()
-}
-
-/// Runs credsweep in `cwd` with `args` and `--format json --no-config`: exit code and report.
-fn run_json(cwd: &Path, args: &[&str]) -> (i32, Value) {
-    let out = credsweep()
-        .current_dir(cwd)
-        .args(args)
-        .args(["--format", "json", "--no-config"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let doc = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{e}: {text}\n{}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.code().unwrap(), doc)
-}
-
-fn findings(doc: &Value) -> &Vec<Value> {
-    doc["findings"].as_array().unwrap()
 }
 
 /// The reported paths of the findings, sorted.

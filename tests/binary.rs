@@ -6,10 +6,9 @@
 
 mod common;
 
-use std::path::Path;
 
 use base64::Engine;
-use common::{credsweep, git, write};
+use common::{credsweep, findings, git, run_json, write};
 use serde_json::Value;
 
 const TOKEN: &str = "sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE";
@@ -63,24 +62,6 @@ fn png_with(text: &[u8]) -> Vec<u8> {
     d.extend([0xDE, 0xAD, 0xBE, 0xEF]);
     d.extend(b"\0\0\0\0IEND\xAE\x42\x60\x82");
     d
-}
-
-/// Runs credsweep in `cwd` with `args` and `--format json --no-config`: exit code and report.
-fn run_json(cwd: &Path, args: &[&str]) -> (i32, Value) {
-    let out = credsweep()
-        .current_dir(cwd)
-        .args(args)
-        .args(["--format", "json", "--no-config"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let doc = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{e}: {text}\n{}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.code().unwrap(), doc)
-}
-
-fn findings(doc: &Value) -> &Vec<Value> {
-    doc["findings"].as_array().unwrap()
 }
 
 /// The one finding of `doc` at `path`.

@@ -126,3 +126,22 @@ pub fn run_watched(cmd: &mut Command, timeout: std::time::Duration) -> Watched {
         secs: started.elapsed().as_secs_f64(),
     }
 }
+
+/// Runs credsweep in `cwd` with `args` and `--format json --no-config`: exit code and report.
+pub fn run_json(cwd: &Path, args: &[&str]) -> (i32, serde_json::Value) {
+    let out = credsweep()
+        .current_dir(cwd)
+        .args(args)
+        .args(["--format", "json", "--no-config"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let doc = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{e}: {text}\n{}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap(), doc)
+}
+
+/// The findings of a JSON report.
+pub fn findings(doc: &serde_json::Value) -> &Vec<serde_json::Value> {
+    doc["findings"].as_array().unwrap()
+}
