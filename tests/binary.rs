@@ -6,7 +6,6 @@
 
 mod common;
 
-
 use base64::Engine;
 use common::{credsweep, findings, git, run_json, write};
 use serde_json::Value;
