@@ -440,6 +440,26 @@ pub(crate) fn scan_decoded(
     out: &mut Vec<Finding>,
 ) {
     summary.count_read(location, data.len(), full_size);
+    let first = scan_text_and_values(ctx, text, raw, location, filter, summary, out);
+    if out.len() > first {
+        // GitHub's line hash for SARIF, over the bytes as stored (what code scanning would hash).
+        crate::finding::line_hash::add_line_hashes(data, &mut out[first..]);
+        crate::pair::link(&mut out[first..]);
+    }
+}
+
+/// Scans `text` (and `raw`, the raw bytes of a buffer that claimed an encoding, if worth a second
+/// look) and the values encoded in it, appending the findings; returns where they start in
+/// `out`. What a text buffer and a binary's strings share; the caller places and pairs them.
+fn scan_text_and_values(
+    ctx: &ScanContext<'_>,
+    text: &[u8],
+    raw: Option<&[u8]>,
+    location: &Location,
+    filter: PathFilter<'_>,
+    summary: &mut Summary,
+    out: &mut Vec<Finding>,
+) -> usize {
     let first = out.len();
     if ctx.rule_stats && summary.rule_stats.is_none() {
         summary.rule_stats = Some(ScanStats::default());
@@ -451,11 +471,7 @@ pub(crate) fn scan_decoded(
     if ctx.max_decode_depth > 0 {
         scan_encoded(ctx, text, location, filter, summary, out, first);
     }
-    if out.len() > first {
-        // GitHub's line hash for SARIF, over the bytes as stored (what code scanning would hash).
-        crate::finding::line_hash::add_line_hashes(data, &mut out[first..]);
-        crate::pair::link(&mut out[first..]);
-    }
+    first
 }
 
 /// Scans decoded `text` (or the raw bytes of a buffer that claimed an encoding) and appends its
@@ -768,14 +784,7 @@ fn scan_strings(
     if strings.is_empty() {
         return;
     }
-    if ctx.rule_stats && summary.rule_stats.is_none() {
-        summary.rule_stats = Some(ScanStats::default());
-    }
-    let first = out.len();
-    scan_text(ctx, &strings.text, location, filter, summary, out);
-    if ctx.max_decode_depth > 0 {
-        scan_encoded(ctx, &strings.text, location, filter, summary, out, first);
-    }
+    let first = scan_text_and_values(ctx, &strings.text, None, location, filter, summary, out);
     if out.len() == first {
         return;
     }
