@@ -10,9 +10,9 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use regex::bytes::{Regex, RegexBuilder};
+use serde::Deserialize;
 
 use crate::required::Required;
-use serde::Deserialize;
 
 /// Where built-in rules say they come from.
 const BUILTIN_ORIGIN: &str = "<builtin>/";
@@ -598,7 +598,6 @@ fn compile(origin: &str, spec: RuleSpec, spent: &mut usize) -> Result<Rule, Rule
         )));
     }
     let required = Required::of(&hir, &keywords, !spec.case_sensitive_keywords);
-    drop(hir);
     let multiline_reach = match spec.multiline_reach {
         Some(_) if !spec.multiline => {
             return Err(err(

@@ -165,34 +165,33 @@ impl Matcher {
             locs = None;
             let mut counters = stats.as_deref_mut().map(|s| s.rule_mut(idx));
             let rule = rules.get(idx);
-            if whole[i] {
+            // The windows around the hits, or none where the regex runs over the whole buffer:
+            // hits on every line, or windows that would cover most of it anyway.
+            let windows = (!whole[i])
+                .then(|| {
+                    rule_hits.sort_unstable_by_key(|h| h.start);
+                    if rule.multiline {
+                        reach_windows(data, rule_hits, rule.multiline_reach)
+                    } else {
+                        windows(data, rule_hits)
+                    }
+                })
+                .filter(|ws| ws.iter().map(|w| w.len()).sum::<usize>() * 2 <= data.len());
+            let Some(windows) = windows else {
                 if rule.required.found_in(data) {
                     run_regex(rules, idx, data, 0..data.len(), &mut locs, out, counters);
                 }
                 continue;
-            }
-            rule_hits.sort_unstable_by_key(|h| h.start);
-            let windows = if rule.multiline {
-                reach_windows(data, rule_hits, rule.multiline_reach)
-            } else {
-                windows(data, rule_hits)
             };
-            let covered: usize = windows.iter().map(|w| w.len()).sum();
-            if covered * 2 > data.len() {
-                if rule.required.found_in(data) {
-                    run_regex(rules, idx, data, 0..data.len(), &mut locs, out, counters);
+            // A multi-line rule's match may run past its window (see `search`): only the windows
+            // of single-line rules hold all of any match in them.
+            let check = !rule.multiline && !rule.required.is_empty();
+            for w in windows {
+                if check && !rule.required.found_in(&data[w.clone()]) {
+                    continue;
                 }
-            } else {
-                // A multi-line rule's match may run past its window (see `search`): only the
-                // windows of single-line rules hold all of any match in them.
-                let check = !rule.multiline && !rule.required.is_empty();
-                for w in windows {
-                    if check && !rule.required.found_in(&data[w.clone()]) {
-                        continue;
-                    }
-                    let counters = counters.as_deref_mut();
-                    run_regex(rules, idx, data, w, &mut locs, out, counters);
-                }
+                let counters = counters.as_deref_mut();
+                run_regex(rules, idx, data, w, &mut locs, out, counters);
             }
         }
     }
