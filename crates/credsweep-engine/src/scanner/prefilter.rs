@@ -28,8 +28,8 @@
 //!   | folded keywords | Teddy groups only | with the gram filter |
 //!   |---|---|---|
 //!   | default pack (76) | 36 ms | 36 ms (all Teddy) |
-//!   | default + 200 synthetic | 148 ms (15 groups) | 73–80 ms |
-//!   | default + 1000 synthetic | about 600 ms (65 groups) | 89 ms |
+//!   | default + 200 synthetic | 148–153 ms (15 groups) | 73–83 ms |
+//!   | default + 1000 synthetic | 567 ms (65 groups) | 89 ms |
 //!
 //! Every occurrence of every keyword is reported, overlapping ones too, and each once: a Teddy
 //! group is searched again one byte after each match, and a keyword that is not minimal is
