@@ -14,14 +14,35 @@
 //!   per group. Teddy's candidate filter blurs as a group grows (measured on the default pack's
 //!   120 patterns over 82 MB of crate sources: one group of 120, 0.14 GB/s; a DFA, 0.58 GB/s;
 //!   groups of 16, 0.9–1.6 GB/s). Sorting first puts patterns that share a prefix in one group,
-//!   and the three-byte patterns in groups of their own. The cost grows with the number of
-//!   groups (each pass runs near 18 GB/s when it finds little), which is what makes a large
-//!   rule pack cost more (`bench/rules-scale.sh`).
+//!   and the three-byte patterns in groups of their own. Each group is one more pass (near
+//!   16 GB/s when it finds little), so a large pack would cost in proportion to its size.
+//! - A large pack's longer patterns therefore go to one `GramFilter` instead
+//!   (`gram_filter.rs`): it samples every `stride`-th position, hashes the 4 bytes there into a
+//!   bit table and verifies exactly only where a bit is set, one pass whatever the number of
+//!   patterns. A pass costs about as much as 9 Teddy groups at stride 1 and 2.4 at stride 4, so
+//!   `gram_split` weighs the two per index: the default pack (2 folded groups, 4 exact) stays
+//!   all Teddy; with 200 more 5-byte token prefixes, the folded index is one Teddy group for the
+//!   short patterns plus a stride-2 gram filter. Measured with `bench/prefilter.sh` (CPU time of
+//!   the keyword search alone over 140 MB of crate sources, 2 cores shared with other builds):
+//!
+//!   | folded keywords | Teddy groups only | with the gram filter |
+//!   |---|---|---|
+//!   | default pack (76) | 36 ms | 36 ms (all Teddy) |
+//!   | default + 200 synthetic | 148–153 ms (15 groups) | 73–83 ms |
+//!   | default + 1000 synthetic | 567 ms (65 groups) | 89 ms |
+//!
+//! Every occurrence of every keyword is reported, overlapping ones too, and each once: a Teddy
+//! group is searched again one byte after each match, and a keyword that is not minimal is
+//! reported through exactly one minimal pattern it contains.
 
 use std::ops::Range;
 
 use aho_corasick::packed;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+
+use gram_filter::GramFilter;
+
+mod gram_filter;
 
 /// How much of the input is lower-cased and searched at a time.
 const CHUNK: usize = 64 * 1024;
@@ -75,12 +96,19 @@ impl Searcher {
 
 /// Finds every keyword occurrence in a buffer.
 pub struct KeywordIndex {
-    /// Searchers over groups of the minimal patterns: pattern `i` of group `g` is minimal pattern
-    /// `g * GROUP + i`.
+    /// Searchers over groups of the first `teddy_patterns` minimal patterns: pattern `i` of group
+    /// `g` is minimal pattern `g * GROUP + i`.
     groups: Vec<Searcher>,
-    /// For each searched (minimal) pattern: the keywords that contain it, with its offset in each.
-    /// A minimal keyword lists itself at offset 0.
+    teddy_patterns: usize,
+    /// The filter over the other minimal patterns: its pattern `i` is minimal pattern
+    /// `teddy_patterns + i`.
+    grams: Option<GramFilter>,
+    /// For each searched (minimal) pattern: the keywords that are found through it, with its
+    /// offset in each. A minimal keyword lists itself at offset 0; every other keyword is listed
+    /// under exactly one minimal pattern it contains, so each occurrence is reported once.
     extensions: Vec<Vec<(usize, usize)>>,
+    /// Minimal pattern lengths.
+    lengths: Vec<usize>,
     /// All keywords: lower-case if `fold`.
     keywords: Vec<Vec<u8>>,
     longest: usize,
@@ -88,67 +116,124 @@ pub struct KeywordIndex {
     fold: bool,
 }
 
+/// The cost of a search pass over the input, in units of one Teddy group's pass, for a gram
+/// filter of stride 1 to 4 (measured with `bench/prefilter.sh` on 140 MB of crate sources: a
+/// Teddy group 9 ms, the gram filter 85 ms divided by its stride).
+const GRAM_COST: [f64; 4] = [9.4, 4.7, 3.1, 2.4];
+
+/// From which length on the minimal patterns go to a gram filter rather than Teddy groups, if
+/// any: Teddy searches all of them while their groups cost less than splitting off the longer
+/// ones into the gram filter, whose cost is flat in their count but high per pass.
+fn gram_split(lengths: &[usize]) -> Option<usize> {
+    let groups = |n: usize| n.div_ceil(GROUP) as f64;
+    let mut best = (groups(lengths.len()), None);
+    for split in 4..=3 + GRAM_COST.len() {
+        let (short, long): (Vec<usize>, Vec<usize>) = lengths.iter().partition(|&&l| l < split);
+        let Some(shortest) = long.iter().min() else {
+            break;
+        };
+        let stride = (shortest - 3).min(GRAM_COST.len());
+        let cost = groups(short.len()) + GRAM_COST[stride - 1];
+        if cost < best.0 {
+            best = (cost, Some(split));
+        }
+    }
+    best.1
+}
+
 impl KeywordIndex {
     /// `keywords` must be distinct, and lower-case if `fold` (matched ASCII-case-insensitively);
-    /// otherwise they are matched exactly.
+    /// otherwise they are matched exactly. Empty keywords are never found.
     pub fn new(keywords: &[String], fold: bool) -> KeywordIndex {
+        KeywordIndex::with_split(keywords, fold, gram_split)
+    }
+
+    /// [`KeywordIndex::new`], with `split` choosing from the minimal patterns' lengths the
+    /// length from which on they go to the gram filter (tests force either searcher with it).
+    fn with_split(
+        keywords: &[String],
+        fold: bool,
+        split: impl FnOnce(&[usize]) -> Option<usize>,
+    ) -> KeywordIndex {
         let keywords: Vec<Vec<u8>> = keywords.iter().map(|k| k.as_bytes().to_vec()).collect();
-        // Where `needle` occurs in `hay`. Keywords are short and this runs for every pair of
-        // them, so a plain comparison at each offset: a `memmem` searcher built per pair was a
+        // Where `needle` first occurs in `hay`. Keywords are short and this runs for every pair
+        // of them, so a plain comparison at each offset: a `memmem` searcher built per pair was a
         // sixth of start-up with a few hundred keywords.
-        let contains = |hay: &[u8], needle: &[u8]| {
+        let find = |hay: &[u8], needle: &[u8]| {
             (0..(hay.len() + 1).saturating_sub(needle.len()))
-                .filter(move |&at| hay[at..].starts_with(needle))
-                .collect::<Vec<_>>()
+                .find(|&at| hay[at..].starts_with(needle))
         };
         let mut minimal: Vec<usize> = (0..keywords.len())
             .filter(|&i| {
-                !(0..keywords.len()).any(|j| {
-                    j != i
-                        && !keywords[j].is_empty()
-                        && keywords[j].len() < keywords[i].len()
-                        && keywords[i]
-                            .windows(keywords[j].len())
-                            .any(|w| w == keywords[j])
-                })
+                !keywords[i].is_empty()
+                    && !(0..keywords.len()).any(|j| {
+                        j != i
+                            && !keywords[j].is_empty()
+                            && keywords[j].len() < keywords[i].len()
+                            && find(&keywords[i], &keywords[j]).is_some()
+                    })
             })
             .collect();
+        // Few patterns: Teddy groups. Many: the longer ones go to the gram filter (after the
+        // others), one pass whatever their number.
+        let lengths: Vec<usize> = minimal.iter().map(|&m| keywords[m].len()).collect();
+        // Never below 4: the gram filter's samples are four bytes.
+        let split = split(&lengths).map_or(usize::MAX, |l| l.max(4));
         // Three-byte patterns first, together: Teddy fingerprints the first min(4, shortest)
         // bytes of a group's patterns, so one short pattern in a group blurs the whole group's
         // filter (measured on 134 MB of crate sources, default pack: 179 ms of CPU sorted by
         // bytes alone, 143 ms with the short patterns in groups of their own).
         minimal.sort_by(|&a, &b| {
-            let key = |k: usize| (keywords[k].len() >= 4, &keywords[k]);
+            let key = |k: usize| {
+                (
+                    keywords[k].len() >= split,
+                    keywords[k].len() >= 4,
+                    &keywords[k],
+                )
+            };
             key(a).cmp(&key(b))
         });
-        let extensions = minimal
+        let teddy_patterns = minimal
             .iter()
-            .map(|&m| {
-                let mut ext = Vec::new();
-                for (k, kw) in keywords.iter().enumerate() {
-                    for off in contains(kw, &keywords[m]) {
-                        ext.push((k, off));
-                    }
-                }
-                ext
-            })
-            .collect();
+            .take_while(|&&m| keywords[m].len() < split)
+            .count();
+        let mut extensions = vec![Vec::new(); minimal.len()];
+        for (k, kw) in keywords.iter().enumerate() {
+            if let Some((m, off)) = minimal
+                .iter()
+                .enumerate()
+                .find_map(|(m, &mk)| find(kw, &keywords[mk]).map(|off| (m, off)))
+            {
+                extensions[m].push((k, off));
+            }
+        }
         let patterns: Vec<&[u8]> = minimal.iter().map(|&m| keywords[m].as_slice()).collect();
-        let groups = patterns.chunks(GROUP).map(Searcher::new).collect();
+        let lengths: Vec<usize> = patterns.iter().map(|p| p.len()).collect();
+        let groups = patterns[..teddy_patterns]
+            .chunks(GROUP)
+            .map(Searcher::new)
+            .collect();
+        let grams =
+            (teddy_patterns < patterns.len()).then(|| GramFilter::new(&patterns[teddy_patterns..]));
         let longest = keywords.iter().map(Vec::len).max().unwrap_or(0);
         KeywordIndex {
             groups,
+            teddy_patterns,
+            grams,
             extensions,
+            lengths,
             keywords,
             longest,
             fold,
         }
     }
 
-    /// Calls `hit(keyword, range)` for every occurrence of every keyword in `data`, in order of
-    /// the searched pattern's position.
+    /// Calls `hit(keyword, range)` for every occurrence of every keyword in `data` (overlapping
+    /// ones too), each once. Hits come a chunk of input at a time, and within a chunk one
+    /// searcher at a time, each nearly in order of position: callers that need them in order
+    /// sort them.
     pub fn for_each_hit(&self, data: &[u8], mut hit: impl FnMut(usize, Range<usize>)) {
-        if self.groups.is_empty() {
+        if self.groups.is_empty() && self.grams.is_none() {
             return;
         }
         // Each chunk is searched with `reach` bytes of context on both sides, so that a keyword
@@ -159,9 +244,6 @@ impl KeywordIndex {
         } else {
             0
         });
-        // Per group: where the last accepted match ended, so a match found again from the next
-        // chunk's context is not reported twice.
-        let mut last_end = vec![0; self.groups.len()];
         let mut pos = 0;
         while pos < data.len() {
             let end = (pos + CHUNK).min(data.len());
@@ -174,29 +256,37 @@ impl KeywordIndex {
             } else {
                 &data[from..to]
             };
-            for (g, searcher) in self.groups.iter().enumerate() {
-                let mut at = pos - from;
-                while let Some((p, s, e)) = searcher.find(hay, at) {
-                    let (start, stop) = (from + s, from + e);
-                    if start >= end {
-                        break;
-                    }
-                    at = e;
-                    if start < last_end[g] {
+            // A minimal pattern found at `hay[s..]`: report the keywords found through it.
+            let mut report = |m: usize, s: usize| {
+                for &(k, off) in &self.extensions[m] {
+                    let kw = &self.keywords[k];
+                    if off > s || s - off + kw.len() > hay.len() {
                         continue;
                     }
-                    last_end[g] = stop;
-                    for &(k, off) in &self.extensions[g * GROUP + p] {
-                        let kw = &self.keywords[k];
-                        if off > s || s - off + kw.len() > hay.len() {
-                            continue;
-                        }
-                        let ks = s - off;
-                        if (off == 0 && kw.len() == e - s) || hay[ks..ks + kw.len()] == kw[..] {
-                            hit(k, from + ks..from + ks + kw.len());
-                        }
+                    let ks = s - off;
+                    if (off == 0 && kw.len() == self.lengths[m]) || hay[ks..ks + kw.len()] == kw[..]
+                    {
+                        hit(k, from + ks..from + ks + kw.len());
                     }
                 }
+            };
+            for (g, searcher) in self.groups.iter().enumerate() {
+                let mut at = pos - from;
+                // No two minimal patterns match at the same start (the shorter would be a prefix
+                // of the longer), so searching again one byte after each match's start finds
+                // every occurrence, overlapping ones too.
+                while let Some((p, s, _)) = searcher.find(hay, at) {
+                    if from + s >= end {
+                        break;
+                    }
+                    at = s + 1;
+                    report(g * GROUP + p, s);
+                }
+            }
+            if let Some(grams) = &self.grams {
+                grams.for_each_match(hay, pos - from, end - from, |p, s| {
+                    report(self.teddy_patterns + p, s)
+                });
             }
             pos = end;
         }
@@ -254,6 +344,114 @@ mod tests {
         idx.for_each_hit(b"akia AKIA Ghp_ ghp_ kia", |k, r| out.push((k, r)));
         out.sort_by_key(|(k, r)| (r.start, *k));
         assert_eq!(out, [(0, 5..9), (2, 6..9), (1, 15..19)]);
+    }
+
+    /// A deterministic generator (xorshift), so that a failure can be replayed.
+    pub(super) struct Rng(pub(super) u64);
+
+    impl Rng {
+        pub(super) fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+
+        pub(super) fn text(&mut self, alphabet: &[u8], len: usize) -> Vec<u8> {
+            (0..len)
+                .map(|_| alphabet[self.below(alphabet.len())])
+                .collect()
+        }
+    }
+
+    /// Chooses the gram filter's share of the patterns (see `KeywordIndex::with_split`).
+    type Split = fn(&[usize]) -> Option<usize>;
+
+    /// Every occurrence of every keyword, overlapping ones too, by trying each at each offset.
+    fn naive(keywords: &[String], data: &[u8], fold: bool) -> Vec<(usize, Range<usize>)> {
+        let hay: Vec<u8> = if fold {
+            data.to_ascii_lowercase()
+        } else {
+            data.to_vec()
+        };
+        let mut out = Vec::new();
+        for at in 0..hay.len() {
+            for (k, kw) in keywords.iter().enumerate() {
+                if !kw.is_empty() && hay[at..].starts_with(kw.as_bytes()) {
+                    out.push((k, at..at + kw.len()));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_occurrence_is_found_once_whichever_searcher_runs() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        for round in 0..80 {
+            let fold = round % 2 == 0;
+            // Few letters, so that keywords overlap, extend each other and occur often; two
+            // letters, so that long ones do too.
+            let alphabet: &[u8] = if round % 3 == 0 { b"aB" } else { b"abcAB_-" };
+            let mut keywords: Vec<String> = Vec::new();
+            let count = 1 + rng.below(40);
+            while keywords.len() < count {
+                let len = 1 + rng.below(12);
+                let mut kw = rng.text(alphabet, len);
+                // Some keywords extend another on either side.
+                if !keywords.is_empty() && rng.below(3) == 0 {
+                    let base = keywords[rng.below(keywords.len())].clone().into_bytes();
+                    let pad_len = 1 + rng.below(3);
+                    let pad = rng.text(alphabet, pad_len);
+                    kw = if rng.below(2) == 0 {
+                        [base, pad].concat()
+                    } else {
+                        [pad, base].concat()
+                    };
+                }
+                let mut kw = String::from_utf8(kw).unwrap();
+                if fold {
+                    kw.make_ascii_lowercase();
+                }
+                if !keywords.contains(&kw) {
+                    keywords.push(kw);
+                }
+            }
+            // Sometimes longer than a chunk, so that keywords straddle chunk edges.
+            let len = if round % 5 == 0 {
+                CHUNK + 1 + rng.below(CHUNK)
+            } else {
+                rng.below(3000)
+            };
+            let data = rng.text(alphabet, len);
+            let mut want = naive(&keywords, &data, fold);
+            want.sort_by_key(|(k, r)| (r.start, *k));
+            let splits: [Split; 4] = [|_| None, |_| Some(4), |_| Some(6), gram_split];
+            for (s, split) in splits.into_iter().enumerate() {
+                let index = KeywordIndex::with_split(&keywords, fold, split);
+                let mut got = Vec::new();
+                index.for_each_hit(&data, |k, r| got.push((k, r)));
+                got.sort_by_key(|(k, r)| (r.start, *k));
+                assert!(
+                    got == want,
+                    "round {round}, split {s}, fold {fold}, keywords {keywords:?}: {} hits, \
+                     want {}",
+                    got.len(),
+                    want.len()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn many_long_keywords_go_to_the_gram_filter_few_to_teddy() {
+        // The default pack's shapes: a few dozen keywords, 3 to 10 bytes.
+        assert_eq!(gram_split(&[3, 3, 4, 5, 6, 8, 10].repeat(8)), None);
+        // Hundreds of 5-byte prefixes beside a few short ones: one Teddy group and a filter
+        // of stride 2.
+        let mut lengths = vec![3, 4, 4];
+        lengths.extend([5; 200]);
+        assert_eq!(gram_split(&lengths), Some(5));
     }
 
     #[test]
