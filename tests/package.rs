@@ -125,12 +125,18 @@ fn the_root_crate_names_the_engine_by_path_and_version() {
         engine_manifest["package"]["version"].as_str()
     );
     for (name, m) in [("credsweep", &doc), ("credsweep-engine", &engine_manifest)] {
-        for field in ["description", "readme", "keywords", "categories"] {
+        for field in [
+            "description",
+            "readme",
+            "keywords",
+            "categories",
+            "rust-version",
+        ] {
             assert!(m["package"].get(field).is_some(), "{name} lacks {field}");
         }
     }
     let shared = &doc["workspace"]["package"];
-    for field in ["license", "repository", "rust-version"] {
+    for field in ["license", "repository"] {
         assert!(
             shared.get(field).is_some(),
             "workspace.package lacks {field}"
