@@ -98,9 +98,12 @@ fn link_subcommands(roff: &str, cmd: &clap::Command) -> String {
 }
 
 /// A page's section headings (`.SH X`) as subsection headings (`.SS X`): roff control lines
-/// start a line, so a text line can never be mistaken for one.
+/// start a line, so a text line can never be mistaken for one. The apostrophe string (`Aq`) that
+/// clap_mangen defines before each part is defined once, at the top of the document, and dropped
+/// here.
 fn demote_headings(roff: &str) -> String {
     roff.lines()
+        .filter(|line| !line.starts_with(".ie \\n(.g .ds Aq ") && !line.starts_with(".el .ds Aq "))
         .map(|line| match line.strip_prefix(".SH ") {
             Some(title) => format!(".SS {title}\n"),
             None => format!("{line}\n"),
@@ -114,7 +117,8 @@ mod tests {
 
     #[test]
     fn only_control_lines_are_demoted() {
-        let roff = ".SH OPTIONS\ntext .SH not a heading\n.SHx\n";
+        let roff =
+            ".ie \\n(.g .ds Aq \\(aq\n.el .ds Aq '\n.SH OPTIONS\ntext .SH not a heading\n.SHx\n";
         assert_eq!(
             demote_headings(roff),
             ".SS OPTIONS\ntext .SH not a heading\n.SHx\n"
