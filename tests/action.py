@@ -78,6 +78,7 @@ def run_action(workspace, inputs, event="push", base_ref="", path_dir=None):
         "github": {
             "event_name": event,
             "action_ref": "v0-test",
+            "action_repository": "example/credsweep",
             "repository": "example/app",
             "base_ref": base_ref,
             "event": {"pull_request": {"head": {"repo": {"full_name": "example/app"}}}},
@@ -90,7 +91,8 @@ def run_action(workspace, inputs, event="push", base_ref="", path_dir=None):
         "HOME": home,
         "RUNNER_TEMP": runner_temp,
         "GITHUB_ACTION_PATH": ROOT,
-        "GITHUB_ACTION_REPOSITORY": "example/credsweep",
+        # Empty in a composite action's steps, as on GitHub (actions/runner#2473).
+        "GITHUB_ACTION_REPOSITORY": "",
         "GITHUB_EVENT_NAME": event,
         "GITHUB_BASE_REF": base_ref,
         "GITHUB_WORKSPACE": workspace,
