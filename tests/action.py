@@ -241,6 +241,23 @@ def main():
     ok, out, log, ran = run_action(clone, {"install": "path", "mode": "dir"}, path_dir=bindir)
     check("dir mode, install path: clean tree passes", ok and out["status"] == "0", log)
 
+    # No release to download: auto falls back to `cargo install` of the action's own source. A
+    # stand-in cargo records its arguments and installs the binary under test where --root says.
+    stub = os.path.join(tmp, "stub")
+    os.makedirs(stub)
+    with open(os.path.join(stub, "cargo"), "w") as f:
+        f.write("#!/bin/sh\n"
+                f"echo \"$@\" > '{tmp}/cargo-args'\n"
+                'while [ "$#" -gt 0 ]; do [ "$1" = --root ] && root=$2; shift; done\n'
+                f"mkdir -p \"$root/bin\" && cp '{binary}' \"$root/bin/credsweep\"\n")
+    os.chmod(os.path.join(stub, "cargo"), 0o755)
+    empty = "file://" + os.path.join(tmp, "no-releases")
+    ok, out, log, ran = run_action(clone, {"release-url": empty}, path_dir=stub)
+    args = open(os.path.join(tmp, "cargo-args")).read() if os.path.exists(os.path.join(tmp, "cargo-args")) else ""
+    check("auto without a release builds the action's source with cargo",
+          f"install --locked --path {ROOT} --root " in args and out["status"] == "1"
+          and "building it with cargo" in log, log + args)
+
     # A corrupt download is refused, nothing is scanned.
     bad = make_release(os.path.join(tmp, "bad"), binary, corrupt=True)
     ok, out, log, ran = run_action(clone, {"release-url": bad, "install": "release"})
