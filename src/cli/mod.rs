@@ -8,6 +8,7 @@
 //! was asked to).
 
 pub mod args;
+mod manual;
 mod progress;
 pub mod resolve;
 mod rule_stats;
@@ -116,6 +117,14 @@ pub fn run(cli: Cli) -> Result<i32> {
             let outcome = app::baseline_update::run(&opts, source, update, &mut note);
             drop(bar);
             finish(outcome?)
+        }
+        Command::Completions { shell } => {
+            write_stdout(&manual::completions(shell))?;
+            Ok(EXIT_CLEAN)
+        }
+        Command::Man => {
+            write_stdout(&manual::manual()?)?;
+            Ok(EXIT_CLEAN)
         }
         Command::Rules(RulesCommand::List { rules }) => {
             write_stdout(&app::list_rules(&resolve::rule_options(&rules))?)?;
