@@ -171,7 +171,6 @@ struct Markers {
 impl Markers {
     /// The marker bytes of the 64-byte block at `pos` (bit i for byte `pos + i`), after the
     /// bytes before the block that no block covered.
-    #[inline(always)]
     fn block(&mut self, text: &[u8], pos: usize, mut bits: u64) {
         self.bytes(text, pos);
         if self.covered > pos {
@@ -187,17 +186,11 @@ impl Markers {
     }
 
     /// The marker bytes up to `end` that no block covered (the end of a run walked past a
-    /// block, the byte that ends it, the last bytes of the text): none, for nearly every block.
-    #[inline(always)]
+    /// block, the byte that ends it, the last bytes of the text).
     fn bytes(&mut self, text: &[u8], end: usize) {
-        if self.covered < end {
-            self.bytes_between(text, end);
+        if self.covered >= end {
+            return;
         }
-    }
-
-    /// [`Markers::bytes`] when there are bytes to look at.
-    #[inline(never)]
-    fn bytes_between(&mut self, text: &[u8], end: usize) {
         let from = self.covered;
         for p in memchr::memchr3_iter(b'%', b'\\', b'&', &text[from..end]) {
             self.hit(text, from + p);
@@ -225,31 +218,6 @@ impl Markers {
 /// run's bounds found byte by byte. Text with no such run (most of it) costs a few operations
 /// per 8 bytes.
 fn base64_and_hex(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) -> Markers {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the processor has AVX2, checked just above.
-        return unsafe { base64_and_hex_avx2(text, budget, out) };
-    }
-    search_blocks(text, budget, out, masks)
-}
-
-/// [`base64_and_hex`] compiled for AVX2: the block classification ([`masks_avx2`]) is inlined
-/// into the loop instead of being a call (and a feature check) per 64 bytes.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn base64_and_hex_avx2(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) -> Markers {
-    search_blocks(text, budget, out, |block| masks_avx2(block))
-}
-
-/// The search of [`base64_and_hex`], with `masks` classifying each block: inlined into each
-/// caller, so that the classification is compiled for the caller's instruction set.
-#[inline(always)]
-fn search_blocks(
-    text: &[u8],
-    budget: &mut Budget,
-    out: &mut Vec<Candidate>,
-    masks: impl Fn(&[u8; 64]) -> (u64, u64),
-) -> Markers {
     let n = text.len();
     let mut markers = Markers::default();
     let alphabet = |b: u8| CLASS[b as usize] & B64 != 0;
@@ -281,11 +249,9 @@ fn search_blocks(
             t &= t << 8;
             // ...or where a run that the previous block ends with reaches 24 bytes (fewer
             // than 24 there, or that block would have found it).
-            if prev >> 63 != 0 {
-                let (carried, starts_with) = (prev.leading_ones(), m.trailing_ones());
-                if carried + starts_with >= 24 {
-                    t |= 1 << (23 - carried);
-                }
+            let (carried, starts_with) = (prev.leading_ones(), m.trailing_ones());
+            if carried > 0 && carried + starts_with >= 24 {
+                t |= 1 << (23 - carried);
             }
             let ends = t;
             if ends == 0 {
