@@ -4,18 +4,19 @@
 #
 #   docs/html-report-demo.sh [CREDSWEEP] [REPORT.html] [SCREENSHOT.png]
 #
-# Defaults: target/release/credsweep (or $CARGO_TARGET_DIR's), a report in a temporary directory,
-# and no screenshot unless a third argument is given. Every credential here is FAKE: shaped like
+# Defaults: target/release/credsweep (or $CARGO_TARGET_DIR's), credsweep-demo-report.html in the
+# current directory, and no screenshot unless a third argument is given. Every credential here is FAKE: shaped like
 # the real thing so that the rules match, made up, working nowhere (credsweep's own configuration
 # allows them through its `fake` stopword). The demo repository lives in a temporary directory
 # and is removed at exit; its commits are dated over two years so that the timeline has a shape.
 set -euo pipefail
+here=$PWD
 cd "$(dirname "$0")/.."
 
 bin=${1:-${CARGO_TARGET_DIR:-target}/release/credsweep}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-report=${2:-$tmp/report.html}
+report=${2:-$here/credsweep-demo-report.html}
 shot=${3:-}
 
 repo=$tmp/acme-payments
@@ -70,9 +71,4 @@ if [ -n "$shot" ]; then
   chromium --headless --disable-gpu --no-sandbox --hide-scrollbars \
     --screenshot="$(realpath -m "$shot")" --window-size=1280,900 "file://$report" 2>/dev/null
   echo "screenshot: $shot ($(wc -c <"$shot") bytes)"
-fi
-if [ -z "${2:-}" ]; then
-  # The report is in the temporary directory: show where its copy went.
-  cp "$report" ./html-report-demo.html
-  echo "copied to ./html-report-demo.html"
 fi

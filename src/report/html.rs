@@ -49,6 +49,9 @@ const MAX_LISTED_REFS: usize = 20;
 /// How much of a commit subject a row shows, in characters.
 const MAX_SUBJECT_CHARS: usize = 160;
 
+/// Past this many rows a table is laid out by fixed column widths (see [`table`]).
+const FIXED_LAYOUT_ROWS: usize = 2_000;
+
 /// The provider filter's name for a rule that names none.
 const NO_PROVIDER: &str = "other";
 
@@ -93,6 +96,7 @@ table{border-collapse:collapse;width:100%}
 th,td{border-bottom:1px solid var(--line);padding:.3rem .45rem;text-align:left;vertical-align:top}
 th{background:var(--head);white-space:nowrap}
 td{overflow-wrap:break-word}
+table.fixed{table-layout:fixed;min-width:1100px}.c-s{width:6em}.c-m{width:8em}
 .wide{overflow-x:auto}.wide table{font-size:13px}.wide code{overflow-wrap:anywhere}.wide code.id,.nw{white-space:nowrap}
 table.counts{width:auto}.n{text-align:right;font-variant-numeric:tabular-nums}
 .js #findings-table th{cursor:pointer;user-select:none}
@@ -213,6 +217,15 @@ enum Column {
 }
 
 impl Column {
+    /// How wide the column is in a table laid out by fixed widths: `s`, `m` or `l`.
+    fn width(self) -> &'static str {
+        match self {
+            Column::Rule | Column::Location | Column::Secret | Column::Commit => "l",
+            Column::Provider | Column::Date | Column::Status | Column::Fix => "m",
+            Column::Severity | Column::AtHead => "s",
+        }
+    }
+
     fn title(self) -> &'static str {
         match self {
             Column::Severity => "Severity",
@@ -651,7 +664,7 @@ fn timeline(out: &mut String, report: &Report<'_>) {
     let every = (labelled as f64 * 48.0 / (width - left)).ceil().max(1.0) as usize;
     let _ = write!(
         out,
-        "<svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} \
+        "<svg class=\"timeline\" viewBox=\"0 0 {width} \
          {height}\" role=\"img\" aria-labelledby=\"timeline-title\">\n<title id=\"timeline-title\">\
          Secrets by the month they were first committed, {} to {}</title>\n\
          <line class=\"axis\" x1=\"{left}\" y1=\"{y0:.1}\" x2=\"{x2:.1}\" y2=\"{y0:.1}\"/>\n\
@@ -779,10 +792,11 @@ fn findings(out: &mut String, report: &Report<'_>, tables: &Tables<'_>) {
         return;
     }
     let providers: BTreeSet<&str> = report.findings.iter().map(|f| tables.provider(f)).collect();
-    let statuses: BTreeSet<(Option<Liveness>, &str)> = report
+    // Outcomes in their order (active first), then "not verified".
+    let statuses: BTreeSet<(bool, Option<Liveness>, &str)> = report
         .findings
         .iter()
-        .map(|f| (f.liveness(), status(f)))
+        .map(|f| (f.liveness().is_none(), f.liveness(), status(f)))
         .collect();
     out.push_str(
         "<form id=\"filters\" hidden>\n<label>Provider <select name=\"provider\">\
@@ -796,7 +810,7 @@ fn findings(out: &mut String, report: &Report<'_>, tables: &Tables<'_>) {
          </option><option>error</option><option>warning</option><option>note</option></select>\
          </label>\n<label>Status <select name=\"status\"><option value=\"\">all</option>",
     );
-    for (_, s) in &statuses {
+    for (_, _, s) in &statuses {
         let _ = write!(out, "<option>{s}</option>");
     }
     out.push_str(
@@ -835,11 +849,22 @@ fn table(out: &mut String, tables: &Tables<'_>, id: &str, rows: &[&Finding]) {
         .iter()
         .position(|c| *c == Column::Location)
         .unwrap_or(0);
-    // A wide table scrolls on its own rather than squeezing its columns.
+    // A wide table scrolls on its own rather than squeezing its columns. A long one is laid
+    // out by fixed column widths: a browser then need not measure every cell before drawing.
+    let fixed = rows.len() > FIXED_LAYOUT_ROWS;
     let _ = write!(
         out,
-        "<div class=\"wide\">\n<table id=\"{id}\" data-path-col=\"{path_col}\">\n<thead><tr>"
+        "<div class=\"wide\">\n<table id=\"{id}\" data-path-col=\"{path_col}\"{}>\n",
+        if fixed { " class=\"fixed\"" } else { "" }
     );
+    if fixed {
+        out.push_str("<colgroup>");
+        for c in &tables.columns {
+            let _ = write!(out, "<col class=\"c-{}\">", c.width());
+        }
+        out.push_str("</colgroup>\n");
+    }
+    out.push_str("<thead><tr>");
     for c in &tables.columns {
         let _ = write!(out, "<th scope=\"col\">{}</th>", c.title());
     }
