@@ -591,6 +591,33 @@ fn browser_shows_a_row_per_finding_and_filters_from_the_url_fragment() {
         })
         .collect();
     let mut sorted = paths.clone();
-    sorted.sort_by(|a, b| b.to_lowercase().cmp(&a.to_lowercase()));
+    sorted.sort_by_key(|p| std::cmp::Reverse(p.to_lowercase()));
     assert_eq!(paths, sorted, "{dom}");
+}
+
+/// The header's digest of the rule set.
+fn digest(page: &str) -> &str {
+    let d = page.split("SHA-256 of the rule set <code>").nth(1).unwrap();
+    &d[..64]
+}
+
+#[test]
+fn the_rules_digest_names_the_rule_set_in_force() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "a.txt", "nothing\n");
+    write(
+        d.path(),
+        "extra.toml",
+        "[[rule]]\nid = \"acme-key\"\ndescription = \"ACME key\"\nseverity = \"warning\"\n\
+         regex = '''(?P<secret>acme_[a-z0-9]{32})'''\nkeywords = [\"acme_\"]\n",
+    );
+    let (_, builtin, _) = html(d.path(), &["dir", "a.txt"]);
+    let (_, again, _) = html(d.path(), &["dir", "a.txt"]);
+    let (_, extra, _) = html(d.path(), &["dir", "a.txt", "--rules", "extra.toml"]);
+    assert_eq!(digest(&builtin), digest(&again));
+    assert_ne!(digest(&builtin), digest(&extra));
+    assert!(
+        extra.contains("1 from rule files or the configuration"),
+        "{extra}"
+    );
 }

@@ -19,12 +19,12 @@
 //!   attached to tickets and mailed around. Secrets show the redacted form of the text report,
 //!   and the session redacts the other repository strings as it does for SARIF.
 //! - **Escaped.** Every string from the repository (paths, commit messages, authors, refs, rule
-//!   texts from its configuration, notes) goes through [`Esc`]: characters a terminal must not get
+//!   texts from its configuration, notes) goes through `Esc`: characters a terminal must not get
 //!   become the text report's visible escapes (controls, bidi overrides: [`crate::term::escape`]),
 //!   then `&`, `<`, `>`, `"` and `'` become character references. Attribute values are always
 //!   double-quoted.
 //! - **Bounded.** Linear in the findings: one pass to count, one to write the rows; lookups are
-//!   maps built once. The timeline has at most [`MAX_BARS`] bars whatever the dates say, long
+//!   maps built once. The timeline has at most `MAX_BARS` bars whatever the dates say, long
 //!   commit subjects are cut, and the script sorts and filters in O(n log n) and O(n).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
