@@ -621,3 +621,25 @@ fn the_rules_digest_names_the_rule_set_in_force() {
         "{extra}"
     );
 }
+
+#[test]
+fn a_timeline_of_a_century_has_a_bar_a_year() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    git(p, &["init", "-q"]);
+    write(p, "a.env", format!("GITHUB_TOKEN={GITHUB_PAT}\n"));
+    git(p, &["add", "-A"]);
+    git_at(p, &["commit", "-qm", "old"], "1971-03-01T00:00:00Z");
+    write(p, ".env", vobiz_env(VOBIZ_ID, VOBIZ_TOKEN));
+    git(p, &["add", "-A"]);
+    git_at(p, &["commit", "-qm", "new"], "2099-06-01T00:00:00Z");
+    let (code, page, stderr) = html(p, &["git", "."]);
+    assert_eq!(code, 1, "{stderr}");
+    // 1,540 months would be too many bars: a bar a year, from the first to the last.
+    assert!(page.contains("<title>1971: 1 secret</title>"), "{page}");
+    assert!(page.contains("<title>2099: 2 secrets</title>"), "{page}");
+    assert!(page.contains(", 1971 to 2099</title>"), "{page}");
+    assert_eq!(page.matches("<rect class=\"bar\"").count(), 2);
+    let labels = page.split("<svg").nth(1).unwrap().matches("<text").count();
+    assert!(labels <= 2 + 24, "{labels} labels");
+}

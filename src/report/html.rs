@@ -46,6 +46,9 @@ const MAX_BARS: usize = 240;
 /// How many refs the header lists by name.
 const MAX_LISTED_REFS: usize = 20;
 
+/// How many of the paths given on the command line the header lists (`xargs` can give thousands).
+const MAX_LISTED_ROOTS: usize = 20;
+
 /// How much of a commit subject a row shows, in characters.
 const MAX_SUBJECT_CHARS: usize = 160;
 
@@ -451,11 +454,15 @@ fn header(out: &mut String, report: &Report<'_>, generated: &str) {
     };
     if !report.target.roots.is_empty() {
         let _ = write!(out, "<dt>{root_label}</dt><dd>");
-        for (i, r) in report.target.roots.iter().enumerate() {
+        let roots = &report.target.roots;
+        for (i, r) in roots.iter().take(MAX_LISTED_ROOTS).enumerate() {
             if i > 0 {
                 out.push_str(", ");
             }
             let _ = write!(out, "<code>{}</code>", Esc(r));
+        }
+        if roots.len() > MAX_LISTED_ROOTS {
+            let _ = write!(out, " and {} more", roots.len() - MAX_LISTED_ROOTS);
         }
         out.push_str("</dd>\n");
     }
