@@ -5,10 +5,11 @@
 #   docs/html-report-demo.sh [CREDSWEEP] [REPORT.html] [SCREENSHOT.png]
 #
 # Defaults: target/release/credsweep (or $CARGO_TARGET_DIR's), credsweep-demo-report.html in the
-# current directory, and no screenshot unless a third argument is given. Every credential here is FAKE: shaped like
-# the real thing so that the rules match, made up, working nowhere (credsweep's own configuration
-# allows them through its `fake` stopword). The demo repository lives in a temporary directory
-# and is removed at exit; its commits are dated over two years so that the timeline has a shape.
+# current directory, and no screenshot unless a third argument is given. Every credential here is
+# FAKE: shaped like the real thing so that the rules match, made up, working nowhere (credsweep's
+# own configuration allows them through its `fake` stopword). The demo repository lives in a
+# temporary directory and is removed at exit; its commits are dated over two years so that the
+# timeline has a shape.
 set -euo pipefail
 here=$PWD
 cd "$(dirname "$0")/.."
@@ -21,7 +22,8 @@ shot=${3:-}
 
 repo=$tmp/acme-payments
 git init -q -b main "$repo"
-g() { git -C "$repo" -c commit.gpgsign=false "$@"; }
+# No signing, no hooks (a credsweep hook installed globally would rightly refuse these commits).
+g() { git -C "$repo" -c commit.gpgsign=false -c core.hooksPath=/dev/null "$@"; }
 # commit DATE AUTHOR MESSAGE: commits everything, as AUTHOR, on DATE.
 commit() {
   g add -A
