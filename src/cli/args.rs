@@ -92,6 +92,9 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0, for GitHub code scanning (secrets are never written into it).
     Sarif,
+    /// One self-contained HTML file for an audit: summary, timeline, sortable findings table
+    /// (secrets are never written into it in full, not even with --no-redact).
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
