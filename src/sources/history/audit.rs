@@ -4,10 +4,10 @@
 //! is and how large its result will be. Decoders allocate those sizes up front, so a 53-byte
 //! entry claiming 2 GiB costs 2 GiB. Two depths of reading:
 //!
-//! - a survey (`Survey`) reads headers only (a delta's two sizes from a few inflated bytes):
-//!   a claim zlib cannot expand the entry's bytes to is damage found without inflating, and the
-//!   rest is taken on trust, bounded by the caller's caps, for the decoder to prove with the
-//!   inflate that decodes the entry anyway (`inflate_exact`, `apply_delta`);
+//! - a survey (`Survey`) reads headers only, nothing inflated: a claim zlib cannot expand the
+//!   entry's bytes to is damage found without inflating, and the rest is taken on trust, bounded
+//!   by the caller's caps, for the decoder to prove with the inflate that decodes the entry
+//!   anyway (`inflate_exact`, `apply_delta`); a delta's sizes are known only then;
 //! - a whole read (`audit_with_ends`, `Survey::verify`) inflates an entry in a small window
 //!   (no allocation sized by a claim): a base object must inflate to exactly its header's size,
 //!   a delta's instructions must stay inside its base and produce exactly the result it claims,
@@ -30,7 +30,9 @@ pub struct Audited {
     pub offset: u64,
     /// The object's kind (a delta's is its chain's base's); `None` when damaged before it was known.
     pub kind: Option<Kind>,
-    /// The object's size once decoded (a delta's result size): true when `problem` is `None`.
+    /// The object's size once decoded (a delta's result size): true when `verified` and
+    /// `problem` is `None`; as claimed for a whole object not `verified`, and 0 (not known yet)
+    /// for such a delta.
     pub size: u64,
     /// Index (in the audit's list) of the delta base.
     pub base: Option<usize>,
@@ -368,7 +370,8 @@ impl std::fmt::Display for Stop {
 /// What the audit learnt of one entry by reading it alone.
 struct Read {
     header: Result<Header, String>,
-    /// For a delta: (base size, result size) from its instructions, checked against what they do.
+    /// For a delta: (base size, result size) from its instructions, checked against what they do
+    /// when the entry is read whole.
     delta: Option<(u64, u64)>,
     /// Why the entry cannot be decoded as it stands.
     problem: Option<String>,
@@ -472,12 +475,11 @@ fn read_entry(pack: &[u8], offset: u64, end: usize, hash_len: usize, z: &mut Dec
     }
 }
 
-/// Reads an entry's header only: how it is stored, what it claims, and for a delta the two
-/// sizes at the start of its instructions (a prefix of a few bytes inflated). The claim is not
-/// proven here: the decoder that inflates the entry anyway checks it ([`inflate_exact`],
-/// [`apply_delta`]), so each entry's bytes inflate once. What the header alone shows to be
-/// damaged (a claim zlib cannot expand its bytes to, a header cut off, a delta whose sizes cannot
-/// be read) is read whole by [`read_entry`], which names the damage.
+/// Reads an entry's header only: how it is stored and what it claims, nothing inflated. The
+/// claims are not proven here: the decoder that inflates the entry anyway checks them
+/// ([`inflate_exact`], [`apply_delta`]), so each entry's bytes inflate once; a delta's sizes are
+/// left unknown until then. What the header alone shows to be damaged (a claim zlib cannot
+/// expand its bytes to, a header cut off) is read by [`read_entry`], which names the damage.
 fn survey_entry(pack: &[u8], offset: u64, end: usize, hash_len: usize, z: &mut Decompress) -> Read {
     let Ok(h) = parse_header(pack, offset, hash_len) else {
         return read_entry(pack, offset, end, hash_len, z);
@@ -486,44 +488,22 @@ fn survey_entry(pack: &[u8], offset: u64, end: usize, hash_len: usize, z: &mut D
     if h.claimed > inflatable(data.len() as u64) {
         return read_entry(pack, offset, end, hash_len, z);
     }
-    let delta = match h.stored {
-        Stored::Base(_) => None,
-        _ => match delta_sizes(z, data) {
-            Some(sizes) => Some(sizes),
-            None => return read_entry(pack, offset, end, hash_len, z),
-        },
-    };
     Read {
         header: Ok(h),
-        delta,
+        delta: None,
         problem: None,
         whole: false,
     }
 }
 
-/// A delta's base size and result size, from the first bytes its zlib stream inflates to.
-fn delta_sizes(z: &mut Decompress, data: &[u8]) -> Option<(u64, u64)> {
-    // Two sizes of at most ten bytes each.
-    let mut head = [0u8; 20];
-    z.reset();
-    let mut got = 0;
-    while got < head.len() {
-        let (in_before, out_before) = (z.total_in() as usize, z.total_out());
-        let status = z
-            .decompress(
-                data.get(in_before..).unwrap_or_default(),
-                &mut head[got..],
-                FlushDecompress::None,
-            )
-            .ok()?;
-        got += (z.total_out() - out_before) as usize;
-        if status == Status::StreamEnd || z.total_in() as usize == in_before {
-            break;
-        }
-    }
+/// A delta's base size and result size, from the start of its instructions (inflated); `None`
+/// if they are cut off or do not fit in 64 bits.
+pub(crate) fn delta_header(delta: &[u8]) -> Option<(u64, u64)> {
     let mut reader = DeltaReader::default();
-    // Only the header is wanted: the first instruction stops the reading.
-    let _ = reader.feed::<&'static str>(&head[..got], &mut |_, _| Err("enough"));
+    // Two sizes of at most ten bytes each; only they are wanted, so the first instruction stops
+    // the reading.
+    let head = &delta[..delta.len().min(20)];
+    let _ = reader.feed::<&'static str>(head, &mut |_, _| Err("enough"));
     reader.header()
 }
 
@@ -759,8 +739,10 @@ fn resolve_chains(out: &mut [Audited], reads: &[Read]) {
                 out[c].problem = Some(format!("its delta base {} is damaged", out[b].oid));
                 continue;
             }
-            let claimed_base = reads[c].delta.map_or(0, |d| d.0);
-            if claimed_base != out[b].size {
+            // A delta not read whole has its base's size checked as it is decoded; one read whole
+            // builds on bases read whole (or on whole objects, by their claims).
+            let claimed_base = reads[c].delta.map(|d| d.0);
+            if let Some(claimed_base) = claimed_base.filter(|&s| s != out[b].size) {
                 out[c].problem = Some(format!(
                     "its delta claims a {claimed_base}-byte base, but base {} has {} bytes",
                     out[b].oid, out[b].size

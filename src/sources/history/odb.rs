@@ -464,11 +464,12 @@ pub(crate) fn visit_blobs<V: BlobVisitor>(
         let result = decode_tree(data, &plan, hash, opts, make_worker());
         let delivered =
             std::mem::take(&mut shared.lock().unwrap_or_else(|p| p.into_inner()).delivered);
-        decode_outside(data, &plan, hash, opts, make_worker());
+        decode_outside(data, &plan.audit, &plan.prefix, hash, opts, make_worker());
         // Entries neither decoded nor visited still count as done for the progress bar.
         for _ in plan.prefix.len()..plan.outside.len() {
             opts.progress.object(0);
         }
+        let result = result.map(|late| decode_late(data, &plan, &late, hash, opts, make_worker()));
         if let Err(e) = result {
             out.errors.push(ObjectError::other(format!(
                 "pack {} is damaged ({e}); its objects were read one by one",
@@ -706,18 +707,22 @@ fn plan_pack(
         match (&a.problem, a.kind) {
             (Some(p), _) => plan.errors.push(damaged_at(id, data.path(), p)),
             (None, Some(Kind::Blob)) => plan.prefix.push(i),
-            (None, kind) => plan.errors.push(ObjectError::new(
-                id,
-                format!(
-                    "{} {id} has {} bytes, more than credsweep reads for one (64 MiB); not read",
-                    kind.map_or("object".to_string(), |k| k.to_string()),
-                    a.size
-                ),
-            )),
+            (None, kind) => plan.errors.push(too_large(id, kind, a.size)),
         }
     }
     plan.audit = audit;
     plan
+}
+
+/// The error for object `id`, not a blob, whose size is over what a scan reads for one.
+fn too_large(id: ObjectId, kind: Option<Kind>, size: u64) -> ObjectError {
+    ObjectError::new(
+        id,
+        format!(
+            "{} {id} has {size} bytes, more than credsweep reads for one (64 MiB); not read",
+            kind.map_or("object".to_string(), |k| k.to_string()),
+        ),
+    )
 }
 
 /// Which entries a scan needs (non-blobs, blobs `only` lets through, and every base they build
@@ -792,14 +797,16 @@ const KEEP_BETWEEN_TREES: usize = 128 << 10;
 /// an object inflates to exactly the size its header claims, a delta's base is the size it says,
 /// its copies stay inside that base and it produces exactly the result it claims
 /// ([`audit::inflate_exact`], [`audit::apply_delta`]). An entry that fails is named as damaged,
-/// with the deltas built on it; the rest of the pack is decoded. Fails only if a thread does.
+/// with the deltas built on it; the rest of the pack is decoded. A delta whose result turns out
+/// to be over its cap is left, with the deltas built on it, for [`decode_late`]: they are
+/// returned. Fails only if a thread does.
 fn decode_tree<V: BlobVisitor>(
     data: &pack::data::File,
     plan: &Plan,
     hash: gix::hash::Kind,
     opts: &Options<'_>,
     worker: DecodeThread<'_, V>,
-) -> std::result::Result<(), String> {
+) -> std::result::Result<Vec<usize>, String> {
     let bytes = data
         .entry_slice(0..data.data_len() as u64)
         .unwrap_or_default();
@@ -855,15 +862,18 @@ fn decode_tree<V: BlobVisitor>(
                         let Some(&root) = roots.get(k) else { break };
                         tree.decode_from(root, &mut state, &mut worker);
                     }
+                    state.late
                 })
             })
             .collect();
-        handles.into_iter().all(|h| h.join().is_ok())
+        handles
+            .into_iter()
+            .map(|h| h.join())
+            .collect::<std::result::Result<Vec<Vec<usize>>, _>>()
     });
-    if finished {
-        Ok(())
-    } else {
-        Err("a decoding thread failed".into())
+    match finished {
+        Ok(late) => Ok(late.concat()),
+        Err(_) => Err("a decoding thread failed".into()),
     }
 }
 
@@ -889,6 +899,16 @@ struct TreeThread {
     delta: Vec<u8>,
     /// Entries to decode, with their depth.
     stack: Vec<(usize, usize)>,
+    /// Deltas found over their cap, and the deltas built on them.
+    late: Vec<usize>,
+}
+
+/// What became of an entry of the delta tree.
+enum Decoded {
+    /// Decoded: its kind and size (the object is the first `size` bytes of its level's buffer).
+    Object(Kind, usize),
+    /// A delta whose result is over its cap: for [`decode_late`].
+    OverCap,
 }
 
 impl DeltaTree<'_> {
@@ -945,10 +965,17 @@ impl DeltaTree<'_> {
             }
             let a = &audit[i];
             match self.decode_one(i, d, t) {
-                Ok((kind, len)) => {
+                Ok(Decoded::Object(kind, len)) => {
                     t.lens[d] = len;
                     worker.object(a.oid, kind, &t.levels[d][..len], len as u64);
                     t.stack.extend(self.kids(i).map(|k| (k, d + 1)));
+                }
+                Ok(Decoded::OverCap) => {
+                    let mut below = vec![i];
+                    while let Some(b) = below.pop() {
+                        t.late.push(b);
+                        below.extend(self.kids(b));
+                    }
                 }
                 Err(problem) => {
                     worker.progress.object(0);
@@ -972,7 +999,7 @@ impl DeltaTree<'_> {
         i: usize,
         d: usize,
         t: &mut TreeThread,
-    ) -> std::result::Result<(Kind, usize), String> {
+    ) -> std::result::Result<Decoded, String> {
         let a = &self.plan.audit[i];
         let kind = a.kind.ok_or("its kind is not known")?;
         let max = if kind == Kind::Blob {
@@ -989,25 +1016,30 @@ impl DeltaTree<'_> {
                 .min(pack_end)
         });
         let input = self.bytes.get(h.data_start..end).unwrap_or_default();
-        // Instructions take at most about 8 bytes per byte they produce; git's far fewer.
-        let max_stored = match h.stored {
-            audit::Stored::Base(_) => max,
-            _ => max.saturating_mul(8).saturating_add(64),
-        };
-        if h.claimed > max_stored {
-            return Err(format!(
-                "its header claims {} bytes, more than credsweep decodes here ({max_stored} bytes)",
-                h.claimed
-            ));
-        }
-        let claimed = h.claimed as usize;
+        let claimed = usize::try_from(h.claimed).unwrap_or(usize::MAX);
         match (h.stored, a.base) {
             (audit::Stored::Base(_), _) => {
+                // The plan leaves whole objects over the cap out of the tree.
+                if h.claimed > max {
+                    return Err(format!(
+                        "its header claims {} bytes, more than credsweep decodes here ({max} bytes)",
+                        h.claimed
+                    ));
+                }
                 audit::inflate_exact(&mut t.z, input, claimed, &mut t.levels[d])?;
-                Ok((kind, claimed))
+                Ok(Decoded::Object(kind, claimed))
             }
             (_, Some(b)) if d > 0 => {
+                // git's instructions are hardly longer than their result (an insert costs a
+                // byte in 127): longer ones, which may make a result over the cap, are read
+                // the bounded way, so that no buffer here grows much past the cap.
+                if h.claimed > max.saturating_add(max / 8).saturating_add(64) {
+                    return Ok(Decoded::OverCap);
+                }
                 audit::inflate_exact(&mut t.z, input, claimed, &mut t.delta)?;
+                if audit::delta_header(&t.delta[..claimed]).is_some_and(|(_, size)| size > max) {
+                    return Ok(Decoded::OverCap);
+                }
                 let (above, here) = t.levels.split_at_mut(d);
                 let base = &above[d - 1][..t.lens[d - 1]];
                 let len = audit::apply_delta(
@@ -1017,7 +1049,7 @@ impl DeltaTree<'_> {
                     max,
                     &mut here[0],
                 )?;
-                Ok((kind, len))
+                Ok(Decoded::Object(kind, len))
             }
             _ => Err("its delta base was not decoded".into()),
         }
@@ -1052,7 +1084,8 @@ fn damaged_at(id: ObjectId, path: &Path, problem: &str) -> ObjectError {
 /// cap: a base object in windows, a delta over its base held whole (at most [`MAX_WHOLE_BASE`]).
 fn decode_outside<V: BlobVisitor>(
     data: &pack::data::File,
-    plan: &Plan,
+    audited: &[audit::Audited],
+    prefix: &[usize],
     hash: gix::hash::Kind,
     opts: &Options<'_>,
     mut worker: DecodeThread<'_, V>,
@@ -1061,8 +1094,8 @@ fn decode_outside<V: BlobVisitor>(
         .entry_slice(0..data.data_len() as u64)
         .unwrap_or_default();
     let mut cache = None;
-    for &i in &plan.prefix {
-        let a = &plan.audit[i];
+    for &i in prefix {
+        let a = &audited[i];
         if worker.earlier.iter().any(|e| e.lookup(a.oid).is_some())
             || worker.only.is_some_and(|only| !only.contains(&a.oid))
         {
@@ -1080,7 +1113,7 @@ fn decode_outside<V: BlobVisitor>(
         }
         match audit::decode_prefix(
             bytes,
-            &plan.audit,
+            audited,
             i,
             opts.max_blob,
             MAX_WHOLE_BASE.max(opts.max_blob),
@@ -1094,6 +1127,76 @@ fn decode_outside<V: BlobVisitor>(
             )),
         }
     }
+}
+
+/// Decodes what the delta tree found over a cap (deltas whose results are known only once their
+/// instructions are inflated, `late`, with the deltas built on them) as the plan decodes what it
+/// knows to be over a cap from the start: each read whole with the bases it builds on
+/// ([`audit::audit_with_ends`]), then a blob decoded to the cap ([`decode_outside`]), anything
+/// else named.
+fn decode_late<V: BlobVisitor>(
+    data: &pack::data::File,
+    plan: &Plan,
+    late: &[usize],
+    hash: gix::hash::Kind,
+    opts: &Options<'_>,
+    mut worker: DecodeThread<'_, V>,
+) {
+    if late.is_empty() {
+        return;
+    }
+    let bytes = data
+        .entry_slice(0..data.data_len() as u64)
+        .unwrap_or_default();
+    let hash_len = hash.len_in_bytes();
+    let audited = &plan.audit;
+    // The late entries and every base they build on, by offset.
+    let mut seen = std::collections::HashSet::new();
+    let mut chains = Vec::new();
+    for &i in late {
+        let mut c = Some(i);
+        while let Some(j) = c.filter(|&j| seen.insert(j)) {
+            chains.push(j);
+            c = audited[j].base;
+        }
+    }
+    chains.sort_unstable();
+    let pack_end = bytes.len().saturating_sub(hash_len);
+    let entries: Vec<(ObjectId, u64)> = chains
+        .iter()
+        .map(|&j| (audited[j].oid, audited[j].offset))
+        .collect();
+    let ends: Vec<usize> = chains
+        .iter()
+        .map(|&j| {
+            audited.get(j + 1).map_or(pack_end, |e| {
+                usize::try_from(e.offset)
+                    .unwrap_or(usize::MAX)
+                    .min(pack_end)
+            })
+        })
+        .collect();
+    let whole = audit::audit_with_ends(bytes, &entries, &ends, hash_len, opts.threads);
+    let late: std::collections::HashSet<usize> = late.iter().copied().collect();
+    let mut prefix = Vec::new();
+    for (k, &j) in chains.iter().enumerate() {
+        if !late.contains(&j) {
+            continue;
+        }
+        let a = &whole[k];
+        match (&a.problem, a.kind) {
+            (Some(p), _) => {
+                worker.progress.object(0);
+                worker.errors.push(damaged_at(a.oid, data.path(), p));
+            }
+            (None, Some(Kind::Blob)) => prefix.push(k),
+            (None, kind) => {
+                worker.progress.object(0);
+                worker.errors.push(too_large(a.oid, kind, a.size));
+            }
+        }
+    }
+    decode_outside(data, &whole, &prefix, hash, opts, worker);
 }
 
 /// The blob stored whole at `offset` of `pack`, inflating as it is read (at most the size its
