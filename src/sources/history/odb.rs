@@ -8,10 +8,11 @@
 //! Loose objects and alternates get a pass of their own.
 //!
 //! A pack's entries are untrusted: before the tree is decoded, a survey ([`audit::Survey`])
-//! reads every entry's header (no inflate for a whole object, the first bytes of a delta), which
-//! bounds every claimed size by the caps and by what zlib can expand the entry's bytes to; the
-//! decode then proves each claim with the same inflate that decodes the entry, so each entry is
-//! inflated once. Entries over the caps (decoded a prefix at a time) are read whole first.
+//! reads every entry's header (nothing inflated), which bounds every claimed size by what zlib
+//! can expand the entry's bytes to, and a whole object's by the caps; the decode then proves
+//! each claim with the same inflate that decodes the entry, so each entry is inflated once. What
+//! is over a cap (known from the header, or for a delta once its instructions are inflated) is
+//! read whole first, then decoded a prefix at a time.
 //!
 //! An object stored twice (in two packs, or packed and loose) is visited once: in the first pack
 //! that holds it, or loose only if no pack does. Commits are decoded on the way too: history
