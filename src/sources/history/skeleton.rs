@@ -40,12 +40,13 @@ use super::{ObjectError, odb};
 /// Shards of the numbering: the threads of the pass rarely wait on each other's lock.
 const SHARDS: usize = 16;
 
-/// The most object ids numbered (trees, and what trees name as subtrees): far above any real
-/// history (git/git has under 400,000 trees), and small enough for `u32` numbers.
-const MAX_NUMBERS: usize = 1 << 28;
+/// The most object ids numbered (trees, and what trees name as subtrees; about 50 bytes each):
+/// ten times git/git's 400,000 trees. A larger history is walked by id.
+const MAX_NUMBERS: usize = 4 << 20;
 
-/// The most entries kept (8 bytes each): git/git's skeleton holds a few million.
-const MAX_ENTRIES: usize = 48 << 20;
+/// The most entries kept (8 bytes each): three times git/git's 7.3 million. A larger history
+/// is walked by id.
+const MAX_ENTRIES: usize = 24 << 20;
 
 /// Entries are kept in chunks of this many, so that the skeleton is never twice its size (as a
 /// growing vector would be) nor copied; a tree's entries sit in one chunk.
@@ -229,10 +230,16 @@ struct Local {
     blobs: Vec<ObjectId>,
 }
 
+/// Slots in a worker's cache of numbers given.
+const CACHED: usize = 1 << 12;
+
 /// The visitor of the trees pass: one per worker thread, each with its own [`Local`].
 struct Reader<'a> {
     shared: &'a Shared<'a>,
     local: Local,
+    /// Numbers given lately, by the first bytes of their ids: consecutive versions of a tree
+    /// name mostly the same subtrees, so this saves most trips to the shared numbering.
+    cache: Vec<Option<(ObjectId, u32)>>,
 }
 
 impl Clone for Reader<'_> {
@@ -240,6 +247,7 @@ impl Clone for Reader<'_> {
         Reader {
             shared: self.shared,
             local: Local::default(),
+            cache: Vec::new(),
         }
     }
 }
@@ -251,6 +259,23 @@ impl Drop for Reader<'_> {
 }
 
 impl Reader<'_> {
+    /// [`Numbering::number`], through this worker's cache.
+    fn number(&mut self, id: &gix::oid) -> Option<u32> {
+        if self.cache.is_empty() {
+            self.cache = vec![None; CACHED];
+        }
+        let b = id.as_bytes();
+        let slot = (usize::from(b[0]) << 8 | usize::from(b[1])) % CACHED;
+        if let Some((cached, n)) = &self.cache[slot]
+            && cached.as_ref() == id
+        {
+            return Some(*n);
+        }
+        let n = self.shared.numbering.number(id)?;
+        self.cache[slot] = Some((id.to_owned(), n));
+        Some(n)
+    }
+
     fn give_up(&self) {
         self.shared.overflow.store(true, Ordering::Relaxed);
     }
@@ -330,7 +355,7 @@ impl odb::TreeVisitor for Reader<'_> {
                 return;
             };
             let (target, blob) = if e.mode.is_tree() {
-                match self.shared.numbering.number(e.oid) {
+                match self.number(e.oid) {
                     Some(n) => (n, false),
                     None => return self.give_up(),
                 }
@@ -405,6 +430,7 @@ pub(crate) fn read<'r>(
     let reader = Reader {
         shared: &shared,
         local: Local::default(),
+        cache: Vec::new(),
     };
     // On trouble, the walk by id gives the errors it always gave.
     odb::visit_trees(repo, threads, reader).ok()?;
