@@ -1219,6 +1219,12 @@ fn libc_flags() -> i32 {
     }
 }
 
+/// An entry of the delta tree of a pack's trees.
+struct TreeItem {
+    oid: ObjectId,
+    offset: u64,
+}
+
 /// Receives trees from [`visit_trees`]. Each worker thread gets its own clone, so a visitor can
 /// gather results without locks and hand them over when it is dropped.
 pub(crate) trait TreeVisitor: Clone + Send + Sync {
@@ -1289,7 +1295,7 @@ fn trees_of_pack<V: TreeVisitor>(
         pack::cache::delta::Tree::from_offsets_in_pack(
             data.path(),
             inside.into_iter(),
-            &|item: &Item| item.offset,
+            &|item: &TreeItem| item.offset,
             &|id| Ok(by_id.get(id).copied()),
             &mut gix::progress::Discard,
             &interrupt,
@@ -1302,7 +1308,7 @@ fn trees_of_pack<V: TreeVisitor>(
         |slice, pack: &pack::data::File| pack.entry_slice(slice),
         data,
         data.pack_end() as u64,
-        move |item: &mut Item, _: &dyn gix::progress::Progress, ctx| {
+        move |item: &mut TreeItem, _: &dyn gix::progress::Progress, ctx| {
             if ctx.entry.header.as_kind() == Some(Kind::Tree) {
                 visitor.tree(item.oid, ctx.decompressed);
             }
@@ -1327,7 +1333,7 @@ fn trees_in_pack(
     index: &pack::index::File,
     data: &pack::data::File,
     hash: gix::hash::Kind,
-) -> std::result::Result<Vec<Item>, String> {
+) -> std::result::Result<Vec<TreeItem>, String> {
     let bytes = data
         .entry_slice(0..data.data_len() as u64)
         .ok_or("the pack cannot be read")?;
@@ -1406,11 +1412,11 @@ fn trees_in_pack(
             }
         }
     }
-    let inside: Vec<Item> = entries
+    let inside: Vec<TreeItem> = entries
         .iter()
         .zip(&needed)
         .filter(|(_, needed)| **needed)
-        .map(|(&(oid, offset), _)| Item { oid, offset })
+        .map(|(&(oid, offset), _)| TreeItem { oid, offset })
         .collect();
     Ok(inside)
 }
