@@ -1288,7 +1288,7 @@ fn trees_of_pack<V: TreeVisitor>(
     if inside.is_empty() {
         return Ok(());
     }
-    let interrupt = AtomicBool::new(false);
+    let interrupt = std::sync::atomic::AtomicBool::new(false);
     let tree = {
         let by_id: gix::hashtable::HashMap<ObjectId, u64> =
             inside.iter().map(|i| (i.oid, i.offset)).collect();
