@@ -1557,6 +1557,208 @@ fn libc_flags() -> i32 {
     }
 }
 
+/// An entry of the delta tree of a pack's trees.
+struct TreeItem {
+    oid: ObjectId,
+    offset: u64,
+}
+
+/// Receives trees from [`visit_trees`]. Each worker thread gets its own clone, so a visitor can
+/// gather results without locks and hand them over when it is dropped.
+pub(crate) trait TreeVisitor: Clone + Send + Sync {
+    /// Tree `id`, whole.
+    fn tree(&mut self, id: ObjectId, data: &[u8]);
+}
+
+/// Hands every tree of the object database to `visitor`, each pack decoded as a delta tree of
+/// its trees alone (and the rare other object one is a delta of), in parallel, each base once:
+/// the trees of a whole history in pack order, rather than looked up one id at a time through
+/// delta chains. Loose trees follow; a tree in several places may be handed over more than once.
+///
+/// Entry headers are parsed, but entries are not audited again (the blob pass did that and
+/// reported what is damaged): decoding is bounded by [`MAX_OTHER`] per object instead, and any
+/// trouble (a damaged or thin pack, an object over the bound) ends the pass with an error, for
+/// the caller to read trees by id instead, with the errors that gives.
+pub(crate) fn visit_trees<V: TreeVisitor>(
+    repo: &gix::Repository,
+    threads: usize,
+    visitor: V,
+) -> std::result::Result<(), String> {
+    let layout = layout(repo).map_err(|e| format!("{e:#}"))?;
+    let hash = repo.object_hash();
+    let mut indices = Vec::with_capacity(layout.indices.len());
+    for path in &layout.indices {
+        let index = pack::index::File::at(path, hash).map_err(|e| e.to_string())?;
+        let data =
+            pack::data::File::at(path.with_extension("pack"), hash).map_err(|e| e.to_string())?;
+        trees_of_pack(&index, &data, hash, threads, visitor.clone())?;
+        indices.push(index);
+    }
+    let mut visitor = visitor;
+    for dir in &layout.loose {
+        let db = gix::odb::loose::Store::at(dir, hash);
+        for id in db.iter().filter_map(Result::ok) {
+            if indices.iter().any(|i| i.lookup(id).is_some()) {
+                continue;
+            }
+            // A blob is decoded no further than its header; a damaged object is left to the
+            // caller, who reads it by id.
+            if let Ok(o) = read_loose(dir, &id, 0)
+                && o.kind == Kind::Tree
+                && o.size == o.data.len() as u64
+            {
+                visitor.tree(id, &o.data);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The trees of one pack, decoded as a delta tree (see [`visit_trees`]).
+fn trees_of_pack<V: TreeVisitor>(
+    index: &pack::index::File,
+    data: &pack::data::File,
+    hash: gix::hash::Kind,
+    threads: usize,
+    mut visitor: V,
+) -> std::result::Result<(), String> {
+    let inside = trees_in_pack(index, data, hash)?;
+    if inside.is_empty() {
+        return Ok(());
+    }
+    let interrupt = std::sync::atomic::AtomicBool::new(false);
+    let tree = {
+        let by_id: gix::hashtable::HashMap<ObjectId, u64> =
+            inside.iter().map(|i| (i.oid, i.offset)).collect();
+        pack::cache::delta::Tree::from_offsets_in_pack(
+            data.path(),
+            inside.into_iter(),
+            &|item: &TreeItem| item.offset,
+            &|id| Ok(by_id.get(id).copied()),
+            &mut gix::progress::Discard,
+            &interrupt,
+            hash,
+        )
+        .map_err(|e| e.to_string())?
+    };
+    let mut size_progress = gix::progress::Discard;
+    tree.traverse(
+        |slice, pack: &pack::data::File| pack.entry_slice(slice),
+        data,
+        data.pack_end() as u64,
+        move |item: &mut TreeItem, _: &dyn gix::progress::Progress, ctx| {
+            if ctx.entry.header.as_kind() == Some(Kind::Tree) {
+                visitor.tree(item.oid, ctx.decompressed);
+            }
+            Ok(())
+        },
+        pack::cache::delta::traverse::Options {
+            object_progress: Box::new(gix::progress::Discard),
+            size_progress: &mut size_progress,
+            thread_limit: Some(threads),
+            should_interrupt: &interrupt,
+            object_hash: hash,
+            alloc_limit_bytes: usize::try_from(MAX_OTHER).ok(),
+        },
+    )
+    .map(|_| ())
+    .map_err(|e| e.to_string())
+}
+
+/// The entries of one pack its delta tree of trees is built from, in pack order: its trees, the
+/// bases they build on, and its first entry (see [`trees_of_pack`]). Read from entry headers.
+fn trees_in_pack(
+    index: &pack::index::File,
+    data: &pack::data::File,
+    hash: gix::hash::Kind,
+) -> std::result::Result<Vec<TreeItem>, String> {
+    let bytes = data
+        .entry_slice(0..data.data_len() as u64)
+        .ok_or("the pack cannot be read")?;
+    let mut entries: Vec<(ObjectId, u64)> = index.iter().map(|e| (e.oid, e.pack_offset)).collect();
+    entries.sort_by_key(|e| e.1);
+    // The delta tree reads entry headers from the first entry on: it must be where entries
+    // start, after the pack header.
+    if entries
+        .first()
+        .is_some_and(|e| e.1 != pack::data::header::SIZE as u64)
+    {
+        return Err("the pack's first entry is not where entries start".into());
+    }
+    let at = |offset: u64| entries.binary_search_by_key(&offset, |e| e.1).ok();
+    let n = entries.len();
+    // Each entry's own kind, or its delta base (by position in `entries`).
+    let mut stored: Vec<Result<Kind, usize>> = Vec::with_capacity(n);
+    for &(id, offset) in &entries {
+        let header = audit::parse_header(bytes, offset, hash.len_in_bytes())
+            .map_err(|e| format!("object {id}: {e}"))?;
+        let base_offset = match header.stored {
+            audit::Stored::Base(kind) => {
+                stored.push(Ok(kind));
+                continue;
+            }
+            audit::Stored::OfsDelta { base_offset } => Some(base_offset),
+            audit::Stored::RefDelta { base } => {
+                index.lookup(base).map(|i| index.pack_offset_at_index(i))
+            }
+        };
+        let base = base_offset
+            .and_then(at)
+            .ok_or_else(|| format!("object {id}: its delta base is not in the pack"))?;
+        stored.push(Err(base));
+    }
+    // The kind of each entry: its chain's base's. Chains are followed once each.
+    let mut kind: Vec<Option<Kind>> = vec![None; n];
+    let mut chain = Vec::new();
+    for (i, &(id, _)) in entries.iter().enumerate() {
+        let mut c = i;
+        let found = loop {
+            if let Some(k) = kind[c] {
+                break k;
+            }
+            match stored[c] {
+                Ok(k) => {
+                    kind[c] = Some(k);
+                    break k;
+                }
+                Err(base) => {
+                    chain.push(c);
+                    if chain.len() > n {
+                        return Err(format!("object {id}: its delta chain loops"));
+                    }
+                    c = base;
+                }
+            }
+        };
+        for j in chain.drain(..) {
+            kind[j] = Some(found);
+        }
+    }
+    // Trees, and every base they are built on; and the first entry, since the delta tree is
+    // built by reading headers on from the start of the pack's entries.
+    let mut needed = vec![false; n];
+    for (i, k) in kind.iter().enumerate() {
+        if *k != Some(Kind::Tree) && i != 0 {
+            continue;
+        }
+        let mut c = i;
+        while !needed[c] {
+            needed[c] = true;
+            match stored[c] {
+                Ok(_) => break,
+                Err(base) => c = base,
+            }
+        }
+    }
+    let inside: Vec<TreeItem> = entries
+        .iter()
+        .zip(&needed)
+        .filter(|(_, needed)| **needed)
+        .map(|(&(oid, offset), _)| TreeItem { oid, offset })
+        .collect();
+    Ok(inside)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
