@@ -805,7 +805,19 @@ fn scan_strings(
     }
     let column = |offset: u64| u32::try_from(offset + 1).unwrap_or(u32::MAX);
     for (i, f) in found.iter_mut().enumerate() {
-        let (start, end) = (offsets[2 * i], offsets[2 * i + 1].max(offsets[2 * i]));
+        let (mut start, end) = (offsets[2 * i], offsets[2 * i + 1].max(offsets[2 * i]));
+        if end <= start {
+            // A byte-mode regex can start and end a match inside one multi-byte character, and
+            // columns, counted in characters, cannot tell those bytes apart: the finding is
+            // given the whole character before `end`, never an empty span.
+            let mut at = usize::try_from(end).unwrap_or(data.len()).min(data.len());
+            at = at.saturating_sub(1);
+            while at > 0 && data[at] & 0xC0 == 0x80 {
+                at -= 1;
+            }
+            start = at as u64;
+        }
+        let end = end.max(start + 1);
         (f.line, f.column, f.end_line, f.end_column) = (1, column(start), 1, column(end));
         f.offset = Some(start..end);
     }
