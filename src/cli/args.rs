@@ -250,10 +250,14 @@ pub struct StagedArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
-    /// Print every rule: id, severity, description.
+    /// Print every rule: id, severity, description (text); with provider, keywords, path
+    /// scope, pairing and verification too (json, markdown).
     List {
         #[command(flatten)]
         rules: RuleArgs,
+        /// text (one line per rule), json, or markdown (a table grouped by provider).
+        #[arg(long, value_enum, default_value = "text")]
+        format: super::rule_list::ListFormat,
     },
     /// Run every rule's examples and negative examples; fail on any mismatch.
     Check {

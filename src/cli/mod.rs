@@ -10,6 +10,7 @@
 pub mod args;
 mod progress;
 pub mod resolve;
+pub mod rule_list;
 mod rule_stats;
 
 use std::io::{IsTerminal, Read};
@@ -117,8 +118,10 @@ pub fn run(cli: Cli) -> Result<i32> {
             drop(bar);
             finish(outcome?)
         }
-        Command::Rules(RulesCommand::List { rules }) => {
-            write_stdout(&app::list_rules(&resolve::rule_options(&rules))?)?;
+        Command::Rules(RulesCommand::List { rules, format }) => {
+            let mut sink = note;
+            let out = rule_list::run(&resolve::rule_options(&rules), format, &mut sink)?;
+            write_stdout(&out)?;
             Ok(EXIT_CLEAN)
         }
         Command::Rules(RulesCommand::Check { rules }) => {

@@ -211,6 +211,7 @@ fn load_at(
             }
         }
     }
+    let mut renamed = Vec::new();
     for rule in file.rules {
         let id = rule.id.clone();
         let label = if crate::rules::is_kebab_id(&kebab(&id)) {
@@ -226,6 +227,9 @@ fn load_at(
         match convert_rule(rule, &targeted, set, &mut rule_notes) {
             Ok(spec) => {
                 let spec_id = spec.id.clone();
+                if spec_id != label {
+                    renamed.push(label.clone());
+                }
                 match set.add_spec(origin, spec) {
                     Ok(()) => out.converted += 1,
                     Err(e) => note(
@@ -239,6 +243,17 @@ fn load_at(
         for n in rule_notes {
             note(&mut out, format!("rule `{label}`: {n}"));
         }
+    }
+    if !renamed.is_empty() {
+        note(
+            &mut out,
+            format!(
+                "{} rule id(s) are taken by rules already in force, and are loaded with the prefix \
+                 `gitleaks-`: {}",
+                renamed.len(),
+                renamed.join(", ")
+            ),
+        );
     }
     if let Some(ext) = &file.extend
         && !ext.disabled_rules.is_empty()
@@ -340,9 +355,7 @@ fn convert_rule(
         return Err("its id has no letters or digits".into());
     }
     if set.find(&id).is_some() {
-        notes.push(format!(
-            "its id is taken by a rule already in force: loaded as `gitleaks-{id}`"
-        ));
+        // Said once for the whole file, by the caller.
         id = format!("gitleaks-{id}");
     }
     let Some(regex) = rule.regex.filter(|r| !r.is_empty()) else {
