@@ -296,3 +296,45 @@ fn the_published_gitleaks_config_loads_and_scans() {
     let doc: Value = serde_json::from_slice(&run.stdout).unwrap();
     assert!(doc["findings"].is_array());
 }
+
+/// A repository's own configuration may not reach outside the repository through a gitleaks
+/// file's `[extend] path`: that file is not read, and a note says so.
+#[test]
+fn extend_path_of_a_repository_file_stays_inside_it() {
+    let outer = TempDir::new().unwrap();
+    let root = outer.path().join("repo");
+    std::fs::create_dir_all(&root).unwrap();
+    git(&root, &["init", "-q", "."]);
+    write(
+        outer.path(),
+        "outside.toml",
+        "[[rules]]\nid='outside-rule'\nregex='''outs_[a-z]{8}FAKE'''\nkeywords=['outs_']\n",
+    );
+    write(
+        &root,
+        "gl.toml",
+        "[extend]\npath='../outside.toml'\n[[rules]]\nid='acme-live-token'\n\
+         regex='''acme_live_([A-Za-z0-9]{24})'''\nkeywords=['acme_live_']\n",
+    );
+    write(
+        &root,
+        ".credsweep.toml",
+        "default_rules = false\nrule_files = [\"gl.toml\"]\n",
+    );
+    write(
+        &root,
+        "a.txt",
+        format!("outs_abcdefghFAKE\ntoken = {ACME}\n"),
+    );
+    let (doc, code) = run(&root, &["dir", "a.txt"]);
+    assert_eq!(code, 1, "{doc:#}");
+    let ids: BTreeSet<String> = found(&doc).into_iter().map(|f| f.0).collect();
+    assert_eq!(
+        ids,
+        BTreeSet::from(["acme-live-token".to_string()]),
+        "{doc:#}"
+    );
+    let notes = notes(&doc);
+    assert!(notes.contains("`[extend] path` not loaded"), "{notes}");
+    assert!(notes.contains("outside the repository"), "{notes}");
+}
