@@ -338,3 +338,64 @@ fn extend_path_of_a_repository_file_stays_inside_it() {
     assert!(notes.contains("`[extend] path` not loaded"), "{notes}");
     assert!(notes.contains("outside the repository"), "{notes}");
 }
+
+/// `baseline import .gitleaksignore`: lines whose finding is still there (in the files, or with
+/// `--git` in the commit named) become baseline entries, which then suppress those findings; the
+/// others are listed as not found.
+#[test]
+fn baseline_import_turns_gitleaksignore_lines_into_entries() {
+    let dir = TempDir::new().unwrap();
+    let root = dir.path();
+    git(root, &["init", "-q", "."]);
+    tree(root);
+    write(root, "gitleaks.toml", GITLEAKS_RULES);
+    write(
+        root,
+        ".credsweep.toml",
+        "default_rules = false\nrule_files = [\"gitleaks.toml\"]\n",
+    );
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "add files"]);
+    let head = git(root, &["rev-parse", "HEAD"]).trim().to_string();
+    write(
+        root,
+        ".gitleaksignore",
+        format!(
+            "# accepted\nsrc/a.txt:acme-live-token:1\nsrc/widget.txt:widget-key:7\n\
+             {head}:app.conf:conf-pass:1\nnot-an-entry\n"
+        ),
+    );
+    let out = common::credsweep()
+        .current_dir(root)
+        .args(["baseline", "import", ".gitleaksignore"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("1 new entry, 1 in all"), "{err}");
+    assert!(
+        err.contains(
+            "not found (no finding of that rule on that line): src/widget.txt:widget-key:7"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("1 line(s)"), "{err}");
+    // The commit line is not found by a files scan (it names a commit), but by a history scan.
+    let out = common::credsweep()
+        .current_dir(root)
+        .args(["baseline", "import", ".gitleaksignore", "--git"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    // src/a.txt's entry is there already (its scope grows); app.conf's is new.
+    assert!(err.contains("1 new entry, 2 in all"), "{err}");
+    let (doc, code) = run(root, &["dir", "."]);
+    assert_eq!(code, 1, "{doc:#}");
+    let left: BTreeSet<String> = found(&doc).into_iter().map(|f| f.1).collect();
+    assert_eq!(
+        left,
+        BTreeSet::from(["src/widget.txt".to_string()]),
+        "{doc:#}"
+    );
+}

@@ -100,6 +100,23 @@ pub fn run(cli: Cli) -> Result<i32> {
             let (dir, git, update) = match cmd {
                 BaselineCommand::Add { reason, git, dir } => (dir, git, Update::Add { reason }),
                 BaselineCommand::Prune { git, dir } => (dir, git, Update::Prune),
+                BaselineCommand::Import {
+                    file,
+                    reason,
+                    git,
+                    dir,
+                } => {
+                    let text = crate::config::read_text_file(&file, crate::config::MAX_CONFIG_FILE)
+                        .with_context(|| format!("cannot read {}", file.display()))?;
+                    let (entries, unreadable) = crate::baseline::parse_gitleaksignore(&text);
+                    if unreadable > 0 {
+                        note(format!(
+                            "credsweep: note: {unreadable} line(s) of {} are not `[commit:]path:rule-id:line` and were left out",
+                            crate::term::escape(&file.display().to_string())
+                        ));
+                    }
+                    (dir, git, Update::Import { entries, reason })
+                }
             };
             let source = if git {
                 Source::Repo {
