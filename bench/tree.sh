@@ -4,6 +4,11 @@
 # tree, in the same run. Prints a table and the ratio of credsweep's wall time to rg's.
 #
 #   bench/tree.sh [DIR ...]     default: the cargo registry's unpacked sources (100+ MB after a build)
+#   BASE=/path/to/credsweep bench/tree.sh   adds another credsweep binary to the same run (before
+#                                           and after a change)
+#
+# On a machine shared with other work, wall times move with the load: the CPU column (user +
+# system time, summed over threads) moves less, and its ratio says how much work each tool did.
 #
 # Needs: rg, hyperfine (apt-get install ripgrep hyperfine), a release build (it runs cargo build).
 set -euo pipefail
@@ -16,7 +21,7 @@ for tool in rg hyperfine; do
   command -v $tool >/dev/null || { echo "bench/tree.sh needs $tool: apt-get install ripgrep hyperfine" >&2; exit 2; }
 done
 cargo build --release --quiet
-bin=$PWD/target/release/credsweep
+bin=${CARGO_TARGET_DIR:-$PWD/target}/release/credsweep
 bytes=$(find "$@" -type f -print0 | du -cb --files0-from=- | tail -1 | cut -f1)
 files=$(find "$@" -type f | wc -l)
 rules=$("$bin" rules list | tail -1)
@@ -26,17 +31,23 @@ echo "corpus: $* ($files files, $((bytes / 1000000)) MB); credsweep: $rules; $(n
 vobiz=(-e 'sk_live_[A-Za-z0-9]{20,64}' -e 'sk_test_[A-Za-z0-9]{20,64}' -e 'partner-[a-z0-9]*[0-9][a-z0-9]{4,}'
        -e 'PA_[A-Z0-9]{12,40}' -e 'MA_[A-Z0-9]{12,40}' -e 'eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{20,}')
 rg_cmd="rg -uu --no-messages -c $(printf '%q ' "${vobiz[@]}") $(printf '%q ' "$@") >/dev/null || true"
-cs_cmd="$bin dir --no-ignore -q --format json $(printf '%q ' "$@") >/dev/null; test \$? -le 1"
+cs_args="dir --no-ignore -q --format json $(printf '%q ' "$@") >/dev/null; test \$? -le 1"
+commands=(-n rg-vobiz-only "$rg_cmd" -n credsweep-all-rules "$bin $cs_args")
+if [ -n "${BASE:-}" ]; then
+  commands+=(-n credsweep-base-all-rules "$(realpath "$BASE") $cs_args")
+fi
 out=$(mktemp)
-hyperfine -w 2 -r "$runs" --export-json "$out" -n rg-vobiz-only "$rg_cmd" -n credsweep-all-rules "$cs_cmd" >/dev/null
+hyperfine -w 2 -r "$runs" --export-json "$out" "${commands[@]}" >/dev/null
 python3 - "$out" "$bytes" <<'PY'
 import json, sys
 res = json.load(open(sys.argv[1]))["results"]
 mb = int(sys.argv[2]) / 1e6
 base = res[0]["median"]
-print(f"| command | median wall (s) | min (s) | MB/s | ratio to rg |")
-print(f"|---|---|---|---|---|")
+base_cpu = res[0]["user"] + res[0]["system"]
+print(f"| command | median wall (s) | min (s) | MB/s | ratio to rg | CPU (s) | CPU ratio to rg |")
+print(f"|---|---|---|---|---|---|---|")
 for r in res:
-    print(f"| {r['command']} | {r['median']:.3f} | {r['min']:.3f} | {mb / r['median']:.0f} | {r['median'] / base:.2f}x |")
+    cpu = r["user"] + r["system"]
+    print(f"| {r['command']} | {r['median']:.3f} | {r['min']:.3f} | {mb / r['median']:.0f} | {r['median'] / base:.2f}x | {cpu:.3f} | {cpu / base_cpu:.2f}x |")
 PY
 rm -f "$out"

@@ -458,6 +458,107 @@ fn a_blob_whose_header_size_is_wrong_is_damaged() {
     }
 }
 
+#[test]
+fn lies_found_while_the_delta_tree_decodes_are_named_and_the_rest_is_scanned() {
+    // Every entry here is within the size caps, so its claims are proven by the one inflate
+    // that decodes it, not by a pass of their own.
+    let (r, id) = repo_with_hole(b"hello\n");
+    let base = delta_base();
+    let mut pack = Pack::default();
+    pack.blob(id, 6, &zlib(b"hello\n"));
+    let at = pack.blob(blob_id(&base), base.len() as u64, &zlib(&base));
+    let with_sizes = |base_size: u64, result: u64, ops: &[u8]| {
+        let mut d = delta_size(base_size);
+        d.extend(delta_size(result));
+        d.extend_from_slice(ops);
+        d
+    };
+    let insert = |bytes: &[u8]| [&[bytes.len() as u8][..], bytes].concat();
+    // Copies 128 KiB from a 64 KiB base.
+    let outside = sha1(&[b"outside"]);
+    pack.ofs_delta(outside, at, &with_sizes(1 << 16, 1 << 17, &[0xc0, 0x02]));
+    // Claims ten bytes, inserts six.
+    let short = sha1(&[b"short"]);
+    pack.ofs_delta(short, at, &with_sizes(1 << 16, 10, &insert(b"hello\n")));
+    // Claims a base one byte larger than its base.
+    let wrong_base = sha1(&[b"wrong base"]);
+    pack.ofs_delta(
+        wrong_base,
+        at,
+        &with_sizes((1 << 16) + 1, 6, &insert(b"hello\n")),
+    );
+    // A true delta of the same base, holding a token: decoded and scanned.
+    let token = format!("{}# a copy\n", env_file(TOKEN));
+    let good = token.as_bytes();
+    pack.ofs_delta(
+        blob_id(good),
+        at,
+        &with_sizes(1 << 16, good.len() as u64, &insert(good)),
+    );
+    // A blob ten bytes shorter than its header says, and a delta built on it.
+    let plain = "# plain text, nothing secret here\n".repeat(4);
+    let claimed = plain.len() as u64 + 10;
+    let lying = blob_id(plain.as_bytes());
+    let lying_at = pack.blob(lying, claimed, &zlib(plain.as_bytes()));
+    let on_lying = sha1(&[b"on lying"]);
+    pack.ofs_delta(
+        on_lying,
+        lying_at,
+        &with_sizes(claimed, 6, &insert(b"hello\n")),
+    );
+    pack.write(&r.path().join(".git"));
+
+    let run = scan(r.path(), &["--threads", "2"]);
+    assert_eq!(run.code, 2, "{:#}", run.doc);
+    let skipped = run.skipped();
+    for (what, id, why) in [
+        (
+            "a copy outside",
+            outside,
+            "copies bytes 0..131072 of a 65536-byte base".to_string(),
+        ),
+        (
+            "a short result",
+            short,
+            "claims a 10-byte result, its instructions produce 6".into(),
+        ),
+        (
+            "a wrong base size",
+            wrong_base,
+            "claims a 65537-byte base".into(),
+        ),
+        (
+            "a lying blob",
+            lying,
+            format!("header says {claimed} bytes"),
+        ),
+        (
+            "a delta of it",
+            on_lying,
+            format!("its delta base {lying} is damaged"),
+        ),
+    ] {
+        assert!(
+            skipped.contains(&format!("object {id} in ")) && skipped.contains(&why),
+            "{what}: {skipped}"
+        );
+    }
+    let mut secrets = run.secrets();
+    secrets.sort();
+    assert_eq!(
+        secrets,
+        [TOKEN, TOKEN_B],
+        "app.env and the base: {:#}",
+        run.doc
+    );
+    let good_id = blob_id(good).to_string();
+    assert!(
+        run.doc["findings"].to_string().contains(&good_id),
+        "the true delta is scanned (another place of app.env's token): {:#}",
+        run.doc
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Loose objects (17.3): FIFOs, /dev/zero, bombs
 // ---------------------------------------------------------------------------------------------

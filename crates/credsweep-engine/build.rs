@@ -4,8 +4,16 @@
 use std::{env, fs, path::Path};
 
 fn main() {
-    // The rule pack lives at the repository's top, where users and reviewers find it.
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules");
+    // The rule pack lives at the repository's top, where users and reviewers find it. The
+    // engine's `rules` is a symbolic link to it, so that `cargo package` copies the pack into
+    // the engine's .crate and a build from crates.io embeds the same files; a checkout without
+    // symbolic links (git's core.symlinks=false) has a small file there instead, and the
+    // repository's top is read directly.
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = match manifest.join("rules") {
+        linked if linked.is_dir() => linked,
+        _ => manifest.join("../../rules"),
+    };
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut files: Vec<_> = fs::read_dir(&dir)
         .expect("rules/ must exist")

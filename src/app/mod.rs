@@ -30,7 +30,7 @@ use anyhow::Result;
 
 use crate::finding::{Finding, Redaction};
 use crate::hooks::{self, Pushed};
-use crate::report::{Report, ScanKind, sarif::SarifOptions, text::Color};
+use crate::report::{Report, ScanKind, Target, sarif::SarifOptions, text::Color};
 use crate::rules::Severity;
 use crate::scan::Summary;
 use crate::sources::history::{self, HistoryOptions, Selection};
@@ -77,6 +77,7 @@ pub enum Format {
     Text,
     Json,
     Sarif,
+    Html,
 }
 
 /// Everything a scan session needs to know from the command line, resolved: no flag is read
@@ -182,6 +183,8 @@ pub(crate) struct Collected {
     pub path_base: PathBuf,
     /// Text printed after a text report with findings (hook runs).
     pub footer: Option<String>,
+    /// What was scanned, for the report's header.
+    pub target: Target,
 }
 
 impl Collected {
@@ -195,6 +198,7 @@ impl Collected {
             scanned: Scanned::Partial,
             path_base,
             footer: None,
+            target: Target::default(),
         }
     }
 }
@@ -284,6 +288,7 @@ fn collect_source(opts: &ScanOptions, source: Source) -> Result<(Setup, Collecte
             let mut c = Collected::new(ScanKind::Tree, crate::project::current_dir());
             let (findings, summary) =
                 tree::scan_paths(&setup.context(c.path_base.clone()), &paths, &options);
+            c.target.roots = paths.iter().map(|p| p.display().to_string()).collect();
             (c.findings, c.summary, c.scanned) = (findings, summary, Scanned::Tree(paths));
             Ok((setup, c))
         }
@@ -291,13 +296,15 @@ fn collect_source(opts: &ScanOptions, source: Source) -> Result<(Setup, Collecte
             let setup = Setup::new(opts, Path::new("."))?;
             let mut c = Collected::new(ScanKind::Stdin, crate::project::current_dir());
             (c.findings, c.summary) = tree::scan_stdin(&setup.context(c.path_base.clone()));
+            c.target.roots = vec!["<stdin>".to_string()];
             Ok((setup, c))
         }
         Source::Repo { repo, scan } => {
             let repo = history::repo::open(&repo)?;
             let top = history::repo::root(&repo);
             let setup = Setup::new(opts, &top)?;
-            let c = collect_repo(opts, &setup, &repo, top, scan)?;
+            let mut c = collect_repo(opts, &setup, &repo, top.clone(), scan)?;
+            c.target.roots = vec![top.display().to_string()];
             Ok((setup, c))
         }
     }
@@ -321,6 +328,7 @@ fn collect_repo(
             if matches!(selection, Selection::All) {
                 c.scanned = Scanned::FullHistory;
             }
+            c.target.commits = Some(commits_scanned(&selection));
             let options = history_options(opts, selection, allow_missing_promised);
             let scan = history::scan(&ctx, repo, &options)?;
             (c.findings, c.summary, c.notes) = (scan.findings, scan.summary, scan.notes);
@@ -332,10 +340,15 @@ fn collect_repo(
             (c.findings, c.preexisting, c.summary, c.notes) =
                 (scan.findings, scan.preexisting, scan.summary, scan.notes);
             c.footer = Some(hooks::commit_footer());
+            c.target.commits = Some("the index, against HEAD".to_string());
             c
         }
         RepoScan::Push(pushes) => {
             let mut c = Collected::new(ScanKind::History, top);
+            c.target.commits = Some(format!(
+                "what the push sends ({})",
+                plural(pushes.len(), "ref", "refs")
+            ));
             if pushes.is_empty() {
                 c.notes.push(
                     "nothing to scan: the push sends no commits (it only deletes refs)".to_string(),
@@ -364,6 +377,21 @@ fn collect_repo(
     })
 }
 
+/// Which commits a history scan read, in words for a report's header.
+fn commits_scanned(selection: &Selection) -> String {
+    match selection {
+        Selection::All => {
+            "all: every object, reachable or not (refs, reflogs, the stash, unreachable commits)"
+                .to_string()
+        }
+        Selection::ReachableOnly => "those the refs reach (--reachable-only)".to_string(),
+        Selection::Range { base, tip } => format!("{base}..{tip}"),
+        Selection::Unpushed { tip } => {
+            format!("{tip}, less what the remote-tracking refs reach")
+        }
+    }
+}
+
 /// Steps 4-5 of a session: applies the baseline, the severity threshold and verification to
 /// what `collect` gave, and emits the report; returns the exit status.
 pub(crate) fn report(
@@ -381,6 +409,7 @@ pub(crate) fn report(
         notes: source_notes,
         scanned,
         footer,
+        target,
         ..
     } = collected;
     if !preexisting.is_empty()
@@ -430,6 +459,7 @@ pub(crate) fn report(
     report.preexisting = preexisting;
     report.show_suppressed = opts.show_suppressed;
     report.footer = footer;
+    report.target = target;
     report.notes.extend(setup.notes.iter().cloned());
     report.notes.extend(report_notes);
     let mut stale = 0;

@@ -31,6 +31,21 @@ pub fn emit(opts: &ScanOptions, report: &Report<'_>, notes: Notes<'_>) -> Result
             }
             r.body
         }
+        Format::Html => {
+            if opts.redaction == Redaction::Plain {
+                notes(
+                    "credsweep: note: --no-redact does not apply to HTML: secrets are never written into it in full"
+                        .to_string(),
+                );
+            }
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let generated = crate::sources::history::provenance::rfc3339_utc(
+                i64::try_from(now).unwrap_or(i64::MAX),
+            );
+            report::html::render(report, &generated)
+        }
     };
     match &opts.output {
         Some(path) => {

@@ -120,9 +120,9 @@ fn redact_rule_texts(rules: &mut RuleSet) {
 }
 
 /// Whether repository strings (rule texts, paths, messages) are redacted in the report: unless
-/// `--no-redact`, and always in SARIF, which never holds a secret.
+/// `--no-redact`, and always in SARIF and HTML, which never hold a secret.
 pub(crate) fn redacts_repository_strings(opts: &ScanOptions) -> bool {
-    opts.redaction == Redaction::Redact || opts.format == Format::Sarif
+    opts.redaction == Redaction::Redact || matches!(opts.format, Format::Sarif | Format::Html)
 }
 
 /// Everything a scan needs before it reads anything, resolved from options and configuration.

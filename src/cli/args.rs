@@ -49,6 +49,16 @@ pub enum Command {
     /// Accept the current findings (add) or drop accepted ones that match nothing (prune).
     #[command(subcommand)]
     Baseline(BaselineCommand),
+    /// Print a shell completion script, e.g. `credsweep completions bash >
+    /// ~/.local/share/bash-completion/completions/credsweep`.
+    Completions {
+        /// The shell the script is for.
+        #[arg(value_enum, value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), every subcommand and flag: `credsweep man | man -l -`, or
+    /// install it with `credsweep man > ~/.local/share/man/man1/credsweep.1`.
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,6 +108,9 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0, for GitHub code scanning (secrets are never written into it).
     Sarif,
+    /// One self-contained HTML file for an audit: summary, timeline, sortable findings table
+    /// (secrets are never written into it in full, not even with --no-redact).
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -8,6 +8,7 @@
 //! was asked to).
 
 pub mod args;
+mod manual;
 mod progress;
 pub mod resolve;
 pub mod rule_list;
@@ -134,6 +135,14 @@ pub fn run(cli: Cli) -> Result<i32> {
             let outcome = app::baseline_update::run(&opts, source, update, &mut note);
             drop(bar);
             finish(outcome?)
+        }
+        Command::Completions { shell } => {
+            write_stdout(&manual::completions(shell))?;
+            Ok(EXIT_CLEAN)
+        }
+        Command::Man => {
+            write_stdout(&manual::manual()?)?;
+            Ok(EXIT_CLEAN)
         }
         Command::Rules(RulesCommand::List { rules, format }) => {
             let mut sink = note;

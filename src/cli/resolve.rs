@@ -78,6 +78,7 @@ pub(crate) fn scan_options(a: &ScanArgs) -> ScanOptions {
             Format::Text => app::Format::Text,
             Format::Json => app::Format::Json,
             Format::Sarif => app::Format::Sarif,
+            Format::Html => app::Format::Html,
         },
         sarif: SarifOptions {
             all_rules: a.sarif_all_rules,

@@ -1,10 +1,11 @@
-//! Reports: a finished scan ([`Report`]) rendered as text for people, JSON for programs, or SARIF
-//! for code-scanning services.
+//! Reports: a finished scan ([`Report`]) rendered as text for people, JSON for programs, SARIF
+//! for code-scanning services, or one HTML file for an audit.
 //!
 //! Every renderer gets findings already sorted (see [`Report::new`]) and a [`Redaction`](crate::finding::Redaction) choice,
 //! so the same input gives byte-identical output whatever the thread count, and no renderer can
 //! forget to redact.
 
+pub mod html;
 pub mod json;
 pub mod sarif;
 pub mod text;
@@ -54,6 +55,15 @@ impl ScanKind {
     }
 }
 
+/// What a scan read, in words for a report's header (the HTML report shows it).
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    /// The repository's top, the paths scanned as given, or `<stdin>`.
+    pub roots: Vec<String>,
+    /// For a repository: which commits were read (`all of them ...`, `A..B`, the index).
+    pub commits: Option<String>,
+}
+
 /// A finished scan.
 pub struct Report<'a> {
     pub kind: ScanKind,
@@ -72,6 +82,8 @@ pub struct Report<'a> {
     /// Staged scans: secrets the changed files already held in `HEAD`. Listed, never failing
     /// the scan: the commit does not add them.
     pub preexisting: Vec<Finding>,
+    /// What was scanned (empty unless the session says).
+    pub target: Target,
 }
 
 impl<'a> Report<'a> {
@@ -99,6 +111,7 @@ impl<'a> Report<'a> {
             show_suppressed: false,
             footer: None,
             preexisting: Vec::new(),
+            target: Target::default(),
         }
     }
 

@@ -16,7 +16,7 @@ use super::ignore_files::IgnoreRules;
 use crate::finding::{Finding, Location};
 use crate::scan::{ScanContext, SkipReason, Summary};
 use crate::scanner::PathFilter;
-use crate::window::scan_reader;
+use crate::window::{ReadBuffers, scan_input, scan_reader};
 
 #[derive(Debug, Clone)]
 pub struct TreeOptions {
@@ -91,7 +91,7 @@ fn walk(
             found,
             findings: Vec::new(),
             summary: Summary::default(),
-            buf: Vec::new(),
+            bufs: ReadBuffers::default(),
         };
         Box::new(move |entry| {
             worker.visit(ctx, entry);
@@ -110,7 +110,7 @@ struct WalkThread<'a> {
     found: &'a Mutex<(Vec<Finding>, Summary)>,
     findings: Vec<Finding>,
     summary: Summary,
-    buf: Vec<u8>,
+    bufs: ReadBuffers,
 }
 
 impl WalkThread<'_> {
@@ -140,7 +140,7 @@ impl WalkThread<'_> {
                     ctx,
                     e.path(),
                     &path,
-                    &mut self.buf,
+                    &mut self.bufs,
                     &mut self.summary,
                     &mut self.findings,
                 )
@@ -169,33 +169,35 @@ impl Drop for WalkThread<'_> {
 }
 
 /// Scans one regular file, in windows ([`crate::window`]) and up to the size cap if one was
-/// asked for. `buf` is scratch space reused from file to file, so a walk does not allocate (and
-/// fault in) a fresh buffer per file, nor keep more than one window per thread.
+/// asked for. `bufs` is scratch space reused from file to file, so a walk does not allocate (and
+/// fault in) fresh buffers per file, nor keep more than one window per thread. A file is opened
+/// and read, and nothing else is asked of the system: its size only if the cap cut it.
 pub(crate) fn scan_file(
     ctx: &ScanContext<'_>,
     fs_path: &Path,
     path: &str,
-    buf: &mut Vec<u8>,
+    bufs: &mut ReadBuffers,
     summary: &mut Summary,
     out: &mut Vec<Finding>,
 ) {
-    if buf.capacity() > KEEP_BUFFER {
-        *buf = Vec::new();
+    if bufs.rest.capacity() > KEEP_BUFFER {
+        bufs.rest = Vec::new();
     }
     let read = File::open(fs_path).and_then(|mut file| {
-        let size = file.metadata()?.len();
-        // A file that fits one window is read with one allocation of its size.
-        buf.clear();
-        buf.reserve(size.min(ctx.max_file_size).min(ctx.window_size as u64 + 1) as usize);
-        let outcome = scan_reader(
+        let outcome = scan_input(
             ctx,
             &mut file,
             &Location::Path(path.to_string()),
             PathFilter::Path(path),
-            buf,
+            bufs,
             summary,
             out,
         )?;
+        let size = if outcome.capped {
+            file.metadata().map_or(0, |m| m.len())
+        } else {
+            outcome.bytes
+        };
         Ok((outcome, size))
     });
     match read {

@@ -22,6 +22,10 @@
 //! An archive needs all its bytes: one up to [`archive::Options::max_member_size`] is read whole
 //! and opened; a larger one is scanned as plain windows and named in the summary's skips.
 //!
+//! A directory walk reads file after file: [`scan_input`] reads each into a first block kept from
+//! file to file ([`ReadBuffers`]), with no `stat` and nothing zeroed per file, and scans a file
+//! that ends within it from there; a longer one goes on through [`scan_reader`].
+//!
 //! The size cap (`--max-file-size`, none by default) is applied here: bytes past it are not
 //! read. Whether the input went on past the cap is in the [`Outcome`]; the caller reports it,
 //! since only it knows the input's real size (a file's) or must drain it (standard input).
@@ -73,11 +77,13 @@ pub fn scan_reader(
     let window = window_size(ctx, reach);
     let cap = ctx.max_file_size;
     buf.clear();
-    let mut limited = Capped { reader, left: cap };
+    // std's `Take` reads into the buffer's spare capacity as it is: a reader of our own would
+    // have every read zero that capacity first.
+    let mut limited = Read::take(reader, cap);
     // One byte past the window tells whether the input is longer than it.
     fill(&mut limited, buf, window + 1)?;
     if buf.len() <= window {
-        let capped = limited.left == 0 && has_more(limited.reader)?;
+        let capped = limited.limit() == 0 && has_more(limited.get_mut())?;
         scan_buffer(ctx, buf, buf.len() as u64, location, filter, summary, out);
         return Ok(Outcome {
             bytes: buf.len() as u64,
@@ -90,7 +96,7 @@ pub fn scan_reader(
         // decoded is named as cut.
         let whole = MAX_WHOLE_UTF16.min(usize::try_from(cap).unwrap_or(usize::MAX));
         fill(&mut limited, buf, whole.saturating_add(1))?;
-        let capped = limited.left == 0 && has_more(limited.reader)?;
+        let capped = limited.limit() == 0 && has_more(limited.get_mut())?;
         if buf.len() > whole {
             buf.truncate(whole);
             summary.skip(
@@ -110,7 +116,7 @@ pub fn scan_reader(
         let whole = usize::try_from(ctx.archives.max_member_size).unwrap_or(usize::MAX);
         fill(&mut limited, buf, whole.saturating_add(1))?;
         if buf.len() <= whole {
-            let capped = limited.left == 0 && has_more(limited.reader)?;
+            let capped = limited.limit() == 0 && has_more(limited.get_mut())?;
             scan_buffer(ctx, buf, buf.len() as u64, location, filter, summary, out);
             return Ok(Outcome {
                 bytes: buf.len() as u64,
@@ -163,12 +169,86 @@ pub fn scan_reader(
         base += next as u64;
         buf.drain(..next);
     }
-    let capped = !windows.skipped && limited.left == 0 && has_more(limited.reader)?;
+    let capped = !windows.skipped && limited.limit() == 0 && has_more(limited.get_mut())?;
     windows.count(base, summary);
     Ok(Outcome {
         bytes: base,
         capped,
     })
+}
+
+/// How much of an input [`scan_input`] reads before it knows whether the input fits one window:
+/// most source files are smaller, and are scanned from this first block as read.
+pub const FIRST_READ: usize = 256 << 10;
+
+/// A walker thread's read buffers, reused from input to input by [`scan_input`].
+#[derive(Debug, Default)]
+pub struct ReadBuffers {
+    /// The first block of each input, zeroed once and kept at its full length: safe Rust reads
+    /// only into initialized bytes, and zeroing a buffer per input would cost a pass over it for
+    /// every small file.
+    first: Vec<u8>,
+    /// [`scan_reader`]'s buffer, for an input longer than the first block.
+    pub rest: Vec<u8>,
+}
+
+/// [`scan_reader`] for inputs read one after another (a directory walk's files): the first
+/// [`FIRST_READ`] bytes (at most a window) are read into `bufs`' first block with plain `read`
+/// calls, no `stat` and no per-input set-up, and an input that ends within them is scanned from
+/// there as one buffer. A longer input goes on through [`scan_reader`], its first block first.
+/// What is found, counted and returned is what [`scan_reader`] finds, counts and returns.
+pub fn scan_input(
+    ctx: &ScanContext<'_>,
+    reader: &mut dyn Read,
+    location: &Location,
+    filter: PathFilter<'_>,
+    bufs: &mut ReadBuffers,
+    summary: &mut Summary,
+    out: &mut Vec<Finding>,
+) -> io::Result<Outcome> {
+    let whole = FIRST_READ.min(window_size(ctx, reach(ctx)));
+    if ctx.max_file_size <= whole as u64 {
+        // A cap within the first block: [`scan_reader`] applies it.
+        return scan_reader(ctx, reader, location, filter, &mut bufs.rest, summary, out);
+    }
+    // One byte past the block tells whether the input is longer than it.
+    if bufs.first.len() != whole + 1 {
+        bufs.first = vec![0; whole + 1];
+    }
+    let got = read_up_to(reader, &mut bufs.first)?;
+    if got <= whole {
+        // The whole input, within one window and under the cap.
+        let data = &bufs.first[..got];
+        scan_buffer(ctx, data, got as u64, location, filter, summary, out);
+        return Ok(Outcome {
+            bytes: got as u64,
+            capped: false,
+        });
+    }
+    let mut rest = Read::chain(&bufs.first[..got], reader);
+    scan_reader(
+        ctx,
+        &mut rest,
+        location,
+        filter,
+        &mut bufs.rest,
+        summary,
+        out,
+    )
+}
+
+/// Reads into `buf` until it is full or the reader ends; returns how much was read.
+fn read_up_to(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match reader.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
 }
 
 /// How far either side of a secret a window must see: the longest multi-line rule's reach on
@@ -401,26 +481,6 @@ fn char_start(buf: &[u8], at: usize) -> usize {
     i
 }
 
-/// A reader that gives at most `left` more bytes.
-struct Capped<'r> {
-    reader: &'r mut dyn Read,
-    left: u64,
-}
-
-impl Read for Capped<'_> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let n = usize::try_from(self.left)
-            .unwrap_or(usize::MAX)
-            .min(out.len());
-        if n == 0 {
-            return Ok(0);
-        }
-        let got = self.reader.read(&mut out[..n])?;
-        self.left -= got as u64;
-        Ok(got)
-    }
-}
-
 /// Reads into `buf` until it holds `want` bytes or the reader ends.
 fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> io::Result<()> {
     if buf.len() >= want {
@@ -535,6 +595,80 @@ mod tests {
         assert_eq!(windowed_summary.scanned, 1);
         assert_eq!(windowed_summary.bytes, data.len() as u64);
         assert!(buf.capacity() <= 2 * window, "one window held at a time");
+    }
+
+    /// A reader that gives at most 1,000 bytes per call, as a pipe or a slow disk may.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.len().min(out.len()).min(1000);
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn scan_input_finds_counts_and_returns_what_scan_reader_does() {
+        let scanner = Scanner::new(RuleSet::builtin().unwrap());
+        let allow = Allowlist::new(Path::new("/"));
+        let ctx = context(&scanner, &allow);
+        let whole = FIRST_READ.min(window_size(&ctx, reach(&ctx)));
+        let line = |i: usize| format!("VOBIZ_AUTH_TOKEN=sk_live_4eC39HqLyjWDarjt{i:04}p7dcFAKE\n");
+        let mut bufs = ReadBuffers::default();
+        // Empty; small; exactly the first block; one byte over it; a token across its end;
+        // several windows.
+        for size in [0, 100, whole, whole + 1, whole + 40, 3 * whole + 17] {
+            let mut data = Vec::new();
+            let mut i = 0;
+            while data.len() < size {
+                data.extend(std::iter::repeat_n(b'z', (i * 7919) % 3000));
+                data.push(b'\n');
+                data.extend(line(i).as_bytes());
+                i += 1;
+            }
+            data.truncate(size);
+            if size == whole + 40 {
+                let token = line(9999);
+                let at = whole - 20;
+                data[at - 1] = b'\n';
+                data[at..at + token.len()].copy_from_slice(token.as_bytes());
+            }
+            let location = Location::Path("f.txt".into());
+            let filter = PathFilter::Path("f.txt");
+            let (mut expected, mut expected_summary) = (Vec::new(), Summary::default());
+            let expected_outcome = scan_reader(
+                &ctx,
+                &mut data.as_slice(),
+                &location,
+                filter,
+                &mut Vec::new(),
+                &mut expected_summary,
+                &mut expected,
+            )
+            .unwrap();
+            let (mut got, mut summary) = (Vec::new(), Summary::default());
+            let outcome = scan_input(
+                &ctx,
+                &mut Trickle(&data),
+                &location,
+                filter,
+                &mut bufs,
+                &mut summary,
+                &mut got,
+            )
+            .unwrap();
+            assert_eq!(outcome, expected_outcome, "size {size}");
+            assert_eq!(places(&got), places(&expected), "size {size}");
+            assert_eq!(
+                (summary.scanned, summary.bytes),
+                (expected_summary.scanned, expected_summary.bytes)
+            );
+            if size > 0 {
+                assert!(!got.is_empty(), "size {size}: tokens found");
+            }
+        }
     }
 
     #[test]

@@ -2,12 +2,17 @@
 //!
 //! A pack entry's header says how many bytes it inflates to, and a delta says how large its base
 //! is and how large its result will be. Decoders allocate those sizes up front, so a 53-byte
-//! entry claiming 2 GiB costs 2 GiB. This pass reads every entry once in a small window (no
-//! allocation sized by a claim): a base object must inflate to exactly its header's size, a
-//! delta's instructions must stay inside its base and produce exactly the result it claims, and
-//! its base must be the size it claims. What fails is damaged, named by id; what passes has a
-//! size that is true, so the decoders may allocate it (or, over the caps, decode a prefix only:
-//! see [`decode_prefix`]).
+//! entry claiming 2 GiB costs 2 GiB. Two depths of reading:
+//!
+//! - a survey (`Survey`) reads headers only, nothing inflated: a claim zlib cannot expand the
+//!   entry's bytes to is damage found without inflating, and the rest is taken on trust, bounded
+//!   by the caller's caps, for the decoder to prove with the inflate that decodes the entry
+//!   anyway (`inflate_exact`, `apply_delta`); a delta's sizes are known only then;
+//! - a whole read (`audit_with_ends`, `Survey::verify`) inflates an entry in a small window
+//!   (no allocation sized by a claim): a base object must inflate to exactly its header's size,
+//!   a delta's instructions must stay inside its base and produce exactly the result it claims,
+//!   and its base must be the size it claims. What fails is damaged, named by id; what passes
+//!   has a size that is true, so it may be decoded a prefix at a time ([`decode_prefix`]).
 
 use std::collections::HashMap;
 
@@ -25,12 +30,17 @@ pub struct Audited {
     pub offset: u64,
     /// The object's kind (a delta's is its chain's base's); `None` when damaged before it was known.
     pub kind: Option<Kind>,
-    /// The object's size once decoded (a delta's result size): true when `problem` is `None`.
+    /// The object's size once decoded (a delta's result size): true when `verified` and
+    /// `problem` is `None`; as claimed for a whole object not `verified`, and 0 (not known yet)
+    /// for such a delta.
     pub size: u64,
     /// Index (in the audit's list) of the delta base.
     pub base: Option<usize>,
     /// Why the entry cannot be decoded, if it cannot.
     pub problem: Option<String>,
+    /// Whether the entry was inflated whole, so that `size` is proven (else it is what the entry
+    /// claims, for the decoder to check as it inflates).
+    pub verified: bool,
 }
 
 /// How one entry is stored.
@@ -360,10 +370,14 @@ impl std::fmt::Display for Stop {
 /// What the audit learnt of one entry by reading it alone.
 struct Read {
     header: Result<Header, String>,
-    /// For a delta: (base size, result size) from its instructions, checked against what they do.
+    /// For a delta: (base size, result size) from its instructions, checked against what they do
+    /// when the entry is read whole.
     delta: Option<(u64, u64)>,
     /// Why the entry cannot be decoded as it stands.
     problem: Option<String>,
+    /// Whether the entry was inflated whole ([`read_entry`]), so its sizes are true; a survey
+    /// ([`survey_entry`]) reads headers only and leaves the proof to the decoder.
+    whole: bool,
 }
 
 /// Checks one delta instruction against the delta's sizes; counts what it produces.
@@ -399,6 +413,7 @@ fn read_entry(pack: &[u8], offset: u64, end: usize, hash_len: usize, z: &mut Dec
                 header,
                 delta: None,
                 problem,
+                whole: true,
             };
         }
     };
@@ -407,6 +422,7 @@ fn read_entry(pack: &[u8], offset: u64, end: usize, hash_len: usize, z: &mut Dec
         return Read {
             header,
             delta: None,
+            whole: true,
             problem: Some(format!(
                 "its header claims {} bytes from {} compressed bytes, more than zlib can expand them to",
                 h.claimed,
@@ -455,32 +471,45 @@ fn read_entry(pack: &[u8], offset: u64, end: usize, hash_len: usize, z: &mut Dec
         header,
         delta,
         problem,
+        whole: true,
     }
 }
 
-/// Audits every entry of a pack. `entries` are (id, offset) pairs from its index; `pack` is the
-/// whole pack file; `in_pack` finds a ref-delta's base. Entries come back sorted by offset.
-pub fn audit_pack(
-    pack: &[u8],
-    entries: &mut [(ObjectId, u64)],
-    hash_len: usize,
-    threads: usize,
-) -> Vec<Audited> {
-    entries.sort_by_key(|e| e.1);
-    let pack_end = pack.len().saturating_sub(hash_len);
-    let ends: Vec<usize> = (0..entries.len())
-        .map(|i| {
-            entries
-                .get(i + 1)
-                .map_or(pack_end, |e| usize::try_from(e.1).unwrap_or(usize::MAX))
-                .min(pack_end)
-        })
-        .collect();
-    audit_with_ends(pack, entries, &ends, hash_len, threads)
+/// Reads an entry's header only: how it is stored and what it claims, nothing inflated. The
+/// claims are not proven here: the decoder that inflates the entry anyway checks them
+/// ([`inflate_exact`], [`apply_delta`]), so each entry's bytes inflate once; a delta's sizes are
+/// left unknown until then. What the header alone shows to be damaged (a claim zlib cannot
+/// expand its bytes to, a header cut off) is read by [`read_entry`], which names the damage.
+fn survey_entry(pack: &[u8], offset: u64, end: usize, hash_len: usize, z: &mut Decompress) -> Read {
+    let Ok(h) = parse_header(pack, offset, hash_len) else {
+        return read_entry(pack, offset, end, hash_len, z);
+    };
+    let data = pack.get(h.data_start..end).unwrap_or_default();
+    if h.claimed > inflatable(data.len() as u64) {
+        return read_entry(pack, offset, end, hash_len, z);
+    }
+    Read {
+        header: Ok(h),
+        delta: None,
+        problem: None,
+        whole: false,
+    }
 }
 
-/// [`audit_pack`] of some entries of a pack, sorted by offset, each ending at `ends[i]` (where
-/// the next entry of the whole pack starts).
+/// A delta's base size and result size, from the start of its instructions (inflated); `None`
+/// if they are cut off or do not fit in 64 bits.
+pub(crate) fn delta_header(delta: &[u8]) -> Option<(u64, u64)> {
+    let mut reader = DeltaReader::default();
+    // Two sizes of at most ten bytes each; only they are wanted, so the first instruction stops
+    // the reading.
+    let head = &delta[..delta.len().min(20)];
+    let _ = reader.feed::<&'static str>(head, &mut |_, _| Err("enough"));
+    reader.header()
+}
+
+/// Audits some entries of a pack (the whole of each read, [`read_entry`]): `entries` are (id,
+/// offset) pairs, sorted by offset, each ending at `ends[i]` (where the next entry of the whole
+/// pack starts); `pack` is the whole pack file.
 pub(crate) fn audit_with_ends(
     pack: &[u8],
     entries: &[(ObjectId, u64)],
@@ -488,8 +517,88 @@ pub(crate) fn audit_with_ends(
     hash_len: usize,
     threads: usize,
 ) -> Vec<Audited> {
+    let reads = read_all(pack, entries, ends, hash_len, threads, read_entry);
+    assemble(entries, &reads)
+}
+
+/// The entries of a pack with their headers read ([`survey_entry`]), some of them read whole
+/// ([`Survey::verify`]).
+pub(crate) struct Survey {
+    /// (id, offset) of every entry, by offset.
+    entries: Vec<(ObjectId, u64)>,
+    /// Where the last entry's bytes end: at the pack's checksum.
+    pack_end: usize,
+    reads: Vec<Read>,
+}
+
+impl Survey {
+    /// Surveys every entry of a pack: `entries` are (id, offset) pairs from its index, `pack`
+    /// the whole pack file.
+    pub fn new(
+        pack: &[u8],
+        mut entries: Vec<(ObjectId, u64)>,
+        hash_len: usize,
+        threads: usize,
+    ) -> Survey {
+        entries.sort_by_key(|e| e.1);
+        let mut survey = Survey {
+            entries,
+            pack_end: pack.len().saturating_sub(hash_len),
+            reads: Vec::new(),
+        };
+        let ends: Vec<usize> = (0..survey.entries.len()).map(|i| survey.end(i)).collect();
+        survey.reads = read_all(
+            pack,
+            &survey.entries,
+            &ends,
+            hash_len,
+            threads,
+            survey_entry,
+        );
+        survey
+    }
+
+    /// Reads entries `which` (indices, by offset) whole, as [`audit_with_ends`] does: what is
+    /// decoded outside the delta tree (over a size cap, a prefix at a time) must have true sizes
+    /// first.
+    pub fn verify(&mut self, pack: &[u8], which: &[usize], hash_len: usize) {
+        let mut z = Decompress::new();
+        for &i in which {
+            if self.reads[i].whole {
+                continue;
+            }
+            self.reads[i] = read_entry(pack, self.entries[i].1, self.end(i), hash_len, &mut z);
+        }
+    }
+
+    /// Every entry as read so far, sorted by offset: kinds from delta chains, sizes as claimed
+    /// (true where [`Audited::verified`]), damage found so far.
+    pub fn audited(&self) -> Vec<Audited> {
+        assemble(&self.entries, &self.reads)
+    }
+
+    /// Where entry `i`'s bytes end in the pack: where the next entry starts, or the checksum.
+    fn end(&self, i: usize) -> usize {
+        self.entries
+            .get(i + 1)
+            .map_or(self.pack_end, |e| {
+                usize::try_from(e.1).unwrap_or(usize::MAX)
+            })
+            .min(self.pack_end)
+    }
+}
+
+/// Reads every entry with `read` (in parallel when there are many), in the order of `entries`.
+fn read_all(
+    pack: &[u8],
+    entries: &[(ObjectId, u64)],
+    ends: &[usize],
+    hash_len: usize,
+    threads: usize,
+    read: fn(&[u8], u64, usize, usize, &mut Decompress) -> Read,
+) -> Vec<Read> {
     let read = |(i, (_, offset)): (usize, &(ObjectId, u64)), z: &mut Decompress| {
-        read_entry(pack, *offset, ends[i], hash_len, z)
+        read(pack, *offset, ends[i], hash_len, z)
     };
     // Scoped threads, all joined before this returns: the decoder that runs next starts its
     // own, and --threads bounds how many exist at once.
@@ -527,23 +636,28 @@ pub(crate) fn audit_with_ends(
     for (i, r) in parts.into_iter().flatten() {
         reads[i] = Some(r);
     }
-    let reads: Vec<Read> = reads
+    reads
         .into_iter()
         .map(|r| {
             r.unwrap_or(Read {
                 header: Err("not read".into()),
                 delta: None,
                 problem: Some("the audit of this entry failed".into()),
+                whole: true,
             })
         })
-        .collect();
+        .collect()
+}
+
+/// The entries' reads joined up: each delta's base found, kinds and damage carried down chains.
+fn assemble(entries: &[(ObjectId, u64)], reads: &[Read]) -> Vec<Audited> {
     let by_offset: HashMap<u64, usize> =
         entries.iter().enumerate().map(|(i, e)| (e.1, i)).collect();
     let by_id: HashMap<ObjectId, usize> =
         entries.iter().enumerate().map(|(i, e)| (e.0, i)).collect();
     let mut out: Vec<Audited> = entries
         .iter()
-        .zip(&reads)
+        .zip(reads)
         .map(|(&(oid, offset), r)| {
             let mut problem = r.problem.clone();
             let mut base = None;
@@ -576,10 +690,11 @@ pub(crate) fn audit_with_ends(
                 size,
                 base,
                 problem,
+                verified: r.whole,
             }
         })
         .collect();
-    resolve_chains(&mut out, &reads);
+    resolve_chains(&mut out, reads);
     out
 }
 
@@ -624,8 +739,10 @@ fn resolve_chains(out: &mut [Audited], reads: &[Read]) {
                 out[c].problem = Some(format!("its delta base {} is damaged", out[b].oid));
                 continue;
             }
-            let claimed_base = reads[c].delta.map_or(0, |d| d.0);
-            if claimed_base != out[b].size {
+            // A delta not read whole has its base's size checked as it is decoded; one read whole
+            // builds on bases read whole (or on whole objects, by their claims).
+            let claimed_base = reads[c].delta.map(|d| d.0);
+            if let Some(claimed_base) = claimed_base.filter(|&s| s != out[b].size) {
                 out[c].problem = Some(format!(
                     "its delta claims a {claimed_base}-byte base, but base {} has {} bytes",
                     out[b].oid, out[b].size
@@ -635,6 +752,123 @@ fn resolve_chains(out: &mut [Audited], reads: &[Read]) {
             out[c].kind = out[b].kind;
         }
     }
+}
+
+/// Inflates the zlib stream at the start of `input` into `out`, which must come to exactly
+/// `claimed` bytes: the proof [`read_entry`] gives, given by the one inflate that decodes the
+/// entry. `out` is a buffer kept between entries: it is grown to `claimed + 1` bytes (one more,
+/// to see a stream that runs past its claim) and never shrunk, so reusing it costs no clearing;
+/// the object is `out[..claimed]`. The caller bounds `claimed`.
+pub(crate) fn inflate_exact(
+    z: &mut Decompress,
+    input: &[u8],
+    claimed: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
+    if out.len() <= claimed {
+        out.resize(claimed + 1, 0);
+    }
+    let room = &mut out[..=claimed];
+    z.reset();
+    loop {
+        let (in_before, out_before) = (z.total_in() as usize, z.total_out() as usize);
+        let status = z
+            .decompress(
+                input.get(in_before..).unwrap_or_default(),
+                &mut room[out_before..],
+                FlushDecompress::None,
+            )
+            .map_err(|_| InflateError::<String>::NotZlib.to_string())?;
+        let total = z.total_out() as usize;
+        if total > claimed {
+            return Err(InflateError::<String>::TooLong {
+                limit: claimed as u64,
+            }
+            .to_string());
+        }
+        match status {
+            Status::StreamEnd if total == claimed => return Ok(()),
+            Status::StreamEnd => {
+                return Err(format!(
+                    "its header says {claimed} bytes, its data inflates to {total}"
+                ));
+            }
+            Status::Ok if total > out_before || z.total_in() as usize > in_before => {}
+            _ => return Err(InflateError::<String>::Truncated.to_string()),
+        }
+    }
+}
+
+/// Applies the delta instructions `delta` (whole, inflated) to `base` (the delta's base, whole
+/// and true), writing the result into `out` (a buffer kept between entries, as in
+/// [`inflate_exact`]). The checks [`read_entry`] and the chain audit make, made while applying:
+/// the delta's base must be `base`'s size, its result at most `max_result` bytes, every copy
+/// inside the base, and the instructions must end whole, having produced exactly the result they
+/// claim. Returns the result's size (the object is `out[..size]`). `base_id` names the base in
+/// what goes wrong.
+pub(crate) fn apply_delta(
+    base: &[u8],
+    base_id: &ObjectId,
+    delta: &[u8],
+    max_result: u64,
+    out: &mut Vec<u8>,
+) -> Result<usize, String> {
+    let mut reader = DeltaReader::default();
+    let mut produced = 0u64;
+    let mut ready = false;
+    let mut apply = |op: Op<'_>, sizes: (u64, u64)| -> Result<(), String> {
+        if !ready {
+            let (base_size, result_size) = sizes;
+            if base_size != base.len() as u64 {
+                return Err(format!(
+                    "its delta claims a {base_size}-byte base, but base {base_id} has {} bytes",
+                    base.len()
+                ));
+            }
+            if result_size > max_result {
+                return Err(format!(
+                    "its delta claims a {result_size}-byte result, more than credsweep decodes here ({max_result} bytes)"
+                ));
+            }
+            let result_size = result_size as usize;
+            if out.len() < result_size {
+                out.resize(result_size, 0);
+            }
+            ready = true;
+        }
+        let at = produced as usize;
+        check_op(&op, sizes, &mut produced)?;
+        // `check_op` bounds the copy by the base and the total by the result's size.
+        let piece = match op {
+            Op::Copy { offset, len } => &base[offset as usize..(offset + len) as usize],
+            Op::Insert(b) => b,
+        };
+        out[at..produced as usize].copy_from_slice(piece);
+        Ok(())
+    };
+    reader.feed(delta, &mut apply)?;
+    let Some((_, result_size)) = reader.header().filter(|_| reader.complete()) else {
+        return Err("its delta instructions are cut off".into());
+    };
+    if produced != result_size {
+        return Err(format!(
+            "its delta claims a {result_size}-byte result, its instructions produce {produced}"
+        ));
+    }
+    if result_size > max_result {
+        // No instruction ran, so the sizes were not checked above.
+        return Err(format!(
+            "its delta claims a {result_size}-byte result, more than credsweep decodes here ({max_result} bytes)"
+        ));
+    }
+    if !ready && reader.header().is_some_and(|(b, _)| b != base.len() as u64) {
+        let (base_size, _) = reader.header().unwrap_or_default();
+        return Err(format!(
+            "its delta claims a {base_size}-byte base, but base {base_id} has {} bytes",
+            base.len()
+        ));
+    }
+    Ok(produced as usize)
 }
 
 /// Decodes entry `i` (audited, without problems) of `pack` to at most `want` bytes: a base
@@ -905,6 +1139,118 @@ mod tests {
         // Type 5 exists nowhere.
         assert!(parse_header(&[0x50], 0, 20).unwrap_err().contains("type 5"));
         assert!(parse_header(&[], 0, 20).is_err());
+    }
+
+    fn zlib(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut w =
+            gix::zlib::stream::deflate::Write::new(Vec::new(), gix::zlib::Compression::DEFAULT);
+        w.write_all(data).unwrap();
+        w.flush().unwrap();
+        w.into_inner()
+    }
+
+    #[test]
+    fn inflating_once_proves_the_claimed_size() {
+        let data = b"some text to compress, some text to compress\n".repeat(20);
+        let z = &mut Decompress::new();
+        let stream = zlib(&data);
+        // A buffer kept from a larger object: what lies past the claim is not read.
+        let mut out = vec![7u8; 5000];
+        inflate_exact(z, &stream, data.len(), &mut out).unwrap();
+        assert_eq!(&out[..data.len()], &data[..]);
+        let n = data.len();
+        assert_eq!(
+            inflate_exact(z, &stream, n + 10, &mut out).unwrap_err(),
+            format!("its header says {} bytes, its data inflates to {n}", n + 10)
+        );
+        assert_eq!(
+            inflate_exact(z, &stream, n - 1, &mut Vec::new()).unwrap_err(),
+            format!("its header says {} bytes, its data inflates to more", n - 1)
+        );
+        assert_eq!(
+            inflate_exact(z, &stream[..stream.len() / 2], n, &mut out).unwrap_err(),
+            "its data ends before its zlib stream does"
+        );
+        assert_eq!(
+            inflate_exact(z, b"not zlib at all", n, &mut out).unwrap_err(),
+            "its data is not valid zlib"
+        );
+        // The same stream again, after the failures: the state was reset.
+        inflate_exact(z, &stream, n, &mut out).unwrap();
+        assert_eq!(&out[..n], &data[..]);
+    }
+
+    #[test]
+    fn applying_a_delta_checks_what_the_audit_checks() {
+        let base = b"0123456789abcdef";
+        let id = ObjectId::null(gix::hash::Kind::Sha1);
+        let mut out = vec![b'x'; 64];
+        // Copy 4 bytes from offset 10, insert "!!": "abcd!!".
+        let good = [16, 6, 0x91, 10, 4, 2, b'!', b'!'];
+        assert_eq!(apply_delta(base, &id, &good, 100, &mut out), Ok(6));
+        assert_eq!(&out[..6], b"abcd!!");
+        let fails = |delta: &[u8], max: u64| apply_delta(base, &id, delta, max, &mut Vec::new());
+        assert!(
+            fails(&good, 5)
+                .unwrap_err()
+                .contains("6-byte result, more than")
+        );
+        // A copy past the base's end.
+        let outside = [16, 6, 0x91, 14, 4, 2, b'!', b'!'];
+        assert!(
+            fails(&outside, 100)
+                .unwrap_err()
+                .contains("copies bytes 14..18")
+        );
+        // Sizes that lie: the base's, the result's (both ways), and an instruction cut off.
+        assert!(
+            fails(&[17, 6, 0x91, 10, 4, 2, b'!', b'!'], 100)
+                .unwrap_err()
+                .contains("claims a 17-byte base")
+        );
+        assert!(
+            fails(&[16, 7, 0x91, 10, 4, 2, b'!', b'!'], 100)
+                .unwrap_err()
+                .contains("produce 6")
+        );
+        assert!(
+            fails(&[16, 5, 0x91, 10, 4, 2, b'!', b'!'], 100)
+                .unwrap_err()
+                .contains("produce more than the 5 bytes")
+        );
+        assert_eq!(
+            fails(&good[..7], 100).unwrap_err(),
+            "its delta instructions are cut off"
+        );
+        // No instruction at all: the sizes are still checked.
+        assert!(fails(&[17, 0], 100).unwrap_err().contains("17-byte base"));
+        assert_eq!(apply_delta(base, &id, &[16, 0], 100, &mut out), Ok(0));
+    }
+
+    #[test]
+    fn a_survey_takes_claims_on_trust_and_a_verify_proves_them() {
+        // A 12-byte pack header, a blob claiming 10 bytes more than it holds, a 20-byte trailer.
+        let data = b"hello, plain text\n".repeat(3);
+        let mut pack = vec![0u8; 12];
+        let claimed = data.len() as u64 + 10;
+        pack.push(0xb0 | (claimed & 15) as u8);
+        pack.push((claimed >> 4) as u8);
+        pack.extend(zlib(&data));
+        pack.extend([0u8; 20]);
+        let id = ObjectId::null(gix::hash::Kind::Sha1);
+        let mut survey = Survey::new(&pack, vec![(id, 12)], 20, 1);
+        let a = &survey.audited()[0];
+        assert!(a.problem.is_none() && !a.verified && a.size == claimed);
+        survey.verify(&pack, &[0], 20);
+        let a = &survey.audited()[0];
+        assert!(a.verified);
+        assert!(
+            a.problem
+                .as_deref()
+                .is_some_and(|p| p.contains(&format!("header says {claimed} bytes"))),
+            "{a:?}"
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::graph::{CommitGraph, CommitIdx};
 use super::head::HeadBlobs;
 use super::refs::Tip;
 use super::scoped::ScopedPaths;
-use super::walk;
+use super::{skeleton, walk};
 
 /// One place a blob with findings sits in history.
 #[derive(Debug, Clone)]
@@ -40,6 +40,8 @@ pub(crate) struct Options<'a> {
     /// The paths path-scoped rules name: blobs there are located too, and collected, since
     /// the blob scan ran those rules on no blob.
     pub scoped: Option<&'a ScopedPaths<'a>>,
+    /// Threads for the pass that reads every tree ([`skeleton::read`]).
+    pub threads: usize,
 }
 
 /// Where blobs sit in history.
@@ -61,15 +63,34 @@ pub(crate) fn in_history(
     errors: &mut Vec<ObjectError>,
 ) -> Outcome {
     let Options {
+        scoped, threads, ..
+    } = *opts;
+    // Every tree read once in pack order, rather than by id through delta chains; by id when
+    // the skeleton cannot be built here.
+    let walker = match skeleton::read(repo, threads, targets, scoped) {
+        Some(s) => walk::Trees::Skeleton(s),
+        None => walk::Trees::Read(walk::TreeWalker::new(repo)),
+    };
+    walking(walker, opts, targets, errors)
+}
+
+/// [`in_history`] with the trees `walker` gives.
+pub(crate) fn walking(
+    mut walker: walk::Trees<'_>,
+    opts: &Options<'_>,
+    targets: &HashSet<ObjectId>,
+    errors: &mut Vec<ObjectError>,
+) -> Outcome {
+    let Options {
         graph,
         tips,
         label,
         scoped,
+        ..
     } = *opts;
     let mut at_scoped = HashSet::default();
     let reachable = graph.topo(|c| label[c as usize].is_some());
     let dangling = graph.topo(|c| label[c as usize].is_none());
-    let mut walker = walk::TreeWalker::new(repo);
     let mut places = HashMap::default();
     walk::places(
         &mut walker,
@@ -91,7 +112,7 @@ pub(crate) fn in_history(
         &mut at_scoped,
         &mut places,
     );
-    errors.append(&mut walker.errors);
+    errors.append(walker.errors());
 
     let ref_of = |c: CommitIdx| {
         label[c as usize].map_or_else(
@@ -120,7 +141,7 @@ pub(crate) fn in_history(
         &mut at_scoped,
         &mut out,
     );
-    errors.append(&mut walker.errors);
+    errors.append(walker.errors());
     Outcome {
         places: out,
         at_scoped,
@@ -130,7 +151,7 @@ pub(crate) fn in_history(
 /// Refs naming a tree or a blob directly: rare, but then the ref is the only provenance. Their
 /// places come after every commit's (`base` on).
 fn named_by_refs(
-    walker: &mut walk::TreeWalker<'_>,
+    walker: &mut walk::Trees<'_>,
     tips: &[Tip],
     base: usize,
     targets: &HashSet<ObjectId>,

@@ -19,7 +19,9 @@
 //!    (`locate::Located`) and whether the head holds them; the same tree walk collects the blobs
 //!    at paths path-scoped rules name, which are then scanned again with every rule
 //!    (`blobs::Outcome::rescan_scoped`). A clean history with no path-scoped rule pays for no
-//!    tree walk.
+//!    tree walk. Over a whole history the walk runs in memory, over a skeleton of every tree
+//!    (`skeleton`: subtrees and the blob entries of interest) read once in pack order, as
+//!    the blob pass reads blobs, rather than tree by tree through delta chains.
 //! 4. **group** (`group`): one finding per secret, at its first appearance, with a count of
 //!    the other places; path-scoped rules and path and commit allow-lists apply here.
 //!
@@ -51,6 +53,7 @@ pub(crate) mod range;
 pub mod refs;
 pub mod repo;
 pub(crate) mod scoped;
+pub(crate) mod skeleton;
 pub(crate) mod walk;
 
 use anyhow::{Result, bail};
@@ -289,6 +292,7 @@ fn scan_whole(
                 tips: &tips,
                 label: &label,
                 scoped: scoped.as_ref(),
+                threads: opts.threads,
             },
             &scanned.targets(),
             errors,

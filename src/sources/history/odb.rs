@@ -7,16 +7,24 @@
 //! with checksum verification skipped since a scan reads, and does not vouch for, the pack.
 //! Loose objects and alternates get a pass of their own.
 //!
+//! A pack's entries are untrusted: before the tree is decoded, a survey ([`audit::Survey`])
+//! reads every entry's header (nothing inflated), which bounds every claimed size by what zlib
+//! can expand the entry's bytes to, and a whole object's by the caps; the decode then proves
+//! each claim with the same inflate that decodes the entry, so each entry is inflated once. What
+//! is over a cap (known from the header, or for a delta once its instructions are inflated) is
+//! read whole first, then decoded a prefix at a time.
+//!
 //! An object stored twice (in two packs, or packed and loose) is visited once: in the first pack
 //! that holds it, or loose only if no pack does. Commits are decoded on the way too: history
 //! walks then need no second pass over them.
 //!
-//! A corrupt object does not end the scan: a pack whose delta tree cannot be decoded is read
-//! again object by object, and each object that still fails is reported with its id.
+//! A corrupt object does not end the scan: it is reported with its id (and the deltas built on
+//! it), and the rest of its pack is decoded; a pack whose decoding threads fail is read again
+//! object by object.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result};
 use gix::ObjectId;
@@ -449,20 +457,20 @@ pub(crate) fn visit_blobs<V: BlobVisitor>(
         + loose.iter().map(|(_, ids)| ids.len() as u64).sum::<u64>();
     opts.progress.start(total);
 
-    let interrupt = AtomicBool::new(false);
     for (n, (index, data)) in indices.iter().zip(&packs).enumerate() {
         let make_worker = || decode_thread(&visitor, hash, opts, &indices[..n], &present, &shared);
         let plan = plan_pack(index, data, hash, opts);
         let skipped: HashSet<ObjectId> = plan.outside.iter().map(|&i| plan.audit[i].oid).collect();
         out.errors.extend(plan.errors.iter().cloned());
-        let result = decode_tree(data, &plan, hash, opts, &interrupt, make_worker());
+        let result = decode_tree(data, &plan, hash, opts, make_worker());
         let delivered =
             std::mem::take(&mut shared.lock().unwrap_or_else(|p| p.into_inner()).delivered);
-        decode_outside(data, &plan, hash, opts, make_worker());
+        decode_outside(data, &plan.audit, &plan.prefix, hash, opts, make_worker());
         // Entries neither decoded nor visited still count as done for the progress bar.
         for _ in plan.prefix.len()..plan.outside.len() {
             opts.progress.object(0);
         }
+        let result = result.map(|late| decode_late(data, &plan, &late, hash, opts, make_worker()));
         if let Err(e) = result {
             out.errors.push(ObjectError::other(format!(
                 "pack {} is damaged ({e}); its objects were read one by one",
@@ -629,8 +637,10 @@ fn reread_pack<V: BlobVisitor>(
     }
 }
 
-/// What to do with each entry of a pack, from its audit ([`audit::audit_pack`]).
+/// What to do with each entry of a pack, from its survey ([`audit::Survey`]).
 struct Plan {
+    /// Every entry, by offset: sizes as claimed, proven for those read whole (`verified`): the
+    /// entries of `prefix` and the bases they build on.
     audit: Vec<audit::Audited>,
     /// Entries left out of the delta tree (by index into `audit`): damaged, too large to decode
     /// whole, or not wanted (`--reachable-only`), and the deltas that build on them.
@@ -651,10 +661,75 @@ fn plan_pack(
     let bytes = data
         .entry_slice(0..data.data_len() as u64)
         .unwrap_or_default();
-    let mut entries: Vec<(ObjectId, u64)> = index.iter().map(|e| (e.oid, e.pack_offset)).collect();
-    let audit = audit::audit_pack(bytes, &mut entries, hash.len_in_bytes(), opts.threads);
+    let entries: Vec<(ObjectId, u64)> = index.iter().map(|e| (e.oid, e.pack_offset)).collect();
+    let hash_len = hash.len_in_bytes();
+    let mut survey = audit::Survey::new(bytes, entries, hash_len, opts.threads);
+    let mut audit = survey.audited();
+    let (mut needed, mut heavy) = triage(&audit, opts);
+    // What is decoded outside the delta tree is decoded a prefix at a time, trusting the sizes
+    // it and its bases claim: those are read whole first. They are few (blobs over the cap), so
+    // their second inflate costs little; everything else is proven as the delta tree decodes it.
+    let mut whole = Vec::new();
+    let mut marked = vec![false; audit.len()];
+    for i in 0..audit.len() {
+        if !(needed[i] && heavy[i] && audit[i].problem.is_none() && !audit[i].verified) {
+            continue;
+        }
+        let mut c = Some(i);
+        while let Some(j) = c.filter(|&j| !marked[j]) {
+            marked[j] = true;
+            whole.push(j);
+            c = audit[j].base;
+        }
+    }
+    if !whole.is_empty() {
+        whole.sort_unstable();
+        survey.verify(bytes, &whole, hash_len);
+        audit = survey.audited();
+        (needed, heavy) = triage(&audit, opts);
+    }
+    drop(survey);
+    let mut plan = Plan {
+        outside: Vec::new(),
+        prefix: Vec::new(),
+        errors: Vec::new(),
+        audit: Vec::new(),
+    };
+    for (i, a) in audit.iter().enumerate() {
+        if !needed[i] {
+            plan.outside.push(i);
+            continue;
+        }
+        if !heavy[i] {
+            continue;
+        }
+        plan.outside.push(i);
+        let id = a.oid;
+        match (&a.problem, a.kind) {
+            (Some(p), _) => plan.errors.push(damaged_at(id, data.path(), p)),
+            (None, Some(Kind::Blob)) => plan.prefix.push(i),
+            (None, kind) => plan.errors.push(too_large(id, kind, a.size)),
+        }
+    }
+    plan.audit = audit;
+    plan
+}
+
+/// The error for object `id`, not a blob, whose size is over what a scan reads for one.
+fn too_large(id: ObjectId, kind: Option<Kind>, size: u64) -> ObjectError {
+    ObjectError::new(
+        id,
+        format!(
+            "{} {id} has {size} bytes, more than credsweep reads for one (64 MiB); not read",
+            kind.map_or("object".to_string(), |k| k.to_string()),
+        ),
+    )
+}
+
+/// Which entries a scan needs (non-blobs, blobs `only` lets through, and every base they build
+/// on), and which are heavy: damaged or over a size cap, themselves or down their chain.
+fn triage(audit: &[audit::Audited], opts: &Options<'_>) -> (Vec<bool>, Vec<bool>) {
     let n = audit.len();
-    // Needed: non-blobs, and blobs `only` lets through, and every base they build on.
     let mut needed = vec![false; n];
     for (i, a) in audit.iter().enumerate() {
         let wanted = match (a.kind, opts.only) {
@@ -676,7 +751,7 @@ fn plan_pack(
             }
         }
     }
-    // Too large or damaged, themselves or down their chain (`None`: not known yet).
+    // `None`: not known yet.
     let mut heavy: Vec<Option<bool>> = vec![None; n];
     let own = |a: &audit::Audited| {
         a.problem.is_some()
@@ -706,119 +781,312 @@ fn plan_pack(
             heavy[j] = Some(verdict);
         }
     }
-    let mut plan = Plan {
-        outside: Vec::new(),
-        prefix: Vec::new(),
-        errors: Vec::new(),
-        audit: Vec::new(),
-    };
-    for (i, a) in audit.iter().enumerate() {
-        if !needed[i] {
-            plan.outside.push(i);
-            continue;
-        }
-        if heavy[i] != Some(true) {
-            continue;
-        }
-        plan.outside.push(i);
-        let id = a.oid;
-        match (&a.problem, a.kind) {
-            (Some(p), _) => plan.errors.push(ObjectError::new(
-                id,
-                format!("object {id} in {} is damaged: {p}", data.path().display()),
-            )),
-            (None, Some(Kind::Blob)) => plan.prefix.push(i),
-            (None, kind) => plan.errors.push(ObjectError::new(
-                id,
-                format!(
-                    "{} {id} has {} bytes, more than credsweep reads for one (64 MiB); not read",
-                    kind.map_or("object".to_string(), |k| k.to_string()),
-                    a.size
-                ),
-            )),
-        }
-    }
-    plan.audit = audit;
-    plan
+    (needed, heavy.into_iter().map(|h| h == Some(true)).collect())
 }
 
-/// An entry of the delta tree.
-struct Item {
-    oid: ObjectId,
-    offset: u64,
-}
+/// A decoding buffer larger than this is let go once the entries that use it are done, so a
+/// thread keeps only small buffers between delta trees.
+const KEEP_BUFFER: usize = 1 << 20;
 
-/// Decodes the entries the plan leaves in the delta tree, each base once, in parallel.
+/// The largest decoding buffer a thread keeps from one delta tree to the next.
+const KEEP_BETWEEN_TREES: usize = 128 << 10;
+
+/// Decodes the entries the plan leaves in the delta tree, each base once, its deltas applied to
+/// it while it is held, trees shared out between `opts.threads` threads, the largest first.
+///
+/// Each entry's bytes are inflated once, and that inflate proves what the survey took on trust:
+/// an object inflates to exactly the size its header claims, a delta's base is the size it says,
+/// its copies stay inside that base and it produces exactly the result it claims
+/// ([`audit::inflate_exact`], [`audit::apply_delta`]). An entry that fails is named as damaged,
+/// with the deltas built on it; the rest of the pack is decoded. A delta whose result turns out
+/// to be over its cap is left, with the deltas built on it, for [`decode_late`]: they are
+/// returned. Fails only if a thread does.
 fn decode_tree<V: BlobVisitor>(
     data: &pack::data::File,
     plan: &Plan,
     hash: gix::hash::Kind,
     opts: &Options<'_>,
-    interrupt: &AtomicBool,
-    mut worker: DecodeThread<'_, V>,
-) -> std::result::Result<(), String> {
-    let outside: std::collections::HashSet<usize> = plan.outside.iter().copied().collect();
-    let inside: Vec<Item> = plan
-        .audit
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !outside.contains(i))
-        .map(|(_, a)| Item {
-            oid: a.oid,
-            offset: a.offset,
-        })
-        .collect();
-    if inside.is_empty() {
-        return Ok(());
+    worker: DecodeThread<'_, V>,
+) -> std::result::Result<Vec<usize>, String> {
+    let bytes = data
+        .entry_slice(0..data.data_len() as u64)
+        .unwrap_or_default();
+    let audit = &plan.audit;
+    let n = audit.len();
+    let mut inside = vec![true; n];
+    for &i in &plan.outside {
+        inside[i] = false;
     }
-    let by_id: gix::hashtable::HashMap<ObjectId, u64> =
-        inside.iter().map(|i| (i.oid, i.offset)).collect();
-    let tree = pack::cache::delta::Tree::from_offsets_in_pack(
-        data.path(),
-        inside.into_iter(),
-        &|item: &Item| item.offset,
-        &|id| Ok(by_id.get(id).copied()),
-        &mut gix::progress::Discard,
-        interrupt,
-        hash,
-    )
-    .map_err(|e| e.to_string())?;
-    // Every size in the tree is true and under the caps; the limit only backs the audit up.
-    let limit = opts.max_blob.max(MAX_OTHER);
-    let mut size_progress = gix::progress::Discard;
-    tree.traverse(
-        |slice, pack: &pack::data::File| pack.entry_slice(slice),
-        data,
-        data.pack_end() as u64,
-        move |item: &mut Item, _: &dyn gix::progress::Progress, ctx| {
-            if let Some(kind) = ctx.entry.header.as_kind() {
-                worker.object(
-                    item.oid,
-                    kind,
-                    ctx.decompressed,
-                    ctx.decompressed.len() as u64,
-                );
+    // The deltas built on each entry: `kids[starts[i]..starts[i + 1]]` (u32: a pack index
+    // counts its entries in 32 bits).
+    let mut starts = vec![0u32; n + 1];
+    for (i, a) in audit.iter().enumerate() {
+        if let Some(b) = a.base.filter(|_| inside[i]) {
+            starts[b + 1] += 1;
+        }
+    }
+    for i in 0..n {
+        starts[i + 1] += starts[i];
+    }
+    let mut kids = vec![0u32; starts[n] as usize];
+    let mut cursor = starts.clone();
+    for (i, a) in audit.iter().enumerate() {
+        if let Some(b) = a.base.filter(|_| inside[i]) {
+            kids[cursor[b] as usize] = i as u32;
+            cursor[b] += 1;
+        }
+    }
+    drop(cursor);
+    let tree = DeltaTree {
+        starts,
+        kids,
+        bytes,
+        plan,
+        path: data.path(),
+        hash_len: hash.len_in_bytes(),
+        max_blob: opts.max_blob,
+    };
+    let roots = tree.largest_first((0..n).filter(|&i| inside[i] && audit[i].base.is_none()));
+    drop(inside);
+
+    let next = AtomicUsize::new(0);
+    let threads = opts.threads.clamp(1, roots.len().max(1));
+    let finished = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let mut worker = worker.clone();
+                let (tree, roots, next) = (&tree, &roots, &next);
+                scope.spawn(move || {
+                    let mut state = TreeThread::default();
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&root) = roots.get(k) else { break };
+                        tree.decode_from(root, &mut state, &mut worker);
+                    }
+                    state.late
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join())
+            .collect::<std::result::Result<Vec<Vec<usize>>, _>>()
+    });
+    match finished {
+        Ok(late) => Ok(late.concat()),
+        Err(_) => Err("a decoding thread failed".into()),
+    }
+}
+
+/// The entries of a pack's delta tree and how to reach their bytes.
+struct DeltaTree<'a> {
+    starts: Vec<u32>,
+    kids: Vec<u32>,
+    bytes: &'a [u8],
+    plan: &'a Plan,
+    path: &'a Path,
+    hash_len: usize,
+    max_blob: u64,
+}
+
+/// A tree-decoding thread's buffers, kept from one entry to the next.
+#[derive(Default)]
+struct TreeThread {
+    z: gix::zlib::Decompress,
+    /// The object decoded at each depth of the current chain: `levels[d][..lens[d]]`.
+    levels: Vec<Vec<u8>>,
+    lens: Vec<usize>,
+    /// A delta's instructions, inflated.
+    delta: Vec<u8>,
+    /// Entries to decode, with their depth.
+    stack: Vec<(usize, usize)>,
+    /// Deltas found over their cap, and the deltas built on them.
+    late: Vec<usize>,
+}
+
+/// What became of an entry of the delta tree.
+enum Decoded {
+    /// Decoded: its kind and size (the object is the first `size` bytes of its level's buffer).
+    Object(Kind, usize),
+    /// A delta whose result is over its cap: for [`decode_late`].
+    OverCap,
+}
+
+impl DeltaTree<'_> {
+    fn kids(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+        self.kids[self.starts[i] as usize..self.starts[i + 1] as usize]
+            .iter()
+            .map(|&k| k as usize)
+    }
+
+    /// `roots` ordered by the size of their trees (in entries), largest first: so that no
+    /// thread is left with a large tree at the end.
+    fn largest_first(&self, roots: impl Iterator<Item = usize>) -> Vec<usize> {
+        let mut roots: Vec<usize> = roots.collect();
+        let audit = &self.plan.audit;
+        let mut weight = vec![1u32; audit.len()];
+        let mut order = Vec::with_capacity(audit.len());
+        let mut stack = Vec::new();
+        for &r in &roots {
+            stack.push(r);
+            while let Some(i) = stack.pop() {
+                order.push(i as u32);
+                stack.extend(self.kids(i));
             }
-            Ok(())
-        },
-        pack::cache::delta::traverse::Options {
-            object_progress: Box::new(gix::progress::Discard),
-            size_progress: &mut size_progress,
-            thread_limit: Some(opts.threads),
-            should_interrupt: interrupt,
-            object_hash: hash,
-            alloc_limit_bytes: usize::try_from(limit).ok(),
-        },
+        }
+        for &i in order.iter().rev() {
+            if let Some(b) = audit[i as usize].base {
+                weight[b] = weight[b].saturating_add(weight[i as usize]);
+            }
+        }
+        roots.sort_by_key(|&r| std::cmp::Reverse(weight[r]));
+        roots
+    }
+
+    /// Decodes `root` and every delta built on it, depth first: an entry's base is the object
+    /// one level up, held until the entries below it are done.
+    fn decode_from<V: BlobVisitor>(
+        &self,
+        root: usize,
+        t: &mut TreeThread,
+        worker: &mut DecodeThread<'_, V>,
+    ) {
+        let audit = &self.plan.audit;
+        t.stack.push((root, 0));
+        while let Some((i, d)) = t.stack.pop() {
+            // The levels below `d` belong to trees that are done: large buffers go.
+            for level in t.levels.iter_mut().skip(d) {
+                if level.capacity() > KEEP_BUFFER {
+                    *level = Vec::new();
+                }
+            }
+            if t.levels.len() <= d {
+                t.levels.resize_with(d + 1, Vec::new);
+                t.lens.resize(d + 1, 0);
+            }
+            let a = &audit[i];
+            match self.decode_one(i, d, t) {
+                Ok(Decoded::Object(kind, len)) => {
+                    t.lens[d] = len;
+                    worker.object(a.oid, kind, &t.levels[d][..len], len as u64);
+                    t.stack.extend(self.kids(i).map(|k| (k, d + 1)));
+                }
+                Ok(Decoded::OverCap) => {
+                    let mut below = vec![i];
+                    while let Some(b) = below.pop() {
+                        t.late.push(b);
+                        below.extend(self.kids(b));
+                    }
+                }
+                Err(problem) => {
+                    worker.progress.object(0);
+                    worker.errors.push(damaged_at(a.oid, self.path, &problem));
+                    self.damage_below(i, worker);
+                }
+            }
+        }
+        // Between trees a thread keeps small buffers only: a tree's large objects are not held
+        // while other trees decode.
+        for buffer in t.levels.iter_mut().chain([&mut t.delta]) {
+            if buffer.capacity() > KEEP_BETWEEN_TREES {
+                *buffer = Vec::new();
+            }
+        }
+    }
+
+    /// Decodes entry `i` into `t.levels[d]`, its base (if a delta) being `t.levels[d - 1]`.
+    fn decode_one(
+        &self,
+        i: usize,
+        d: usize,
+        t: &mut TreeThread,
+    ) -> std::result::Result<Decoded, String> {
+        let a = &self.plan.audit[i];
+        let kind = a.kind.ok_or("its kind is not known")?;
+        let max = if kind == Kind::Blob {
+            self.max_blob
+        } else {
+            MAX_OTHER
+        };
+        let h = audit::parse_header(self.bytes, a.offset, self.hash_len)?;
+        // An entry ends where the next begins, the last at the pack's checksum.
+        let pack_end = self.bytes.len().saturating_sub(self.hash_len);
+        let end = self.plan.audit.get(i + 1).map_or(pack_end, |e| {
+            usize::try_from(e.offset)
+                .unwrap_or(usize::MAX)
+                .min(pack_end)
+        });
+        let input = self.bytes.get(h.data_start..end).unwrap_or_default();
+        let claimed = usize::try_from(h.claimed).unwrap_or(usize::MAX);
+        match (h.stored, a.base) {
+            (audit::Stored::Base(_), _) => {
+                // The plan leaves whole objects over the cap out of the tree.
+                if h.claimed > max {
+                    return Err(format!(
+                        "its header claims {} bytes, more than credsweep decodes here ({max} bytes)",
+                        h.claimed
+                    ));
+                }
+                audit::inflate_exact(&mut t.z, input, claimed, &mut t.levels[d])?;
+                Ok(Decoded::Object(kind, claimed))
+            }
+            (_, Some(b)) if d > 0 => {
+                // git's instructions are hardly longer than their result (an insert costs a
+                // byte in 127): longer ones, which may make a result over the cap, are read
+                // the bounded way, so that no buffer here grows much past the cap.
+                if h.claimed > max.saturating_add(max / 8).saturating_add(64) {
+                    return Ok(Decoded::OverCap);
+                }
+                audit::inflate_exact(&mut t.z, input, claimed, &mut t.delta)?;
+                if audit::delta_header(&t.delta[..claimed]).is_some_and(|(_, size)| size > max) {
+                    return Ok(Decoded::OverCap);
+                }
+                let (above, here) = t.levels.split_at_mut(d);
+                let base = &above[d - 1][..t.lens[d - 1]];
+                let len = audit::apply_delta(
+                    base,
+                    &self.plan.audit[b].oid,
+                    &t.delta[..claimed],
+                    max,
+                    &mut here[0],
+                )?;
+                Ok(Decoded::Object(kind, len))
+            }
+            _ => Err("its delta base was not decoded".into()),
+        }
+    }
+
+    /// Names every delta built on entry `i`, which could not be decoded, as damaged.
+    fn damage_below<V: BlobVisitor>(&self, i: usize, worker: &mut DecodeThread<'_, V>) {
+        let audit = &self.plan.audit;
+        let mut stack = vec![i];
+        while let Some(b) = stack.pop() {
+            for k in self.kids(b) {
+                worker.progress.object(0);
+                let problem = format!("its delta base {} is damaged", audit[b].oid);
+                worker
+                    .errors
+                    .push(damaged_at(audit[k].oid, self.path, &problem));
+                stack.push(k);
+            }
+        }
+    }
+}
+
+/// The error for entry `id` of the pack at `path`, damaged as `problem` says.
+fn damaged_at(id: ObjectId, path: &Path, problem: &str) -> ObjectError {
+    ObjectError::new(
+        id,
+        format!("object {id} in {} is damaged: {problem}", path.display()),
     )
-    .map(|_| ())
-    .map_err(|e| e.to_string())
 }
 
 /// Decodes the blobs over the size cap (and deltas built on them) one at a time, each to the
 /// cap: a base object in windows, a delta over its base held whole (at most [`MAX_WHOLE_BASE`]).
 fn decode_outside<V: BlobVisitor>(
     data: &pack::data::File,
-    plan: &Plan,
+    audited: &[audit::Audited],
+    prefix: &[usize],
     hash: gix::hash::Kind,
     opts: &Options<'_>,
     mut worker: DecodeThread<'_, V>,
@@ -827,8 +1095,8 @@ fn decode_outside<V: BlobVisitor>(
         .entry_slice(0..data.data_len() as u64)
         .unwrap_or_default();
     let mut cache = None;
-    for &i in &plan.prefix {
-        let a = &plan.audit[i];
+    for &i in prefix {
+        let a = &audited[i];
         if worker.earlier.iter().any(|e| e.lookup(a.oid).is_some())
             || worker.only.is_some_and(|only| !only.contains(&a.oid))
         {
@@ -846,7 +1114,7 @@ fn decode_outside<V: BlobVisitor>(
         }
         match audit::decode_prefix(
             bytes,
-            &plan.audit,
+            audited,
             i,
             opts.max_blob,
             MAX_WHOLE_BASE.max(opts.max_blob),
@@ -860,6 +1128,76 @@ fn decode_outside<V: BlobVisitor>(
             )),
         }
     }
+}
+
+/// Decodes what the delta tree found over a cap (deltas whose results are known only once their
+/// instructions are inflated, `late`, with the deltas built on them) as the plan decodes what it
+/// knows to be over a cap from the start: each read whole with the bases it builds on
+/// ([`audit::audit_with_ends`]), then a blob decoded to the cap ([`decode_outside`]), anything
+/// else named.
+fn decode_late<V: BlobVisitor>(
+    data: &pack::data::File,
+    plan: &Plan,
+    late: &[usize],
+    hash: gix::hash::Kind,
+    opts: &Options<'_>,
+    mut worker: DecodeThread<'_, V>,
+) {
+    if late.is_empty() {
+        return;
+    }
+    let bytes = data
+        .entry_slice(0..data.data_len() as u64)
+        .unwrap_or_default();
+    let hash_len = hash.len_in_bytes();
+    let audited = &plan.audit;
+    // The late entries and every base they build on, by offset.
+    let mut seen = std::collections::HashSet::new();
+    let mut chains = Vec::new();
+    for &i in late {
+        let mut c = Some(i);
+        while let Some(j) = c.filter(|&j| seen.insert(j)) {
+            chains.push(j);
+            c = audited[j].base;
+        }
+    }
+    chains.sort_unstable();
+    let pack_end = bytes.len().saturating_sub(hash_len);
+    let entries: Vec<(ObjectId, u64)> = chains
+        .iter()
+        .map(|&j| (audited[j].oid, audited[j].offset))
+        .collect();
+    let ends: Vec<usize> = chains
+        .iter()
+        .map(|&j| {
+            audited.get(j + 1).map_or(pack_end, |e| {
+                usize::try_from(e.offset)
+                    .unwrap_or(usize::MAX)
+                    .min(pack_end)
+            })
+        })
+        .collect();
+    let whole = audit::audit_with_ends(bytes, &entries, &ends, hash_len, opts.threads);
+    let late: std::collections::HashSet<usize> = late.iter().copied().collect();
+    let mut prefix = Vec::new();
+    for (k, &j) in chains.iter().enumerate() {
+        if !late.contains(&j) {
+            continue;
+        }
+        let a = &whole[k];
+        match (&a.problem, a.kind) {
+            (Some(p), _) => {
+                worker.progress.object(0);
+                worker.errors.push(damaged_at(a.oid, data.path(), p));
+            }
+            (None, Some(Kind::Blob)) => prefix.push(k),
+            (None, kind) => {
+                worker.progress.object(0);
+                worker.errors.push(too_large(a.oid, kind, a.size));
+            }
+        }
+    }
+    decode_outside(data, &whole, &prefix, hash, opts, worker);
 }
 
 /// The blob stored whole at `offset` of `pack`, inflating as it is read (at most the size its
@@ -1217,6 +1555,208 @@ fn libc_flags() -> i32 {
     } else {
         0
     }
+}
+
+/// An entry of the delta tree of a pack's trees.
+struct TreeItem {
+    oid: ObjectId,
+    offset: u64,
+}
+
+/// Receives trees from [`visit_trees`]. Each worker thread gets its own clone, so a visitor can
+/// gather results without locks and hand them over when it is dropped.
+pub(crate) trait TreeVisitor: Clone + Send + Sync {
+    /// Tree `id`, whole.
+    fn tree(&mut self, id: ObjectId, data: &[u8]);
+}
+
+/// Hands every tree of the object database to `visitor`, each pack decoded as a delta tree of
+/// its trees alone (and the rare other object one is a delta of), in parallel, each base once:
+/// the trees of a whole history in pack order, rather than looked up one id at a time through
+/// delta chains. Loose trees follow; a tree in several places may be handed over more than once.
+///
+/// Entry headers are parsed, but entries are not audited again (the blob pass did that and
+/// reported what is damaged): decoding is bounded by [`MAX_OTHER`] per object instead, and any
+/// trouble (a damaged or thin pack, an object over the bound) ends the pass with an error, for
+/// the caller to read trees by id instead, with the errors that gives.
+pub(crate) fn visit_trees<V: TreeVisitor>(
+    repo: &gix::Repository,
+    threads: usize,
+    visitor: V,
+) -> std::result::Result<(), String> {
+    let layout = layout(repo).map_err(|e| format!("{e:#}"))?;
+    let hash = repo.object_hash();
+    let mut indices = Vec::with_capacity(layout.indices.len());
+    for path in &layout.indices {
+        let index = pack::index::File::at(path, hash).map_err(|e| e.to_string())?;
+        let data =
+            pack::data::File::at(path.with_extension("pack"), hash).map_err(|e| e.to_string())?;
+        trees_of_pack(&index, &data, hash, threads, visitor.clone())?;
+        indices.push(index);
+    }
+    let mut visitor = visitor;
+    for dir in &layout.loose {
+        let db = gix::odb::loose::Store::at(dir, hash);
+        for id in db.iter().filter_map(Result::ok) {
+            if indices.iter().any(|i| i.lookup(id).is_some()) {
+                continue;
+            }
+            // A blob is decoded no further than its header; a damaged object is left to the
+            // caller, who reads it by id.
+            if let Ok(o) = read_loose(dir, &id, 0)
+                && o.kind == Kind::Tree
+                && o.size == o.data.len() as u64
+            {
+                visitor.tree(id, &o.data);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The trees of one pack, decoded as a delta tree (see [`visit_trees`]).
+fn trees_of_pack<V: TreeVisitor>(
+    index: &pack::index::File,
+    data: &pack::data::File,
+    hash: gix::hash::Kind,
+    threads: usize,
+    mut visitor: V,
+) -> std::result::Result<(), String> {
+    let inside = trees_in_pack(index, data, hash)?;
+    if inside.is_empty() {
+        return Ok(());
+    }
+    let interrupt = std::sync::atomic::AtomicBool::new(false);
+    let tree = {
+        let by_id: gix::hashtable::HashMap<ObjectId, u64> =
+            inside.iter().map(|i| (i.oid, i.offset)).collect();
+        pack::cache::delta::Tree::from_offsets_in_pack(
+            data.path(),
+            inside.into_iter(),
+            &|item: &TreeItem| item.offset,
+            &|id| Ok(by_id.get(id).copied()),
+            &mut gix::progress::Discard,
+            &interrupt,
+            hash,
+        )
+        .map_err(|e| e.to_string())?
+    };
+    let mut size_progress = gix::progress::Discard;
+    tree.traverse(
+        |slice, pack: &pack::data::File| pack.entry_slice(slice),
+        data,
+        data.pack_end() as u64,
+        move |item: &mut TreeItem, _: &dyn gix::progress::Progress, ctx| {
+            if ctx.entry.header.as_kind() == Some(Kind::Tree) {
+                visitor.tree(item.oid, ctx.decompressed);
+            }
+            Ok(())
+        },
+        pack::cache::delta::traverse::Options {
+            object_progress: Box::new(gix::progress::Discard),
+            size_progress: &mut size_progress,
+            thread_limit: Some(threads),
+            should_interrupt: &interrupt,
+            object_hash: hash,
+            alloc_limit_bytes: usize::try_from(MAX_OTHER).ok(),
+        },
+    )
+    .map(|_| ())
+    .map_err(|e| e.to_string())
+}
+
+/// The entries of one pack its delta tree of trees is built from, in pack order: its trees, the
+/// bases they build on, and its first entry (see [`trees_of_pack`]). Read from entry headers.
+fn trees_in_pack(
+    index: &pack::index::File,
+    data: &pack::data::File,
+    hash: gix::hash::Kind,
+) -> std::result::Result<Vec<TreeItem>, String> {
+    let bytes = data
+        .entry_slice(0..data.data_len() as u64)
+        .ok_or("the pack cannot be read")?;
+    let mut entries: Vec<(ObjectId, u64)> = index.iter().map(|e| (e.oid, e.pack_offset)).collect();
+    entries.sort_by_key(|e| e.1);
+    // The delta tree reads entry headers from the first entry on: it must be where entries
+    // start, after the pack header.
+    if entries
+        .first()
+        .is_some_and(|e| e.1 != pack::data::header::SIZE as u64)
+    {
+        return Err("the pack's first entry is not where entries start".into());
+    }
+    let at = |offset: u64| entries.binary_search_by_key(&offset, |e| e.1).ok();
+    let n = entries.len();
+    // Each entry's own kind, or its delta base (by position in `entries`).
+    let mut stored: Vec<Result<Kind, usize>> = Vec::with_capacity(n);
+    for &(id, offset) in &entries {
+        let header = audit::parse_header(bytes, offset, hash.len_in_bytes())
+            .map_err(|e| format!("object {id}: {e}"))?;
+        let base_offset = match header.stored {
+            audit::Stored::Base(kind) => {
+                stored.push(Ok(kind));
+                continue;
+            }
+            audit::Stored::OfsDelta { base_offset } => Some(base_offset),
+            audit::Stored::RefDelta { base } => {
+                index.lookup(base).map(|i| index.pack_offset_at_index(i))
+            }
+        };
+        let base = base_offset
+            .and_then(at)
+            .ok_or_else(|| format!("object {id}: its delta base is not in the pack"))?;
+        stored.push(Err(base));
+    }
+    // The kind of each entry: its chain's base's. Chains are followed once each.
+    let mut kind: Vec<Option<Kind>> = vec![None; n];
+    let mut chain = Vec::new();
+    for (i, &(id, _)) in entries.iter().enumerate() {
+        let mut c = i;
+        let found = loop {
+            if let Some(k) = kind[c] {
+                break k;
+            }
+            match stored[c] {
+                Ok(k) => {
+                    kind[c] = Some(k);
+                    break k;
+                }
+                Err(base) => {
+                    chain.push(c);
+                    if chain.len() > n {
+                        return Err(format!("object {id}: its delta chain loops"));
+                    }
+                    c = base;
+                }
+            }
+        };
+        for j in chain.drain(..) {
+            kind[j] = Some(found);
+        }
+    }
+    // Trees, and every base they are built on; and the first entry, since the delta tree is
+    // built by reading headers on from the start of the pack's entries.
+    let mut needed = vec![false; n];
+    for (i, k) in kind.iter().enumerate() {
+        if *k != Some(Kind::Tree) && i != 0 {
+            continue;
+        }
+        let mut c = i;
+        while !needed[c] {
+            needed[c] = true;
+            match stored[c] {
+                Ok(_) => break,
+                Err(base) => c = base,
+            }
+        }
+    }
+    let inside: Vec<TreeItem> = entries
+        .iter()
+        .zip(&needed)
+        .filter(|(_, needed)| **needed)
+        .map(|(&(oid, offset), _)| TreeItem { oid, offset })
+        .collect();
+    Ok(inside)
 }
 
 #[cfg(test)]

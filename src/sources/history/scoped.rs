@@ -62,6 +62,13 @@ impl<'a> ScopedPaths<'a> {
         }
     }
 
+    /// Whether a path-scoped rule may apply at a path whose last component is `name`, whatever
+    /// its directory: `None` when that cannot be told from the name (a filter that can end
+    /// anywhere). Conservative: the whole path is tested exactly later ([`ScopedPaths::names`]).
+    pub fn may_name(&self, name: &[u8]) -> Option<bool> {
+        self.tails.as_ref().map(|t| t.may_end(name))
+    }
+
     /// Whether a path-scoped rule applies at `prefix/name`, joined in `buf` (reused: this runs
     /// on every blob entry of every tree).
     pub fn names(&self, prefix: &[u8], name: &[u8], buf: &mut Vec<u8>) -> bool {

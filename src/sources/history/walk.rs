@@ -14,6 +14,7 @@ use gix::objs::{Find, Kind, TreeRef, TreeRefIter};
 use super::ObjectError;
 use super::graph::{CommitGraph, CommitIdx};
 use super::scoped::ScopedPaths;
+use super::skeleton::Skeleton;
 
 /// `prefix/name`, or `name` at the root.
 pub(crate) fn join(prefix: &BStr, name: &BStr) -> BString {
@@ -65,37 +66,18 @@ impl<'r> TreeWalker<'r> {
         self.stack.push((root, BString::default()));
         let hash = self.repo.object_hash();
         while let Some((id, prefix)) = self.stack.pop() {
-            let data = match self.repo.objects.try_find(&id, &mut self.buf) {
-                Ok(Some(d)) if d.kind == Kind::Tree => d,
-                Ok(Some(d)) => {
-                    self.errors.push(ObjectError::new(
-                        id,
-                        format!(
-                            "object {id} at `{prefix}` in {} should be a tree but is a {}",
-                            what(),
-                            d.kind
-                        ),
-                    ));
-                    continue;
-                }
-                Ok(None) => {
-                    self.errors.push(ObjectError::missing(
-                        id,
-                        Some(Kind::Tree),
-                        format!("tree {id} at `{prefix}` in {} is missing", what()),
-                    ));
-                    continue;
-                }
-                Err(e) => {
-                    self.errors.push(ObjectError::new(
-                        id,
-                        format!("tree {id} in {} cannot be read: {e}", what()),
-                    ));
-                    continue;
-                }
+            let Some(data) = read_tree(
+                self.repo,
+                id,
+                prefix.as_ref(),
+                what,
+                &mut self.buf,
+                &mut self.errors,
+            ) else {
+                continue;
             };
             self.trees += 1;
-            for entry in TreeRefIter::from_bytes(data.data, hash) {
+            for entry in TreeRefIter::from_bytes(data, hash) {
                 let e = match entry {
                     Ok(e) => e,
                     Err(err) => {
@@ -115,6 +97,79 @@ impl<'r> TreeWalker<'r> {
                     on_blob(prefix.as_ref(), e.filename, e.oid.to_owned());
                 }
             }
+        }
+    }
+}
+
+/// Tree `id` (at `prefix` in what `what` names), read into `buf`; `None`, with the error in
+/// `errors`, when it is missing, not a tree or cannot be read.
+pub(crate) fn read_tree<'b>(
+    repo: &gix::Repository,
+    id: ObjectId,
+    prefix: &BStr,
+    what: &dyn Fn() -> String,
+    buf: &'b mut Vec<u8>,
+    errors: &mut Vec<ObjectError>,
+) -> Option<&'b [u8]> {
+    match repo.objects.try_find(&id, buf) {
+        Ok(Some(d)) if d.kind == Kind::Tree => Some(d.data),
+        Ok(Some(d)) => {
+            errors.push(ObjectError::new(
+                id,
+                format!(
+                    "object {id} at `{prefix}` in {} should be a tree but is a {}",
+                    what(),
+                    d.kind
+                ),
+            ));
+            None
+        }
+        Ok(None) => {
+            errors.push(ObjectError::missing(
+                id,
+                Some(Kind::Tree),
+                format!("tree {id} at `{prefix}` in {} is missing", what()),
+            ));
+            None
+        }
+        Err(e) => {
+            errors.push(ObjectError::new(
+                id,
+                format!("tree {id} in {} cannot be read: {e}", what()),
+            ));
+            None
+        }
+    }
+}
+
+/// The trees a locate walk reads: from the object database one id at a time, or from a
+/// skeleton of every tree read beforehand in pack order ([`Skeleton`]). Both visit the same
+/// blobs in the same order, as far as the skeleton's interest goes.
+pub(crate) enum Trees<'r> {
+    Read(TreeWalker<'r>),
+    Skeleton(Skeleton<'r>),
+}
+
+impl Trees<'_> {
+    /// [`TreeWalker::walk`]: every blob entry of the trees under `root` not seen before (with
+    /// a skeleton, those it holds: the blobs of interest).
+    pub fn walk(
+        &mut self,
+        root: ObjectId,
+        what: &dyn Fn() -> String,
+        on_blob: impl FnMut(&BStr, &BStr, ObjectId),
+    ) {
+        match self {
+            Trees::Read(w) => w.walk(root, what, on_blob),
+            Trees::Skeleton(s) => s.walk(root, what, on_blob),
+        }
+    }
+
+    /// The trees that could not be read, so far.
+    pub fn errors(&mut self) -> &mut Vec<ObjectError> {
+        match self {
+            Trees::Read(w) => &mut w.errors,
+            Trees::Skeleton(s) => &mut s.errors,
         }
     }
 }
@@ -164,7 +219,7 @@ pub(crate) struct Place {
 /// `at_scoped` (see [`ScopedPaths`]).
 #[allow(clippy::too_many_arguments)]
 pub fn places(
-    walker: &mut TreeWalker<'_>,
+    walker: &mut Trees<'_>,
     graph: &CommitGraph,
     order: &[CommitIdx],
     seq_base: usize,

@@ -1,0 +1,874 @@
+//! The trees of a whole history, read once in pack order, kept as a skeleton for the locate
+//! walk to run over in memory.
+//!
+//! The locate walk visits commits oldest first and opens every tree it has not seen. Opening
+//! them one id at a time goes through delta chains with a small cache of bases, so the same
+//! bases are inflated again and again: on git/git that random access is most of a scan's time.
+//! So, once the blob scan has said which blobs matter (the targets: blobs with findings) and
+//! path-scoped rules have said which file names might matter, one pass decodes every tree as
+//! the blob pass decodes blobs (each pack as a delta tree, in parallel: [`odb::visit_trees`]) and
+//! keeps of each tree only:
+//!
+//! - its subtree entries, in entry order (child tree as a number, name interned), and
+//! - its blob entries of interest: a target, or a name a path-scoped rule may end with
+//!   ([`ScopedPaths::may_name`]; the whole path is tested exactly by the walk's caller).
+//!
+//! Then [`Skeleton::walk`] does what [`TreeWalker::walk`](super::walk::TreeWalker::walk) does,
+//! with the same seen-tree rule, stack and entry order, opening no object. It does not descend
+//! into a tree whose closure holds no blob of interest: such a tree, and every tree below it,
+//! would hand over nothing, and no tree of interest sits below it, so leaving it (and what it
+//! would have marked seen) out changes neither which trees of interest are visited, nor in
+//! which commit, nor at which path. A tree the pass could not read (missing, damaged, too
+//! large) is read by id when the walk reaches it, with the same errors as the walk by id.
+//!
+//! Bounded: the numbers and entries kept are capped; past a cap the skeleton is given up and
+//! the caller walks by id as before.
+
+use std::collections::HashMap as NameMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use gix::ObjectId;
+use gix::bstr::{BStr, BString, ByteSlice};
+use gix::hashtable::{HashMap, HashSet};
+use gix::objs::TreeRefIter;
+
+use super::scoped::ScopedPaths;
+use super::walk::{join, read_tree};
+use super::{ObjectError, odb};
+
+/// Shards of the numbering: the threads of the pass rarely wait on each other's lock.
+const SHARDS: usize = 16;
+
+/// The most object ids numbered (trees, and what trees name as subtrees; about 50 bytes each):
+/// ten times git/git's 400,000 trees. A larger history is walked by id.
+const MAX_NUMBERS: usize = 4 << 20;
+
+/// The most entries kept (8 bytes each): three times git/git's 7.3 million. A larger history
+/// is walked by id.
+const MAX_ENTRIES: usize = 24 << 20;
+
+/// Entries are kept in chunks of this many, so that the skeleton is never twice its size (as a
+/// growing vector would be) nor copied; a tree's entries sit in one chunk.
+const CHUNK: usize = 1 << 19;
+
+/// A worker hands what it has read over once it holds this many entries.
+const FLUSH_AT: usize = 1 << 16;
+
+/// Marks an entry's name as a blob entry's (else a subtree's).
+const BLOB: u32 = 1 << 31;
+
+/// Object ids as dense numbers, for compact references between trees.
+struct Numbering {
+    shards: Vec<Mutex<Shard>>,
+}
+
+#[derive(Default)]
+struct Shard {
+    number: HashMap<ObjectId, u32>,
+    ids: Vec<ObjectId>,
+}
+
+impl Numbering {
+    fn new() -> Self {
+        Numbering {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+        }
+    }
+
+    fn shard(id: &gix::oid) -> usize {
+        usize::from(id.as_bytes()[0]) % SHARDS
+    }
+
+    fn lock(&self, s: usize) -> std::sync::MutexGuard<'_, Shard> {
+        self.shards[s].lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The number of `id`, given one now if it has none; `None` past [`MAX_NUMBERS`].
+    fn number(&self, id: &gix::oid) -> Option<u32> {
+        let s = Self::shard(id);
+        let mut shard = self.lock(s);
+        if let Some(&n) = shard.number.get(id) {
+            return Some(n);
+        }
+        let local = shard.ids.len();
+        if local >= MAX_NUMBERS / SHARDS {
+            return None;
+        }
+        let n = u32::try_from(local * SHARDS + s).ok()?;
+        shard.ids.push(id.to_owned());
+        shard.number.insert(id.to_owned(), n);
+        Some(n)
+    }
+
+    /// The id numbered `n`.
+    fn id(&self, n: u32) -> ObjectId {
+        let n = n as usize;
+        self.lock(n % SHARDS).ids[n / SHARDS]
+    }
+
+    /// One more than the highest number given so far.
+    fn bound(&self) -> usize {
+        (0..SHARDS)
+            .map(|s| self.lock(s).ids.len() * SHARDS)
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// Where a tree's entries are in [`Store::entries`].
+#[derive(Clone, Copy)]
+struct Span {
+    start: u32,
+    len: u32,
+}
+
+/// A tree the pass did not read.
+const UNREAD: Span = Span {
+    start: u32::MAX,
+    len: 0,
+};
+
+impl Span {
+    fn is_read(self) -> bool {
+        self.start != u32::MAX
+    }
+}
+
+/// A kept entry: a subtree (`target` is its number) or a blob of interest (`target` indexes
+/// [`Store::blobs`], and `name` has [`BLOB`] set).
+#[derive(Clone, Copy)]
+struct Entry {
+    target: u32,
+    name: u32,
+}
+
+/// Every tree's entries, each tree's in one piece, in chunks of [`CHUNK`].
+#[derive(Default)]
+struct Entries {
+    chunks: Vec<Vec<Entry>>,
+    len: usize,
+}
+
+impl Entries {
+    /// Room for `n` entries in one piece: where they start, or `None` past the caps.
+    fn start(&mut self, n: usize) -> Option<u32> {
+        if n > CHUNK || self.len + n > MAX_ENTRIES {
+            return None;
+        }
+        if self.chunks.last().is_none_or(|c| c.len() + n > CHUNK) {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        self.len += n;
+        let last = self.chunks.len() - 1;
+        u32::try_from(last * CHUNK + self.chunks[last].len()).ok()
+    }
+
+    /// Appends an entry to the piece [`Entries::start`] made room for.
+    fn push(&mut self, e: Entry) {
+        if let Some(c) = self.chunks.last_mut() {
+            c.push(e);
+        }
+    }
+
+    fn of(&self, span: Span) -> &[Entry] {
+        let (start, len) = (span.start as usize, span.len as usize);
+        self.chunks
+            .get(start / CHUNK)
+            .and_then(|c| c.get(start % CHUNK..start % CHUNK + len))
+            .unwrap_or_default()
+    }
+}
+
+/// The skeleton as the pass builds it.
+#[derive(Default)]
+struct Store {
+    spans: Vec<Span>,
+    entries: Entries,
+    names: NameMap<Box<[u8]>, u32>,
+    blobs: Vec<ObjectId>,
+}
+
+impl Store {
+    fn intern(&mut self, name: &[u8]) -> u32 {
+        if let Some(&n) = self.names.get(name) {
+            return n;
+        }
+        // Fewer names than entries, and entries are capped far below `BLOB`.
+        let n = self.names.len() as u32;
+        self.names.insert(name.into(), n);
+        n
+    }
+}
+
+/// What the pass's threads share.
+struct Shared<'a> {
+    hash: gix::hash::Kind,
+    targets: &'a HashSet<ObjectId>,
+    scoped: Option<&'a ScopedPaths<'a>>,
+    numbering: Numbering,
+    store: Mutex<Store>,
+    /// A cap was reached: the skeleton is given up.
+    overflow: AtomicBool,
+}
+
+/// An entry a worker read and has not handed over yet; its name is in [`Local::names`].
+struct LocalEntry {
+    target: u32,
+    name_start: usize,
+    name_len: usize,
+    blob: bool,
+}
+
+/// What a worker read and has not handed over yet.
+#[derive(Default)]
+struct Local {
+    /// Each tree read: its number and its entries' range in `entries`.
+    trees: Vec<(u32, usize, usize)>,
+    entries: Vec<LocalEntry>,
+    names: Vec<u8>,
+    blobs: Vec<ObjectId>,
+}
+
+/// Slots in a worker's cache of numbers given.
+const CACHED: usize = 1 << 12;
+
+/// The visitor of the trees pass: one per worker thread, each with its own [`Local`].
+struct Reader<'a> {
+    shared: &'a Shared<'a>,
+    local: Local,
+    /// Numbers given lately, by the first bytes of their ids: consecutive versions of a tree
+    /// name mostly the same subtrees, so this saves most trips to the shared numbering.
+    cache: Vec<Option<(ObjectId, u32)>>,
+}
+
+impl Clone for Reader<'_> {
+    fn clone(&self) -> Self {
+        Reader {
+            shared: self.shared,
+            local: Local::default(),
+            cache: Vec::new(),
+        }
+    }
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+impl Reader<'_> {
+    /// [`Numbering::number`], through this worker's cache.
+    fn number(&mut self, id: &gix::oid) -> Option<u32> {
+        if self.cache.is_empty() {
+            self.cache = vec![None; CACHED];
+        }
+        let b = id.as_bytes();
+        let slot = (usize::from(b[0]) << 8 | usize::from(b[1])) % CACHED;
+        if let Some((cached, n)) = &self.cache[slot]
+            && cached.as_ref() == id
+        {
+            return Some(*n);
+        }
+        let n = self.shared.numbering.number(id)?;
+        self.cache[slot] = Some((id.to_owned(), n));
+        Some(n)
+    }
+
+    fn give_up(&self) {
+        self.shared.overflow.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a blob entry is of interest.
+    fn wanted(&self, id: &gix::oid, name: &[u8]) -> bool {
+        self.shared.targets.contains(id)
+            || self
+                .shared
+                .scoped
+                .is_some_and(|s| s.may_name(name) != Some(false))
+    }
+
+    /// Hands what this worker read over to the store.
+    fn flush(&mut self) {
+        if self.local.trees.is_empty() {
+            return;
+        }
+        let local = std::mem::take(&mut self.local);
+        if self.shared.overflow.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut store = self.shared.store.lock().unwrap_or_else(|p| p.into_inner());
+        for &(tree, start, end) in &local.trees {
+            let tree = tree as usize;
+            if store.spans.get(tree).is_some_and(|s| s.is_read()) {
+                // Also in another pack, or read again after a damaged pack.
+                continue;
+            }
+            let Some(first) = store.entries.start(end - start) else {
+                self.give_up();
+                return;
+            };
+            for e in &local.entries[start..end] {
+                let name = store.intern(&local.names[e.name_start..e.name_start + e.name_len]);
+                let entry = if e.blob {
+                    store.blobs.push(local.blobs[e.target as usize]);
+                    Entry {
+                        target: (store.blobs.len() - 1) as u32,
+                        name: name | BLOB,
+                    }
+                } else {
+                    Entry {
+                        target: e.target,
+                        name,
+                    }
+                };
+                store.entries.push(entry);
+            }
+            if store.spans.len() <= tree {
+                store.spans.resize(tree + 1, UNREAD);
+            }
+            store.spans[tree] = Span {
+                start: first,
+                len: (end - start) as u32,
+            };
+        }
+    }
+}
+
+impl odb::TreeVisitor for Reader<'_> {
+    fn tree(&mut self, id: ObjectId, data: &[u8]) {
+        if self.shared.overflow.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(me) = self.shared.numbering.number(&id) else {
+            return self.give_up();
+        };
+        let start = self.local.entries.len();
+        let (names, blobs) = (self.local.names.len(), self.local.blobs.len());
+        for entry in TreeRefIter::from_bytes(data, self.shared.hash) {
+            let Ok(e) = entry else {
+                // Left unread: the walk reads it by id and reports what is wrong with it.
+                self.local.entries.truncate(start);
+                self.local.names.truncate(names);
+                self.local.blobs.truncate(blobs);
+                return;
+            };
+            let (target, blob) = if e.mode.is_tree() {
+                match self.number(e.oid) {
+                    Some(n) => (n, false),
+                    None => return self.give_up(),
+                }
+            } else if e.mode.is_blob() && self.wanted(e.oid, e.filename) {
+                self.local.blobs.push(e.oid.to_owned());
+                ((self.local.blobs.len() - 1) as u32, true)
+            } else {
+                continue;
+            };
+            let local = &mut self.local;
+            local.entries.push(LocalEntry {
+                target,
+                name_start: local.names.len(),
+                name_len: e.filename.len(),
+                blob,
+            });
+            local.names.extend_from_slice(e.filename);
+        }
+        let end = self.local.entries.len();
+        self.local.trees.push((me, start, end));
+        if end >= FLUSH_AT {
+            self.flush();
+        }
+    }
+}
+
+/// The trees of a history, kept as far as a locate walk needs them, and that walk's state.
+pub(crate) struct Skeleton<'r> {
+    repo: &'r gix::Repository,
+    numbering: Numbering,
+    spans: Vec<Span>,
+    entries: Entries,
+    names: Vec<Box<[u8]>>,
+    blobs: Vec<ObjectId>,
+    /// By tree number: whether the tree's closure holds a blob of interest, or a tree the pass
+    /// did not read. Numbers past its end were given by the walk: not read, so of interest.
+    interesting: Vec<bool>,
+    seen: Vec<bool>,
+    stack: Vec<(u32, BString)>,
+    buf: Vec<u8>,
+    /// Trees that could not be read.
+    pub errors: Vec<ObjectError>,
+    /// How many entries the skeleton keeps.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "tests check that the pass read the trees")
+    )]
+    kept: usize,
+}
+
+/// Reads every tree of `repo` once, keeping what a locate walk for `targets` (and for the
+/// paths `scoped` names) needs. `None` when that cannot be done here: a path filter whose
+/// match cannot be told from a file name, a pass that cannot start, a cap reached; the caller
+/// then walks by id.
+pub(crate) fn read<'r>(
+    repo: &'r gix::Repository,
+    threads: usize,
+    targets: &HashSet<ObjectId>,
+    scoped: Option<&ScopedPaths<'_>>,
+) -> Option<Skeleton<'r>> {
+    if scoped.is_some_and(|s| s.may_name(b"").is_none()) {
+        return None;
+    }
+    let shared = Shared {
+        hash: repo.object_hash(),
+        targets,
+        scoped,
+        numbering: Numbering::new(),
+        store: Mutex::default(),
+        overflow: AtomicBool::new(false),
+    };
+    let reader = Reader {
+        shared: &shared,
+        local: Local::default(),
+        cache: Vec::new(),
+    };
+    // On trouble, the walk by id gives the errors it always gave.
+    odb::visit_trees(repo, threads, reader).ok()?;
+    if shared.overflow.load(Ordering::Relaxed) {
+        return None;
+    }
+    let store = shared.store.into_inner().unwrap_or_else(|p| p.into_inner());
+    let numbering = shared.numbering;
+    let mut spans = store.spans;
+    spans.resize(numbering.bound().max(spans.len()), UNREAD);
+    let mut names: Vec<Box<[u8]>> = vec![Box::default(); store.names.len()];
+    for (name, n) in store.names {
+        names[n as usize] = name;
+    }
+    let interesting = interest(&spans, &store.entries);
+    Some(Skeleton {
+        repo,
+        numbering,
+        kept: store.entries.len,
+        spans,
+        entries: store.entries,
+        names,
+        blobs: store.blobs,
+        interesting,
+        seen: Vec::new(),
+        stack: Vec::new(),
+        buf: Vec::new(),
+        errors: Vec::new(),
+    })
+}
+
+/// For each tree number, whether its closure holds a blob entry or an unread tree: a walk
+/// over subtrees, children before parents, each tree once (a cycle, which hashes make
+/// impossible in a sound repository, is cut where it closes).
+fn interest(spans: &[Span], entries: &Entries) -> Vec<bool> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        New,
+        Open,
+        No,
+        Yes,
+    }
+    let mut state = vec![State::New; spans.len()];
+    // A tree, the next of its entries to look at, and whether one so far is of interest.
+    let mut stack: Vec<(usize, usize, bool)> = Vec::new();
+    for root in 0..spans.len() {
+        if state[root] != State::New {
+            continue;
+        }
+        state[root] = State::Open;
+        stack.push((root, 0, false));
+        while let Some(top) = stack.last_mut() {
+            let (tree, next, yes) = *top;
+            let span = spans[tree];
+            let all = entries.of(span);
+            let mut yes = yes || !span.is_read();
+            let mut descend = None;
+            let mut at = next;
+            while at < all.len() && !yes {
+                let e = all[at];
+                at += 1;
+                if e.name & BLOB != 0 {
+                    yes = true;
+                    break;
+                }
+                match state.get(e.target as usize).copied() {
+                    // Named, never read: a tree the walk reads by id.
+                    None => yes = true,
+                    Some(State::Yes) => yes = true,
+                    Some(State::No | State::Open) => {}
+                    Some(State::New) => {
+                        descend = Some(e.target as usize);
+                        break;
+                    }
+                }
+            }
+            *top = (tree, at, yes);
+            match descend {
+                Some(child) => {
+                    state[child] = State::Open;
+                    stack.push((child, 0, false));
+                }
+                None => {
+                    state[tree] = if yes { State::Yes } else { State::No };
+                    stack.pop();
+                    // The parent looks at this child's verdict when it resumes: step back.
+                    if let Some(parent) = stack.last_mut() {
+                        parent.1 -= 1;
+                    }
+                }
+            }
+        }
+    }
+    state.into_iter().map(|s| s == State::Yes).collect()
+}
+
+impl Skeleton<'_> {
+    fn is_interesting(&self, n: u32) -> bool {
+        self.interesting.get(n as usize).copied().unwrap_or(true)
+    }
+
+    /// Marks tree `n` seen; false if it was already.
+    fn mark(&mut self, n: u32) -> bool {
+        let n = n as usize;
+        if self.seen.len() <= n {
+            self.seen.resize((n + 1).max(self.spans.len()), false);
+        }
+        !std::mem::replace(&mut self.seen[n], true)
+    }
+
+    /// [`TreeWalker::walk`](super::walk::TreeWalker::walk) over the skeleton: the blob entries
+    /// of interest in `root` and the trees below it that were not seen before (and that hold
+    /// any), with the path of their tree and their name.
+    pub fn walk(
+        &mut self,
+        root: ObjectId,
+        what: &dyn Fn() -> String,
+        mut on_blob: impl FnMut(&BStr, &BStr, ObjectId),
+    ) {
+        let Some(r) = self.numbering.number(&root) else {
+            self.errors.push(too_many(root, what));
+            return;
+        };
+        if !self.is_interesting(r) || !self.mark(r) {
+            return;
+        }
+        self.stack.push((r, BString::default()));
+        while let Some((n, prefix)) = self.stack.pop() {
+            let span = self.spans.get(n as usize).copied().filter(|s| s.is_read());
+            let Some(span) = span else {
+                self.read_by_id(n, prefix, what, &mut on_blob);
+                continue;
+            };
+            for i in 0..span.len as usize {
+                let e = self.entries.of(span)[i];
+                let name = self.names[(e.name & !BLOB) as usize].as_bstr();
+                if e.name & BLOB != 0 {
+                    on_blob(prefix.as_ref(), name, self.blobs[e.target as usize]);
+                } else if self.is_interesting(e.target) && self.mark(e.target) {
+                    let path = join(
+                        prefix.as_ref(),
+                        self.names[(e.name & !BLOB) as usize].as_bstr(),
+                    );
+                    self.stack.push((e.target, path));
+                }
+            }
+        }
+    }
+
+    /// A tree the pass did not read, read by id as [`TreeWalker::walk`] reads every tree.
+    ///
+    /// [`TreeWalker::walk`]: super::walk::TreeWalker::walk
+    fn read_by_id(
+        &mut self,
+        n: u32,
+        prefix: BString,
+        what: &dyn Fn() -> String,
+        on_blob: &mut impl FnMut(&BStr, &BStr, ObjectId),
+    ) {
+        let id = self.numbering.id(n);
+        let mut buf = std::mem::take(&mut self.buf);
+        if let Some(data) = read_tree(
+            self.repo,
+            id,
+            prefix.as_ref(),
+            what,
+            &mut buf,
+            &mut self.errors,
+        ) {
+            for entry in TreeRefIter::from_bytes(data, self.repo.object_hash()) {
+                let e = match entry {
+                    Ok(e) => e,
+                    Err(err) => {
+                        self.errors.push(ObjectError::new(
+                            id,
+                            format!("tree {id} in {} is corrupt: {err}", what()),
+                        ));
+                        break;
+                    }
+                };
+                if e.mode.is_tree() {
+                    let Some(c) = self.numbering.number(e.oid) else {
+                        self.errors.push(too_many(e.oid.to_owned(), what));
+                        continue;
+                    };
+                    if self.is_interesting(c) && self.mark(c) {
+                        self.stack.push((c, join(prefix.as_ref(), e.filename)));
+                    }
+                } else if e.mode.is_blob() {
+                    on_blob(prefix.as_ref(), e.filename, e.oid.to_owned());
+                }
+            }
+        }
+        self.buf = buf;
+    }
+}
+
+fn too_many(id: ObjectId, what: &dyn Fn() -> String) -> ObjectError {
+    ObjectError::new(
+        id,
+        format!(
+            "tree {id} in {} was not read: more trees than credsweep numbers",
+            what()
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::rules::RuleSet;
+    use crate::scanner::Scanner;
+    use crate::sources::history::graph::CommitGraph;
+    use crate::sources::history::walk::{TreeWalker, Trees};
+    use crate::sources::history::{locate, refs, repo};
+
+    fn span(start: u32, len: u32) -> Span {
+        Span { start, len }
+    }
+
+    fn sub(target: u32) -> Entry {
+        Entry { target, name: 0 }
+    }
+
+    #[test]
+    fn a_tree_is_of_interest_when_its_closure_holds_a_blob_of_interest_or_an_unread_tree() {
+        // 0 -> 1 -> 2 (a blob of interest); 3 -> 4 (nothing); 5 -> 6 (unread); 7 -> 9
+        // (never numbered by the pass); 8 <-> 8 (a loop, impossible in a sound repository).
+        let list = [
+            sub(1),
+            sub(2),
+            Entry {
+                target: 0,
+                name: BLOB,
+            },
+            sub(4),
+            sub(6),
+            sub(9),
+            sub(8),
+        ];
+        let mut entries = Entries::default();
+        entries.start(list.len());
+        for e in list {
+            entries.push(e);
+        }
+        let spans = vec![
+            span(0, 1),
+            span(1, 1),
+            span(2, 1),
+            span(3, 1),
+            span(4, 0),
+            span(4, 1),
+            UNREAD,
+            span(5, 1),
+            span(6, 1),
+        ];
+        let got = interest(&spans, &entries);
+        assert_eq!(
+            got,
+            [true, true, true, false, false, true, true, true, false]
+        );
+    }
+
+    /// Runs git in `dir`, isolated from the user's configuration.
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = std::process::Command::new("git")
+            .current_dir(dir)
+            .args(args)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "A")
+            .env("GIT_AUTHOR_EMAIL", "a@example.com")
+            .env("GIT_COMMITTER_NAME", "A")
+            .env("GIT_COMMITTER_EMAIL", "a@example.com")
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?} failed");
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    fn commit_files(dir: &Path, files: &[(&str, &str)], message: &str) {
+        for (path, text) in files {
+            let p = dir.join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        git(dir, &["add", "-A"]);
+        git(dir, &["commit", "-q", "-m", message]);
+    }
+
+    /// A history where one blob sits at many paths: in a directory copied whole (the same tree
+    /// at two paths: one place, since a tree seen is not walked again), then changed, moved on a
+    /// branch, in a loose commit after the pack, in a commit no ref
+    /// reaches, and in a tree a tag names; beside `.pgpass` files and directories of no interest.
+    fn history(dir: &Path) -> ObjectId {
+        let secret = "token = sk_live_FAKE0000000000000000TEST\n";
+        git(dir, &["init", "-q", "-b", "main", "."]);
+        commit_files(
+            dir,
+            &[
+                ("a/secret.txt", secret),
+                ("a/x.txt", "x\n"),
+                ("c/d/e.txt", "e1\n"),
+            ],
+            "one",
+        );
+        git(dir, &["checkout", "-q", "-b", "side"]);
+        std::fs::rename(dir.join("a/secret.txt"), dir.join("z-secret.txt")).unwrap();
+        commit_files(dir, &[("z/other.txt", "o\n")], "moved");
+        git(dir, &["checkout", "-q", "main"]);
+        commit_files(
+            dir,
+            &[("b/secret.txt", secret), ("b/x.txt", "x\n")],
+            "copied",
+        );
+        commit_files(
+            dir,
+            &[
+                ("b/secret.txt", secret),
+                ("b/x.txt", "x\n"),
+                ("b/y.txt", "y\n"),
+                ("c/d/e.txt", "e2\n"),
+            ],
+            "changed",
+        );
+        commit_files(
+            dir,
+            &[
+                (".pgpass", "h:5432:db:u:pw\n"),
+                ("c/.pgpass", "h:1:d:u:p\n"),
+            ],
+            "pgpass",
+        );
+        git(dir, &["tag", "tree-tag", "HEAD^{tree}"]);
+        git(dir, &["repack", "-adq"]);
+        commit_files(
+            dir,
+            &[("y/secret.txt", secret), ("c/d/e.txt", "e3\n")],
+            "loose",
+        );
+        git(dir, &["checkout", "-q", "--detach"]);
+        commit_files(
+            dir,
+            &[("w/deep/secret.txt", secret), ("w/deep/more.txt", "m\n")],
+            "dangling",
+        );
+        git(dir, &["checkout", "-q", "main"]);
+        ObjectId::from_hex(git(dir, &["rev-parse", "HEAD:y/secret.txt"]).as_bytes()).unwrap()
+    }
+
+    /// Places, blobs at scoped paths and errors, in an order that does not depend on hashing.
+    type Seen = (Vec<String>, Vec<ObjectId>, Vec<String>);
+
+    fn locate_with(repo: &gix::Repository, targets: &HashSet<ObjectId>, skeleton: bool) -> Seen {
+        let scanner = Scanner::new(RuleSet::builtin().unwrap());
+        let scoped = ScopedPaths::of(&scanner);
+        let mut errors = Vec::new();
+        let commits = odb::commits(repo, 2).unwrap().commits;
+        let graph = CommitGraph::build(commits, &HashSet::default(), &mut errors);
+        let (tips, _) = refs::tips(repo);
+        let label = graph.reach(&tips);
+        let opts = locate::Options {
+            graph: &graph,
+            tips: &tips,
+            label: &label,
+            scoped: scoped.as_ref(),
+            threads: 2,
+        };
+        let walker = if skeleton {
+            let s = read(repo, 2, targets, scoped.as_ref()).expect("a skeleton");
+            assert!(s.kept > 0, "the pass read trees");
+            Trees::Skeleton(s)
+        } else {
+            Trees::Read(TreeWalker::new(repo))
+        };
+        let out = locate::walking(walker, &opts, targets, &mut errors);
+        let mut places: Vec<String> = out
+            .places
+            .iter()
+            .flat_map(|(blob, ps)| {
+                ps.iter().map(move |p| {
+                    format!("{} {blob} {} {:?} {}", p.seq, p.path, p.commit, p.ref_name)
+                })
+            })
+            .collect();
+        places.sort();
+        let mut at_scoped: Vec<ObjectId> = out.at_scoped.into_iter().collect();
+        at_scoped.sort();
+        let mut errors: Vec<String> = errors.into_iter().map(|e| e.message).collect();
+        errors.sort();
+        (places, at_scoped, errors)
+    }
+
+    #[test]
+    fn the_skeleton_walk_finds_what_the_walk_by_id_finds() {
+        let d = tempfile::tempdir().unwrap();
+        let secret = history(d.path());
+        let repo = repo::open(d.path()).unwrap();
+        let targets: HashSet<ObjectId> = [secret].into_iter().collect();
+        let by_id = locate_with(&repo, &targets, false);
+        let skeleton = locate_with(&repo, &targets, true);
+        assert_eq!(by_id, skeleton);
+        let (places, at_scoped, errors) = skeleton;
+        for path in [
+            " a/secret.txt ",
+            " b/secret.txt ",
+            " z-secret.txt ",
+            " y/secret.txt ",
+            " w/deep/secret.txt ",
+        ] {
+            assert!(
+                places.iter().any(|p| p.contains(path)),
+                "{path}: {places:?}"
+            );
+        }
+        assert_eq!(at_scoped.len(), 2, "{places:?}");
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+
+    #[test]
+    fn a_tree_the_pass_cannot_read_gives_the_errors_of_the_walk_by_id() {
+        let d = tempfile::tempdir().unwrap();
+        let secret = history(d.path());
+        // The loose commit's tree `y`, gone.
+        let y = git(d.path(), &["rev-parse", "HEAD:y"]);
+        std::fs::remove_file(
+            d.path()
+                .join(format!(".git/objects/{}/{}", &y[..2], &y[2..])),
+        )
+        .unwrap();
+        let repo = repo::open(d.path()).unwrap();
+        let targets: HashSet<ObjectId> = [secret].into_iter().collect();
+        let by_id = locate_with(&repo, &targets, false);
+        let skeleton = locate_with(&repo, &targets, true);
+        assert_eq!(by_id, skeleton);
+        assert_eq!(skeleton.2.len(), 1, "{:?}", skeleton.2);
+        assert!(skeleton.2[0].contains(&y), "{:?}", skeleton.2);
+    }
+}
