@@ -410,6 +410,90 @@ pub(crate) fn ensure_union_merge(baseline: &Path) -> Result<Option<PathBuf>> {
     Ok(Some(attrs))
 }
 
+/// One line of gitleaks' ignore file (`.gitleaksignore`): a finding gitleaks was told to ignore,
+/// named by `commit:path:rule-id:line` (history) or `path:rule-id:line` (files).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgnoreEntry {
+    pub commit: Option<String>,
+    pub path: String,
+    pub rule: String,
+    pub line: usize,
+}
+
+impl IgnoreEntry {
+    /// Whether a finding of `rule_id` at `path` (relative to the repository's top), `line`, first
+    /// introduced by `commit` (history scans) is the one this entry names. A rule converted from a
+    /// gitleaks file may carry the prefix `gitleaks-` (its id was taken); an entry without a
+    /// commit names the path in any commit.
+    pub fn matches(&self, rule_id: &str, path: &str, line: usize, commit: Option<&str>) -> bool {
+        let rule_ok = rule_id == self.rule
+            || rule_id
+                .strip_prefix("gitleaks-")
+                .is_some_and(|r| r == self.rule);
+        let commit_ok = match (&self.commit, commit) {
+            (None, _) => true,
+            (Some(want), Some(c)) => c.to_ascii_lowercase().starts_with(want.as_str()),
+            (Some(_), None) => false,
+        };
+        rule_ok
+            && commit_ok
+            && line == self.line
+            && path.trim_start_matches("./") == self.path.trim_start_matches("./")
+    }
+}
+
+impl std::fmt::Display for IgnoreEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(c) = &self.commit {
+            write!(f, "{c}:")?;
+        }
+        write!(f, "{}:{}:{}", self.path, self.rule, self.line)
+    }
+}
+
+/// The entries of a `.gitleaksignore` and how many lines were neither an entry, a comment nor
+/// blank. The path may hold `:`, so a line is read from the right: line number, rule id, then a
+/// leading commit id (7 to 64 hex digits) if there is one.
+pub fn parse_gitleaksignore(text: &str) -> (Vec<IgnoreEntry>, usize) {
+    let mut entries = Vec::new();
+    let mut unreadable = 0;
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut parts = line.rsplitn(3, ':');
+        let (Some(n), Some(rule), Some(rest)) = (parts.next(), parts.next(), parts.next()) else {
+            unreadable += 1;
+            continue;
+        };
+        let Ok(n) = n.parse::<usize>() else {
+            unreadable += 1;
+            continue;
+        };
+        let (commit, path) = match rest.split_once(':') {
+            Some((c, p))
+                if (7..=64).contains(&c.len())
+                    && c.bytes().all(|b| b.is_ascii_hexdigit())
+                    && !p.is_empty() =>
+            {
+                (Some(c.to_ascii_lowercase()), p)
+            }
+            _ => (None, rest),
+        };
+        if rule.is_empty() || path.is_empty() {
+            unreadable += 1;
+            continue;
+        }
+        entries.push(IgnoreEntry {
+            commit,
+            path: path.to_string(),
+            rule: rule.to_string(),
+            line: n,
+        });
+    }
+    (entries, unreadable)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -517,5 +601,48 @@ mod tests {
         fs::write(&p, "version = 1\nentries = [\n{ fingerprint = 1 },\n]\n").unwrap();
         let e = Baseline::load(&p).unwrap_err().to_string();
         assert!(e.contains("b.toml:3"), "{e}");
+    }
+
+    #[test]
+    fn gitleaksignore_lines_are_read_from_the_right() {
+        let text = "# comment\n\n\
+                    0123abcd0123abcd0123abcd0123abcd0123abcd:src/a:b.txt:acme-token:12\n\
+                    config/app.env:generic-api-key:3\n\
+                    not an entry\n";
+        let (entries, bad) = parse_gitleaksignore(text);
+        assert_eq!(bad, 1);
+        assert_eq!(entries.len(), 2);
+        let e = &entries[0];
+        assert_eq!(
+            e.commit.as_deref(),
+            Some("0123abcd0123abcd0123abcd0123abcd0123abcd")
+        );
+        assert_eq!(
+            (e.path.as_str(), e.rule.as_str(), e.line),
+            ("src/a:b.txt", "acme-token", 12)
+        );
+        assert!(e.matches(
+            "acme-token",
+            "src/a:b.txt",
+            12,
+            Some("0123ABCD0123abcd0123abcd0123abcd0123abcd")
+        ));
+        assert!(e.matches(
+            "gitleaks-acme-token",
+            "./src/a:b.txt",
+            12,
+            Some("0123abcd0123abcd0123abcd0123abcd0123abcd")
+        ));
+        assert!(!e.matches(
+            "acme-token",
+            "src/a:b.txt",
+            13,
+            Some("0123abcd0123abcd0123abcd0123abcd0123abcd")
+        ));
+        assert!(!e.matches("acme-token", "src/a:b.txt", 12, None));
+        let e = &entries[1];
+        assert_eq!(e.commit, None);
+        assert!(e.matches("generic-api-key", "config/app.env", 3, None));
+        assert_eq!(e.to_string(), "config/app.env:generic-api-key:3");
     }
 }

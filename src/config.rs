@@ -39,6 +39,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::allow::Allowlist;
+use crate::gitleaks::Imported;
 use crate::rules::{RuleSet, RuleSpec, Severity, without_values};
 
 /// The file name looked for at the scanned root.
@@ -259,8 +260,10 @@ impl Config {
     }
 
     /// Applies the rule settings to `set` (which holds the default pack when `default_rules`,
-    /// else nothing): adds rule files and inline rules, disables, and changes severities.
-    pub fn apply_rules(&self, set: &mut RuleSet) -> Result<(), ConfigError> {
+    /// else nothing): adds rule files (credsweep or gitleaks format) and inline rules, disables,
+    /// and changes severities. Returns what gitleaks-format rule files brought besides rules.
+    pub fn apply_rules(&self, set: &mut RuleSet) -> Result<Imported, ConfigError> {
+        let mut imported = Imported::default();
         let file = self.file.clone().unwrap_or_default();
         let err = |line: usize, problem: String| ConfigError {
             file: file.clone(),
@@ -293,8 +296,24 @@ impl Config {
                     format!("cannot read rule file {}: {e}", path.display()),
                 )
             })?;
-            set.add_toml(&path.display().to_string(), &text)
-                .map_err(|e| err(*line, e.to_string()))?;
+            // An `[extend] path` is relative to the rule file naming it, and held to the same
+            // bounds as a `rule_files` entry: inside the repository unless trusted.
+            let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            let mut read = |p: &str| {
+                let file = dir.join(p);
+                let file = if self.trusted {
+                    file
+                } else {
+                    self.inside_repository(&file)?
+                };
+                read_text_file(&file, MAX_CONFIG_FILE)
+                    .map(|t| (file.display().to_string(), t))
+                    .map_err(|e| format!("cannot read it: {e}"))
+            };
+            imported.merge(
+                crate::gitleaks::load(set, &path.display().to_string(), &text, &mut read)
+                    .map_err(|e| err(*line, e.to_string()))?,
+            );
             if let Some(e) = too_many(set, *line) {
                 return Err(e);
             }
@@ -336,7 +355,7 @@ impl Config {
             };
             set.rules_mut()[idx.0 as usize].severity = *severity;
         }
-        Ok(())
+        Ok(imported)
     }
 }
 

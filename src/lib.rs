@@ -31,7 +31,8 @@
 
 // The engine's modules, under the names the rest of this crate (and its users) know them by.
 pub use credsweep_engine::{
-    allow, archive, binary, encoded, finding, pair, rulecheck, rules, scan, scanner, window,
+    allow, archive, binary, encoded, finding, gitleaks, pair, rulecheck, rules, scan, scanner,
+    window,
 };
 
 pub mod app;

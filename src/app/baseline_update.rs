@@ -16,6 +16,12 @@ pub enum Update {
     Add { reason: Option<String> },
     /// Drop the entries that match no finding in the scope the scan covered.
     Prune,
+    /// Accept the findings gitleaks' ignore file names (`baseline import`), with this reason;
+    /// the entries no finding matches are listed as not found.
+    Import {
+        entries: Vec<baseline::IgnoreEntry>,
+        reason: Option<String>,
+    },
 }
 
 /// Scans `source` (a tree or the whole history) with `opts` and applies `update` to the
@@ -55,8 +61,31 @@ pub fn run(
     }
     // `add` accepts what the scan reports; `prune` judges on everything it saw, so that an
     // entry below the severity threshold is not taken for gone.
-    if let Update::Add { .. } = update {
+    if let Update::Add { .. } | Update::Import { .. } = update {
         findings.retain(|f| setup.reports_severity_of(opts, f));
+    }
+    // `import`: only the findings an ignore entry names, each entry said found or not.
+    let mut not_found = Vec::new();
+    if let Update::Import { entries, .. } = &update {
+        let mut matched = vec![false; entries.len()];
+        findings.retain(|f| {
+            let path = setup.baseline_entry_path(f, &path_base);
+            let commit = f.provenance.as_ref().and_then(|p| p.commit.as_deref());
+            let mut any = false;
+            for (i, e) in entries.iter().enumerate() {
+                if e.matches(&f.rule_id, &path, f.line as usize, commit) {
+                    matched[i] = true;
+                    any = true;
+                }
+            }
+            any
+        });
+        not_found = entries
+            .iter()
+            .zip(&matched)
+            .filter(|(_, m)| !**m)
+            .map(|(e, _)| e.to_string())
+            .collect();
     }
     let path = setup.baseline_path(opts);
     // Both commands write the baseline (and `.gitattributes`): refuse links before reading.
@@ -70,7 +99,13 @@ pub fn run(
     };
     b.set_key(&setup.fingerprint_key());
     match update {
-        Update::Add { reason } => {
+        Update::Add { reason } | Update::Import { reason, .. } => {
+            for e in &not_found {
+                notes(format!(
+                    "credsweep: not found (no finding of that rule on that line): {}",
+                    escape(e)
+                ));
+            }
             let added = b.add(&findings, scope, reason.as_deref(), |f| {
                 setup.baseline_entry_path(f, &path_base)
             });

@@ -37,7 +37,7 @@ use crate::sources::history::{self, HistoryOptions, Selection};
 use crate::sources::tree;
 use crate::term::plural;
 
-pub use setup::{DEFAULT_MAX_FILE_SIZE, Setup, load_config, load_rules};
+pub use setup::{DEFAULT_MAX_FILE_SIZE, Setup, load_config, load_rules, load_rules_imported};
 
 /// Exit statuses.
 pub const EXIT_CLEAN: i32 = 0;

@@ -10,6 +10,7 @@ use super::{ConfigChoice, Format, RuleOptions, ScanOptions, Scanned};
 use crate::baseline::{BASELINE_FILE, Baseline, Coverage};
 use crate::config::Config;
 use crate::finding::{DEFAULT_FINGERPRINT_KEY, Finding, Redaction};
+use crate::gitleaks::{Imported, ImportedAllow};
 use crate::rules::{RuleSet, Severity};
 use crate::scan::ScanContext;
 use crate::scanner::Scanner;
@@ -35,21 +36,70 @@ pub fn load_config(a: &RuleOptions, root: &Path) -> Result<Config> {
 /// The rules in force: the built-in pack (unless `--no-default-rules` or the configuration says
 /// `default_rules = false`), `--rules` files, then the configuration's rule settings.
 pub fn load_rules(a: &RuleOptions, config: &Config) -> Result<RuleSet> {
+    Ok(load_rules_imported(a, config)?.0)
+}
+
+/// [`load_rules`], with what gitleaks-format rule files brought besides rules: notes on what
+/// could not be converted, and global allow-lists ([`crate::gitleaks`]).
+pub fn load_rules_imported(a: &RuleOptions, config: &Config) -> Result<(RuleSet, Imported)> {
     let mut set = if a.no_default_rules || !config.default_rules {
         RuleSet::default()
     } else {
         RuleSet::builtin().context("the built-in rule pack is broken (a bug: please report it)")?
     };
+    let mut imported = Imported::default();
     for path in &a.files {
         let text = crate::config::read_text_file(path, crate::config::MAX_CONFIG_FILE)
             .with_context(|| format!("cannot read rule file {}", path.display()))?;
-        set.add_toml(&path.display().to_string(), &text)?;
+        // `--rules` files are the user's own: an `[extend] path` is read as written, relative
+        // to the file that names it.
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut read = |p: &str| {
+            let file = dir.join(p);
+            crate::config::read_text_file(&file, crate::config::MAX_CONFIG_FILE)
+                .map(|t| (file.display().to_string(), t))
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))
+        };
+        imported.merge(crate::gitleaks::load(
+            &mut set,
+            &path.display().to_string(),
+            &text,
+            &mut read,
+        )?);
     }
-    config.apply_rules(&mut set)?;
+    imported.merge(config.apply_rules(&mut set)?);
     if set.is_empty() {
         bail!("no rules in force: drop --no-default-rules or add rules with --rules FILE");
     }
-    Ok(set)
+    Ok((set, imported))
+}
+
+/// Adds the global allow-lists of gitleaks rule files to the configuration's. A regex the
+/// allow-list refuses (past the size bounds) is left out with a note: more findings, never fewer.
+fn apply_imported_allow(config: &mut Config, allow: &ImportedAllow, notes: &mut Vec<String>) {
+    let a = &mut config.allow;
+    let mut refused = 0;
+    for r in &allow.paths {
+        refused += usize::from(a.add_path_regex(r).is_err());
+    }
+    for r in &allow.secrets {
+        refused += usize::from(a.add_secret_regex(r).is_err());
+    }
+    for r in &allow.lines {
+        refused += usize::from(a.add_line_regex(r).is_err());
+    }
+    for w in &allow.stopwords {
+        a.add_stopword(w);
+    }
+    for c in &allow.commits {
+        a.add_commit(c);
+    }
+    if refused > 0 {
+        notes.push(format!(
+            "{refused} regex(es) of gitleaks global allow-lists could not be compiled and are not \
+             applied"
+        ));
+    }
 }
 
 /// Redacts the description and remediation of every rule that is not built in (a repository's
@@ -106,7 +156,8 @@ impl Setup {
     pub fn new(a: &ScanOptions, root: &Path) -> Result<Setup> {
         a.verify.validate()?;
         let mut config = load_config(&a.rules, root)?;
-        let mut rules = load_rules(&a.rules, &config)?;
+        let (mut rules, mut imported) = load_rules_imported(&a.rules, &config)?;
+        apply_imported_allow(&mut config, &imported.allow, &mut imported.notes);
         // Reports print what rules say; SARIF never holds a secret.
         if redacts_repository_strings(a) {
             redact_rule_texts(&mut rules);
@@ -125,7 +176,8 @@ impl Setup {
             .allow
             .set_excludes(&project_root, &a.exclude)
             .map_err(anyhow::Error::msg)?;
-        let notes: Vec<String> = config.source_note().into_iter().collect();
+        let mut notes: Vec<String> = config.source_note().into_iter().collect();
+        notes.extend(imported.notes);
         // There is no cap unless one is asked for; a repository's own configuration may set one
         // (it makes the scan fail, unless truncation is allowed too).
         let max_file_size = a

@@ -75,6 +75,22 @@ pub enum BaselineCommand {
         #[command(flatten)]
         dir: DirArgs,
     },
+    /// Turn gitleaks' ignore file (`.gitleaksignore`: `commit:path:rule-id:line` or
+    /// `path:rule-id:line`) into baseline entries: scans like `dir` (or `git` with --git), and
+    /// each line whose finding is still there becomes an entry; the others are listed.
+    Import {
+        /// The ignore file, e.g. `.gitleaksignore`.
+        #[arg(value_name = "IGNORE_FILE")]
+        file: PathBuf,
+        /// Why these findings are accepted; stored with each new entry.
+        #[arg(long)]
+        reason: Option<String>,
+        /// Scan the whole git history of the repository at PATH (for `commit:…` lines).
+        #[arg(long)]
+        git: bool,
+        #[command(flatten)]
+        dir: DirArgs,
+    },
     /// Scan the whole tree (or, with --git, the whole history) and drop baseline entries that
     /// match no finding there any more; entries of the other scope are kept.
     Prune {
@@ -263,10 +279,14 @@ pub struct StagedArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
-    /// Print every rule: id, severity, description.
+    /// Print every rule: id, severity, description (text); with provider, keywords, path
+    /// scope, pairing and verification too (json, markdown).
     List {
         #[command(flatten)]
         rules: RuleArgs,
+        /// text (one line per rule), json, or markdown (a table grouped by provider).
+        #[arg(long, value_enum, default_value = "text")]
+        format: super::rule_list::ListFormat,
     },
     /// Run every rule's examples and negative examples; fail on any mismatch.
     Check {

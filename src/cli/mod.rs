@@ -11,6 +11,7 @@ pub mod args;
 mod manual;
 mod progress;
 pub mod resolve;
+pub mod rule_list;
 mod rule_stats;
 
 use std::io::{IsTerminal, Read};
@@ -100,6 +101,23 @@ pub fn run(cli: Cli) -> Result<i32> {
             let (dir, git, update) = match cmd {
                 BaselineCommand::Add { reason, git, dir } => (dir, git, Update::Add { reason }),
                 BaselineCommand::Prune { git, dir } => (dir, git, Update::Prune),
+                BaselineCommand::Import {
+                    file,
+                    reason,
+                    git,
+                    dir,
+                } => {
+                    let text = crate::config::read_text_file(&file, crate::config::MAX_CONFIG_FILE)
+                        .with_context(|| format!("cannot read {}", file.display()))?;
+                    let (entries, unreadable) = crate::baseline::parse_gitleaksignore(&text);
+                    if unreadable > 0 {
+                        note(format!(
+                            "credsweep: note: {unreadable} line(s) of {} are not `[commit:]path:rule-id:line` and were left out",
+                            crate::term::escape(&file.display().to_string())
+                        ));
+                    }
+                    (dir, git, Update::Import { entries, reason })
+                }
             };
             let source = if git {
                 Source::Repo {
@@ -126,8 +144,10 @@ pub fn run(cli: Cli) -> Result<i32> {
             write_stdout(&manual::manual()?)?;
             Ok(EXIT_CLEAN)
         }
-        Command::Rules(RulesCommand::List { rules }) => {
-            write_stdout(&app::list_rules(&resolve::rule_options(&rules))?)?;
+        Command::Rules(RulesCommand::List { rules, format }) => {
+            let mut sink = note;
+            let out = rule_list::run(&resolve::rule_options(&rules), format, &mut sink)?;
+            write_stdout(&out)?;
             Ok(EXIT_CLEAN)
         }
         Command::Rules(RulesCommand::Check { rules }) => {

@@ -48,6 +48,8 @@ pub struct Allowlist {
     root: PathBuf,
     builder: Option<GitignoreBuilder>,
     paths: Option<Gitignore>,
+    /// Regexes on the path relative to the root (gitleaks allow-lists' `paths`).
+    path_regexes: Vec<Regex>,
     secrets: Vec<Regex>,
     lines: Vec<Regex>,
     stopwords: Vec<String>,
@@ -76,6 +78,15 @@ impl Allowlist {
             .get_or_insert_with(|| GitignoreBuilder::new(&self.root));
         b.add_line(None, glob)
             .map_err(|e| PatternError(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Adds a regex on paths, matched against the path relative to the root with `/` separators
+    /// (the way gitleaks' allow-list `paths` are); bounded and quiet like
+    /// [`Allowlist::add_secret_regex`].
+    pub fn add_path_regex(&mut self, re: &str) -> Result<(), PatternError> {
+        let re = crate::rules::build_config_regex(re, &mut self.regex_bytes)?;
+        self.path_regexes.push(re);
         Ok(())
     }
 
@@ -113,6 +124,25 @@ impl Allowlist {
     /// Whether `path` is allowed. A relative path is taken relative to `base` (the current
     /// directory for tree scans, the repository's top for history).
     pub fn allows_path(&self, path: &str, base: &Path) -> bool {
+        if !self.path_regexes.is_empty() {
+            let p = Path::new(path);
+            let abs = if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            };
+            let rel = abs
+                .strip_prefix(&self.root)
+                .map_or_else(|_| path.to_string(), |r| r.to_string_lossy().into_owned())
+                .replace('\\', "/");
+            if self
+                .path_regexes
+                .iter()
+                .any(|re| re.is_match(rel.as_bytes()))
+            {
+                return true;
+            }
+        }
         let Some(g) = &self.paths else { return false };
         if g.is_empty() {
             return false;
@@ -182,6 +212,7 @@ impl Allowlist {
 
     pub fn is_empty(&self) -> bool {
         self.paths.as_ref().is_none_or(|g| g.is_empty())
+            && self.path_regexes.is_empty()
             && self.secrets.is_empty()
             && self.lines.is_empty()
             && self.stopwords.is_empty()

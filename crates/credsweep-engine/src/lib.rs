@@ -36,6 +36,7 @@ pub mod archive;
 pub mod binary;
 pub mod encoded;
 pub mod finding;
+pub mod gitleaks;
 pub mod pair;
 pub mod required;
 pub mod rulecheck;
