@@ -160,27 +160,6 @@ const KINDS: &[Kind] = &[
         scoped: false,
     },
     Kind {
-        path: "backup/prod.sql",
-        data: "INSERT INTO `users` VALUES (1,'ann','ann@acme.io','$2y$10$TpaLZjmr71stdeJvaAuZ6juOMSI0GUdeTCrclewT5XujO9UFAKEP5','2024-03-01');\n",
-        rule: "sql-dump-password-hash",
-        secret: "$2y$10$TpaLZjmr71stdeJvaAuZ6juOMSI0GUdeTCrclewT5XujO9UFAKEP5",
-        scoped: true,
-    },
-    Kind {
-        path: "backup/legacy.sql",
-        data: "INSERT INTO `wp_users` VALUES (1,'admin','5f4dcc3b5aa765d61d8327deb882cf99','admin','ops@acme.io');\n",
-        rule: "sql-dump-user-hash",
-        secret: "5f4dcc3b5aa765d61d8327deb882cf99",
-        scoped: true,
-    },
-    Kind {
-        path: "db/init.sql",
-        data: "CREATE DATABASE orders;\nCREATE USER 'app'@'%' IDENTIFIED BY 'sqlFAKE22';\n",
-        rule: "sql-create-user-password",
-        secret: "sqlFAKE22",
-        scoped: true,
-    },
-    Kind {
         path: "web/.npmrc",
         data: "registry=https://npm.acme.io/\n//npm.acme.io/:_authToken=npmFAKE22\n",
         rule: "npmrc-credential",
