@@ -294,6 +294,9 @@ fn a_history_blob_over_several_windows_is_found_at_its_lines() {
 /// Commits a blob of over 256 MiB (the most a history scan decodes of one blob in memory) with a
 /// token on its last line, packed (`core.bigFileThreshold` makes `git add` write it straight into
 /// a pack, stored whole) or loose; the history scan finds the token at its line, nothing cut.
+/// Packed, a rule scoped to `.sql` files is in force too: the blob sits at a path it names, so it
+/// is scanned again once its path is known, and that must neither cut it at what is decoded in
+/// memory nor lose the findings past that (it did: the rescan read it by id, cut).
 fn scan_history_of_a_huge_blob(packed: bool) {
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
@@ -309,10 +312,21 @@ fn scan_history_of_a_huge_blob(packed: bool) {
         for _ in 0..lines / 10_000 {
             w.write_all(chunk.as_bytes()).unwrap();
         }
+        if packed {
+            writeln!(w, "-- dump note zqxSCOPED{SCOPED}").unwrap();
+        }
         writeln!(w, "VOBIZ_AUTH_TOKEN={TOKEN}").unwrap();
     }
     git(p, &["add", "dump.sql"]);
     git(p, &["commit", "-q", "-m", "dump"]);
+    let rules = d.path().with_extension("rules.toml");
+    std::fs::write(
+        &rules,
+        "[[rule]]\nid = 'sql-scoped-test'\ndescription = 'a rule only .sql files run'\n\
+         severity = 'warning'\nregex = '''(?P<secret>zqxSCOPED[0-9]{6})'''\n\
+         keywords = ['zqxscoped']\npath = '''\\.sql$'''\n",
+    )
+    .unwrap();
     let packs = std::fs::read_dir(p.join(".git/objects/pack"))
         .unwrap()
         .count();
@@ -321,14 +335,25 @@ fn scan_history_of_a_huge_blob(packed: bool) {
         packed,
         "the blob is where the test means it to be"
     );
-    let (code, doc) = run(p, &["git", "--no-redact"], None);
+    let rules_arg = rules.to_str().unwrap();
+    let args: &[&str] = if packed {
+        &["git", "--no-redact", "--rules", rules_arg]
+    } else {
+        &["git", "--no-redact"]
+    };
+    let (code, doc) = run(p, args, None);
+    let _ = std::fs::remove_file(&rules);
     assert_eq!(code, 1, "{doc}");
-    assert_eq!(
-        places(&doc),
-        vec![(lines as u64 + 1, 18, TOKEN.to_string())]
-    );
+    let mut want = vec![(lines as u64 + 1 + packed as u64, 18, TOKEN.to_string())];
+    if packed {
+        want.insert(0, (lines as u64 + 1, 14, format!("zqxSCOPED{SCOPED}")));
+    }
+    assert_eq!(places(&doc), want);
     assert!(doc["summary"]["skipped"].as_array().unwrap().is_empty());
 }
+
+/// The digits of the path-scoped rule's match in [`scan_history_of_a_huge_blob`].
+const SCOPED: &str = "314159";
 
 #[test]
 fn a_packed_blob_past_what_history_decodes_in_memory_is_streamed_to_its_end() {

@@ -71,9 +71,28 @@ impl Outcome {
         if at_scoped.is_empty() {
             return Ok(());
         }
-        let bounded = odb::BoundedBlobs::new(repo, blob_cap(ctx))?;
-        let ids: Vec<ObjectId> = at_scoped.iter().copied().collect();
-        let (again, _reported) = scan_listed(ctx, &bounded, &ids, at_scoped, threads)?;
+        let cap = blob_cap(ctx);
+        let bounded = odb::BoundedBlobs::new(repo, cap)?;
+        // A blob larger than what is decoded in memory was scanned as it inflated by the first
+        // pass; read by id it would come back cut at the cap, and its findings past the cap would
+        // be lost. Those few are streamed again the same way, with every rule this time.
+        let (big, small): (Vec<ObjectId>, Vec<ObjectId>) = at_scoped
+            .iter()
+            .copied()
+            .partition(|id| repo.find_header(*id).is_ok_and(|h| h.size() > cap));
+        let (mut again, _reported) = scan_listed(ctx, &bounded, &small, at_scoped, threads)?;
+        if !big.is_empty() {
+            let only: HashSet<ObjectId> = big.into_iter().collect();
+            let progress = super::progress::Progress::default();
+            let opts = Options {
+                threads,
+                only: Some(&only),
+                progress: &progress,
+            };
+            // Counted, and any cut reported, when first read: only the findings are taken.
+            let (streamed, _pass) = scan_odb_with(ctx, repo, &opts, PathFilter::Unknown)?;
+            again.blobs.extend(streamed.blobs);
+        }
         self.blobs.retain(|(b, _)| !at_scoped.contains(b));
         self.blobs.extend(again.blobs);
         Ok(())
@@ -101,12 +120,24 @@ pub(crate) fn scan_odb(
     repo: &gix::Repository,
     opts: &Options<'_>,
 ) -> Result<(Outcome, odb::Outcome)> {
+    scan_odb_with(ctx, repo, opts, PathFilter::Unscoped)
+}
+
+/// [`scan_odb`] with the rules `filter` lets run: `Unscoped` before paths are known, `Unknown`
+/// (every rule) for blobs known to sit at a path a path-scoped rule names.
+fn scan_odb_with(
+    ctx: &ScanContext<'_>,
+    repo: &gix::Repository,
+    opts: &Options<'_>,
+    filter: PathFilter<'static>,
+) -> Result<(Outcome, odb::Outcome)> {
     let shared = Mutex::new(Outcome::default());
     let visitor = Visitor {
         ctx,
         hash: repo.object_hash(),
         shared: &shared,
         local: Outcome::default(),
+        filter,
     };
     let pass = odb::visit_blobs(
         repo,
@@ -203,6 +234,7 @@ struct Visitor<'a> {
     hash: gix::hash::Kind,
     shared: &'a Mutex<Outcome>,
     local: Outcome,
+    filter: PathFilter<'static>,
 }
 
 impl Clone for Visitor<'_> {
@@ -212,20 +244,14 @@ impl Clone for Visitor<'_> {
             hash: self.hash,
             shared: self.shared,
             local: Outcome::default(),
+            filter: self.filter,
         }
     }
 }
 
 impl odb::BlobVisitor for Visitor<'_> {
     fn visit(&mut self, id: BlobId, data: &[u8], size: u64) {
-        scan_blob(
-            self.ctx,
-            id.0,
-            data,
-            size,
-            PathFilter::Unscoped,
-            &mut self.local,
-        );
+        scan_blob(self.ctx, id.0, data, size, self.filter, &mut self.local);
     }
 
     fn visit_stream(&mut self, id: BlobId, reader: &mut dyn std::io::Read, size: u64) {
@@ -240,7 +266,7 @@ impl odb::BlobVisitor for Visitor<'_> {
             self.ctx,
             reader,
             &location,
-            PathFilter::Unscoped,
+            self.filter,
             &mut window,
             summary,
             &mut found,
