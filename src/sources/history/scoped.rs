@@ -86,33 +86,76 @@ impl<'a> ScopedPaths<'a> {
 }
 
 /// The literals (in ASCII lower case) a path must end with one of, ignoring ASCII case, with
-/// their last bytes as a table for the first look.
+/// their last bytes as a table for the first look and their last two bytes as the key of the few
+/// to compare: this runs on every blob entry of every tree, and a pack with a filter such as
+/// `.env(.local|.prod|...){0,2}` has hundreds of literals.
 struct Tails {
     last: [bool; 256],
-    literals: Vec<Vec<u8>>,
+    /// For each last two bytes (lower case, `hi << 8 | lo`), 1 + the index in `buckets` of the
+    /// literals of two bytes or more that end with them, or 0: a table, not a hash map, since
+    /// this is asked once per blob entry of every tree.
+    by_last_two: Vec<u32>,
+    buckets: Vec<Vec<Vec<u8>>>,
+    /// Whether a one-byte literal ends with this (lower-case) byte.
+    single: [bool; 256],
 }
 
 impl Tails {
     fn new(literals: Vec<Vec<u8>>) -> Tails {
         let mut last = [false; 256];
-        for l in &literals {
-            if let Some(&b) = l.last() {
-                last[b as usize] = true;
-                last[b.to_ascii_uppercase() as usize] = true;
+        let mut single = [false; 256];
+        let mut by_last_two = vec![0u32; 1 << 16];
+        let mut buckets: Vec<Vec<Vec<u8>>> = Vec::new();
+        for l in literals {
+            let Some(&b) = l.last() else { continue };
+            last[b as usize] = true;
+            last[b.to_ascii_uppercase() as usize] = true;
+            match l.len() {
+                1 => single[b as usize] = true,
+                n => {
+                    let key = usize::from(l[n - 2]) << 8 | usize::from(b);
+                    if by_last_two[key] == 0 {
+                        buckets.push(Vec::new());
+                        by_last_two[key] = buckets.len() as u32;
+                    }
+                    buckets[by_last_two[key] as usize - 1].push(l);
+                }
             }
         }
-        Tails { last, literals }
+        Tails {
+            last,
+            by_last_two,
+            buckets,
+            single,
+        }
     }
 
     /// Whether a path that ends with `text` may end with one of the literals, ignoring ASCII
     /// case: `text` ends with it, or it is longer and ends with `text` (it may reach into what
     /// comes before, a file name's directory). False means no filter can match.
     fn may_end(&self, text: &[u8]) -> bool {
-        text.last().is_some_and(|&b| self.last[b as usize])
-            && self.literals.iter().any(|l| {
+        let Some(&b) = text.last() else {
+            return false;
+        };
+        if !self.last[b as usize] {
+            return false;
+        }
+        let b = b.to_ascii_lowercase();
+        // One byte of text: some literal ends with it (the table above said so).
+        let Some(&a) = text.len().checked_sub(2).map(|i| &text[i]) else {
+            return true;
+        };
+        if self.single[b as usize] {
+            return true;
+        }
+        let key = usize::from(a.to_ascii_lowercase()) << 8 | usize::from(b);
+        match self.by_last_two[key] {
+            0 => false,
+            k => self.buckets[k as usize - 1].iter().any(|l| {
                 let n = l.len().min(text.len());
                 text[text.len() - n..].eq_ignore_ascii_case(&l[l.len() - n..])
-            })
+            }),
+        }
     }
 }
 
