@@ -495,23 +495,6 @@ pub(crate) fn report(
     Ok(if stale > 0 { EXIT_ERROR } else { code })
 }
 
-/// `credsweep rules list`: each rule in force (id, severity, description) and their count.
-pub fn list_rules(rules: &RuleOptions) -> Result<String> {
-    let set = load_rules(rules, &load_config(rules, Path::new("."))?)?;
-    let mut out = String::new();
-    for r in set.rules() {
-        out += &format!(
-            "{:<36} {:<8} {}\n",
-            r.id,
-            r.severity.as_str(),
-            // A rule from a repository's configuration may say anything.
-            crate::term::escape(&r.description)
-        );
-    }
-    out += &format!("{} rules\n", set.len());
-    Ok(out)
-}
-
 /// `credsweep rules check`: each example that misbehaves and a tally, with the exit status.
 pub fn check_rules(rules: &RuleOptions) -> Result<(String, i32)> {
     let set = load_rules(rules, &load_config(rules, Path::new("."))?)?;
