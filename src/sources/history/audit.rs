@@ -507,6 +507,29 @@ pub(crate) fn delta_header(delta: &[u8]) -> Option<(u64, u64)> {
     reader.header()
 }
 
+/// Audits every entry of a pack, each read whole: what the decode proves of an
+/// entry as it inflates it, proven here without decoding. `entries` are (id, offset) pairs from
+/// its index, `pack` the whole pack file; entries come back sorted by offset. Scans survey
+/// headers instead (`Survey`); this is the whole audit, for the `odb_sizes` fuzz target.
+pub fn audit_pack(
+    pack: &[u8],
+    entries: &mut [(ObjectId, u64)],
+    hash_len: usize,
+    threads: usize,
+) -> Vec<Audited> {
+    entries.sort_by_key(|e| e.1);
+    let pack_end = pack.len().saturating_sub(hash_len);
+    let ends: Vec<usize> = (0..entries.len())
+        .map(|i| {
+            entries
+                .get(i + 1)
+                .map_or(pack_end, |e| usize::try_from(e.1).unwrap_or(usize::MAX))
+                .min(pack_end)
+        })
+        .collect();
+    audit_with_ends(pack, entries, &ends, hash_len, threads)
+}
+
 /// Audits some entries of a pack (the whole of each read, [`read_entry`]): `entries` are (id,
 /// offset) pairs, sorted by offset, each ending at `ends[i]` (where the next entry of the whole
 /// pack starts); `pack` is the whole pack file.
