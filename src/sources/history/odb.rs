@@ -32,7 +32,6 @@ use gix::hashtable::HashSet;
 use gix::objs::{Find, Kind};
 use gix::odb::pack;
 use gix::odb::store::structure::Record;
-use rayon::prelude::*;
 
 use super::audit;
 use super::graph::RawCommit;
@@ -491,35 +490,40 @@ pub(crate) fn visit_blobs<V: BlobVisitor>(
         }
     }
 
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
-        .build()
-        .context("cannot start worker threads")?;
+    // Scoped threads, all joined before this returns (a rayon pool's threads outlive it for a
+    // moment, and the trees pass that may come next starts its own: --threads bounds how many
+    // exist at once).
     for (dir, ids) in &loose {
-        pool.install(|| {
-            ids.par_iter().for_each_init(
-                || decode_thread(&visitor, hash, opts, &[], &present, &shared),
-                |worker, id| {
-                    if indices.iter().any(|i| i.lookup(id).is_some()) {
-                        opts.progress.object(0);
-                        return;
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let workers = opts.threads.max(1).min(ids.len().max(1));
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| {
+                    let mut worker = decode_thread(&visitor, hash, opts, &[], &present, &shared);
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(id) = ids.get(i) else { break };
+                        if indices.iter().any(|x| x.lookup(id).is_some()) {
+                            opts.progress.object(0);
+                            continue;
+                        }
+                        // A blob too large to decode in memory is scanned as it inflates.
+                        if opts.stream_blobs
+                            && let Some((mut reader, size)) = big_loose_blob(dir, id, opts.max_blob)
+                        {
+                            worker.stream(*id, &mut reader, size);
+                            continue;
+                        }
+                        match read_loose(dir, id, opts.max_blob) {
+                            Ok(o) => worker.object(*id, o.kind, &o.data, o.size),
+                            Err(e) => worker.errors.push(ObjectError::new(
+                                *id,
+                                format!("loose object {id} is damaged: {e}"),
+                            )),
+                        }
                     }
-                    // A blob too large to decode in memory is scanned as it inflates.
-                    if opts.stream_blobs
-                        && let Some((mut reader, size)) = big_loose_blob(dir, id, opts.max_blob)
-                    {
-                        worker.stream(*id, &mut reader, size);
-                        return;
-                    }
-                    match read_loose(dir, id, opts.max_blob) {
-                        Ok(o) => worker.object(*id, o.kind, &o.data, o.size),
-                        Err(e) => worker.errors.push(ObjectError::new(
-                            *id,
-                            format!("loose object {id} is damaged: {e}"),
-                        )),
-                    }
-                },
-            )
+                });
+            }
         });
     }
     let shared = shared.into_inner().unwrap_or_else(|p| p.into_inner());
