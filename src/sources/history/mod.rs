@@ -56,6 +56,29 @@ pub(crate) mod scoped;
 pub(crate) mod skeleton;
 pub(crate) mod walk;
 
+/// Test set-up shared by the history modules' unit tests.
+#[cfg(test)]
+pub(crate) mod test_git {
+    use std::path::Path;
+
+    /// Runs git in `dir`, isolated from the user's configuration; its trimmed output.
+    pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
+        let out = std::process::Command::new("git")
+            .current_dir(dir)
+            .args(args)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "A")
+            .env("GIT_AUTHOR_EMAIL", "a@example.com")
+            .env("GIT_COMMITTER_NAME", "A")
+            .env("GIT_COMMITTER_EMAIL", "a@example.com")
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?} failed");
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+}
+
 use anyhow::{Result, bail};
 use gix::ObjectId;
 use gix::hashtable::HashSet;

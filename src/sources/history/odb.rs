@@ -1765,6 +1765,7 @@ fn trees_in_pack(
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_git::git;
     use super::*;
 
     fn missing(tree: &str) -> ObjectError {
@@ -1826,22 +1827,6 @@ mod tests {
             150,
             "a partial clone's are all kept, to be counted"
         );
-    }
-
-    /// Runs git in `dir`, isolated from the user's configuration.
-    fn git(dir: &Path, args: &[&str]) {
-        let out = std::process::Command::new("git")
-            .current_dir(dir)
-            .args(args)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "A")
-            .env("GIT_AUTHOR_EMAIL", "a@example.com")
-            .env("GIT_COMMITTER_NAME", "A")
-            .env("GIT_COMMITTER_EMAIL", "a@example.com")
-            .output()
-            .expect("git runs");
-        assert!(out.status.success(), "git {args:?} failed");
     }
 
     fn sorted_ids(outcome: Outcome) -> Vec<ObjectId> {

@@ -640,6 +640,7 @@ fn too_many(id: ObjectId, what: &dyn Fn() -> String) -> ObjectError {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_git::git;
     use std::path::Path;
 
     use super::*;
@@ -694,23 +695,6 @@ mod tests {
             got,
             [true, true, true, false, false, true, true, true, false]
         );
-    }
-
-    /// Runs git in `dir`, isolated from the user's configuration.
-    fn git(dir: &Path, args: &[&str]) -> String {
-        let out = std::process::Command::new("git")
-            .current_dir(dir)
-            .args(args)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "A")
-            .env("GIT_AUTHOR_EMAIL", "a@example.com")
-            .env("GIT_COMMITTER_NAME", "A")
-            .env("GIT_COMMITTER_EMAIL", "a@example.com")
-            .output()
-            .expect("git runs");
-        assert!(out.status.success(), "git {args:?} failed");
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
     }
 
     fn commit_files(dir: &Path, files: &[(&str, &str)], message: &str) {
