@@ -34,7 +34,7 @@ use gix::hashtable::{HashMap, HashSet};
 use gix::objs::TreeRefIter;
 
 use super::scoped::ScopedPaths;
-use super::walk::{join, read_tree};
+use super::walk::{corrupt_tree, join, read_tree};
 use super::{ObjectError, odb};
 
 /// Shards of the numbering: the threads of the pass rarely wait on each other's lock.
@@ -604,10 +604,7 @@ impl Skeleton<'_> {
                 let e = match entry {
                     Ok(e) => e,
                     Err(err) => {
-                        self.errors.push(ObjectError::new(
-                            id,
-                            format!("tree {id} in {} is corrupt: {err}", what()),
-                        ));
+                        self.errors.push(corrupt_tree(id, what, &err));
                         break;
                     }
                 };

@@ -16,6 +16,16 @@ use super::graph::{CommitGraph, CommitIdx};
 use super::scoped::ScopedPaths;
 use super::skeleton::Skeleton;
 
+/// A tree whose entries cannot be parsed, as every tree walk reports it (the skeleton walk must
+/// report what the walk by id does).
+pub(crate) fn corrupt_tree(
+    id: ObjectId,
+    what: &dyn Fn() -> String,
+    err: &dyn std::fmt::Display,
+) -> ObjectError {
+    ObjectError::new(id, format!("tree {id} in {} is corrupt: {err}", what()))
+}
+
 /// `prefix/name`, or `name` at the root.
 pub(crate) fn join(prefix: &BStr, name: &BStr) -> BString {
     if prefix.is_empty() {
@@ -81,10 +91,7 @@ impl<'r> TreeWalker<'r> {
                 let e = match entry {
                     Ok(e) => e,
                     Err(err) => {
-                        self.errors.push(ObjectError::new(
-                            id,
-                            format!("tree {id} in {} is corrupt: {err}", what()),
-                        ));
+                        self.errors.push(corrupt_tree(id, what, &err));
                         break;
                     }
                 };
