@@ -630,34 +630,36 @@ fn read_all(
     } else {
         1
     };
-    let next = std::sync::atomic::AtomicUsize::new(0);
+    // Each worker takes the next 64 slots and fills them in place: the reads are the largest
+    // thing an audit holds (about 100 bytes an entry), so they are never gathered twice.
     let mut reads: Vec<Option<Read>> = (0..entries.len()).map(|_| None).collect();
-    let parts: Vec<Vec<(usize, Read)>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut z = Decompress::new();
-                    let mut done = Vec::new();
-                    loop {
-                        let start = next.fetch_add(64, std::sync::atomic::Ordering::Relaxed);
-                        if start >= entries.len() {
-                            return done;
+    {
+        let blocks = std::sync::Mutex::new(reads.chunks_mut(64).enumerate());
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut z = Decompress::new();
+                        loop {
+                            let next = blocks
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                .next();
+                            let Some((block, slots)) = next else { return };
+                            for (k, slot) in slots.iter_mut().enumerate() {
+                                let i = block * 64 + k;
+                                *slot = Some(read((i, &entries[i]), &mut z));
+                            }
                         }
-                        let block = entries.iter().enumerate().skip(start).take(64);
-                        for (i, e) in block {
-                            done.push((i, read((i, e), &mut z)));
-                        }
-                    }
+                    })
                 })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().unwrap_or_default())
-            .collect()
-    });
-    for (i, r) in parts.into_iter().flatten() {
-        reads[i] = Some(r);
+                .collect();
+            // Joined here, so that a worker's panic leaves its entries unread (reported below)
+            // instead of unwinding through the scan.
+            for w in workers {
+                let _ = w.join();
+            }
+        });
     }
     reads
         .into_iter()
@@ -674,10 +676,15 @@ fn read_all(
 
 /// The entries' reads joined up: each delta's base found, kinds and damage carried down chains.
 fn assemble(entries: &[(ObjectId, u64)], reads: &[Read]) -> Vec<Audited> {
-    let by_offset: HashMap<u64, usize> =
-        entries.iter().enumerate().map(|(i, e)| (e.1, i)).collect();
-    let by_id: HashMap<ObjectId, usize> =
-        entries.iter().enumerate().map(|(i, e)| (e.0, i)).collect();
+    // `entries` are sorted by offset: an offset is found by binary search (the last entry at it,
+    // should a hostile index list two). Bases named by id are rare (thin packs), so that table
+    // is built only when one is met: both tables together would add half again to the audit's
+    // peak memory on a large pack.
+    let by_offset = |offset: u64| {
+        let end = entries.partition_point(|e| e.1 <= offset);
+        end.checked_sub(1).filter(|&i| entries[i].1 == offset)
+    };
+    let mut by_id: Option<HashMap<ObjectId, usize>> = None;
     let mut out: Vec<Audited> = entries
         .iter()
         .zip(reads)
@@ -688,7 +695,7 @@ fn assemble(entries: &[(ObjectId, u64)], reads: &[Read]) -> Vec<Audited> {
                 Ok(h) => match h.stored {
                     Stored::Base(k) => (Some(k), h.claimed),
                     Stored::OfsDelta { base_offset } => {
-                        base = by_offset.get(&base_offset).copied();
+                        base = by_offset(base_offset);
                         if base.is_none() && problem.is_none() {
                             problem = Some(format!(
                                 "its delta base at offset {base_offset} is not an object of the pack"
@@ -697,7 +704,12 @@ fn assemble(entries: &[(ObjectId, u64)], reads: &[Read]) -> Vec<Audited> {
                         (None, r.delta.map_or(0, |d| d.1))
                     }
                     Stored::RefDelta { base: id } => {
-                        base = by_id.get(&id).copied();
+                        base = by_id
+                            .get_or_insert_with(|| {
+                                entries.iter().enumerate().map(|(i, e)| (e.0, i)).collect()
+                            })
+                            .get(&id)
+                            .copied();
                         if base.is_none() && problem.is_none() {
                             problem = Some(format!("its delta base {id} is not in the pack"));
                         }

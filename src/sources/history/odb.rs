@@ -689,6 +689,8 @@ fn plan_pack(
     if !whole.is_empty() {
         whole.sort_unstable();
         survey.verify(bytes, &whole, hash_len);
+        // The first plan goes before the second is built: two at once would double the peak.
+        drop(std::mem::take(&mut audit));
         audit = survey.audited();
         (needed, heavy) = triage(&audit, opts);
     }
