@@ -253,6 +253,19 @@ pub fn scan(
     Ok(out)
 }
 
+/// Returns to the system the memory the blob pass freed, before the phases that build their own
+/// tables (the tree skeleton, provenance). glibc keeps a freed chunk in the arena of the thread
+/// that freed it; the decoding threads' arenas would otherwise stay resident under everything
+/// that follows, adding tens of megabytes to the scan's peak anonymous memory on a large history.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim takes no pointer and only releases free pages of glibc's own heaps;
+    // it is safe to call from any thread at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// The whole history (or what refs reach), through the four phases.
 fn scan_whole(
     ctx: &ScanContext<'_>,
@@ -285,6 +298,7 @@ fn scan_whole(
         },
     )?;
     progress.finish_counting();
+    release_freed_memory();
     errors.extend(pass.errors);
     let graph = match reachable {
         Some(r) => r.graph,
