@@ -21,6 +21,7 @@ pub mod baseline_update;
 pub mod output;
 pub mod rule_stats;
 pub mod setup;
+pub(crate) mod submodules;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -149,6 +150,8 @@ pub enum RepoScan {
     History {
         selection: Selection,
         allow_missing_promised: bool,
+        /// Scan each initialised submodule's history too (`--recurse-submodules`).
+        recurse_submodules: bool,
     },
     /// What is staged for the next commit.
     Staged,
@@ -323,6 +326,7 @@ fn collect_repo(
         RepoScan::History {
             selection,
             allow_missing_promised,
+            recurse_submodules,
         } => {
             let mut c = Collected::new(ScanKind::History, top);
             if matches!(selection, Selection::All) {
@@ -332,6 +336,9 @@ fn collect_repo(
             let options = history_options(opts, selection, allow_missing_promised);
             let scan = history::scan(&ctx, repo, &options)?;
             (c.findings, c.summary, c.notes) = (scan.findings, scan.summary, scan.notes);
+            if recurse_submodules {
+                submodules::scan_into(&mut c, &ctx, repo, &options);
+            }
             c
         }
         RepoScan::Staged => {

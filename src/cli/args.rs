@@ -264,6 +264,11 @@ pub struct GitArgs {
     /// counted in a note; without this flag they make the exit status 2).
     #[arg(long)]
     pub allow_missing_promised: bool,
+    /// Also scan the history of each initialised submodule (its own object database under
+    /// .git/modules), its findings at paths under the submodule's; one not initialised is named
+    /// in the report.
+    #[arg(long)]
+    pub recurse_submodules: bool,
     #[command(flatten)]
     pub scan: ScanArgs,
 }

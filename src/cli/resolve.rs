@@ -143,6 +143,7 @@ pub(crate) fn history_source(a: &GitArgs) -> anyhow::Result<Source> {
         scan: RepoScan::History {
             selection,
             allow_missing_promised: a.allow_missing_promised,
+            recurse_submodules: a.recurse_submodules,
         },
     })
 }

@@ -83,6 +83,10 @@ struct JsonFinding<'a> {
     /// Whether the secret is still in the scanned head's tree (history findings only).
     #[serde(skip_serializing_if = "Option::is_none")]
     in_head: Option<bool>,
+    /// The submodule a finding of `--recurse-submodules` is in (its path in the superproject,
+    /// which `path` starts with); absent for the scanned repository's own findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    repo: Option<&'a str>,
     /// The other half of a Vobiz id + token pair in the same file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pair: Option<JsonPair<'a>>,
@@ -184,6 +188,7 @@ fn json_findings(findings: &[Finding], redaction: Redaction) -> Vec<JsonFinding<
                 other_places: p.map(|p| p.other_places.as_slice()),
                 other_places_omitted: p.map(|p| p.other_places_omitted()),
                 in_head: p.and_then(|p| p.in_head),
+                repo: p.and_then(|p| p.submodule.as_deref()),
                 pair: f.pair.as_deref().map(|p| JsonPair {
                     rule_id: &p.rule_id,
                     fingerprint: &p.fingerprint.0,

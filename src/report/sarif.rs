@@ -547,6 +547,9 @@ fn result(
         if let Some(h) = p.in_head {
             props.push(("inHead", json!(h)));
         }
+        if let Some(s) = &p.submodule {
+            props.push(("submodule", json!(s)));
+        }
     }
     if let Some(v) = &f.verification {
         props.push(("verification", json!(v.outcome.as_str())));

@@ -119,6 +119,9 @@ pub(crate) fn render(report: &Report<'_>, redaction: Redaction, color: Color) ->
             if p.other_locations > 0 {
                 let _ = write!(line, " (+{} other places)", p.other_locations);
             }
+            if let Some(s) = &p.submodule {
+                let _ = write!(line, " (submodule {})", esc(s));
+            }
             match p.in_head {
                 Some(true) => line.push_str("; still at HEAD"),
                 Some(false) => line.push_str("; only in history: rotate and purge"),

@@ -364,6 +364,7 @@ pub(crate) fn findings(
                 other_locations: 0,
                 other_places: Vec::new(),
                 in_head: None,
+                submodule: None,
             });
             order.push(key.clone());
             groups.insert(key, (f, 0, Vec::new()));

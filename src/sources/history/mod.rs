@@ -54,6 +54,7 @@ pub mod refs;
 pub mod repo;
 pub(crate) mod scoped;
 pub(crate) mod skeleton;
+pub mod submodules;
 pub(crate) mod walk;
 
 /// Test set-up shared by the history modules' unit tests.

@@ -63,6 +63,7 @@ impl<'r> CommitInfo<'r> {
             other_locations: 0,
             other_places: Vec::new(),
             in_head: None,
+            submodule: None,
         }
     }
 }

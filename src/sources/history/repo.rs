@@ -65,12 +65,17 @@ pub fn notes(repo: &gix::Repository) -> Vec<String> {
         );
     }
     for (path, id) in submodules(repo) {
-        notes.push(format!(
-            "submodule {path} (commit {}) not scanned: scan its repository separately",
-            &id.to_hex().to_string()[..12]
-        ));
+        notes.push(not_scanned_note(&path, &id));
     }
     notes
+}
+
+/// The note that names a submodule a history scan did not read.
+pub(crate) fn not_scanned_note(path: &str, id: &ObjectId) -> String {
+    format!(
+        "submodule {path} (commit {}) not scanned: pass --recurse-submodules to scan its history, or scan its repository separately",
+        &id.to_hex().to_string()[..12]
+    )
 }
 
 /// The submodules (gitlink entries) in `HEAD`'s tree, by path.

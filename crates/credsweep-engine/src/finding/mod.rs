@@ -457,6 +457,9 @@ pub struct Provenance {
     /// range): `false` means it lives only in history (rotate it and purge it). `None` when there
     /// is no such commit, or its tree could not be read whole.
     pub in_head: Option<bool>,
+    /// For a finding in a submodule's history (`--recurse-submodules`): the submodule's path in
+    /// the superproject, which the finding's path starts with.
+    pub submodule: Option<String>,
 }
 
 /// How many of a history finding's other places are listed: enough to act on, and a secret
