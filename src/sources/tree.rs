@@ -5,7 +5,7 @@
 //! bounded, and notes any it could not use. Unlike a code search tool, a secret scanner
 //! must look at hidden files (`.env` is where tokens live), so only `.git/` itself is never entered.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -14,6 +14,7 @@ use ignore::{WalkBuilder, WalkState};
 
 use super::ignore_files::IgnoreRules;
 use crate::finding::{Finding, Location};
+use crate::fsutil::Links;
 use crate::scan::{ScanContext, SkipReason, Summary};
 use crate::scanner::PathFilter;
 use crate::window::{ReadBuffers, scan_input, scan_reader};
@@ -92,6 +93,7 @@ fn walk(
             findings: Vec::new(),
             summary: Summary::default(),
             bufs: ReadBuffers::default(),
+            follow_links: opts.follow_links,
         };
         Box::new(move |entry| {
             worker.visit(ctx, entry);
@@ -111,6 +113,8 @@ struct WalkThread<'a> {
     findings: Vec<Finding>,
     summary: Summary,
     bufs: ReadBuffers,
+    /// Whether the walk follows symbolic links: if not, a file is opened without following one.
+    follow_links: bool,
 }
 
 impl WalkThread<'_> {
@@ -136,9 +140,17 @@ impl WalkThread<'_> {
                     self.summary.allowed_paths += 1;
                     return;
                 }
+                // A file the walk saw as a file, not through a link, is opened so that a link
+                // put in its place since is not followed.
+                let links = if self.follow_links || e.path_is_symlink() {
+                    Links::Follow
+                } else {
+                    Links::Refuse
+                };
                 scan_file(
                     ctx,
                     e.path(),
+                    links,
                     &path,
                     &mut self.bufs,
                     &mut self.summary,
@@ -171,10 +183,14 @@ impl Drop for WalkThread<'_> {
 /// Scans one regular file, in windows ([`crate::window`]) and up to the size cap if one was
 /// asked for. `bufs` is scratch space reused from file to file, so a walk does not allocate (and
 /// fault in) fresh buffers per file, nor keep more than one window per thread. A file is opened
-/// and read, and nothing else is asked of the system: its size only if the cap cut it.
+/// and read, and nothing else is asked of the system: its size only if the cap cut it. It is
+/// opened non-blocking, so that a FIFO put in its place since the walk saw it cannot block the
+/// walk (it reads as empty or as an error), and, with [`Links::Refuse`], without following a
+/// symbolic link put there.
 pub(crate) fn scan_file(
     ctx: &ScanContext<'_>,
     fs_path: &Path,
+    links: Links,
     path: &str,
     bufs: &mut ReadBuffers,
     summary: &mut Summary,
@@ -183,7 +199,7 @@ pub(crate) fn scan_file(
     if bufs.rest.capacity() > KEEP_BUFFER {
         bufs.rest = Vec::new();
     }
-    let read = File::open(fs_path).and_then(|mut file| {
+    let read = open_file(fs_path, links).and_then(|mut file| {
         let outcome = scan_input(
             ctx,
             &mut file,
@@ -213,6 +229,26 @@ pub(crate) fn scan_file(
         Ok(_) => {}
         Err(e) => summary.skip(path, SkipReason::Error(format!("cannot read: {e}"))),
     }
+}
+
+/// Opens a file found by the walk for reading: non-blocking and, with [`Links::Refuse`], without
+/// following a final symbolic link (an error, "too many levels of symbolic links", if one is
+/// there). One `open`, no `stat`.
+fn open_file(fs_path: &Path, links: Links) -> io::Result<File> {
+    let mut opts = OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
+        if links == Links::Refuse {
+            flags |= libc::O_NOFOLLOW;
+        }
+        opts.custom_flags(flags);
+    }
+    #[cfg(not(unix))]
+    let _ = links;
+    opts.open(fs_path)
 }
 
 /// Scans a stream (FIFO, character device) named on the command line, in windows, up to the
@@ -320,5 +356,80 @@ fn walk_error_text(err: &ignore::Error) -> String {
             format!("symbolic link loop back to {}", display_path(ancestor))
         }
         other => other.to_string(),
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use crate::allow::Allowlist;
+    use crate::rules::RuleSet;
+    use crate::scan::Skip;
+    use crate::scanner::Scanner;
+    use std::os::unix::fs::symlink;
+
+    fn context<'a>(scanner: &'a Scanner, allow: &'a Allowlist) -> ScanContext<'a> {
+        ScanContext {
+            scanner,
+            fingerprint_key: b"tree".to_vec(),
+            max_file_size: u64::MAX,
+            window_size: 0,
+            allowlist: allow,
+            inline_allow: true,
+            path_base: PathBuf::from("/"),
+            max_decode_depth: crate::scan::DEFAULT_MAX_DECODE_DEPTH,
+            rule_stats: false,
+            archives: crate::archive::Options::default(),
+            binary_strings: true,
+        }
+    }
+
+    /// What [`scan_file`] reports of `path`, opened with `links`: the summary, and the files
+    /// and bytes it counts as scanned.
+    fn scan(ctx: &ScanContext<'_>, path: &Path, links: Links) -> (Summary, (u64, u64)) {
+        let (mut summary, mut found) = (Summary::default(), Vec::new());
+        let mut bufs = ReadBuffers::default();
+        let name = display_path(path);
+        scan_file(ctx, path, links, &name, &mut bufs, &mut summary, &mut found);
+        let counts = (summary.scanned, summary.bytes);
+        (summary, counts)
+    }
+
+    #[test]
+    fn a_link_or_fifo_put_where_the_walk_saw_a_file_is_not_followed_and_does_not_block() {
+        let scanner = Scanner::new(RuleSet::builtin().unwrap());
+        let allow = Allowlist::new(Path::new("/"));
+        let ctx = context(&scanner, &allow);
+        let d = tempfile::tempdir().unwrap();
+        let file = d.path().join("config.env");
+        let text = "name = value\n";
+        std::fs::write(&file, text).unwrap();
+        let whole = (1, text.len() as u64);
+        let (summary, counts) = scan(&ctx, &file, Links::Refuse);
+        assert_eq!(counts, whole, "{:?}", summary.skips);
+
+        let link = d.path().join("link.env");
+        symlink(&file, &link).unwrap();
+        let (summary, counts) = scan(&ctx, &link, Links::Refuse);
+        assert_eq!(counts, (0, 0));
+        assert!(
+            matches!(&summary.skips[..], [Skip { reason: SkipReason::Error(e), .. }] if e.contains("cannot read")),
+            "{:?}",
+            summary.skips
+        );
+        let (summary, counts) = scan(&ctx, &link, Links::Follow);
+        assert_eq!(counts, whole, "{:?}", summary.skips);
+
+        // A FIFO with no writer: opened without blocking, and read as empty.
+        let fifo = d.path().join("fifo.env");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let (summary, counts) = scan(&ctx, &fifo, Links::Refuse);
+        assert_eq!(counts.1, 0, "{summary:?}");
     }
 }

@@ -171,8 +171,19 @@ struct Markers {
 impl Markers {
     /// The marker bytes of the 64-byte block at `pos` (bit i for byte `pos + i`), after the
     /// bytes before the block that no block covered.
-    fn block(&mut self, text: &[u8], pos: usize, mut bits: u64) {
+    /// Inlined into the search: most blocks have no marker byte, and cost two comparisons here.
+    #[inline]
+    fn block(&mut self, text: &[u8], pos: usize, bits: u64) {
         self.bytes(text, pos);
+        if bits != 0 {
+            self.hits(text, pos, bits);
+        }
+        self.covered = pos + 64;
+    }
+
+    /// The marker bytes `bits` of the block at `pos`, less those a block before covered.
+    #[inline(never)]
+    fn hits(&mut self, text: &[u8], pos: usize, mut bits: u64) {
         if self.covered > pos {
             bits &= u64::MAX
                 .checked_shl((self.covered - pos) as u32)
@@ -182,15 +193,20 @@ impl Markers {
             self.hit(text, pos + bits.trailing_zeros() as usize);
             bits &= bits - 1;
         }
-        self.covered = pos + 64;
     }
 
     /// The marker bytes up to `end` that no block covered (the end of a run walked past a
     /// block, the byte that ends it, the last bytes of the text).
+    #[inline]
     fn bytes(&mut self, text: &[u8], end: usize) {
-        if self.covered >= end {
-            return;
+        // Asked before every block, and almost always with nothing left to look at.
+        if self.covered < end {
+            self.bytes_uncovered(text, end);
         }
+    }
+
+    #[inline(never)]
+    fn bytes_uncovered(&mut self, text: &[u8], end: usize) {
         let from = self.covered;
         for p in memchr::memchr3_iter(b'%', b'\\', b'&', &text[from..end]) {
             self.hit(text, from + p);
@@ -218,8 +234,37 @@ impl Markers {
 /// run's bounds found byte by byte. Text with no such run (most of it) costs a few operations
 /// per 8 bytes.
 fn base64_and_hex(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) -> Markers {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has AVX2, checked just above.
+        return unsafe { base64_and_hex_avx2(text, budget, out) };
+    }
+    search(text, budget, out, masks)
+}
+
+/// [`base64_and_hex`] compiled for AVX2 as a whole: the classification of each block is inlined
+/// into the search, and the processor is asked once per buffer, not once per block.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn base64_and_hex_avx2(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) -> Markers {
+    search(text, budget, out, |block| masks_avx2(block))
+}
+
+/// The search of [`base64_and_hex`], with `masks` to classify each 64-byte block (the alphabet
+/// and the escape starts, as [`masks`] does). Inlined into each caller, so that the
+/// classification is compiled with the caller's instructions.
+#[inline(always)]
+fn search(
+    text: &[u8],
+    budget: &mut Budget,
+    out: &mut Vec<Candidate>,
+    masks: impl Fn(&[u8; 64]) -> (u64, u64),
+) -> Markers {
     let n = text.len();
     let mut markers = Markers::default();
+    // The last bytes are classified as a block too, padded with spaces (in no class): set up
+    // once, not on every block.
+    let mut last = [b' '; 64];
     let alphabet = |b: u8| CLASS[b as usize] & B64 != 0;
     let maybe = |b: u8| CLASS[b as usize] & REGION != 0;
     let mut pos = 0;
@@ -228,12 +273,12 @@ fn base64_and_hex(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) ->
     'search: while pos < n {
         // A region of bytes that may be in the alphabet, bounded by bytes that are not.
         let (region, one_run) = {
-            // The last bytes are classified as a block too, padded with spaces (in no class).
-            let mut last = [b' '; 64];
             let block: &[u8; 64] = match text.get(pos..pos + 64) {
                 Some(block) => block.try_into().expect("64 bytes"),
                 None => {
+                    // Spaces after what a longer tail copied before.
                     last[..n - pos].copy_from_slice(&text[pos..]);
+                    last[n - pos..].fill(b' ');
                     &last
                 }
             };
