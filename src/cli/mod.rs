@@ -125,6 +125,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                     scan: RepoScan::History {
                         selection: crate::sources::history::Selection::All,
                         allow_missing_promised: false,
+                        cache: None,
                     },
                 }
             } else {
