@@ -472,15 +472,12 @@ pub(crate) fn visit_blobs<V: BlobVisitor>(
     for (n, (index, data)) in indices.iter().zip(&packs).enumerate() {
         let make_worker = || decode_thread(&visitor, hash, opts, &indices[..n], &present, &shared);
         let plan = plan_pack(index, data, hash, opts);
-        if let Some(skip) = opts.skip {
+        if opts.skip.is_some() {
             // Each blob to skip once, where it would have been visited: in the first pack that
             // holds it (and among those `only` lets through).
             let mut worker = make_worker();
-            for a in &plan.audit {
-                if a.kind == Some(Kind::Blob)
-                    && a.problem.is_none()
-                    && skip(&a.oid)
-                    && opts.only.is_none_or(|only| only.contains(&a.oid))
+            for a in plan.spared.iter().map(|&i| &plan.audit[i]) {
+                if opts.only.is_none_or(|only| only.contains(&a.oid))
                     && !indices[..n].iter().any(|e| e.lookup(a.oid).is_some())
                 {
                     worker.visitor.skipped(BlobId(a.oid));
@@ -692,6 +689,9 @@ struct Plan {
     prefix: Vec<usize>,
     /// Damaged and unreadable entries, named.
     errors: Vec<ObjectError>,
+    /// Blobs [`Options::skip`] names, sound down their chain: not visited (decoded only as
+    /// another entry's base), handed to [`BlobVisitor::skipped`].
+    spared: Vec<usize>,
 }
 
 fn plan_pack(
@@ -736,8 +736,12 @@ fn plan_pack(
         prefix: Vec::new(),
         errors: Vec::new(),
         audit: Vec::new(),
+        spared: Vec::new(),
     };
     for (i, a) in audit.iter().enumerate() {
+        if a.kind == Some(Kind::Blob) && !heavy[i] && opts.skip.is_some_and(|s| s(&a.oid)) {
+            plan.spared.push(i);
+        }
         if !needed[i] {
             plan.outside.push(i);
             continue;
@@ -772,32 +776,6 @@ fn too_large(id: ObjectId, kind: Option<Kind>, size: u64) -> ObjectError {
 /// on), and which are heavy: damaged or over a size cap, themselves or down their chain.
 fn triage(audit: &[audit::Audited], opts: &Options<'_>) -> (Vec<bool>, Vec<bool>) {
     let n = audit.len();
-    let mut needed = vec![false; n];
-    for (i, a) in audit.iter().enumerate() {
-        let wanted = match (a.kind, opts.only) {
-            (Some(Kind::Blob), _)
-                if a.problem.is_none() && opts.skip.is_some_and(|s| s(&a.oid)) =>
-            {
-                false
-            }
-            (Some(Kind::Blob), Some(only)) => only.contains(&a.oid),
-            // A damaged entry's kind may be unknown: report it unless it is a blob left out.
-            (None, Some(only)) => only.contains(&a.oid) || a.problem.is_some(),
-            _ => true,
-        };
-        if wanted {
-            let mut c = Some(i);
-            let mut steps = 0;
-            while let Some(j) = c {
-                if needed[j] && j != i || steps > n {
-                    break;
-                }
-                needed[j] = true;
-                steps += 1;
-                c = audit[j].base;
-            }
-        }
-    }
     // `None`: not known yet.
     let mut heavy: Vec<Option<bool>> = vec![None; n];
     let own = |a: &audit::Audited| {
@@ -828,7 +806,32 @@ fn triage(audit: &[audit::Audited], opts: &Options<'_>) -> (Vec<bool>, Vec<bool>
             heavy[j] = Some(verdict);
         }
     }
-    (needed, heavy.into_iter().map(|h| h == Some(true)).collect())
+    let heavy: Vec<bool> = heavy.into_iter().map(|h| h == Some(true)).collect();
+    let mut needed = vec![false; n];
+    for (i, a) in audit.iter().enumerate() {
+        let wanted = match (a.kind, opts.only) {
+            // Known clean (a cache): not wanted, unless damaged down its chain (reported as a
+            // cold scan reports it).
+            (Some(Kind::Blob), _) if !heavy[i] && opts.skip.is_some_and(|s| s(&a.oid)) => false,
+            (Some(Kind::Blob), Some(only)) => only.contains(&a.oid),
+            // A damaged entry's kind may be unknown: report it unless it is a blob left out.
+            (None, Some(only)) => only.contains(&a.oid) || a.problem.is_some(),
+            _ => true,
+        };
+        if wanted {
+            let mut c = Some(i);
+            let mut steps = 0;
+            while let Some(j) = c {
+                if needed[j] && j != i || steps > n {
+                    break;
+                }
+                needed[j] = true;
+                steps += 1;
+                c = audit[j].base;
+            }
+        }
+    }
+    (needed, heavy)
 }
 
 /// A decoding buffer larger than this is let go once the entries that use it are done, so a
