@@ -152,6 +152,8 @@ pub enum RepoScan {
         allow_missing_promised: bool,
         /// Scan each initialised submodule's history too (`--recurse-submodules`).
         recurse_submodules: bool,
+        /// The blob cache (`--cache DIR`), if one is used.
+        cache: Option<history::cache::Options>,
     },
     /// What is staged for the next commit.
     Staged,
@@ -253,12 +255,14 @@ fn history_options(
     opts: &ScanOptions,
     selection: Selection,
     allow_missing_promised: bool,
+    cache: Option<history::cache::Options>,
 ) -> HistoryOptions {
     HistoryOptions {
         selection,
         threads: opts.threads,
         progress: opts.progress.clone(),
         allow_missing_promised,
+        cache,
     }
 }
 
@@ -327,13 +331,14 @@ fn collect_repo(
             selection,
             allow_missing_promised,
             recurse_submodules,
+            cache,
         } => {
             let mut c = Collected::new(ScanKind::History, top);
             if matches!(selection, Selection::All) {
                 c.scanned = Scanned::FullHistory;
             }
             c.target.commits = Some(commits_scanned(&selection));
-            let options = history_options(opts, selection, allow_missing_promised);
+            let options = history_options(opts, selection, allow_missing_promised, cache);
             let scan = history::scan(&ctx, repo, &options)?;
             (c.findings, c.summary, c.notes) = (scan.findings, scan.summary, scan.notes);
             if recurse_submodules {
@@ -364,7 +369,8 @@ fn collect_repo(
             let mut seen = BTreeSet::new();
             for p in pushes {
                 let selection = hooks::selection(repo, p);
-                let out = history::scan(&ctx, repo, &history_options(opts, selection, false))?;
+                let out =
+                    history::scan(&ctx, repo, &history_options(opts, selection, false, None))?;
                 for f in out.findings {
                     // Two branches pushed together may share commits: report each place once.
                     if seen.insert((f.fingerprint.clone(), f.location.clone(), f.line, f.column)) {

@@ -126,6 +126,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                         selection: crate::sources::history::Selection::All,
                         allow_missing_promised: false,
                         recurse_submodules: false,
+                        cache: None,
                     },
                 }
             } else {

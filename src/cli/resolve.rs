@@ -144,7 +144,24 @@ pub(crate) fn history_source(a: &GitArgs) -> anyhow::Result<Source> {
             selection,
             allow_missing_promised: a.allow_missing_promised,
             recurse_submodules: a.recurse_submodules,
+            cache: cache_options(a),
         },
+    })
+}
+
+/// The blob cache `git` uses: `--cache DIR`, else `CREDSWEEP_CACHE` (unless `--no-cache`).
+fn cache_options(a: &GitArgs) -> Option<crate::sources::history::cache::Options> {
+    use crate::sources::history::cache;
+    let dir = match &a.cache {
+        Some(dir) => dir.clone(),
+        None if a.no_cache => return None,
+        None => {
+            std::path::PathBuf::from(std::env::var_os("CREDSWEEP_CACHE").filter(|v| !v.is_empty())?)
+        }
+    };
+    Some(cache::Options {
+        dir,
+        max_size: a.cache_max_size.unwrap_or(cache::DEFAULT_MAX_SIZE),
     })
 }
 

@@ -125,6 +125,22 @@ struct JsonSummary<'a> {
     skipped: Vec<JsonSkip<'a>>,
     errors: usize,
     notes: &'a [String],
+    /// The blob cache's counters (`credsweep git --cache`): what differs between a cold and a
+    /// warm scan's reports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache: Option<JsonCache>,
+}
+
+#[derive(Serialize)]
+struct JsonCache {
+    /// Blobs known clean from an earlier scan: not read.
+    hits: u64,
+    /// Blobs read and scanned.
+    misses: u64,
+    /// Clean blobs added to the cache.
+    stored: u64,
+    /// Cache files not used (damaged, foreign, not regular files).
+    ignored: u64,
 }
 
 #[derive(Serialize)]
@@ -239,5 +255,11 @@ fn summary<'a>(report: &'a Report<'_>) -> JsonSummary<'a> {
         errors: skipped.iter().filter(|k| k.error).count(),
         skipped,
         notes: &report.notes,
+        cache: s.cache.map(|c| JsonCache {
+            hits: c.hits,
+            misses: c.misses,
+            stored: c.stored,
+            ignored: c.ignored,
+        }),
     }
 }

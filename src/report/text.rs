@@ -355,6 +355,20 @@ pub(crate) fn render(report: &Report<'_>, redaction: Redaction, color: Color) ->
         let _ = write!(out, "; {} could not be read", errors);
     }
     out.push('\n');
+    if let Some(c) = &s.cache {
+        let _ = writeln!(
+            out,
+            "cache: {} known clean (not read), {} scanned, {} added{}",
+            plural_s(c.hits as usize, "blob"),
+            c.misses,
+            c.stored,
+            if c.ignored > 0 {
+                format!(", {} ignored", plural_s(c.ignored as usize, "file"))
+            } else {
+                String::new()
+            }
+        );
+    }
     if let Some(footer) = report.footer.as_deref().filter(|_| n > 0) {
         out.push('\n');
         out += footer.trim_end();

@@ -201,6 +201,15 @@ impl Allowlist {
         false
     }
 
+    /// What of the allow-lists applies while content is scanned (secret and line regexes,
+    /// stopwords), spelled out in full: two allow-lists with one key drop the same findings from
+    /// any content. Path and commit allow-lists are applied once places are known, not here.
+    pub fn content_key(&self) -> String {
+        let secrets: Vec<&str> = self.secrets.iter().map(Regex::as_str).collect();
+        let lines: Vec<&str> = self.lines.iter().map(Regex::as_str).collect();
+        format!("{secrets:?}\0{lines:?}\0{:?}", self.stopwords)
+    }
+
     /// Whether findings first introduced by `commit` (a full id) are allowed: the list holds full
     /// ids or prefixes of at least 7 hex digits.
     pub fn allows_commit(&self, commit: &str) -> bool {

@@ -276,6 +276,57 @@ pub struct RuleSet {
 pub struct RuleIdx(pub u32);
 
 impl RuleSet {
+    /// A SHA-256 over everything in the rules that decides what they match and what a finding
+    /// of theirs says: each rule's id, severity, provider, regex (with its Unicode mode and
+    /// compile limits), secret group, keywords, entropy, allow regexes, stopwords, path filter,
+    /// multi-line settings, context and priority, in order. Two rule sets with one digest find
+    /// the same secrets in any input; descriptions, remediation texts and examples are left out.
+    /// What a cache of clean content is keyed on.
+    pub fn matching_digest(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let mut field = |s: &[u8]| {
+            h.update((s.len() as u64).to_le_bytes());
+            h.update(s);
+        };
+        let regex = |r: &RuleRegex| format!("{}\0{}\0{:?}", r.pattern, r.unicode, r.limits);
+        field(&(self.rules.len() as u64).to_le_bytes());
+        for r in &self.rules {
+            field(r.id.as_bytes());
+            field(r.severity.as_str().as_bytes());
+            field(r.provider.as_deref().unwrap_or("\0").as_bytes());
+            field(regex(&r.regex).as_bytes());
+            field(&(r.secret_group as u64).to_le_bytes());
+            field(&(r.keywords.len() as u64).to_le_bytes());
+            for k in &r.keywords {
+                field(k.as_bytes());
+            }
+            field(&[u8::from(r.case_sensitive_keywords)]);
+            field(&r.min_entropy.map_or(u64::MAX, f64::to_bits).to_le_bytes());
+            field(&(r.allow.len() as u64).to_le_bytes());
+            for a in &r.allow {
+                field(regex(a).as_bytes());
+            }
+            field(&(r.stopwords.len() as u64).to_le_bytes());
+            for s in &r.stopwords {
+                field(s.as_bytes());
+            }
+            field(r.path.as_ref().map_or("\0", |p| p.as_str()).as_bytes());
+            field(&[
+                u8::from(r.multiline),
+                u8::from(r.context_required),
+                u8::from(r.identifier),
+            ]);
+            field(&(r.multiline_reach as u64).to_le_bytes());
+            field(&(r.context.len() as u64).to_le_bytes());
+            for c in &r.context {
+                field(c.as_bytes());
+            }
+            field(&r.priority.to_le_bytes());
+        }
+        h.finalize().into()
+    }
+
     /// The embedded default pack.
     pub fn builtin() -> Result<RuleSet, RuleError> {
         let mut set = RuleSet::default();

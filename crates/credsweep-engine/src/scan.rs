@@ -175,6 +175,30 @@ pub struct Summary {
     /// What each rule cost, when [`ScanContext::rule_stats`] asks (`None` otherwise, and until
     /// a buffer of text was scanned).
     pub rule_stats: Option<ScanStats>,
+    /// What a history scan's blob cache saved (`credsweep git --cache`); `None` with no cache.
+    pub cache: Option<CacheCounts>,
+}
+
+/// The counters of a history scan's blob cache: ids and counts, never content.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheCounts {
+    /// Blobs an earlier scan under the same rules and options found clean: not read again.
+    pub hits: u64,
+    /// Blobs read and scanned: not in the cache, or with findings (always scanned again).
+    pub misses: u64,
+    /// Clean blobs this scan added to the cache.
+    pub stored: u64,
+    /// Cache files not used: damaged, foreign or not regular files (each named in a note).
+    pub ignored: u64,
+}
+
+impl CacheCounts {
+    fn merge(&mut self, other: CacheCounts) {
+        self.hits += other.hits;
+        self.misses += other.misses;
+        self.stored += other.stored;
+        self.ignored += other.ignored;
+    }
 }
 
 impl Summary {
@@ -196,6 +220,11 @@ impl Summary {
         self.notes.extend(other.notes);
         match (&mut self.rule_stats, other.rule_stats) {
             (Some(mine), Some(theirs)) => mine.merge(&theirs),
+            (mine @ None, theirs) => *mine = theirs,
+            (Some(_), None) => {}
+        }
+        match (&mut self.cache, other.cache) {
+            (Some(mine), Some(theirs)) => mine.merge(theirs),
             (mine @ None, theirs) => *mine = theirs,
             (Some(_), None) => {}
         }

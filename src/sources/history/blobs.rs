@@ -21,7 +21,7 @@ use gix::objs::Kind;
 use rayon::prelude::*;
 
 use super::progress::Progress;
-use super::{BlobId, ObjectError, messages, odb};
+use super::{BlobId, ObjectError, cache, messages, odb};
 use crate::finding::{Finding, Fingerprint, Location};
 use crate::scan::{ScanContext, SkipReason, Summary, scan_buffer};
 use crate::scanner::PathFilter;
@@ -49,6 +49,27 @@ pub(crate) struct Outcome {
     pub summary: Summary,
     /// The findings in the commit and tag messages the object-database pass handed over.
     pub messages: messages::Outcome,
+    /// What the blob cache spared and what it may learn, when one is used.
+    pub cache: CacheTally,
+}
+
+/// A blob pass's dealings with the blob cache ([`super::cache`]).
+#[derive(Default)]
+pub(crate) struct CacheTally {
+    /// Blobs the cache knew clean: not read.
+    pub hits: u64,
+    /// Blobs read and scanned.
+    pub misses: u64,
+    /// Blobs scanned clean, with what they added to the counts: for the cache to keep.
+    pub fresh: Vec<(ObjectId, cache::Counts)>,
+}
+
+impl CacheTally {
+    fn absorb(&mut self, mut other: CacheTally) {
+        self.hits += other.hits;
+        self.misses += other.misses;
+        self.fresh.append(&mut other.fresh);
+    }
 }
 
 impl Outcome {
@@ -56,6 +77,7 @@ impl Outcome {
         self.blobs.append(&mut other.blobs);
         self.summary.merge(other.summary);
         self.messages.absorb(other.messages);
+        self.cache.absorb(other.cache);
     }
 
     /// Scans the blobs in `at_scoped` (at paths path-scoped rules name) again with every rule,
@@ -88,6 +110,7 @@ impl Outcome {
                 threads,
                 only: Some(&only),
                 progress: &progress,
+                known: None,
             };
             // Counted, and any cut reported, when first read: only the findings are taken.
             let (streamed, _pass) = scan_odb_with(ctx, repo, &opts, PathFilter::Unknown)?;
@@ -110,6 +133,9 @@ pub(crate) struct Options<'a> {
     /// Scan only these blobs (`--reachable-only`); every blob when `None`.
     pub only: Option<&'a HashSet<ObjectId>>,
     pub progress: &'a Progress,
+    /// Blobs known clean (the blob cache): not read, their counts replayed; the blobs scanned
+    /// clean are collected in [`Outcome::cache`]. `None`: no cache.
+    pub known: Option<&'a cache::Known>,
 }
 
 /// Scans every blob the object-database pass decodes (or those in `opts.only`), and the message
@@ -138,7 +164,9 @@ fn scan_odb_with(
         shared: &shared,
         local: Outcome::default(),
         filter,
+        known: opts.known,
     };
+    let skip = opts.known.map(|k| move |id: &gix::oid| k.contains(id));
     let pass = odb::visit_blobs(
         repo,
         &odb::Options {
@@ -148,6 +176,9 @@ fn scan_odb_with(
             max_blob: blob_cap(ctx),
             // A blob past what is decoded in memory, stored whole, is scanned as it inflates.
             stream_blobs: ctx.max_file_size > blob_cap(ctx),
+            skip: skip
+                .as_ref()
+                .map(|f| f as &(dyn Fn(&gix::oid) -> bool + Sync)),
         },
         visitor,
     )?;
@@ -235,6 +266,8 @@ struct Visitor<'a> {
     shared: &'a Mutex<Outcome>,
     local: Outcome,
     filter: PathFilter<'static>,
+    /// The blob cache's clean blobs, when one is used.
+    known: Option<&'a cache::Known>,
 }
 
 impl Clone for Visitor<'_> {
@@ -245,16 +278,41 @@ impl Clone for Visitor<'_> {
             shared: self.shared,
             local: Outcome::default(),
             filter: self.filter,
+            known: self.known,
         }
     }
 }
 
 impl odb::BlobVisitor for Visitor<'_> {
     fn visit(&mut self, id: BlobId, data: &[u8], size: u64) {
+        if self.known.is_none() {
+            scan_blob(self.ctx, id.0, data, size, self.filter, &mut self.local);
+            return;
+        }
+        // With a cache: what the scan adds to the counts, kept for the cache if it is clean.
+        let before = cache::Mark::of(&self.local.summary);
+        let found = self.local.blobs.len();
         scan_blob(self.ctx, id.0, data, size, self.filter, &mut self.local);
+        self.local.cache.misses += 1;
+        if self.local.blobs.len() == found
+            && let Some(counts) = before.counts_to(&self.local.summary)
+        {
+            self.local.cache.fresh.push((id.0, counts));
+        }
+    }
+
+    fn skipped(&mut self, id: BlobId) {
+        if let Some(counts) = self.known.and_then(|k| k.get(&id.0)) {
+            counts.replay(&mut self.local.summary);
+            self.local.cache.hits += 1;
+        }
     }
 
     fn visit_stream(&mut self, id: BlobId, reader: &mut dyn std::io::Read, size: u64) {
+        // Blobs this large are few, and not cached: scanned every time.
+        if self.known.is_some() {
+            self.local.cache.misses += 1;
+        }
         let location = Location::Blob {
             id: id.0.to_string(),
             path: None,

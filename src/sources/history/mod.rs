@@ -41,6 +41,7 @@
 
 pub mod audit;
 pub(crate) mod blobs;
+pub mod cache;
 pub(crate) mod graph;
 pub(crate) mod group;
 pub(crate) mod head;
@@ -193,6 +194,9 @@ pub struct HistoryOptions {
     pub progress: Option<std::sync::Arc<Progress>>,
     /// In a partial clone, blobs it was cloned without are a note, not an error.
     pub allow_missing_promised: bool,
+    /// The blob cache (`--cache DIR`): blobs an earlier whole-history scan found clean under the
+    /// same rules and options are not read again. `None`: no cache.
+    pub cache: Option<cache::Options>,
 }
 
 /// A finished history scan.
@@ -215,9 +219,28 @@ pub fn scan(
     let unseen = Progress::default();
     let progress = opts.progress.as_deref().unwrap_or(&unseen);
     let mut errors = Vec::new();
+    let mut notes = notes;
+    let cache = match (&opts.cache, &opts.selection) {
+        (None, _) => None,
+        (Some(_), Selection::Range { .. } | Selection::Unpushed { .. }) => {
+            notes.push(
+                "cache: not used for a scan of a range (--since, --range, unpushed commits): it \
+                 read every blob the range introduced"
+                    .to_string(),
+            );
+            None
+        }
+        (Some(_), _) if ctx.rule_stats => {
+            notes.push(
+                "cache: not used with --rule-stats, which measures every blob's scan".to_string(),
+            );
+            None
+        }
+        (Some(c), _) => Some(c),
+    };
     let mut out = match &opts.selection {
         Selection::All | Selection::ReachableOnly => {
-            scan_whole(ctx, repo, opts, progress, &mut errors, notes)?
+            scan_whole(ctx, repo, opts, cache, progress, &mut errors, notes)?
         }
         Selection::Range { base, tip } => range::scan(
             ctx,
@@ -272,6 +295,7 @@ fn scan_whole(
     ctx: &ScanContext<'_>,
     repo: &gix::Repository,
     opts: &HistoryOptions,
+    cache: Option<&cache::Options>,
     progress: &Progress,
     errors: &mut Vec<ObjectError>,
     mut notes: Vec<String>,
@@ -286,6 +310,22 @@ fn scan_whole(
         Reachable::find(repo, &tips, &shallow, errors)
     });
 
+    // The blob cache: what an earlier scan under the same key found clean is not read again.
+    let key = cache::Key::of(ctx, repo.object_hash());
+    let loaded = match cache {
+        Some(c) => {
+            let loaded = cache::load(c, &key)?;
+            notes.extend(loaded.ignored.iter().map(|why| {
+                format!(
+                    "cache: ignored {} (the scan read what it would have spared)",
+                    crate::term::escape(why)
+                )
+            }));
+            Some(loaded)
+        }
+        None => None,
+    };
+
     // Phases 1 and 2: one pass over the object database scans the blobs and hands back the
     // commits it decoded on the way; a second pass for the commits alone would decode every
     // tree again.
@@ -296,6 +336,7 @@ fn scan_whole(
             threads: opts.threads,
             only: reachable.as_ref().map(|r| &r.blobs),
             progress,
+            known: loaded.as_ref().map(|l| &l.known),
         },
     )?;
     progress.finish_counting();
@@ -372,6 +413,23 @@ fn scan_whole(
         unreachable,
     ));
     scanned.summary.commits = Some(graph.len() as u64);
+    if let (Some(c), Some(loaded)) = (cache, &loaded) {
+        let tally = std::mem::take(&mut scanned.cache);
+        // Only what a whole pass scanned is kept: an error above returned before this.
+        let stored = match cache::store(c, &key, &tally.fresh) {
+            Ok(s) => s.records as u64,
+            Err(e) => {
+                notes.push(format!("cache: not updated: {e}"));
+                0
+            }
+        };
+        scanned.summary.cache = Some(crate::scan::CacheCounts {
+            hits: tally.hits,
+            misses: tally.misses,
+            stored,
+            ignored: loaded.ignored.len() as u64,
+        });
+    }
     Ok(HistoryScan {
         findings,
         summary: scanned.summary,

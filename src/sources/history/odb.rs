@@ -52,6 +52,10 @@ pub(crate) trait BlobVisitor: Clone + Send + Sync {
     /// Commit or tag `id`, whole (`data`), for its message. Called once per object, as it is
     /// decoded; a visitor that wants no message ignores it.
     fn message(&mut self, _id: ObjectId, _kind: Kind, _data: &[u8]) {}
+
+    /// Blob `id`, which [`Options::skip`] names, is in the database: it was not decoded. Called
+    /// once per blob, where [`BlobVisitor::visit`] would have been.
+    fn skipped(&mut self, _id: BlobId) {}
 }
 
 pub(crate) struct Options<'a> {
@@ -65,6 +69,9 @@ pub(crate) struct Options<'a> {
     /// A blob larger than `max_blob` that its pack stores whole (not as a delta) is handed to
     /// [`BlobVisitor::visit_stream`] as it inflates, rather than cut at `max_blob`.
     pub stream_blobs: bool,
+    /// Blobs not to decode (known clean from a cache): each one found is handed to
+    /// [`BlobVisitor::skipped`] instead; its entry is decoded only as another one's delta base.
+    pub skip: Option<&'a (dyn Fn(&gix::oid) -> bool + Sync)>,
 }
 
 /// Trees, commits and tags larger than this are not read: git writes none near it.
@@ -143,6 +150,7 @@ struct DecodeThread<'a, V: BlobVisitor> {
     visitor: V,
     hash: gix::hash::Kind,
     only: Option<&'a HashSet<ObjectId>>,
+    skip: Option<&'a (dyn Fn(&gix::oid) -> bool + Sync)>,
     /// Indices of the packs decoded before this one: their objects are not visited again.
     earlier: &'a [pack::index::File],
     /// Where every object is: for the check that what trees and commits name exists.
@@ -162,6 +170,7 @@ impl<V: BlobVisitor> Clone for DecodeThread<'_, V> {
             visitor: self.visitor.clone(),
             hash: self.hash,
             only: self.only,
+            skip: self.skip,
             earlier: self.earlier,
             present: self.present,
             progress: self.progress,
@@ -179,7 +188,10 @@ impl<V: BlobVisitor> DecodeThread<'_, V> {
         self.progress.object(data.len() as u64);
         match kind {
             Kind::Blob => {
+                // A blob to skip that is decoded anyway is a delta base: it was handed over as
+                // skipped when its pack was planned (or a re-read finds it in `delivered`).
                 if self.only.is_some_and(|only| !only.contains(&id))
+                    || self.skip.is_some_and(|skip| skip(&id))
                     || self.earlier.iter().any(|e| e.lookup(id).is_some())
                 {
                     return;
@@ -204,6 +216,7 @@ impl<V: BlobVisitor> DecodeThread<'_, V> {
     fn stream(&mut self, id: ObjectId, reader: &mut dyn std::io::Read, size: u64) {
         self.progress.object(size);
         if self.only.is_some_and(|only| !only.contains(&id))
+            || self.skip.is_some_and(|skip| skip(&id))
             || self.earlier.iter().any(|e| e.lookup(id).is_some())
         {
             return;
@@ -459,6 +472,18 @@ pub(crate) fn visit_blobs<V: BlobVisitor>(
     for (n, (index, data)) in indices.iter().zip(&packs).enumerate() {
         let make_worker = || decode_thread(&visitor, hash, opts, &indices[..n], &present, &shared);
         let plan = plan_pack(index, data, hash, opts);
+        if opts.skip.is_some() {
+            // Each blob to skip once, where it would have been visited: in the first pack that
+            // holds it (and among those `only` lets through).
+            let mut worker = make_worker();
+            for a in plan.spared.iter().map(|&i| &plan.audit[i]) {
+                if opts.only.is_none_or(|only| only.contains(&a.oid))
+                    && !indices[..n].iter().any(|e| e.lookup(a.oid).is_some())
+                {
+                    worker.visitor.skipped(BlobId(a.oid));
+                }
+            }
+        }
         let skipped: HashSet<ObjectId> = plan.outside.iter().map(|&i| plan.audit[i].oid).collect();
         out.errors.extend(plan.errors.iter().cloned());
         let result = decode_tree(data, &plan, hash, opts, make_worker());
@@ -505,6 +530,14 @@ pub(crate) fn visit_blobs<V: BlobVisitor>(
                         let Some(id) = ids.get(i) else { break };
                         if indices.iter().any(|x| x.lookup(id).is_some()) {
                             opts.progress.object(0);
+                            continue;
+                        }
+                        // Only blob ids are skipped: an object of another kind never has one.
+                        if opts.skip.is_some_and(|skip| skip(id))
+                            && opts.only.is_none_or(|only| only.contains(id))
+                        {
+                            opts.progress.object(0);
+                            worker.visitor.skipped(BlobId(*id));
                             continue;
                         }
                         // A blob too large to decode in memory is scanned as it inflates.
@@ -559,6 +592,7 @@ pub(crate) fn commits(repo: &gix::Repository, threads: usize) -> Result<Outcome>
             // object built on it must be.
             max_blob: MAX_OTHER,
             stream_blobs: false,
+            skip: None,
         },
         NoBlobs,
     )
@@ -588,6 +622,7 @@ fn decode_thread<'a, V: BlobVisitor>(
         visitor: visitor.clone(),
         hash,
         only: opts.only,
+        skip: opts.skip,
         earlier,
         present,
         progress: opts.progress,
@@ -654,6 +689,9 @@ struct Plan {
     prefix: Vec<usize>,
     /// Damaged and unreadable entries, named.
     errors: Vec<ObjectError>,
+    /// Blobs [`Options::skip`] names, sound down their chain: not visited (decoded only as
+    /// another entry's base), handed to [`BlobVisitor::skipped`].
+    spared: Vec<usize>,
 }
 
 fn plan_pack(
@@ -700,8 +738,12 @@ fn plan_pack(
         prefix: Vec::new(),
         errors: Vec::new(),
         audit: Vec::new(),
+        spared: Vec::new(),
     };
     for (i, a) in audit.iter().enumerate() {
+        if a.kind == Some(Kind::Blob) && !heavy[i] && opts.skip.is_some_and(|s| s(&a.oid)) {
+            plan.spared.push(i);
+        }
         if !needed[i] {
             plan.outside.push(i);
             continue;
@@ -736,27 +778,6 @@ fn too_large(id: ObjectId, kind: Option<Kind>, size: u64) -> ObjectError {
 /// on), and which are heavy: damaged or over a size cap, themselves or down their chain.
 fn triage(audit: &[audit::Audited], opts: &Options<'_>) -> (Vec<bool>, Vec<bool>) {
     let n = audit.len();
-    let mut needed = vec![false; n];
-    for (i, a) in audit.iter().enumerate() {
-        let wanted = match (a.kind, opts.only) {
-            (Some(Kind::Blob), Some(only)) => only.contains(&a.oid),
-            // A damaged entry's kind may be unknown: report it unless it is a blob left out.
-            (None, Some(only)) => only.contains(&a.oid) || a.problem.is_some(),
-            _ => true,
-        };
-        if wanted {
-            let mut c = Some(i);
-            let mut steps = 0;
-            while let Some(j) = c {
-                if needed[j] && j != i || steps > n {
-                    break;
-                }
-                needed[j] = true;
-                steps += 1;
-                c = audit[j].base;
-            }
-        }
-    }
     // `None`: not known yet.
     let mut heavy: Vec<Option<bool>> = vec![None; n];
     let own = |a: &audit::Audited| {
@@ -787,7 +808,32 @@ fn triage(audit: &[audit::Audited], opts: &Options<'_>) -> (Vec<bool>, Vec<bool>
             heavy[j] = Some(verdict);
         }
     }
-    (needed, heavy.into_iter().map(|h| h == Some(true)).collect())
+    let heavy: Vec<bool> = heavy.into_iter().map(|h| h == Some(true)).collect();
+    let mut needed = vec![false; n];
+    for (i, a) in audit.iter().enumerate() {
+        let wanted = match (a.kind, opts.only) {
+            // Known clean (a cache): not wanted, unless damaged down its chain (reported as a
+            // cold scan reports it).
+            (Some(Kind::Blob), _) if !heavy[i] && opts.skip.is_some_and(|s| s(&a.oid)) => false,
+            (Some(Kind::Blob), Some(only)) => only.contains(&a.oid),
+            // A damaged entry's kind may be unknown: report it unless it is a blob left out.
+            (None, Some(only)) => only.contains(&a.oid) || a.problem.is_some(),
+            _ => true,
+        };
+        if wanted {
+            let mut c = Some(i);
+            let mut steps = 0;
+            while let Some(j) = c {
+                if needed[j] && j != i || steps > n {
+                    break;
+                }
+                needed[j] = true;
+                steps += 1;
+                c = audit[j].base;
+            }
+        }
+    }
+    (needed, heavy)
 }
 
 /// A decoding buffer larger than this is let go once the entries that use it are done, so a
@@ -1866,6 +1912,7 @@ mod tests {
                 progress: &progress,
                 max_blob: 1 << 20,
                 stream_blobs: false,
+                skip: None,
             },
             NoBlobs,
         )

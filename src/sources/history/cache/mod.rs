@@ -1,0 +1,374 @@
+//! The blob cache of history scans (`credsweep git --cache DIR`): which blobs an earlier scan
+//! found clean, so that a repeat audit decodes and scans only what it has not seen.
+//!
+//! What it holds: blob ids that were scanned clean, each with what it added to the scan's counts
+//! (bytes, blobs scanned, binaries, findings allowed), so that a warm scan reports the counts a
+//! cold one does. No content, no secret, no path: a blob id names content, so a blob clean in
+//! one repository is clean in any, and one cache serves many repositories.
+//!
+//! What it does not hold, and why the output stays exact:
+//! - Blobs with findings are never recorded: each scan reads and scans them again, and locates
+//!   them, so findings and provenance are made as a cold scan makes them.
+//! - A blob whose scan reported anything (cut at a size cap, an archive not opened, an error)
+//!   is not recorded either: it is scanned again and reports it again.
+//! - Commit and tag messages are scanned on every run (the pass decodes every commit for the
+//!   graph anyway); the paths path-scoped rules name are found and rescanned on every run.
+//!
+//! What it is keyed on ([`Key`]): everything that changes what scanning one blob yields: the
+//! rules in force ([`credsweep_engine::rules::RuleSet::matching_digest`]: built-in, `--rules`
+//! and configuration rules), the allow-lists applied while content is scanned (secret and line
+//! regexes, stopwords), inline markers, the size cap, the most decoded in memory, the window
+//! size, the decoding depth, archive options, binary handling, the object hash, the credsweep
+//! version and [`CACHE_FORMAT`]. Path and commit allow-lists, `--exclude`, baselines and
+//! `--min-severity` act on findings after they are made, so they are not in the key. Each key
+//! has its own directory, so a changed rule pack starts an empty namespace, and old ones are
+//! evicted by size.
+//!
+//! Files and concurrency: see [`store`]. Scans over a range (`--since`, `--range`, unpushed
+//! commits) and `--rule-stats` scans do not use the cache (a note says so).
+
+mod segment;
+mod store;
+
+use std::io;
+use std::path::PathBuf;
+
+use gix::ObjectId;
+use gix::hashtable::HashMap;
+use sha2::{Digest, Sha256};
+
+use crate::scan::{ScanContext, Summary};
+
+/// The version of the cache's files and of what a record means: raise it whenever either
+/// changes, or whenever a change to the scan makes an old "clean" untrue that the key would not
+/// catch.
+pub const CACHE_FORMAT: u32 = 1;
+
+/// `--cache-max-size` when not given.
+pub const DEFAULT_MAX_SIZE: u64 = 256 << 20;
+
+/// Where the cache is and how large it may grow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    pub dir: PathBuf,
+    /// The most its segments take together, in bytes; the oldest go first.
+    pub max_size: u64,
+}
+
+/// The cache could not be used at all.
+#[derive(Debug)]
+pub struct Error {
+    pub dir: PathBuf,
+    pub problem: String,
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cache directory {}: {} (name a directory credsweep may write, or drop --cache / \
+             CREDSWEEP_CACHE)",
+            crate::term::escape(&self.dir.display().to_string()),
+            self.problem
+        )
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// What decides what scanning one blob yields (see the module documentation), as a SHA-256.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key(pub(crate) [u8; 32]);
+
+impl Key {
+    /// The key of scans under `ctx` of a repository whose ids are `hash`.
+    pub fn of(ctx: &ScanContext<'_>, hash: gix::hash::Kind) -> Key {
+        let mut h = Sha256::new();
+        let mut field = |s: &[u8]| {
+            h.update((s.len() as u64).to_le_bytes());
+            h.update(s);
+        };
+        field(&CACHE_FORMAT.to_le_bytes());
+        field(env!("CARGO_PKG_VERSION").as_bytes());
+        field(&ctx.scanner.rules().matching_digest());
+        field(ctx.allowlist.content_key().as_bytes());
+        field(&[u8::from(ctx.inline_allow), u8::from(ctx.binary_strings)]);
+        field(&ctx.max_file_size.to_le_bytes());
+        field(&super::blobs::MAX_BLOB_IN_MEMORY.to_le_bytes());
+        field(&(ctx.window_size as u64).to_le_bytes());
+        field(&ctx.max_decode_depth.to_le_bytes());
+        field(format!("{:?}", ctx.archives).as_bytes());
+        field(format!("{hash:?}").as_bytes());
+        Key(h.finalize().into())
+    }
+
+    /// The first half, in hex: the name of the key's directory.
+    fn hex(&self) -> String {
+        self.0[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// What scanning one clean blob added to the scan's counts, replayed when the cache spares it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub bytes: u64,
+    pub allowed: u32,
+    pub scanned: u8,
+    pub binary: u8,
+    pub binary_strings: u8,
+}
+
+/// A summary's counts before a blob is scanned, to tell what the scan added.
+pub struct Mark {
+    counts: [u64; 10],
+    lists: (usize, usize),
+}
+
+impl Mark {
+    pub fn of(s: &Summary) -> Mark {
+        Mark {
+            counts: [
+                s.scanned,
+                s.bytes,
+                s.allowed,
+                s.binary,
+                s.binary_strings,
+                s.not_files,
+                s.allowed_paths,
+                s.excluded,
+                s.below_min_severity,
+                s.commits.unwrap_or(u64::MAX),
+            ],
+            lists: (s.skips.len(), s.notes.len()),
+        }
+    }
+
+    /// What scanning a blob added to the counts since this mark, if it is only counts the cache
+    /// can replay: no skip, no note, no rule statistics, nothing else.
+    pub fn counts_to(&self, after: &Summary) -> Option<Counts> {
+        let now = Mark::of(after);
+        if now.lists != self.lists
+            || now.counts[5..] != self.counts[5..]
+            || after.rule_stats.is_some()
+        {
+            return None;
+        }
+        let added = |i: usize| now.counts[i].checked_sub(self.counts[i]);
+        Some(Counts {
+            scanned: u8::try_from(added(0)?).ok()?,
+            bytes: added(1)?,
+            allowed: u32::try_from(added(2)?).ok()?,
+            binary: u8::try_from(added(3)?).ok()?,
+            binary_strings: u8::try_from(added(4)?).ok()?,
+        })
+    }
+}
+
+impl Counts {
+    /// Adds these counts to `summary`, as scanning the blob again would.
+    pub fn replay(&self, summary: &mut Summary) {
+        summary.bytes += self.bytes;
+        summary.allowed += u64::from(self.allowed);
+        summary.scanned += u64::from(self.scanned);
+        summary.binary += u64::from(self.binary);
+        summary.binary_strings += u64::from(self.binary_strings);
+    }
+}
+
+/// The clean blobs the cache knows under one key.
+#[derive(Default)]
+pub struct Known {
+    blobs: HashMap<ObjectId, Counts>,
+}
+
+impl Known {
+    pub fn get(&self, id: &gix::oid) -> Option<&Counts> {
+        self.blobs.get(id)
+    }
+
+    pub fn contains(&self, id: &gix::oid) -> bool {
+        self.blobs.contains_key(id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.blobs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.blobs.is_empty()
+    }
+}
+
+/// What [`load`] found.
+pub struct Loaded {
+    pub known: Known,
+    /// Cache files not used, each with why (damaged, foreign, a symbolic link): for notes.
+    pub ignored: Vec<String>,
+}
+
+/// The blobs the cache in `opts.dir` knows clean under `key`. The directory is created if
+/// absent. Files that are damaged, foreign or not regular are not used, and listed in
+/// [`Loaded::ignored`]; the error is only for a directory that cannot be used at all.
+pub fn load(opts: &Options, key: &Key) -> Result<Loaded, Error> {
+    let fail = |e: io::Error| Error {
+        dir: opts.dir.clone(),
+        problem: crate::fsutil::explain(&e),
+    };
+    store::ensure_dir(&opts.dir, true).map_err(fail)?;
+    let dir = store::key_dir(&opts.dir, key);
+    store::ensure_dir(&dir, false).map_err(fail)?;
+    let (files, refused) = store::segments(&dir).map_err(fail)?;
+    let mut out = Loaded {
+        known: Known::default(),
+        ignored: refused
+            .into_iter()
+            .map(|r| format!("{r}, not a cache file"))
+            .collect(),
+    };
+    // Newest first, and no more than the bound: more is left for eviction.
+    let mut budget = opts.max_size;
+    for f in files.iter().rev() {
+        if f.len > budget {
+            continue;
+        }
+        let blobs = &mut out.known.blobs;
+        match store::read_segment(&f.path, key, budget, |id, c| {
+            blobs.insert(id, c);
+        }) {
+            Ok(_) => budget -= f.len,
+            Err(why) => out.ignored.push(format!("{}: {why}", f.path.display())),
+        }
+    }
+    Ok(out)
+}
+
+/// What [`store`] did.
+#[derive(Debug, Default)]
+pub struct Stored {
+    /// Records written.
+    pub records: usize,
+    /// Segments removed to keep the cache within its bound.
+    pub evicted: usize,
+}
+
+/// Adds `fresh` (blobs scanned clean, with their counts) to the cache in `opts.dir` under
+/// `key`, compacts the key's segments when they are many, and evicts the oldest segments past
+/// `opts.max_size`.
+pub fn store(opts: &Options, key: &Key, fresh: &[(ObjectId, Counts)]) -> Result<Stored, Error> {
+    let fail = |e: io::Error| Error {
+        dir: opts.dir.clone(),
+        problem: crate::fsutil::explain(&e),
+    };
+    let mut out = Stored::default();
+    let dir = store::key_dir(&opts.dir, key);
+    store::ensure_dir(&opts.dir, true).map_err(fail)?;
+    store::ensure_dir(&dir, false).map_err(fail)?;
+    let max_records = segment::records_within(opts.max_size);
+    if !fresh.is_empty() && max_records > 0 {
+        let records = &fresh[..fresh.len().min(max_records)];
+        store::write_segment(&dir, key, records).map_err(fail)?;
+        out.records = records.len();
+    }
+    let (files, _) = store::segments(&dir).map_err(fail)?;
+    if files.len() > store::MAX_SEGMENTS {
+        store::compact(&dir, key, opts.max_size, max_records).map_err(fail)?;
+    }
+    out.evicted = store::evict(&opts.dir, opts.max_size).map_err(fail)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn opts(dir: &Path, max_size: u64) -> Options {
+        Options {
+            dir: dir.to_path_buf(),
+            max_size,
+        }
+    }
+
+    fn id(i: u32) -> ObjectId {
+        let mut b = [0u8; 20];
+        b[..4].copy_from_slice(&i.to_be_bytes());
+        ObjectId::from_bytes_or_panic(&b)
+    }
+
+    fn fresh(range: std::ops::Range<u32>) -> Vec<(ObjectId, Counts)> {
+        range
+            .map(|i| {
+                (
+                    id(i),
+                    Counts {
+                        bytes: u64::from(i),
+                        scanned: 1,
+                        ..Counts::default()
+                    },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn stores_loads_and_compacts_per_key() {
+        let d = tempfile::tempdir().unwrap();
+        let o = opts(d.path(), DEFAULT_MAX_SIZE);
+        let (k1, k2) = (Key([1; 32]), Key([2; 32]));
+        for run in 0..(store::MAX_SEGMENTS as u32 + 3) {
+            store(&o, &k1, &fresh(run * 10..run * 10 + 10)).unwrap();
+        }
+        let loaded = load(&o, &k1).unwrap();
+        assert!(loaded.ignored.is_empty(), "{:?}", loaded.ignored);
+        assert_eq!(loaded.known.len(), (store::MAX_SEGMENTS + 3) * 10);
+        assert_eq!(loaded.known.get(&id(42)).unwrap().bytes, 42);
+        let (files, _) = store::segments(&store::key_dir(d.path(), &k1)).unwrap();
+        assert!(
+            files.len() <= store::MAX_SEGMENTS,
+            "compacted: {}",
+            files.len()
+        );
+        // Another key sees nothing of it.
+        assert_eq!(load(&o, &k2).unwrap().known.len(), 0);
+    }
+
+    #[test]
+    fn stays_within_its_bound_oldest_first() {
+        let d = tempfile::tempdir().unwrap();
+        let max = segment::size_of(25);
+        let o = opts(d.path(), max);
+        let k = Key([3; 32]);
+        store(&o, &k, &fresh(0..20)).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        store(&o, &k, &fresh(100..120)).unwrap();
+        let loaded = load(&o, &k).unwrap();
+        assert!(loaded.known.contains(&id(100)), "the newest stays");
+        assert!(!loaded.known.contains(&id(0)), "the oldest went");
+        let (files, _) = store::segments(&store::key_dir(d.path(), &k)).unwrap();
+        assert!(files.iter().map(|f| f.len).sum::<u64>() <= max);
+        // One run's records alone are cut to the bound.
+        store(&o, &k, &fresh(200..300)).unwrap();
+        assert!(load(&o, &k).unwrap().known.len() <= 25);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn refuses_a_linked_directory_and_ignores_damaged_or_linked_files() {
+        let d = tempfile::tempdir().unwrap();
+        let real = d.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        let link = d.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let k = Key([4; 32]);
+        assert!(load(&opts(&link, DEFAULT_MAX_SIZE), &k).is_err());
+
+        let o = opts(&real, DEFAULT_MAX_SIZE);
+        store(&o, &k, &fresh(0..5)).unwrap();
+        let dir = store::key_dir(&real, &k);
+        std::fs::write(dir.join("seg-0-bad.bin"), b"CSWBLOBS-not-really").unwrap();
+        std::os::unix::fs::symlink("/dev/zero", dir.join("seg-1-link.bin")).unwrap();
+        let loaded = load(&o, &k).unwrap();
+        assert_eq!(loaded.known.len(), 5);
+        assert_eq!(loaded.ignored.len(), 2, "{:?}", loaded.ignored);
+    }
+}

@@ -1,0 +1,177 @@
+//! One cache file (a segment): the clean blobs one run added, or a compaction merged, under one
+//! key. Ids and counts only, never content.
+//!
+//! Layout (little-endian):
+//!
+//! | bytes | what |
+//! |-------|------|
+//! | 8     | magic `CSWBLOBS` |
+//! | 4     | [`super::CACHE_FORMAT`] |
+//! | 32    | the key ([`super::Key`]) the blobs were scanned under |
+//! | 8     | `n`, the number of records |
+//! | 36 × n | records: blob id (20), bytes (8), findings allowed (4), scanned, binary, binary scanned as strings (1 each), zero (1) |
+//! | 32    | SHA-256 of everything before it |
+//!
+//! A file that does not parse exactly (magic, format, key, length, checksum) is not used.
+
+use gix::ObjectId;
+use sha2::{Digest, Sha256};
+
+use super::{CACHE_FORMAT, Counts, Key};
+
+const MAGIC: &[u8; 8] = b"CSWBLOBS";
+const HEADER: usize = 8 + 4 + 32 + 8;
+const RECORD: usize = 36;
+const TRAILER: usize = 32;
+
+/// The size of a segment of `n` records.
+pub(super) fn size_of(n: usize) -> u64 {
+    (HEADER + TRAILER) as u64 + RECORD as u64 * n as u64
+}
+
+/// How many records fit in a segment of at most `bytes`.
+pub(super) fn records_within(bytes: u64) -> usize {
+    usize::try_from(bytes.saturating_sub((HEADER + TRAILER) as u64) / RECORD as u64)
+        .unwrap_or(usize::MAX)
+}
+
+/// The bytes of a segment holding `records` under `key`.
+pub(super) fn encode(key: &Key, records: &[(ObjectId, Counts)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(size_of(records.len()) as usize);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&CACHE_FORMAT.to_le_bytes());
+    out.extend_from_slice(&key.0);
+    out.extend_from_slice(&(records.len() as u64).to_le_bytes());
+    for (id, c) in records {
+        out.extend_from_slice(id.as_bytes());
+        out.extend_from_slice(&c.bytes.to_le_bytes());
+        out.extend_from_slice(&c.allowed.to_le_bytes());
+        out.extend_from_slice(&[c.scanned, c.binary, c.binary_strings, 0]);
+    }
+    let sum = Sha256::digest(&out);
+    out.extend_from_slice(&sum);
+    out
+}
+
+/// Why a file is not a usable segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Invalid {
+    /// Not a credsweep cache file, or one of another format version.
+    Foreign,
+    /// A segment of another key: a stray file (keys have a directory each).
+    OtherKey,
+    /// Cut short, too long, or not what its checksum says.
+    Damaged(&'static str),
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Invalid::Foreign => f.write_str("not a credsweep cache file of this version"),
+            Invalid::OtherKey => f.write_str("written under another key"),
+            Invalid::Damaged(why) => write!(f, "damaged ({why})"),
+        }
+    }
+}
+
+/// The records of segment `bytes`, checked to be a whole segment of `key`; each is passed to
+/// `each`.
+pub(super) fn decode(
+    bytes: &[u8],
+    key: &Key,
+    mut each: impl FnMut(ObjectId, Counts),
+) -> Result<usize, Invalid> {
+    if bytes.len() < HEADER + TRAILER || &bytes[..8] != MAGIC {
+        return Err(Invalid::Foreign);
+    }
+    if bytes[8..12] != CACHE_FORMAT.to_le_bytes() {
+        return Err(Invalid::Foreign);
+    }
+    let n = u64::from_le_bytes(bytes[44..52].try_into().expect("8 bytes"));
+    let expected = usize::try_from(n)
+        .ok()
+        .and_then(|n| n.checked_mul(RECORD))
+        .and_then(|r| r.checked_add(HEADER + TRAILER));
+    if expected != Some(bytes.len()) {
+        return Err(Invalid::Damaged(
+            "its length does not match its record count",
+        ));
+    }
+    let (body, sum) = bytes.split_at(bytes.len() - TRAILER);
+    if Sha256::digest(body)[..] != sum[..] {
+        return Err(Invalid::Damaged("checksum mismatch"));
+    }
+    if bytes[12..44] != key.0 {
+        return Err(Invalid::OtherKey);
+    }
+    let mut count = 0;
+    for r in body[HEADER..].chunks_exact(RECORD) {
+        let id = ObjectId::from_bytes_or_panic(&r[..20]);
+        let counts = Counts {
+            bytes: u64::from_le_bytes(r[20..28].try_into().expect("8 bytes")),
+            allowed: u32::from_le_bytes(r[28..32].try_into().expect("4 bytes")),
+            scanned: r[32],
+            binary: r[33],
+            binary_strings: r[34],
+        };
+        each(id, counts);
+        count += 1;
+    }
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records() -> Vec<(ObjectId, Counts)> {
+        (0u8..3)
+            .map(|i| {
+                (
+                    ObjectId::from_bytes_or_panic(&[i; 20]),
+                    Counts {
+                        bytes: 1000 + u64::from(i),
+                        allowed: u32::from(i),
+                        scanned: 1,
+                        binary: 0,
+                        binary_strings: i % 2,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    fn read(bytes: &[u8], key: &Key) -> Result<Vec<(ObjectId, Counts)>, Invalid> {
+        let mut out = Vec::new();
+        decode(bytes, key, |id, c| out.push((id, c)))?;
+        Ok(out)
+    }
+
+    #[test]
+    fn round_trips_and_refuses_any_damage() {
+        let key = Key([7; 32]);
+        let bytes = encode(&key, &records());
+        assert_eq!(bytes.len() as u64, size_of(3));
+        assert_eq!(read(&bytes, &key).unwrap(), records());
+        assert_eq!(read(&bytes, &Key([8; 32])), Err(Invalid::OtherKey));
+        // Every truncation and every flipped byte is refused.
+        for len in 0..bytes.len() {
+            assert!(read(&bytes[..len], &key).is_err(), "cut at {len}");
+        }
+        for i in 0..bytes.len() {
+            let mut b = bytes.clone();
+            b[i] ^= 0x40;
+            assert!(read(&b, &key).is_err(), "flipped byte {i}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(read(&longer, &key).is_err());
+    }
+
+    #[test]
+    fn record_capacity_matches_size() {
+        assert_eq!(records_within(size_of(5)), 5);
+        assert_eq!(records_within(size_of(5) - 1), 4);
+        assert_eq!(records_within(10), 0);
+    }
+}

@@ -1,0 +1,523 @@
+//! `credsweep git --cache DIR`: a warm scan reports what a cold one does (apart from the cache's
+//! counters), finds what arrived since, is invalidated by a new rule, survives runs killed at any
+//! moment and runs sharing the directory, ignores damaged or linked files, and holds no secret.
+//!
+//! Every credential here is fake (note the `FAKE` tails).
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::{credsweep, git_at, write};
+use serde_json::Value;
+use tempfile::TempDir;
+
+const TOKEN_A: &str = "sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE";
+const TOKEN_B: &str = "sk_live_9Qm2Zr7TkW4pXv8Ln3Bc6Hd1FAKE";
+/// A `.pgpass` line: only a path-scoped rule reports it.
+const PGPASS: &str = "db.acme.internal:5432:orders:app:QI864uqTt7wFAKEK8d\n";
+
+fn env_file(token: &str) -> String {
+    format!("# vobiz partner api\nexport VOBIZ_AUTH_TOKEN={token}\n")
+}
+
+/// A repository with findings (in a file later deleted, in a `.pgpass`, on a branch) and clean
+/// files, `commits` commits of clean files before them.
+fn repo_with_findings(clean_commits: usize) -> TempDir {
+    let d = TempDir::new().unwrap();
+    let p = d.path();
+    let mut t = 1_700_000_000u64;
+    let mut commit = |msg: &str| {
+        t += 60;
+        let date = format!("@{t} +0000");
+        git_at(p, &["add", "-A"], &date);
+        git_at(p, &["commit", "-q", "--allow-empty", "-m", msg], &date);
+    };
+    git_at(p, &["init", "-q", "."], "@1700000000 +0000");
+    for i in 0..clean_commits {
+        write(
+            p,
+            &format!("src/mod{}.rs", i % 7),
+            format!("// version {i}\nfn f() {{}}\n"),
+        );
+        commit(&format!("clean {i}"));
+    }
+    write(p, "config/.env", env_file(TOKEN_A));
+    write(p, ".pgpass", PGPASS);
+    commit("add config");
+    fs::remove_file(p.join("config/.env")).unwrap();
+    commit("remove the leaked token");
+    git_at(p, &["checkout", "-q", "-b", "feature"], "@1700000000 +0000");
+    write(p, "deploy.sh", env_file(TOKEN_B));
+    commit("deploy script");
+    git_at(p, &["checkout", "-q", "main"], "@1700000000 +0000");
+    d
+}
+
+/// A repository with clean files only.
+fn clean_repo() -> TempDir {
+    let d = TempDir::new().unwrap();
+    let p = d.path();
+    git_at(p, &["init", "-q", "."], "@1700000000 +0000");
+    for i in 0..5 {
+        write(
+            p,
+            &format!("notes/{i}.md"),
+            format!("# note {i}\nnothing to see\n"),
+        );
+        let date = format!("@{} +0000", 1_700_000_000 + 60 * i);
+        git_at(p, &["add", "-A"], &date);
+        git_at(p, &["commit", "-q", "-m", &format!("note {i}")], &date);
+    }
+    d
+}
+
+/// Runs `credsweep git REPO --no-config` with `args`; exit code, stdout, stderr.
+fn run(repo: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = credsweep()
+        .arg("git")
+        .arg(repo)
+        .arg("--no-config")
+        .args(args)
+        .env_remove("CREDSWEEP_CACHE")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// The JSON report of a scan with `args`, and its exit code.
+fn json(repo: &Path, args: &[&str]) -> (i32, Value) {
+    let mut all = vec!["--format", "json"];
+    all.extend_from_slice(args);
+    let (code, out, err) = run(repo, &all);
+    let doc = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    (code, doc)
+}
+
+fn cache_args(cache: &Path) -> Vec<&str> {
+    vec!["--cache", cache.to_str().unwrap()]
+}
+
+/// The report without the cache's counters (what differs between a cold and a warm scan); the
+/// counters apart.
+fn split_counters(mut doc: Value) -> (Value, Value) {
+    let counters = doc["summary"]
+        .as_object_mut()
+        .unwrap()
+        .remove("cache")
+        .unwrap_or(Value::Null);
+    (doc, counters)
+}
+
+/// A text report without its timing and the cache's line.
+fn text_without_counters(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.starts_with("cache: "))
+        .map(|l| match l.rfind(" in ") {
+            Some(i) if l.ends_with(" s") => &l[..i],
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn counter(counters: &Value, name: &str) -> u64 {
+    counters[name]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{name} in {counters}"))
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if fs::symlink_metadata(&p).unwrap().is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The segments of the cache in `dir`.
+fn segments(dir: &Path) -> Vec<PathBuf> {
+    files_under(dir)
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("seg-"))
+        })
+        .collect()
+}
+
+#[test]
+fn warm_reports_equal_cold_ones_in_every_format() {
+    let repo = repo_with_findings(12);
+    let cache = TempDir::new().unwrap();
+    let c = cache_args(cache.path());
+    let (cold_code, cold) = json(repo.path(), &[]);
+    assert_eq!(cold_code, 1);
+    assert!(
+        cold["summary"].get("cache").is_none(),
+        "no cache, no counters"
+    );
+
+    let (first_code, first) = json(repo.path(), &c);
+    let (warm_code, warm) = json(repo.path(), &c);
+    assert_eq!((first_code, warm_code), (1, 1));
+    let (first, first_counters) = split_counters(first);
+    let (warm, warm_counters) = split_counters(warm);
+    assert_eq!(
+        first, cold,
+        "a scan filling the cache reports what a cold one does"
+    );
+    assert_eq!(warm, cold, "a warm scan reports what a cold one does");
+    assert_eq!(counter(&first_counters, "hits"), 0);
+    assert!(counter(&first_counters, "stored") > 10);
+    assert_eq!(
+        counter(&warm_counters, "hits"),
+        counter(&first_counters, "stored")
+    );
+    // The two blobs with findings are read again, and nothing else.
+    assert_eq!(counter(&warm_counters, "misses"), 2);
+    assert_eq!(counter(&warm_counters, "stored"), 0);
+    assert_eq!(cold["findings"].as_array().unwrap().len(), 3);
+
+    for format in ["sarif", "text"] {
+        let (_, cold, _) = run(repo.path(), &["--format", format]);
+        let mut args = vec!["--format", format];
+        args.extend_from_slice(&c);
+        let (_, warm, _) = run(repo.path(), &args);
+        if format == "sarif" {
+            assert_eq!(warm, cold, "SARIF carries no cache counter");
+        } else {
+            assert!(warm.contains("cache: "), "{warm}");
+            assert_eq!(text_without_counters(&warm), text_without_counters(&cold));
+        }
+    }
+}
+
+#[test]
+fn a_clean_history_is_not_read_again() {
+    let repo = clean_repo();
+    let cache = TempDir::new().unwrap();
+    let c = cache_args(cache.path());
+    let (code, cold) = json(repo.path(), &[]);
+    assert_eq!(code, 0);
+    json(repo.path(), &c);
+    let (code, warm) = json(repo.path(), &c);
+    assert_eq!(code, 0);
+    let (warm, counters) = split_counters(warm);
+    assert_eq!(warm, cold);
+    assert_eq!(counter(&counters, "misses"), 0);
+    assert_eq!(counter(&counters, "hits"), 5);
+    assert_eq!(warm["summary"]["scanned"], 5, "counted as scanned, as cold");
+}
+
+#[test]
+fn what_arrives_after_a_cached_scan_is_found() {
+    let repo = clean_repo();
+    let p = repo.path();
+    let cache = TempDir::new().unwrap();
+    let c = cache_args(cache.path());
+    assert_eq!(json(p, &c).0, 0);
+    write(p, "later/.env", env_file(TOKEN_A));
+    git_at(p, &["add", "-A"], "@1800000000 +0000");
+    git_at(p, &["commit", "-q", "-m", "later"], "@1800000000 +0000");
+    let (code, warm) = json(p, &c);
+    assert_eq!(code, 1);
+    let (warm, counters) = split_counters(warm);
+    assert_eq!(warm, json(p, &[]).1);
+    assert_eq!(warm["findings"][0]["path"], "later/.env");
+    assert_eq!(counter(&counters, "hits"), 5);
+    assert_eq!(counter(&counters, "misses"), 1);
+}
+
+#[test]
+fn a_new_rule_or_a_changed_option_starts_afresh() {
+    let repo = clean_repo();
+    let p = repo.path();
+    write(p, "notes/acme.txt", "key: acme_k3y9pq4x7wz2mfak\n");
+    git_at(p, &["add", "-A"], "@1800000000 +0000");
+    git_at(p, &["commit", "-q", "-m", "acme"], "@1800000000 +0000");
+    let cache = TempDir::new().unwrap();
+    let c = cache_args(cache.path());
+    let (code, _) = json(p, &c);
+    assert_eq!(code, 0, "no built-in rule knows acme keys");
+
+    let rules = TempDir::new().unwrap();
+    let rule_file = write(
+        rules.path(),
+        "acme.toml",
+        "[[rule]]\nid = \"acme-key\"\ndescription = \"Acme key\"\nseverity = \"error\"\n\
+         regex = '(?P<secret>acme_[a-z0-9]{14})'\nkeywords = [\"acme_\"]\n",
+    );
+    let mut args = c.clone();
+    args.extend_from_slice(&["--rules", rule_file.to_str().unwrap()]);
+    let (code, doc) = json(p, &args);
+    assert_eq!(code, 1, "the new rule runs on every blob: {doc}");
+    let (doc, counters) = split_counters(doc);
+    assert_eq!(counter(&counters, "hits"), 0);
+    assert_eq!(doc["findings"][0]["rule_id"], "acme-key");
+
+    // A changed scan option is another key too.
+    let mut args = c.clone();
+    args.extend_from_slice(&["--max-decode-depth", "0"]);
+    let (_, doc) = json(p, &args);
+    assert_eq!(counter(&doc["summary"]["cache"], "hits"), 0);
+    // And the first key's entries are still there.
+    let (_, doc) = json(p, &c);
+    assert_eq!(counter(&doc["summary"]["cache"], "hits"), 6);
+}
+
+#[test]
+fn damaged_foreign_and_linked_cache_files_are_ignored_with_a_note() {
+    let repo = repo_with_findings(6);
+    let p = repo.path();
+    let cache = TempDir::new().unwrap();
+    let c = cache_args(cache.path());
+    let cold = json(p, &[]).1;
+    json(p, &c);
+    let segs = segments(cache.path());
+    assert_eq!(segs.len(), 1);
+    let dir = segs[0].parent().unwrap().to_path_buf();
+    // A copy cut short, a file of garbage, a link to a device, and a copy with one byte changed.
+    let bytes = fs::read(&segs[0]).unwrap();
+    fs::write(dir.join("seg-1-cut.bin"), &bytes[..bytes.len() / 2]).unwrap();
+    fs::write(dir.join("seg-2-garbage.bin"), b"not a cache file at all").unwrap();
+    let mut flipped = bytes.clone();
+    flipped[60] ^= 1;
+    fs::write(dir.join("seg-3-flipped.bin"), &flipped).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("/dev/zero", dir.join("seg-4-link.bin")).unwrap();
+    // And the real one cut too: the scan must read everything again.
+    fs::write(&segs[0], &bytes[..bytes.len() - 1]).unwrap();
+
+    let (code, warm) = json(p, &c);
+    assert_eq!(code, 1);
+    let (warm, counters) = split_counters(warm);
+    let expected = if cfg!(unix) { 5 } else { 4 };
+    assert_eq!(counter(&counters, "ignored"), expected);
+    assert_eq!(counter(&counters, "hits"), 0);
+    let notes: Vec<&str> = warm["summary"]["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.as_str())
+        .filter(|n| n.starts_with("cache: ignored"))
+        .collect();
+    assert_eq!(notes.len(), expected as usize, "{notes:?}");
+    assert_eq!(warm["findings"], cold["findings"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_linked_cache_directory_is_refused() {
+    let repo = clean_repo();
+    let real = TempDir::new().unwrap();
+    let link_dir = TempDir::new().unwrap();
+    let link = link_dir.path().join("cache");
+    std::os::unix::fs::symlink(real.path(), &link).unwrap();
+    let (code, _, err) = run(repo.path(), &["--cache", link.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("symbolic link"), "{err}");
+    assert!(fs::read_dir(real.path()).unwrap().next().is_none());
+}
+
+#[test]
+fn the_cache_holds_no_secret_and_no_path() {
+    let repo = repo_with_findings(3);
+    let cache = TempDir::new().unwrap();
+    let c = cache_args(cache.path());
+    json(repo.path(), &c);
+    json(repo.path(), &c);
+    let files = files_under(cache.path());
+    assert!(!files.is_empty());
+    for f in files {
+        let bytes = fs::read(&f).unwrap_or_default();
+        for needle in [
+            TOKEN_A,
+            TOKEN_B,
+            "QI864uqTt7wFAKEK8d",
+            "VOBIZ",
+            ".pgpass",
+            "config/",
+        ] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{} holds {needle}",
+                f.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn range_scans_bypass_the_cache_with_a_note_and_the_environment_names_it() {
+    let repo = repo_with_findings(3);
+    let p = repo.path();
+    let cache = TempDir::new().unwrap();
+    let mut args = cache_args(cache.path());
+    args.extend_from_slice(&["--since", "HEAD~1"]);
+    let (_, doc) = json(p, &args);
+    assert!(doc["summary"].get("cache").is_none());
+    let notes = doc["summary"]["notes"].to_string();
+    assert!(
+        notes.contains("cache: not used for a scan of a range"),
+        "{notes}"
+    );
+    assert!(segments(cache.path()).is_empty());
+
+    // CREDSWEEP_CACHE is used unless --no-cache.
+    let from_env = |extra: &[&str]| {
+        let out = credsweep()
+            .arg("git")
+            .arg(p)
+            .args(["--no-config", "--format", "json"])
+            .args(extra)
+            .env("CREDSWEEP_CACHE", cache.path())
+            .output()
+            .unwrap();
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    assert!(from_env(&[])["summary"]["cache"].is_object());
+    assert_eq!(segments(cache.path()).len(), 1);
+    assert!(from_env(&["--no-cache"])["summary"].get("cache").is_none());
+}
+
+/// A repository of `n` clean commits of a few files each, with one finding at the end: enough
+/// work for a run to be killed in the middle of it.
+fn larger_repo(n: usize) -> TempDir {
+    let d = TempDir::new().unwrap();
+    let p = d.path();
+    git_at(p, &["init", "-q", "."], "@1700000000 +0000");
+    // fast-import: thousands of blobs in one process.
+    let mut script = String::new();
+    for i in 0..n {
+        let t = 1_700_000_000 + i * 60;
+        script.push_str(&format!(
+            "commit refs/heads/main\ncommitter Ann Example <ann@example.invalid> {t} +0000\n\
+             data <<EOM\nchange {i}\nEOM\n"
+        ));
+        for f in 0..4 {
+            let body = format!(
+                "// file {f}, version {i}\n{}\n",
+                "let x = 1;\n".repeat(40 + f)
+            );
+            script.push_str(&format!(
+                "M 100644 inline src/f{f}_{}.rs\ndata {}\n{body}\n",
+                i % 50,
+                body.len()
+            ));
+        }
+        if i == n - 1 {
+            let body = env_file(TOKEN_A);
+            script.push_str(&format!(
+                "M 100644 inline .env\ndata {}\n{body}\n",
+                body.len()
+            ));
+        }
+    }
+    let mut child = Command::new("git")
+        .current_dir(p)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .args(["fast-import", "--quiet"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    git_at(p, &["reset", "-q", "--hard", "main"], "@1700000000 +0000");
+    d
+}
+
+fn spawn_scan(repo: &Path, cache: &Path) -> std::process::Child {
+    Command::new(assert_cmd::cargo::cargo_bin("credsweep"))
+        .arg("git")
+        .arg(repo)
+        .args([
+            "--no-config",
+            "--format",
+            "json",
+            "--threads",
+            "2",
+            "--cache",
+        ])
+        .arg(cache)
+        .env_remove("CREDSWEEP_CACHE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn runs_killed_at_any_moment_leave_a_cache_that_misses_nothing() {
+    let repo = larger_repo(600);
+    let p = repo.path();
+    let cold = json(p, &[]).1;
+    assert_eq!(cold["findings"].as_array().unwrap().len(), 1);
+    let cache = TempDir::new().unwrap();
+    // Killed early, in the middle, near the end and (likely) while writing; each time the next
+    // run on the same cache must report what a cold one does.
+    for delay_ms in [0u64, 30, 120, 300, 600, 1000] {
+        let mut child = spawn_scan(p, cache.path());
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let (code, warm) = json(p, &cache_args(cache.path()));
+        assert_eq!(code, 1, "after a kill at {delay_ms} ms");
+        let (warm, counters) = split_counters(warm);
+        assert_eq!(warm, cold, "after a kill at {delay_ms} ms");
+        assert_eq!(
+            counter(&counters, "ignored"),
+            0,
+            "a kill leaves no damaged segment"
+        );
+    }
+}
+
+#[test]
+fn runs_sharing_a_cache_directory_both_finish_correct() {
+    let repo = larger_repo(300);
+    let p = repo.path();
+    let cold = json(p, &[]).1;
+    let cache = TempDir::new().unwrap();
+    // Rounds of two runs at once: the first pair fills the cache together, later pairs read it
+    // while the other writes and compacts.
+    for round in 0..(4 + 2) {
+        let a = spawn_scan(p, cache.path());
+        let b = spawn_scan(p, cache.path());
+        for child in [a, b] {
+            let out = child.wait_with_output().unwrap();
+            assert_eq!(out.status.code(), Some(1), "round {round}");
+            let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+            let (doc, counters) = split_counters(doc);
+            assert_eq!(doc, cold, "round {round}");
+            assert_eq!(counter(&counters, "ignored"), 0, "round {round}");
+        }
+    }
+    let (_, warm) = json(p, &cache_args(cache.path()));
+    let (warm, counters) = split_counters(warm);
+    assert_eq!(warm, cold);
+    assert_eq!(
+        counter(&counters, "misses"),
+        1,
+        "only the blob with a finding"
+    );
+}
