@@ -228,6 +228,13 @@ impl KeywordIndex {
         }
     }
 
+    /// The same index, with the gram filter's scalar loop only (tests compare the two).
+    #[cfg(test)]
+    fn scalar(mut self) -> KeywordIndex {
+        self.grams = self.grams.map(GramFilter::scalar);
+        self
+    }
+
     /// Calls `hit(keyword, range)` for every occurrence of every keyword in `data` (overlapping
     /// ones too), each once. Hits come a chunk of input at a time, and within a chunk one
     /// searcher at a time, each nearly in order of position: callers that need them in order
@@ -428,17 +435,22 @@ mod tests {
             want.sort_by_key(|(k, r)| (r.start, *k));
             let splits: [Split; 4] = [|_| None, |_| Some(4), |_| Some(6), gram_split];
             for (s, split) in splits.into_iter().enumerate() {
-                let index = KeywordIndex::with_split(&keywords, fold, split);
-                let mut got = Vec::new();
-                index.for_each_hit(&data, |k, r| got.push((k, r)));
-                got.sort_by_key(|(k, r)| (r.start, *k));
-                assert!(
-                    got == want,
-                    "round {round}, split {s}, fold {fold}, keywords {keywords:?}: {} hits, \
-                     want {}",
-                    got.len(),
-                    want.len()
-                );
+                for scalar in [false, true] {
+                    let mut index = KeywordIndex::with_split(&keywords, fold, split);
+                    if scalar {
+                        index = index.scalar();
+                    }
+                    let mut got = Vec::new();
+                    index.for_each_hit(&data, |k, r| got.push((k, r)));
+                    got.sort_by_key(|(k, r)| (r.start, *k));
+                    assert!(
+                        got == want,
+                        "round {round}, split {s}, scalar {scalar}, fold {fold}, keywords \
+                         {keywords:?}: {} hits, want {}",
+                        got.len(),
+                        want.len()
+                    );
+                }
             }
         }
     }
