@@ -18,7 +18,9 @@
 //! they happen; the report itself is written by [`output`], the binary's terminal side.
 
 pub mod baseline_update;
+pub mod merge;
 pub mod output;
+pub mod repos;
 pub mod rule_stats;
 pub mod setup;
 pub(crate) mod submodules;
@@ -414,6 +416,21 @@ pub(crate) fn report(
     started: Instant,
     notes: Notes<'_>,
 ) -> Result<i32> {
+    let (report, stale) = build_report(opts, setup, collected, started, notes)?;
+    let code = output::emit(opts, &report, notes)?;
+    Ok(if stale > 0 { EXIT_ERROR } else { code })
+}
+
+/// Step 4 of a session: the [`Report`] of what `collect` gave, with the baseline, the severity
+/// threshold and verification applied, and how many baseline entries `--fail-on-stale` found
+/// stale (each makes the exit status 2).
+pub(crate) fn build_report<'s>(
+    opts: &ScanOptions,
+    setup: &'s Setup,
+    collected: Collected,
+    started: Instant,
+    notes: Notes<'_>,
+) -> Result<(Report<'s>, usize)> {
     let Collected {
         kind,
         mut findings,
@@ -504,8 +521,7 @@ pub(crate) fn report(
     if setup::redacts_repository_strings(opts) {
         report.redact_repository_strings(&setup.scanner);
     }
-    let code = output::emit(opts, &report, notes)?;
-    Ok(if stale > 0 { EXIT_ERROR } else { code })
+    Ok((report, stale))
 }
 
 /// `credsweep rules check`: each example that misbehaves and a tally, with the exit status.

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use super::resolve::{BaseUrlParser, parse_severity, parse_timeout};
 use crate::rules::Severity;
+use crate::sources::repo_list::Shard;
 use crate::verify::{BaseUrl, DEFAULT_BASE_URL, FailOn};
 
 #[derive(Debug, Parser)]
@@ -33,6 +34,13 @@ pub enum Command {
     /// Scan git history: every blob in the object database once (all branches, tags, the
     /// stash, unreachable commits), each finding with the commit that introduced it.
     Git(GitArgs),
+    /// Scan many repositories, each like `git` does: LIST names one per line (a local path, a
+    /// bare repository, or a file://, https:// or ssh:// URL, cloned into a temporary mirror by
+    /// git); `-` reads the list from standard input.
+    Repos(ReposArgs),
+    /// Combine the JSON reports of `repos --shard K/N` runs into one report with a coverage
+    /// record of every repository in the list (exit status 2 when one was not scanned).
+    Merge(MergeArgs),
     /// Scan what is staged for the next commit: the index, not the working tree.
     Staged(StagedArgs),
     /// Scan the commits a `git push` sends: reads git's pre-push lines (`<local ref> <local sha>
@@ -284,6 +292,62 @@ pub struct GitArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ReposArgs {
+    /// The list of repositories, one per line (blank lines and `#` comments are skipped); `-`
+    /// is standard input.
+    #[arg(value_name = "LIST")]
+    pub list: PathBuf,
+    /// Scan this many repositories at a time (the --threads are shared among them).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: u16,
+    /// Scan only share K of N of the list (1-based), chosen by a hash of each line: the same
+    /// line is always in the same shard, and adding a line moves no other. Merge the N reports
+    /// with `credsweep merge`.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+    /// Keep the mirrors of cloned repositories in DIR (and fetch into them on the next run)
+    /// instead of deleting them after the scan.
+    #[arg(long, value_name = "DIR")]
+    pub keep_clones: Option<PathBuf>,
+    /// Seconds a clone (or a fetch into a kept one) may take before git is stopped and the
+    /// repository recorded as failed.
+    #[arg(long, value_name = "SECS", default_value_t = 1800, value_parser = clap::value_parser!(u64).range(1..))]
+    pub clone_timeout: u64,
+    /// Scan only blobs that refs reach (leave out dangling and reflog-only commits).
+    #[arg(long)]
+    pub reachable_only: bool,
+    /// In a partial clone, accept that the blobs it was cloned without are not scanned.
+    #[arg(long)]
+    pub allow_missing_promised: bool,
+    #[command(flatten)]
+    pub scan: ScanArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The reports of `credsweep repos --format json` (or `--format sarif`) runs, one per shard.
+    #[arg(value_name = "REPORT", required = true)]
+    pub reports: Vec<PathBuf>,
+    /// Write the merged report to this file instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// No summary on stderr (unless coverage is incomplete).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// For SARIF logs: keep one run per repository (`per-repo`, each with its own category for
+    /// code scanning) or put every repository's results in one run (`combined`, each result
+    /// with `properties.repo`).
+    #[arg(long, value_enum, value_name = "HOW", default_value_t = SarifRunsArg::PerRepo)]
+    pub sarif_runs: SarifRunsArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SarifRunsArg {
+    PerRepo,
+    Combined,
+}
+
+#[derive(Debug, Args)]
 pub struct StagedArgs {
     /// The repository (default: the one the current directory is in).
     #[arg(long, value_name = "DIR", default_value = ".")]
@@ -344,6 +408,11 @@ pub struct PrePushArgs {
     pub repo: PathBuf,
     #[command(flatten)]
     pub scan: ScanArgs,
+}
+
+/// Parses `--shard K/N`.
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    Shard::parse(s)
 }
 
 /// The verification options every scan command takes.

@@ -67,6 +67,42 @@ pub fn run(cli: Cli) -> Result<i32> {
             let source = resolve::history_source(&a)?;
             run_scan(&resolve::scan_options(&a.scan), source)
         }
+        Command::Repos(a) => {
+            let mut opts = resolve::scan_options(&a.scan);
+            opts.progress = None;
+            let repos = app::repos::ReposOptions {
+                list: if a.list.as_os_str() == "-" {
+                    app::repos::ListSource::Stdin
+                } else {
+                    app::repos::ListSource::File(a.list.clone())
+                },
+                jobs: usize::from(a.jobs),
+                shard: a.shard,
+                keep_clones: a.keep_clones.clone(),
+                clone: crate::sources::clone::Options {
+                    timeout: std::time::Duration::from_secs(a.clone_timeout),
+                },
+                selection: if a.reachable_only {
+                    crate::sources::history::Selection::ReachableOnly
+                } else {
+                    crate::sources::history::Selection::All
+                },
+                allow_missing_promised: a.allow_missing_promised,
+            };
+            app::repos::run(&opts, &repos, &mut note)
+        }
+        Command::Merge(a) => {
+            let opts = app::merge::MergeOptions {
+                reports: a.reports,
+                output: a.output,
+                quiet: a.quiet,
+                sarif_runs: match a.sarif_runs {
+                    args::SarifRunsArg::PerRepo => app::merge::SarifRuns::PerRepo,
+                    args::SarifRunsArg::Combined => app::merge::SarifRuns::Combined,
+                },
+            };
+            app::merge::run(&opts, &mut note)
+        }
         Command::Staged(a) => {
             // Under the pre-commit framework's pre-push stage, the commits being pushed.
             let scan = match hooks::pre_commit_framework_push() {

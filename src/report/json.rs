@@ -169,6 +169,34 @@ pub(crate) fn render(report: &Report<'_>, redaction: Redaction) -> String {
     crate::term::escape_json_invisibles(out)
 }
 
+/// The findings of a report as the JSON report writes them, each with `repo` added (for
+/// `credsweep repos`, whose findings name the repository they are in).
+pub(crate) fn finding_values(
+    findings: &[Finding],
+    redaction: Redaction,
+    repo: &str,
+) -> Vec<serde_json::Value> {
+    json_findings(findings, redaction)
+        .iter()
+        .map(|f| {
+            let mut v = serde_json::to_value(f).expect("a finding serializes");
+            if let Some(o) = v.as_object_mut() {
+                o.insert("repo".to_string(), serde_json::Value::from(repo));
+            }
+            v
+        })
+        .collect()
+}
+
+/// The summary's `skipped` list of a report, as the JSON report writes it.
+pub(crate) fn skip_values(report: &Report<'_>) -> Vec<serde_json::Value> {
+    summary(report)
+        .skipped
+        .iter()
+        .map(|k| serde_json::to_value(k).expect("a skip serializes"))
+        .collect()
+}
+
 fn json_findings(findings: &[Finding], redaction: Redaction) -> Vec<JsonFinding<'_>> {
     findings
         .iter()
