@@ -194,6 +194,92 @@ const KINDS: &[Kind] = &[
         secret: "django-insecure-q7#vFAKE2p(lw9x!r4mz8kn3@h1c",
         scoped: true,
     },
+    // Weak passwords in files whose purpose is credentials: reported however weak they look.
+    Kind {
+        path: "home/.pgpass",
+        data: "# hostname:port:database:username:password\ndb.acme.internal:5432:orders:app:pgpgpg22\n",
+        rule: "pgpass-password",
+        secret: "pgpgpg22",
+        scoped: true,
+    },
+    Kind {
+        path: "home/.git-credentials",
+        data: "https://ann:gitgit22@git.acme.io\n",
+        rule: "git-credentials",
+        secret: "gitgit22",
+        scoped: true,
+    },
+    Kind {
+        path: "home/.netrc",
+        data: "machine ftp.acme.io\n  login webmaster\n  password ftpftp22\n",
+        rule: "netrc-file-password",
+        secret: "ftpftp22",
+        scoped: true,
+    },
+    Kind {
+        path: "ci/.npmrc",
+        data: "registry=https://npm.acme.io/\n//npm.acme.io/:_auth=ZGVwbG95OmF1dGhGQUtFMjI=\nalways-auth=true\n",
+        rule: "npmrc-credential",
+        secret: "ZGVwbG95OmF1dGhGQUtFMjI=",
+        scoped: true,
+    },
+    Kind {
+        path: "home/.docker/config.json",
+        data: "{\n  \"auths\": {\n    \"registry.acme.io\": {\n      \"auth\": \"ZGVwbG95OmRvY2tlckZBS0UyMg==\"\n    }\n  }\n}\n",
+        rule: "docker-config-auth",
+        secret: "ZGVwbG95OmRvY2tlckZBS0UyMg==",
+        scoped: false,
+    },
+    Kind {
+        path: "home/.dockercfg",
+        data: "{\"registry.acme.io\": {\"auth\": \"Y2k6ZG9ja2VyY2ZnRkFLRTIy\", \"email\": \"ci@acme.io\"}}\n",
+        rule: "docker-config-auth",
+        secret: "Y2k6ZG9ja2VyY2ZnRkFLRTIy",
+        scoped: false,
+    },
+    Kind {
+        path: "blog/wp-config.php",
+        data: "<?php\ndefine( 'DB_NAME', 'blog' );\ndefine( 'DB_USER', 'blog' );\ndefine( 'DB_PASSWORD', 'wpwp22' );\ndefine( 'DB_HOST', 'localhost' );\n",
+        rule: "wordpress-config-secret",
+        secret: "wpwp22",
+        scoped: false,
+    },
+    Kind {
+        path: "ws/.dbeaver/credentials-config.json",
+        data: "{\"postgres-jdbc-18c2f0\":{\"#connection\":{\"user\":\"report\",\"password\":\"dbcredFAKE2\"}}}\n",
+        rule: "credential-file-json",
+        secret: "dbcredFAKE2",
+        scoped: true,
+    },
+    // SQL dumps: mysqldump extended inserts, pg_dump's COPY, a setup script.
+    Kind {
+        path: "db/backup-2024-03-01.sql",
+        data: "-- MySQL dump 10.13\nDROP TABLE IF EXISTS `users`;\nINSERT INTO `users` VALUES (1,'ann','ann@acme.io','$2y$10$TpaLZjmr71stdeJvaAuZ6juOMSI0GUdeTCrclewT5XujO9UFAKEP5','2024-03-01'),(2,'bob','bob@acme.io',NULL,'2024-03-02');\n",
+        rule: "sql-dump-password-hash",
+        secret: "$2y$10$TpaLZjmr71stdeJvaAuZ6juOMSI0GUdeTCrclewT5XujO9UFAKEP5",
+        scoped: true,
+    },
+    Kind {
+        path: "db/pg_dump.sql",
+        data: "COPY public.auth_user (id, password, username) FROM stdin;\n1\tpbkdf2_sha256$720000$q7vFAKEx9LpW3zT8$Rk9vQmFyRkFLRWhhc2hWYWx1ZTEyMzQ1Njc4OTBhYmM=\tadmin\n\\.\n",
+        rule: "sql-dump-password-hash",
+        secret: "pbkdf2_sha256$720000$q7vFAKEx9LpW3zT8$Rk9vQmFyRkFLRWhhc2hWYWx1ZTEyMzQ1Njc4OTBhYmM=",
+        scoped: true,
+    },
+    Kind {
+        path: "legacy/members.sql",
+        data: "INSERT INTO members (id, login, pass_md5) VALUES (7, 'bob', '0f3c9a7e1b5d8c2fa4e6b0d9c7a1e3f5');\n",
+        rule: "sql-dump-user-hash",
+        secret: "0f3c9a7e1b5d8c2fa4e6b0d9c7a1e3f5",
+        scoped: true,
+    },
+    Kind {
+        path: "docker/initdb.d/01-users.sql",
+        data: "CREATE DATABASE orders;\nCREATE USER 'orders'@'%' IDENTIFIED BY 'ordersql22';\nGRANT ALL ON orders.* TO 'orders'@'%';\n",
+        rule: "sql-create-user-password",
+        secret: "ordersql22",
+        scoped: true,
+    },
 ];
 
 /// Runs credsweep in `dir` with JSON output and secrets shown; returns the report.
@@ -278,8 +364,44 @@ fn placeholders_in_credential_files_are_not_reported() {
         "site/sftp-config.json",
         "{\n    //\"password\": \"password\",\n    \"password\": \"\",\n    \"user\": \"deploy\"\n}\n",
     );
+    write(
+        dir.path(),
+        "home/.pgpass",
+        "# hostname:port:database:username:password\n*:*:*:app:<password>\n",
+    );
+    write(
+        dir.path(),
+        "home/.netrc",
+        "machine git.acme.io login ci password $CI_TOKEN\n",
+    );
+    write(
+        dir.path(),
+        "db/schema.sql",
+        "-- users.password holds bcrypt hashes ($2y$10$...)\nCREATE USER 'app'@'%' IDENTIFIED BY '<password>';\nINSERT INTO products VALUES (1,'widget','5f4dcc3b5aa765d61d8327deb882cf99');\n",
+    );
     let found = findings(&run(dir.path(), &["dir", ".", "--no-ignore"]));
     assert!(found.is_empty(), "{found:#?}");
+}
+
+/// A compressed dump is scanned as the `.sql` file it holds (member path `dump.sql.gz!dump.sql`).
+#[test]
+fn a_gzipped_sql_dump_is_found() {
+    use std::io::Write;
+    let dir = TempDir::new().unwrap();
+    let dump = KINDS
+        .iter()
+        .find(|k| k.path == "db/backup-2024-03-01.sql")
+        .unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(dump.data.as_bytes()).unwrap();
+    write(dir.path(), "db/backup.sql.gz", gz.finish().unwrap());
+    let found = findings(&run(dir.path(), &["dir", ".", "--no-ignore"]));
+    let want = (
+        "db/backup.sql.gz!backup.sql".to_string(),
+        dump.rule.to_string(),
+        dump.secret.to_string(),
+    );
+    assert_eq!(found, BTreeSet::from([want]));
 }
 
 /// Runs git in `dir` at a fixed date `n` minutes after a start.
