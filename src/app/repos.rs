@@ -55,6 +55,10 @@ pub struct ReposOptions {
     /// `All` or `ReachableOnly`.
     pub selection: Selection,
     pub allow_missing_promised: bool,
+    /// Scan each repository's initialised submodules too.
+    pub recurse_submodules: bool,
+    /// The blob cache shared by every repository (a blob id names its content).
+    pub cache: Option<crate::sources::history::cache::Options>,
 }
 
 /// Reads the list: a regular file (or standard input) of at most
@@ -471,6 +475,8 @@ fn scan_one(opts: &ScanOptions, repos: &ReposOptions, index: usize, item: &Item)
         scan: RepoScan::History {
             selection: repos.selection.clone(),
             allow_missing_promised: repos.allow_missing_promised,
+            recurse_submodules: repos.recurse_submodules,
+            cache: repos.cache.clone(),
         },
     };
     let scanned = (|| -> Result<Done> {

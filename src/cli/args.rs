@@ -319,6 +319,20 @@ pub struct ReposArgs {
     /// In a partial clone, accept that the blobs it was cloned without are not scanned.
     #[arg(long)]
     pub allow_missing_promised: bool,
+    /// Also scan each initialised submodule's history (local repositories; a mirror clone has
+    /// none initialised).
+    #[arg(long)]
+    pub recurse_submodules: bool,
+    /// Keep a cache of the blobs scanned clean in DIR (also CREDSWEEP_CACHE), shared by every
+    /// repository of the list: a repeat audit reads only blobs it has not seen.
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    pub cache: Option<PathBuf>,
+    /// Use no cache, whatever CREDSWEEP_CACHE says.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// The most the cache may take (default 256M); the oldest entries go first.
+    #[arg(long, value_name = "SIZE", value_parser = crate::units::parse_size)]
+    pub cache_max_size: Option<u64>,
     #[command(flatten)]
     pub scan: ScanArgs,
 }
