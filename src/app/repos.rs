@@ -1,6 +1,6 @@
 //! `credsweep repos LIST`: many repositories, each scanned as `credsweep git` scans one.
 //!
-//! A thin loop over the history scan session ([`super::collect`] and [`super::build_report`]):
+//! A thin loop over the history scan session (`app::collect` and `app::build_report`):
 //! for each repository of the list (of this run's shard), acquire it (a local path is opened
 //! where it is; a URL is cloned into a mirror, [`crate::sources::clone`]), scan it with the
 //! same options as `git`, and hand its result to the report writer. `--jobs N` repositories are

@@ -1,7 +1,7 @@
 //! Submodules: where each one's own object database is, so that a history scan can read an
 //! initialised submodule like a repository of its own (`credsweep git --recurse-submodules`).
 //!
-//! The submodules are the gitlink entries of `HEAD`'s tree ([`super::repo::submodules`]). Git
+//! The submodules are the gitlink entries of `HEAD`'s tree (`repo::submodules`). Git
 //! keeps an initialised submodule's objects in the superproject's `.git/modules/<name>`, where
 //! `<name>` is what `.gitmodules` calls it (usually its path); older clones and hand-made set-ups
 //! have them in `<path>/.git` in the work tree instead. Both are looked for, in that order. Every
