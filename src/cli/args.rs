@@ -277,6 +277,16 @@ pub struct GitArgs {
     /// in the report.
     #[arg(long)]
     pub recurse_submodules: bool,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+    #[command(flatten)]
+    pub scan: ScanArgs,
+}
+
+/// The blob cache's flags, the same for `git` and `repos` (one cache may serve every repository:
+/// a blob id names its content).
+#[derive(Debug, Args)]
+pub struct CacheArgs {
     /// Keep a cache of the blobs scanned clean in DIR (also CREDSWEEP_CACHE): a repeat audit
     /// reads only blobs it has not seen under the same rules and options. Ids and counts only.
     #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
@@ -287,8 +297,6 @@ pub struct GitArgs {
     /// The most the cache may take (default 256M); the oldest entries go first.
     #[arg(long, value_name = "SIZE", value_parser = crate::units::parse_size)]
     pub cache_max_size: Option<u64>,
-    #[command(flatten)]
-    pub scan: ScanArgs,
 }
 
 #[derive(Debug, Args)]
@@ -323,16 +331,8 @@ pub struct ReposArgs {
     /// none initialised).
     #[arg(long)]
     pub recurse_submodules: bool,
-    /// Keep a cache of the blobs scanned clean in DIR (also CREDSWEEP_CACHE), shared by every
-    /// repository of the list: a repeat audit reads only blobs it has not seen.
-    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
-    pub cache: Option<PathBuf>,
-    /// Use no cache, whatever CREDSWEEP_CACHE says.
-    #[arg(long)]
-    pub no_cache: bool,
-    /// The most the cache may take (default 256M); the oldest entries go first.
-    #[arg(long, value_name = "SIZE", value_parser = crate::units::parse_size)]
-    pub cache_max_size: Option<u64>,
+    #[command(flatten)]
+    pub cache: CacheArgs,
     #[command(flatten)]
     pub scan: ScanArgs,
 }

@@ -89,7 +89,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 },
                 allow_missing_promised: a.allow_missing_promised,
                 recurse_submodules: a.recurse_submodules,
-                cache: resolve::cache_options(a.cache.as_ref(), a.no_cache, a.cache_max_size),
+                cache: resolve::cache_options(&a.cache),
             };
             app::repos::run(&opts, &repos, &mut note)
         }

@@ -6,7 +6,9 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use super::args::{ColorChoice, DirArgs, Format, GitArgs, RuleArgs, ScanArgs, VerifyArgs};
+use super::args::{
+    CacheArgs, ColorChoice, DirArgs, Format, GitArgs, RuleArgs, ScanArgs, VerifyArgs,
+};
 use crate::app::{self, ConfigChoice, RepoScan, RuleOptions, ScanOptions, Source};
 use crate::finding::Redaction;
 use crate::report::{sarif::SarifOptions, text::Color};
@@ -144,28 +146,24 @@ pub(crate) fn history_source(a: &GitArgs) -> anyhow::Result<Source> {
             selection,
             allow_missing_promised: a.allow_missing_promised,
             recurse_submodules: a.recurse_submodules,
-            cache: cache_options(a.cache.as_ref(), a.no_cache, a.cache_max_size),
+            cache: cache_options(&a.cache),
         },
     })
 }
 
 /// The blob cache `git` uses: `--cache DIR`, else `CREDSWEEP_CACHE` (unless `--no-cache`).
-pub(crate) fn cache_options(
-    cache: Option<&std::path::PathBuf>,
-    no_cache: bool,
-    max_size: Option<u64>,
-) -> Option<crate::sources::history::cache::Options> {
+pub(crate) fn cache_options(a: &CacheArgs) -> Option<crate::sources::history::cache::Options> {
     use crate::sources::history::cache;
-    let dir = match cache {
+    let dir = match &a.cache {
         Some(dir) => dir.clone(),
-        None if no_cache => return None,
+        None if a.no_cache => return None,
         None => {
             std::path::PathBuf::from(std::env::var_os("CREDSWEEP_CACHE").filter(|v| !v.is_empty())?)
         }
     };
     Some(cache::Options {
         dir,
-        max_size: max_size.unwrap_or(cache::DEFAULT_MAX_SIZE),
+        max_size: a.cache_max_size.unwrap_or(cache::DEFAULT_MAX_SIZE),
     })
 }
 
