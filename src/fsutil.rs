@@ -143,8 +143,9 @@ fn check_meta(meta: &Metadata, limit: u64) -> Result<(), Refusal> {
 }
 
 /// Opens `path` for reading without blocking on a FIFO and, with [`Links::Refuse`], without
-/// following a final symbolic link.
-fn open_for_read(path: &Path, links: Links) -> io::Result<File> {
+/// following a final symbolic link (the system's "too many levels of symbolic links" error if
+/// one is there). One `open`, no `stat`.
+pub(crate) fn open_nonblocking(path: &Path, links: Links) -> io::Result<File> {
     let mut opts = fs::OpenOptions::new();
     opts.read(true);
     #[cfg(unix)]
@@ -156,7 +157,14 @@ fn open_for_read(path: &Path, links: Links) -> io::Result<File> {
         }
         opts.custom_flags(flags);
     }
-    opts.open(path).map_err(|e| {
+    #[cfg(not(unix))]
+    let _ = links;
+    opts.open(path)
+}
+
+/// [`open_nonblocking`], with a refused link reported as [`Refusal::Symlink`].
+fn open_for_read(path: &Path, links: Links) -> io::Result<File> {
+    open_nonblocking(path, links).map_err(|e| {
         #[cfg(unix)]
         if links == Links::Refuse && e.raw_os_error() == Some(libc::ELOOP) {
             return Refusal::Symlink.into();

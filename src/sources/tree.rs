@@ -5,7 +5,7 @@
 //! bounded, and notes any it could not use. Unlike a code search tool, a secret scanner
 //! must look at hidden files (`.env` is where tokens live), so only `.git/` itself is never entered.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -199,7 +199,7 @@ pub(crate) fn scan_file(
     if bufs.rest.capacity() > KEEP_BUFFER {
         bufs.rest = Vec::new();
     }
-    let read = open_file(fs_path, links).and_then(|mut file| {
+    let read = crate::fsutil::open_nonblocking(fs_path, links).and_then(|mut file| {
         let outcome = scan_input(
             ctx,
             &mut file,
@@ -229,26 +229,6 @@ pub(crate) fn scan_file(
         Ok(_) => {}
         Err(e) => summary.skip(path, SkipReason::Error(format!("cannot read: {e}"))),
     }
-}
-
-/// Opens a file found by the walk for reading: non-blocking and, with [`Links::Refuse`], without
-/// following a final symbolic link (an error, "too many levels of symbolic links", if one is
-/// there). One `open`, no `stat`.
-fn open_file(fs_path: &Path, links: Links) -> io::Result<File> {
-    let mut opts = OpenOptions::new();
-    opts.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
-        if links == Links::Refuse {
-            flags |= libc::O_NOFOLLOW;
-        }
-        opts.custom_flags(flags);
-    }
-    #[cfg(not(unix))]
-    let _ = links;
-    opts.open(fs_path)
 }
 
 /// Scans a stream (FIFO, character device) named on the command line, in windows, up to the
