@@ -1,5 +1,5 @@
-//! Embeds every `rules/*.toml` file in the binary: the default rule pack is data kept in `rules/`,
-//! but the tool must work with no files beside it.
+//! Embeds every `rules/*.toml` file in the binary, as written and converted to JSON: the default
+//! rule pack is data kept in `rules/`, but the tool must work with no files beside it.
 
 use std::{env, fs, path::Path};
 
@@ -21,7 +21,9 @@ fn main() {
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     files.sort();
+    let out_dir = env::var("OUT_DIR").unwrap();
     let mut out = String::from("[\n");
+    let mut json = String::from("[\n");
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
         let name = f.file_name().unwrap().to_string_lossy();
@@ -29,8 +31,20 @@ fn main() {
             "    ({name:?}, include_str!({:?})),\n",
             f.display().to_string()
         );
+        // The same file as JSON, which the engine parses at start-up far faster than TOML. A
+        // file that is not TOML stops the build here, naming it.
+        let text = fs::read_to_string(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let table: toml::Table =
+            toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let converted = Path::new(&out_dir).join(format!("{name}.json"));
+        fs::write(&converted, serde_json::to_string(&table).unwrap()).unwrap();
+        json += &format!(
+            "    ({name:?}, include_str!({:?})),\n",
+            converted.display().to_string()
+        );
     }
     out += "]\n";
-    let dest = Path::new(&env::var("OUT_DIR").unwrap()).join("rules.rs");
-    fs::write(dest, out).unwrap();
+    json += "]\n";
+    fs::write(Path::new(&out_dir).join("rules.rs"), out).unwrap();
+    fs::write(Path::new(&out_dir).join("rules_json.rs"), json).unwrap();
 }

@@ -527,8 +527,17 @@ pub(crate) fn build_report<'s>(
 /// `credsweep rules check`: each example that misbehaves and a tally, with the exit status.
 pub fn check_rules(rules: &RuleOptions) -> Result<(String, i32)> {
     let set = load_rules(rules, &load_config(rules, Path::new("."))?)?;
-    let failures = crate::rulecheck::check(&set);
+    // A scan compiles a rule's regexes on first use; the check compiles every one of them, so a
+    // built-in rule that would fail only when its keyword turns up fails here.
+    let broken = set.compile_all();
     let mut out = String::new();
+    for (id, e) in &broken {
+        out += &format!(
+            "FAIL {}\n",
+            crate::term::escape_lines(&format!("{id}: a regex does not compile: {e}"))
+        );
+    }
+    let failures = crate::rulecheck::check(&set);
     for f in &failures {
         out += &format!("FAIL {}\n", crate::term::escape_lines(&f.to_string()));
     }
@@ -538,12 +547,17 @@ pub fn check_rules(rules: &RuleOptions) -> Result<(String, i32)> {
         .map(|r| r.examples.len() + r.negative_examples.len())
         .sum();
     out += &format!(
-        "{} rules, {} examples: {} failed\n",
+        "{} rules, {} examples: {} failed{}\n",
         set.len(),
         examples,
-        failures.len()
+        failures.len(),
+        if broken.is_empty() {
+            String::new()
+        } else {
+            format!("; {} regexes do not compile", broken.len())
+        }
     );
-    let code = if failures.is_empty() {
+    let code = if failures.is_empty() && broken.is_empty() {
         EXIT_CLEAN
     } else {
         EXIT_FINDINGS

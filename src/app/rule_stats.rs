@@ -31,6 +31,8 @@ pub struct RuleProfile {
     pub prefilter: Duration,
     /// Time finding and decoding encoded values.
     pub decode: Duration,
+    /// Time parsing and compiling rules' regexes on their first use (not in any rule's time).
+    pub compile: Duration,
     /// Bytes of input scanned.
     pub bytes: u64,
 }
@@ -73,6 +75,7 @@ impl RuleProfile {
             rule_time: stats.rule_time(),
             prefilter: stats.prefilter,
             decode: stats.decode,
+            compile: stats.compile,
             bytes,
         }
     }

@@ -43,10 +43,11 @@ pub(crate) fn table(p: &RuleProfile) -> Vec<String> {
         ));
     }
     out.push(format!(
-        "rules: {} ran, {total_ms:.1} ms in their regexes; keyword search (prefilter): {:.1} ms; decoding encoded values: {:.1} ms; {} scanned",
+        "rules: {} ran, {total_ms:.1} ms in their regexes; keyword search (prefilter): {:.1} ms; decoding encoded values: {:.1} ms; compiling rules on first use: {:.1} ms; {} scanned",
         p.rows.iter().filter(|r| r.counters.regex_runs > 0).count(),
         p.prefilter.as_secs_f64() * 1e3,
         p.decode.as_secs_f64() * 1e3,
+        p.compile.as_secs_f64() * 1e3,
         human_bytes(p.bytes)
     ));
     out

@@ -20,6 +20,13 @@ const BUILTIN_ORIGIN: &str = "<builtin>/";
 /// The default rule pack, embedded so the binary works with no files next to it.
 pub const DEFAULT_RULE_FILES: &[(&str, &str)] = &include!(concat!(env!("OUT_DIR"), "/rules.rs"));
 
+/// [`DEFAULT_RULE_FILES`] converted to JSON by the build (same names, same contents), which is
+/// what [`RuleSet::builtin`] loads: parsing the pack's 400 kB of TOML was a third of a one-file
+/// `credsweep staged` (callgrind: 26 of 69 million instructions), parsing it as JSON a tenth of
+/// that.
+const DEFAULT_RULE_FILES_JSON: &[(&str, &str)] =
+    &include!(concat!(env!("OUT_DIR"), "/rules_json.rs"));
+
 /// How bad a finding of a rule is. Ordered: `Note < Warning < Error`.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
@@ -122,8 +129,9 @@ pub struct Rule {
     pub severity: Severity,
     pub provider: Option<String>,
     pub regex: RuleRegex,
-    /// Index of the `secret` capture group in `regex`.
-    pub secret_group: usize,
+    /// What the matcher reads from the parsed `regex` ([`Rule::shape`]): known at load for a rule
+    /// that is not built in, worked out on first use for a built-in one.
+    shape: OnceLock<Result<Shape, String>>,
     /// Keywords: lower-cased, for the prefilter to match ASCII-case-insensitively, unless
     /// `case_sensitive_keywords`, then as written and matched exactly.
     pub keywords: Vec<String>,
@@ -133,14 +141,12 @@ pub struct Rule {
     pub allow: Vec<RuleRegex>,
     /// Stopwords, lower-cased.
     pub stopwords: Vec<String>,
-    pub path: Option<Regex>,
+    /// The paths the rule is for, matched against the path of the content scanned.
+    pub path: Option<PathRegex>,
     pub multiline: bool,
     /// For a multi-line rule, how far from a keyword hit its regex looks, either side (see
     /// [`RuleSpec::multiline_reach`]).
     pub multiline_reach: usize,
-    /// Bytes every match of `regex` contains, beyond its keywords: a window without them is not
-    /// searched ([`Required`]).
-    pub required: Required,
     /// Context literals, lower-cased.
     pub context: Vec<String>,
     pub context_required: bool,
@@ -207,6 +213,72 @@ impl RuleRegex {
     }
 }
 
+/// A rule's `path` filter: its regex, compiled on first use, behind a check of the literal endings
+/// a matching path must have.
+///
+/// A rule with a `path` and no keywords is tested against every path scanned, so a filter that
+/// compiled on first use would be compiled by the first file of nearly any scan: the default
+/// pack's thirteen such filters took 15 million instructions to compile (callgrind), more than
+/// the rest of a one-file `credsweep staged`. Most filters end in `$` after literals
+/// (`\.sql$`, `\.pgpass$`): parsing one (far cheaper than compiling it) gives the endings a
+/// matching path must have, and a path with none of them is refused without the regex.
+#[derive(Debug, Clone)]
+pub struct PathRegex {
+    regex: RuleRegex,
+    /// The endings, parsed on first use; `None` where the pattern does not fix them.
+    endings: OnceLock<Option<Vec<Vec<u8>>>>,
+}
+
+impl PathRegex {
+    fn new(regex: RuleRegex) -> PathRegex {
+        PathRegex {
+            regex,
+            endings: OnceLock::new(),
+        }
+    }
+
+    /// Whether `path` matches the filter; `false` if the regex does not compile (only a broken
+    /// built-in rule: [`RuleSet::broken`] then names it).
+    pub fn is_match(&self, path: &[u8]) -> bool {
+        let endings = self
+            .endings
+            .get_or_init(|| path_endings(self.regex.as_str(), self.regex.unicode));
+        if let Some(endings) = endings
+            && !endings.iter().any(|e| path.ends_with(e))
+        {
+            return false;
+        }
+        self.regex.get().is_some_and(|re| re.is_match(path))
+    }
+
+    /// The compiled regex ([`RuleRegex::get`]).
+    pub fn get(&self) -> Option<&Regex> {
+        self.regex.get()
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.regex.as_str()
+    }
+}
+
+/// The literals every match of `pattern` ends with one of, if every match ends where the
+/// haystack does (a `$` after literals): a haystack that ends in none of them has no match.
+/// `None` when the pattern does not fix them (no `$`, a class too wide to list, an empty ending).
+fn path_endings(pattern: &str, unicode: bool) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::Look;
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = parse_hir(pattern, unicode).ok()?;
+    if !hir.properties().look_set_suffix().contains(Look::End) {
+        return None;
+    }
+    let seq = Extractor::new().kind(ExtractKind::Suffix).extract(&hir);
+    let literals = seq.literals()?;
+    if literals.is_empty() || literals.iter().any(|l| l.as_bytes().is_empty()) {
+        return None;
+    }
+    Some(literals.iter().map(|l| l.as_bytes().to_vec()).collect())
+}
+
 /// Parses `pattern` as the regex crate will (bytes, Unicode as asked) and returns the index of
 /// its `secret` group.
 fn parse_pattern(pattern: &str, unicode: bool) -> Result<Option<usize>, String> {
@@ -236,10 +308,92 @@ fn find_capture(hir: &regex_syntax::hir::Hir, name: &str) -> Option<usize> {
     }
 }
 
+const NO_SECRET_GROUP: &str =
+    "`regex` has no named group `secret`: wrap the credential in (?P<secret>...)";
+
+/// What the matcher needs from a rule's parsed regex besides the compiled regex itself.
+#[derive(Debug, Clone)]
+pub struct Shape {
+    /// Index of the `secret` capture group in the rule's regex.
+    pub secret_group: usize,
+    /// Bytes every match of the regex contains, beyond the rule's keywords: a window without them
+    /// is not searched ([`Required`]).
+    pub required: Required,
+}
+
+impl Shape {
+    /// Reads the shape from the parsed regex; fails without a `secret` group.
+    fn of(
+        hir: &regex_syntax::hir::Hir,
+        keywords: &[String],
+        folded: bool,
+    ) -> Result<Shape, String> {
+        let secret_group =
+            find_capture(hir, "secret").ok_or_else(|| NO_SECRET_GROUP.to_string())?;
+        Ok(Shape {
+            secret_group,
+            required: Required::of(hir, keywords, folded),
+        })
+    }
+}
+
 impl Rule {
     /// Whether the rule is part of the embedded default pack.
     pub fn is_builtin(&self) -> bool {
         self.origin.starts_with(BUILTIN_ORIGIN)
+    }
+
+    /// Where the secret is in a match of the rule's regex and which bytes every match needs;
+    /// `None` if the regex does not parse or has no `secret` group (only a broken built-in rule:
+    /// [`RuleSet::broken`] then names it). Parsed on first use for a built-in rule, so that
+    /// loading the pack does not parse hundreds of regexes a scan may never run.
+    pub fn shape(&self) -> Option<&Shape> {
+        self.shape
+            .get_or_init(|| {
+                let hir = parse_hir(self.regex.as_str(), self.regex.unicode)
+                    .map_err(|e| format!("`regex` does not compile:\n{e}"))?;
+                Shape::of(&hir, &self.keywords, !self.case_sensitive_keywords)
+            })
+            .as_ref()
+            .ok()
+    }
+
+    /// Whether the rule's shape and regex are built (or known not to build): using it then costs
+    /// no parsing or compiling.
+    pub fn is_compiled(&self) -> bool {
+        self.shape.get().is_some() && self.regex.compiled.get().is_some()
+    }
+
+    /// Parses and compiles every regex of the rule now (they are otherwise compiled when a scan
+    /// first needs them); the first problem, if any.
+    pub fn compile_all(&self) -> Result<(), String> {
+        self.shape();
+        for re in std::iter::once(&self.regex)
+            .chain(&self.allow)
+            .chain(self.path.as_ref().map(|p| &p.regex))
+        {
+            re.compile()?;
+        }
+        match self.shape.get() {
+            Some(Err(e)) => Err(e.clone()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Why some regex of the rule could not be used, once something needed it.
+    /// A regex that does not parse fails to compile too: it is named once.
+    fn failures(&self) -> impl Iterator<Item = &str> {
+        let shape = self
+            .shape
+            .get()
+            .and_then(|s| s.as_ref().err().map(String::as_str))
+            .filter(|_| self.regex.failure().is_none());
+        shape.into_iter().chain(
+            std::iter::once(&self.regex)
+                .chain(&self.allow)
+                .chain(self.path.as_ref().map(|p| &p.regex))
+                .filter_map(RuleRegex::failure),
+        )
     }
 }
 
@@ -295,8 +449,8 @@ impl RuleSet {
             field(r.id.as_bytes());
             field(r.severity.as_str().as_bytes());
             field(r.provider.as_deref().unwrap_or("\0").as_bytes());
+            // The secret group and the required bytes follow from the regex and the keywords.
             field(regex(&r.regex).as_bytes());
-            field(&(r.secret_group as u64).to_le_bytes());
             field(&(r.keywords.len() as u64).to_le_bytes());
             for k in &r.keywords {
                 field(k.as_bytes());
@@ -330,8 +484,14 @@ impl RuleSet {
     /// The embedded default pack.
     pub fn builtin() -> Result<RuleSet, RuleError> {
         let mut set = RuleSet::default();
-        for (name, text) in DEFAULT_RULE_FILES {
-            set.add_toml(&format!("{BUILTIN_ORIGIN}{name}"), text)?;
+        for (name, json) in DEFAULT_RULE_FILES_JSON {
+            let origin = format!("{BUILTIN_ORIGIN}{name}");
+            let file: RuleFile = serde_json::from_str(json).map_err(|e| RuleError {
+                origin: origin.clone(),
+                rule: None,
+                problem: format!("not a valid rule file: {}", without_values(&e.to_string())),
+            })?;
+            set.add_file(&origin, file)?;
         }
         Ok(set)
     }
@@ -357,6 +517,10 @@ impl RuleSet {
                 without_values(e.message())
             ),
         })?;
+        self.add_file(origin, file)
+    }
+
+    fn add_file(&mut self, origin: &str, file: RuleFile) -> Result<(), RuleError> {
         for spec in file.rule {
             self.add_spec(origin, spec)?;
         }
@@ -405,12 +569,18 @@ impl RuleSet {
     pub fn broken(&self) -> Vec<(&str, &str)> {
         self.rules
             .iter()
-            .flat_map(|r| {
-                std::iter::once(&r.regex)
-                    .chain(&r.allow)
-                    .filter_map(move |re| re.failure().map(|e| (r.id.as_str(), e)))
-            })
+            .flat_map(|r| r.failures().map(|e| (r.id.as_str(), e)))
             .collect()
+    }
+
+    /// Parses and compiles every regex of every rule now, as `rules check` does (a scan compiles
+    /// a rule's regexes on first use); the rules that failed, with why ([`RuleSet::broken`]).
+    pub fn compile_all(&self) -> Vec<(&str, &str)> {
+        for r in &self.rules {
+            // The failure stays recorded in the rule, where `broken` reads it.
+            let _ = r.compile_all();
+        }
+        self.broken()
     }
 
     pub fn rules(&self) -> &[Rule] {
@@ -608,19 +778,26 @@ fn compile(origin: &str, spec: RuleSpec, spent: &mut usize) -> Result<Rule, Rule
     if spec.description.trim().is_empty() {
         return Err(err("`description` is empty".to_string()));
     }
-    let hir = parse_hir(&spec.regex, spec.unicode)
-        .map_err(|e| err(format!("`regex` does not compile:\n{e}")))?;
-    let secret_group = find_capture(&hir, "secret").ok_or_else(|| {
-        err("`regex` has no named group `secret`: wrap the credential in (?P<secret>...)".into())
-    })?;
-    let regex = RuleRegex::new(&spec.regex, spec.unicode, limits);
-    if limits == Limits::User {
-        // Measuring compiles the pattern with the engine and settings of `build_regex`, so a
-        // pattern that passes is known to compile; the regex itself is compiled when a scan first
-        // needs it, as the built-in ones are: most rules of a large pack never meet their keyword
-        // in a given scan (measured: 200 user rules added 32 ms to start-up compiled twice).
+    // A rule that is not built in is parsed and measured here, so that its errors name it and its
+    // file before any scanning; measuring compiles the pattern with the engine and settings of
+    // `build_regex`, so a pattern that passes is known to compile. The regex itself is compiled
+    // when a scan first needs it: most rules of a large pack never meet their keyword in a given
+    // scan (measured: 200 user rules added 32 ms to start-up compiled twice). A built-in rule is
+    // not even parsed here (its shape is read on first use, [`Rule::shape`]): parsing the whole
+    // pack was most of a pre-commit run's time, and the pack's tests and `rules check` compile
+    // every regex in it.
+    let hir = if limits == Limits::User {
+        let hir = parse_hir(&spec.regex, spec.unicode)
+            .map_err(|e| err(format!("`regex` does not compile:\n{e}")))?;
+        if find_capture(&hir, "secret").is_none() {
+            return Err(err(NO_SECRET_GROUP.to_string()));
+        }
         charge(spent, &spec.regex, spec.unicode).map_err(|e| err(format!("`regex`: {e}")))?;
-    }
+        Some(hir)
+    } else {
+        None
+    };
+    let regex = RuleRegex::new(&spec.regex, spec.unicode, limits);
     let mut keywords = Vec::new();
     let mut seen = HashSet::new();
     for k in &spec.keywords {
@@ -648,7 +825,10 @@ fn compile(origin: &str, spec: RuleSpec, spent: &mut usize) -> Result<Rule, Rule
              {MIN_KEYWORD_LEN} bytes) or a `path` filter naming the files it is for"
         )));
     }
-    let required = Required::of(&hir, &keywords, !spec.case_sensitive_keywords);
+    let shape = OnceLock::new();
+    if let Some(hir) = &hir {
+        let _ = shape.set(Shape::of(hir, &keywords, !spec.case_sensitive_keywords));
+    }
     let multiline_reach = match spec.multiline_reach {
         Some(_) if !spec.multiline => {
             return Err(err(
@@ -684,9 +864,9 @@ fn compile(origin: &str, spec: RuleSpec, spent: &mut usize) -> Result<Rule, Rule
                     regex_error_without_pattern(a, spec.unicode)
                 ))
             };
-            parse_pattern(a, spec.unicode).map_err(|_| bad())?;
             let re = RuleRegex::new(a, spec.unicode, limits);
             if limits == Limits::User {
+                parse_pattern(a, spec.unicode).map_err(|_| bad())?;
                 charge(spent, a, spec.unicode).map_err(|e| err(format!("`allow`: {e}")))?;
                 re.compile().map_err(|_| bad())?;
             }
@@ -697,11 +877,13 @@ fn compile(origin: &str, spec: RuleSpec, spent: &mut usize) -> Result<Rule, Rule
         .path
         .as_deref()
         .map(|p| {
+            let re = RuleRegex::new(p, true, limits);
             if limits == Limits::User {
                 charge(spent, p, true).map_err(|e| err(format!("`path`: {e}")))?;
+                re.compile()
+                    .map_err(|e| err(format!("`path` regex does not compile:\n{e}")))?;
             }
-            build_regex(p, true, limits)
-                .map_err(|e| err(format!("`path` regex does not compile:\n{e}")))
+            Ok(PathRegex::new(re))
         })
         .transpose()?;
     Ok(Rule {
@@ -710,7 +892,7 @@ fn compile(origin: &str, spec: RuleSpec, spent: &mut usize) -> Result<Rule, Rule
         severity: spec.severity,
         provider: spec.provider,
         regex,
-        secret_group,
+        shape,
         keywords,
         case_sensitive_keywords: spec.case_sensitive_keywords,
         min_entropy: spec.min_entropy,
@@ -723,7 +905,6 @@ fn compile(origin: &str, spec: RuleSpec, spent: &mut usize) -> Result<Rule, Rule
         path,
         multiline: spec.multiline,
         multiline_reach,
-        required,
         context: spec
             .context
             .iter()
@@ -803,6 +984,18 @@ mod tests {
         assert_eq!(broken.len(), 1);
         assert_eq!(broken[0].0, set.rules()[0].id);
         assert!(!broken[0].1.is_empty());
+        // `rules check` compiles every regex up front: a rule no scan has used yet is found too.
+        set.rules_mut()[1].regex = RuleRegex::new(r"(?P<secret>x", true, Limits::Builtin);
+        let id = set.rules()[1].id.clone();
+        assert!(set.rules()[1].shape().is_none());
+        let broken = set.compile_all();
+        assert_eq!(broken.len(), 2, "{broken:?}");
+        assert!(
+            broken
+                .iter()
+                .any(|(r, e)| *r == id && e.contains("unclosed")),
+            "{broken:?}"
+        );
     }
 
     #[test]
@@ -810,21 +1003,54 @@ mod tests {
         let set = RuleSet::builtin().unwrap();
         assert!(set.len() >= 60);
         for r in set.rules() {
-            for a in &r.allow {
-                a.compile()
-                    .unwrap_or_else(|e| panic!("{}: allow: {e}", r.id));
-            }
-            let re = r
-                .regex
-                .compile()
-                .unwrap_or_else(|e| panic!("{}: {e}", r.id));
+            r.compile_all().unwrap_or_else(|e| panic!("{}: {e}", r.id));
+            let re = r.regex.get().unwrap();
             assert_eq!(
                 re.capture_names().position(|n| n == Some("secret")),
-                Some(r.secret_group),
+                Some(r.shape().unwrap().secret_group),
                 "{}",
                 r.id
             );
         }
+        assert!(set.broken().is_empty());
+        assert!(set.compile_all().is_empty());
+    }
+
+    #[test]
+    fn the_embedded_json_is_the_rule_pack_as_written() {
+        let mut from_toml = RuleSet::default();
+        for (name, text) in DEFAULT_RULE_FILES {
+            from_toml
+                .add_toml(&format!("{BUILTIN_ORIGIN}{name}"), text)
+                .unwrap();
+        }
+        let from_json = RuleSet::builtin().unwrap();
+        assert_eq!(
+            DEFAULT_RULE_FILES.iter().map(|f| f.0).collect::<Vec<_>>(),
+            DEFAULT_RULE_FILES_JSON
+                .iter()
+                .map(|f| f.0)
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(from_toml.matching_digest(), from_json.matching_digest());
+        let shown = |s: &RuleSet| {
+            s.rules()
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} {} {:?} {:?} {:?} {:?} {}",
+                        r.id,
+                        r.description,
+                        r.remediation,
+                        r.examples,
+                        r.negative_examples,
+                        r.provider,
+                        r.origin
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(shown(&from_toml), shown(&from_json));
     }
 
     #[test]
@@ -980,6 +1206,84 @@ mod tests {
         assert!(e.problem.contains("`multiline` is not"), "{e}");
         let e = one(&format!("{r}multiline=true\nmultiline_reach=0\n")).unwrap_err();
         assert!(e.problem.contains("between 1 and"), "{e}");
+    }
+
+    #[test]
+    fn a_path_that_ends_in_no_ending_of_the_filter_needs_no_compiled_regex() {
+        let path = |p: &str| PathRegex::new(RuleRegex::new(p, true, Limits::Builtin));
+        let sql = path(r"(?i)\.sql$");
+        assert!(!sql.is_match(b"src/main.rs"));
+        assert!(sql.regex.compiled.get().is_none(), "refused by its ending");
+        assert!(sql.is_match(b"dump/ALL.SQL"));
+        assert!(sql.regex.compiled.get().is_some());
+        assert!(!sql.is_match(b"x.sql.gz"));
+        // Endings from every branch, of any case.
+        let pg = path(r"(?i)(?:^|/)\.?pgpass(?:\.conf)?$");
+        for (p, want) in [
+            (&b"home/.PGPASS"[..], true),
+            (b"pgpass.conf", true),
+            (b"a/xpgpass", false),
+            (b"pgpass.txt", false),
+        ] {
+            assert_eq!(pg.is_match(p), want, "{}", String::from_utf8_lossy(p));
+        }
+        // Not anchored at the end, or ending in a class: no endings, the regex decides.
+        assert_eq!(path_endings(r"config/", true), None);
+        assert_eq!(path_endings(r"\.key[0-9a-z_]*$", true), None);
+        assert!(path(r"(?:^|/)config/").is_match(b"a/config/b"));
+    }
+
+    #[test]
+    fn path_endings_agree_with_the_regex_on_every_builtin_filter() {
+        let names = [
+            "a.sql",
+            "B.SQL",
+            "x.sql.bak",
+            ".pgpass",
+            "dir/pgpass.conf",
+            "_netrc",
+            ".netrc",
+            "x/.git-credentials",
+            "git-credentials.txt",
+            "config/master.key",
+            "config/credentials/production.key",
+            "settings.py",
+            "app/settings/base.py",
+            ".htpasswd",
+            "htpasswd-old",
+            ".npmrc",
+            "a/.YARNRC",
+            "FileZilla.xml",
+            "sitemanager.xml",
+            ".idea/dataSources.local.xml",
+            "WebServers.xml",
+            ".s3cfg",
+            "config/database.yml",
+            ".env.production.local",
+            "prod.kubeconfig",
+            "x.tfstate.backup",
+            "sftp-config-alt2.json",
+            "src/main.rs",
+            "README.md",
+            "",
+            "/",
+        ];
+        let set = RuleSet::builtin().unwrap();
+        let mut checked = 0;
+        for rule in set.rules() {
+            let Some(path) = &rule.path else { continue };
+            let re = build_regex(path.as_str(), true, Limits::Builtin).unwrap();
+            for name in names {
+                assert_eq!(
+                    path.is_match(name.as_bytes()),
+                    re.is_match(name.as_bytes()),
+                    "{}: {name}",
+                    rule.id
+                );
+            }
+            checked += 1;
+        }
+        assert!(checked >= 10, "{checked}");
     }
 
     #[test]

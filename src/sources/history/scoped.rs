@@ -27,7 +27,8 @@ impl<'a> ScopedPaths<'a> {
             .rules()
             .rules()
             .iter()
-            .filter_map(|r| r.path.as_ref())
+            // A filter that does not compile (a broken built-in rule, which the scan reports) names no path.
+            .filter_map(|r| r.path.as_ref()?.get())
             .collect();
         if filters.is_empty() {
             return None;

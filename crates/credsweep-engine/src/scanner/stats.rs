@@ -42,6 +42,9 @@ pub struct ScanStats {
     /// Time finding and decoding encoded values (base64, percent-encoding, ...), not counting
     /// the rules run on what they decode to (those count under each rule).
     pub decode: Duration,
+    /// Time parsing and compiling rules' regexes on their first use (a rule's regex is compiled
+    /// when a scan first needs it), not counted in any rule's time.
+    pub compile: Duration,
 }
 
 impl ScanStats {
@@ -65,6 +68,7 @@ impl ScanStats {
         }
         self.prefilter += other.prefilter;
         self.decode += other.decode;
+        self.compile += other.compile;
     }
 
     /// Time in all rules' regexes.
