@@ -12,7 +12,7 @@ use std::path::Path;
 use serde_json::Value;
 use tempfile::TempDir;
 
-use common::fixtures::{TOKENS, commit_all, repo_with_env};
+use common::fixtures::{TOKENS, commit_all, env_file, library, repo_with_env, superproject};
 use common::{credsweep, git, write};
 
 /// Runs credsweep in `cwd`; the exit status, stdout and stderr.
@@ -577,4 +577,238 @@ fn sarif_shards_merge_into_runs_per_repository_or_one_combined_run() {
     let (code, _, err) = run(d.path(), &["merge", "s1.json", "s2.sarif"]);
     assert_eq!(code, 2);
     assert!(err.contains("SARIF logs with SARIF logs"), "{err}");
+}
+
+/// A JSON value whose objects keep their keys in the order written (a `serde_json::Value` may
+/// sort them), to compare the shapes of two reports.
+#[derive(Debug)]
+enum Ordered {
+    Object(Vec<(String, Ordered)>),
+    Array(Vec<Ordered>),
+    Scalar,
+}
+
+impl<'de> serde::Deserialize<'de> for Ordered {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Ordered, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Ordered;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("JSON")
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Ordered, E> {
+                Ok(Ordered::Scalar)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Ordered, E> {
+                Ok(Ordered::Scalar)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Ordered, E> {
+                Ok(Ordered::Scalar)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Ordered, E> {
+                Ok(Ordered::Scalar)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Ordered, E> {
+                Ok(Ordered::Scalar)
+            }
+            fn visit_unit<E>(self) -> Result<Ordered, E> {
+                Ok(Ordered::Scalar)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Ordered, A::Error> {
+                let mut items = Vec::new();
+                while let Some(v) = a.next_element()? {
+                    items.push(v);
+                }
+                Ok(Ordered::Array(items))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Ordered, A::Error> {
+                let mut fields = Vec::new();
+                while let Some(kv) = a.next_entry()? {
+                    fields.push(kv);
+                }
+                Ok(Ordered::Object(fields))
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
+impl Ordered {
+    fn parse(text: &str) -> Ordered {
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+    }
+
+    fn get(&self, key: &str) -> &Ordered {
+        match self {
+            Ordered::Object(fields) => fields
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v)
+                .unwrap_or_else(|| panic!("no {key} in {self:?}")),
+            _ => panic!("{self:?} is not an object"),
+        }
+    }
+
+    fn items(&self) -> &[Ordered] {
+        match self {
+            Ordered::Array(items) => items,
+            _ => panic!("{self:?} is not an array"),
+        }
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        match self {
+            Ordered::Object(fields) => fields.iter().map(|(k, _)| k.as_str()).collect(),
+            _ => panic!("{self:?} is not an object"),
+        }
+    }
+}
+
+/// A superproject at `d/app` holding a token of its own and a submodule whose history held
+/// another.
+fn app_with_submodule(d: &Path) -> std::path::PathBuf {
+    let app = superproject(d, &library(d));
+    write(&app, "deploy/.env", env_file(TOKENS[0]));
+    commit_all(&app, "deploy settings");
+    app
+}
+
+#[test]
+fn findings_have_the_fields_of_credsweep_git_in_its_order_and_a_submodule_its_own_field() {
+    let d = TempDir::new().unwrap();
+    app_with_submodule(d.path());
+    let (code, git_json, err) = run(
+        &d.path().join("app"),
+        &[
+            "git",
+            ".",
+            "--recurse-submodules",
+            "--no-config",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    let git_doc = Ordered::parse(&git_json);
+    let git_findings = git_doc.get("findings").items();
+    // The superproject's token, the submodule's token and the partner id paired with it.
+    assert_eq!(git_findings.len(), 3, "{git_json}");
+
+    fs::write(d.path().join("list.txt"), "./app\n").unwrap();
+    let args = [
+        "repos",
+        "list.txt",
+        "--recurse-submodules",
+        "--no-config",
+        "--format",
+        "json",
+        "-o",
+        "org.json",
+    ];
+    let (code, _, err) = run(d.path(), &args);
+    assert_eq!(code, 1, "{err}");
+    let (code, merged, err) = run(d.path(), &["merge", "org.json", "-q"]);
+    assert_eq!(code, 1, "{err}");
+    let written = fs::read_to_string(d.path().join("org.json")).unwrap();
+    for text in [&written, &merged] {
+        let doc = Ordered::parse(text);
+        let findings = doc.get("repositories").items()[0].get("findings").items();
+        assert_eq!(findings.len(), git_findings.len(), "{text}");
+        for (ours, theirs) in findings.iter().zip(git_findings) {
+            // `credsweep git`'s `repo` (the submodule) is `submodule`, right after `repo`,
+            // here the line of the list; every other field is where `credsweep git` has it.
+            let mut expected = theirs.keys();
+            match expected.iter().position(|k| *k == "repo") {
+                Some(at) => expected.insert(at + 1, "submodule"),
+                None => {
+                    let at = expected.iter().position(|k| *k == "in_head").unwrap();
+                    expected.insert(at + 1, "repo");
+                }
+            }
+            assert_eq!(ours.keys(), expected, "{text}");
+        }
+    }
+    let doc: Value = serde_json::from_str(&merged).unwrap();
+    let mut placed: Vec<(String, String, Option<String>)> = doc["repositories"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["repo"].as_str().unwrap().to_string(),
+                f["submodule"].as_str().map(String::from),
+            )
+        })
+        .collect();
+    placed.sort();
+    assert_eq!(
+        placed,
+        vec![
+            ("deploy/.env".into(), "./app".into(), None),
+            (
+                "vendor/sdk/config.py".into(),
+                "./app".into(),
+                Some("vendor/sdk".into())
+            ),
+            (
+                "vendor/sdk/config.py".into(),
+                "./app".into(),
+                Some("vendor/sdk".into())
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_submodule_finding_names_the_list_line_and_the_submodule_in_sarif_and_text() {
+    let d = TempDir::new().unwrap();
+    app_with_submodule(d.path());
+    fs::write(d.path().join("list.txt"), "./app\n").unwrap();
+    let base = ["repos", "list.txt", "--recurse-submodules", "--no-config"];
+    let (code, _, err) = run(
+        d.path(),
+        &[&base[..], &["--format", "sarif", "-o", "org.sarif"]].concat(),
+    );
+    assert_eq!(code, 1, "{err}");
+    let log = read_json(d.path(), "org.sarif");
+    let run0 = &log["runs"][0];
+    assert_eq!(run0["properties"]["repo"], "./app");
+    let submodules: Vec<&Value> = run0["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["properties"]["submodule"])
+        .collect();
+    assert!(submodules.contains(&&Value::from("vendor/sdk")), "{run0:#}");
+    assert!(submodules.contains(&&Value::Null), "{run0:#}");
+    // One combined run: each result names both.
+    let (code, out, err) = run(
+        d.path(),
+        &["merge", "org.sarif", "-q", "--sarif-runs", "combined"],
+    );
+    assert_eq!(code, 1, "{err}");
+    let combined: Value = serde_json::from_str(&out).unwrap();
+    let results = combined["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    assert!(results.iter().all(|r| r["properties"]["repo"] == "./app"));
+    assert!(
+        results
+            .iter()
+            .any(|r| r["properties"]["submodule"] == "vendor/sdk")
+    );
+
+    let (code, text, err) = run(
+        d.path(),
+        &[&base[..], &["--format", "text", "--color", "never"]].concat(),
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(text.starts_with("== ./app\n"), "{text}");
+    assert!(text.contains("(submodule vendor/sdk)"), "{text}");
 }
