@@ -10,7 +10,7 @@ use serde_json::Value;
 
 mod common;
 use common::fixtures::{LIBRARY_TOKEN as TOKEN, files_under, library, superproject};
-use common::{findings, git, run_json};
+use common::{credsweep, findings, git, run_json};
 
 /// Runs `credsweep git . <args> --format json --no-config` in `dir`; the exit code and the report.
 fn scan(dir: &Path, args: &[&str]) -> (i32, Value) {
@@ -69,6 +69,26 @@ fn an_initialised_submodule_history_is_scanned_under_its_path() {
             .any(|n| n.starts_with("submodule vendor/sdk: history scanned")),
         "{n:?}"
     );
+
+    // Text and HTML name the submodule the commit is in, as JSON does.
+    for (format, expected) in [
+        ("text", "(submodule vendor/sdk)"),
+        ("html", "<small>in submodule vendor/sdk</small>"),
+    ] {
+        let out = credsweep()
+            .current_dir(&app)
+            .args(["git", ".", "--recurse-submodules", "--no-config"])
+            .args(["--format", format, "--color", "never"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let page = String::from_utf8_lossy(&out.stdout);
+        assert!(page.contains(expected), "{format}: {page}");
+        assert!(
+            !page.contains(TOKEN),
+            "{format}: the token is printed in full"
+        );
+    }
 }
 
 #[test]
