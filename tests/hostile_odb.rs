@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use common::fixtures::env_file;
 use common::{git, git_with_input, write};
 use gix::ObjectId;
 use gix::objs::Kind;
@@ -25,10 +26,6 @@ const TOKEN: &str = "sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE";
 const TOKEN_B: &str = "sk_live_9Qm2Zr7TkW4pXv8Ln3Bc6Hd1FAKE";
 
 const GIB: u64 = 1 << 30;
-
-fn env_file(token: &str) -> String {
-    format!("# vobiz partner api\nexport VOBIZ_AUTH_TOKEN={token}\n")
-}
 
 // ---------------------------------------------------------------------------------------------
 // Running credsweep: bounded time, measured memory
