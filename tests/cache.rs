@@ -10,18 +10,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{credsweep, git_at, write};
+use common::fixtures::{TOKENS, env_file, files_under};
+use common::{credsweep, git_at, git_with_input, write};
 use serde_json::Value;
 use tempfile::TempDir;
 
-const TOKEN_A: &str = "sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE";
-const TOKEN_B: &str = "sk_live_9Qm2Zr7TkW4pXv8Ln3Bc6Hd1FAKE";
+const TOKEN_A: &str = TOKENS[0];
+const TOKEN_B: &str = TOKENS[1];
 /// A `.pgpass` line: only a path-scoped rule reports it.
 const PGPASS: &str = "db.acme.internal:5432:orders:app:QI864uqTt7wFAKEK8d\n";
-
-fn env_file(token: &str) -> String {
-    format!("# vobiz partner api\nexport VOBIZ_AUTH_TOKEN={token}\n")
-}
 
 /// A repository with findings (in a file later deleted, in a `.pgpass`, on a branch) and clean
 /// files, `commits` commits of clean files before them.
@@ -131,20 +128,6 @@ fn counter(counters: &Value, name: &str) -> u64 {
     counters[name]
         .as_u64()
         .unwrap_or_else(|| panic!("{name} in {counters}"))
-}
-
-/// Every file under `dir`, recursively.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if fs::symlink_metadata(&p).unwrap().is_dir() {
-            out.extend(files_under(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 /// The segments of the cache in `dir`.
@@ -426,22 +409,7 @@ fn larger_repo(n: usize) -> TempDir {
             ));
         }
     }
-    let mut child = Command::new("git")
-        .current_dir(p)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .args(["fast-import", "--quiet"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    git_with_input(p, &["fast-import", "--quiet"], script.as_bytes());
     git_at(p, &["reset", "-q", "--hard", "main"], "@1700000000 +0000");
     d
 }

@@ -5,16 +5,15 @@
 //! The repositories are built in each test; big trees are written as one tree object, which is
 //! fast. Every credential here is fake (note the `FAKE` tails).
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tempfile::TempDir;
 
 mod common;
-use common::{credsweep, git, write};
+use common::fixtures::{commit_all, env_file};
+use common::{credsweep, git, git_with_input, write};
 
 const TOKEN_A: &str = "sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE";
 const TOKEN_B: &str = "sk_live_9Qm2Zr7TkW4pXv8Ln3Bc6Hd1FAKE";
@@ -24,42 +23,9 @@ const TOKEN_B: &str = "sk_live_9Qm2Zr7TkW4pXv8Ln3Bc6Hd1FAKE";
 /// loaded one. Generous, so that a busy machine does not make it flaky.
 const LINEAR_BOUND: Duration = Duration::from_secs(20);
 
-fn env_file(token: &str) -> String {
-    format!("# vobiz partner api\nexport VOBIZ_AUTH_TOKEN={token}\n")
-}
-
 /// A repository at `d` with `main` as the default branch.
 fn init(d: &Path) {
     git(d, &["init", "-q", "-b", "main"]);
-}
-
-fn commit_all(d: &Path, message: &str) {
-    git(d, &["add", "-A"]);
-    git(d, &["commit", "-q", "-m", message]);
-}
-
-/// Runs git with `input` on stdin (isolated from the machine's configuration); returns stdout.
-fn git_with_input(d: &Path, args: &[&str], input: &[u8]) -> String {
-    let mut child = Command::new("git")
-        .current_dir(d)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(input).unwrap();
-    drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// `f0000001.env` … : the name of the `i`th path of a big tree (they sort as numbered).
@@ -81,7 +47,9 @@ fn commit_blob_at(
     prefix: &str,
     parent: Option<&str>,
 ) -> String {
-    let blob = git_with_input(d, &["hash-object", "-w", "--stdin"], content);
+    let blob = git_with_input(d, &["hash-object", "-w", "--stdin"], content)
+        .trim()
+        .to_string();
     let raw: Vec<u8> = (0..20)
         .map(|i| u8::from_str_radix(&blob[2 * i..2 * i + 2], 16).unwrap())
         .collect();
@@ -92,7 +60,9 @@ fn commit_blob_at(
         tree.push(0);
         tree.extend_from_slice(&raw);
     }
-    let tree = git_with_input(d, &["hash-object", "-t", "tree", "-w", "--stdin"], &tree);
+    let tree = git_with_input(d, &["hash-object", "-t", "tree", "-w", "--stdin"], &tree)
+        .trim()
+        .to_string();
     let mut args = vec!["commit-tree", tree.as_str(), "-m", "many paths"];
     if let Some(p) = parent {
         args.extend(["-p", p]);

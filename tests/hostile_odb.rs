@@ -12,10 +12,11 @@ use std::ffi::OsStr;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use common::{git, write};
+use common::fixtures::env_file;
+use common::{git, git_with_input, write};
 use gix::ObjectId;
 use gix::objs::Kind;
 use serde_json::Value;
@@ -25,10 +26,6 @@ const TOKEN: &str = "sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE";
 const TOKEN_B: &str = "sk_live_9Qm2Zr7TkW4pXv8Ln3Bc6Hd1FAKE";
 
 const GIB: u64 = 1 << 30;
-
-fn env_file(token: &str) -> String {
-    format!("# vobiz partner api\nexport VOBIZ_AUTH_TOKEN={token}\n")
-}
 
 // ---------------------------------------------------------------------------------------------
 // Running credsweep: bounded time, measured memory
@@ -666,20 +663,11 @@ fn a_missing_blob_named_by_many_trees_reports_the_same_at_any_thread_count() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    let mut child = Command::new("git")
-        .current_dir(r.path())
-        .args(["pack-objects", "-q", ".git/objects/pack/pack"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(keep.as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    git_with_input(
+        r.path(),
+        &["pack-objects", "-q", ".git/objects/pack/pack"],
+        keep.as_bytes(),
+    );
     for p in old {
         fs::remove_file(p).unwrap();
     }

@@ -7,33 +7,13 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 use tempfile::TempDir;
 
+use common::fixtures::{TOKENS, commit_all, env_file, library, repo_with_env, superproject};
 use common::{credsweep, git, write};
-
-const TOKENS: [&str; 3] = [
-    "sk_live_4eC39HqLyjWDarjtT1zdp7dcFAKE",
-    "sk_live_9Qm2Zr7TkW4pXv8Ln3Bc6Hd1FAKE",
-    "sk_live_Xy7Pq2Rs9Tu4Vw1Mn6Kb3Jc8FAKE",
-];
-
-/// A repository at `dir/name` with one commit; holding `token` in `.env` when given.
-fn repo(dir: &Path, name: &str, token: Option<&str>) -> PathBuf {
-    let p = dir.join(name);
-    fs::create_dir_all(&p).unwrap();
-    git(&p, &["init", "-q", "."]);
-    let body = match token {
-        Some(t) => format!("# vobiz partner api\nexport VOBIZ_AUTH_TOKEN={t}\n"),
-        None => "nothing to see\n".to_string(),
-    };
-    write(&p, ".env", body);
-    git(&p, &["add", "-A"]);
-    git(&p, &["commit", "-q", "-m", "one"]);
-    p
-}
 
 /// Runs credsweep in `cwd`; the exit status, stdout and stderr.
 fn run(cwd: &Path, args: &[&str]) -> (i32, String, String) {
@@ -63,6 +43,24 @@ fn repos(cwd: &Path, list: &str, extra: &[&str]) -> (i32, Value, String) {
     let doc = serde_json::from_str(&out)
         .unwrap_or_else(|e| panic!("exit {code}, no JSON report ({e}): {out}\n{err}"));
     (code, doc, err)
+}
+
+/// `credsweep repos LIST --format FORMAT --no-config --shard SHARD -o OUT` in `cwd`, with the
+/// list already in `cwd/LIST`; the exit status and stderr.
+fn shard_report(cwd: &Path, list: &str, format: &str, shard: &str, out: &str) -> (i32, String) {
+    let args = [
+        "repos",
+        list,
+        "--format",
+        format,
+        "--no-config",
+        "--shard",
+        shard,
+        "-o",
+        out,
+    ];
+    let (code, _, err) = run(cwd, &args);
+    (code, err)
 }
 
 fn coverage(doc: &Value) -> Vec<(String, String)> {
@@ -98,10 +96,10 @@ fn found(doc: &Value) -> BTreeSet<(String, String)> {
 #[test]
 fn local_paths_bare_repositories_and_file_urls_are_scanned() {
     let d = TempDir::new().unwrap();
-    repo(d.path(), "a", Some(TOKENS[0]));
-    let b = repo(d.path(), "b", Some(TOKENS[1]));
+    repo_with_env(d.path(), "a", Some(TOKENS[0]));
+    let b = repo_with_env(d.path(), "b", Some(TOKENS[1]));
     git(d.path(), &["clone", "-q", "--bare", "b", "b.git"]);
-    let c = repo(d.path(), "c", Some(TOKENS[2]));
+    let c = repo_with_env(d.path(), "c", Some(TOKENS[2]));
     let url = format!("file://{}", c.display());
     let list = format!(
         "# the org\n\n./a\n{}\n  {url}  \n",
@@ -154,7 +152,7 @@ fn local_paths_bare_repositories_and_file_urls_are_scanned() {
 #[test]
 fn kept_clones_are_reused_and_credentials_in_urls_are_redacted() {
     let d = TempDir::new().unwrap();
-    let c = repo(d.path(), "c", Some(TOKENS[2]));
+    let c = repo_with_env(d.path(), "c", Some(TOKENS[2]));
     // git ignores the user information of a file:// URL; it is redacted wherever it is shown.
     let url = format!("file://user:FAKEpass@localhost{}", c.display());
     let keep = d.path().join("mirrors");
@@ -177,8 +175,7 @@ fn kept_clones_are_reused_and_credentials_in_urls_are_redacted() {
     assert_eq!(fs::read_dir(&keep).unwrap().count(), 1);
     // A new commit upstream is fetched into the kept mirror on the next run.
     write(&c, "later.env", format!("VOBIZ_AUTH_TOKEN={}\n", TOKENS[0]));
-    git(&c, &["add", "-A"]);
-    git(&c, &["commit", "-q", "-m", "two"]);
+    commit_all(&c, "two");
     let (code, doc, err) = repos(d.path(), &format!("{url}\n"), &["--keep-clones", &keep_s]);
     assert_eq!(code, 1, "{err}");
     assert_eq!(doc["summary"]["findings"], 2, "{doc:#}");
@@ -187,8 +184,8 @@ fn kept_clones_are_reused_and_credentials_in_urls_are_redacted() {
 #[test]
 fn a_missing_repository_is_recorded_and_the_others_are_scanned() {
     let d = TempDir::new().unwrap();
-    repo(d.path(), "a", Some(TOKENS[0]));
-    repo(d.path(), "z", Some(TOKENS[1]));
+    repo_with_env(d.path(), "a", Some(TOKENS[0]));
+    repo_with_env(d.path(), "z", Some(TOKENS[1]));
     let list = "./a\n./nowhere\nfile:///nonexistent/credsweep/repo.git\n./z\n";
     let (code, doc, err) = repos(d.path(), list, &["--no-redact"]);
     assert_eq!(code, 2, "{err}");
@@ -205,7 +202,7 @@ fn org(d: &Path) -> String {
     let mut list = String::new();
     for i in 0..6 {
         let name = format!("r{i}");
-        repo(d, &name, (i % 3 != 0).then(|| TOKENS[i % 3]));
+        repo_with_env(d, &name, (i % 3 != 0).then(|| TOKENS[i % 3]));
         list += &format!("./{name}\n");
     }
     list
@@ -222,20 +219,7 @@ fn shards_merged_equal_one_unsharded_run() {
     for k in 1..=n {
         let out = format!("shard-{k}.json");
         let shard = format!("{k}/{n}");
-        let (code, _, err) = run(
-            d.path(),
-            &[
-                "repos",
-                "list.txt",
-                "--format",
-                "json",
-                "--no-config",
-                "--shard",
-                &shard,
-                "-o",
-                &out,
-            ],
-        );
+        let (code, err) = shard_report(d.path(), "list.txt", "json", &shard, &out);
         assert!(code == 0 || code == 1, "{err}");
         files.push(out);
     }
@@ -264,20 +248,7 @@ fn the_coverage_record_names_a_repository_no_shard_scanned() {
     for k in 1..=n {
         let shard = format!("{k}/{n}");
         let out = format!("s{k}.json");
-        run(
-            d.path(),
-            &[
-                "repos",
-                "list.txt",
-                "--format",
-                "json",
-                "--no-config",
-                "--shard",
-                &shard,
-                "-o",
-                &out,
-            ],
-        );
+        shard_report(d.path(), "list.txt", "json", &shard, &out);
         let doc: Value =
             serde_json::from_str(&fs::read_to_string(d.path().join(&out)).unwrap()).unwrap();
         owned.push(
@@ -346,7 +317,7 @@ fn adding_a_line_moves_only_that_line() {
 #[test]
 fn hostile_lines_inject_no_option_and_no_terminal_escape() {
     let d = TempDir::new().unwrap();
-    repo(d.path(), "a", Some(TOKENS[0]));
+    repo_with_env(d.path(), "a", Some(TOKENS[0]));
     let marker = d.path().join("pwned");
     let m = marker.display();
     let list = format!(
@@ -372,20 +343,7 @@ fn merge_refuses_reports_it_cannot_trust() {
     let d = TempDir::new().unwrap();
     let list = org(d.path());
     fs::write(d.path().join("list.txt"), &list).unwrap();
-    run(
-        d.path(),
-        &[
-            "repos",
-            "list.txt",
-            "--format",
-            "json",
-            "--no-config",
-            "--shard",
-            "1/2",
-            "-o",
-            "s1.json",
-        ],
-    );
+    shard_report(d.path(), "list.txt", "json", "1/2", "s1.json");
     fs::write(d.path().join("other.txt"), "./r0\n").unwrap();
     run(
         d.path(),
@@ -424,8 +382,8 @@ fn merge_refuses_reports_it_cannot_trust() {
 #[test]
 fn the_list_can_come_from_standard_input_and_text_reports_name_each_repository() {
     let d = TempDir::new().unwrap();
-    repo(d.path(), "a", Some(TOKENS[0]));
-    repo(d.path(), "b", None);
+    repo_with_env(d.path(), "a", Some(TOKENS[0]));
+    repo_with_env(d.path(), "b", None);
     let out = credsweep()
         .current_dir(d.path())
         .args(["repos", "-", "--no-config", "--color", "never"])
@@ -505,7 +463,7 @@ fn peak_rss(d: &Path, count: usize) -> u64 {
 #[test]
 fn memory_does_not_grow_with_the_number_of_repositories() {
     let d = TempDir::new().unwrap();
-    let seed = repo(d.path(), "seed", Some(TOKENS[0]));
+    let seed = repo_with_env(d.path(), "seed", Some(TOKENS[0]));
     // Some history, so that each scan holds more than a handful of objects.
     for i in 0..20 {
         write(
@@ -513,8 +471,7 @@ fn memory_does_not_grow_with_the_number_of_repositories() {
             &format!("src/f{i}.txt"),
             format!("line {i}\n").repeat(200),
         );
-        git(&seed, &["add", "-A"]);
-        git(&seed, &["commit", "-q", "-m", &format!("c{i}")]);
+        commit_all(&seed, &format!("c{i}"));
     }
     git(&seed, &["gc", "-q"]);
     let small = peak_rss(d.path(), 50);
@@ -616,21 +573,242 @@ fn sarif_shards_merge_into_runs_per_repository_or_one_combined_run() {
     }
     assert_eq!(runs[0]["invocations"][0]["executionSuccessful"], false);
     // JSON and SARIF reports do not mix.
-    run(
-        d.path(),
-        &[
-            "repos",
-            "list.txt",
-            "--format",
-            "json",
-            "--no-config",
-            "--shard",
-            "1/2",
-            "-o",
-            "s1.json",
-        ],
-    );
+    shard_report(d.path(), "list.txt", "json", "1/2", "s1.json");
     let (code, _, err) = run(d.path(), &["merge", "s1.json", "s2.sarif"]);
     assert_eq!(code, 2);
     assert!(err.contains("SARIF logs with SARIF logs"), "{err}");
+}
+
+/// A JSON value whose objects keep their keys in the order written (a `serde_json::Value` may
+/// sort them), to compare the shapes of two reports.
+#[derive(Debug)]
+enum Ordered {
+    Object(Vec<(String, Ordered)>),
+    Array(Vec<Ordered>),
+    Scalar,
+}
+
+impl<'de> serde::Deserialize<'de> for Ordered {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Ordered, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Ordered;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("JSON")
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Ordered, E> {
+                Ok(Ordered::Scalar)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Ordered, E> {
+                Ok(Ordered::Scalar)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Ordered, E> {
+                Ok(Ordered::Scalar)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Ordered, E> {
+                Ok(Ordered::Scalar)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Ordered, E> {
+                Ok(Ordered::Scalar)
+            }
+            fn visit_unit<E>(self) -> Result<Ordered, E> {
+                Ok(Ordered::Scalar)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Ordered, A::Error> {
+                let mut items = Vec::new();
+                while let Some(v) = a.next_element()? {
+                    items.push(v);
+                }
+                Ok(Ordered::Array(items))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Ordered, A::Error> {
+                let mut fields = Vec::new();
+                while let Some(kv) = a.next_entry()? {
+                    fields.push(kv);
+                }
+                Ok(Ordered::Object(fields))
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
+impl Ordered {
+    fn parse(text: &str) -> Ordered {
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+    }
+
+    fn get(&self, key: &str) -> &Ordered {
+        match self {
+            Ordered::Object(fields) => fields
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v)
+                .unwrap_or_else(|| panic!("no {key} in {self:?}")),
+            _ => panic!("{self:?} is not an object"),
+        }
+    }
+
+    fn items(&self) -> &[Ordered] {
+        match self {
+            Ordered::Array(items) => items,
+            _ => panic!("{self:?} is not an array"),
+        }
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        match self {
+            Ordered::Object(fields) => fields.iter().map(|(k, _)| k.as_str()).collect(),
+            _ => panic!("{self:?} is not an object"),
+        }
+    }
+}
+
+/// A superproject at `d/app` holding a token of its own and a submodule whose history held
+/// another.
+fn app_with_submodule(d: &Path) -> std::path::PathBuf {
+    let app = superproject(d, &library(d));
+    write(&app, "deploy/.env", env_file(TOKENS[0]));
+    commit_all(&app, "deploy settings");
+    app
+}
+
+#[test]
+fn findings_have_the_fields_of_credsweep_git_in_its_order_and_a_submodule_its_own_field() {
+    let d = TempDir::new().unwrap();
+    app_with_submodule(d.path());
+    let (code, git_json, err) = run(
+        &d.path().join("app"),
+        &[
+            "git",
+            ".",
+            "--recurse-submodules",
+            "--no-config",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    let git_doc = Ordered::parse(&git_json);
+    let git_findings = git_doc.get("findings").items();
+    // The superproject's token, the submodule's token and the partner id paired with it.
+    assert_eq!(git_findings.len(), 3, "{git_json}");
+
+    fs::write(d.path().join("list.txt"), "./app\n").unwrap();
+    let args = [
+        "repos",
+        "list.txt",
+        "--recurse-submodules",
+        "--no-config",
+        "--format",
+        "json",
+        "-o",
+        "org.json",
+    ];
+    let (code, _, err) = run(d.path(), &args);
+    assert_eq!(code, 1, "{err}");
+    let (code, merged, err) = run(d.path(), &["merge", "org.json", "-q"]);
+    assert_eq!(code, 1, "{err}");
+    let written = fs::read_to_string(d.path().join("org.json")).unwrap();
+    for text in [&written, &merged] {
+        let doc = Ordered::parse(text);
+        let findings = doc.get("repositories").items()[0].get("findings").items();
+        assert_eq!(findings.len(), git_findings.len(), "{text}");
+        for (ours, theirs) in findings.iter().zip(git_findings) {
+            // `credsweep git`'s `repo` (the submodule) is `submodule`, right after `repo`,
+            // here the line of the list; every other field is where `credsweep git` has it.
+            let mut expected = theirs.keys();
+            match expected.iter().position(|k| *k == "repo") {
+                Some(at) => expected.insert(at + 1, "submodule"),
+                None => {
+                    let at = expected.iter().position(|k| *k == "in_head").unwrap();
+                    expected.insert(at + 1, "repo");
+                }
+            }
+            assert_eq!(ours.keys(), expected, "{text}");
+        }
+    }
+    let doc: Value = serde_json::from_str(&merged).unwrap();
+    let mut placed: Vec<(String, String, Option<String>)> = doc["repositories"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["repo"].as_str().unwrap().to_string(),
+                f["submodule"].as_str().map(String::from),
+            )
+        })
+        .collect();
+    placed.sort();
+    assert_eq!(
+        placed,
+        vec![
+            ("deploy/.env".into(), "./app".into(), None),
+            (
+                "vendor/sdk/config.py".into(),
+                "./app".into(),
+                Some("vendor/sdk".into())
+            ),
+            (
+                "vendor/sdk/config.py".into(),
+                "./app".into(),
+                Some("vendor/sdk".into())
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_submodule_finding_names_the_list_line_and_the_submodule_in_sarif_and_text() {
+    let d = TempDir::new().unwrap();
+    app_with_submodule(d.path());
+    fs::write(d.path().join("list.txt"), "./app\n").unwrap();
+    let base = ["repos", "list.txt", "--recurse-submodules", "--no-config"];
+    let (code, _, err) = run(
+        d.path(),
+        &[&base[..], &["--format", "sarif", "-o", "org.sarif"]].concat(),
+    );
+    assert_eq!(code, 1, "{err}");
+    let log = read_json(d.path(), "org.sarif");
+    let run0 = &log["runs"][0];
+    assert_eq!(run0["properties"]["repo"], "./app");
+    let submodules: Vec<&Value> = run0["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["properties"]["submodule"])
+        .collect();
+    assert!(submodules.contains(&&Value::from("vendor/sdk")), "{run0:#}");
+    assert!(submodules.contains(&&Value::Null), "{run0:#}");
+    // One combined run: each result names both.
+    let (code, out, err) = run(
+        d.path(),
+        &["merge", "org.sarif", "-q", "--sarif-runs", "combined"],
+    );
+    assert_eq!(code, 1, "{err}");
+    let combined: Value = serde_json::from_str(&out).unwrap();
+    let results = combined["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    assert!(results.iter().all(|r| r["properties"]["repo"] == "./app"));
+    assert!(
+        results
+            .iter()
+            .any(|r| r["properties"]["submodule"] == "vendor/sdk")
+    );
+
+    let (code, text, err) = run(
+        d.path(),
+        &[&base[..], &["--format", "text", "--color", "never"]].concat(),
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(text.starts_with("== ./app\n"), "{text}");
+    assert!(text.contains("(submodule vendor/sdk)"), "{text}");
 }

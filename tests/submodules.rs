@@ -9,78 +9,12 @@ use std::path::Path;
 use serde_json::Value;
 
 mod common;
-use common::{credsweep, git, write};
+use common::fixtures::{LIBRARY_TOKEN as TOKEN, files_under, library, superproject};
+use common::{credsweep, findings, git, run_json};
 
-const TOKEN: &str = "sk_live_7Hc2Qp9ZkR4wXv8Nm3Bt6Jd1FAKE";
-
-/// Runs `credsweep git . <args> --format json` in `dir`; the exit code and the report.
+/// Runs `credsweep git . <args> --format json --no-config` in `dir`; the exit code and the report.
 fn scan(dir: &Path, args: &[&str]) -> (i32, Value) {
-    let out = credsweep()
-        .current_dir(dir)
-        .args(["git", "."])
-        .args(args)
-        .args(["--format", "json", "--no-config"])
-        .output()
-        .unwrap();
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: stdout is not JSON; stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap(), doc)
-}
-
-fn commit_all(dir: &Path, msg: &str) {
-    git(dir, &["add", "-A"]);
-    git(dir, &["commit", "-q", "-m", msg]);
-}
-
-/// A library repository whose history (not its last commit) held a Vobiz token.
-fn library(root: &Path) -> std::path::PathBuf {
-    let lib = root.join("sdk-src");
-    std::fs::create_dir_all(&lib).unwrap();
-    git(&lib, &["init", "-q", "-b", "main", "."]);
-    write(
-        &lib,
-        "config.py",
-        format!("VOBIZ_AUTH_ID = \"partner-7c1e94ab20f3\"\nVOBIZ_AUTH_TOKEN = \"{TOKEN}\"\n"),
-    );
-    commit_all(&lib, "configure the client");
-    write(
-        &lib,
-        "config.py",
-        "VOBIZ_AUTH_TOKEN = os.environ[\"VOBIZ_AUTH_TOKEN\"]\n",
-    );
-    commit_all(&lib, "read the token from the environment");
-    lib
-}
-
-/// A superproject with `lib` as its submodule at `vendor/sdk`, initialised.
-fn superproject(root: &Path, lib: &Path) -> std::path::PathBuf {
-    let app = root.join("app");
-    std::fs::create_dir_all(&app).unwrap();
-    git(&app, &["init", "-q", "-b", "main", "."]);
-    write(&app, "README.md", "An application.\n");
-    commit_all(&app, "initial");
-    git(
-        &app,
-        &[
-            "-c",
-            "protocol.file.allow=always",
-            "submodule",
-            "add",
-            "-q",
-            lib.to_str().unwrap(),
-            "vendor/sdk",
-        ],
-    );
-    commit_all(&app, "add the sdk");
-    app
-}
-
-fn findings(doc: &Value) -> &Vec<Value> {
-    doc["findings"].as_array().unwrap()
+    run_json(dir, &[&["git", "."], args].concat())
 }
 
 fn notes(doc: &Value) -> Vec<String> {
@@ -135,6 +69,26 @@ fn an_initialised_submodule_history_is_scanned_under_its_path() {
             .any(|n| n.starts_with("submodule vendor/sdk: history scanned")),
         "{n:?}"
     );
+
+    // Text and HTML name the submodule the commit is in, as JSON does.
+    for (format, expected) in [
+        ("text", "(submodule vendor/sdk)"),
+        ("html", "<small>in submodule vendor/sdk</small>"),
+    ] {
+        let out = credsweep()
+            .current_dir(&app)
+            .args(["git", ".", "--recurse-submodules", "--no-config"])
+            .args(["--format", format, "--color", "never"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let page = String::from_utf8_lossy(&out.stdout);
+        assert!(page.contains(expected), "{format}: {page}");
+        assert!(
+            !page.contains(TOKEN),
+            "{format}: the token is printed in full"
+        );
+    }
 }
 
 #[test]
@@ -168,7 +122,7 @@ fn a_submodule_not_initialised_is_named_and_one_that_cannot_be_read_fails() {
     let modules = app.join(".git/modules/vendor/sdk");
     assert!(modules.is_dir(), "git keeps the submodule's objects here");
     let packs = modules.join("objects");
-    for e in walk(&packs) {
+    for e in files_under(&packs) {
         if e.is_file() {
             std::fs::write(&e, b"not an object").unwrap_or_else(|_| {
                 // Object files are read-only: make them writable first.
@@ -182,20 +136,4 @@ fn a_submodule_not_initialised_is_named_and_one_that_cannot_be_read_fails() {
     }
     let (code, doc) = scan(&app, &["--recurse-submodules"]);
     assert_eq!(code, 2, "{doc}");
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                todo.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }

@@ -1007,6 +1007,10 @@ fn row(out: &mut String, tables: &Tables<'_>, f: &Finding) {
                     if let Some(r) = &p.ref_name {
                         let _ = write!(out, "<small>{}</small>", Esc(r));
                     }
+                    // The commit is the submodule's own (`--recurse-submodules`).
+                    if let Some(s) = &p.submodule {
+                        let _ = write!(out, "<small>in submodule {}</small>", Esc(s));
+                    }
                     out.push_str("</td>");
                 }
                 None => out.push_str("<td></td>"),

@@ -83,10 +83,15 @@ struct JsonFinding<'a> {
     /// Whether the secret is still in the scanned head's tree (history findings only).
     #[serde(skip_serializing_if = "Option::is_none")]
     in_head: Option<bool>,
-    /// The submodule a finding of `--recurse-submodules` is in (its path in the superproject,
-    /// which `path` starts with); absent for the scanned repository's own findings.
+    /// `credsweep git`: the submodule a finding of `--recurse-submodules` is in (its path in
+    /// the superproject, which `path` starts with); absent for the scanned repository's own
+    /// findings. `credsweep repos`: the repository's line of the list, on every finding.
     #[serde(skip_serializing_if = "Option::is_none")]
     repo: Option<&'a str>,
+    /// `credsweep repos` only: the submodule a finding is in, as `repo` names it in `credsweep
+    /// git` (there `repo` is the list's line).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    submodule: Option<&'a str>,
     /// The other half of a Vobiz id + token pair in the same file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pair: Option<JsonPair<'a>>,
@@ -157,11 +162,11 @@ pub(crate) fn render(report: &Report<'_>, redaction: Redaction) -> String {
             version: env!("CARGO_PKG_VERSION"),
         },
         scan: report.kind.as_str(),
-        findings: json_findings(&report.findings, redaction),
+        findings: json_findings(&report.findings, redaction, None),
         suppressed: report
             .show_suppressed
-            .then(|| json_findings(&report.suppressed, redaction)),
-        preexisting: json_findings(&report.preexisting, redaction),
+            .then(|| json_findings(&report.suppressed, redaction, None)),
+        preexisting: json_findings(&report.preexisting, redaction, None),
         summary: summary(report),
     };
     let mut out = serde_json::to_string_pretty(&doc).expect("report serializes");
@@ -169,22 +174,17 @@ pub(crate) fn render(report: &Report<'_>, redaction: Redaction) -> String {
     crate::term::escape_json_invisibles(out)
 }
 
-/// The findings of a report as the JSON report writes them, each with `repo` added (for
-/// `credsweep repos`, whose findings name the repository they are in).
+/// The findings of a report as the JSON report writes them, in its field order, for `credsweep
+/// repos`: each with `repo`, the repository's line of the list, and a submodule's finding with
+/// `submodule`, the submodule's path (what `repo` is in `credsweep git`).
 pub(crate) fn finding_values(
     findings: &[Finding],
     redaction: Redaction,
     repo: &str,
 ) -> Vec<serde_json::Value> {
-    json_findings(findings, redaction)
+    json_findings(findings, redaction, Some(repo))
         .iter()
-        .map(|f| {
-            let mut v = serde_json::to_value(f).expect("a finding serializes");
-            if let Some(o) = v.as_object_mut() {
-                o.insert("repo".to_string(), serde_json::Value::from(repo));
-            }
-            v
-        })
+        .map(|f| serde_json::to_value(f).expect("a finding serializes"))
         .collect()
 }
 
@@ -197,11 +197,23 @@ pub(crate) fn skip_values(report: &Report<'_>) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn json_findings(findings: &[Finding], redaction: Redaction) -> Vec<JsonFinding<'_>> {
+/// The findings as JSON writes them. `listed` is the line of `credsweep repos`'s list the
+/// findings' repository is: it is `repo`, and a submodule moves to `submodule`; without it (one
+/// repository), `repo` is the submodule.
+fn json_findings<'a>(
+    findings: &'a [Finding],
+    redaction: Redaction,
+    listed: Option<&'a str>,
+) -> Vec<JsonFinding<'a>> {
     findings
         .iter()
         .map(|f| {
             let p = f.provenance.as_ref();
+            let submodule = p.and_then(|p| p.submodule.as_deref());
+            let (repo, submodule) = match listed {
+                Some(line) => (Some(line), submodule),
+                None => (submodule, None),
+            };
             JsonFinding {
                 rule_id: &f.rule_id,
                 severity: f.severity.as_str(),
@@ -232,7 +244,8 @@ fn json_findings(findings: &[Finding], redaction: Redaction) -> Vec<JsonFinding<
                 other_places: p.map(|p| p.other_places.as_slice()),
                 other_places_omitted: p.map(|p| p.other_places_omitted()),
                 in_head: p.and_then(|p| p.in_head),
-                repo: p.and_then(|p| p.submodule.as_deref()),
+                repo,
+                submodule,
                 pair: f.pair.as_deref().map(|p| JsonPair {
                     rule_id: &p.rule_id,
                     fingerprint: &p.fingerprint.0,

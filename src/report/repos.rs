@@ -183,20 +183,10 @@ pub struct CoverageRow {
 impl CoverageRow {
     /// A repository of the list no report covered.
     pub fn missing(index: usize, repo: String) -> CoverageRow {
+        let why = "no report given to merge covers it (its shard's report is missing)";
         CoverageRow {
-            index,
-            repo,
             status: Status::Missing,
-            reason: Some(
-                "no report given to merge covers it (its shard's report is missing)".to_string(),
-            ),
-            heads: Vec::new(),
-            heads_omitted: 0,
-            commits: 0,
-            blobs: 0,
-            bytes: 0,
-            findings: 0,
-            by_provider: BTreeMap::new(),
+            ..Repository::failed(index, repo, why.to_string()).coverage()
         }
     }
 }

@@ -1,6 +1,9 @@
 //! Scaffolding the integration tests share: the binary under test, files in temporary trees, and
-//! git run isolated from the machine's configuration. Each test file uses only some of it.
+//! git run isolated from the machine's configuration; [`fixtures`] has the repositories several
+//! suites build. Each test file uses only some of it.
 #![allow(dead_code)]
+
+pub mod fixtures;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -22,16 +25,22 @@ pub fn write(dir: &Path, name: &str, data: impl AsRef<[u8]>) -> PathBuf {
 /// Runs git in `dir` as Ann Example, with no global or system configuration, `main` as the
 /// default branch and no signing; fails the test if git fails. Returns stdout.
 pub fn git(dir: &Path, args: &[&str]) -> String {
-    run_git(dir, args, None)
+    run_git(dir, args, None, None)
 }
 
 /// [`git`] with the author and committer dates set to `date` (git's date formats, e.g.
 /// `2024-03-01T12:00:00Z` or `@1700000000 +0000`).
 pub fn git_at(dir: &Path, args: &[&str], date: &str) -> String {
-    run_git(dir, args, Some(date))
+    run_git(dir, args, Some(date), None)
 }
 
-fn run_git(dir: &Path, args: &[&str], date: Option<&str>) -> String {
+/// [`git`] with `input` on its standard input (`fast-import`, `pack-objects`).
+pub fn git_with_input(dir: &Path, args: &[&str], input: &[u8]) -> String {
+    run_git(dir, args, None, Some(input))
+}
+
+fn run_git(dir: &Path, args: &[&str], date: Option<&str>, input: Option<&[u8]>) -> String {
+    use std::process::Stdio;
     let mut cmd = Command::new("git");
     cmd.current_dir(dir)
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
@@ -52,7 +61,26 @@ fn run_git(dir: &Path, args: &[&str], date: Option<&str>) -> String {
     if let Some(d) = date {
         cmd.env("GIT_AUTHOR_DATE", d).env("GIT_COMMITTER_DATE", d);
     }
-    let out = cmd.output().expect("git runs");
+    let mut child = cmd
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("git runs");
+    // Written from a thread while the output is read: git may fill its output pipes before it
+    // has read all its input.
+    let writer = input.zip(child.stdin.take()).map(|(data, mut stdin)| {
+        let data = data.to_vec();
+        std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &data))
+    });
+    let out = child.wait_with_output().expect("git runs");
+    if let Some(w) = writer {
+        w.join().unwrap().expect("git reads its input");
+    }
     assert!(
         out.status.success(),
         "git {args:?}: {}",
