@@ -15,6 +15,7 @@
 #    ratio <= 0.2. Exits 1 if the reports differ.
 #
 # The mirror may be a partial clone (blobs absent): the audits pass --allow-missing-promised.
+# BIN=path audits with that binary (e.g. an earlier build, to compare) instead of building.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mirror=${1:-/work/.mirror/rust-lang+cargo/repo}
@@ -22,8 +23,12 @@ new=${2:-300}
 runs=${RUNS:-3}
 work=$(mktemp -d "${TMPDIR:-/tmp}/credsweep-cache-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-cargo build --release --quiet
-bin=${CARGO_TARGET_DIR:-$PWD/target}/release/credsweep
+if [ -n "${BIN:-}" ]; then
+    bin=$BIN
+else
+    cargo build --release --quiet
+    bin=${CARGO_TARGET_DIR:-$PWD/target}/release/credsweep
+fi
 export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
 
 tip=$(git -C "$mirror" rev-parse HEAD)

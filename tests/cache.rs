@@ -188,6 +188,87 @@ fn warm_reports_equal_cold_ones_in_every_format() {
     }
 }
 
+/// The records of checked packs of the cache in `dir`.
+fn pack_records(dir: &Path) -> Vec<PathBuf> {
+    files_under(dir)
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("packs-"))
+        })
+        .collect()
+}
+
+/// The packs of the repository at `repo`.
+fn packs_of(repo: &Path) -> Vec<PathBuf> {
+    fs::read_dir(repo.join(".git/objects/pack"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pack"))
+        .collect()
+}
+
+/// A warm scan of `repo` reports what a cold one does; the exit code.
+fn warm_equals_cold(repo: &Path, cache: &[&str]) -> i32 {
+    let (code, warm) = json(repo, cache);
+    let (cold_code, cold) = json(repo, &[]);
+    assert_eq!(code, cold_code);
+    assert_eq!(split_counters(warm).0, cold);
+    code
+}
+
+#[test]
+fn checked_packs_are_trusted_only_while_every_pack_of_the_record_is_there() {
+    let repo = repo_with_findings(4);
+    let p = repo.path();
+    git_at(p, &["repack", "-adq"], "@1700000000 +0000");
+    let cache = TempDir::new().unwrap();
+    let c = cache_args(cache.path());
+    assert_eq!(json(p, &c).0, 1);
+    assert_eq!(pack_records(cache.path()).len(), 1, "packs alone: recorded");
+    assert_eq!(warm_equals_cold(p, &c), 1);
+    assert_eq!(
+        pack_records(cache.path()).len(),
+        1,
+        "the same record is not written again"
+    );
+
+    // New commits arrive as a pack of their own: the first pack is covered, the new one is
+    // checked, and both are recorded.
+    write(p, "later/.env", env_file(TOKEN_B));
+    git_at(p, &["add", "-A"], "@1800000000 +0000");
+    git_at(p, &["commit", "-q", "-m", "later"], "@1800000000 +0000");
+    git_at(p, &["repack", "-dq"], "@1800000000 +0000");
+    assert_eq!(packs_of(p).len(), 2);
+    assert_eq!(warm_equals_cold(p, &c), 1);
+    assert_eq!(pack_records(cache.path()).len(), 2);
+
+    // A repack of everything: a pack no record names, checked again.
+    git_at(p, &["repack", "-adq"], "@1800000000 +0000");
+    assert_eq!(warm_equals_cold(p, &c), 1);
+
+    // The older of two packs goes: the newer one's trees name what it held. No record holds
+    // any more, and every missing object is reported as a cold scan reports it.
+    write(p, "last.txt", "plain\n");
+    git_at(p, &["add", "-A"], "@1900000000 +0000");
+    git_at(p, &["commit", "-q", "-m", "last"], "@1900000000 +0000");
+    let before = packs_of(p);
+    git_at(p, &["repack", "-dq"], "@1900000000 +0000");
+    assert_eq!(json(p, &c).0, 1);
+    for old in before {
+        for ext in ["pack", "idx", "rev", "bitmap"] {
+            let _ = fs::remove_file(old.with_extension(ext));
+        }
+    }
+    assert_eq!(packs_of(p).len(), 1);
+    assert_eq!(
+        warm_equals_cold(p, &c),
+        2,
+        "missing objects: an incomplete scan"
+    );
+}
+
 #[test]
 fn a_clean_history_is_not_read_again() {
     let repo = clean_repo();

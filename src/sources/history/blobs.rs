@@ -111,6 +111,7 @@ impl Outcome {
                 only: Some(&only),
                 progress: &progress,
                 known: None,
+                checked: None,
             };
             // Counted, and any cut reported, when first read: only the findings are taken.
             let (streamed, _pass) = scan_odb_with(ctx, repo, &opts, PathFilter::Unknown)?;
@@ -136,6 +137,9 @@ pub(crate) struct Options<'a> {
     /// Blobs known clean (the blob cache): not read, their counts replayed; the blobs scanned
     /// clean are collected in [`Outcome::cache`]. `None`: no cache.
     pub known: Option<&'a cache::Known>,
+    /// Records of packs whose trees an earlier scan checked (the blob cache): see
+    /// [`odb::Options::checked`].
+    pub checked: Option<&'a cache::CheckedPacks>,
 }
 
 /// Scans every blob the object-database pass decodes (or those in `opts.only`), and the message
@@ -179,6 +183,7 @@ fn scan_odb_with(
             skip: skip
                 .as_ref()
                 .map(|f| f as &(dyn Fn(&gix::oid) -> bool + Sync)),
+            checked: opts.checked,
         },
         visitor,
     )?;

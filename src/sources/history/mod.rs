@@ -337,10 +337,13 @@ fn scan_whole(
             only: reachable.as_ref().map(|r| &r.blobs),
             progress,
             known: loaded.as_ref().map(|l| &l.known),
+            checked: loaded.as_ref().map(|l| &l.packs),
         },
     )?;
     progress.finish_counting();
     release_freed_memory();
+    // The packs whose trees named nothing missing: only when the pass reported nothing at all.
+    let checked_packs = pass.packs.filter(|_| pass.errors.is_empty());
     errors.extend(pass.errors);
     let graph = match reachable {
         Some(r) => r.graph,
@@ -416,7 +419,13 @@ fn scan_whole(
     if let (Some(c), Some(loaded)) = (cache, &loaded) {
         let tally = std::mem::take(&mut scanned.cache);
         // Only what a whole pass scanned is kept: an error above returned before this.
-        let stored = match cache::store(c, &key, &tally.fresh) {
+        let stored = match cache::store(
+            c,
+            &key,
+            &tally.fresh,
+            checked_packs.as_deref(),
+            &loaded.packs,
+        ) {
             Ok(s) => s.records as u64,
             Err(e) => {
                 notes.push(format!("cache: not updated: {e}"));

@@ -33,10 +33,10 @@ use gix::objs::{Find, Kind};
 use gix::odb::pack;
 use gix::odb::store::structure::Record;
 
-use super::audit;
 use super::graph::RawCommit;
 use super::progress::Progress;
 use super::{BlobId, ObjectError, ObjectProblem};
+use super::{audit, cache};
 
 /// Receives blobs. Each worker thread gets its own clone, so a visitor can gather results
 /// without locks and hand them over when it is dropped.
@@ -72,6 +72,10 @@ pub(crate) struct Options<'a> {
     /// Blobs not to decode (known clean from a cache): each one found is handed to
     /// [`BlobVisitor::skipped`] instead; its entry is decoded only as another one's delta base.
     pub skip: Option<&'a (dyn Fn(&gix::oid) -> bool + Sync)>,
+    /// Records of packs whose trees name only objects those packs hold (the blob cache): the
+    /// trees of a pack they cover while every pack of the record is there are not decoded to be
+    /// checked, unless damaged or over a cap (reported as ever) or a base of something decoded.
+    pub checked: Option<&'a cache::CheckedPacks>,
 }
 
 /// Trees, commits and tags larger than this are not read: git writes none near it.
@@ -87,6 +91,10 @@ pub struct Outcome {
     pub commits: Vec<RawCommit>,
     /// Objects that could not be read; the pass went on without them.
     pub errors: Vec<ObjectError>,
+    /// Every pack the pass read, when the object database is packs alone (no loose object),
+    /// each could be opened and named ([`pack_id`]): with no error in `errors`, what a record
+    /// of checked packs holds ([`cache::CheckedPacks`]).
+    pub packs: Option<Vec<cache::PackId>>,
 }
 
 /// The files of the object database: pack indices (with their packs) and loose directories,
@@ -469,9 +477,18 @@ pub(crate) fn visit_blobs<V: BlobVisitor>(
         + loose.iter().map(|(_, ids)| ids.len() as u64).sum::<u64>();
     opts.progress.start(total);
 
+    let ids: Vec<Option<cache::PackId>> = packs.iter().map(pack_id).collect();
+    let covered = opts
+        .checked
+        .map(|c| c.covering(&ids.iter().flatten().copied().collect::<Vec<_>>()))
+        .unwrap_or_default();
+    out.packs = (out.errors.is_empty() && loose.iter().all(|(_, l)| l.is_empty()))
+        .then(|| ids.iter().copied().collect::<Option<Vec<_>>>())
+        .flatten();
     for (n, (index, data)) in indices.iter().zip(&packs).enumerate() {
         let make_worker = || decode_thread(&visitor, hash, opts, &indices[..n], &present, &shared);
-        let plan = plan_pack(index, data, hash, opts);
+        let trees_checked = ids[n].is_some_and(|id| covered.contains(&id));
+        let plan = plan_pack(index, data, hash, opts, trees_checked);
         if opts.skip.is_some() {
             // Each blob to skip once, where it would have been visited: in the first pack that
             // holds it (and among those `only` lets through).
@@ -593,6 +610,7 @@ pub(crate) fn commits(repo: &gix::Repository, threads: usize) -> Result<Outcome>
             max_blob: MAX_OTHER,
             stream_blobs: false,
             skip: None,
+            checked: None,
         },
         NoBlobs,
     )
@@ -694,11 +712,13 @@ struct Plan {
     spared: Vec<usize>,
 }
 
+/// `trees_checked`: the pack's trees are known to name nothing missing; they are not wanted.
 fn plan_pack(
     index: &pack::index::File,
     data: &pack::data::File,
     hash: gix::hash::Kind,
     opts: &Options<'_>,
+    trees_checked: bool,
 ) -> Plan {
     let bytes = data
         .entry_slice(0..data.data_len() as u64)
@@ -707,7 +727,7 @@ fn plan_pack(
     let hash_len = hash.len_in_bytes();
     let mut survey = audit::Survey::new(bytes, entries, hash_len, opts.threads);
     let mut audit = survey.audited();
-    let (mut needed, mut heavy) = triage(&audit, opts);
+    let (mut needed, mut heavy) = triage(&audit, opts, trees_checked);
     // What is decoded outside the delta tree is decoded a prefix at a time, trusting the sizes
     // it and its bases claim: those are read whole first. They are few (blobs over the cap), so
     // their second inflate costs little; everything else is proven as the delta tree decodes it.
@@ -730,7 +750,7 @@ fn plan_pack(
         // The first plan goes before the second is built: two at once would double the peak.
         drop(std::mem::take(&mut audit));
         audit = survey.audited();
-        (needed, heavy) = triage(&audit, opts);
+        (needed, heavy) = triage(&audit, opts, trees_checked);
     }
     drop(survey);
     let mut plan = Plan {
@@ -763,6 +783,22 @@ fn plan_pack(
     plan
 }
 
+/// How a record of checked packs names `pack`; `None` if its file cannot be examined.
+fn pack_id(pack: &pack::data::File) -> Option<cache::PackId> {
+    let meta = std::fs::symlink_metadata(pack.path()).ok()?;
+    let modified = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    Some(cache::PackId {
+        checksum: pack.checksum(),
+        len: meta.len(),
+        modified: u64::try_from(modified).ok()?,
+    })
+}
+
 /// The error for object `id`, not a blob, whose size is over what a scan reads for one.
 fn too_large(id: ObjectId, kind: Option<Kind>, size: u64) -> ObjectError {
     ObjectError::new(
@@ -775,8 +811,13 @@ fn too_large(id: ObjectId, kind: Option<Kind>, size: u64) -> ObjectError {
 }
 
 /// Which entries a scan needs (non-blobs, blobs `only` lets through, and every base they build
-/// on), and which are heavy: damaged or over a size cap, themselves or down their chain.
-fn triage(audit: &[audit::Audited], opts: &Options<'_>) -> (Vec<bool>, Vec<bool>) {
+/// on), and which are heavy: damaged or over a size cap, themselves or down their chain. Trees
+/// are not wanted when `trees_checked` (unless heavy: reported as a cold scan reports them).
+fn triage(
+    audit: &[audit::Audited],
+    opts: &Options<'_>,
+    trees_checked: bool,
+) -> (Vec<bool>, Vec<bool>) {
     let n = audit.len();
     // `None`: not known yet.
     let mut heavy: Vec<Option<bool>> = vec![None; n];
@@ -815,6 +856,9 @@ fn triage(audit: &[audit::Audited], opts: &Options<'_>) -> (Vec<bool>, Vec<bool>
             // Known clean (a cache): not wanted, unless damaged down its chain (reported as a
             // cold scan reports it).
             (Some(Kind::Blob), _) if !heavy[i] && opts.skip.is_some_and(|s| s(&a.oid)) => false,
+            // Checked by an earlier scan (a record of checked packs): not wanted, unless
+            // damaged or too large down its chain.
+            (Some(Kind::Tree), _) if trees_checked && !heavy[i] => false,
             (Some(Kind::Blob), Some(only)) => only.contains(&a.oid),
             // A damaged entry's kind may be unknown: report it unless it is a blob left out.
             (None, Some(only)) => only.contains(&a.oid) || a.problem.is_some(),
@@ -1913,6 +1957,7 @@ mod tests {
                 max_blob: 1 << 20,
                 stream_blobs: false,
                 skip: None,
+                checked: None,
             },
             NoBlobs,
         )
@@ -1922,5 +1967,103 @@ mod tests {
         let alone = sorted_ids(alone);
         assert_eq!(alone.len(), 6);
         assert_eq!(alone, sorted_ids(with_blobs));
+    }
+
+    /// Writes a pack of `ids` (one a line) into the repository at `dir`; its path.
+    fn pack_of(dir: &Path, ids: &str) -> PathBuf {
+        use std::io::Write as _;
+        let mut child = std::process::Command::new("git")
+            .current_dir(dir)
+            .args(["pack-objects", "-q", ".git/objects/pack/pack"])
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{ids}\n").as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        let name = String::from_utf8(out.stdout).unwrap();
+        dir.join(format!(".git/objects/pack/pack-{}.pack", name.trim()))
+    }
+
+    fn pass(repo: &gix::Repository, checked: Option<&cache::CheckedPacks>) -> Outcome {
+        let progress = Progress::default();
+        visit_blobs(
+            repo,
+            &Options {
+                threads: 2,
+                only: None,
+                progress: &progress,
+                max_blob: 1 << 20,
+                stream_blobs: false,
+                skip: None,
+                checked,
+            },
+            NoBlobs,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_record_of_checked_packs_spares_their_trees_while_all_its_packs_are_there() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path();
+        git(dir, &["init", "-q", "-b", "main", "."]);
+        std::fs::write(dir.join("kept.txt"), "kept\n").unwrap();
+        std::fs::write(dir.join("apart.txt"), "apart\n").unwrap();
+        git(dir, &["add", "-A"]);
+        git(dir, &["commit", "-q", "-m", "c"]);
+        // Two packs: the blob of apart.txt alone in one, what names it in the other.
+        let apart = git(dir, &["rev-parse", "HEAD:apart.txt"]);
+        let listed = git(dir, &["rev-list", "--objects", "--all"]);
+        let rest: Vec<&str> = listed
+            .lines()
+            .filter_map(|l| l.split(' ').next())
+            .filter(|id| *id != apart)
+            .collect();
+        let a = pack_of(dir, &rest.join("\n"));
+        let b = pack_of(dir, &apart);
+        git(dir, &["prune-packed"]);
+
+        let repo = super::super::repo::open(dir).unwrap();
+        let first = pass(&repo, None);
+        assert!(first.errors.is_empty(), "{:?}", first.errors);
+        let packs = first.packs.expect("packs alone: a record");
+        assert_eq!(packs.len(), 2);
+        let id_of = |path: &Path| {
+            let file = pack::data::File::at(path, repo.object_hash()).unwrap();
+            pack_id(&file).unwrap()
+        };
+        let (a_id, b_id) = (id_of(&a), id_of(&b));
+        assert!(packs.contains(&a_id) && packs.contains(&b_id));
+
+        // The blob's pack goes: the record of both no longer holds, and the tree naming the
+        // blob is read and reports it missing.
+        std::fs::remove_file(&b).unwrap();
+        std::fs::remove_file(b.with_extension("idx")).unwrap();
+        let _ = std::fs::remove_file(b.with_extension("rev"));
+        let repo = super::super::repo::open(dir).unwrap();
+        let both = cache::CheckedPacks::of_sets(vec![packs.clone()]);
+        let after = pass(&repo, Some(&both));
+        assert_eq!(after.errors.len(), 1, "{:?}", after.errors);
+        assert!(after.errors[0].message.contains(&apart));
+        // A record of the tree's pack alone (made up here: it was never true) covers it, so its
+        // trees are not decoded: nothing is reported. Only the commit's own tree is checked.
+        let alone = cache::CheckedPacks::of_sets(vec![vec![a_id]]);
+        let spared = pass(&repo, Some(&alone));
+        assert!(spared.errors.is_empty(), "{:?}", spared.errors);
+        assert_eq!(sorted_ids(spared).len(), 1, "the commit is still decoded");
+
+        // A loose object: no record.
+        git(dir, &["commit", "-q", "--allow-empty", "-m", "loose"]);
+        let repo = super::super::repo::open(dir).unwrap();
+        assert!(pass(&repo, None).packs.is_none());
     }
 }

@@ -24,12 +24,23 @@
 //! has its own directory, so a changed rule pack starts an empty namespace, and old ones are
 //! evicted by size.
 //!
+//! Checked packs: the blob pass decodes every tree only to check that what it names is there
+//! (a missing blob would go unscanned without a word). A scan whose pass reported no error at
+//! all, over an object database of packs alone (no loose object), records the packs it read
+//! ([`PackId`]: checksum, length, modification time): the trees of those packs name only objects
+//! those packs hold. A later scan that finds every pack of such a record still there
+//! ([`CheckedPacks::covering`]) leaves those packs' trees undecoded in its blob pass; a new pack,
+//! or one rewritten (a repack: a new checksum), is checked as before. A record holds no content
+//! and no path, and does not depend on the key (it sits under one all the same, and goes with it).
+//!
 //! Files and concurrency: see [`store`]. Scans over a range (`--since`, `--range`, unpushed
 //! commits) and `--rule-stats` scans do not use the cache (a note says so).
 
+mod packs;
 mod segment;
 mod store;
 
+use std::collections::BTreeSet;
 use std::io;
 use std::path::PathBuf;
 
@@ -199,9 +210,64 @@ impl Known {
     }
 }
 
+/// A pack as a record of checked packs names it: what changes when it is rewritten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PackId {
+    /// The checksum its trailer holds.
+    pub checksum: ObjectId,
+    /// Its length in bytes.
+    pub len: u64,
+    /// When it was last modified, in nanoseconds since the epoch: a pack changed in place (it
+    /// never is, unless damaged) is not taken for the one checked.
+    pub modified: u64,
+}
+
+/// The records of checked packs the cache holds under one key: each a set of packs whose trees
+/// name only objects those packs hold.
+#[derive(Debug, Default)]
+pub struct CheckedPacks {
+    sets: Vec<Vec<PackId>>,
+}
+
+impl CheckedPacks {
+    /// The packs of `present` whose trees need no check: those of each record all of whose
+    /// packs are in `present` (what their trees name is still there).
+    pub fn covering(&self, present: &[PackId]) -> BTreeSet<PackId> {
+        // Not a gix table: its hasher takes object ids alone.
+        let here: BTreeSet<PackId> = present.iter().copied().collect();
+        self.sets
+            .iter()
+            .filter(|set| set.iter().all(|p| here.contains(p)))
+            .flatten()
+            .copied()
+            .collect()
+    }
+
+    /// Records as given: for tests of the passes that use them.
+    #[cfg(test)]
+    pub(crate) fn of_sets(sets: Vec<Vec<PackId>>) -> CheckedPacks {
+        CheckedPacks { sets }
+    }
+
+    /// Whether a record says exactly what `packs` would.
+    fn holds(&self, packs: &[PackId]) -> bool {
+        self.sets.iter().any(|s| s == packs)
+    }
+
+    pub fn len(&self) -> usize {
+        self.sets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sets.is_empty()
+    }
+}
+
 /// What [`load`] found.
 pub struct Loaded {
     pub known: Known,
+    /// The records of checked packs.
+    pub packs: CheckedPacks,
     /// Cache files not used, each with why (damaged, foreign, a symbolic link): for notes.
     pub ignored: Vec<String>,
 }
@@ -220,6 +286,7 @@ pub fn load(opts: &Options, key: &Key) -> Result<Loaded, Error> {
     let (files, refused) = store::segments(&dir).map_err(fail)?;
     let mut out = Loaded {
         known: Known::default(),
+        packs: CheckedPacks::default(),
         ignored: refused
             .into_iter()
             .map(|r| format!("{r}, not a cache file"))
@@ -239,6 +306,22 @@ pub fn load(opts: &Options, key: &Key) -> Result<Loaded, Error> {
             Err(why) => out.ignored.push(format!("{}: {why}", f.path.display())),
         }
     }
+    let (files, refused) = store::pack_records(&dir).map_err(fail)?;
+    out.ignored.extend(
+        refused
+            .into_iter()
+            .map(|r| format!("{r}, not a cache file")),
+    );
+    for f in files.iter().rev().take(store::MAX_PACK_RECORDS) {
+        match store::read_packs(&f.path, key, store::MAX_PACKS_FILE) {
+            Ok(Some(mut set)) => {
+                set.sort_unstable();
+                out.packs.sets.push(set);
+            }
+            Ok(None) => {}
+            Err(why) => out.ignored.push(format!("{}: {why}", f.path.display())),
+        }
+    }
     Ok(out)
 }
 
@@ -252,9 +335,16 @@ pub struct Stored {
 }
 
 /// Adds `fresh` (blobs scanned clean, with their counts) to the cache in `opts.dir` under
-/// `key`, compacts the key's segments when they are many, and evicts the oldest segments past
-/// `opts.max_size`.
-pub fn store(opts: &Options, key: &Key, fresh: &[(ObjectId, Counts)]) -> Result<Stored, Error> {
+/// `key`, and `checked` (the packs of a pass that found nothing missing, see the module
+/// documentation) unless `known` holds that record already; compacts the key's segments when
+/// they are many, and evicts the oldest segments past `opts.max_size`.
+pub fn store(
+    opts: &Options,
+    key: &Key,
+    fresh: &[(ObjectId, Counts)],
+    checked: Option<&[PackId]>,
+    known: &CheckedPacks,
+) -> Result<Stored, Error> {
     let fail = |e: io::Error| Error {
         dir: opts.dir.clone(),
         problem: crate::fsutil::explain(&e),
@@ -268,6 +358,17 @@ pub fn store(opts: &Options, key: &Key, fresh: &[(ObjectId, Counts)]) -> Result<
         let records = &fresh[..fresh.len().min(max_records)];
         store::write_segment(&dir, key, records).map_err(fail)?;
         out.records = records.len();
+    }
+    if let Some(checked) = checked {
+        let mut set = checked.to_vec();
+        set.sort_unstable();
+        set.dedup();
+        if !set.is_empty()
+            && packs::size_of(set.len()) <= store::MAX_PACKS_FILE
+            && !known.holds(&set)
+        {
+            store::write_packs(&dir, key, &set).map_err(fail)?;
+        }
     }
     let (files, _) = store::segments(&dir).map_err(fail)?;
     if files.len() > store::MAX_SEGMENTS {
@@ -316,7 +417,14 @@ mod tests {
         let o = opts(d.path(), DEFAULT_MAX_SIZE);
         let (k1, k2) = (Key([1; 32]), Key([2; 32]));
         for run in 0..(store::MAX_SEGMENTS as u32 + 3) {
-            store(&o, &k1, &fresh(run * 10..run * 10 + 10)).unwrap();
+            store(
+                &o,
+                &k1,
+                &fresh(run * 10..run * 10 + 10),
+                None,
+                &CheckedPacks::default(),
+            )
+            .unwrap();
         }
         let loaded = load(&o, &k1).unwrap();
         assert!(loaded.ignored.is_empty(), "{:?}", loaded.ignored);
@@ -338,17 +446,67 @@ mod tests {
         let max = segment::size_of(25);
         let o = opts(d.path(), max);
         let k = Key([3; 32]);
-        store(&o, &k, &fresh(0..20)).unwrap();
+        let none = CheckedPacks::default();
+        store(&o, &k, &fresh(0..20), None, &none).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(20));
-        store(&o, &k, &fresh(100..120)).unwrap();
+        store(&o, &k, &fresh(100..120), None, &none).unwrap();
         let loaded = load(&o, &k).unwrap();
         assert!(loaded.known.contains(&id(100)), "the newest stays");
         assert!(!loaded.known.contains(&id(0)), "the oldest went");
         let (files, _) = store::segments(&store::key_dir(d.path(), &k)).unwrap();
         assert!(files.iter().map(|f| f.len).sum::<u64>() <= max);
         // One run's records alone are cut to the bound.
-        store(&o, &k, &fresh(200..300)).unwrap();
+        store(&o, &k, &fresh(200..300), None, &none).unwrap();
         assert!(load(&o, &k).unwrap().known.len() <= 25);
+    }
+
+    fn pack(i: u8) -> PackId {
+        PackId {
+            checksum: ObjectId::from_bytes_or_panic(&[i; 20]),
+            len: u64::from(i) * 100,
+            modified: u64::from(i),
+        }
+    }
+
+    #[test]
+    fn records_of_checked_packs_cover_only_while_all_their_packs_are_there() {
+        let d = tempfile::tempdir().unwrap();
+        let o = opts(d.path(), DEFAULT_MAX_SIZE);
+        let k = Key([5; 32]);
+        store(
+            &o,
+            &k,
+            &[],
+            Some(&[pack(2), pack(1)]),
+            &CheckedPacks::default(),
+        )
+        .unwrap();
+        let loaded = load(&o, &k).unwrap();
+        assert_eq!(loaded.packs.len(), 1);
+        // The same packs in another order: the record is not written again.
+        store(&o, &k, &[], Some(&[pack(1), pack(2)]), &loaded.packs).unwrap();
+        let loaded = load(&o, &k).unwrap();
+        assert_eq!(loaded.packs.len(), 1);
+        let covered = loaded.packs.covering(&[pack(1), pack(2), pack(3)]);
+        assert_eq!(covered.into_iter().collect::<Vec<_>>(), [pack(1), pack(2)]);
+        assert!(loaded.packs.covering(&[pack(1), pack(3)]).is_empty());
+        // A pack rewritten in place (another time) is another pack.
+        let touched = PackId {
+            modified: 99,
+            ..pack(2)
+        };
+        assert!(loaded.packs.covering(&[pack(1), touched]).is_empty());
+        // The newest records are kept, no more.
+        for i in 10..(10 + store::MAX_PACK_RECORDS as u8 + 3) {
+            let known = load(&o, &k).unwrap().packs;
+            store(&o, &k, &[], Some(&[pack(i)]), &known).unwrap();
+        }
+        let loaded = load(&o, &k).unwrap();
+        assert_eq!(loaded.packs.len(), store::MAX_PACK_RECORDS);
+        assert!(loaded.packs.covering(&[pack(1), pack(2)]).is_empty());
+        assert_eq!(loaded.packs.covering(&[pack(20)]).len(), 1);
+        // Another key sees none of them.
+        assert!(load(&o, &Key([6; 32])).unwrap().packs.is_empty());
     }
 
     #[cfg(unix)]
@@ -363,7 +521,7 @@ mod tests {
         assert!(load(&opts(&link, DEFAULT_MAX_SIZE), &k).is_err());
 
         let o = opts(&real, DEFAULT_MAX_SIZE);
-        store(&o, &k, &fresh(0..5)).unwrap();
+        store(&o, &k, &fresh(0..5), None, &CheckedPacks::default()).unwrap();
         let dir = store::key_dir(&real, &k);
         std::fs::write(dir.join("seg-0-bad.bin"), b"CSWBLOBS-not-really").unwrap();
         std::os::unix::fs::symlink("/dev/zero", dir.join("seg-1-link.bin")).unwrap();

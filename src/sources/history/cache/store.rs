@@ -1,5 +1,6 @@
 //! The cache directory: one directory per key (`v<format>-<key>`), each holding segments
-//! (`seg-*.bin`, see [`super::segment`]).
+//! (`seg-*.bin`, see [`super::segment`]) and records of checked packs (`packs-*.bin`, see
+//! [`super::packs`]).
 //!
 //! - A run adds one segment: written to a temporary file in the key's directory, synced, then
 //!   renamed into place under a name no other run uses, so a reader sees a whole segment or
@@ -8,6 +9,8 @@
 //!   one, written the same way, then removes those it merged; a lock older than
 //!   [`STALE_LOCK`] was left by a killed run and is taken over.
 //! - Past the size bound, the oldest segments go first, across every key's directory.
+//! - Records of checked packs are written as segments are; a key's directory keeps the newest
+//!   [`MAX_PACK_RECORDS`] of them (each a few dozen bytes a pack), outside the size bound.
 //!
 //! Nothing is written or read through a symbolic link; a segment is checked for type and size
 //! before it is read and validated whole before it is used.
@@ -21,11 +24,18 @@ use gix::ObjectId;
 use gix::hashtable::HashMap;
 
 use super::segment::{self, Invalid};
-use super::{CACHE_FORMAT, Counts, Key};
+use super::{CACHE_FORMAT, Counts, Key, PackId, packs};
 use crate::fsutil::{self, Links};
 
 /// A key's directory holding more segments than this is compacted into one.
 pub(super) const MAX_SEGMENTS: usize = 8;
+
+/// The most records of checked packs a key's directory keeps (the newest): a run writes one
+/// only when no record it found says the same.
+pub(super) const MAX_PACK_RECORDS: usize = 8;
+
+/// The largest record of checked packs read: 29,000 packs.
+pub(super) const MAX_PACKS_FILE: u64 = 1 << 20;
 
 /// A compaction lock older than this was left by a run that died.
 const STALE_LOCK: Duration = Duration::from_secs(600);
@@ -83,13 +93,25 @@ fn is_key_dir_name(name: &str) -> bool {
 /// The segments in `dir`; what is named like one but is not a regular file is returned apart,
 /// described, to be reported.
 pub(super) fn segments(dir: &Path) -> io::Result<(Vec<SegmentFile>, Vec<String>)> {
+    listed(dir, "seg-")
+}
+
+/// The records of checked packs in `dir` (`packs-*.bin`, see [`super::packs`]), oldest first,
+/// as [`segments`] lists segments.
+pub(super) fn pack_records(dir: &Path) -> io::Result<(Vec<SegmentFile>, Vec<String>)> {
+    listed(dir, "packs-")
+}
+
+/// The files in `dir` named `<prefix>*.bin`, oldest first; what is named like one but is not a
+/// regular file is returned apart, described.
+fn listed(dir: &Path, prefix: &str) -> io::Result<(Vec<SegmentFile>, Vec<String>)> {
     let mut found = Vec::new();
     let mut refused = Vec::new();
     for entry in fs::read_dir(dir)? {
         let Ok(entry) = entry else { continue };
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if !(name.starts_with("seg-") && name.ends_with(".bin")) {
+        if !(name.starts_with(prefix) && name.ends_with(".bin")) {
             continue;
         }
         let path = entry.path();
@@ -138,12 +160,46 @@ pub(super) fn write_segment(
     key: &Key,
     records: &[(ObjectId, Counts)],
 ) -> io::Result<PathBuf> {
-    let bytes = segment::encode(key, records);
+    write_new(dir, "seg-", &segment::encode(key, records))
+}
+
+/// Reads the record of checked packs `file` of `key`, at most `limit` bytes. `Ok(None)`: it is
+/// gone (another run removed it), which is no problem.
+pub(super) fn read_packs(
+    file: &Path,
+    key: &Key,
+    limit: u64,
+) -> Result<Option<Vec<PackId>>, String> {
+    let bytes = match fsutil::read_bounded(file, limit, Links::Refuse) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(fsutil::explain(&e)),
+    };
+    packs::decode(&bytes, key)
+        .map(Some)
+        .map_err(|e: Invalid| e.to_string())
+}
+
+/// Writes `checked` as a new record of checked packs of `key` in `dir`, as a segment is
+/// written, then removes the oldest records past [`MAX_PACK_RECORDS`].
+pub(super) fn write_packs(dir: &Path, key: &Key, checked: &[PackId]) -> io::Result<()> {
+    write_new(dir, "packs-", &packs::encode(key, checked))?;
+    let (files, _) = pack_records(dir)?;
+    for f in files.iter().rev().skip(MAX_PACK_RECORDS) {
+        // Another run may have removed it already.
+        let _ = fs::remove_file(&f.path);
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to a new file of `dir` named `<prefix>...`: a temporary file, synced, renamed
+/// to a name no other file has. Returns its path.
+fn write_new(dir: &Path, prefix: &str, bytes: &[u8]) -> io::Result<PathBuf> {
     let mut tmp = tempfile::Builder::new()
         .prefix(".tmp-")
         .suffix(".bin")
         .tempfile_in(dir)?;
-    tmp.write_all(&bytes)?;
+    tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     let nanos = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -154,7 +210,10 @@ pub(super) fn write_segment(
         .file_name()
         .map(|n| n.to_string_lossy().trim_start_matches(".tmp-").to_string())
         .unwrap_or_default();
-    let path = dir.join(format!("seg-{nanos:024}-{}-{unique}", std::process::id()));
+    let path = dir.join(format!(
+        "{prefix}{nanos:024}-{}-{unique}",
+        std::process::id()
+    ));
     // The temporary name is unique in `dir` (created exclusively), so this one is too; never
     // replace anything that is there all the same.
     tmp.persist_noclobber(&path).map_err(|e| e.error)?;
