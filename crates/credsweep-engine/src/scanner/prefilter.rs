@@ -1,7 +1,8 @@
 //! The keyword prefilter: where in a buffer does any rule's keyword occur?
 //!
-//! An index matches its keywords either ASCII-case-insensitively (folded) or exactly; the matcher
-//! keeps one of each, since a rule chooses (`case_sensitive_keywords`). These choices make it fast:
+//! A [`KeywordIndex`] matches its keywords either ASCII-case-insensitively (folded) or exactly;
+//! a rule chooses (`case_sensitive_keywords`), and a [`PackIndex`] searches both kinds together.
+//! These choices make it fast:
 //!
 //! - A folded index lower-cases the input a chunk at a time (the copy stays in cache) and searches
 //!   it with a case-sensitive searcher: the automaton's own case-insensitive mode defeats its SIMD
@@ -31,9 +32,25 @@
 //!   | default + 200 synthetic | 148–153 ms (15 groups) | 73–83 ms |
 //!   | default + 1000 synthetic | 567 ms (65 groups) | 89 ms |
 //!
+//! - A rule pack has keywords of both kinds, and the matcher searches them all with one
+//!   [`PackIndex`]: where that pays, one pass of a `PackFilter` (`pack_filter.rs`) over the
+//!   input itself for the minimal patterns of both case modes, no lower-cased copy and no pass
+//!   per group. It reads the 4 bytes at every position or-ed with `0x20` each (a superset of
+//!   case folding, so exact and folded patterns share one bit table), and compares candidates
+//!   exactly or ASCII-case-insensitively per pattern. A pass costs about six Teddy groups; with
+//!   few keywords (fewer groups and lower-casing than that, or a keyword under 3 bytes), a
+//!   `PackIndex` keeps one `KeywordIndex` per case mode instead. Measured with
+//!   `bench/prefilter.sh` on 118 MB of crate sources, 2 cores shared with other builds:
+//!
+//!   | pack (folded + exact keywords) | two indexes | one pass |
+//!   |---|---|---|
+//!   | default (464 + 177; 5 + 10 groups) | 258–361 ms | 100–108 ms |
+//!   | two folded + one exact | 84 ms | 84 ms (two indexes chosen) |
+//!
 //! Every occurrence of every keyword is reported, overlapping ones too, and each once: a Teddy
-//! group is searched again one byte after each match, and a keyword that is not minimal is
-//! reported through exactly one minimal pattern it contains.
+//! group is searched again one byte after each match, the pack filter looks at every position,
+//! and a keyword that is not minimal is reported through exactly one minimal pattern (of its
+//! own case mode) it contains.
 
 use std::ops::Range;
 
@@ -342,7 +359,7 @@ pub type PackKeyword = (String, bool);
 /// 10 exact ones).
 const LOWER_COST: f64 = 2.0;
 
-/// The cost of one [`PackFilter`] pass, in Teddy group passes (measured with
+/// The cost of one `PackFilter` pass, in Teddy group passes (measured with
 /// `bench/prefilter.sh` on 118 MB of crate sources: the default pack's 15 groups 258 ms, one
 /// pass 100–108 ms; two folded keywords and one exact, 84 ms either way).
 const ONE_PASS_COST: f64 = 6.0;
@@ -372,7 +389,7 @@ struct OnePass {
 
 impl PackIndex {
     /// `keywords` must be distinct; folded ones lower-case. Empty keywords are never found.
-    /// Searches them in one pass of a [`PackFilter`] or with one [`KeywordIndex`] per case mode,
+    /// Searches them in one pass of a `PackFilter` or with one [`KeywordIndex`] per case mode,
     /// whichever costs less by the measured cost model.
     pub fn new(keywords: &[PackKeyword]) -> PackIndex {
         PackIndex::build(keywords, None)
