@@ -2,7 +2,9 @@
 # Filter-only micro benchmark of the keyword prefilter (crates/credsweep-engine/examples/
 # prefilter_bench.rs): the CPU time of the keyword search alone over the files under DIR, loaded
 # into memory first, for the default pack's folded and exact keywords and for the folded ones plus
-# N synthetic token prefixes shaped like bench/rules-scale.sh's. CPU time of the searching thread
+# N synthetic token prefixes shaped like bench/rules-scale.sh's; then each of those folded sets
+# with the exact keywords as one pack (the matcher's index), searched in one pass and as two
+# separate indexes, each line saying which of the two the cost model picks. CPU time of the searching thread
 # (not wall time), best of RUNS, so that other work on a shared machine counts less.
 #
 #   bench/prefilter.sh [DIR ...]      default: the cargo registry's unpacked sources
@@ -37,4 +39,7 @@ PY
 "$bin" exact "$work/exact" "$@"
 for k in "$work"/folded*; do
   "$bin" fold "$k" "$@"
+done
+for k in "$work"/folded*; do
+  "$bin" pack "$k" "$work/exact" "$@"
 done

@@ -85,8 +85,9 @@ impl ByteSet {
     }
 }
 
-/// A rough rank of how common a byte is in source code and configuration.
-fn commonness(b: u8) -> u32 {
+/// A rough rank of how common a byte is in source code and configuration (the keyword
+/// prefilter uses it too, to pick the rarest part of a keyword to look up).
+pub(crate) fn commonness(b: u8) -> u32 {
     match b {
         b' ' | b'\t' | b'\n' | b'\r' => 12,
         b'e' | b't' | b'a' | b'o' | b'i' | b'n' | b's' | b'r' | b'l' => 6,

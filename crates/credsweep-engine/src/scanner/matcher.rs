@@ -3,9 +3,9 @@
 //! This is the one place that knows how rules are run, so that another backend (a Hyperscan-class
 //! engine, say) could replace it without touching filters, findings or reports.
 //!
-//! The pure-Rust backend works in two steps. A keyword search ([`KeywordIndex`], one over the
-//! keywords matched ASCII-case-insensitively, one over those of rules with
-//! `case_sensitive_keywords`) finds which rules can match at all and where. Each candidate rule's
+//! The pure-Rust backend works in two steps. A keyword search ([`PackIndex`], over every rule's
+//! keywords: matched exactly for rules with `case_sensitive_keywords`, ASCII-case-insensitively
+//! for the others, in one pass where that pays) finds which rules can match at all and where. Each candidate rule's
 //! regex then runs only on the lines around its keyword hits (a multi-line rule: on a window of
 //! its `multiline_reach` bytes either side of each hit), or over the whole buffer when its hits
 //! cover most of the buffer anyway. Most input contains no keyword
@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use regex::bytes::CaptureLocations;
 
-use super::prefilter::KeywordIndex;
+use super::prefilter::{PackIndex, PackKeyword};
 use super::stats::{RuleCounters, ScanStats};
 use crate::rules::{Rule, RuleIdx, RuleSet, Shape};
 
@@ -46,48 +46,45 @@ const HITS_PER_BYTES: usize = 4096;
 const MIN_HITS: usize = 1024;
 const LONG_LINE_REACH: usize = 1024;
 
-/// One keyword index and, for each of its keywords, the rules that listed it.
+/// The keyword index of the whole pack and, for each of its keywords, the rules that listed it.
 struct Keywords {
-    index: KeywordIndex,
+    index: PackIndex,
     rules: Vec<Vec<RuleIdx>>,
 }
 
 impl Keywords {
-    /// The index over the keywords of the rules whose `case_sensitive_keywords` is `exact`.
-    fn new(rules: &RuleSet, exact: bool) -> Keywords {
-        let mut patterns: Vec<String> = Vec::new();
+    /// The index over every rule's keywords: matched exactly for rules with
+    /// `case_sensitive_keywords`, ASCII-case-insensitively for the others.
+    fn new(rules: &RuleSet) -> Keywords {
+        let mut patterns: Vec<PackKeyword> = Vec::new();
         let mut keyword_rules: Vec<Vec<RuleIdx>> = Vec::new();
         // Each keyword's place in `patterns`: a linear search per keyword made this quadratic in
         // the pack's size.
-        let mut position: HashMap<&str, usize> = HashMap::new();
+        let mut position: HashMap<(&str, bool), usize> = HashMap::new();
         for (i, rule) in rules.rules().iter().enumerate() {
-            if rule.case_sensitive_keywords != exact {
-                continue;
-            }
             let idx = RuleIdx(i as u32);
+            let fold = !rule.case_sensitive_keywords;
             for k in &rule.keywords {
-                match position.get(k.as_str()) {
+                match position.get(&(k.as_str(), fold)) {
                     Some(&p) => keyword_rules[p].push(idx),
                     None => {
-                        position.insert(k, patterns.len());
-                        patterns.push(k.clone());
+                        position.insert((k, fold), patterns.len());
+                        patterns.push((k.clone(), fold));
                         keyword_rules.push(vec![idx]);
                     }
                 }
             }
         }
         Keywords {
-            index: KeywordIndex::new(&patterns, !exact),
+            index: PackIndex::new(&patterns),
             rules: keyword_rules,
         }
     }
 }
 
 pub struct Matcher {
-    /// Keywords matched ASCII-case-insensitively (the input is lower-cased for them).
-    folded: Keywords,
-    /// Keywords of rules with `case_sensitive_keywords`, matched as written.
-    exact: Keywords,
+    /// Every rule's keywords, folded and exact, searched together.
+    keywords: Keywords,
     /// Rules with no keywords: they run on every input.
     unconditional: Vec<RuleIdx>,
     rule_count: usize,
@@ -100,8 +97,7 @@ impl Matcher {
             .filter(|&i| rules.get(i).keywords.is_empty())
             .collect();
         Matcher {
-            folded: Keywords::new(rules, false),
-            exact: Keywords::new(rules, true),
+            keywords: Keywords::new(rules),
             unconditional,
             rule_count: rules.len(),
         }
@@ -127,28 +123,27 @@ impl Matcher {
         // The rules with a hit, so that the work per buffer after the keyword search follows the
         // rules that can match, not the size of the pack (most buffers hit a few rules).
         let mut touched: Vec<usize> = Vec::new();
-        for keywords in [&self.folded, &self.exact] {
-            keywords.index.for_each_hit(data, |k, range| {
-                for &r in &keywords.rules[k] {
-                    if let Some(stats) = stats.as_deref_mut() {
-                        stats.rule_mut(r).keyword_hits += 1;
-                    }
-                    let r = r.0 as usize;
-                    if whole[r] {
-                        continue;
-                    }
-                    if hits[r].is_empty() {
-                        touched.push(r);
-                    }
-                    if hits[r].len() >= max_hits {
-                        whole[r] = true;
-                        hits[r] = Vec::new();
-                    } else {
-                        hits[r].push(range.clone());
-                    }
+        let keywords = &self.keywords;
+        keywords.index.for_each_hit(data, |k, range| {
+            for &r in &keywords.rules[k] {
+                if let Some(stats) = stats.as_deref_mut() {
+                    stats.rule_mut(r).keyword_hits += 1;
                 }
-            });
-        }
+                let r = r.0 as usize;
+                if whole[r] {
+                    continue;
+                }
+                if hits[r].is_empty() {
+                    touched.push(r);
+                }
+                if hits[r].len() >= max_hits {
+                    whole[r] = true;
+                    hits[r] = Vec::new();
+                } else {
+                    hits[r].push(range.clone());
+                }
+            }
+        });
         if let (Some(stats), Some(started)) = (stats.as_deref_mut(), prefilter_started) {
             stats.prefilter += started.elapsed();
         }

@@ -1,7 +1,8 @@
 //! The keyword prefilter: where in a buffer does any rule's keyword occur?
 //!
-//! An index matches its keywords either ASCII-case-insensitively (folded) or exactly; the matcher
-//! keeps one of each, since a rule chooses (`case_sensitive_keywords`). These choices make it fast:
+//! A [`KeywordIndex`] matches its keywords either ASCII-case-insensitively (folded) or exactly;
+//! a rule chooses (`case_sensitive_keywords`), and a [`PackIndex`] searches both kinds together.
+//! These choices make it fast:
 //!
 //! - A folded index lower-cases the input a chunk at a time (the copy stays in cache) and searches
 //!   it with a case-sensitive searcher: the automaton's own case-insensitive mode defeats its SIMD
@@ -31,9 +32,25 @@
 //!   | default + 200 synthetic | 148–153 ms (15 groups) | 73–83 ms |
 //!   | default + 1000 synthetic | 567 ms (65 groups) | 89 ms |
 //!
+//! - A rule pack has keywords of both kinds, and the matcher searches them all with one
+//!   [`PackIndex`]: where that pays, one pass of a `PackFilter` (`pack_filter.rs`) over the
+//!   input itself for the minimal patterns of both case modes, no lower-cased copy and no pass
+//!   per group. It reads the 4 bytes at every position or-ed with `0x20` each (a superset of
+//!   case folding, so exact and folded patterns share one bit table), and compares candidates
+//!   exactly or ASCII-case-insensitively per pattern. A pass costs about six Teddy groups; with
+//!   few keywords (fewer groups and lower-casing than that, or a keyword under 3 bytes), a
+//!   `PackIndex` keeps one `KeywordIndex` per case mode instead. Measured with
+//!   `bench/prefilter.sh` on 118 MB of crate sources, 2 cores shared with other builds:
+//!
+//!   | pack (folded + exact keywords) | two indexes | one pass |
+//!   |---|---|---|
+//!   | default (464 + 177; 5 + 10 groups) | 258–361 ms | 100–108 ms |
+//!   | two folded + one exact | 84 ms | 84 ms (two indexes chosen) |
+//!
 //! Every occurrence of every keyword is reported, overlapping ones too, and each once: a Teddy
-//! group is searched again one byte after each match, and a keyword that is not minimal is
-//! reported through exactly one minimal pattern it contains.
+//! group is searched again one byte after each match, the pack filter looks at every position,
+//! and a keyword that is not minimal is reported through exactly one minimal pattern (of its
+//! own case mode) it contains.
 
 use std::ops::Range;
 
@@ -41,8 +58,10 @@ use aho_corasick::packed;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use gram_filter::GramFilter;
+use pack_filter::PackFilter;
 
 mod gram_filter;
+mod pack_filter;
 
 /// How much of the input is lower-cased and searched at a time.
 const CHUNK: usize = 64 * 1024;
@@ -125,6 +144,11 @@ const GRAM_COST: [f64; 4] = [9.4, 4.7, 3.1, 2.4];
 /// any: Teddy searches all of them while their groups cost less than splitting off the longer
 /// ones into the gram filter, whose cost is flat in their count but high per pass.
 fn gram_split(lengths: &[usize]) -> Option<usize> {
+    split_cost(lengths).1
+}
+
+/// [`gram_split`]'s choice, with its cost per pass over the input (in Teddy groups).
+fn split_cost(lengths: &[usize]) -> (f64, Option<usize>) {
     let groups = |n: usize| n.div_ceil(GROUP) as f64;
     let mut best = (groups(lengths.len()), None);
     for split in 4..=3 + GRAM_COST.len() {
@@ -138,7 +162,50 @@ fn gram_split(lengths: &[usize]) -> Option<usize> {
             best = (cost, Some(split));
         }
     }
-    best.1
+    best
+}
+
+/// Where `needle` first occurs in `hay`. Keywords are short and this runs for every pair of
+/// them, so a plain comparison at each offset: a `memmem` searcher built per pair was a sixth of
+/// start-up with a few hundred keywords.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    (0..(hay.len() + 1).saturating_sub(needle.len())).find(|&at| hay[at..].starts_with(needle))
+}
+
+/// The *minimal* keywords, those that contain no other (non-empty) keyword: the patterns
+/// searched for. Their indexes in `keywords`, in order.
+fn minimal_patterns(keywords: &[Vec<u8>]) -> Vec<usize> {
+    (0..keywords.len())
+        .filter(|&i| {
+            !keywords[i].is_empty()
+                && !(0..keywords.len()).any(|j| {
+                    j != i
+                        && !keywords[j].is_empty()
+                        && keywords[j].len() < keywords[i].len()
+                        && find(&keywords[i], &keywords[j]).is_some()
+                })
+        })
+        .collect()
+}
+
+/// Lists every keyword `k` under the first of the `minimal` patterns (indexes into `keywords`)
+/// it contains, with its offset in the keyword: in `extensions[m]` for pattern `m`, as
+/// `(number + k, offset)`.
+fn extend(
+    keywords: &[Vec<u8>],
+    minimal: &[usize],
+    number: usize,
+    extensions: &mut [Vec<(usize, usize)>],
+) {
+    for (k, kw) in keywords.iter().enumerate() {
+        if let Some((m, off)) = minimal
+            .iter()
+            .enumerate()
+            .find_map(|(m, &mk)| find(kw, &keywords[mk]).map(|off| (m, off)))
+        {
+            extensions[m].push((number + k, off));
+        }
+    }
 }
 
 impl KeywordIndex {
@@ -156,24 +223,7 @@ impl KeywordIndex {
         split: impl FnOnce(&[usize]) -> Option<usize>,
     ) -> KeywordIndex {
         let keywords: Vec<Vec<u8>> = keywords.iter().map(|k| k.as_bytes().to_vec()).collect();
-        // Where `needle` first occurs in `hay`. Keywords are short and this runs for every pair
-        // of them, so a plain comparison at each offset: a `memmem` searcher built per pair was a
-        // sixth of start-up with a few hundred keywords.
-        let find = |hay: &[u8], needle: &[u8]| {
-            (0..(hay.len() + 1).saturating_sub(needle.len()))
-                .find(|&at| hay[at..].starts_with(needle))
-        };
-        let mut minimal: Vec<usize> = (0..keywords.len())
-            .filter(|&i| {
-                !keywords[i].is_empty()
-                    && !(0..keywords.len()).any(|j| {
-                        j != i
-                            && !keywords[j].is_empty()
-                            && keywords[j].len() < keywords[i].len()
-                            && find(&keywords[i], &keywords[j]).is_some()
-                    })
-            })
-            .collect();
+        let mut minimal = minimal_patterns(&keywords);
         // Few patterns: Teddy groups. Many: the longer ones go to the gram filter (after the
         // others), one pass whatever their number.
         let lengths: Vec<usize> = minimal.iter().map(|&m| keywords[m].len()).collect();
@@ -198,15 +248,7 @@ impl KeywordIndex {
             .take_while(|&&m| keywords[m].len() < split)
             .count();
         let mut extensions = vec![Vec::new(); minimal.len()];
-        for (k, kw) in keywords.iter().enumerate() {
-            if let Some((m, off)) = minimal
-                .iter()
-                .enumerate()
-                .find_map(|(m, &mk)| find(kw, &keywords[mk]).map(|off| (m, off)))
-            {
-                extensions[m].push((k, off));
-            }
-        }
+        extend(&keywords, &minimal, 0, &mut extensions);
         let patterns: Vec<&[u8]> = minimal.iter().map(|&m| keywords[m].as_slice()).collect();
         let lengths: Vec<usize> = patterns.iter().map(|p| p.len()).collect();
         let groups = patterns[..teddy_patterns]
@@ -305,6 +347,194 @@ impl KeywordIndex {
             }
             pos = end;
         }
+    }
+}
+
+/// A keyword of a [`PackIndex`]: its bytes (lower-case if folded) and whether it is matched
+/// ASCII-case-insensitively (folded) rather than exactly.
+pub type PackKeyword = (String, bool);
+
+/// The cost of lower-casing the input for a folded [`KeywordIndex`], in Teddy group passes
+/// (measured with `bench/prefilter.sh`: the default pack's 5 folded groups cost as much as its
+/// 10 exact ones).
+const LOWER_COST: f64 = 2.0;
+
+/// The cost of one `PackFilter` pass, in Teddy group passes (measured with
+/// `bench/prefilter.sh` on 118 MB of crate sources: the default pack's 15 groups 258 ms, one
+/// pass 100–108 ms; two folded keywords and one exact, 84 ms either way).
+const ONE_PASS_COST: f64 = 6.0;
+
+/// Finds every keyword of a whole rule pack, folded and exact alike.
+pub struct PackIndex {
+    search: PackSearch,
+}
+
+enum PackSearch {
+    /// One pass of the pack filter for both case modes.
+    OnePass(OnePass),
+    /// One [`KeywordIndex`] per case mode, each with the pack's number of each of its keywords.
+    Separate(Vec<(KeywordIndex, Vec<usize>)>),
+}
+
+struct OnePass {
+    filter: PackFilter,
+    /// For each pattern of the filter (a minimal keyword of its case mode): the keywords found
+    /// through it, with its offset in each (see [`KeywordIndex`]'s `extensions`).
+    extensions: Vec<Vec<(usize, usize)>>,
+    /// Pattern lengths.
+    lengths: Vec<usize>,
+    /// All keywords, lower-case where folded, and whether folded.
+    keywords: Vec<(Vec<u8>, bool)>,
+}
+
+impl PackIndex {
+    /// `keywords` must be distinct; folded ones lower-case. Empty keywords are never found.
+    /// Searches them in one pass of a `PackFilter` or with one [`KeywordIndex`] per case mode,
+    /// whichever costs less by the measured cost model.
+    pub fn new(keywords: &[PackKeyword]) -> PackIndex {
+        PackIndex::build(keywords, None)
+    }
+
+    /// [`PackIndex::new`], in one pass if `one_pass` (and every minimal keyword is 3 bytes or
+    /// longer, as the filter needs), else with one index per case mode: benchmarks and tests
+    /// compare the two.
+    pub fn with_one_pass(keywords: &[PackKeyword], one_pass: bool) -> PackIndex {
+        PackIndex::build(keywords, Some(one_pass))
+    }
+
+    /// Whether the keywords are searched in one pass.
+    pub fn is_one_pass(&self) -> bool {
+        matches!(self.search, PackSearch::OnePass(_))
+    }
+
+    fn build(keywords: &[PackKeyword], one_pass: Option<bool>) -> PackIndex {
+        // Each case mode's keywords, with their numbers in the pack.
+        let modes: Vec<(bool, Vec<Vec<u8>>, Vec<usize>)> = [true, false]
+            .into_iter()
+            .map(|fold| {
+                let (numbers, kws): (Vec<usize>, Vec<Vec<u8>>) = keywords
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (_, f))| *f == fold)
+                    .map(|(k, (kw, _))| (k, kw.as_bytes().to_vec()))
+                    .unzip();
+                (fold, kws, numbers)
+            })
+            .filter(|(_, kws, _)| !kws.is_empty())
+            .collect();
+        let minimal: Vec<Vec<usize>> = modes
+            .iter()
+            .map(|(_, kws, _)| minimal_patterns(kws))
+            .collect();
+        let lengths =
+            |m: usize| -> Vec<usize> { minimal[m].iter().map(|&p| modes[m].1[p].len()).collect() };
+        let possible = (0..modes.len()).all(|m| lengths(m).iter().all(|&l| l >= 3))
+            && minimal.iter().any(|m| !m.is_empty());
+        let one_pass = possible
+            && one_pass.unwrap_or_else(|| {
+                let separate: f64 = (0..modes.len())
+                    .map(|m| split_cost(&lengths(m)).0 + if modes[m].0 { LOWER_COST } else { 0.0 })
+                    .sum();
+                ONE_PASS_COST < separate
+            });
+        if !one_pass {
+            let indexes = modes
+                .into_iter()
+                .map(|(fold, kws, numbers)| {
+                    let kws: Vec<String> = kws
+                        .into_iter()
+                        .map(|k| String::from_utf8(k).expect("keywords are strings"))
+                        .collect();
+                    (KeywordIndex::new(&kws, fold), numbers)
+                })
+                .collect();
+            return PackIndex {
+                search: PackSearch::Separate(indexes),
+            };
+        }
+        let all: Vec<(Vec<u8>, bool)> = keywords
+            .iter()
+            .map(|(k, f)| (k.as_bytes().to_vec(), *f))
+            .collect();
+        let mut patterns: Vec<(&[u8], bool)> = Vec::new();
+        let mut extensions = Vec::new();
+        for (m, (fold, kws, numbers)) in modes.iter().enumerate() {
+            let mut local = vec![Vec::new(); minimal[m].len()];
+            extend(kws, &minimal[m], 0, &mut local);
+            extensions.extend(local.into_iter().map(|ext| {
+                ext.into_iter()
+                    .map(|(k, off)| (numbers[k], off))
+                    .collect::<Vec<_>>()
+            }));
+            patterns.extend(minimal[m].iter().map(|&p| (kws[p].as_slice(), *fold)));
+        }
+        let lengths = patterns.iter().map(|(p, _)| p.len()).collect();
+        PackIndex {
+            search: PackSearch::OnePass(OnePass {
+                filter: PackFilter::new(&patterns),
+                extensions,
+                lengths,
+                keywords: all,
+            }),
+        }
+    }
+
+    /// The same index, with its filters' scalar loops only (tests compare the two).
+    #[cfg(test)]
+    fn scalar(mut self) -> PackIndex {
+        self.search = match self.search {
+            PackSearch::OnePass(mut p) => {
+                p.filter = p.filter.scalar();
+                PackSearch::OnePass(p)
+            }
+            PackSearch::Separate(indexes) => PackSearch::Separate(
+                indexes
+                    .into_iter()
+                    .map(|(index, numbers)| (index.scalar(), numbers))
+                    .collect(),
+            ),
+        };
+        self
+    }
+
+    /// Calls `hit(keyword, range)` for every occurrence of every keyword in `data` (overlapping
+    /// ones too), each once. In one pass, hits come nearly in order of position; with an index
+    /// per case mode, one index's after the other's: callers that need them in order sort them.
+    pub fn for_each_hit(&self, data: &[u8], mut hit: impl FnMut(usize, Range<usize>)) {
+        let p = match &self.search {
+            PackSearch::OnePass(p) => p,
+            PackSearch::Separate(indexes) => {
+                for (index, numbers) in indexes {
+                    index.for_each_hit(data, |k, r| hit(numbers[k], r));
+                }
+                return;
+            }
+        };
+        p.filter.for_each_match(data, |m, s| {
+            for &(k, off) in &p.extensions[m] {
+                let (kw, folded) = &p.keywords[k];
+                if off > s || s - off + kw.len() > data.len() {
+                    continue;
+                }
+                let ks = s - off;
+                if off == 0 && kw.len() == p.lengths[m] {
+                    hit(k, ks..ks + kw.len());
+                    continue;
+                }
+                // As in `KeywordIndex::for_each_hit`: first and last bytes before the whole.
+                let last = ks + kw.len() - 1;
+                let found = if *folded {
+                    data[ks].to_ascii_lowercase() == kw[0]
+                        && data[last].to_ascii_lowercase() == kw[kw.len() - 1]
+                        && data[ks..=last].eq_ignore_ascii_case(kw)
+                } else {
+                    data[ks] == kw[0] && data[last] == kw[kw.len() - 1] && data[ks..=last] == kw[..]
+                };
+                if found {
+                    hit(k, ks..ks + kw.len());
+                }
+            }
+        });
     }
 }
 
@@ -461,6 +691,134 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Every occurrence of every keyword of a pack, folded or exact, by trying each at each
+    /// offset.
+    fn naive_pack(keywords: &[PackKeyword], data: &[u8]) -> Vec<(usize, Range<usize>)> {
+        let mut out = Vec::new();
+        for at in 0..data.len() {
+            for (k, (kw, fold)) in keywords.iter().enumerate() {
+                let Some(here) = data.get(at..at + kw.len()) else {
+                    continue;
+                };
+                let equal = if *fold {
+                    here.eq_ignore_ascii_case(kw.as_bytes())
+                } else {
+                    here == kw.as_bytes()
+                };
+                if !kw.is_empty() && equal {
+                    out.push((k, at..at + kw.len()));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_pack_finds_every_occurrence_once_in_one_pass_or_two() {
+        let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+        for round in 0..120 {
+            // Few letters, so that keywords overlap, extend each other and occur often; bytes
+            // that fold alike with `| 0x20` (`_` and DEL, `@` and backtick) and non-ASCII ones.
+            let alphabet: &[u8] = match round % 3 {
+                0 => b"aB",
+                1 => b"abcAB_\x7f",
+                _ => b"aAbB@`\xc3\xa9-",
+            };
+            let text = |rng: &mut Rng, len: usize| -> String {
+                // Keywords are strings: non-ASCII bytes in them come as whole characters.
+                String::from_utf8_lossy(&rng.text(alphabet, len)).into_owned()
+            };
+            let mut keywords: Vec<PackKeyword> = Vec::new();
+            let count = 1 + rng.below(40);
+            // Mostly 3 bytes or more, as the one pass needs; some rounds with shorter ones.
+            let shortest = if round % 7 == 0 { 1 } else { 3 };
+            while keywords.len() < count {
+                let len = shortest + rng.below(10);
+                let mut kw = text(&mut rng, len);
+                // Some keywords extend another on either side, or are another in the other case
+                // mode.
+                if !keywords.is_empty() && rng.below(3) == 0 {
+                    let base = keywords[rng.below(keywords.len())].0.clone();
+                    let pad_len = 1 + rng.below(3);
+                    let pad = text(&mut rng, pad_len);
+                    kw = match rng.below(3) {
+                        0 => base + &pad,
+                        1 => pad + &base,
+                        _ => base,
+                    };
+                }
+                let fold = rng.below(2) == 0;
+                if fold {
+                    kw.make_ascii_lowercase();
+                }
+                if kw.len() >= shortest && !keywords.contains(&(kw.clone(), fold)) {
+                    keywords.push((kw, fold));
+                }
+            }
+            let len = rng.below(3000);
+            let mut data = rng.text(alphabet, len);
+            // Keywords planted at both ends, in either case, so that the last positions count.
+            for end in [false, true] {
+                let (kw, _) = &keywords[rng.below(keywords.len())];
+                let kw = if rng.below(2) == 0 {
+                    kw.to_ascii_uppercase()
+                } else {
+                    kw.clone()
+                };
+                if kw.len() <= data.len() {
+                    let at = if end { data.len() - kw.len() } else { 0 };
+                    data[at..at + kw.len()].copy_from_slice(kw.as_bytes());
+                }
+            }
+            let mut want = naive_pack(&keywords, &data);
+            want.sort_by_key(|(k, r)| (r.start, *k));
+            let mut one_pass_ran = false;
+            for one_pass in [true, false] {
+                for scalar in [false, true] {
+                    let mut index = PackIndex::with_one_pass(&keywords, one_pass);
+                    one_pass_ran |= index.is_one_pass();
+                    if scalar {
+                        index = index.scalar();
+                    }
+                    let mut got = Vec::new();
+                    index.for_each_hit(&data, |k, r| got.push((k, r)));
+                    got.sort_by_key(|(k, r)| (r.start, *k));
+                    assert!(
+                        got == want,
+                        "round {round}, one pass {one_pass}, scalar {scalar}, keywords \
+                         {keywords:?}: {} hits, want {}",
+                        got.len(),
+                        want.len()
+                    );
+                }
+            }
+            // One pass where every keyword is 3 bytes or longer (non-ASCII bytes in keywords
+            // may make a 1-byte draw 3 bytes long).
+            let long = keywords.iter().all(|(k, _)| k.len() >= 3);
+            assert_eq!(one_pass_ran, long, "round {round}: {keywords:?}");
+        }
+    }
+
+    #[test]
+    fn the_default_packs_shape_is_searched_in_one_pass_a_few_keywords_with_teddy() {
+        let pack = |folded: &[&str], exact: &[&str]| -> Vec<PackKeyword> {
+            let mut all: Vec<PackKeyword> = folded.iter().map(|k| (k.to_string(), true)).collect();
+            all.extend(exact.iter().map(|k| (k.to_string(), false)));
+            all
+        };
+        assert!(!PackIndex::new(&pack(&["password", "secret"], &["AKIA"])).is_one_pass());
+        // Five folded Teddy groups and ten exact ones, as in the default pack.
+        let many: Vec<String> = (0..240).map(|i| format!("k{i:03}x")).collect();
+        let (f, e) = many.split_at(80);
+        let f: Vec<&str> = f.iter().map(String::as_str).collect();
+        let e: Vec<&str> = e.iter().map(|s| s.as_str()).collect();
+        let e: Vec<String> = e.iter().map(|s| s.to_uppercase()).collect();
+        let e: Vec<&str> = e.iter().map(String::as_str).collect();
+        assert!(PackIndex::new(&pack(&f, &e)).is_one_pass());
+        // A keyword shorter than 3 bytes: never one pass.
+        assert!(!PackIndex::with_one_pass(&pack(&f, &["ab"]), true).is_one_pass());
     }
 
     #[test]

@@ -45,13 +45,13 @@ pub(super) struct GramFilter {
     simd: bool,
 }
 
-fn word_at(hay: &[u8], at: usize) -> u32 {
+pub(super) fn word_at(hay: &[u8], at: usize) -> u32 {
     // Four indexed bytes: one load once the bounds checks are proven (`try_into` from a slice
     // compiled to a loop two-thirds slower).
     u32::from_le_bytes([hay[at], hay[at + 1], hay[at + 2], hay[at + 3]])
 }
 
-fn hash(word: u32) -> u32 {
+pub(super) fn hash(word: u32) -> u32 {
     word.wrapping_mul(0x9E37_79B1)
 }
 
@@ -134,7 +134,7 @@ impl GramFilter {
             while at < last && hay.len() - at >= span {
                 // SAFETY: AVX2 was detected when `simd` was set; `hay[at..at + span]` is
                 // readable, checked just above.
-                let mut set = unsafe { avx2::set_bits(hay, at, step, &self.table) };
+                let mut set = unsafe { avx2::set_bits(hay, at, step, 0, &self.table, TABLE_BITS) };
                 while set != 0 {
                     let sample = at + set.trailing_zeros() as usize * step;
                     set &= set - 1;
@@ -183,7 +183,7 @@ impl GramFilter {
     }
 }
 
-fn avx2_detected() -> bool {
+pub(super) fn avx2_detected() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::arch::is_x86_feature_detected!("avx2")
@@ -195,27 +195,34 @@ fn avx2_detected() -> bool {
 }
 
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
+pub(super) mod avx2 {
     use std::arch::x86_64::{
-        __m128i, _mm256_and_si256, _mm256_castsi256_ps, _mm256_i32gather_epi32,
-        _mm256_loadu2_m128i, _mm256_movemask_ps, _mm256_mullo_epi32, _mm256_set1_epi32,
-        _mm256_setr_epi8, _mm256_shuffle_epi8, _mm256_slli_epi32, _mm256_srli_epi32,
-        _mm256_srlv_epi32,
+        __m128i, _mm_cvtsi32_si128, _mm256_and_si256, _mm256_castsi256_ps, _mm256_i32gather_epi32,
+        _mm256_loadu2_m128i, _mm256_movemask_ps, _mm256_mullo_epi32, _mm256_or_si256,
+        _mm256_set1_epi32, _mm256_setr_epi8, _mm256_shuffle_epi8, _mm256_slli_epi32,
+        _mm256_srl_epi32, _mm256_srli_epi32, _mm256_srlv_epi32,
     };
 
-    use super::TABLE_BITS;
-
     /// Which of the eight samples at `at + i * step` (bit `i`) hash to a set bit of `table`, as
-    /// [`super::GramFilter::is_set`] would say.
+    /// [`super::GramFilter::is_set`] would say: each sample's word is or-ed with `or` (a case
+    /// fold, or 0), hashed, and its top `bits` bits index `table`.
     ///
     /// # Safety
     ///
-    /// The processor has AVX2, `hay[at..at + 4 * step + 16]` is readable, `step` is 1 to 4 and
-    /// `table` holds `1 << TABLE_BITS` bits.
+    /// The processor has AVX2, `hay[at..at + 4 * step + 16]` is readable, `step` is 1 to 4,
+    /// `bits` is 5 to 31 and `table` holds `1 << bits` bits.
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn set_bits(hay: &[u8], at: usize, step: usize, table: &[u32]) -> u32 {
+    #[inline]
+    pub(in super::super) unsafe fn set_bits(
+        hay: &[u8],
+        at: usize,
+        step: usize,
+        or: u32,
+        table: &[u32],
+        bits: u32,
+    ) -> u32 {
         debug_assert!((1..=4).contains(&step) && hay.len() - at >= 4 * step + 16);
-        debug_assert_eq!(table.len(), (1 << TABLE_BITS) / 32);
+        debug_assert!((5..32).contains(&bits) && table.len() == (1 << bits) / 32);
         // The low 128-bit lane holds the 16 bytes from sample 0, the high one those from sample
         // 4; in each, sample `j` (0 to 3) reads bytes `j * step..j * step + 4`, at most 16.
         // SAFETY: both loads are 16 readable bytes (the caller's bound), unaligned loads.
@@ -265,11 +272,14 @@ mod avx2 {
             s(15),
         );
         // Little-endian words, as `word_at` reads them.
-        let words = _mm256_shuffle_epi8(bytes, index);
+        let words = _mm256_or_si256(
+            _mm256_shuffle_epi8(bytes, index),
+            _mm256_set1_epi32(or as i32),
+        );
         let hashed = _mm256_mullo_epi32(words, _mm256_set1_epi32(0x9E37_79B1_u32 as i32));
-        let bit = _mm256_srli_epi32::<{ 32 - TABLE_BITS as i32 }>(hashed);
+        let bit = _mm256_srl_epi32(hashed, _mm_cvtsi32_si128(32 - bits as i32));
         let word = _mm256_srli_epi32::<5>(bit);
-        // SAFETY: every index is below `1 << (TABLE_BITS - 5)`, the table's length in words.
+        // SAFETY: every index is below `1 << (bits - 5)`, the table's length in words.
         let fetched = unsafe { _mm256_i32gather_epi32::<4>(table.as_ptr().cast::<i32>(), word) };
         let shifted = _mm256_srlv_epi32(fetched, _mm256_and_si256(bit, _mm256_set1_epi32(31)));
         // The tested bit moved to each lane's sign bit.
@@ -385,7 +395,7 @@ mod tests {
             let (mut set, mut clear) = (0, 0);
             for at in 0..=hay.len() - (4 * step + 16) {
                 // SAFETY: AVX2 is detected above; the loop bound keeps the loads in `hay`.
-                let bits = unsafe { avx2::set_bits(&hay, at, step, &f.table) };
+                let bits = unsafe { avx2::set_bits(&hay, at, step, 0, &f.table, TABLE_BITS) };
                 for i in 0..8 {
                     let want = f.is_set(word_at(&hay, at + i * step));
                     assert_eq!(
