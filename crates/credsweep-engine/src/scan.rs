@@ -521,6 +521,8 @@ fn scan_text(
         return;
     }
     let mut lines = LineLocator::new(text);
+    let mut line_at = allow::LineAt::default();
+    let mut markers = allow::InlineMarkers::default();
     let first = out.len();
     for m in &matches {
         if out.len() - first >= MAX_FINDINGS_PER_BUFFER {
@@ -532,12 +534,12 @@ fn scan_text(
             );
             break;
         }
-        if ctx.inline_allow && allow::inline_allowed(text, m.secret.start) {
+        if ctx.inline_allow && markers.allowed(text, m.secret.start, &mut line_at) {
             summary.allowed += 1;
             continue;
         }
         if !ctx.allowlist.is_empty() {
-            let line = &text[line_range(text, m.secret.start)];
+            let line = &text[line_at.range(text, m.secret.start)];
             if ctx.allowlist.allows_content(&text[m.secret.clone()], line) {
                 summary.allowed += 1;
                 continue;

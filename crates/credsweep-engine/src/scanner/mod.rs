@@ -35,6 +35,10 @@ pub struct Match {
 const CONTEXT_BEFORE: usize = 512;
 const CONTEXT_AFTER: usize = 256;
 
+/// How much of a secret's line, before and after it, the placeholder filter judges it with.
+const PLACEHOLDER_BEFORE: usize = 256;
+const PLACEHOLDER_AFTER: usize = 8;
+
 pub struct Scanner {
     rules: RuleSet,
     matcher: Matcher,
@@ -188,11 +192,13 @@ fn is_credential(rule: &Rule, data: &[u8], secret: &Range<usize>) -> bool {
     {
         return false;
     }
-    let line_start = memchr::memrchr(b'\n', &data[..secret.start]).map_or(0, |p| p + 1);
-    let line_end =
-        memchr::memchr(b'\n', &data[secret.end..]).map_or(data.len(), |p| secret.end + p);
-    let before = &data[line_start.max(secret.start.saturating_sub(256))..secret.start];
-    let after = &data[secret.end..line_end.min(secret.end + 8)];
+    // At most 256 bytes of the line before the secret and 8 after: only those are looked for
+    // line ends in, so a match on a line of megabytes costs no more than on a short one.
+    let from = secret.start.saturating_sub(PLACEHOLDER_BEFORE);
+    let before = &data[from..secret.start];
+    let before = memchr::memrchr(b'\n', before).map_or(before, |p| &before[p + 1..]);
+    let after = &data[secret.end..(secret.end + PLACEHOLDER_AFTER).min(data.len())];
+    let after = memchr::memchr(b'\n', after).map_or(after, |p| &after[..p]);
     !filters::is_placeholder(s, before, after)
 }
 
