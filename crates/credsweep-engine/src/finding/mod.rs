@@ -518,6 +518,11 @@ pub struct Finding {
     pub pair: Option<Box<PairLink>>,
     /// What `--verify` found out about this credential; `None` without `--verify`.
     pub verification: Option<Verification>,
+    /// How many further findings of the same rule in the same file (blob, member) were counted
+    /// on this one instead of reported: the rule has a
+    /// [`max_per_file`](crate::rules::RuleSpec::max_per_file) and this is the last finding of it
+    /// reported there.
+    pub folded: u64,
 }
 
 impl Finding {
@@ -530,7 +535,7 @@ impl Finding {
         location: &Location,
         key: &[u8],
     ) -> Finding {
-        let secret = &data[m.secret.clone()];
+        let secret = m.secret_bytes(data);
         let (line, column) = lines.locate(m.secret.start);
         let (end_line, mut end_column) = lines.locate(m.secret.end);
         // A secret is at least one character wide, even one that starts inside a multi-byte
@@ -559,6 +564,7 @@ impl Finding {
             line_hash: None,
             pair: None,
             verification: None,
+            folded: 0,
         }
     }
 
