@@ -120,8 +120,9 @@ const KINDS: &[Kind] = &[
     Kind {
         path: "home/.config/filezilla/recentservers.xml",
         data: "<FileZilla3><RecentServers><Server><Host>ftp.acme.io</Host><User>webmaster</User><Pass encoding=\"base64\">aHVudGVyMjJGQUtF</Pass></Server></RecentServers></FileZilla3>\n",
-        rule: "filezilla-password",
-        secret: "aHVudGVyMjJGQUtF",
+        // FileZilla 3 writes the password in base64: reported decoded.
+        rule: "filezilla-password-base64",
+        secret: "hunter22FAKE",
         scoped: true,
     },
     Kind {
@@ -402,6 +403,82 @@ fn a_gzipped_sql_dump_is_found() {
         dump.secret.to_string(),
     );
     assert_eq!(found, BTreeSet::from([want]));
+}
+
+/// A fake bcrypt hash, distinct for each `i`.
+fn bcrypt(i: usize) -> String {
+    format!("$2y$10$Tq7vFAKE{i:06}pLw9zT8xQmRkLZjmr71stdeJvaAuZ6juOMSI0GU")
+}
+
+/// A dump's password hashes are reported three per rule and file (`max_per_file`), the rest
+/// counted on the third: in one-row INSERTs, in mysqldump's extended INSERTs, and per file, so
+/// that a second dump is reported too.
+#[test]
+fn a_dump_with_many_hashes_is_reported_three_per_rule_and_file_with_the_rest_counted() {
+    let dir = TempDir::new().unwrap();
+    let mut rows = String::from("DROP TABLE IF EXISTS `users`;\n");
+    for i in 0..250 {
+        rows += &format!("INSERT INTO `users` VALUES ({i},'u{i}','{}');\n", bcrypt(i));
+        // One-row INSERTs into a users table with an md5 column: one match per statement.
+        rows += &format!(
+            "INSERT INTO `members` VALUES ({i},'m{i}','{:032x}');\n",
+            0x0f3c_9a7e_1b5d_8c2f_a4e6_b0d9_c7a1_e3f5_u128 + i as u128
+        );
+    }
+    write(dir.path(), "db/rows.sql", &rows);
+    // Ids 1100..1200 left out: the row of 1122 is dropped by the shared placeholder filter.
+    let extended: Vec<String> = (1000..1400)
+        .filter(|i| i / 100 != 11)
+        .map(|i| format!("({i},'u{i}','{}')", bcrypt(i)))
+        .collect();
+    let extended = format!("INSERT INTO `users` VALUES {};\n", extended.join(","));
+    write(dir.path(), "db/extended.sql", &extended);
+
+    let doc = run(dir.path(), &["dir", ".", "--no-ignore"]);
+    let got: Vec<(String, String, u32, u64)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["rule_id"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap() as u32,
+                f["folded"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    let hash = "sql-dump-password-hash".to_string();
+    let digest = "sql-dump-user-hash".to_string();
+    let (ext, rows) = ("db/extended.sql".to_string(), "db/rows.sql".to_string());
+    assert_eq!(
+        got,
+        [
+            (ext.clone(), hash.clone(), 1, 0),
+            (ext.clone(), hash.clone(), 1, 0),
+            (ext, hash.clone(), 1, 297),
+            (rows.clone(), hash.clone(), 2, 0),
+            (rows.clone(), digest.clone(), 3, 0),
+            (rows.clone(), hash.clone(), 4, 0),
+            (rows.clone(), digest.clone(), 5, 0),
+            (rows.clone(), hash, 6, 247),
+            (rows, digest, 7, 247),
+        ],
+        "{doc:#}"
+    );
+    assert_eq!(doc["summary"]["findings"], 9);
+    // The first three hashes are listed as found; the count is the text report's too.
+    assert_eq!(doc["findings"][0]["secret"], bcrypt(1000));
+    let text = common::credsweep()
+        .current_dir(dir.path())
+        .args(["dir", ".", "--no-ignore", "--color", "never"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("and 247 more of sql-dump-password-hash in this file, not listed"),
+        "{text}"
+    );
 }
 
 /// Runs git in `dir` at a fixed date `n` minutes after a start.

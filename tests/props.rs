@@ -326,7 +326,7 @@ proptest! {
                         continue;
                     }
                     let start = line.as_ptr() as usize - data.as_ptr() as usize + g.start();
-                    let probe = Match { rule: credsweep::rules::RuleIdx(i as u32), span: start..start + g.len(), secret: start..start + g.len() };
+                    let probe = Match { rule: credsweep::rules::RuleIdx(i as u32), span: start..start + g.len(), secret: start..start + g.len(), decoded: None };
                     prop_assert!(
                         secret_free(&probe),
                         "rule r{i} ({:?}) matches at {start} but nothing was reported there: {matches:?}",

@@ -429,6 +429,8 @@ pub(crate) fn rules_digest(rules: &RuleSet) -> String {
         }
         field(&r.priority.to_le_bytes());
         field(&[u8::from(r.identifier)]);
+        field(r.decode.map_or("", |d| d.as_str()).as_bytes());
+        field(&r.max_per_file.map_or(u64::MAX, |n| n as u64).to_le_bytes());
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -100,6 +100,10 @@ struct JsonFinding<'a> {
     verification: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     verification_detail: Option<&'a str>,
+    /// Further findings of the same rule in the same file counted on this one instead of
+    /// reported (a rule's `max_per_file`); absent when none were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    folded: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -255,6 +259,7 @@ fn json_findings<'a>(
                 }),
                 verification: f.verification.as_ref().map(|v| v.outcome.as_str()),
                 verification_detail: f.verification.as_ref().map(|v| v.detail.as_str()),
+                folded: (f.folded > 0).then_some(f.folded),
             }
         })
         .collect()

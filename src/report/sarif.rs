@@ -425,6 +425,13 @@ fn result_message(kind: ScanKind, f: &Finding, authors: bool) -> String {
             if p.other_locations == 1 { "" } else { "s" }
         );
     }
+    if f.folded > 0 {
+        m += &format!(
+            " {} more of this rule in the same file {} counted here, not reported one by one.",
+            f.folded,
+            if f.folded == 1 { "is" } else { "are" }
+        );
+    }
     m += &format!(" Redacted value: {}", f.secret.redacted());
     m
 }
@@ -550,6 +557,9 @@ fn result(
         if let Some(s) = &p.submodule {
             props.push(("submodule", json!(s)));
         }
+    }
+    if f.folded > 0 {
+        props.push(("folded", json!(f.folded)));
     }
     if let Some(v) = &f.verification {
         props.push(("verification", json!(v.outcome.as_str())));

@@ -86,6 +86,15 @@ pub(crate) fn render(report: &Report<'_>, redaction: Redaction, color: Color) ->
                 )
             );
         }
+        if f.folded > 0 {
+            // The rule's `max_per_file`: the rest of its findings here are only counted.
+            let line = format!(
+                "    and {} more of {} in this file, not listed",
+                f.folded,
+                esc(&f.rule_id)
+            );
+            let _ = writeln!(out, "{}", color.paint("2", &line));
+        }
         if let Some(p) = &f.provenance {
             let mut line = String::from("    ");
             match &p.commit {

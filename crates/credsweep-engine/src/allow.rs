@@ -4,6 +4,7 @@
 //! new secret on a line that used to be allowed is not hidden by it. Inline markers are the ones
 //! teams already write for other scanners, so adopting credsweep needs no edits.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
@@ -26,7 +27,53 @@ pub(crate) const NEXT_LINE_MARKER: &str = "pragma: allowlist nextline secret";
 
 /// Whether an inline marker allows a secret starting at `offset` in `data`.
 pub(crate) fn inline_allowed(data: &[u8], offset: usize) -> bool {
-    let line = line_range(data, offset);
+    line_allowed(data, line_range(data, offset))
+}
+
+/// [`inline_allowed`] for many offsets in increasing order: each line is judged once, and a
+/// line with a thousand matches (a SQL dump's extended INSERT) is not copied a thousand times.
+#[derive(Debug, Default)]
+pub(crate) struct InlineMarkers {
+    /// The last line judged and whether a marker allows it.
+    last: Option<(Range<usize>, bool)>,
+}
+
+impl InlineMarkers {
+    pub(crate) fn allowed(&mut self, data: &[u8], offset: usize, lines: &mut LineAt) -> bool {
+        match &self.last {
+            Some((line, allowed)) if line.contains(&offset) || line.end == offset => *allowed,
+            _ => {
+                let line = lines.range(data, offset);
+                let allowed = line_allowed(data, line.clone());
+                self.last = Some((line, allowed));
+                allowed
+            }
+        }
+    }
+}
+
+/// The line around an offset, for offsets asked in increasing order: found once per line.
+#[derive(Debug, Default)]
+pub(crate) struct LineAt {
+    last: Option<Range<usize>>,
+}
+
+impl LineAt {
+    pub(crate) fn range(&mut self, data: &[u8], offset: usize) -> Range<usize> {
+        match &self.last {
+            Some(line) if line.start <= offset && offset <= line.end => line.clone(),
+            _ => {
+                let line = line_range(data, offset);
+                self.last = Some(line.clone());
+                line
+            }
+        }
+    }
+}
+
+/// Whether an inline marker on `line` of `data`, or a next-line marker on the line before,
+/// allows what is on it.
+fn line_allowed(data: &[u8], line: Range<usize>) -> bool {
     let text = data[line.clone()].to_ascii_lowercase();
     if LINE_MARKERS
         .iter()

@@ -766,6 +766,21 @@ fn decode_run(run: &[u8], max_bytes: usize) -> Option<(Encoding, Vec<u8>)> {
     is_text(&decoded).then_some((Encoding::Base64, decoded))
 }
 
+/// A rule's secret written in standard base64 (padded or not), decoded
+/// ([`crate::rules::SecretEncoding::Base64`]): `None` unless it decodes whole to text, non-empty
+/// UTF-8 with no control character (a password someone can type). The decoded value is at most
+/// three quarters the size of `value`.
+pub fn base64_text(value: &[u8]) -> Option<Vec<u8>> {
+    use base64::engine::{GeneralPurpose, general_purpose};
+    const STANDARD: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        general_purpose::PAD_INDIFFERENT,
+    );
+    let decoded = STANDARD.decode(value).ok()?;
+    let text = std::str::from_utf8(&decoded).ok()?;
+    (!text.is_empty() && !text.chars().any(char::is_control)).then_some(decoded)
+}
+
 /// Decodes base64 without padding, dropping a last character that cannot end a run.
 fn lenient_decode(engine: &base64::engine::GeneralPurpose, run: &[u8]) -> Option<Vec<u8>> {
     let usable = if run.len() % 4 == 1 {

@@ -429,6 +429,8 @@ fn convert_rule(
         priority: 0,
         remediation: None,
         identifier: false,
+        decode: None,
+        max_per_file: None,
         examples: Vec::new(),
         negative_examples: Vec::new(),
     };

@@ -169,6 +169,7 @@ mod tests {
             line_hash: None,
             pair: None,
             verification: None,
+            folded: 0,
         }
     }
 

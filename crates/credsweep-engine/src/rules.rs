@@ -54,6 +54,33 @@ impl fmt::Display for Severity {
     }
 }
 
+/// How a rule's secret is written in the text it matches, when not as itself: the captured
+/// bytes are decoded, and the finding's secret (what `--no-redact` shows, what the fingerprint
+/// and baseline use, what the rule's `allow`, `stopwords`, `min_entropy` and the placeholder
+/// filter judge) is what they decode to. A capture that does not decode to text (printable
+/// UTF-8) is not a finding of the rule: the format the rule names is not what is written there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretEncoding {
+    /// Standard base64, padded or not (FileZilla's `<Pass encoding="base64">`).
+    Base64,
+}
+
+impl SecretEncoding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecretEncoding::Base64 => "base64",
+        }
+    }
+
+    /// What `value` decodes to, if it decodes to text (see [`SecretEncoding`]).
+    pub fn decode(self, value: &[u8]) -> Option<Vec<u8>> {
+        match self {
+            SecretEncoding::Base64 => crate::encoded::base64_text(value),
+        }
+    }
+}
+
 /// One rule as written in a TOML file, before validation.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -108,6 +135,15 @@ pub struct RuleSpec {
     /// Vobiz partner id): reports show it in full, so a reader knows which key to rotate.
     #[serde(default)]
     pub identifier: bool,
+    /// The secret group is written encoded: see [`SecretEncoding`].
+    #[serde(default)]
+    pub decode: Option<SecretEncoding>,
+    /// At most this many findings of the rule per file: its further matches there are counted
+    /// on the last one reported ([`crate::finding::Finding::folded`]) instead of reported one by
+    /// one. For rules whose files hold many secrets of one kind (a SQL dump's password hashes),
+    /// where the file is what leaks and a finding per row would bury every other finding.
+    #[serde(default)]
+    pub max_per_file: Option<usize>,
     #[serde(default)]
     pub examples: Vec<String>,
     #[serde(default)]
@@ -154,6 +190,10 @@ pub struct Rule {
     pub remediation: Option<String>,
     /// Findings are identifiers, shown in full even when redacting (see [`RuleSpec::identifier`]).
     pub identifier: bool,
+    /// How the secret group is written, if encoded ([`RuleSpec::decode`]).
+    pub decode: Option<SecretEncoding>,
+    /// See [`RuleSpec::max_per_file`].
+    pub max_per_file: Option<usize>,
     pub examples: Vec<String>,
     pub negative_examples: Vec<String>,
     /// Where the rule came from: a file name, `<builtin>/x.toml` or `<config>`.
@@ -433,8 +473,9 @@ impl RuleSet {
     /// A SHA-256 over everything in the rules that decides what they match and what a finding
     /// of theirs says: each rule's id, severity, provider, regex (with its Unicode mode and
     /// compile limits), secret group, keywords, entropy, allow regexes, stopwords, path filter,
-    /// multi-line settings, context and priority, in order. Two rule sets with one digest find
-    /// the same secrets in any input; descriptions, remediation texts and examples are left out.
+    /// multi-line settings, context, priority, secret decoding and per-file limit, in order. Two
+    /// rule sets with one digest find the same secrets in any input; descriptions, remediation
+    /// texts and examples are left out.
     /// What a cache of clean content is keyed on.
     pub fn matching_digest(&self) -> [u8; 32] {
         use sha2::{Digest, Sha256};
@@ -477,6 +518,8 @@ impl RuleSet {
                 field(c.as_bytes());
             }
             field(&r.priority.to_le_bytes());
+            field(r.decode.map_or("\0", SecretEncoding::as_str).as_bytes());
+            field(&(r.max_per_file.map_or(u64::MAX, |n| n as u64)).to_le_bytes());
         }
         h.finalize().into()
     }
@@ -844,6 +887,13 @@ fn compile(origin: &str, spec: RuleSpec, spent: &mut usize) -> Result<Rule, Rule
         Some(r) => r,
         None => DEFAULT_MULTILINE_REACH,
     };
+    if spec.max_per_file == Some(0) {
+        return Err(err(
+            "`max_per_file` is 0: a rule that reports nothing is no rule; give at least 1, or \
+             leave it out to report every match"
+                .to_string(),
+        ));
+    }
     if let Some(e) = spec.min_entropy
         && !(0.0..=8.0).contains(&e)
     {
@@ -914,6 +964,8 @@ fn compile(origin: &str, spec: RuleSpec, spent: &mut usize) -> Result<Rule, Rule
         priority: spec.priority,
         remediation: spec.remediation,
         identifier: spec.identifier,
+        decode: spec.decode,
+        max_per_file: spec.max_per_file,
         examples: spec.examples,
         negative_examples: spec.negative_examples,
         origin: origin.to_string(),
@@ -1093,6 +1145,18 @@ mod tests {
         let e = one("[[rule]]\nid='a'\ndescription='d'\nseverity='error'\nregex='(?P<secret>x)'\nregexp='y'\n")
             .unwrap_err();
         assert!(e.problem.contains("regexp"), "{e}");
+    }
+
+    #[test]
+    fn decode_and_max_per_file_are_checked() {
+        let r = "[[rule]]\nid='a'\ndescription='d'\nseverity='error'\nregex='(?P<secret>x)'\nkeywords=['xyz']\n";
+        let set = one(&format!("{r}decode='base64'\nmax_per_file=2\n")).unwrap();
+        assert_eq!(set.rules()[0].decode, Some(SecretEncoding::Base64));
+        assert_eq!(set.rules()[0].max_per_file, Some(2));
+        let e = one(&format!("{r}decode='rot13'\n")).unwrap_err();
+        assert!(e.problem.contains("base64"), "{e}");
+        let e = one(&format!("{r}max_per_file=0\n")).unwrap_err();
+        assert!(e.problem.contains("`max_per_file` is 0"), "{e}");
     }
 
     fn spec(id: &str, regex: &str, unicode: bool) -> RuleSpec {

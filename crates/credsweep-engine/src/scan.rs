@@ -311,7 +311,7 @@ pub fn scan_buffer(
             return;
         }
     }
-    scan_plain(ctx, data, full_size, location, filter, summary, out);
+    scan_plain(ctx, data, full_size, location, filter, true, summary, out);
 }
 
 /// Where an archive being read sits: how deep, and what is left of its outermost archive's
@@ -415,7 +415,7 @@ fn scan_member(
             );
         }
     }
-    scan_plain(ctx, data, size, location, filter, summary, out);
+    scan_plain(ctx, data, size, location, filter, true, summary, out);
 }
 
 /// How a skip inside an archive is named: the archive, or `archive!member`.
@@ -427,20 +427,24 @@ fn member_place(archive: &str, member: Option<&str>) -> String {
 }
 
 /// Decodes and scans one buffer that is not opened as an archive (a window of a long input,
-/// [`crate::window`], is one).
+/// [`crate::window`], is one). `fold`: the findings of rules with a `max_per_file` are folded
+/// ([`Fold`]) here, the buffer being the whole input; a window's are folded by its caller, which
+/// knows which of them the window owns.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn scan_plain(
     ctx: &ScanContext<'_>,
     data: &[u8],
     full_size: u64,
     location: &Location,
     filter: PathFilter<'_>,
+    fold: bool,
     summary: &mut Summary,
     out: &mut Vec<Finding>,
 ) {
     let (text, raw) = match decode::decode(data) {
         Content::Binary => {
             if ctx.binary_strings && !binary::is_media(data) {
-                scan_strings(ctx, data, full_size, location, filter, summary, out);
+                scan_strings(ctx, data, full_size, location, filter, fold, summary, out);
             } else {
                 summary.skip(location.name(), SkipReason::Binary);
             }
@@ -449,7 +453,7 @@ pub(crate) fn scan_plain(
         Content::Text { bytes, encoding } => (bytes, decode::raw_too(data, encoding)),
     };
     scan_decoded(
-        ctx, data, &text, raw, full_size, location, filter, summary, out,
+        ctx, data, &text, raw, full_size, location, filter, fold, summary, out,
     );
 }
 
@@ -465,11 +469,12 @@ pub(crate) fn scan_decoded(
     full_size: u64,
     location: &Location,
     filter: PathFilter<'_>,
+    fold: bool,
     summary: &mut Summary,
     out: &mut Vec<Finding>,
 ) {
     summary.count_read(location, data.len(), full_size);
-    let first = scan_text_and_values(ctx, text, raw, location, filter, summary, out);
+    let first = scan_text_and_values(ctx, text, raw, location, filter, fold, summary, out);
     if out.len() > first {
         // GitHub's line hash for SARIF, over the bytes as stored (what code scanning would hash).
         crate::finding::line_hash::add_line_hashes(data, &mut out[first..]);
@@ -480,12 +485,14 @@ pub(crate) fn scan_decoded(
 /// Scans `text` (and `raw`, the raw bytes of a buffer that claimed an encoding, if worth a second
 /// look) and the values encoded in it, appending the findings; returns where they start in
 /// `out`. What a text buffer and a binary's strings share; the caller places and pairs them.
+#[allow(clippy::too_many_arguments)]
 fn scan_text_and_values(
     ctx: &ScanContext<'_>,
     text: &[u8],
     raw: Option<&[u8]>,
     location: &Location,
     filter: PathFilter<'_>,
+    fold: bool,
     summary: &mut Summary,
     out: &mut Vec<Finding>,
 ) -> usize {
@@ -493,9 +500,19 @@ fn scan_text_and_values(
     if ctx.rule_stats && summary.rule_stats.is_none() {
         summary.rule_stats = Some(ScanStats::default());
     }
-    scan_text(ctx, text, location, filter, summary, out);
+    let mut folding = Fold::default();
+    let mut fold = fold.then_some(&mut folding);
+    scan_text(
+        ctx,
+        text,
+        location,
+        filter,
+        fold.as_deref_mut(),
+        summary,
+        out,
+    );
     if let Some(raw) = raw {
-        scan_text(ctx, raw, location, filter, summary, out);
+        scan_text(ctx, raw, location, filter, fold, summary, out);
     }
     if ctx.max_decode_depth > 0 {
         scan_encoded(ctx, text, location, filter, summary, out, first);
@@ -504,12 +521,14 @@ fn scan_text_and_values(
 }
 
 /// Scans decoded `text` (or the raw bytes of a buffer that claimed an encoding) and appends its
-/// findings, less what inline markers and the allow-lists drop.
+/// findings, less what inline markers and the allow-lists drop, and, with `fold`, less what
+/// it folds.
 fn scan_text(
     ctx: &ScanContext<'_>,
     text: &[u8],
     location: &Location,
     filter: PathFilter<'_>,
+    mut fold: Option<&mut Fold>,
     summary: &mut Summary,
     out: &mut Vec<Finding>,
 ) {
@@ -521,6 +540,8 @@ fn scan_text(
         return;
     }
     let mut lines = LineLocator::new(text);
+    let mut line_at = allow::LineAt::default();
+    let mut markers = allow::InlineMarkers::default();
     let first = out.len();
     for m in &matches {
         if out.len() - first >= MAX_FINDINGS_PER_BUFFER {
@@ -532,18 +553,23 @@ fn scan_text(
             );
             break;
         }
-        if ctx.inline_allow && allow::inline_allowed(text, m.secret.start) {
+        if ctx.inline_allow && markers.allowed(text, m.secret.start, &mut line_at) {
             summary.allowed += 1;
             continue;
         }
         if !ctx.allowlist.is_empty() {
-            let line = &text[line_range(text, m.secret.start)];
-            if ctx.allowlist.allows_content(&text[m.secret.clone()], line) {
+            let line = &text[line_at.range(text, m.secret.start)];
+            if ctx.allowlist.allows_content(m.secret_bytes(text), line) {
                 summary.allowed += 1;
                 continue;
             }
         }
         let rule = ctx.scanner.rule(m.rule);
+        if let Some(fold) = fold.as_deref_mut()
+            && !fold.admit(rule, m.rule, out)
+        {
+            continue;
+        }
         out.push(Finding::new(
             rule,
             m,
@@ -552,6 +578,49 @@ fn scan_text(
             location,
             &ctx.fingerprint_key,
         ));
+    }
+}
+
+/// The findings of one input for rules with a `max_per_file` ([`crate::rules::RuleSpec::max_per_file`]):
+/// the first that many of each such rule are reported, and each further one is counted on the
+/// last of them ([`Finding::folded`]) instead of being built and reported. Findings must be
+/// offered in the order they are reported.
+#[derive(Debug, Default)]
+pub(crate) struct Fold {
+    /// For each rule with a limit that has findings: how many were reported, and where the last
+    /// of them is in the output.
+    reported: HashMap<crate::rules::RuleIdx, (usize, usize)>,
+}
+
+impl Fold {
+    /// Whether a finding of `rule` (at `idx`) is to be reported: then the caller pushes it onto
+    /// `out` next. If not, it is counted on the last one reported.
+    pub(crate) fn admit(
+        &mut self,
+        rule: &crate::rules::Rule,
+        idx: crate::rules::RuleIdx,
+        out: &mut [Finding],
+    ) -> bool {
+        let Some(max) = rule.max_per_file else {
+            return true;
+        };
+        let (reported, last) = self.reported.entry(idx).or_insert((0, 0));
+        if *reported < max {
+            *reported += 1;
+            *last = out.len();
+            return true;
+        }
+        match out.get_mut(*last) {
+            Some(f) => {
+                f.folded += 1;
+                false
+            }
+            // Not where it was put (the caller dropped it): report this one in its place.
+            None => {
+                *last = out.len();
+                true
+            }
+        }
     }
 }
 
@@ -623,7 +692,7 @@ fn scan_encoded(
                     summary.rule_stats = stats;
                     return;
                 }
-                let secret = &d.buffer[m.secret.clone()];
+                let secret = m.secret_bytes(&d.buffer);
                 let key = (m.rule, String::from_utf8_lossy(secret).into_owned());
                 let (start, end) = (lines.locate(d.span.start), lines.locate(d.span.end));
                 let written_here = plain_at
@@ -798,12 +867,14 @@ fn decoded_at(outer: &Location, encoding: encoded::Encoding) -> Location {
 /// of the secret's line in its string: a binary has no lines of its own, a hash of its first
 /// "line" would change with any byte before the secret, and a result without one would have
 /// code scanning hash the binary itself.
+#[allow(clippy::too_many_arguments)]
 fn scan_strings(
     ctx: &ScanContext<'_>,
     data: &[u8],
     full_size: u64,
     location: &Location,
     filter: PathFilter<'_>,
+    fold: bool,
     summary: &mut Summary,
     out: &mut Vec<Finding>,
 ) {
@@ -813,7 +884,16 @@ fn scan_strings(
     if strings.is_empty() {
         return;
     }
-    let first = scan_text_and_values(ctx, &strings.text, None, location, filter, summary, out);
+    let first = scan_text_and_values(
+        ctx,
+        &strings.text,
+        None,
+        location,
+        filter,
+        fold,
+        summary,
+        out,
+    );
     if out.len() == first {
         return;
     }

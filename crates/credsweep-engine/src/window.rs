@@ -141,6 +141,7 @@ pub fn scan_reader(
         columns_before: 0,
         owned_from: 0,
         kept: 0,
+        fold: scan::Fold::default(),
         full: false,
         as_bytes: None,
         skipped: false,
@@ -281,6 +282,8 @@ struct Windows<'a, 'c> {
     owned_from: usize,
     /// Findings kept so far, for the per-input limit, and whether it was reached.
     kept: usize,
+    /// The input's findings of rules with a `max_per_file`, folded over all its windows.
+    fold: scan::Fold,
     full: bool,
     /// Whether the input's start is text scanned as it is (not binary, no UTF-16 byte-order
     /// mark): then every later window is scanned as text too. `None` before the first window.
@@ -320,6 +323,7 @@ impl Windows<'_, '_> {
                 data.len() as u64,
                 self.location,
                 self.filter,
+                false,
                 &mut here,
                 &mut found,
             );
@@ -330,6 +334,7 @@ impl Windows<'_, '_> {
                 data.len() as u64,
                 self.location,
                 self.filter,
+                false,
                 &mut here,
                 &mut found,
             );
@@ -349,7 +354,7 @@ impl Windows<'_, '_> {
                 Some(at) => (self.owned_from as u64..owned_to as u64).contains(&at.start),
                 None => (from..to).contains(&(f.line, f.column)),
             };
-            if !owned {
+            if !owned || !self.fold.admit(self.ctx.scanner.rule(f.rule), f.rule, out) {
                 continue;
             }
             if self.kept >= MAX_FINDINGS_PER_BUFFER {
@@ -595,6 +600,81 @@ mod tests {
         assert_eq!(windowed_summary.scanned, 1);
         assert_eq!(windowed_summary.bytes, data.len() as u64);
         assert!(buf.capacity() <= 2 * window, "one window held at a time");
+    }
+
+    #[test]
+    fn a_rule_with_max_per_file_folds_the_same_across_windows_as_in_one_buffer() {
+        let scanner = Scanner::new(RuleSet::builtin().unwrap());
+        let allow = Allowlist::new(Path::new("/"));
+        let ctx = context(&scanner, &allow);
+        let window = window_size(&ctx, reach(&ctx));
+        // A dump of distinct bcrypt hashes over three windows and more, one row per INSERT, and
+        // one extended INSERT line longer than a reach across the first window edge.
+        let alphabet = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        let hash = |i: usize| -> String {
+            let body: String = (0..53)
+                .map(|k| alphabet[(i * 31 + k * 7 + i / 64 * k) % 64] as char)
+                .collect();
+            format!("$2y$10${body}")
+        };
+        let mut data = String::new();
+        let mut rows = 0;
+        let mut long_line = false;
+        while data.len() < 3 * window {
+            if !long_line && data.len() + 10_000 > window {
+                long_line = true;
+                data.push_str("INSERT INTO `users` VALUES ");
+                for _ in 0..400 {
+                    data.push_str(&format!("({rows},'u{rows}','{}'),", hash(rows)));
+                    rows += 1;
+                }
+                data.push_str("(0,'x',NULL);\n");
+            }
+            data.push_str(&format!(
+                "INSERT INTO `users` VALUES ({rows},'u{rows}','{}');\n",
+                hash(rows)
+            ));
+            rows += 1;
+        }
+        let location = Location::Path("dump.sql".into());
+        let folded = |found: &[Finding]| -> Vec<(u32, u32, u64)> {
+            found
+                .iter()
+                .filter(|f| f.rule_id == "sql-dump-password-hash")
+                .map(|f| (f.line, f.column, f.folded))
+                .collect()
+        };
+        let mut whole = Vec::new();
+        scan_buffer(
+            &ctx,
+            data.as_bytes(),
+            data.len() as u64,
+            &location,
+            PathFilter::Path("dump.sql"),
+            &mut Summary::default(),
+            &mut whole,
+        );
+        let mut windowed = Vec::new();
+        scan_reader(
+            &ctx,
+            &mut data.as_bytes(),
+            &location,
+            PathFilter::Path("dump.sql"),
+            &mut Vec::new(),
+            &mut Summary::default(),
+            &mut windowed,
+        )
+        .unwrap();
+        // Every match the scanner finds in the whole input is reported or counted, once.
+        let matches = scanner
+            .scan(data.as_bytes(), PathFilter::Path("dump.sql"))
+            .iter()
+            .filter(|m| scanner.rule(m.rule).id == "sql-dump-password-hash")
+            .count() as u64;
+        assert!(matches > rows as u64 * 9 / 10, "{matches} of {rows}");
+        let expected = vec![(1, 37, 0), (2, 37, 0), (3, 37, matches - 3)];
+        assert_eq!(folded(&whole), expected);
+        assert_eq!(folded(&windowed), expected);
     }
 
     /// A reader that gives at most 1,000 bytes per call, as a pipe or a slow disk may.

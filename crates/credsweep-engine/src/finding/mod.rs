@@ -518,6 +518,11 @@ pub struct Finding {
     pub pair: Option<Box<PairLink>>,
     /// What `--verify` found out about this credential; `None` without `--verify`.
     pub verification: Option<Verification>,
+    /// How many further findings of the same rule in the same file (blob, member) were counted
+    /// on this one instead of reported: the rule has a
+    /// [`max_per_file`](crate::rules::RuleSpec::max_per_file) and this is the last finding of it
+    /// reported there.
+    pub folded: u64,
 }
 
 impl Finding {
@@ -530,7 +535,7 @@ impl Finding {
         location: &Location,
         key: &[u8],
     ) -> Finding {
-        let secret = &data[m.secret.clone()];
+        let secret = m.secret_bytes(data);
         let (line, column) = lines.locate(m.secret.start);
         let (end_line, mut end_column) = lines.locate(m.secret.end);
         // A secret is at least one character wide, even one that starts inside a multi-byte
@@ -559,6 +564,7 @@ impl Finding {
             line_hash: None,
             pair: None,
             verification: None,
+            folded: 0,
         }
     }
 
@@ -705,12 +711,17 @@ impl<'a> StringRedactor<'a> {
 }
 
 /// Converts byte offsets into 1-based (line, column) pairs, columns counted in characters.
-/// Offsets asked for in increasing order cost one pass over the data in all.
+/// Offsets asked for in increasing order cost one pass over the data in all, however long the
+/// lines: a column is counted on from the last one asked on the same line (a mysqldump extended
+/// INSERT is one line of megabytes with a finding every few hundred bytes).
 pub struct LineLocator<'a> {
     data: &'a [u8],
     /// Offset and number of the line the last lookup was on.
     line_start: usize,
     line: u32,
+    /// The last offset looked up on that line and its column.
+    last: usize,
+    last_column: usize,
 }
 
 impl<'a> LineLocator<'a> {
@@ -719,6 +730,8 @@ impl<'a> LineLocator<'a> {
             data,
             line_start: 0,
             line: 1,
+            last: 0,
+            last_column: 1,
         }
     }
 
@@ -727,16 +740,44 @@ impl<'a> LineLocator<'a> {
         if offset < self.line_start {
             self.line_start = 0;
             self.line = 1;
+            (self.last, self.last_column) = (0, 1);
+        } else if offset < self.last {
+            (self.last, self.last_column) = (self.line_start, 1);
         }
-        let between = &self.data[self.line_start..offset];
+        let between = &self.data[self.last..offset];
         let newlines = memchr::memchr_iter(b'\n', between).count();
         if newlines > 0 {
             let last = memchr::memrchr(b'\n', between).unwrap();
-            self.line_start += last + 1;
+            self.line_start = self.last + last + 1;
             self.line += newlines as u32;
+            (self.last, self.last_column) = (self.line_start, 1);
         }
-        let col = char_count(&self.data[self.line_start..offset]) + 1;
-        (self.line, col as u32)
+        // Counted on from the last offset on this line, unless that is inside a character (a
+        // byte-mode match may start or end there): then from the line's start.
+        if !is_char_start(self.data, self.last) {
+            (self.last, self.last_column) = (self.line_start, 1);
+        }
+        self.last_column += char_count(&self.data[self.last..offset]);
+        self.last = offset;
+        (self.line, self.last_column as u32)
+    }
+}
+
+/// Whether `offset` of `data` starts a character (or is the end): not a UTF-8 continuation byte
+/// after the lead byte of a sequence, so counting characters from it counts as from the line's
+/// start.
+fn is_char_start(data: &[u8], offset: usize) -> bool {
+    let at = |i: usize| data.get(i).copied();
+    match at(offset) {
+        None => true,
+        Some(b) if b & 0xC0 != 0x80 => true,
+        // A continuation byte: part of a character when a lead byte opens it within 3 bytes.
+        Some(_) => {
+            let back = offset.saturating_sub(3);
+            !(back..offset)
+                .rev()
+                .any(|i| at(i).is_some_and(|b| b >= 0xC0))
+        }
     }
 }
 
@@ -844,6 +885,29 @@ mod tests {
         let tok = data.len() - 3;
         assert_eq!(l.locate(tok), (3, 7));
         assert_eq!(l.locate(1), (1, 2));
+    }
+
+    #[test]
+    fn counting_on_along_a_line_gives_the_columns_counted_from_its_start() {
+        // Multi-byte characters, invalid bytes and truncated sequences on long lines, every
+        // offset asked in order, then some backwards: each answer must be what a locator asked
+        // that offset alone (counting from the line's start) gives.
+        let mut data = Vec::new();
+        for i in 0..40 {
+            data.extend_from_slice("é€😀x".as_bytes());
+            data.extend_from_slice(&[0xA9, b'y', 0xE2, 0x82, b'z', 0xF0, 0x9F]);
+            if i % 9 == 0 {
+                data.extend_from_slice(b"\r\n");
+            }
+        }
+        let alone = |offset: usize| LineLocator::new(&data).locate(offset);
+        let mut l = LineLocator::new(&data);
+        for offset in 0..=data.len() {
+            assert_eq!(l.locate(offset), alone(offset), "at {offset}");
+        }
+        for offset in [data.len() / 2, 5, data.len() - 1, 3, 4, 200] {
+            assert_eq!(l.locate(offset), alone(offset), "at {offset}");
+        }
     }
 
     #[test]

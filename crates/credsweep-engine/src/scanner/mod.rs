@@ -27,13 +27,30 @@ pub struct Match {
     pub rule: RuleIdx,
     /// The bytes of the whole regex match.
     pub span: Range<usize>,
-    /// The bytes that are the credential.
+    /// The bytes that are the credential (as written: encoded, for a rule that decodes).
     pub secret: Range<usize>,
+    /// For a rule that [decodes](crate::rules::RuleSpec::decode) its secret: what the bytes at
+    /// `secret` decode to, which is the credential.
+    pub decoded: Option<Vec<u8>>,
+}
+
+impl Match {
+    /// The credential: what the bytes at `secret` of `data` (the buffer scanned) decode to, for
+    /// a rule that decodes, or those bytes.
+    pub fn secret_bytes<'a>(&'a self, data: &'a [u8]) -> &'a [u8] {
+        self.decoded
+            .as_deref()
+            .unwrap_or(&data[self.secret.clone()])
+    }
 }
 
 /// How far from a match its rule's context literals are looked for.
 const CONTEXT_BEFORE: usize = 512;
 const CONTEXT_AFTER: usize = 256;
+
+/// How much of a secret's line, before and after it, the placeholder filter judges it with.
+const PLACEHOLDER_BEFORE: usize = 256;
+const PLACEHOLDER_AFTER: usize = 8;
 
 pub struct Scanner {
     rules: RuleSet,
@@ -113,14 +130,22 @@ impl Scanner {
             .into_iter()
             .filter_map(|m| {
                 let rule = self.rules.get(m.rule);
+                let decoded = match rule.decode {
+                    Some(encoding) => Some(encoding.decode(&data[m.secret.clone()])?),
+                    None => None,
+                };
+                let secret = decoded.as_deref().unwrap_or(&data[m.secret.clone()]);
                 let context = has_context(rule, data, &m.secret);
-                if !is_credential(rule, data, &m.secret) || (rule.context_required && !context) {
+                if !is_credential(rule, secret, data, &m.secret)
+                    || (rule.context_required && !context)
+                {
                     return None;
                 }
                 let m = Match {
                     rule: m.rule,
                     span: m.span,
                     secret: m.secret,
+                    decoded,
                 };
                 Some((m, context))
             })
@@ -163,9 +188,9 @@ impl Scanner {
     }
 }
 
-/// Rule-specific and shared filters on one secret.
-fn is_credential(rule: &Rule, data: &[u8], secret: &Range<usize>) -> bool {
-    let s = &data[secret.clone()];
+/// Rule-specific and shared filters on one secret: `s`, found at `secret` in `data` (decoded
+/// from those bytes, for a rule that decodes).
+fn is_credential(rule: &Rule, s: &[u8], data: &[u8], secret: &Range<usize>) -> bool {
     if rule
         .allow
         .iter()
@@ -188,11 +213,13 @@ fn is_credential(rule: &Rule, data: &[u8], secret: &Range<usize>) -> bool {
     {
         return false;
     }
-    let line_start = memchr::memrchr(b'\n', &data[..secret.start]).map_or(0, |p| p + 1);
-    let line_end =
-        memchr::memchr(b'\n', &data[secret.end..]).map_or(data.len(), |p| secret.end + p);
-    let before = &data[line_start.max(secret.start.saturating_sub(256))..secret.start];
-    let after = &data[secret.end..line_end.min(secret.end + 8)];
+    // At most 256 bytes of the line before the secret and 8 after: only those are looked for
+    // line ends in, so a match on a line of megabytes costs no more than on a short one.
+    let from = secret.start.saturating_sub(PLACEHOLDER_BEFORE);
+    let before = &data[from..secret.start];
+    let before = memchr::memrchr(b'\n', before).map_or(before, |p| &before[p + 1..]);
+    let after = &data[secret.end..(secret.end + PLACEHOLDER_AFTER).min(data.len())];
+    let after = memchr::memchr(b'\n', after).map_or(after, |p| &after[..p]);
     !filters::is_placeholder(s, before, after)
 }
 
