@@ -14,10 +14,8 @@
 //!
 //! A file that does not parse exactly (magic, format, key, length, checksum) is not used.
 
+use super::{Key, PackId};
 use gix::ObjectId;
-use sha2::{Digest, Sha256};
-
-use super::{CACHE_FORMAT, Key, PackId};
 
 const MAGIC: &[u8; 8] = b"CSWPACKS";
 const HEADER: usize = 8 + 4 + 32 + 8;
@@ -31,46 +29,25 @@ pub(super) fn size_of(n: usize) -> u64 {
 
 /// The bytes of a record of `packs` under `key`.
 pub(super) fn encode(key: &Key, packs: &[PackId]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(size_of(packs.len()) as usize);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&CACHE_FORMAT.to_le_bytes());
-    out.extend_from_slice(&key.0);
-    out.extend_from_slice(&(packs.len() as u64).to_le_bytes());
+    let mut out = super::segment::open_frame(MAGIC, key, packs.len(), size_of(packs.len()));
     for p in packs {
         out.extend_from_slice(p.checksum.as_bytes());
         out.extend_from_slice(&p.len.to_le_bytes());
         out.extend_from_slice(&p.modified.to_le_bytes());
     }
-    let sum = Sha256::digest(&out);
-    out.extend_from_slice(&sum);
-    out
+    super::segment::seal_frame(out)
 }
 
 /// The packs of record `bytes`, checked to be a whole record of `key`.
 pub(super) fn decode(bytes: &[u8], key: &Key) -> Result<Vec<PackId>, super::segment::Invalid> {
-    use super::segment::Invalid;
-    if bytes.len() < HEADER + TRAILER || &bytes[..8] != MAGIC {
-        return Err(Invalid::Foreign);
-    }
-    if bytes[8..12] != CACHE_FORMAT.to_le_bytes() {
-        return Err(Invalid::Foreign);
-    }
-    let n = u64::from_le_bytes(bytes[44..52].try_into().expect("8 bytes"));
-    let expected = usize::try_from(n)
-        .ok()
-        .and_then(|n| n.checked_mul(RECORD))
-        .and_then(|r| r.checked_add(HEADER + TRAILER));
-    if expected != Some(bytes.len()) {
-        return Err(Invalid::Damaged("its length does not match its pack count"));
-    }
-    let (body, sum) = bytes.split_at(bytes.len() - TRAILER);
-    if Sha256::digest(body)[..] != sum[..] {
-        return Err(Invalid::Damaged("checksum mismatch"));
-    }
-    if bytes[12..44] != key.0 {
-        return Err(Invalid::OtherKey);
-    }
-    Ok(body[HEADER..]
+    let body = super::segment::framed_records(
+        bytes,
+        MAGIC,
+        key,
+        RECORD,
+        "its length does not match its pack count",
+    )?;
+    Ok(body
         .chunks_exact(RECORD)
         .map(|r| PackId {
             checksum: ObjectId::from_bytes_or_panic(&r[..20]),

@@ -37,20 +37,66 @@ pub(super) fn records_within(bytes: u64) -> usize {
 
 /// The bytes of a segment holding `records` under `key`.
 pub(super) fn encode(key: &Key, records: &[(ObjectId, Counts)]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(size_of(records.len()) as usize);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&CACHE_FORMAT.to_le_bytes());
-    out.extend_from_slice(&key.0);
-    out.extend_from_slice(&(records.len() as u64).to_le_bytes());
+    let mut out = open_frame(MAGIC, key, records.len(), size_of(records.len()));
     for (id, c) in records {
         out.extend_from_slice(id.as_bytes());
         out.extend_from_slice(&c.bytes.to_le_bytes());
         out.extend_from_slice(&c.allowed.to_le_bytes());
         out.extend_from_slice(&[c.scanned, c.binary, c.binary_strings, 0]);
     }
+    seal_frame(out)
+}
+
+/// The header every cache file starts with (`magic`, format, `key`, `n` records), in a buffer
+/// of `capacity` bytes: the records follow, then [`seal_frame`].
+pub(super) fn open_frame(magic: &[u8; 8], key: &Key, n: usize, capacity: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    out.extend_from_slice(magic);
+    out.extend_from_slice(&CACHE_FORMAT.to_le_bytes());
+    out.extend_from_slice(&key.0);
+    out.extend_from_slice(&(n as u64).to_le_bytes());
+    out
+}
+
+/// `out` with the SHA-256 of everything in it appended.
+pub(super) fn seal_frame(mut out: Vec<u8>) -> Vec<u8> {
     let sum = Sha256::digest(&out);
     out.extend_from_slice(&sum);
     out
+}
+
+/// The records of a cache file `bytes` (`record` bytes each) after checking that it is a whole
+/// file of `magic`, this format and `key`: its length matches its count (`what` names the count
+/// in the error) and its checksum its content.
+pub(super) fn framed_records<'a>(
+    bytes: &'a [u8],
+    magic: &[u8; 8],
+    key: &Key,
+    record: usize,
+    what: &'static str,
+) -> Result<&'a [u8], Invalid> {
+    if bytes.len() < HEADER + TRAILER || &bytes[..8] != magic {
+        return Err(Invalid::Foreign);
+    }
+    if bytes[8..12] != CACHE_FORMAT.to_le_bytes() {
+        return Err(Invalid::Foreign);
+    }
+    let n = u64::from_le_bytes(bytes[44..52].try_into().expect("8 bytes"));
+    let expected = usize::try_from(n)
+        .ok()
+        .and_then(|n| n.checked_mul(record))
+        .and_then(|r| r.checked_add(HEADER + TRAILER));
+    if expected != Some(bytes.len()) {
+        return Err(Invalid::Damaged(what));
+    }
+    let (body, sum) = bytes.split_at(bytes.len() - TRAILER);
+    if Sha256::digest(body)[..] != sum[..] {
+        return Err(Invalid::Damaged("checksum mismatch"));
+    }
+    if bytes[12..44] != key.0 {
+        return Err(Invalid::OtherKey);
+    }
+    Ok(&body[HEADER..])
 }
 
 /// Why a file is not a usable segment.
@@ -81,31 +127,15 @@ pub(super) fn decode(
     key: &Key,
     mut each: impl FnMut(ObjectId, Counts),
 ) -> Result<usize, Invalid> {
-    if bytes.len() < HEADER + TRAILER || &bytes[..8] != MAGIC {
-        return Err(Invalid::Foreign);
-    }
-    if bytes[8..12] != CACHE_FORMAT.to_le_bytes() {
-        return Err(Invalid::Foreign);
-    }
-    let n = u64::from_le_bytes(bytes[44..52].try_into().expect("8 bytes"));
-    let expected = usize::try_from(n)
-        .ok()
-        .and_then(|n| n.checked_mul(RECORD))
-        .and_then(|r| r.checked_add(HEADER + TRAILER));
-    if expected != Some(bytes.len()) {
-        return Err(Invalid::Damaged(
-            "its length does not match its record count",
-        ));
-    }
-    let (body, sum) = bytes.split_at(bytes.len() - TRAILER);
-    if Sha256::digest(body)[..] != sum[..] {
-        return Err(Invalid::Damaged("checksum mismatch"));
-    }
-    if bytes[12..44] != key.0 {
-        return Err(Invalid::OtherKey);
-    }
+    let body = framed_records(
+        bytes,
+        MAGIC,
+        key,
+        RECORD,
+        "its length does not match its record count",
+    )?;
     let mut count = 0;
-    for r in body[HEADER..].chunks_exact(RECORD) {
+    for r in body.chunks_exact(RECORD) {
         let id = ObjectId::from_bytes_or_panic(&r[..20]);
         let counts = Counts {
             bytes: u64::from_le_bytes(r[20..28].try_into().expect("8 bytes")),
