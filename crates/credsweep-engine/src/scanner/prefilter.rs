@@ -614,20 +614,8 @@ mod tests {
 
     /// Every occurrence of every keyword, overlapping ones too, by trying each at each offset.
     fn naive(keywords: &[String], data: &[u8], fold: bool) -> Vec<(usize, Range<usize>)> {
-        let hay: Vec<u8> = if fold {
-            data.to_ascii_lowercase()
-        } else {
-            data.to_vec()
-        };
-        let mut out = Vec::new();
-        for at in 0..hay.len() {
-            for (k, kw) in keywords.iter().enumerate() {
-                if !kw.is_empty() && hay[at..].starts_with(kw.as_bytes()) {
-                    out.push((k, at..at + kw.len()));
-                }
-            }
-        }
-        out
+        let pack: Vec<PackKeyword> = keywords.iter().map(|k| (k.clone(), fold)).collect();
+        naive_pack(&pack, data)
     }
 
     #[test]
