@@ -384,6 +384,35 @@ fn placeholders_in_credential_files_are_not_reported() {
     assert!(found.is_empty(), "{found:#?}");
 }
 
+/// Reports redact repository strings, but a built-in rule's description is the project's own
+/// text: its words must not be taken for credentials (`password in a FileZilla site list` once
+/// lost its `in`).
+#[test]
+fn a_built_in_rule_description_is_reported_whole_when_secrets_are_redacted() {
+    let dir = TempDir::new().unwrap();
+    write(
+        dir.path(),
+        "home/.config/filezilla/recentservers.xml",
+        "<FileZilla3><RecentServers><Server><Host>ftp.acme.io</Host><User>webmaster</User><Pass encoding=\"base64\">aHVudGVyMjJGQUtF</Pass></Server></RecentServers></FileZilla3>\n",
+    );
+    let out = common::credsweep()
+        .current_dir(dir.path())
+        .args(["dir", ".", "--no-ignore", "--format", "json", "--quiet"])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let finding = &doc["findings"][0];
+    assert_eq!(finding["rule_id"], "filezilla-password-base64", "{doc:#}");
+    let description = finding["description"].as_str().unwrap();
+    assert!(
+        description.starts_with("Server password in a FileZilla site list"),
+        "{description}"
+    );
+    assert!(!description.contains('\u{2026}'), "{description}");
+    // The secret itself is still redacted.
+    assert_ne!(finding["secret"], "hunter22FAKE", "{doc:#}");
+}
+
 /// A compressed dump is scanned as the `.sql` file it holds (member path `dump.sql.gz!dump.sql`).
 #[test]
 fn a_gzipped_sql_dump_is_found() {

@@ -689,12 +689,23 @@ impl<'a> StringRedactor<'a> {
         }
     }
 
-    /// Redacts every string of `f` that came from the repository: path, description (a rule
-    /// may come from its configuration), the provenance's author, email, subject and ref, and the
-    /// path of its pair.
+    /// Redacts every string of `f` that came from the repository: path, description (unless
+    /// the rule is built in: a rule may come from its configuration), the provenance's author,
+    /// email, subject and ref, and the path of its pair.
     pub fn redact_finding(&mut self, f: &mut Finding) {
         f.location = f.location.map_strings(&mut |s| self.redact(s));
-        f.description = self.redact(&f.description);
+        // A built-in rule's description is the project's own text: scanned as a repository
+        // string, its words read as raw matches of generic rules (`password in a ...` lost
+        // its `in`).
+        let builtin = self
+            .scanner
+            .rules()
+            .rules()
+            .get(f.rule.0 as usize)
+            .is_some_and(|r| r.is_builtin() && r.id == f.rule_id);
+        if !builtin {
+            f.description = self.redact(&f.description);
+        }
         if let Some(p) = &mut f.provenance {
             self.redact_opt(&mut p.author);
             self.redact_opt(&mut p.email);
