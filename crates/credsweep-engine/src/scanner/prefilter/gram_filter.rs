@@ -197,10 +197,10 @@ pub(super) fn avx2_detected() -> bool {
 #[cfg(target_arch = "x86_64")]
 pub(super) mod avx2 {
     use std::arch::x86_64::{
-        __m128i, _mm_cvtsi32_si128, _mm256_and_si256, _mm256_castsi256_ps, _mm256_i32gather_epi32,
-        _mm256_loadu2_m128i, _mm256_movemask_ps, _mm256_mullo_epi32, _mm256_or_si256,
-        _mm256_set1_epi32, _mm256_setr_epi8, _mm256_shuffle_epi8, _mm256_slli_epi32,
-        _mm256_srl_epi32, _mm256_srli_epi32, _mm256_srlv_epi32,
+        __m128i, _mm_cvtsi32_si128, _mm_loadu_si128, _mm256_and_si256, _mm256_broadcastsi128_si256,
+        _mm256_castsi256_ps, _mm256_i32gather_epi32, _mm256_loadu2_m128i, _mm256_movemask_ps,
+        _mm256_mullo_epi32, _mm256_or_si256, _mm256_set1_epi32, _mm256_shuffle_epi8,
+        _mm256_slli_epi32, _mm256_srl_epi32, _mm256_srli_epi32, _mm256_srlv_epi32,
     };
 
     /// Which of the eight samples at `at + i * step` (bit `i`) hash to a set bit of `table`, as
@@ -236,41 +236,11 @@ pub(super) mod avx2 {
             3 => SHUFFLE[2],
             _ => SHUFFLE[3],
         };
-        let s = |i: usize| shuffle[i] as i8;
-        let index = _mm256_setr_epi8(
-            s(0),
-            s(1),
-            s(2),
-            s(3),
-            s(4),
-            s(5),
-            s(6),
-            s(7),
-            s(8),
-            s(9),
-            s(10),
-            s(11),
-            s(12),
-            s(13),
-            s(14),
-            s(15),
-            s(0),
-            s(1),
-            s(2),
-            s(3),
-            s(4),
-            s(5),
-            s(6),
-            s(7),
-            s(8),
-            s(9),
-            s(10),
-            s(11),
-            s(12),
-            s(13),
-            s(14),
-            s(15),
-        );
+        // The same 16 byte indices in both 128-bit lanes (the shuffle works within a lane).
+        // SAFETY: `shuffle` is 16 bytes, read unaligned.
+        let index = _mm256_broadcastsi128_si256(unsafe {
+            _mm_loadu_si128(shuffle.as_ptr().cast::<__m128i>())
+        });
         // Little-endian words, as `word_at` reads them.
         let words = _mm256_or_si256(
             _mm256_shuffle_epi8(bytes, index),
