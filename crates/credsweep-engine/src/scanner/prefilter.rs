@@ -60,6 +60,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use gram_filter::GramFilter;
 use pack_filter::PackFilter;
 
+mod common_grams;
 mod gram_filter;
 mod pack_filter;
 
