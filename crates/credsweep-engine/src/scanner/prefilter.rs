@@ -60,6 +60,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use gram_filter::GramFilter;
 use pack_filter::PackFilter;
 
+mod common_grams;
 mod gram_filter;
 mod pack_filter;
 
@@ -387,12 +388,56 @@ enum PackSearch {
 struct OnePass {
     filter: PackFilter,
     /// For each pattern of the filter (a minimal keyword of its case mode): the keywords found
-    /// through it, with its offset in each (see [`KeywordIndex`]'s `extensions`).
-    extensions: Vec<Vec<(usize, usize)>>,
+    /// through it (see [`KeywordIndex`]'s `extensions`), by the byte next to it.
+    extensions: Vec<Extensions>,
     /// Pattern lengths.
     lengths: Vec<usize>,
     /// All keywords, lower-case where folded, and whether folded.
     keywords: Vec<(Vec<u8>, bool)>,
+}
+
+/// The keywords found through one pattern, grouped so that a match of the pattern compares only
+/// those whose byte next to the pattern is the input's (the pattern `key` has 176 extensions in
+/// the default pack, and a comparison of each at every match was most of the pass's time).
+#[derive(Default)]
+struct Extensions {
+    /// Whether the pattern (and so every keyword here) is folded.
+    folded: bool,
+    /// The keyword that is the pattern itself.
+    whole: Option<usize>,
+    /// Keywords that start with the pattern, by their byte after it (lower-case where folded):
+    /// (byte, keyword), ascending.
+    after: Vec<(u8, usize)>,
+    /// Keywords with the pattern `offset` bytes in, by their byte before it: (byte, keyword,
+    /// offset), ascending.
+    before: Vec<(u8, usize, usize)>,
+}
+
+impl Extensions {
+    fn new(
+        pattern_len: usize,
+        folded: bool,
+        found: &[(usize, usize)],
+        keywords: &[(Vec<u8>, bool)],
+    ) -> Self {
+        let mut out = Extensions {
+            folded,
+            ..Extensions::default()
+        };
+        for &(k, off) in found {
+            let kw = &keywords[k].0;
+            if off > 0 {
+                out.before.push((kw[off - 1], k, off));
+            } else if kw.len() > pattern_len {
+                out.after.push((kw[pattern_len], k));
+            } else {
+                out.whole = Some(k);
+            }
+        }
+        out.after.sort_unstable();
+        out.before.sort_unstable();
+        out
+    }
 }
 
 impl PackIndex {
@@ -469,10 +514,10 @@ impl PackIndex {
         for (m, (fold, kws, numbers)) in modes.iter().enumerate() {
             let mut local = vec![Vec::new(); minimal[m].len()];
             extend(kws, &minimal[m], 0, &mut local);
-            extensions.extend(local.into_iter().map(|ext| {
-                ext.into_iter()
-                    .map(|(k, off)| (numbers[k], off))
-                    .collect::<Vec<_>>()
+            extensions.extend(local.into_iter().zip(&minimal[m]).map(|(ext, &p)| {
+                let found: Vec<(usize, usize)> =
+                    ext.into_iter().map(|(k, off)| (numbers[k], off)).collect();
+                Extensions::new(kws[p].len(), *fold, &found, &all)
             }));
             patterns.extend(minimal[m].iter().map(|&p| (kws[p].as_slice(), *fold)));
         }
@@ -519,30 +564,66 @@ impl PackIndex {
             }
         };
         p.filter.for_each_match(data, |m, s| {
-            for &(k, off) in &p.extensions[m] {
-                let (kw, folded) = &p.keywords[k];
-                if off > s || s - off + kw.len() > data.len() {
-                    continue;
-                }
-                let ks = s - off;
-                if off == 0 && kw.len() == p.lengths[m] {
-                    hit(k, ks..ks + kw.len());
-                    continue;
-                }
-                // As in `KeywordIndex::for_each_hit`: first and last bytes before the whole.
-                let last = ks + kw.len() - 1;
-                let found = if *folded {
-                    data[ks].to_ascii_lowercase() == kw[0]
-                        && data[last].to_ascii_lowercase() == kw[kw.len() - 1]
-                        && data[ks..=last].eq_ignore_ascii_case(kw)
+            let ext = &p.extensions[m];
+            let len = p.lengths[m];
+            if let Some(k) = ext.whole {
+                hit(k, s..s + len);
+            }
+            // A byte next to the match, as the keywords of its case mode hold it.
+            let norm = |b: u8| {
+                if ext.folded {
+                    b.to_ascii_lowercase()
                 } else {
-                    data[ks] == kw[0] && data[last] == kw[kw.len() - 1] && data[ks..=last] == kw[..]
-                };
-                if found {
-                    hit(k, ks..ks + kw.len());
+                    b
+                }
+            };
+            if let Some(&b) = data.get(s + len)
+                && !ext.after.is_empty()
+            {
+                let b = norm(b);
+                let from = ext.after.partition_point(|e| e.0 < b);
+                for &(_, k) in ext.after[from..].iter().take_while(|e| e.0 == b) {
+                    p.check(data, k, s, &mut hit);
+                }
+            }
+            if s > 0 && !ext.before.is_empty() {
+                let b = norm(data[s - 1]);
+                let from = ext.before.partition_point(|e| e.0 < b);
+                for &(_, k, off) in ext.before[from..].iter().take_while(|e| e.0 == b) {
+                    if off <= s {
+                        p.check(data, k, s - off, &mut hit);
+                    }
                 }
             }
         });
+    }
+}
+
+impl OnePass {
+    /// Calls `hit` if keyword `k` is at `start` (first and last bytes first, then the whole, as
+    /// in `KeywordIndex::for_each_hit`).
+    fn check(
+        &self,
+        data: &[u8],
+        k: usize,
+        start: usize,
+        hit: &mut impl FnMut(usize, Range<usize>),
+    ) {
+        let (kw, folded) = &self.keywords[k];
+        let Some(here) = data.get(start..start + kw.len()) else {
+            return;
+        };
+        let last = kw.len() - 1;
+        let found = if *folded {
+            here[0].to_ascii_lowercase() == kw[0]
+                && here[last].to_ascii_lowercase() == kw[last]
+                && here.eq_ignore_ascii_case(kw)
+        } else {
+            here[0] == kw[0] && here[last] == kw[last] && here == &kw[..]
+        };
+        if found {
+            hit(k, start..start + kw.len());
+        }
     }
 }
 

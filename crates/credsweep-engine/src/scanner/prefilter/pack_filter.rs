@@ -1,5 +1,5 @@
 //! One pass for a whole rule pack's patterns, exact and ASCII-case-insensitive alike, 3 bytes or
-//! longer: the 4 bytes at every position, case-folded, looked up in a hashed bit table.
+//! longer: the 4 bytes at every other position, case-folded, looked up in a hashed bit table.
 //!
 //! The input is never lower-cased or copied: every word read from it is or-ed with `0x20` in
 //! each byte ([`FOLD`]), which maps `A` to `a` and leaves `a` as it is, so two byte strings that
@@ -7,40 +7,70 @@
 //! (`_` with DEL, `@` with `` ` ``): the folded word is a superset test, and every candidate is
 //! compared with the real comparison, exact or ASCII-case-insensitive, per pattern.
 //!
-//! A pattern of 4 bytes or more registers the folded word of its rarest 4 bytes (by
-//! `required::commonness`) with their offset in it: a common word's prefix (`data` of
-//! `datadog`, `bind` of `bindpw`) would send each occurrence of that word to be compared, and
-//! the rarest word took the default pack's pass from 307 ms to 194 ms on 118 MB of crate
-//! sources. A 3-byte pattern registers every folded word it can start (its 3 bytes and any of
-//! the 128 folded values of a fourth byte), so that every position is one look-up whatever the
-//! patterns' lengths. The last position of the input, with 3 bytes left, reads a folded zero as
-//! its fourth byte, one of those 128. Each word hashes to one bit of the table; only where that
-//! bit is set are the registered words of its bucket compared.
+//! Only the words at even positions (from the start of the input) are looked up, so every
+//! pattern registers two words that start one byte apart: whatever its start, one of them is at
+//! an even position, and exactly one, so each occurrence is found once.
+//! - A pattern of 5 bytes or more registers two adjacent 4-byte words of its own, the pair
+//!   least common in source text: a common word's prefix (`data` of `datadog`, `bind` of
+//!   `bindpw`) would send each occurrence of that word to be compared. How common a word is
+//!   comes from `common_grams.rs` (measured on crate sources by `tools/common-grams.py`): the
+//!   most common words listed, any other estimated from its byte pairs.
+//! - A 4-byte pattern registers itself, and the 128 words of any folded byte and its first 3
+//!   bytes (the word one byte before it) or of its last 3 bytes and any folded byte (one byte
+//!   after it), whichever 3 bytes are rarer.
+//! - A 3-byte pattern registers its bytes followed by any folded byte and any folded byte
+//!   followed by its bytes, 256 words. When the last even position has only 3 bytes left, it
+//!   reads a folded zero as its fourth, one of those 128.
 //!
-//! With AVX2 (detected at run time), eight positions are looked up at once as the gram filter
-//! does (`gram_filter.rs`, stride 1), in one function so that the look-up is inlined (a call
-//! per eight positions was a third of the pass); the scalar loop does the rest, and everything
-//! on other processors. Both give the same matches (the tests run both).
+//! On the default pack's patterns over 118 MB of crate sources (`bench/prefilter.sh`), this
+//! looks up half the positions, and compares 449,182 candidates (the table bit set) against
+//! 525,453 with the per-byte estimate of `required::commonness`; 233,797 of them pass the
+//! word's check, for 132,782 matches.
+//!
+//! Each word hashes to one bit of the table; only where that bit is set is the word compared
+//! with the registered words of its bucket, each of which names its pattern and where the word
+//! is in it. The pattern bytes are stored contiguously.
+//!
+//! With AVX2 (detected at run time), eight positions (two bytes apart) are looked up at once as
+//! the gram filter does (`gram_filter.rs`, stride 2), in one function so that the look-up is
+//! inlined (a call per eight positions was a third of the pass); the scalar loop does the rest,
+//! and everything on other processors. Both give the same matches (the tests run both).
 
+use super::common_grams::{BYTES, PAIRS, PER_MIB, WORDS, class};
 use super::gram_filter::{avx2_detected, hash, word_at};
-use crate::required::commonness;
 
 /// Or-ed into a word read from the input: a superset of ASCII case folding (see the module doc).
 const FOLD: u32 = 0x2020_2020;
-/// Bits of the hashed bit table index: 128 KiB, in the L2 cache. On the default pack's 234
-/// patterns (a fifth of them 3 bytes long, 128 words each) over 118 MB of crate sources, 18 bits
-/// took 139 ms (more false candidates), 20 bits 100–108 ms, 21 bits 94 ms.
-const TABLE_BITS: u32 = 20;
+/// Bits of the hashed bit table index: 256 KiB, in the L2 cache. The default pack registers
+/// about 13,000 words (a 3-byte pattern 256, a 4-byte one 129), four times as many as with one
+/// word per pattern at every position, so one more bit than the 20 measured best then.
+const TABLE_BITS: u32 = 21;
 /// Bits of the candidate bucket index (the exact look-up, only on a set bit).
 const BUCKET_BITS: u32 = 13;
+/// The distance between looked-up positions.
+const STRIDE: usize = 2;
 
-/// A registered folded word: 4 bytes of a pattern, `offset` bytes into it.
+/// A registered folded word: 4 bytes of a pattern, `lead` bytes into it (-1: the word starts one
+/// byte before the pattern).
 #[derive(Clone, Copy)]
 struct Gram {
     word: u32,
     pattern: u32,
-    /// Where in the pattern the word is.
-    offset: u32,
+    lead: i32,
+    /// The word read from the input (not folded), and-ed with `mask`, is `value` where the
+    /// pattern could be there: its bytes exactly, or ignoring case where it is folded (`0xDF`
+    /// for a letter); a byte of the word outside the pattern is masked out. This rejects most
+    /// candidates of an exact pattern in the other case without reading the pattern.
+    mask: u32,
+    value: u32,
+}
+
+/// Where a pattern's bytes are in [`PackFilter::bytes`], and whether it is folded.
+#[derive(Clone, Copy)]
+struct Span {
+    from: u32,
+    len: u32,
+    folded: bool,
 }
 
 pub(super) struct PackFilter {
@@ -49,8 +79,10 @@ pub(super) struct PackFilter {
     /// `grams[buckets[b]..buckets[b + 1]]` are the registered words in bucket `b`.
     buckets: Vec<u32>,
     grams: Vec<Gram>,
-    /// The patterns: lower-case where folded (matched ASCII-case-insensitively).
-    patterns: Vec<(Vec<u8>, bool)>,
+    /// Every pattern's bytes, one after the other: lower-case where folded (matched
+    /// ASCII-case-insensitively).
+    bytes: Vec<u8>,
+    spans: Vec<Span>,
     /// Whether positions are looked up with AVX2 (the processor has it).
     simd: bool,
 }
@@ -65,6 +97,50 @@ fn bucket(word: u32) -> usize {
     (hash(word) >> (32 - BUCKET_BITS)) as usize
 }
 
+/// The 128 folded bytes (those with `0x20` set), for the byte next to a short pattern.
+fn folded_bytes() -> impl Iterator<Item = u32> {
+    (0..=255u32).filter(|b| b & 0x20 != 0)
+}
+
+/// How often the folded `word` is expected per MiB of source text: from the table of common
+/// words where it is listed, else estimated from its byte pairs ([`rarity`]), and less than the
+/// least common listed word.
+fn expected(word: u32) -> f64 {
+    if let Ok(i) = WORDS.binary_search(&word) {
+        return f64::from(PER_MIB[i]);
+    }
+    let bits = rarity(&word.to_le_bytes());
+    (f64::from(1u32 << 20) * (-bits).exp2()).min(f64::from(RAREST_LISTED))
+}
+
+/// `-log2` of the chance of the folded `bytes` (2 or more) at a position, from the chance of the
+/// first pair and of each next byte given the one before it: P(ab) P(bc) / P(b) ...
+fn rarity(bytes: &[u8]) -> f64 {
+    let bits = |r: u8| f64::from(r) / 8.0;
+    let pairs: f64 = bytes
+        .windows(2)
+        .map(|w| bits(PAIRS[class(w[0]) * 65 + class(w[1])]))
+        .sum();
+    let inner: f64 = bytes[1..bytes.len() - 1]
+        .iter()
+        .map(|&b| bits(BYTES[class(b)]))
+        .sum();
+    pairs - inner
+}
+
+/// The least common listed word's occurrences per MiB.
+const RAREST_LISTED: u16 = {
+    let mut min = u16::MAX;
+    let mut i = 0;
+    while i < PER_MIB.len() {
+        if PER_MIB[i] < min {
+            min = PER_MIB[i];
+        }
+        i += 1;
+    }
+    min
+};
+
 impl PackFilter {
     /// `patterns` are (bytes, folded): each 3 bytes or longer, lower-case if folded.
     pub(super) fn new(patterns: &[(&[u8], bool)]) -> PackFilter {
@@ -74,37 +150,87 @@ impl PackFilter {
         );
         let mut table = vec![0u32; (1 << TABLE_BITS) / 32];
         let mut grams = Vec::new();
-        for (p, (pattern, _)) in patterns.iter().enumerate() {
-            let mut register = |word: u32, offset: usize| {
+        let mut bytes = Vec::new();
+        let mut spans = Vec::with_capacity(patterns.len());
+        for (p, &(pattern, folded)) in patterns.iter().enumerate() {
+            spans.push(Span {
+                from: bytes.len() as u32,
+                len: pattern.len() as u32,
+                folded,
+            });
+            bytes.extend_from_slice(pattern);
+            let mut register = |word: u32, lead: i32| {
                 let b = bit(word);
                 table[b as usize / 32] |= 1 << (b % 32);
+                let (mut mask, mut value) = ([0u8; 4], [0u8; 4]);
+                for j in 0..4 {
+                    let Some(&byte) = usize::try_from(lead + j as i32)
+                        .ok()
+                        .and_then(|i| pattern.get(i))
+                    else {
+                        continue;
+                    };
+                    mask[j] = if folded && byte.is_ascii_alphabetic() {
+                        0xDF
+                    } else {
+                        0xFF
+                    };
+                    value[j] = byte & mask[j];
+                }
                 grams.push(Gram {
                     word,
                     pattern: p as u32,
-                    offset: offset as u32,
+                    lead,
+                    mask: u32::from_le_bytes(mask),
+                    value: u32::from_le_bytes(value),
                 });
             };
-            if pattern.len() >= 4 {
-                // The pattern's rarest 4 bytes: a common word's prefix (`data` of `datadog`)
-                // would send every occurrence of that word to be compared.
-                let offset = (0..=pattern.len() - 4)
-                    .min_by_key(|&o| {
-                        pattern[o..o + 4]
-                            .iter()
-                            .map(|b| commonness(b.to_ascii_lowercase()))
-                            .sum::<u32>()
-                    })
-                    .unwrap_or(0);
-                register(word_at(pattern, offset) | FOLD, offset);
-            } else {
-                let three = u32::from_le_bytes([pattern[0], pattern[1], pattern[2], 0]) | FOLD;
-                // Every folded fourth byte: the 128 bytes with 0x20 set.
-                for fourth in (0..=255u32).filter(|b| b & 0x20 != 0) {
-                    register(three & 0x00FF_FFFF | fourth << 24, 0);
+            match pattern.len() {
+                3 => {
+                    let three = u32::from_le_bytes([pattern[0], pattern[1], pattern[2], 0]) | FOLD;
+                    let three = three & 0x00FF_FFFF;
+                    for any in folded_bytes() {
+                        register(three | any << 24, 0);
+                        register(three << 8 | any, -1);
+                    }
+                }
+                4 => {
+                    // Its start is odd in half the occurrences: the word one byte before it (any
+                    // byte and its first 3), or one byte after (its last 3 and any byte),
+                    // whichever 3 bytes are rarer.
+                    let word = word_at(pattern, 0) | FOLD;
+                    let before = |any: u32| word << 8 | any;
+                    let after = |any: u32| word >> 8 | any << 24;
+                    let folded = word.to_le_bytes();
+                    let (side, lead): (&dyn Fn(u32) -> u32, i32) =
+                        if rarity(&folded[1..]) > rarity(&folded[..3]) {
+                            (&after, 1)
+                        } else {
+                            (&before, -1)
+                        };
+                    register(word, 0);
+                    for any in folded_bytes() {
+                        register(side(any), lead);
+                    }
+                }
+                len => {
+                    // The rarest pair of adjacent words: a common word's prefix (`data` of
+                    // `datadog`) would send every occurrence of that word to be compared.
+                    let pair = |o: usize| {
+                        expected(word_at(pattern, o) | FOLD)
+                            + expected(word_at(pattern, o + 1) | FOLD)
+                    };
+                    let lead = (0..=len - 5)
+                        .min_by(|&a, &b| pair(a).total_cmp(&pair(b)))
+                        .unwrap_or(0);
+                    for o in [lead, lead + 1] {
+                        register(word_at(pattern, o) | FOLD, o as i32);
+                    }
                 }
             }
         }
-        grams.sort_by_key(|g| bucket(g.word));
+        // Grouped by bucket with a counting sort (a comparison sort of the 13,000 words of the
+        // default pack was a third of this set-up).
         let mut buckets = vec![0u32; (1 << BUCKET_BITS) + 1];
         for g in &grams {
             buckets[bucket(g.word) + 1] += 1;
@@ -112,11 +238,19 @@ impl PackFilter {
         for b in 1..buckets.len() {
             buckets[b] += buckets[b - 1];
         }
+        let mut next = buckets.clone();
+        let mut sorted = grams.clone();
+        for g in grams {
+            let b = bucket(g.word);
+            sorted[next[b] as usize] = g;
+            next[b] += 1;
+        }
         PackFilter {
             table,
             buckets,
-            grams,
-            patterns: patterns.iter().map(|&(p, f)| (p.to_vec(), f)).collect(),
+            grams: sorted,
+            bytes,
+            spans,
             simd: avx2_detected(),
         }
     }
@@ -136,37 +270,39 @@ impl PackFilter {
 
     /// Calls `found(pattern, start)` for every occurrence of every pattern in `hay`, overlapping
     /// ones too, each once, in order of the position of the word that found it (a pattern is
-    /// looked up by its rarest 4 bytes, so starts may be out of order by up to the longest
+    /// looked up by its rarest words, so starts may be out of order by up to the longest
     /// pattern's length).
     pub(super) fn for_each_match(&self, hay: &[u8], mut found: impl FnMut(usize, usize)) {
         if hay.len() < 3 {
             return;
         }
-        // Positions before `last` read 4 bytes; `last` has 3.
-        let last = hay.len() - 3;
         let mut at = 0;
         #[cfg(target_arch = "x86_64")]
         if self.simd {
             // SAFETY: AVX2 was detected when `simd` was set.
             at = unsafe { self.scan_avx2(hay, &mut found) };
         }
-        while at < last {
-            let word = word_at(hay, at) | FOLD;
-            if self.is_set(word) {
-                self.verify(hay, at, word, &mut found);
+        // The even positions with a whole word.
+        while hay.len() - at >= 4 {
+            let raw = word_at(hay, at);
+            if self.is_set(raw | FOLD) {
+                self.verify(hay, at, raw, &mut found);
             }
-            at += 1;
+            at += STRIDE;
         }
-        let word = u32::from_le_bytes([hay[last], hay[last + 1], hay[last + 2], 0]) | FOLD;
-        if self.is_set(word) {
-            self.verify(hay, last, word, &mut found);
+        // An even position with 3 bytes left: a 3-byte pattern there, with a folded zero.
+        if hay.len() - at == 3 {
+            let raw = u32::from_le_bytes([hay[at], hay[at + 1], hay[at + 2], 0]);
+            if self.is_set(raw | FOLD) {
+                self.verify(hay, at, raw, &mut found);
+            }
         }
     }
 
-    /// The AVX2 part of [`PackFilter::for_each_match`]: eight positions per round, while their
-    /// words and the two 16-byte loads they come from are inside `hay` (then all eight are
-    /// before the last position). Returns the first position not looked up. One function with
-    /// the AVX2 look-up, so that it is inlined (a call per round was a third of the pass).
+    /// The AVX2 part of [`PackFilter::for_each_match`]: eight even positions per round, while
+    /// their words and the two 16-byte loads they come from are inside `hay`. Returns the first
+    /// position not looked up (even). One function with the AVX2 look-up, so that it is inlined
+    /// (a call per round was a third of the pass).
     ///
     /// # Safety
     ///
@@ -175,45 +311,66 @@ impl PackFilter {
     #[target_feature(enable = "avx2")]
     unsafe fn scan_avx2(&self, hay: &[u8], found: &mut impl FnMut(usize, usize)) -> usize {
         let mut at = 0;
-        while hay.len() - at >= 20 {
-            // SAFETY: AVX2 is there (the caller's promise); `hay[at..at + 20]` is readable,
-            // checked just above; the table holds `1 << bits` bits.
+        while hay.len() - at >= 4 * STRIDE + 16 {
+            // SAFETY: AVX2 is there (the caller's promise); `hay[at..at + 4 * STRIDE + 16]` is
+            // readable, checked just above; the table holds `1 << bits` bits.
             let mut set = unsafe {
-                super::gram_filter::avx2::set_bits(hay, at, 1, FOLD, &self.table, TABLE_BITS)
+                super::gram_filter::avx2::set_bits(hay, at, STRIDE, FOLD, &self.table, TABLE_BITS)
             };
             while set != 0 {
-                let pos = at + set.trailing_zeros() as usize;
+                let pos = at + STRIDE * set.trailing_zeros() as usize;
                 set &= set - 1;
-                self.verify(hay, pos, word_at(hay, pos) | FOLD, found);
+                self.verify(hay, pos, word_at(hay, pos), found);
             }
-            at += 8;
+            at += 8 * STRIDE;
         }
         at
     }
 
-    /// Compares the patterns registered under the folded `word` read at `at`.
+    /// Compares the patterns registered under the word `raw` read at `at` (whose last byte may
+    /// be past the end of `hay`, read as zero).
     #[cold]
     #[inline(never)]
-    fn verify(&self, hay: &[u8], at: usize, word: u32, found: &mut impl FnMut(usize, usize)) {
+    fn verify(&self, hay: &[u8], at: usize, raw: u32, found: &mut impl FnMut(usize, usize)) {
+        let word = raw | FOLD;
         let b = bucket(word);
         for g in &self.grams[self.buckets[b] as usize..self.buckets[b + 1] as usize] {
-            if g.word != word || g.offset as usize > at {
+            if g.word != word || raw & g.mask != g.value {
                 continue;
             }
-            let start = at - g.offset as usize;
-            let (pattern, folded) = &self.patterns[g.pattern as usize];
-            let Some(here) = hay.get(start..start + pattern.len()) else {
+            let Some(start) = at.checked_add_signed(-(g.lead as isize)) else {
                 continue;
             };
-            let equal = if *folded {
-                here.eq_ignore_ascii_case(pattern)
-            } else {
-                here == &pattern[..]
+            let span = self.spans[g.pattern as usize];
+            let Some(here) = hay.get(start..start + span.len as usize) else {
+                continue;
             };
-            if equal {
+            let pattern = &self.bytes[span.from as usize..(span.from + span.len) as usize];
+            if equal(here, pattern, span.folded) {
                 found(g.pattern as usize, start);
             }
         }
+    }
+}
+
+/// Whether `here` is `pattern`, ignoring ASCII case if `folded` (`pattern` then lower-case):
+/// first and last bytes first, then the rest, byte by byte (patterns are short; a `memcmp`
+/// call costs more).
+#[inline]
+fn equal(here: &[u8], pattern: &[u8], folded: bool) -> bool {
+    debug_assert_eq!(here.len(), pattern.len());
+    let last = pattern.len() - 1;
+    if folded {
+        here[0].to_ascii_lowercase() == pattern[0]
+            && here[last].to_ascii_lowercase() == pattern[last]
+            && here
+                .iter()
+                .zip(pattern)
+                .all(|(h, p)| h.to_ascii_lowercase() == *p)
+    } else {
+        here[0] == pattern[0]
+            && here[last] == pattern[last]
+            && here.iter().zip(pattern).all(|(h, p)| h == p)
     }
 }
 
@@ -262,5 +419,59 @@ mod tests {
             matches(&[("a_b", true), ("x@y", false)], b"a\x7fb A_B x`y x@y X@Y"),
             [(4, 0), (12, 1)]
         );
+    }
+
+    #[test]
+    fn every_start_odd_or_even_is_found_once_up_to_both_ends() {
+        // Every pattern length the filter registers differently (3, 4, 5 and longer), folded and
+        // exact, planted at each start of inputs of odd and even lengths, from the first byte to
+        // the last. The filler cannot occur in any of them.
+        for (pattern, folded) in [
+            ("key", true),
+            ("AKIA", false),
+            ("tion", true),
+            ("the ", true),
+            ("ghp_x", false),
+            ("secret", true),
+            ("$2y", false),
+        ] {
+            for len in pattern.len()..pattern.len() + 41 {
+                for start in 0..=len - pattern.len() {
+                    let mut hay = vec![b'.'; len];
+                    hay[start..start + pattern.len()].copy_from_slice(pattern.as_bytes());
+                    assert_eq!(
+                        matches(&[(pattern, folded)], &hay),
+                        [(start, 0)],
+                        "{pattern:?} at {start} of {len}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn four_byte_patterns_take_the_word_before_or_after_them() {
+        // The patterns of the test above: the rarer side differs between them, so both kinds of
+        // registration are tested there.
+        let leads: Vec<i32> = ["AKIA", "tion", "the "]
+            .iter()
+            .map(|p| {
+                let f = PackFilter::new(&[(p.as_bytes(), true)]);
+                f.grams.iter().map(|g| g.lead).find(|&l| l != 0).unwrap()
+            })
+            .collect();
+        assert!(leads.contains(&-1) && leads.contains(&1), "{leads:?}");
+    }
+
+    #[test]
+    fn repeated_patterns_are_each_found_once() {
+        // A pattern whose two registered words are the same word, and one shifted by a byte:
+        // every start is found once, from one of the words.
+        let hay = b"aaaaaaaaaaa";
+        for len in [3, 4, 5, 6] {
+            let pattern = "a".repeat(len);
+            let want: Vec<(usize, usize)> = (0..=hay.len() - len).map(|s| (s, 0)).collect();
+            assert_eq!(matches(&[(&pattern, true)], hay), want, "{pattern}");
+        }
     }
 }
