@@ -1,16 +1,19 @@
 //! Whether a pack index lists an object id, found in a few probes.
 //!
 //! A pack index lists its ids in order, in buckets by first byte; a lookup bisects a bucket,
-//! comparing whole ids at each of a dozen steps. Ids are hashes, spread evenly, so where one sits
-//! in its bucket is well guessed from its value: each probe here is placed by interpolating on
-//! the ids' first eight bytes (every other probe bisects, so no spread of ids, however chosen,
-//! takes more than twice bisection's steps), and whole ids are compared only when those bytes
-//! agree. The history scan asks this for every entry of every tree it checks.
+//! comparing whole ids at each of a dozen steps, each far from the last in memory. Ids are
+//! hashes, spread evenly, so where one sits in its bucket is well guessed from its value: the
+//! search here starts there, steps outwards in doubling steps (nearby ids first) to a range that
+//! holds the id, and bisects that; whole ids are compared only when their first eight bytes
+//! agree. However the ids are spread, that is at most about twice bisection's steps. The history
+//! scan asks this for every entry of every tree it checks.
 //!
 //! An index's ids and buckets are read from the index file, untrusted: this search is used only
 //! where it answers as the index's own lookup would (the ids in order, and the index's lookup
 //! finding the first and last id of each bucket, so that it finds every listed id); otherwise
 //! that lookup answers.
+
+use std::cmp::Ordering;
 
 use gix::odb::pack;
 
@@ -75,34 +78,61 @@ impl<'a> IndexSearch<'a> {
         };
         let first = usize::from(want[0]);
         let (mut lo, mut hi) = (self.bounds[first], self.bounds[first + 1]);
-        let at = |i: u32| self.index.oid_at_index(i).as_bytes();
-        let mut guess = true;
-        while lo < hi {
-            let mid = match (guess && hi - lo > 8).then(|| (prefix(at(lo)), prefix(at(hi - 1)))) {
-                Some((Some(low), Some(high))) => {
-                    if key < low || key > high {
-                        return false;
-                    }
-                    if high == low {
-                        lo + (hi - lo) / 2
-                    } else {
-                        let span = u128::from(hi - 1 - lo);
-                        let step = u128::from(key - low) * span / u128::from(high - low);
-                        lo + u32::try_from(step).unwrap_or(hi - 1 - lo)
-                    }
-                }
-                _ => lo + (hi - lo) / 2,
-            };
-            guess = !guess;
-            let probe = at(mid);
-            let order = match prefix(probe) {
+        if lo == hi {
+            return false;
+        }
+        let order = |i: u32| {
+            let probe = self.index.oid_at_index(i).as_bytes();
+            match prefix(probe) {
                 Some(p) if p != key => key.cmp(&p),
                 _ => want.cmp(probe),
-            };
-            match order {
-                std::cmp::Ordering::Less => hi = mid,
-                std::cmp::Ordering::Equal => return true,
-                std::cmp::Ordering::Greater => lo = mid + 1,
+            }
+        };
+        // Where `id` would sit were the bucket's ids spread perfectly evenly: its bytes after
+        // the first, as a fraction of the bucket (no id read). Then outwards from there in
+        // doubling steps, nearby ids first, to a range that holds it; then bisection.
+        let fraction = (key << 8) >> 32;
+        let guess = lo + ((u64::from(hi - lo) * fraction) >> 32) as u32;
+        let mut step = 1u32;
+        match order(guess) {
+            Ordering::Equal => return true,
+            Ordering::Less => {
+                hi = guess;
+                while step <= hi - lo {
+                    let probe = hi - step;
+                    match order(probe) {
+                        Ordering::Equal => return true,
+                        Ordering::Less => hi = probe,
+                        Ordering::Greater => {
+                            lo = probe + 1;
+                            break;
+                        }
+                    }
+                    step = step.saturating_mul(2);
+                }
+            }
+            Ordering::Greater => {
+                lo = guess + 1;
+                while step <= hi - lo {
+                    let probe = lo + step - 1;
+                    match order(probe) {
+                        Ordering::Equal => return true,
+                        Ordering::Greater => lo = probe + 1,
+                        Ordering::Less => {
+                            hi = probe;
+                            break;
+                        }
+                    }
+                    step = step.saturating_mul(2);
+                }
+            }
+        }
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match order(mid) {
+                Ordering::Less => hi = mid,
+                Ordering::Equal => return true,
+                Ordering::Greater => lo = mid + 1,
             }
         }
         false
@@ -232,6 +262,42 @@ mod tests {
                 for other in neighbours(id) {
                     assert_eq!(search.contains(&other), index.lookup(other).is_some());
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn ids_spread_unevenly_are_found_all_the_same() {
+        let d = tempfile::tempdir().unwrap();
+        // One bucket of 5,000 ids crowded at its low end, a few far out, and a bucket of one.
+        let mut ids: Vec<[u8; 20]> = (0..5000u32)
+            .map(|i| {
+                let mut b = [0u8; 20];
+                b[0] = 0x42;
+                let v = if i % 1000 == 999 {
+                    u64::MAX - u64::from(i)
+                } else {
+                    u64::from(i) * 977
+                };
+                b[1..9].copy_from_slice(&v.to_be_bytes());
+                b[19] = (i % 7) as u8;
+                b
+            })
+            .collect();
+        ids.push([0xf0; 20]);
+        ids.sort_unstable();
+        let index = index_file(d.path(), &ids, &true_fan(&ids));
+        let search = IndexSearch::new(&index);
+        assert!(!search.bounds.is_empty());
+        for id in &ids {
+            let id = gix::oid::from_bytes_unchecked(id);
+            assert!(search.contains(id), "{id}");
+            for other in neighbours(id) {
+                assert_eq!(
+                    search.contains(&other),
+                    index.lookup(other).is_some(),
+                    "{other}"
+                );
             }
         }
     }
