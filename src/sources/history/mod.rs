@@ -45,6 +45,7 @@ pub mod cache;
 pub(crate) mod graph;
 pub(crate) mod group;
 pub(crate) mod head;
+pub(crate) mod idsearch;
 pub(crate) mod locate;
 pub(crate) mod messages;
 pub(crate) mod odb;

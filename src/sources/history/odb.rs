@@ -34,6 +34,7 @@ use gix::odb::pack;
 use gix::odb::store::structure::Record;
 
 use super::graph::RawCommit;
+use super::idsearch::IndexSearch;
 use super::progress::Progress;
 use super::{BlobId, ObjectError, ObjectProblem};
 use super::{audit, cache};
@@ -160,7 +161,7 @@ struct DecodeThread<'a, V: BlobVisitor> {
     only: Option<&'a HashSet<ObjectId>>,
     skip: Option<&'a (dyn Fn(&gix::oid) -> bool + Sync)>,
     /// Indices of the packs decoded before this one: their objects are not visited again.
-    earlier: &'a [pack::index::File],
+    earlier: &'a [IndexSearch<'a>],
     /// Where every object is: for the check that what trees and commits name exists.
     present: &'a Presence<'a>,
     progress: &'a Progress,
@@ -200,14 +201,14 @@ impl<V: BlobVisitor> DecodeThread<'_, V> {
                 // skipped when its pack was planned (or a re-read finds it in `delivered`).
                 if self.only.is_some_and(|only| !only.contains(&id))
                     || self.skip.is_some_and(|skip| skip(&id))
-                    || self.earlier.iter().any(|e| e.lookup(id).is_some())
+                    || self.earlier.iter().any(|e| e.contains(&id))
                 {
                     return;
                 }
                 self.delivered.push(id);
                 self.visitor.visit(BlobId(id), data, size);
             }
-            Kind::Commit | Kind::Tag if !self.earlier.iter().any(|e| e.lookup(id).is_some()) => {
+            Kind::Commit | Kind::Tag if !self.earlier.iter().any(|e| e.contains(&id)) => {
                 // Once per object: a copy in an earlier pack was handed over there.
                 self.visitor.message(id, kind, data);
                 if kind == Kind::Commit {
@@ -225,7 +226,7 @@ impl<V: BlobVisitor> DecodeThread<'_, V> {
         self.progress.object(size);
         if self.only.is_some_and(|only| !only.contains(&id))
             || self.skip.is_some_and(|skip| skip(&id))
-            || self.earlier.iter().any(|e| e.lookup(id).is_some())
+            || self.earlier.iter().any(|e| e.contains(&id))
         {
             return;
         }
@@ -304,13 +305,13 @@ impl<V: BlobVisitor> DecodeThread<'_, V> {
 
 /// Whether an object is in any pack or loose directory of the repository.
 struct Presence<'a> {
-    indices: &'a [pack::index::File],
+    indices: &'a [IndexSearch<'a>],
     loose: HashSet<ObjectId>,
 }
 
 impl Presence<'_> {
     fn contains(&self, id: &gix::oid) -> bool {
-        self.loose.contains(id) || self.indices.iter().any(|i| i.lookup(id).is_some())
+        self.indices.iter().any(|i| i.contains(id)) || self.loose.contains(id)
     }
 }
 
@@ -463,8 +464,9 @@ pub(crate) fn visit_blobs<V: BlobVisitor>(
             (dir.clone(), ids)
         })
         .collect();
+    let searches: Vec<IndexSearch<'_>> = indices.iter().map(IndexSearch::new).collect();
     let present = Presence {
-        indices: &indices,
+        indices: &searches,
         loose: loose
             .iter()
             .flat_map(|(_, ids)| ids.iter().copied())
@@ -486,7 +488,7 @@ pub(crate) fn visit_blobs<V: BlobVisitor>(
         .then(|| ids.iter().copied().collect::<Option<Vec<_>>>())
         .flatten();
     for (n, (index, data)) in indices.iter().zip(&packs).enumerate() {
-        let make_worker = || decode_thread(&visitor, hash, opts, &indices[..n], &present, &shared);
+        let make_worker = || decode_thread(&visitor, hash, opts, &searches[..n], &present, &shared);
         let trees_checked = ids[n].is_some_and(|id| covered.contains(&id));
         let plan = plan_pack(index, data, hash, opts, trees_checked);
         if opts.skip.is_some() {
@@ -495,7 +497,7 @@ pub(crate) fn visit_blobs<V: BlobVisitor>(
             let mut worker = make_worker();
             for a in plan.spared.iter().map(|&i| &plan.audit[i]) {
                 if opts.only.is_none_or(|only| only.contains(&a.oid))
-                    && !indices[..n].iter().any(|e| e.lookup(a.oid).is_some())
+                    && !searches[..n].iter().any(|e| e.contains(&a.oid))
                 {
                     worker.visitor.skipped(BlobId(a.oid));
                 }
@@ -522,7 +524,7 @@ pub(crate) fn visit_blobs<V: BlobVisitor>(
             reread_pack(
                 repo,
                 index,
-                &indices[..n],
+                &searches[..n],
                 &present,
                 &done,
                 opts,
@@ -545,7 +547,7 @@ pub(crate) fn visit_blobs<V: BlobVisitor>(
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(id) = ids.get(i) else { break };
-                        if indices.iter().any(|x| x.lookup(id).is_some()) {
+                        if searches.iter().any(|x| x.contains(id)) {
                             opts.progress.object(0);
                             continue;
                         }
@@ -632,7 +634,7 @@ fn decode_thread<'a, V: BlobVisitor>(
     visitor: &V,
     hash: gix::hash::Kind,
     opts: &Options<'a>,
-    earlier: &'a [pack::index::File],
+    earlier: &'a [IndexSearch<'a>],
     present: &'a Presence<'a>,
     shared: &'a Mutex<Shared>,
 ) -> DecodeThread<'a, V> {
@@ -658,7 +660,7 @@ fn decode_thread<'a, V: BlobVisitor>(
 fn reread_pack<V: BlobVisitor>(
     repo: &gix::Repository,
     index: &pack::index::File,
-    earlier: &[pack::index::File],
+    earlier: &[IndexSearch<'_>],
     present: &Presence<'_>,
     delivered: &HashSet<ObjectId>,
     opts: &Options<'_>,
@@ -893,7 +895,7 @@ const KEEP_BETWEEN_TREES: usize = 128 << 10;
 /// Each entry's bytes are inflated once, and that inflate proves what the survey took on trust:
 /// an object inflates to exactly the size its header claims, a delta's base is the size it says,
 /// its copies stay inside that base and it produces exactly the result it claims
-/// ([`audit::inflate_exact`], [`audit::apply_delta`]). An entry that fails is named as damaged,
+/// ([`audit::inflate_entry`], [`audit::apply_delta`]). An entry that fails is named as damaged,
 /// with the deltas built on it; the rest of the pack is decoded. A delta whose result turns out
 /// to be over its cap is left, with the deltas built on it, for [`decode_late`]: they are
 /// returned. Fails only if a thread does.
@@ -1112,7 +1114,10 @@ impl DeltaTree<'_> {
                 .unwrap_or(usize::MAX)
                 .min(pack_end)
         });
-        let input = self.bytes.get(h.data_start..end).unwrap_or_default();
+        // The entry's bytes, and the rest of the pack after them for zlib to look ahead into
+        // ([`audit::inflate_entry`]).
+        let rest = self.bytes.get(h.data_start..).unwrap_or_default();
+        let entry_len = end.saturating_sub(h.data_start);
         let claimed = usize::try_from(h.claimed).unwrap_or(usize::MAX);
         match (h.stored, a.base) {
             (audit::Stored::Base(_), _) => {
@@ -1123,7 +1128,7 @@ impl DeltaTree<'_> {
                         h.claimed
                     ));
                 }
-                audit::inflate_exact(&mut t.z, input, claimed, &mut t.levels[d])?;
+                audit::inflate_entry(&mut t.z, rest, entry_len, claimed, &mut t.levels[d])?;
                 Ok(Decoded::Object(kind, claimed))
             }
             (_, Some(b)) if d > 0 => {
@@ -1133,7 +1138,7 @@ impl DeltaTree<'_> {
                 if h.claimed > max.saturating_add(max / 8).saturating_add(64) {
                     return Ok(Decoded::OverCap);
                 }
-                audit::inflate_exact(&mut t.z, input, claimed, &mut t.delta)?;
+                audit::inflate_entry(&mut t.z, rest, entry_len, claimed, &mut t.delta)?;
                 if audit::delta_header(&t.delta[..claimed]).is_some_and(|(_, size)| size > max) {
                     return Ok(Decoded::OverCap);
                 }
@@ -1193,7 +1198,7 @@ fn decode_outside<V: BlobVisitor>(
     let mut cache = None;
     for &i in prefix {
         let a = &audited[i];
-        if worker.earlier.iter().any(|e| e.lookup(a.oid).is_some())
+        if worker.earlier.iter().any(|e| e.contains(&a.oid))
             || worker.only.is_some_and(|only| !only.contains(&a.oid))
         {
             continue;
