@@ -14,6 +14,7 @@
 //! pack (hyperfine, 15 runs, 2 threads): 190 ms with windows, 365 ms running each candidate rule
 //! over the whole file.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::time::Instant;
@@ -111,6 +112,23 @@ impl Matcher {
         data: &[u8],
         active: &dyn Fn(RuleIdx) -> bool,
         out: &mut Vec<RawMatch>,
+        stats: Option<&mut ScanStats>,
+    ) {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => self.find_with(&mut scratch, rules, data, active, out, stats),
+            // Only if `active` itself scanned: that call gets space of its own.
+            Err(_) => self.find_with(&mut Scratch::default(), rules, data, active, out, stats),
+        })
+    }
+
+    /// [`Matcher::find`], in `scratch`.
+    fn find_with(
+        &self,
+        scratch: &mut Scratch,
+        rules: &RuleSet,
+        data: &[u8],
+        active: &dyn Fn(RuleIdx) -> bool,
+        out: &mut Vec<RawMatch>,
         mut stats: Option<&mut ScanStats>,
     ) {
         let prefilter_started = stats.is_some().then(Instant::now);
@@ -118,11 +136,16 @@ impl Matcher {
         // `HITS_PER_BYTES` allows (a keyword on every line of a large file) runs over the whole
         // buffer: its hits are dropped rather than kept by the million.
         let max_hits = (data.len() / HITS_PER_BYTES).max(MIN_HITS);
-        let mut whole = vec![false; self.rule_count];
-        let mut hits: Vec<Vec<Range<usize>>> = vec![Vec::new(); self.rule_count];
-        // The rules with a hit, so that the work per buffer after the keyword search follows the
-        // rules that can match, not the size of the pack (most buffers hit a few rules).
-        let mut touched: Vec<usize> = Vec::new();
+        scratch.reset(self.rule_count);
+        // `touched`: the rules with a hit, so that the work per buffer after the keyword search
+        // follows the rules that can match, not the size of the pack (most buffers hit a few
+        // rules).
+        let Scratch {
+            whole,
+            hits,
+            touched,
+            windows: rule_windows,
+        } = scratch;
         let keywords = &self.keywords;
         keywords.index.for_each_hit(data, |k, range| {
             for &r in &keywords.rules[k] {
@@ -138,7 +161,7 @@ impl Matcher {
                 }
                 if hits[r].len() >= max_hits {
                     whole[r] = true;
-                    hits[r] = Vec::new();
+                    hits[r].clear();
                 } else {
                     hits[r].push(range.clone());
                 }
@@ -156,7 +179,7 @@ impl Matcher {
         }
         // In rule order, as a walk over all rules would go.
         touched.sort_unstable();
-        for i in touched {
+        for &i in touched.iter() {
             let rule_hits = &mut hits[i];
             let idx = RuleIdx(i as u32);
             if !active(idx) {
@@ -170,26 +193,25 @@ impl Matcher {
             let mut counters = stats.as_deref_mut().map(|s| s.rule_mut(idx));
             // The windows around the hits, or none where the regex runs over the whole buffer:
             // hits on every line, or windows that would cover most of it anyway.
-            let windows = (!whole[i])
-                .then(|| {
-                    rule_hits.sort_unstable_by_key(|h| h.start);
-                    if rule.multiline {
-                        reach_windows(data, rule_hits, rule.multiline_reach)
-                    } else {
-                        windows(data, rule_hits)
-                    }
-                })
-                .filter(|ws| ws.iter().map(|w| w.len()).sum::<usize>() * 2 <= data.len());
-            let Some(windows) = windows else {
+            let windowed = !whole[i] && {
+                rule_hits.sort_unstable_by_key(|h| h.start);
+                if rule.multiline {
+                    reach_windows(data, rule_hits, rule.multiline_reach, rule_windows);
+                } else {
+                    windows(data, rule_hits, rule_windows);
+                }
+                rule_windows.iter().map(|w| w.len()).sum::<usize>() * 2 <= data.len()
+            };
+            if !windowed {
                 if shape.required.found_in(data) {
                     run_regex(rules, idx, data, 0..data.len(), &mut locs, out, counters);
                 }
                 continue;
-            };
+            }
             // A multi-line rule's match may run past its window (see `search`): only the windows
             // of single-line rules hold all of any match in them.
             let check = !rule.multiline && !shape.required.is_empty();
-            for w in windows {
+            for w in rule_windows.iter().cloned() {
                 if check && !shape.required.found_in(&data[w.clone()]) {
                     continue;
                 }
@@ -198,6 +220,51 @@ impl Matcher {
             }
         }
     }
+}
+
+/// A thread's working space for [`Matcher::find`], kept from buffer to buffer: a directory walk
+/// scans file after file and each encoded value in them, and space for every rule's hits made
+/// afresh each time (for the default pack, two arrays of some 380 entries, allocated, zeroed and
+/// freed per buffer) cost more than the keyword search of most small files.
+#[derive(Default)]
+struct Scratch {
+    /// Per rule: its regex runs over the whole buffer (too many hits to keep).
+    whole: Vec<bool>,
+    /// Per rule: its keyword hits in the buffer.
+    hits: Vec<Vec<Range<usize>>>,
+    /// The rules with a hit, whose entries above are the only ones not empty.
+    touched: Vec<usize>,
+    /// The windows of the rule being run.
+    windows: Vec<Range<usize>>,
+}
+
+/// A rule's hit list longer than this is not kept for the next buffer: what a thread keeps stays
+/// small (a few kilobytes per rule at most) whatever it scanned.
+const KEEP_HITS: usize = 64;
+
+impl Scratch {
+    /// Empties the space of the last buffer's rules and makes room for `rules` rules.
+    fn reset(&mut self, rules: usize) {
+        for r in self.touched.drain(..) {
+            self.whole[r] = false;
+            if self.hits[r].capacity() > KEEP_HITS {
+                self.hits[r] = Vec::new();
+            } else {
+                self.hits[r].clear();
+            }
+        }
+        if self.hits.len() < rules {
+            self.hits.resize_with(rules, Vec::new);
+            self.whole.resize(rules, false);
+        }
+        if self.windows.capacity() > KEEP_HITS {
+            self.windows = Vec::new();
+        }
+    }
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::default();
 }
 
 /// The rule's shape, with its regex compiled: both are built on a rule's first use, and the time
@@ -285,9 +352,9 @@ fn search(
 
 /// The windows a rule's regex runs on: the whole lines around each hit, merged where they touch
 /// or are next to each other.
-/// `hits` must be sorted by start.
-fn windows(data: &[u8], hits: &[Range<usize>]) -> Vec<Range<usize>> {
-    let mut out: Vec<Range<usize>> = Vec::new();
+/// `hits` must be sorted by start. Into `out`, which is cleared first.
+fn windows(data: &[u8], hits: &[Range<usize>], out: &mut Vec<Range<usize>>) {
+    out.clear();
     for h in hits {
         if let Some(last) = out.last()
             && h.end <= last.end
@@ -300,16 +367,15 @@ fn windows(data: &[u8], hits: &[Range<usize>]) -> Vec<Range<usize>> {
             _ => out.push(w),
         }
     }
-    out
 }
 
 /// The windows a multi-line rule's regex runs on: `reach` bytes either side of each hit (a cut
 /// moved out of any token it falls in), merged where they overlap or touch. A PEM block whose
 /// BEGIN and END lines both hold the keyword is found whole if it is at most twice `reach` long;
 /// a match that runs into a window's edge is completed on the rest of the buffer ([`run_regex`]).
-/// `hits` must be sorted by start.
-fn reach_windows(data: &[u8], hits: &[Range<usize>], reach: usize) -> Vec<Range<usize>> {
-    let mut out: Vec<Range<usize>> = Vec::new();
+/// `hits` must be sorted by start. Into `out`, which is cleared first.
+fn reach_windows(data: &[u8], hits: &[Range<usize>], reach: usize, out: &mut Vec<Range<usize>>) {
+    out.clear();
     for h in hits {
         let start = token_start(data, h.start.saturating_sub(reach));
         let end = token_end(data, (h.end + reach).min(data.len()));
@@ -318,7 +384,6 @@ fn reach_windows(data: &[u8], hits: &[Range<usize>], reach: usize) -> Vec<Range<
             _ => out.push(start..end),
         }
     }
-    out
 }
 
 fn line_window(data: &[u8], hit: Range<usize>) -> Range<usize> {
@@ -365,7 +430,10 @@ mod tests {
     #[test]
     fn windows_are_whole_lines_and_merge() {
         let data = b"aa\nbb key cc\ndd key\nee\n";
-        let w = windows(data, &[6..9, 16..19]);
+        let mut w = Vec::new();
+        // What an earlier call left is not kept.
+        windows(data, &[0..2, 3..4], &mut w);
+        windows(data, &[6..9, 16..19], &mut w);
         assert_eq!(w, vec![3..19]);
         assert_eq!(&data[w[0].clone()], b"bb key cc\ndd key");
     }
@@ -376,10 +444,13 @@ mod tests {
         data[10_000..10_003].copy_from_slice(b"key");
         data[12_000..12_003].copy_from_slice(b"key");
         data[90_000..90_003].copy_from_slice(b"key");
-        let w = reach_windows(
+        let mut w = Vec::new();
+        reach_windows(&data, &[50_000..50_003, 60_000..60_003], 10, &mut w);
+        reach_windows(
             &data,
             &[10_000..10_003, 12_000..12_003, 90_000..90_003],
             4096,
+            &mut w,
         );
         assert_eq!(
             w,
