@@ -55,6 +55,9 @@ pub(crate) struct Outcome {
     pub at_scoped: HashSet<ObjectId>,
     /// With [`Options::certify`]: trees found to hold nothing of interest, for the cache.
     pub certified: Vec<ObjectId>,
+    /// With [`Options::certify`]: trees the cache knew to hold nothing of interest, met and
+    /// left unparsed.
+    pub trees_known: usize,
 }
 
 /// Where each of `targets` sits: walks reachable commits oldest first, then the commits no ref
@@ -75,15 +78,18 @@ pub(crate) fn in_history(
     // Every tree read once in pack order, rather than by id through delta chains; by id when
     // the skeleton cannot be built here.
     let mut certified = Vec::new();
+    let mut trees_known = 0;
     let walker = match skeleton::read(repo, threads, targets, scoped, certify) {
         Some(mut s) => {
             certified = std::mem::take(&mut s.certified);
+            trees_known = s.known_clean;
             walk::Trees::Skeleton(s)
         }
         None => walk::Trees::Read(walk::TreeWalker::new(repo)),
     };
     let mut out = walking(walker, opts, targets, errors);
     out.certified = certified;
+    out.trees_known = trees_known;
     out
 }
 
@@ -159,6 +165,7 @@ pub(crate) fn walking(
         places: out,
         at_scoped,
         certified: Vec::new(),
+        trees_known: 0,
     }
 }
 

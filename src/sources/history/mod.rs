@@ -359,6 +359,7 @@ fn scan_whole(
     let scoped = scoped::ScopedPaths::of(ctx.scanner);
     // Trees found to hold nothing of interest, for the cache.
     let mut certified = Vec::new();
+    let mut trees_known = 0;
     let findings = if scanned.blobs.is_empty() && scoped.is_none() {
         Vec::new()
     } else {
@@ -397,6 +398,7 @@ fn scan_whole(
             errors,
         );
         certified = located.certified;
+        trees_known = located.trees_known as u64;
         let places = located.places;
         scanned.rescan_scoped(ctx, repo, &located.at_scoped, opts.threads)?;
         let targets = scanned.targets();
@@ -443,7 +445,8 @@ fn scan_whole(
             trees: &certified,
         };
         let stored = match cache::store(c, &key, learned, checked_packs.as_deref(), &loaded.packs) {
-            Ok(s) => s.records as u64,
+            // Blobs come first among the records, which a small bound may cut.
+            Ok(s) => s.records.min(tally.fresh.len()) as u64,
             Err(e) => {
                 notes.push(format!("cache: not updated: {e}"));
                 0
@@ -454,6 +457,8 @@ fn scan_whole(
             misses: tally.misses,
             stored,
             ignored: loaded.ignored.len() as u64,
+            messages: tally.messages_spared,
+            trees: trees_known,
         });
     }
     Ok(HistoryScan {

@@ -488,6 +488,8 @@ pub(crate) struct Skeleton<'r> {
     /// With [`Certify`]: the trees read whose closure was read whole and holds only blobs
     /// scanned clean at names of no interest, that the cache did not know yet.
     pub certified: Vec<ObjectId>,
+    /// With [`Certify`]: the trees met that the cache knew clean (left unparsed).
+    pub known_clean: usize,
     /// How many entries the skeleton keeps.
     #[cfg_attr(
         not(test),
@@ -560,8 +562,10 @@ pub(crate) fn read<'r>(
     } else {
         Vec::new()
     };
+    let known_clean = spans.iter().filter(|s| s.is_known_clean()).count();
     Some(Skeleton {
         certified,
+        known_clean,
         repo,
         numbering,
         kept: store.entries.len,
