@@ -570,3 +570,97 @@ fn runs_sharing_a_cache_directory_both_finish_correct() {
         "only the blob with a finding"
     );
 }
+
+/// The full id of `rev` in `repo`.
+fn rev_parse(repo: &Path, rev: &str) -> String {
+    git_at(repo, &["rev-parse", rev], "@1700000000 +0000")
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn messages_and_trees_known_clean_are_spared_and_reports_stay_exact() {
+    let repo = repo_with_findings(12);
+    let p = repo.path();
+    let cache = TempDir::new().unwrap();
+    let c = cache_args(cache.path());
+    let (_, first) = json(p, &c);
+    let first_counters = split_counters(first).1;
+    assert_eq!(counter(&first_counters, "messages"), 0);
+    assert_eq!(counter(&first_counters, "trees"), 0);
+    let (code, warm) = json(p, &c);
+    assert_eq!(code, 1);
+    let (warm, counters) = split_counters(warm);
+    assert_eq!(warm, json(p, &[]).1);
+    // Every message is clean: none is scanned again.
+    let commits = warm["summary"]["commits"].as_u64().unwrap();
+    assert_eq!(counter(&counters, "messages"), commits);
+    // The versions of `src` hold clean blobs only: known, not parsed again. A root tree holds
+    // `.pgpass` or a blob with findings, so it is never known clean.
+    assert!(counter(&counters, "trees") > 0, "{counters}");
+    assert!(counter(&counters, "trees") < commits, "{counters}");
+}
+
+#[test]
+fn an_old_tree_holding_a_finding_reused_by_new_commits_is_located() {
+    let repo = repo_with_findings(4);
+    let p = repo.path();
+    let cache = TempDir::new().unwrap();
+    let c = cache_args(cache.path());
+    assert_eq!(json(p, &c).0, 1);
+    // A new commit brings back the old `config` tree (with the token) at another path (a tree
+    // seen before: no new place), beside a copy of a `src` tree the cache knows clean, and the
+    // token's blob in a new tree (a new place).
+    let date = "@1800000000 +0000";
+    git_at(p, &["read-tree", "--prefix=copy/", "HEAD~1:config"], date);
+    git_at(p, &["read-tree", "--prefix=again/", "HEAD:src"], date);
+    write(p, "copy2/.env", env_file(TOKEN_A));
+    write(p, "copy2/notes.txt", "plain\n");
+    git_at(p, &["add", "copy2"], date);
+    git_at(p, &["commit", "-q", "-m", "old trees again"], date);
+    let (code, warm) = json(p, &c);
+    assert_eq!(code, 1);
+    let (warm, counters) = split_counters(warm);
+    assert_eq!(warm, json(p, &[]).1);
+    assert!(counter(&counters, "trees") > 0, "{counters}");
+    assert!(warm.to_string().contains("copy2/.env"), "{warm}");
+}
+
+#[test]
+fn a_ref_made_to_reach_an_older_commit_names_its_findings() {
+    let repo = repo_with_findings(4);
+    let p = repo.path();
+    // A commit no ref reaches, with a token in a directory of its own.
+    let date = "@1750000000 +0000";
+    git_at(p, &["checkout", "-q", "--detach"], date);
+    write(p, "old/deploy.env", env_file(TOKENS[2]));
+    git_at(p, &["add", "-A"], date);
+    git_at(p, &["commit", "-q", "-m", "dangling"], date);
+    let dangling = rev_parse(p, "HEAD");
+    git_at(p, &["checkout", "-q", "main"], date);
+    let cache = TempDir::new().unwrap();
+    let c = cache_args(cache.path());
+    let (_, first) = json(p, &c);
+    assert!(first.to_string().contains("unreachable"), "{first}");
+    // The ref now reaches it: the same findings, named by the ref, as a cold scan names them.
+    git_at(p, &["branch", "rescued", &dangling], date);
+    assert_eq!(warm_equals_cold(p, &c), 1);
+    let (_, warm) = json(p, &c);
+    assert!(warm.to_string().contains("refs/heads/rescued"), "{warm}");
+}
+
+#[test]
+fn trees_known_clean_survive_a_repack() {
+    let repo = repo_with_findings(8);
+    let p = repo.path();
+    let cache = TempDir::new().unwrap();
+    let c = cache_args(cache.path());
+    assert_eq!(json(p, &c).0, 1);
+    git_at(p, &["repack", "-adq"], "@1800000000 +0000");
+    assert_eq!(packs_of(p).len(), 1);
+    let (code, warm) = json(p, &c);
+    assert_eq!(code, 1);
+    let (warm, counters) = split_counters(warm);
+    assert_eq!(warm, json(p, &[]).1);
+    assert!(counter(&counters, "trees") > 0, "{counters}");
+}

@@ -150,6 +150,10 @@ struct JsonCache {
     stored: u64,
     /// Cache files not used (damaged, foreign, not regular files).
     ignored: u64,
+    /// Commit and tag messages known clean: not scanned.
+    messages: u64,
+    /// Trees known to hold nothing of interest: not read to locate findings.
+    trees: u64,
 }
 
 #[derive(Serialize)]
@@ -306,6 +310,8 @@ fn summary<'a>(report: &'a Report<'_>) -> JsonSummary<'a> {
             misses: c.misses,
             stored: c.stored,
             ignored: c.ignored,
+            messages: c.messages,
+            trees: c.trees,
         }),
     }
 }

@@ -190,6 +190,11 @@ pub struct CacheCounts {
     pub stored: u64,
     /// Cache files not used: damaged, foreign or not regular files (each named in a note).
     pub ignored: u64,
+    /// Commit and tag messages an earlier scan found clean: not scanned again.
+    pub messages: u64,
+    /// Trees an earlier scan found to hold nothing of interest: not parsed (nor, unless a base
+    /// of another, decoded) to locate findings.
+    pub trees: u64,
 }
 
 impl CacheCounts {
@@ -198,6 +203,8 @@ impl CacheCounts {
         self.misses += other.misses;
         self.stored += other.stored;
         self.ignored += other.ignored;
+        self.messages += other.messages;
+        self.trees += other.trees;
     }
 }
 

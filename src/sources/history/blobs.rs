@@ -62,6 +62,11 @@ pub(crate) struct CacheTally {
     pub misses: u64,
     /// Blobs scanned clean, with what they added to the counts: for the cache to keep.
     pub fresh: Vec<(ObjectId, cache::Counts)>,
+    /// Commits and tags whose message the cache knew clean: not scanned.
+    pub messages_spared: u64,
+    /// Commits and tags whose message was scanned clean, with what that added to the counts of
+    /// messages: for the cache to keep.
+    pub fresh_messages: Vec<(ObjectId, cache::Counts)>,
 }
 
 impl CacheTally {
@@ -69,6 +74,8 @@ impl CacheTally {
         self.hits += other.hits;
         self.misses += other.misses;
         self.fresh.append(&mut other.fresh);
+        self.messages_spared += other.messages_spared;
+        self.fresh_messages.append(&mut other.fresh_messages);
     }
 }
 
@@ -360,14 +367,33 @@ impl odb::BlobVisitor for Visitor<'_> {
     }
 
     fn message(&mut self, id: ObjectId, kind: Kind, data: &[u8]) {
-        messages::scan_object(
-            self.ctx,
-            id,
-            kind,
-            data,
-            self.hash,
-            &mut self.local.messages,
-        );
+        let Some(known) = self.known else {
+            messages::scan_object(
+                self.ctx,
+                id,
+                kind,
+                data,
+                self.hash,
+                &mut self.local.messages,
+            );
+            return;
+        };
+        // With a cache: a message it knows clean under the key is not scanned again, its counts
+        // replayed; one scanned clean now, counts and nothing else, is kept for it.
+        let messages = &mut self.local.messages;
+        if let Some(counts) = known.message(&id) {
+            counts.replay(&mut messages.summary);
+            self.local.cache.messages_spared += 1;
+            return;
+        }
+        let before = cache::Mark::of(&messages.summary);
+        let found = messages.found.len();
+        messages::scan_object(self.ctx, id, kind, data, self.hash, messages);
+        if messages.found.len() == found
+            && let Some(counts) = before.counts_to(&messages.summary)
+        {
+            self.local.cache.fresh_messages.push((id, counts));
+        }
     }
 }
 

@@ -42,6 +42,8 @@ pub(crate) struct Options<'a> {
     pub scoped: Option<&'a ScopedPaths<'a>>,
     /// Threads for the pass that reads every tree ([`skeleton::read`]).
     pub threads: usize,
+    /// What the blob cache knows of trees and blobs, when one is used: see [`skeleton::Certify`].
+    pub certify: Option<&'a skeleton::Certify<'a>>,
 }
 
 /// Where blobs sit in history.
@@ -51,6 +53,11 @@ pub(crate) struct Outcome {
     pub places: Places,
     /// The blobs at a path in [`Options::scoped`]: those the path-scoped rules must scan.
     pub at_scoped: HashSet<ObjectId>,
+    /// With [`Options::certify`]: trees found to hold nothing of interest, for the cache.
+    pub certified: Vec<ObjectId>,
+    /// With [`Options::certify`]: trees the cache knew to hold nothing of interest, met and
+    /// left unparsed.
+    pub trees_known: usize,
 }
 
 /// Where each of `targets` sits: walks reachable commits oldest first, then the commits no ref
@@ -63,15 +70,27 @@ pub(crate) fn in_history(
     errors: &mut Vec<ObjectError>,
 ) -> Outcome {
     let Options {
-        scoped, threads, ..
+        scoped,
+        threads,
+        certify,
+        ..
     } = *opts;
     // Every tree read once in pack order, rather than by id through delta chains; by id when
     // the skeleton cannot be built here.
-    let walker = match skeleton::read(repo, threads, targets, scoped) {
-        Some(s) => walk::Trees::Skeleton(s),
+    let mut certified = Vec::new();
+    let mut trees_known = 0;
+    let walker = match skeleton::read(repo, threads, targets, scoped, certify) {
+        Some(mut s) => {
+            certified = std::mem::take(&mut s.certified);
+            trees_known = s.known_clean;
+            walk::Trees::Skeleton(s)
+        }
         None => walk::Trees::Read(walk::TreeWalker::new(repo)),
     };
-    walking(walker, opts, targets, errors)
+    let mut out = walking(walker, opts, targets, errors);
+    out.certified = certified;
+    out.trees_known = trees_known;
+    out
 }
 
 /// [`in_history`] with the trees `walker` gives.
@@ -145,6 +164,8 @@ pub(crate) fn walking(
     Outcome {
         places: out,
         at_scoped,
+        certified: Vec::new(),
+        trees_known: 0,
     }
 }
 

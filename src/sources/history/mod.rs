@@ -344,7 +344,10 @@ fn scan_whole(
     progress.finish_counting();
     release_freed_memory();
     // The packs whose trees named nothing missing: only when the pass reported nothing at all.
-    let checked_packs = pass.packs.filter(|_| pass.errors.is_empty());
+    // Trees known clean are used and learned on the same condition (see `cache`): a pass that
+    // reported nothing found every object trees name.
+    let sound = pass.errors.is_empty();
+    let checked_packs = pass.packs.filter(|_| sound);
     errors.extend(pass.errors);
     let graph = match reachable {
         Some(r) => r.graph,
@@ -355,6 +358,9 @@ fn scan_whole(
     // Phases 3 and 4, for the blobs with findings, and those at paths path-scoped rules name:
     // those rules ran on no blob yet, and run now on these alone.
     let scoped = scoped::ScopedPaths::of(ctx.scanner);
+    // Trees found to hold nothing of interest, for the cache.
+    let mut certified = Vec::new();
+    let mut trees_known = 0;
     let findings = if scanned.blobs.is_empty() && scoped.is_none() {
         Vec::new()
     } else {
@@ -368,6 +374,17 @@ fn scan_whole(
                 if n == 1 { "was" } else { "were" }
             ));
         }
+        let fresh: HashSet<ObjectId> = scanned.cache.fresh.iter().map(|(id, _)| *id).collect();
+        let clean_blob = |id: &gix::oid| {
+            fresh.contains(id) || loaded.as_ref().is_some_and(|l| l.known.contains(id))
+        };
+        let certify = loaded
+            .as_ref()
+            .filter(|_| sound)
+            .map(|l| skeleton::Certify {
+                trees: l.known.trees(),
+                clean_blob: &clean_blob,
+            });
         let located = locate::in_history(
             repo,
             &locate::Options {
@@ -376,10 +393,13 @@ fn scan_whole(
                 label: &label,
                 scoped: scoped.as_ref(),
                 threads: opts.threads,
+                certify: certify.as_ref(),
             },
             &scanned.targets(),
             errors,
         );
+        certified = located.certified;
+        trees_known = located.trees_known as u64;
         let places = located.places;
         scanned.rescan_scoped(ctx, repo, &located.at_scoped, opts.threads)?;
         let targets = scanned.targets();
@@ -420,14 +440,14 @@ fn scan_whole(
     if let (Some(c), Some(loaded)) = (cache, &loaded) {
         let tally = std::mem::take(&mut scanned.cache);
         // Only what a whole pass scanned is kept: an error above returned before this.
-        let stored = match cache::store(
-            c,
-            &key,
-            &tally.fresh,
-            checked_packs.as_deref(),
-            &loaded.packs,
-        ) {
-            Ok(s) => s.records as u64,
+        let learned = cache::Learned {
+            blobs: &tally.fresh,
+            messages: &tally.fresh_messages,
+            trees: &certified,
+        };
+        let stored = match cache::store(c, &key, learned, checked_packs.as_deref(), &loaded.packs) {
+            // Blobs come first among the records, which a small bound may cut.
+            Ok(s) => s.records.min(tally.fresh.len()) as u64,
             Err(e) => {
                 notes.push(format!("cache: not updated: {e}"));
                 0
@@ -438,6 +458,8 @@ fn scan_whole(
             misses: tally.misses,
             stored,
             ignored: loaded.ignored.len() as u64,
+            messages: tally.messages_spared,
+            trees: trees_known,
         });
     }
     Ok(HistoryScan {

@@ -1680,10 +1680,14 @@ pub(crate) trait TreeVisitor: Clone + Send + Sync {
 /// reported what is damaged): decoding is bounded by [`MAX_OTHER`] per object instead, and any
 /// trouble (a damaged or thin pack, an object over the bound) ends the pass with an error, for
 /// the caller to read trees by id instead, with the errors that gives.
+///
+/// Trees `skip` names are not decoded, unless another tree is built on them (they are then
+/// handed over too).
 pub(crate) fn visit_trees<V: TreeVisitor>(
     repo: &gix::Repository,
     threads: usize,
     visitor: V,
+    skip: Option<&(dyn Fn(&gix::oid) -> bool + Sync)>,
 ) -> std::result::Result<(), String> {
     let layout = layout(repo).map_err(|e| format!("{e:#}"))?;
     let hash = repo.object_hash();
@@ -1692,14 +1696,14 @@ pub(crate) fn visit_trees<V: TreeVisitor>(
         let index = pack::index::File::at(path, hash).map_err(|e| e.to_string())?;
         let data =
             pack::data::File::at(path.with_extension("pack"), hash).map_err(|e| e.to_string())?;
-        trees_of_pack(&index, &data, hash, threads, visitor.clone())?;
+        trees_of_pack(&index, &data, hash, threads, skip, visitor.clone())?;
         indices.push(index);
     }
     let mut visitor = visitor;
     for dir in &layout.loose {
         let db = gix::odb::loose::Store::at(dir, hash);
         for id in db.iter().filter_map(Result::ok) {
-            if indices.iter().any(|i| i.lookup(id).is_some()) {
+            if indices.iter().any(|i| i.lookup(id).is_some()) || skip.is_some_and(|s| s(&id)) {
                 continue;
             }
             // A blob is decoded no further than its header; a damaged object is left to the
@@ -1721,9 +1725,10 @@ fn trees_of_pack<V: TreeVisitor>(
     data: &pack::data::File,
     hash: gix::hash::Kind,
     threads: usize,
+    skip: Option<&(dyn Fn(&gix::oid) -> bool + Sync)>,
     mut visitor: V,
 ) -> std::result::Result<(), String> {
-    let inside = trees_in_pack(index, data, hash)?;
+    let inside = trees_in_pack(index, data, hash, skip)?;
     if inside.is_empty() {
         return Ok(());
     }
@@ -1766,12 +1771,14 @@ fn trees_of_pack<V: TreeVisitor>(
     .map_err(|e| e.to_string())
 }
 
-/// The entries of one pack its delta tree of trees is built from, in pack order: its trees, the
-/// bases they build on, and its first entry (see [`trees_of_pack`]). Read from entry headers.
+/// The entries of one pack its delta tree of trees is built from, in pack order: its trees
+/// (but those `skip` names), the bases they build on, and its first entry (see
+/// [`trees_of_pack`]). Read from entry headers.
 fn trees_in_pack(
     index: &pack::index::File,
     data: &pack::data::File,
     hash: gix::hash::Kind,
+    skip: Option<&(dyn Fn(&gix::oid) -> bool + Sync)>,
 ) -> std::result::Result<Vec<TreeItem>, String> {
     let bytes = data
         .entry_slice(0..data.data_len() as u64)
@@ -1839,7 +1846,8 @@ fn trees_in_pack(
     // built by reading headers on from the start of the pack's entries.
     let mut needed = vec![false; n];
     for (i, k) in kind.iter().enumerate() {
-        if *k != Some(Kind::Tree) && i != 0 {
+        let wanted = *k == Some(Kind::Tree) && !skip.is_some_and(|s| s(&entries[i].0));
+        if !wanted && i != 0 {
             continue;
         }
         let mut c = i;

@@ -23,6 +23,11 @@
 //!
 //! Bounded: the numbers and entries kept are capped; past a cap the skeleton is given up and
 //! the caller walks by id as before.
+//!
+//! With the blob cache ([`Certify`]): a tree the cache knows to hold nothing of interest is
+//! not parsed (its closure hands the walk nothing: see [`super::cache`]), and a tree read whose
+//! closure was read whole and holds only blobs scanned clean at names no path-scoped rule may
+//! match is returned ([`Skeleton::certified`]) for the cache to keep.
 
 use std::collections::HashMap as NameMap;
 use std::sync::Mutex;
@@ -122,6 +127,12 @@ impl Numbering {
         self.lock(n % SHARDS).ids[n / SHARDS]
     }
 
+    /// The id numbered `n`, if that number was given.
+    fn get(&self, n: u32) -> Option<ObjectId> {
+        let n = n as usize;
+        self.lock(n % SHARDS).ids.get(n / SHARDS).copied()
+    }
+
     /// One more than the highest number given so far.
     fn bound(&self) -> usize {
         (0..SHARDS)
@@ -129,6 +140,14 @@ impl Numbering {
             .max()
             .unwrap_or(0)
     }
+}
+
+/// What the blob cache knows, for the pass to leave trees unparsed and to find more such trees.
+pub(crate) struct Certify<'a> {
+    /// Trees known to hold nothing of interest under the cache's key.
+    pub trees: &'a HashSet<ObjectId>,
+    /// Whether a blob was scanned clean under the key (known to the cache, or by this scan).
+    pub clean_blob: &'a (dyn Fn(&gix::oid) -> bool + Sync),
 }
 
 /// Where a tree's entries are in [`Store::entries`].
@@ -144,9 +163,25 @@ const UNREAD: Span = Span {
     len: 0,
 };
 
+/// A tree the cache knows to hold nothing of interest: not parsed, no entries.
+const KNOWN_CLEAN: Span = Span {
+    start: u32::MAX - 1,
+    len: 0,
+};
+
 impl Span {
+    /// Whether the pass read its entries.
     fn is_read(self) -> bool {
-        self.start != u32::MAX
+        self.start < KNOWN_CLEAN.start
+    }
+
+    /// Whether the pass met it at all: read, or known clean.
+    fn is_met(self) -> bool {
+        self.start != UNREAD.start
+    }
+
+    fn is_known_clean(self) -> bool {
+        self.start == KNOWN_CLEAN.start
     }
 }
 
@@ -199,6 +234,9 @@ impl Entries {
 #[derive(Default)]
 struct Store {
     spans: Vec<Span>,
+    /// By tree number: its own blob entries are all blobs scanned clean at names of no
+    /// interest ([`Certify`]); false when unknown.
+    own_clean: Vec<bool>,
     entries: Entries,
     names: NameMap<Box<[u8]>, u32>,
     blobs: Vec<ObjectId>,
@@ -220,6 +258,7 @@ impl Store {
 struct Shared<'a> {
     hash: gix::hash::Kind,
     targets: &'a HashSet<ObjectId>,
+    certify: Option<&'a Certify<'a>>,
     scoped: Option<&'a ScopedPaths<'a>>,
     numbering: Numbering,
     store: Mutex<Store>,
@@ -235,11 +274,22 @@ struct LocalEntry {
     blob: bool,
 }
 
+/// What a worker learned of a tree's own entries, for [`Certify`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Own {
+    /// Not known clean (or no cache).
+    Unknown,
+    /// Its blob entries are all blobs scanned clean at names of no interest.
+    Clean,
+    /// The cache knows its closure clean: not parsed.
+    Known,
+}
+
 /// What a worker read and has not handed over yet.
 #[derive(Default)]
 struct Local {
-    /// Each tree read: its number and its entries' range in `entries`.
-    trees: Vec<(u32, usize, usize)>,
+    /// Each tree read: its number, its entries' range in `entries`, and what is known of them.
+    trees: Vec<(u32, usize, usize, Own)>,
     entries: Vec<LocalEntry>,
     names: Vec<u8>,
     blobs: Vec<ObjectId>,
@@ -314,11 +364,24 @@ impl Reader<'_> {
             return;
         }
         let mut store = self.shared.store.lock().unwrap_or_else(|p| p.into_inner());
-        for &(tree, start, end) in &local.trees {
+        for &(tree, start, end, own) in &local.trees {
             let tree = tree as usize;
-            if store.spans.get(tree).is_some_and(|s| s.is_read()) {
+            if store.spans.get(tree).is_some_and(|s| s.is_met()) {
                 // Also in another pack, or read again after a damaged pack.
                 continue;
+            }
+            if store.spans.len() <= tree {
+                store.spans.resize(tree + 1, UNREAD);
+            }
+            if own == Own::Known {
+                store.spans[tree] = KNOWN_CLEAN;
+                continue;
+            }
+            if own == Own::Clean {
+                if store.own_clean.len() <= tree {
+                    store.own_clean.resize(tree + 1, false);
+                }
+                store.own_clean[tree] = true;
             }
             let Some(first) = store.entries.start(end - start) else {
                 self.give_up();
@@ -340,9 +403,6 @@ impl Reader<'_> {
                 };
                 store.entries.push(entry);
             }
-            if store.spans.len() <= tree {
-                store.spans.resize(tree + 1, UNREAD);
-            }
             store.spans[tree] = Span {
                 start: first,
                 len: (end - start) as u32,
@@ -360,6 +420,13 @@ impl odb::TreeVisitor for Reader<'_> {
             return self.give_up();
         };
         let start = self.local.entries.len();
+        let certify = self.shared.certify;
+        if certify.is_some_and(|c| c.trees.contains(&id)) {
+            self.local.trees.push((me, start, start, Own::Known));
+            return;
+        }
+        // Whether every blob entry so far is one scanned clean, at a name of no interest.
+        let mut clean = certify.is_some();
         let (names, blobs) = (self.local.names.len(), self.local.blobs.len());
         for entry in TreeRefIter::from_bytes(data, self.shared.hash) {
             let Ok(e) = entry else {
@@ -375,9 +442,13 @@ impl odb::TreeVisitor for Reader<'_> {
                     None => return self.give_up(),
                 }
             } else if e.mode.is_blob() && self.wanted(e.oid, e.filename) {
+                clean = false;
                 self.local.blobs.push(e.oid.to_owned());
                 ((self.local.blobs.len() - 1) as u32, true)
             } else {
+                if clean && e.mode.is_blob() {
+                    clean = certify.is_some_and(|c| (c.clean_blob)(e.oid));
+                }
                 continue;
             };
             let local = &mut self.local;
@@ -390,7 +461,8 @@ impl odb::TreeVisitor for Reader<'_> {
             local.names.extend_from_slice(e.filename);
         }
         let end = self.local.entries.len();
-        self.local.trees.push((me, start, end));
+        let own = if clean { Own::Clean } else { Own::Unknown };
+        self.local.trees.push((me, start, end, own));
         if end >= FLUSH_AT {
             self.flush();
         }
@@ -413,6 +485,11 @@ pub(crate) struct Skeleton<'r> {
     buf: Vec<u8>,
     /// Trees that could not be read.
     pub errors: Vec<ObjectError>,
+    /// With [`Certify`]: the trees read whose closure was read whole and holds only blobs
+    /// scanned clean at names of no interest, that the cache did not know yet.
+    pub certified: Vec<ObjectId>,
+    /// With [`Certify`]: the trees met that the cache knew clean (left unparsed).
+    pub known_clean: usize,
     /// How many entries the skeleton keeps.
     #[cfg_attr(
         not(test),
@@ -430,6 +507,7 @@ pub(crate) fn read<'r>(
     threads: usize,
     targets: &HashSet<ObjectId>,
     scoped: Option<&ScopedPaths<'_>>,
+    certify: Option<&Certify<'_>>,
 ) -> Option<Skeleton<'r>> {
     if scoped.is_some_and(|s| s.may_name(b"").is_none()) {
         return None;
@@ -437,6 +515,7 @@ pub(crate) fn read<'r>(
     let shared = Shared {
         hash: repo.object_hash(),
         targets,
+        certify,
         scoped,
         numbering: Numbering::new(),
         store: Mutex::default(),
@@ -448,7 +527,12 @@ pub(crate) fn read<'r>(
         cache: Vec::new(),
     };
     // On trouble, the walk by id gives the errors it always gave.
-    odb::visit_trees(repo, threads, reader).ok()?;
+    // Trees known clean are not decoded at all, unless another tree is built on them.
+    let known = certify.map(|c| move |id: &gix::oid| c.trees.contains(id));
+    let skip = known
+        .as_ref()
+        .map(|f| f as &(dyn Fn(&gix::oid) -> bool + Sync));
+    odb::visit_trees(repo, threads, reader, skip).ok()?;
     if shared.overflow.load(Ordering::Relaxed) {
         return None;
     }
@@ -456,12 +540,32 @@ pub(crate) fn read<'r>(
     let numbering = shared.numbering;
     let mut spans = store.spans;
     spans.resize(numbering.bound().max(spans.len()), UNREAD);
+    if let Some(c) = certify {
+        // Those the pass did not decode: named by trees it read, known clean.
+        for (n, span) in spans.iter_mut().enumerate() {
+            if !span.is_met()
+                && numbering
+                    .get(n as u32)
+                    .is_some_and(|id| c.trees.contains(&id))
+            {
+                *span = KNOWN_CLEAN;
+            }
+        }
+    }
     let mut names: Vec<Box<[u8]>> = vec![Box::default(); store.names.len()];
     for (name, n) in store.names {
         names[n as usize] = name;
     }
-    let interesting = interest(&spans, &store.entries);
+    let (interesting, certified) = interest(&spans, &store.entries, &store.own_clean);
+    let certified = if certify.is_some() {
+        certified.into_iter().map(|n| numbering.id(n)).collect()
+    } else {
+        Vec::new()
+    };
+    let known_clean = spans.iter().filter(|s| s.is_known_clean()).count();
     Some(Skeleton {
+        certified,
+        known_clean,
         repo,
         numbering,
         kept: store.entries.len,
@@ -477,10 +581,12 @@ pub(crate) fn read<'r>(
     })
 }
 
-/// For each tree number, whether its closure holds a blob entry or an unread tree: a walk
-/// over subtrees, children before parents, each tree once (a cycle, which hashes make
-/// impossible in a sound repository, is cut where it closes).
-fn interest(spans: &[Span], entries: &Entries) -> Vec<bool> {
+/// For each tree number, whether its closure holds a blob entry or an unread tree (a tree known
+/// clean holds neither): a walk over subtrees, children before parents, each tree once (a
+/// cycle, which hashes make impossible in a sound repository, is cut where it closes). Also the
+/// trees read that are certified clean: `own_clean` (by number) and every subtree certified or
+/// known clean.
+fn interest(spans: &[Span], entries: &Entries, own_clean: &[bool]) -> (Vec<bool>, Vec<u32>) {
     #[derive(Clone, Copy, PartialEq)]
     enum State {
         New,
@@ -489,6 +595,8 @@ fn interest(spans: &[Span], entries: &Entries) -> Vec<bool> {
         Yes,
     }
     let mut state = vec![State::New; spans.len()];
+    let mut certified = vec![false; spans.len()];
+    let mut fresh = Vec::new();
     // A tree, the next of its entries to look at, and whether one so far is of interest.
     let mut stack: Vec<(usize, usize, bool)> = Vec::new();
     for root in 0..spans.len() {
@@ -501,7 +609,7 @@ fn interest(spans: &[Span], entries: &Entries) -> Vec<bool> {
             let (tree, next, yes) = *top;
             let span = spans[tree];
             let all = entries.of(span);
-            let mut yes = yes || !span.is_read();
+            let mut yes = yes || !(span.is_read() || span.is_known_clean());
             let mut descend = None;
             let mut at = next;
             while at < all.len() && !yes {
@@ -530,6 +638,18 @@ fn interest(spans: &[Span], entries: &Entries) -> Vec<bool> {
                 }
                 None => {
                     state[tree] = if yes { State::Yes } else { State::No };
+                    // Of no interest, so every entry is a subtree, each done (or open: a
+                    // cycle, never certified).
+                    if !yes {
+                        if span.is_known_clean() {
+                            certified[tree] = true;
+                        } else if own_clean.get(tree).copied().unwrap_or(false)
+                            && all.iter().all(|e| certified[e.target as usize])
+                        {
+                            certified[tree] = true;
+                            fresh.push(tree as u32);
+                        }
+                    }
                     stack.pop();
                     // The parent looks at this child's verdict when it resumes: step back.
                     if let Some(parent) = stack.last_mut() {
@@ -539,7 +659,8 @@ fn interest(spans: &[Span], entries: &Entries) -> Vec<bool> {
             }
         }
     }
-    state.into_iter().map(|s| s == State::Yes).collect()
+    let interesting = state.into_iter().map(|s| s == State::Yes).collect();
+    (interesting, fresh)
 }
 
 impl Skeleton<'_> {
@@ -702,11 +823,12 @@ mod tests {
             span(5, 1),
             span(6, 1),
         ];
-        let got = interest(&spans, &entries);
+        let (got, certified) = interest(&spans, &entries, &[]);
         assert_eq!(
             got,
             [true, true, true, false, false, true, true, true, false]
         );
+        assert!(certified.is_empty(), "nothing is clean without the cache");
     }
 
     fn commit_files(dir: &Path, files: &[(&str, &str)], message: &str) {
@@ -796,9 +918,10 @@ mod tests {
             label: &label,
             scoped: scoped.as_ref(),
             threads: 2,
+            certify: None,
         };
         let walker = if skeleton {
-            let s = read(repo, 2, targets, scoped.as_ref()).expect("a skeleton");
+            let s = read(repo, 2, targets, scoped.as_ref(), None).expect("a skeleton");
             assert!(s.kept > 0, "the pass read trees");
             Trees::Skeleton(s)
         } else {

@@ -3,16 +3,32 @@
 //!
 //! What it holds: blob ids that were scanned clean, each with what it added to the scan's counts
 //! (bytes, blobs scanned, binaries, findings allowed), so that a warm scan reports the counts a
-//! cold one does. No content, no secret, no path: a blob id names content, so a blob clean in
-//! one repository is clean in any, and one cache serves many repositories.
+//! cold one does; commit and tag ids whose message was scanned clean, with the counts that scan
+//! added; and tree ids that hold nothing of interest ([`Fact::Tree`], below). No content, no
+//! secret, no path: an object id names content, so a blob clean in one repository is clean in
+//! any, and one cache serves many repositories.
 //!
 //! What it does not hold, and why the output stays exact:
-//! - Blobs with findings are never recorded: each scan reads and scans them again, and locates
-//!   them, so findings and provenance are made as a cold scan makes them.
-//! - A blob whose scan reported anything (cut at a size cap, an archive not opened, an error)
-//!   is not recorded either: it is scanned again and reports it again.
-//! - Commit and tag messages are scanned on every run (the pass decodes every commit for the
-//!   graph anyway); the paths path-scoped rules name are found and rescanned on every run.
+//! - Blobs and messages with findings are never recorded: each scan reads and scans them again,
+//!   and locates the blobs, so findings and provenance are made as a cold scan makes them.
+//! - A blob or message whose scan reported anything (cut at a size cap, an archive not opened,
+//!   an error) is not recorded either: it is scanned again and reports it again.
+//! - The paths path-scoped rules name are found and rescanned on every run.
+//!
+//! Trees holding nothing of interest: the locate phase reads every tree of history to find
+//! where the blobs with findings sit, and which blobs sit at paths path-scoped rules name. A tree
+//! whose whole closure (itself and every tree below it) was read, and whose blob entries are all
+//! blobs scanned clean under the key at names no path-scoped rule of the key can match, hands
+//! that walk nothing, in any scan under the key: a tree id names its closure, a blob scanned clean
+//! has no finding under the key, and the names are in the tree. So its id is recorded, and a
+//! later scan under the key leaves such a tree unparsed in its locate pass (it still inflates
+//! it, as a base of others), treating it as the cold walk ends up treating it: nothing below it
+//! to visit. What a run adds (new commits naming old trees, a rewritten ref reaching an older
+//! commit, a repack) changes no tree's closure, so no record goes stale; a tree that holds a
+//! blob with findings, a blob not scanned (missing, cut) or a name a path-scoped rule may match
+//! is never recorded, nor is any tree above it. A scan whose object pass reported an error (an
+//! object missing or damaged) neither uses nor records them: the walk then reads what a cold
+//! walk reads, and reports what it reports.
 //!
 //! What it is keyed on ([`Key`]): everything that changes what scanning one blob yields: the
 //! rules in force ([`credsweep_engine::rules::RuleSet::matching_digest`]: built-in, `--rules`
@@ -45,7 +61,7 @@ use std::io;
 use std::path::PathBuf;
 
 use gix::ObjectId;
-use gix::hashtable::HashMap;
+use gix::hashtable::{HashMap, HashSet};
 use sha2::{Digest, Sha256};
 
 use crate::scan::{ScanContext, Summary};
@@ -53,7 +69,7 @@ use crate::scan::{ScanContext, Summary};
 /// The version of the cache's files and of what a record means: raise it whenever either
 /// changes, or whenever a change to the scan makes an old "clean" untrue that the key would not
 /// catch.
-pub const CACHE_FORMAT: u32 = 1;
+pub const CACHE_FORMAT: u32 = 2;
 
 /// `--cache-max-size` when not given.
 pub const DEFAULT_MAX_SIZE: u64 = 256 << 20;
@@ -186,27 +202,68 @@ impl Counts {
     }
 }
 
-/// The clean blobs the cache knows under one key.
+/// What a record of a segment says about the object it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fact {
+    /// A blob scanned clean, with what it added to the counts.
+    Blob(Counts),
+    /// A commit or tag whose message was scanned clean, with what that scan added to the
+    /// counts of messages.
+    Message(Counts),
+    /// A tree holding nothing of interest (see the module documentation).
+    Tree,
+}
+
+/// What the cache knows under one key.
 #[derive(Default)]
 pub struct Known {
     blobs: HashMap<ObjectId, Counts>,
+    messages: HashMap<ObjectId, Counts>,
+    trees: HashSet<ObjectId>,
 }
 
 impl Known {
+    /// A blob scanned clean: what it added to the counts.
     pub fn get(&self, id: &gix::oid) -> Option<&Counts> {
         self.blobs.get(id)
     }
 
+    /// Whether blob `id` was scanned clean.
     pub fn contains(&self, id: &gix::oid) -> bool {
         self.blobs.contains_key(id)
     }
 
+    /// A commit or tag whose message was scanned clean: what that scan added to the counts.
+    pub fn message(&self, id: &gix::oid) -> Option<&Counts> {
+        self.messages.get(id)
+    }
+
+    /// The trees known to hold nothing of interest.
+    pub fn trees(&self) -> &HashSet<ObjectId> {
+        &self.trees
+    }
+
+    fn insert(&mut self, id: ObjectId, fact: Fact) {
+        match fact {
+            Fact::Blob(c) => {
+                self.blobs.insert(id, c);
+            }
+            Fact::Message(c) => {
+                self.messages.insert(id, c);
+            }
+            Fact::Tree => {
+                self.trees.insert(id);
+            }
+        }
+    }
+
+    /// How many objects it knows of.
     pub fn len(&self) -> usize {
-        self.blobs.len()
+        self.blobs.len() + self.messages.len() + self.trees.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.blobs.is_empty()
+        self.len() == 0
     }
 }
 
@@ -298,10 +355,8 @@ pub fn load(opts: &Options, key: &Key) -> Result<Loaded, Error> {
         if f.len > budget {
             continue;
         }
-        let blobs = &mut out.known.blobs;
-        match store::read_segment(&f.path, key, budget, |id, c| {
-            blobs.insert(id, c);
-        }) {
+        let known = &mut out.known;
+        match store::read_segment(&f.path, key, budget, |id, fact| known.insert(id, fact)) {
             Ok(_) => budget -= f.len,
             Err(why) => out.ignored.push(format!("{}: {why}", f.path.display())),
         }
@@ -334,14 +389,33 @@ pub struct Stored {
     pub evicted: usize,
 }
 
-/// Adds `fresh` (blobs scanned clean, with their counts) to the cache in `opts.dir` under
-/// `key`, and `checked` (the packs of a pass that found nothing missing, see the module
+/// What a run learned, for the cache to keep.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Learned<'a> {
+    /// Blobs scanned clean, with their counts.
+    pub blobs: &'a [(ObjectId, Counts)],
+    /// Commits and tags whose message was scanned clean, with the counts of that scan.
+    pub messages: &'a [(ObjectId, Counts)],
+    /// Trees found to hold nothing of interest.
+    pub trees: &'a [ObjectId],
+}
+
+impl Learned<'_> {
+    fn records(&self) -> Vec<(ObjectId, Fact)> {
+        let blobs = self.blobs.iter().map(|&(id, c)| (id, Fact::Blob(c)));
+        let messages = self.messages.iter().map(|&(id, c)| (id, Fact::Message(c)));
+        let trees = self.trees.iter().map(|&id| (id, Fact::Tree));
+        blobs.chain(messages).chain(trees).collect()
+    }
+}
+
+/// Adds `fresh` (what the run learned) to the cache in `opts.dir` under `key`, and `checked` (the packs of a pass that found nothing missing, see the module
 /// documentation) unless `known` holds that record already; compacts the key's segments when
 /// they are many, and evicts the oldest segments past `opts.max_size`.
 pub fn store(
     opts: &Options,
     key: &Key,
-    fresh: &[(ObjectId, Counts)],
+    fresh: Learned<'_>,
     checked: Option<&[PackId]>,
     known: &CheckedPacks,
 ) -> Result<Stored, Error> {
@@ -354,6 +428,7 @@ pub fn store(
     store::ensure_dir(&opts.dir, true).map_err(fail)?;
     store::ensure_dir(&dir, false).map_err(fail)?;
     let max_records = segment::records_within(opts.max_size);
+    let fresh = fresh.records();
     if !fresh.is_empty() && max_records > 0 {
         let records = &fresh[..fresh.len().min(max_records)];
         store::write_segment(&dir, key, records).map_err(fail)?;
@@ -411,6 +486,63 @@ mod tests {
             .collect()
     }
 
+    fn blobs(fresh: &[(ObjectId, Counts)]) -> Learned<'_> {
+        Learned {
+            blobs: fresh,
+            ..Learned::default()
+        }
+    }
+
+    #[test]
+    fn keeps_messages_and_trees_apart_from_blobs_through_compaction() {
+        let d = tempfile::tempdir().unwrap();
+        let o = opts(d.path(), DEFAULT_MAX_SIZE);
+        let k = Key([7; 32]);
+        let allowed = Counts {
+            allowed: 2,
+            scanned: 1,
+            ..Counts::default()
+        };
+        store(
+            &o,
+            &k,
+            Learned {
+                blobs: &fresh(0..3),
+                messages: &[(id(10), allowed)],
+                trees: &[id(20), id(21)],
+            },
+            None,
+            &CheckedPacks::default(),
+        )
+        .unwrap();
+        let check = |known: &Known| {
+            assert_eq!(known.len(), 6);
+            assert!(known.contains(&id(1)) && !known.contains(&id(10)));
+            assert_eq!(known.message(&id(10)), Some(&allowed));
+            assert!(known.message(&id(1)).is_none() && known.message(&id(20)).is_none());
+            let mut trees: Vec<_> = known.trees().iter().copied().collect();
+            trees.sort();
+            assert_eq!(trees, [id(20), id(21)]);
+        };
+        check(&load(&o, &k).unwrap().known);
+        for run in 0..store::MAX_SEGMENTS as u32 {
+            store(
+                &o,
+                &k,
+                blobs(&fresh(100 + run..101 + run)),
+                None,
+                &CheckedPacks::default(),
+            )
+            .unwrap();
+        }
+        let (files, _) = store::segments(&store::key_dir(d.path(), &k)).unwrap();
+        assert_eq!(files.len(), 1, "compacted");
+        let known = load(&o, &k).unwrap().known;
+        assert_eq!(known.blobs.len(), 3 + store::MAX_SEGMENTS);
+        assert_eq!(known.message(&id(10)), Some(&allowed));
+        assert!(known.trees().contains(&id(21)));
+    }
+
     #[test]
     fn stores_loads_and_compacts_per_key() {
         let d = tempfile::tempdir().unwrap();
@@ -420,7 +552,7 @@ mod tests {
             store(
                 &o,
                 &k1,
-                &fresh(run * 10..run * 10 + 10),
+                blobs(&fresh(run * 10..run * 10 + 10)),
                 None,
                 &CheckedPacks::default(),
             )
@@ -447,16 +579,16 @@ mod tests {
         let o = opts(d.path(), max);
         let k = Key([3; 32]);
         let none = CheckedPacks::default();
-        store(&o, &k, &fresh(0..20), None, &none).unwrap();
+        store(&o, &k, blobs(&fresh(0..20)), None, &none).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(20));
-        store(&o, &k, &fresh(100..120), None, &none).unwrap();
+        store(&o, &k, blobs(&fresh(100..120)), None, &none).unwrap();
         let loaded = load(&o, &k).unwrap();
         assert!(loaded.known.contains(&id(100)), "the newest stays");
         assert!(!loaded.known.contains(&id(0)), "the oldest went");
         let (files, _) = store::segments(&store::key_dir(d.path(), &k)).unwrap();
         assert!(files.iter().map(|f| f.len).sum::<u64>() <= max);
         // One run's records alone are cut to the bound.
-        store(&o, &k, &fresh(200..300), None, &none).unwrap();
+        store(&o, &k, blobs(&fresh(200..300)), None, &none).unwrap();
         assert!(load(&o, &k).unwrap().known.len() <= 25);
     }
 
@@ -476,7 +608,7 @@ mod tests {
         store(
             &o,
             &k,
-            &[],
+            Learned::default(),
             Some(&[pack(2), pack(1)]),
             &CheckedPacks::default(),
         )
@@ -484,7 +616,14 @@ mod tests {
         let loaded = load(&o, &k).unwrap();
         assert_eq!(loaded.packs.len(), 1);
         // The same packs in another order: the record is not written again.
-        store(&o, &k, &[], Some(&[pack(1), pack(2)]), &loaded.packs).unwrap();
+        store(
+            &o,
+            &k,
+            Learned::default(),
+            Some(&[pack(1), pack(2)]),
+            &loaded.packs,
+        )
+        .unwrap();
         let loaded = load(&o, &k).unwrap();
         assert_eq!(loaded.packs.len(), 1);
         let covered = loaded.packs.covering(&[pack(1), pack(2), pack(3)]);
@@ -499,7 +638,7 @@ mod tests {
         // The newest records are kept, no more.
         for i in 10..(10 + store::MAX_PACK_RECORDS as u8 + 3) {
             let known = load(&o, &k).unwrap().packs;
-            store(&o, &k, &[], Some(&[pack(i)]), &known).unwrap();
+            store(&o, &k, Learned::default(), Some(&[pack(i)]), &known).unwrap();
         }
         let loaded = load(&o, &k).unwrap();
         assert_eq!(loaded.packs.len(), store::MAX_PACK_RECORDS);
@@ -521,7 +660,7 @@ mod tests {
         assert!(load(&opts(&link, DEFAULT_MAX_SIZE), &k).is_err());
 
         let o = opts(&real, DEFAULT_MAX_SIZE);
-        store(&o, &k, &fresh(0..5), None, &CheckedPacks::default()).unwrap();
+        store(&o, &k, blobs(&fresh(0..5)), None, &CheckedPacks::default()).unwrap();
         let dir = store::key_dir(&real, &k);
         std::fs::write(dir.join("seg-0-bad.bin"), b"CSWBLOBS-not-really").unwrap();
         std::os::unix::fs::symlink("/dev/zero", dir.join("seg-1-link.bin")).unwrap();

@@ -1,5 +1,6 @@
-//! One cache file (a segment): the clean blobs one run added, or a compaction merged, under one
-//! key. Ids and counts only, never content.
+//! One cache file (a segment): what one run learned (blobs and messages scanned clean, trees
+//! holding nothing of interest), or a compaction merged, under one key. Ids and counts only,
+//! never content.
 //!
 //! Layout (little-endian):
 //!
@@ -9,7 +10,7 @@
 //! | 4     | [`super::CACHE_FORMAT`] |
 //! | 32    | the key ([`super::Key`]) the blobs were scanned under |
 //! | 8     | `n`, the number of records |
-//! | 36 × n | records: blob id (20), bytes (8), findings allowed (4), scanned, binary, binary scanned as strings (1 each), zero (1) |
+//! | 36 × n | records: object id (20), bytes (8), findings allowed (4), scanned, binary, binary scanned as strings (1 each), what the record says (1: 0 a blob scanned clean, 1 a commit or tag message scanned clean, 2 a tree holding nothing of interest, its counts zero) |
 //! | 32    | SHA-256 of everything before it |
 //!
 //! A file that does not parse exactly (magic, format, key, length, checksum) is not used.
@@ -17,7 +18,7 @@
 use gix::ObjectId;
 use sha2::{Digest, Sha256};
 
-use super::{CACHE_FORMAT, Counts, Key};
+use super::{CACHE_FORMAT, Counts, Fact, Key};
 
 const MAGIC: &[u8; 8] = b"CSWBLOBS";
 const HEADER: usize = 8 + 4 + 32 + 8;
@@ -36,13 +37,18 @@ pub(super) fn records_within(bytes: u64) -> usize {
 }
 
 /// The bytes of a segment holding `records` under `key`.
-pub(super) fn encode(key: &Key, records: &[(ObjectId, Counts)]) -> Vec<u8> {
+pub(super) fn encode(key: &Key, records: &[(ObjectId, Fact)]) -> Vec<u8> {
     let mut out = open_frame(MAGIC, key, records.len(), size_of(records.len()));
-    for (id, c) in records {
+    for (id, fact) in records {
+        let (c, what) = match fact {
+            Fact::Blob(c) => (*c, 0),
+            Fact::Message(c) => (*c, 1),
+            Fact::Tree => (Counts::default(), 2),
+        };
         out.extend_from_slice(id.as_bytes());
         out.extend_from_slice(&c.bytes.to_le_bytes());
         out.extend_from_slice(&c.allowed.to_le_bytes());
-        out.extend_from_slice(&[c.scanned, c.binary, c.binary_strings, 0]);
+        out.extend_from_slice(&[c.scanned, c.binary, c.binary_strings, what]);
     }
     seal_frame(out)
 }
@@ -125,7 +131,7 @@ impl std::fmt::Display for Invalid {
 pub(super) fn decode(
     bytes: &[u8],
     key: &Key,
-    mut each: impl FnMut(ObjectId, Counts),
+    mut each: impl FnMut(ObjectId, Fact),
 ) -> Result<usize, Invalid> {
     let body = framed_records(
         bytes,
@@ -134,6 +140,10 @@ pub(super) fn decode(
         RECORD,
         "its length does not match its record count",
     )?;
+    // Checked whole before any record is handed over: a file is used entirely or not at all.
+    if body.chunks_exact(RECORD).any(|r| r[35] > 2) {
+        return Err(Invalid::Damaged("a record of an unknown kind"));
+    }
     let mut count = 0;
     for r in body.chunks_exact(RECORD) {
         let id = ObjectId::from_bytes_or_panic(&r[..20]);
@@ -144,7 +154,12 @@ pub(super) fn decode(
             binary: r[33],
             binary_strings: r[34],
         };
-        each(id, counts);
+        let fact = match r[35] {
+            0 => Fact::Blob(counts),
+            1 => Fact::Message(counts),
+            _ => Fact::Tree,
+        };
+        each(id, fact);
         count += 1;
     }
     Ok(count)
@@ -154,24 +169,27 @@ pub(super) fn decode(
 mod tests {
     use super::*;
 
-    fn records() -> Vec<(ObjectId, Counts)> {
-        (0u8..3)
+    fn records() -> Vec<(ObjectId, Fact)> {
+        (0u8..4)
             .map(|i| {
-                (
-                    ObjectId::from_bytes_or_panic(&[i; 20]),
-                    Counts {
-                        bytes: 1000 + u64::from(i),
-                        allowed: u32::from(i),
-                        scanned: 1,
-                        binary: 0,
-                        binary_strings: i % 2,
-                    },
-                )
+                let counts = Counts {
+                    bytes: 1000 + u64::from(i),
+                    allowed: u32::from(i),
+                    scanned: 1,
+                    binary: 0,
+                    binary_strings: i % 2,
+                };
+                let fact = match i {
+                    0 | 1 => Fact::Blob(counts),
+                    2 => Fact::Message(counts),
+                    _ => Fact::Tree,
+                };
+                (ObjectId::from_bytes_or_panic(&[i; 20]), fact)
             })
             .collect()
     }
 
-    fn read(bytes: &[u8], key: &Key) -> Result<Vec<(ObjectId, Counts)>, Invalid> {
+    fn read(bytes: &[u8], key: &Key) -> Result<Vec<(ObjectId, Fact)>, Invalid> {
         let mut out = Vec::new();
         decode(bytes, key, |id, c| out.push((id, c)))?;
         Ok(out)
@@ -181,7 +199,7 @@ mod tests {
     fn round_trips_and_refuses_any_damage() {
         let key = Key([7; 32]);
         let bytes = encode(&key, &records());
-        assert_eq!(bytes.len() as u64, size_of(3));
+        assert_eq!(bytes.len() as u64, size_of(4));
         assert_eq!(read(&bytes, &key).unwrap(), records());
         assert_eq!(read(&bytes, &Key([8; 32])), Err(Invalid::OtherKey));
         // Every truncation and every flipped byte is refused.
@@ -196,6 +214,13 @@ mod tests {
         let mut longer = bytes.clone();
         longer.push(0);
         assert!(read(&longer, &key).is_err());
+        // A whole file, checksum and all, with a record of a kind this version does not know.
+        let mut body = bytes[..bytes.len() - TRAILER].to_vec();
+        body[HEADER + RECORD + 35] = 3;
+        assert_eq!(
+            read(&seal_frame(body), &key),
+            Err(Invalid::Damaged("a record of an unknown kind"))
+        );
     }
 
     #[test]

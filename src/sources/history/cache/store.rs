@@ -24,7 +24,7 @@ use gix::ObjectId;
 use gix::hashtable::HashMap;
 
 use super::segment::{self, Invalid};
-use super::{CACHE_FORMAT, Counts, Key, PackId, packs};
+use super::{CACHE_FORMAT, Fact, Key, PackId, packs};
 use crate::fsutil::{self, Links};
 
 /// A key's directory holding more segments than this is compacted into one.
@@ -141,7 +141,7 @@ pub(super) fn read_segment(
     file: &Path,
     key: &Key,
     limit: u64,
-    each: impl FnMut(ObjectId, Counts),
+    each: impl FnMut(ObjectId, Fact),
 ) -> Result<Option<usize>, String> {
     let bytes = match fsutil::read_bounded(file, limit, Links::Refuse) {
         Ok(b) => b,
@@ -158,7 +158,7 @@ pub(super) fn read_segment(
 pub(super) fn write_segment(
     dir: &Path,
     key: &Key,
-    records: &[(ObjectId, Counts)],
+    records: &[(ObjectId, Fact)],
 ) -> io::Result<PathBuf> {
     write_new(dir, "seg-", &segment::encode(key, records))
 }
@@ -273,7 +273,7 @@ pub(super) fn compact(dir: &Path, key: &Key, limit: u64, max_records: usize) -> 
     if files.len() <= 1 {
         return Ok(());
     }
-    let mut merged: HashMap<ObjectId, Counts> = HashMap::default();
+    let mut merged: HashMap<ObjectId, Fact> = HashMap::default();
     // Newest first, so that what is cut at the bound is the oldest.
     for f in files.iter().rev() {
         if merged.len() >= max_records {
@@ -285,7 +285,7 @@ pub(super) fn compact(dir: &Path, key: &Key, limit: u64, max_records: usize) -> 
             }
         });
     }
-    let mut records: Vec<(ObjectId, Counts)> = merged.into_iter().collect();
+    let mut records: Vec<(ObjectId, Fact)> = merged.into_iter().collect();
     records.sort_unstable_by_key(|(id, _)| *id);
     write_segment(dir, key, &records)?;
     for f in &files {
