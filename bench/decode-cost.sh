@@ -14,7 +14,7 @@
 #   bench/decode-cost.sh search [DIR ...]
 #       The search for encoded values alone (crates/credsweep-engine/examples/decode_bench.rs):
 #       the CPU time of `encoded::candidates` over every file under DIR (default: the cargo
-#       registry's sources), loaded into memory first, best of RUNS (default 3), with what it
+#       registry's sources), loaded into memory first, mean of RUNS (default 3), with what it
 #       found and a digest of it. BASE=path/to/another/decode_bench adds that build's line (the
 #       digests of two builds that find the same values are the same).
 set -euo pipefail
