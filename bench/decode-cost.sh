@@ -10,8 +10,26 @@
 #
 # Needs hyperfine and a release build (it runs cargo build). RUNS (default 5) sets the runs of
 # each command. Measure on a quiet machine (see `uptime`): other builds skew both ratios.
+#
+#   bench/decode-cost.sh search [DIR ...]
+#       The search for encoded values alone (crates/credsweep-engine/examples/decode_bench.rs):
+#       the CPU time of `encoded::candidates` over every file under DIR (default: the cargo
+#       registry's sources), loaded into memory first, mean of RUNS (default 3), with what it
+#       found and a digest of it. BASE=path/to/another/decode_bench adds that build's line (the
+#       digests of two builds that find the same values are the same).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = search ]; then
+  shift
+  [ $# -gt 0 ] || set -- "$HOME"/.cargo/registry/src/*/
+  cargo build --release --quiet --example decode_bench
+  new=${CARGO_TARGET_DIR:-$PWD/target}/release/examples/decode_bench
+  if [ -n "${BASE:-}" ]; then
+    echo "base: $("$BASE" "$@")"
+  fi
+  echo "this tree: $("$new" "$@")"
+  exit 0
+fi
 runs=${RUNS:-5}
 tree=${1:-$(echo "$HOME"/.cargo/registry/src/*/)}
 repo=${2:-/work/.mirror/rust-lang+cargo/repo}

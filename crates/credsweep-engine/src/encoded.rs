@@ -138,13 +138,22 @@ static CLASS: [u8; 256] = {
 /// The encoded runs of `text` that decode to text, in order of position, each decoded; spends
 /// `budget` and stops when it is spent.
 pub fn candidates(text: &[u8], budget: &mut Budget) -> Vec<Candidate> {
+    candidates_by(text, budget, base64_and_hex)
+}
+
+/// [`candidates`] with `search` to find the base64 and hex runs and the escape starts.
+fn candidates_by(
+    text: &[u8],
+    budget: &mut Budget,
+    search: impl FnOnce(&[u8], &mut Budget, &mut Vec<Candidate>) -> Markers,
+) -> Vec<Candidate> {
     let mut out = Vec::new();
     let Markers {
         percents,
         escapes,
         references,
         ..
-    } = base64_and_hex(text, budget, &mut out);
+    } = search(text, budget, &mut out);
     escaped_runs(text, percents, Encoding::Percent, budget, &mut out);
     escaped_runs(text, escapes, Encoding::Escapes, budget, &mut out);
     escaped_runs(text, references, Encoding::Html, budget, &mut out);
@@ -169,18 +178,6 @@ struct Markers {
 }
 
 impl Markers {
-    /// The marker bytes of the 64-byte block at `pos` (bit i for byte `pos + i`), after the
-    /// bytes before the block that no block covered.
-    /// Inlined into the search: most blocks have no marker byte, and cost two comparisons here.
-    #[inline]
-    fn block(&mut self, text: &[u8], pos: usize, bits: u64) {
-        self.bytes(text, pos);
-        if bits != 0 {
-            self.hits(text, pos, bits);
-        }
-        self.covered = pos + 64;
-    }
-
     /// The marker bytes `bits` of the block at `pos`, less those a block before covered.
     #[inline(never)]
     fn hits(&mut self, text: &[u8], pos: usize, mut bits: u64) {
@@ -196,10 +193,9 @@ impl Markers {
     }
 
     /// The marker bytes up to `end` that no block covered (the end of a run walked past a
-    /// block, the byte that ends it, the last bytes of the text).
+    /// block, the byte that ends it, the lines of a wrapped body).
     #[inline]
     fn bytes(&mut self, text: &[u8], end: usize) {
-        // Asked before every block, and almost always with nothing left to look at.
         if self.covered < end {
             self.bytes_uncovered(text, end);
         }
@@ -214,12 +210,17 @@ impl Markers {
         self.covered = end;
     }
 
+    /// The marker byte at `p`, if it starts an escape. Most do not (`&self`, `\\n`, `100%`), and
+    /// the byte after each tells: a hex digit after `%`, `u` or `x` after `\\`, `#` or `a` after
+    /// `&`.
     fn hit(&mut self, text: &[u8], p: usize) {
         let at = &text[p..];
+        let next = at.get(1).copied().unwrap_or(0);
         let (list, encoding) = match at[0] {
-            b'%' => (&mut self.percents, Encoding::Percent),
-            b'\\' => (&mut self.escapes, Encoding::Escapes),
-            _ => (&mut self.references, Encoding::Html),
+            b'%' if next.is_ascii_hexdigit() => (&mut self.percents, Encoding::Percent),
+            b'\\' if matches!(next, b'u' | b'x') => (&mut self.escapes, Encoding::Escapes),
+            b'&' if matches!(next, b'#' | b'a') => (&mut self.references, Encoding::Html),
+            _ => return,
         };
         if starts_escape(at, encoding) {
             list.push(p);
@@ -239,7 +240,7 @@ fn base64_and_hex(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) ->
         // SAFETY: the processor has AVX2, checked just above.
         return unsafe { base64_and_hex_avx2(text, budget, out) };
     }
-    search(text, budget, out, masks)
+    search(text, budget, out, skip_scalar, masks)
 }
 
 /// [`base64_and_hex`] compiled for AVX2 as a whole: the classification of each block is inlined
@@ -247,63 +248,129 @@ fn base64_and_hex(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) ->
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn base64_and_hex_avx2(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate>) -> Markers {
-    search(text, budget, out, |block| masks_avx2(block))
+    search(
+        text,
+        budget,
+        out,
+        |text, pos, tail, markers| skip_avx2(text, pos, tail, markers),
+        |block| masks_avx2(block),
+    )
 }
 
-/// The search of [`base64_and_hex`], with `masks` to classify each 64-byte block (the alphabet
-/// and the escape starts, as [`masks`] does). Inlined into each caller, so that the
-/// classification is compiled with the caller's instructions.
+/// Where the blocks that may hold a run start, from `pos` on (a block of 64 bytes, or where
+/// fewer than 64 are left), and which of the two last octets of the block before are whole
+/// (see [`search`]; `tail`, those of the block before `pos`): the blocks skipped hold no two
+/// whole octets one after the other, in them or across their start. The escape starts of the
+/// blocks looked at, that one included, are added to `markers`. The fallback for
+/// [`skip_avx2`].
+fn skip_scalar(text: &[u8], pos: usize, tail: u32, markers: &mut Markers) -> (usize, u32) {
+    skip_by(text, pos, tail, markers, masks)
+}
+
+/// [`skip_scalar`] with `masks` to classify each block.
+#[inline(always)]
+fn skip_by(
+    text: &[u8],
+    mut pos: usize,
+    mut tail: u32,
+    markers: &mut Markers,
+    masks: impl Fn(&[u8; 64]) -> (u64, u64),
+) -> (usize, u32) {
+    while let Some(block) = text.get(pos..pos + 64) {
+        let (m, marker_bits) = masks(block.try_into().expect("64 bytes"));
+        if marker_bits != 0 {
+            markers.hits(text, pos, marker_bits);
+        }
+        let whole = u32::from(octets(m));
+        let octets = whole << 2 | tail;
+        if octets & (octets >> 1) != 0 {
+            break;
+        }
+        tail = whole >> 6;
+        pos += 64;
+    }
+    (pos, tail)
+}
+
+/// Which of the 8 octets of a block's class mask `m` (bytes 8k..8k+8, bit k) are whole: all 8
+/// bytes in the class.
+fn octets(m: u64) -> u8 {
+    (0..8).fold(0, |o, k| o | u8::from((m >> (8 * k)) as u8 == 0xff) << k)
+}
+
+/// The search of [`base64_and_hex`], with `skip` to pass the blocks that cannot hold a run
+/// (and add their escape starts, as [`skip_scalar`] does) and `masks` to classify a block byte
+/// by byte (the alphabet and the escape starts, as [`masks`] does). Inlined into each caller,
+/// so that the classification is compiled with the caller's instructions.
+///
+/// A run of [`MIN_BASE64`] (24) bytes holds two whole octets one after the other (the octets of
+/// the blocks, 8 bytes from a block's start), so `skip` asks only for whole octets and escape
+/// starts, in a loop that holds little else (and keeps its constants in registers). A block it
+/// stops at is classified again byte by byte: one in six of the cargo registry's sources (a
+/// long identifier, a hash, a path; half of them hold a run). The bytes after the last whole
+/// block are classified as a block of their own, padded with spaces (in no class).
 #[inline(always)]
 fn search(
     text: &[u8],
     budget: &mut Budget,
     out: &mut Vec<Candidate>,
+    skip: impl Fn(&[u8], usize, u32, &mut Markers) -> (usize, u32),
     masks: impl Fn(&[u8; 64]) -> (u64, u64),
 ) -> Markers {
     let n = text.len();
     let mut markers = Markers::default();
-    // The last bytes are classified as a block too, padded with spaces (in no class): set up
-    // once, not on every block.
-    let mut last = [b' '; 64];
     let alphabet = |b: u8| CLASS[b as usize] & B64 != 0;
     let maybe = |b: u8| CLASS[b as usize] & REGION != 0;
     let mut pos = 0;
-    // The alphabet mask ([`REGION`]) of the 64 bytes before `pos`, when they were classified.
-    let mut prev: u64 = 0;
     'search: while pos < n {
+        // The escape starts that no block covered: those after a run that went past its block.
+        markers.bytes(text, pos);
+        // Where the search goes on: the byte before is not in the class (it ends a run or a
+        // wrapped body), or there is none.
+        let resumed = pos;
+        // The two last octets of the block before, when it was looked at: whole ones.
+        let mut tail = 0u32;
         // A region of bytes that may be in the alphabet, bounded by bytes that are not.
         let (region, one_run) = {
-            let block: &[u8; 64] = match text.get(pos..pos + 64) {
-                Some(block) => block.try_into().expect("64 bytes"),
-                None => {
-                    // Spaces after what a longer tail copied before.
-                    last[..n - pos].copy_from_slice(&text[pos..]);
-                    last[n - pos..].fill(b' ');
-                    &last
+            let (m, ends, carried) = loop {
+                (pos, tail) = skip(text, pos, tail, &mut markers);
+                if pos >= n {
+                    if pos > resumed {
+                        // Blocks covered the bytes up to `pos`.
+                        markers.covered = markers.covered.max(pos);
+                    }
+                    break 'search;
                 }
-            };
-            let (m, marker_bits) = masks(block);
-            markers.block(text, pos, marker_bits);
-            // Bit k set where the bytes k-23..=k of this block all may be in the alphabet
-            // (shifts of one word, cheaper than of two)...
-            let mut t = m;
-            t &= t << 1;
-            t &= t << 2;
-            t &= t << 4;
-            t &= t << 8;
-            t &= t << 8;
-            // ...or where a run that the previous block ends with reaches 24 bytes (fewer
-            // than 24 there, or that block would have found it).
-            let (carried, starts_with) = (prev.leading_ones(), m.trailing_ones());
-            if carried > 0 && carried + starts_with >= 24 {
-                t |= 1 << (23 - carried);
-            }
-            let ends = t;
-            if ends == 0 {
-                prev = m;
+                let tail_block;
+                let block: &[u8; 64] = match text.get(pos..pos + 64) {
+                    Some(block) => block.try_into().expect("64 bytes"),
+                    None => {
+                        tail_block = padded_tail(&text[pos..]);
+                        &tail_block
+                    }
+                };
+                let (m, marker_bits) = masks(block);
+                if pos + 64 > n && marker_bits != 0 {
+                    // The last bytes, which `skip` leaves (it looked at the whole blocks).
+                    markers.hits(text, pos, marker_bits);
+                }
+                // The bytes in the class the text before the block ends with, where a run
+                // may go on into the block: fewer than 24, or the block before had a run;
+                // fewer than 8 unless its last octet is whole, fewer than 16 unless the two.
+                let at_most = [7, 7, 15, 23][tail as usize];
+                let carried = if pos > resumed && m.trailing_ones() + at_most >= 24 {
+                    class_bytes_before(text, pos, resumed, maybe)
+                } else {
+                    0
+                };
+                let ends = run_ends(m, carried);
+                if ends != 0 {
+                    markers.covered = markers.covered.max(pos + 64);
+                    break (m, ends, carried);
+                }
+                tail = u32::from(octets(m) >> 6);
                 pos += 64;
-                continue;
-            }
+            };
             let bit = ends.trailing_zeros();
             let inside = pos + bit as usize;
             if REGION == B64 {
@@ -313,7 +380,7 @@ fn search(
                 let start = if below != 0 {
                     pos + 64 - below.leading_zeros() as usize
                 } else {
-                    pos - prev.leading_ones() as usize
+                    pos - carried as usize
                 };
                 let above = !m >> bit;
                 let mut end = if above != 0 {
@@ -338,7 +405,6 @@ fn search(
             }
         };
         pos = region.end + 1;
-        prev = 0;
         // The runs of the real alphabet in it.
         let mut i = region.start;
         while i < region.end {
@@ -358,49 +424,117 @@ fn search(
             if end - start < MIN_BASE64 {
                 continue;
             }
-            if budget.runs == 0 || budget.bytes == 0 {
-                // Nothing more is decoded: escapes neither.
-                return markers;
-            }
-            if let Some(body) = wrapped_body(text, start, end) {
-                // The lines of a wrapped body are one value: decoded whole, or not at all (the
-                // lines of an attached image are not tried one by one).
-                if let Some((encoding, decoded)) = decode_run(&body.joined, budget.bytes)
-                    && !follows_image_marker(text, start)
-                {
-                    budget.runs -= 1;
-                    budget.bytes = budget.bytes.saturating_sub(decoded.len());
-                    out.push(Candidate {
-                        span: start..body.end,
-                        encoding,
-                        decoded,
-                    });
+            match take_run(text, start..end, budget, out) {
+                Taken::Run => {}
+                Taken::Body(end) => {
+                    pos = end;
+                    continue 'search;
                 }
-                pos = body.end;
-                prev = 0;
-                continue 'search;
-            }
-            let mut padded_end = end;
-            while padded_end < n && padded_end - end < 2 && text[padded_end] == b'=' {
-                padded_end += 1;
-            }
-            // An image's bytes are judged by what comes before the run only when they decode
-            // to text (an image's bytes seldom do): most runs never get there.
-            if let Some((encoding, decoded)) = decode_run(&text[start..end], budget.bytes)
-                && !follows_image_marker(text, start)
-            {
-                budget.runs -= 1;
-                budget.bytes = budget.bytes.saturating_sub(decoded.len());
-                out.push(Candidate {
-                    span: start..padded_end,
-                    encoding,
-                    decoded,
-                });
+                // Nothing more is decoded: escapes neither.
+                Taken::Spent => return markers,
             }
         }
     }
     markers.bytes(text, n);
     markers
+}
+
+/// What [`take_run`] made of a run.
+enum Taken {
+    /// The run was decoded, or not; the search goes on after it.
+    Run,
+    /// The run was the first line of a wrapped body, which ends here (the search goes on here).
+    Body(usize),
+    /// The budget is spent: the search stops.
+    Spent,
+}
+
+/// Decodes the run `run` of the alphabet (at least [`MIN_BASE64`] long) as base64 or hex, or as
+/// the first line of a wrapped body, if it decodes to text and the budget allows.
+fn take_run(
+    text: &[u8],
+    run: Range<usize>,
+    budget: &mut Budget,
+    out: &mut Vec<Candidate>,
+) -> Taken {
+    let Range { start, end } = run;
+    if budget.runs == 0 || budget.bytes == 0 {
+        return Taken::Spent;
+    }
+    if let Some(body) = wrapped_body(text, start, end) {
+        // The lines of a wrapped body are one value: decoded whole, or not at all (the lines of
+        // an attached image are not tried one by one).
+        if let Some((encoding, decoded)) = decode_run(&body.joined, budget.bytes)
+            && !follows_image_marker(text, start)
+        {
+            budget.runs -= 1;
+            budget.bytes = budget.bytes.saturating_sub(decoded.len());
+            out.push(Candidate {
+                span: start..body.end,
+                encoding,
+                decoded,
+            });
+        }
+        return Taken::Body(body.end);
+    }
+    let mut padded_end = end;
+    while padded_end < text.len() && padded_end - end < 2 && text[padded_end] == b'=' {
+        padded_end += 1;
+    }
+    // An image's bytes are judged by what comes before the run only when they decode to text
+    // (an image's bytes seldom do): most runs never get there.
+    if let Some((encoding, decoded)) = decode_run(&text[start..end], budget.bytes)
+        && !follows_image_marker(text, start)
+    {
+        budget.runs -= 1;
+        budget.bytes = budget.bytes.saturating_sub(decoded.len());
+        out.push(Candidate {
+            span: start..padded_end,
+            encoding,
+            decoded,
+        });
+    }
+    Taken::Run
+}
+
+/// Where a run of 24 bytes of the class ends in a block whose class mask is `m` (bit k: the
+/// bytes k-23..=k all in it), and, if the bytes before the block end with `carried` bytes of
+/// the class, a bit below 24 where such a run that started before the block reaches 24 bytes.
+#[inline(always)]
+fn run_ends(m: u64, carried: u32) -> u64 {
+    // Shifts of one word, cheaper than of two.
+    let mut t = m;
+    t &= t << 1;
+    t &= t << 2;
+    t &= t << 4;
+    t &= t << 8;
+    t &= t << 8;
+    if carried > 0 && carried + m.trailing_ones() >= 24 {
+        t |= 1 << (23 - carried);
+    }
+    t
+}
+
+/// How many bytes in the class (`maybe`) end `text[from..pos]`: fewer than 24 where the search
+/// asks (a run of 24 there would have been found).
+#[inline(never)]
+fn class_bytes_before(text: &[u8], pos: usize, from: usize, maybe: impl Fn(u8) -> bool) -> u32 {
+    let count = text[from..pos]
+        .iter()
+        .rev()
+        .take(MIN_BASE64)
+        .take_while(|&&b| maybe(b))
+        .count();
+    debug_assert!(count < MIN_BASE64, "a run of {count} before {pos}");
+    count as u32
+}
+
+/// The last bytes of a text (fewer than 64) as a block, padded with spaces.
+#[cold]
+fn padded_tail(tail: &[u8]) -> [u8; 64] {
+    let mut block = [b' '; 64];
+    block[..tail.len()].copy_from_slice(tail);
+    block
 }
 
 /// The widest line of a wrapped base64 body: MIME writes 76 characters a line, PEM and OpenSSL 64.
@@ -556,43 +690,113 @@ fn masks(chunk: &[u8; 64]) -> (u64, u64) {
     }
 }
 
-/// [`masks`] 32 bytes at a time; the same classes as [`masks_sse2`].
+/// The classes of 32 bytes (see [`NIBBLE_LO`]): each byte classified by two table look-ups,
+/// one per nibble, whose bits are ANDed: a bit stands for a set of high nibbles times a set of
+/// low nibbles.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn masks_avx2(chunk: &[u8; 64]) -> (u64, u64) {
+#[inline]
+fn classes_avx2(bytes: &[u8; 32]) -> std::arch::x86_64::__m256i {
     use std::arch::x86_64::{
-        __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8,
-        _mm256_set1_epi8, _mm256_shuffle_epi8, _mm256_srli_epi16,
+        __m256i, _mm256_and_si256, _mm256_loadu_si256, _mm256_set1_epi8, _mm256_shuffle_epi8,
+        _mm256_srli_epi16,
     };
-    // Each byte classified by two table look-ups, one per nibble, whose bits are ANDed: a bit
-    // stands for a set of high nibbles times a set of low nibbles (see [`NIBBLE_LO`]).
-    // SAFETY: both tables are 32 readable bytes, loaded without any alignment requirement.
-    let (lo_table, hi_table) = unsafe {
+    // SAFETY: the tables and `bytes` are 32 readable bytes, loaded without any alignment
+    // requirement.
+    let (lo_table, hi_table, x) = unsafe {
         (
             _mm256_loadu_si256(NIBBLE_LO.as_ptr().cast::<__m256i>()),
             _mm256_loadu_si256(NIBBLE_HI.as_ptr().cast::<__m256i>()),
+            _mm256_loadu_si256(bytes.as_ptr().cast::<__m256i>()),
         )
     };
+    // The low nibble's look-up needs no mask: a byte of 0x80 and above (its high bit set) looks
+    // up 0, in no class.
+    let lo = _mm256_shuffle_epi8(lo_table, x);
     let nibble = _mm256_set1_epi8(0x0f);
-    let zero = _mm256_set1_epi8(0);
-    let (alphabet_bits, marker_bits) = (
-        _mm256_set1_epi8(NIBBLE_ALPHABET as i8),
-        _mm256_set1_epi8(NIBBLE_MARKER as i8),
-    );
-    let (mut mask, mut markers) = (0u64, 0u64);
-    for (j, block) in chunk.chunks_exact(32).enumerate() {
-        // SAFETY: `block` is 32 readable bytes, loaded without any alignment requirement.
-        let x = unsafe { _mm256_loadu_si256(block.as_ptr().cast::<__m256i>()) };
-        // A byte of 0x80 and above has its own high nibble (8-F), in no class.
-        let lo = _mm256_shuffle_epi8(lo_table, _mm256_and_si256(x, nibble));
-        let hi = _mm256_shuffle_epi8(hi_table, _mm256_and_si256(_mm256_srli_epi16(x, 4), nibble));
-        let class = _mm256_and_si256(lo, hi);
-        let not_alphabet = _mm256_cmpeq_epi8(_mm256_and_si256(class, alphabet_bits), zero);
-        let not_marker = _mm256_cmpeq_epi8(_mm256_and_si256(class, marker_bits), zero);
-        mask |= u64::from(!(_mm256_movemask_epi8(not_alphabet) as u32)) << (32 * j);
-        markers |= u64::from(!(_mm256_movemask_epi8(not_marker) as u32)) << (32 * j);
+    let hi = _mm256_shuffle_epi8(hi_table, _mm256_and_si256(_mm256_srli_epi16(x, 4), nibble));
+    _mm256_and_si256(lo, hi)
+}
+
+/// The two halves of a block.
+#[cfg(target_arch = "x86_64")]
+fn halves(chunk: &[u8; 64]) -> (&[u8; 32], &[u8; 32]) {
+    let (a, b) = chunk.split_at(32);
+    (
+        a.try_into().expect("32 bytes"),
+        b.try_into().expect("32 bytes"),
+    )
+}
+
+/// The escape starts of a block whose halves have the classes `a` and `b`, or 0 when it has
+/// none (one test of both halves: most blocks).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn markers_avx2(a: std::arch::x86_64::__m256i, b: std::arch::x86_64::__m256i) -> u64 {
+    use std::arch::x86_64::{
+        _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_movemask_epi8, _mm256_or_si256,
+        _mm256_set1_epi8, _mm256_testz_si256,
+    };
+    let marker_bits = _mm256_set1_epi8(NIBBLE_MARKER as i8);
+    if _mm256_testz_si256(_mm256_or_si256(a, b), marker_bits) == 1 {
+        return 0;
     }
-    (mask, markers)
+    let zero = _mm256_set1_epi8(0);
+    let marker = |c| {
+        !(_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(c, marker_bits), zero)) as u32)
+    };
+    u64::from(marker(a)) | u64::from(marker(b)) << 32
+}
+
+/// [`skip_scalar`] 32 bytes at a time: an octet is whole where none of its bytes is in no
+/// class (an escape start counts as in the alphabet here: the search classifies exactly a
+/// block this stops at). About 30 instructions a block skipped.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline(never)]
+fn skip_avx2(text: &[u8], mut pos: usize, mut tail: u32, markers: &mut Markers) -> (usize, u32) {
+    use std::arch::x86_64::{
+        _mm256_castsi256_pd, _mm256_cmpeq_epi8, _mm256_cmpeq_epi64, _mm256_movemask_pd,
+        _mm256_set1_epi8,
+    };
+    let zero = _mm256_set1_epi8(0);
+    let whole = |c| {
+        let unclassed = _mm256_cmpeq_epi8(c, zero);
+        _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(unclassed, zero))) as u32
+    };
+    while let Some(block) = text.get(pos..pos + 64) {
+        let (a, b) = halves(block.try_into().expect("64 bytes"));
+        let (a, b) = (classes_avx2(a), classes_avx2(b));
+        let marker_bits = markers_avx2(a, b);
+        if marker_bits != 0 {
+            markers.hits(text, pos, marker_bits);
+        }
+        let whole = whole(a) | whole(b) << 4;
+        let octets = whole << 2 | tail;
+        if octets & (octets >> 1) != 0 {
+            break;
+        }
+        tail = whole >> 6;
+        pos += 64;
+    }
+    (pos, tail)
+}
+
+/// [`masks`] 32 bytes at a time; the same classes as [`masks_sse2`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn masks_avx2(chunk: &[u8; 64]) -> (u64, u64) {
+    use std::arch::x86_64::{_mm256_cmpeq_epi8, _mm256_movemask_epi8, _mm256_set1_epi8};
+    let (a, b) = halves(chunk);
+    let (a, b) = (classes_avx2(a), classes_avx2(b));
+    // The bytes in some class: the alphabet and the escape starts (no byte is in both).
+    let zero = _mm256_set1_epi8(0);
+    let in_class = |c| !(_mm256_movemask_epi8(_mm256_cmpeq_epi8(c, zero)) as u32);
+    let classed = u64::from(in_class(a)) | u64::from(in_class(b)) << 32;
+    let markers = markers_avx2(a, b);
+    (classed & !markers, markers)
 }
 
 /// The nibble tables of [`masks_avx2`]: a byte is in a class when its low nibble's entry and its
@@ -651,8 +855,6 @@ const NIBBLE_HI: [u8; 32] = {
     t
 };
 
-#[cfg(target_arch = "x86_64")]
-const NIBBLE_ALPHABET: u8 = 1 | 2 | 4 | 8 | 16;
 #[cfg(target_arch = "x86_64")]
 const NIBBLE_MARKER: u8 = 32 | 64;
 
@@ -722,11 +924,7 @@ fn masks(chunk: &[u8; 64]) -> (u64, u64) {
 /// A run of the base64 alphabet as hex or base64, if it decodes to text.
 fn decode_run(run: &[u8], max_bytes: usize) -> Option<(Encoding, Vec<u8>)> {
     let run = &run[..run.len().min(MAX_RUN)];
-    // One pass: the classes some byte has, and those every byte has.
-    let (classes, common) = run.iter().fold((0u8, u8::MAX), |(some, every), &b| {
-        let class = CLASS[b as usize];
-        (some | class, every & class)
-    });
+    let (classes, common) = run_classes(run);
     if common & HEX != 0 {
         if run.len() < MIN_HEX {
             return None;
@@ -764,6 +962,79 @@ fn decode_run(run: &[u8], max_bytes: usize) -> Option<(Encoding, Vec<u8>)> {
     let whole = &run[..run.len().min(max_bytes.saturating_mul(4) / 3)];
     let decoded = lenient_decode(engine, whole)?;
     is_text(&decoded).then_some((Encoding::Base64, decoded))
+}
+
+/// The classes some byte of `run` has, and those every byte has ([`CLASS`]), of those
+/// [`decode_run`] asks about (hex digit for every byte; upper and lower case, `+/` and `-_` for
+/// some byte), in one pass.
+#[cfg(not(target_arch = "x86_64"))]
+fn run_classes(run: &[u8]) -> (u8, u8) {
+    let (some, every) = run_classes_by_table(run);
+    (some & (UPPER | LOWER | STD | URL), every & HEX)
+}
+
+/// [`run_classes`] a byte at a time.
+fn run_classes_by_table(run: &[u8]) -> (u8, u8) {
+    run.iter().fold((0u8, u8::MAX), |(some, every), &b| {
+        let class = CLASS[b as usize];
+        (some | class, every & class)
+    })
+}
+
+/// [`run_classes`] 16 bytes at a time with SSE2 (which every x86-64 has), the last 16 bytes of the run read again where its length is not a multiple of
+/// 16: about three instructions a byte less than the table (most runs, identifiers, paths and
+/// hashes, are rejected by these classes alone).
+#[cfg(target_arch = "x86_64")]
+fn run_classes(run: &[u8]) -> (u8, u8) {
+    use std::arch::x86_64::{
+        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cmplt_epi8, _mm_loadu_si128,
+        _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_setzero_si128,
+    };
+    if run.len() < 16 {
+        let (some, every) = run_classes_by_table(run);
+        return (some & (UPPER | LOWER | STD | URL), every & HEX);
+    }
+    // SAFETY: SSE2 is part of every x86-64 target (the intrinsics need no runtime check); each
+    // load reads the 16 bytes at `start`, and `start + 16 <= run.len()`.
+    unsafe {
+        // Signed comparisons: bytes of 0x80 and above are negative, in no range.
+        let range = |x: __m128i, lo: u8, hi: u8| {
+            _mm_and_si128(
+                _mm_cmpgt_epi8(x, _mm_set1_epi8(lo as i8 - 1)),
+                _mm_cmplt_epi8(x, _mm_set1_epi8(hi as i8 + 1)),
+            )
+        };
+        let eq = |x: __m128i, c: u8| _mm_cmpeq_epi8(x, _mm_set1_epi8(c as i8));
+        let (mut upper, mut lower, mut std, mut url) = (
+            _mm_setzero_si128(),
+            _mm_setzero_si128(),
+            _mm_setzero_si128(),
+            _mm_setzero_si128(),
+        );
+        let mut hex = _mm_cmpeq_epi8(upper, upper);
+        let mut at = 0;
+        loop {
+            let start = at.min(run.len() - 16);
+            let x = _mm_loadu_si128(run.as_ptr().add(start).cast::<__m128i>());
+            upper = _mm_or_si128(upper, range(x, b'A', b'Z'));
+            lower = _mm_or_si128(lower, range(x, b'a', b'z'));
+            std = _mm_or_si128(std, _mm_or_si128(eq(x, b'+'), eq(x, b'/')));
+            url = _mm_or_si128(url, _mm_or_si128(eq(x, b'-'), eq(x, b'_')));
+            let letter = range(_mm_or_si128(x, _mm_set1_epi8(0x20)), b'a', b'f');
+            hex = _mm_and_si128(hex, _mm_or_si128(range(x, b'0', b'9'), letter));
+            if start + 16 >= run.len() {
+                break;
+            }
+            at += 16;
+        }
+        let any = |v: __m128i| _mm_movemask_epi8(v) != 0;
+        let flag = |set: bool, class: u8| if set { class } else { 0 };
+        let some = flag(any(upper), UPPER)
+            | flag(any(lower), LOWER)
+            | flag(any(std), STD)
+            | flag(any(url), URL);
+        (some, flag(_mm_movemask_epi8(hex) == 0xffff, HEX))
+    }
 }
 
 /// A rule's secret written in standard base64 (padded or not), decoded
@@ -890,6 +1161,7 @@ fn is_plain_text(bytes: &[u8]) -> bool {
 }
 
 /// Whether `at` (which starts with the marker) begins an escape of `encoding`.
+#[inline]
 fn starts_escape(at: &[u8], encoding: Encoding) -> bool {
     let hex = |r: Range<usize>| {
         at.get(r)
@@ -1092,6 +1364,221 @@ mod tests {
         }
         let short = "a".repeat(MIN_BASE64 - 1);
         assert!(decoded(&format!("{short} {short}")).is_empty());
+    }
+
+    /// The search as plainly as it can be written: every maximal run of the alphabet, left to
+    /// right (after a wrapped body, from where it ends), then every byte that starts an escape.
+    fn naive(text: &[u8], budget: &mut Budget) -> Vec<Candidate> {
+        let alphabet = |b: u8| CLASS[b as usize] & B64 != 0;
+        let mut out = Vec::new();
+        let mut i = 0;
+        let mut spent = false;
+        while i < text.len() {
+            if !alphabet(text[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < text.len() && alphabet(text[i]) {
+                i += 1;
+            }
+            if i - start < MIN_BASE64 {
+                continue;
+            }
+            match take_run(text, start..i, budget, &mut out) {
+                Taken::Run => {}
+                Taken::Body(end) => i = end,
+                Taken::Spent => {
+                    spent = true;
+                    break;
+                }
+            }
+        }
+        if !spent {
+            for (marker, encoding) in [
+                (b'%', Encoding::Percent),
+                (b'\\', Encoding::Escapes),
+                (b'&', Encoding::Html),
+            ] {
+                let at = (0..text.len())
+                    .filter(|&p| text[p] == marker && starts_escape(&text[p..], encoding))
+                    .collect();
+                escaped_runs(text, at, encoding, budget, &mut out);
+            }
+        }
+        out.sort_by_key(|c| (c.span.start, c.span.end));
+        out
+    }
+
+    /// A deterministic generator (xorshift), so that a failure can be replayed.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+    }
+
+    /// Text made of the pieces the search tells apart, at random: runs of the alphabet of about
+    /// [`MIN_BASE64`] bytes (and long ones), base64 and hex of text, wrapped bodies, escapes,
+    /// separators, bytes above 0x7f, lines.
+    fn random_text(rng: &mut Rng) -> Vec<u8> {
+        const ALPHABET: &[u8] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_";
+        const SEPARATORS: &[u8] = b" \n\t.,:;=\"'()[]{}<>!?*#@$^|~`\r";
+        let len = rng.below(1000);
+        let mut text = Vec::new();
+        while text.len() < len {
+            match rng.below(12) {
+                0..=2 => {
+                    let n = [1, 8, 16, 22, 23, 24, 25, 31, 32, 40, 63, 64, 65, 100][rng.below(14)];
+                    text.extend((0..n).map(|_| ALPHABET[rng.below(ALPHABET.len())]));
+                }
+                3 => {
+                    let plain: Vec<u8> = (0..rng.below(60) + 10)
+                        .map(|_| b' ' + rng.below(95) as u8)
+                        .collect();
+                    text.extend(STANDARD.encode(&plain).bytes());
+                }
+                4 => {
+                    let plain: Vec<u8> = (0..rng.below(30) + 12)
+                        .map(|_| b' ' + rng.below(95) as u8)
+                        .collect();
+                    text.extend(plain.iter().flat_map(|b| format!("{b:02x}").into_bytes()));
+                }
+                5 => {
+                    let plain: Vec<u8> = (0..rng.below(200) + 60)
+                        .map(|_| b' ' + rng.below(95) as u8)
+                        .collect();
+                    let width = [64, 76][rng.below(2)];
+                    let encoded = STANDARD.encode(&plain);
+                    for line in encoded.as_bytes().chunks(width) {
+                        text.extend_from_slice(line);
+                        text.push(b'\n');
+                    }
+                }
+                6 => {
+                    let escapes: [&[u8]; 8] = [
+                        b"%41", b"%5F", b"%zz", b"\\u0073", b"\\x41", b"\\n", b"&#115;", b"&amp;",
+                    ];
+                    text.extend_from_slice(escapes[rng.below(escapes.len())]);
+                }
+                7 => text.extend(b"& % \\"),
+                8 => text.push(0x80 + rng.below(128) as u8),
+                9 => text.extend(b"==\n"),
+                _ => {
+                    let n = rng.below(4) + 1;
+                    text.extend((0..n).map(|_| SEPARATORS[rng.below(SEPARATORS.len())]));
+                }
+            }
+        }
+        text
+    }
+
+    #[test]
+    fn the_search_finds_what_a_byte_by_byte_search_finds() {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        for round in 0..4000 {
+            let mut text = random_text(&mut rng);
+            // Now and then as a multiple of 64 bytes, or one byte off it.
+            if round % 5 == 0 && text.len() > 64 {
+                let cut = text.len() / 64 * 64 - rng.below(2);
+                text.truncate(cut);
+            }
+            let budget = if round % 7 == 0 {
+                Budget {
+                    runs: rng.below(4),
+                    bytes: rng.below(200),
+                }
+            } else {
+                Budget::for_buffer(text.len())
+            };
+            let expected = naive(&text, &mut budget.clone());
+            let shown = String::from_utf8_lossy(&text);
+            assert_eq!(
+                candidates(&text, &mut budget.clone()),
+                expected,
+                "round {round}: {shown:?}"
+            );
+            #[cfg(target_arch = "x86_64")]
+            {
+                let sse2 = |t: &[u8], b: &mut Budget, out: &mut Vec<Candidate>| {
+                    search(
+                        t,
+                        b,
+                        out,
+                        |t, pos, tail, markers| skip_by(t, pos, tail, markers, masks_sse2),
+                        masks_sse2,
+                    )
+                };
+                assert_eq!(
+                    candidates_by(&text, &mut budget.clone(), sse2),
+                    expected,
+                    "SSE2, round {round}: {shown:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_classes_of_a_run_are_those_of_the_table() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let pick: &[u8] = b"09afAFgzGZ+/-_=. \x80\xff";
+        for round in 0..20_000 {
+            let len = rng.below(80);
+            let run: Vec<u8> = (0..len)
+                .map(|_| match rng.below(4) {
+                    0 => rng.below(256) as u8,
+                    1 => pick[rng.below(pick.len())],
+                    _ => b"0123456789abcdefABCDEF"[rng.below(22)],
+                })
+                .collect();
+            let (some, every) = run_classes_by_table(&run);
+            let asked = UPPER | LOWER | STD | URL;
+            assert_eq!(
+                run_classes(&run),
+                (some & asked, every & HEX),
+                "round {round}: {run:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn runs_of_about_the_shortest_length_are_found_at_every_offset() {
+        // A run of base64 of text, 23 to 25 bytes long, at every offset around two blocks, the
+        // text before and after it in the class or not, and the buffer ending right after it.
+        let value = STANDARD.encode("a plain sentence, long enough to decode");
+        for len in [MIN_BASE64 - 1, MIN_BASE64, MIN_BASE64 + 1, 32, 40] {
+            let run = &value.as_bytes()[..len];
+            for offset in 0..140 {
+                let words =
+                    b" some words after it, more than a block of them, in short words; and more";
+                for (before, after) in [(b' ', &words[..]), (b'.', b""), (b'\n', b"\n")] {
+                    // Short words before it: no run of their own.
+                    let mut text: Vec<u8> = b"word ".iter().copied().cycle().take(offset).collect();
+                    if offset > 0 {
+                        text[offset - 1] = before;
+                    }
+                    text.extend_from_slice(run);
+                    text.extend_from_slice(after);
+                    let expected = naive(&text, &mut Budget::for_buffer(text.len()));
+                    assert_eq!(
+                        candidates(&text, &mut Budget::for_buffer(text.len())),
+                        expected,
+                        "{len} at {offset}: {:?}",
+                        String::from_utf8_lossy(&text)
+                    );
+                    assert_eq!(
+                        expected.iter().any(|c| c.encoding == Encoding::Base64),
+                        len >= MIN_BASE64,
+                        "{len} at {offset}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
