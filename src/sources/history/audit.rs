@@ -34,13 +34,22 @@ pub struct Audited {
     /// `problem` is `None`; as claimed for a whole object not `verified`, and 0 (not known yet)
     /// for such a delta.
     pub size: u64,
-    /// Index (in the audit's list) of the delta base.
-    pub base: Option<usize>,
-    /// Why the entry cannot be decoded, if it cannot.
-    pub problem: Option<String>,
+    /// Index (in the audit's list) of the delta base, as [`Audited::base`] gives it (32 bits:
+    /// an entry of every object of a repository is kept).
+    pub base_at: Option<u32>,
+    /// Why the entry cannot be decoded, if it cannot (boxed: an entry of every object of a
+    /// repository is kept, and few have one).
+    pub problem: Option<Box<str>>,
     /// Whether the entry was inflated whole, so that `size` is proven (else it is what the entry
     /// claims, for the decoder to check as it inflates).
     pub verified: bool,
+}
+
+impl Audited {
+    /// Index (in the audit's list) of the delta base.
+    pub fn base(&self) -> Option<usize> {
+        self.base_at.map(|b| b as usize)
+    }
 }
 
 /// How one entry is stored.
@@ -723,8 +732,9 @@ fn assemble(entries: &[(ObjectId, u64)], reads: &[Read]) -> Vec<Audited> {
                 offset,
                 kind,
                 size,
-                base,
-                problem,
+                // An index into `entries`, which a pack's index lists with a 32-bit count.
+                base_at: base.map(|b| b as u32),
+                problem: problem.map(String::into_boxed_str),
                 verified: r.whole,
             }
         })
@@ -754,7 +764,7 @@ fn resolve_chains(out: &mut [Audited], reads: &[Read]) {
             }
             state[i] = 1;
             chain.push(i);
-            match out[i].base {
+            match out[i].base() {
                 Some(b) if out[i].problem.is_none() => i = b,
                 _ => break,
             }
@@ -769,19 +779,22 @@ fn resolve_chains(out: &mut [Audited], reads: &[Read]) {
                 out[c].problem = Some("its delta chain is a cycle".into());
                 continue;
             }
-            let Some(b) = out[c].base else { continue };
+            let Some(b) = out[c].base() else { continue };
             if out[b].problem.is_some() {
-                out[c].problem = Some(format!("its delta base {} is damaged", out[b].oid));
+                out[c].problem = Some(format!("its delta base {} is damaged", out[b].oid).into());
                 continue;
             }
             // A delta not read whole has its base's size checked as it is decoded; one read whole
             // builds on bases read whole (or on whole objects, by their claims).
             let claimed_base = reads[c].delta.map(|d| d.0);
             if let Some(claimed_base) = claimed_base.filter(|&s| s != out[b].size) {
-                out[c].problem = Some(format!(
-                    "its delta claims a {claimed_base}-byte base, but base {} has {} bytes",
-                    out[b].oid, out[b].size
-                ));
+                out[c].problem = Some(
+                    format!(
+                        "its delta claims a {claimed_base}-byte base, but base {} has {} bytes",
+                        out[b].oid, out[b].size
+                    )
+                    .into(),
+                );
                 continue;
             }
             out[c].kind = out[b].kind;
@@ -1003,7 +1016,7 @@ pub fn decode_prefix(
     let cached = cache.as_ref().map(|(c, _)| *c);
     let mut chain = vec![i];
     let mut cur = i;
-    while let Some(b) = audit[cur].base {
+    while let Some(b) = audit[cur].base() {
         if Some(b) == cached {
             break;
         }

@@ -10,6 +10,7 @@ use std::collections::BinaryHeap;
 
 use gix::ObjectId;
 use gix::hashtable::{HashMap, HashSet};
+use gix::objs::commit::ref_iter::Token;
 use gix::objs::{CommitRefIter, Find, Kind};
 
 use super::ObjectError;
@@ -89,17 +90,28 @@ impl RawCommit {
         data: &[u8],
         hash: gix::hash::Kind,
     ) -> Result<RawCommit, CorruptCommit> {
-        let tree = CommitRefIter::from_bytes(data, hash)
-            .tree_id()
-            .map_err(|e| CorruptCommit {
-                id,
-                reason: e.to_string(),
-            })?;
-        let parents = CommitRefIter::from_bytes(data, hash).parent_ids().collect();
-        let time = CommitRefIter::from_bytes(data, hash)
-            .committer()
-            .map(|s| s.seconds())
-            .unwrap_or(0);
+        let mut tokens = CommitRefIter::from_bytes(data, hash);
+        let tree = tokens.tree_id().map_err(|e| CorruptCommit {
+            id,
+            reason: e.to_string(),
+        })?;
+        // One pass over the header, up to the committer: the parents come first, then the
+        // author, then the committer. A header that does not parse ends the iterator, keeping the
+        // parents read before it, with time 0. Nothing after the committer (extra headers such
+        // as a signature, the message) is parsed.
+        let mut parents = Vec::new();
+        let mut time = 0;
+        for token in tokens {
+            match token {
+                Ok(Token::Parent { id }) => parents.push(id),
+                Ok(Token::Committer { signature }) => {
+                    time = signature.seconds();
+                    break;
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
         Ok(RawCommit {
             id,
             tree,
@@ -317,6 +329,46 @@ mod tests {
             parents: parents.iter().map(|&p| id(p)).collect(),
             time,
         }
+    }
+
+    #[test]
+    fn a_commit_header_gives_its_tree_parents_and_committer_time() {
+        let hex = |n: u8| id(n).to_string();
+        let hash = gix::hash::Kind::Sha1;
+        let signed = format!(
+            "tree {}\nparent {}\nparent {}\nauthor A U Thor <a@example.com> 100 +0000\n\
+             committer C O Mitter <c@example.com> 1700000000 +0100\n\
+             gpgsig -----BEGIN PGP SIGNATURE-----\n \n -----END PGP SIGNATURE-----\n\nmessage\n",
+            hex(7),
+            hex(1),
+            hex(2)
+        );
+        let c = RawCommit::parse(id(9), signed.as_bytes(), hash).expect("parses");
+        assert_eq!((c.id, c.tree), (id(9), id(7)));
+        assert_eq!(c.parents, vec![id(1), id(2)]);
+        assert_eq!(c.time, 1_700_000_000);
+
+        // A root commit; then an author line that does not parse: the parents read before it
+        // are kept, the time is unknown (0).
+        let root = format!(
+            "tree {}\nauthor A <a@example.com> 5 +0000\ncommitter C <c@example.com> 6 +0000\n\nm\n",
+            hex(7)
+        );
+        let c = RawCommit::parse(id(9), root.as_bytes(), hash).expect("parses");
+        assert!(c.parents.is_empty());
+        assert_eq!(c.time, 6);
+        let broken = format!(
+            "tree {}\nparent {}\nauthor nobody\ncommitter C <c@example.com> 6 +0000\n\nm\n",
+            hex(7),
+            hex(3)
+        );
+        let c = RawCommit::parse(id(9), broken.as_bytes(), hash).expect("the tree is there");
+        assert_eq!((c.parents, c.time), (vec![id(3)], 0));
+
+        // No tree: corrupt, with the parser's reason.
+        let err = RawCommit::parse(id(9), b"parent 00\n\nm\n", hash).unwrap_err();
+        assert_eq!(err.id, id(9));
+        assert!(!err.reason.is_empty());
     }
 
     #[test]

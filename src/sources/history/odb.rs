@@ -743,7 +743,7 @@ fn plan_pack(
         while let Some(j) = c.filter(|&j| !marked[j]) {
             marked[j] = true;
             whole.push(j);
-            c = audit[j].base;
+            c = audit[j].base();
         }
     }
     if !whole.is_empty() {
@@ -844,7 +844,7 @@ fn triage(
                 verdict = true;
                 break;
             }
-            c = audit[j].base;
+            c = audit[j].base();
         }
         for &j in chain.iter().rev() {
             verdict = verdict || own(&audit[j]);
@@ -875,7 +875,7 @@ fn triage(
                 }
                 needed[j] = true;
                 steps += 1;
-                c = audit[j].base;
+                c = audit[j].base();
             }
         }
     }
@@ -919,7 +919,7 @@ fn decode_tree<V: BlobVisitor>(
     // counts its entries in 32 bits).
     let mut starts = vec![0u32; n + 1];
     for (i, a) in audit.iter().enumerate() {
-        if let Some(b) = a.base.filter(|_| inside[i]) {
+        if let Some(b) = a.base().filter(|_| inside[i]) {
             starts[b + 1] += 1;
         }
     }
@@ -929,7 +929,7 @@ fn decode_tree<V: BlobVisitor>(
     let mut kids = vec![0u32; starts[n] as usize];
     let mut cursor = starts.clone();
     for (i, a) in audit.iter().enumerate() {
-        if let Some(b) = a.base.filter(|_| inside[i]) {
+        if let Some(b) = a.base().filter(|_| inside[i]) {
             kids[cursor[b] as usize] = i as u32;
             cursor[b] += 1;
         }
@@ -944,7 +944,7 @@ fn decode_tree<V: BlobVisitor>(
         hash_len: hash.len_in_bytes(),
         max_blob: opts.max_blob,
     };
-    let roots = tree.largest_first((0..n).filter(|&i| inside[i] && audit[i].base.is_none()));
+    let roots = tree.largest_first((0..n).filter(|&i| inside[i] && audit[i].base().is_none()));
     drop(inside);
 
     let next = AtomicUsize::new(0);
@@ -1033,7 +1033,7 @@ impl DeltaTree<'_> {
             }
         }
         for &i in order.iter().rev() {
-            if let Some(b) = audit[i as usize].base {
+            if let Some(b) = audit[i as usize].base() {
                 weight[b] = weight[b].saturating_add(weight[i as usize]);
             }
         }
@@ -1119,7 +1119,7 @@ impl DeltaTree<'_> {
         let rest = self.bytes.get(h.data_start..).unwrap_or_default();
         let entry_len = end.saturating_sub(h.data_start);
         let claimed = usize::try_from(h.claimed).unwrap_or(usize::MAX);
-        match (h.stored, a.base) {
+        match (h.stored, a.base()) {
             (audit::Stored::Base(_), _) => {
                 // The plan leaves whole objects over the cap out of the tree.
                 if h.claimed > max {
@@ -1203,7 +1203,7 @@ fn decode_outside<V: BlobVisitor>(
         {
             continue;
         }
-        if opts.stream_blobs && a.base.is_none() && a.size > opts.max_blob {
+        if opts.stream_blobs && a.base().is_none() && a.size > opts.max_blob {
             match whole_blob(bytes, a.offset, hash.len_in_bytes()) {
                 Ok(mut reader) => worker.stream(a.oid, &mut reader, a.size),
                 Err(e) => worker.errors.push(ObjectError::new(
@@ -1259,7 +1259,7 @@ fn decode_late<V: BlobVisitor>(
         let mut c = Some(i);
         while let Some(j) = c.filter(|&j| seen.insert(j)) {
             chains.push(j);
-            c = audited[j].base;
+            c = audited[j].base();
         }
     }
     chains.sort_unstable();
