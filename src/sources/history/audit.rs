@@ -45,6 +45,9 @@ pub struct Audited {
     pub verified: bool,
 }
 
+// One is kept for every object of every pack while the blobs are scanned (849k on git/git).
+const _: () = assert!(std::mem::size_of::<Audited>() <= 64);
+
 impl Audited {
     /// Index (in the audit's list) of the delta base.
     pub fn base(&self) -> Option<usize> {
