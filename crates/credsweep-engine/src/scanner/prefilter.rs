@@ -35,7 +35,7 @@
 //! - A rule pack has keywords of both kinds, and the matcher searches them all with one
 //!   [`PackIndex`]: where that pays, one pass of a `PackFilter` (`pack_filter.rs`) over the
 //!   input itself for the minimal patterns of both case modes, no lower-cased copy and no pass
-//!   per group. It reads the 4 bytes at every position or-ed with `0x20` each (a superset of
+//!   per group. It reads the 4 bytes at every other position or-ed with `0x20` each (a superset of
 //!   case folding, so exact and folded patterns share one bit table), and compares candidates
 //!   exactly or ASCII-case-insensitively per pattern. A pass costs about six Teddy groups; with
 //!   few keywords (fewer groups and lower-casing than that, or a keyword under 3 bytes), a
@@ -48,7 +48,8 @@
 //!   | two folded + one exact | 84 ms | 84 ms (two indexes chosen) |
 //!
 //! Every occurrence of every keyword is reported, overlapping ones too, and each once: a Teddy
-//! group is searched again one byte after each match, the pack filter looks at every position,
+//! group is searched again one byte after each match, the pack filter registers every pattern by
+//! two adjacent words (one of them starts at a position it looks at),
 //! and a keyword that is not minimal is reported through exactly one minimal pattern (of its
 //! own case mode) it contains.
 
