@@ -59,7 +59,7 @@ use aho_corasick::packed;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use gram_filter::GramFilter;
-use pack_filter::PackFilter;
+use pack_filter::{PackFilter, equal};
 
 mod common_grams;
 mod gram_filter;
@@ -324,14 +324,11 @@ impl KeywordIndex {
                     }
                     let ks = s - off;
                     // A minimal pattern is already matched. A longer keyword's first and last
-                    // bytes are compared before the whole: `key` has some thirty keywords to
-                    // check at each of its (frequent) hits, and a call to compare each was 3% of
-                    // a history scan's CPU time.
-                    let last = ks + kw.len() - 1;
+                    // bytes are compared before the whole (`equal`): `key` has some thirty
+                    // keywords to check at each of its (frequent) hits, and a call to compare
+                    // each was 3% of a history scan's CPU time.
                     if (off == 0 && kw.len() == self.lengths[m])
-                        || (hay[ks] == kw[0]
-                            && hay[last] == kw[kw.len() - 1]
-                            && hay[ks..=last] == kw[..])
+                        || equal(&hay[ks..ks + kw.len()], kw, false)
                     {
                         hit(k, from + ks..from + ks + kw.len());
                     }
@@ -601,8 +598,8 @@ impl PackIndex {
 }
 
 impl OnePass {
-    /// Calls `hit` if keyword `k` is at `start` (first and last bytes first, then the whole, as
-    /// in `KeywordIndex::for_each_hit`).
+    /// Calls `hit` if keyword `k` is at `start` (first and last bytes first, then the whole:
+    /// `equal`).
     fn check(
         &self,
         data: &[u8],
@@ -614,15 +611,7 @@ impl OnePass {
         let Some(here) = data.get(start..start + kw.len()) else {
             return;
         };
-        let last = kw.len() - 1;
-        let found = if *folded {
-            here[0].to_ascii_lowercase() == kw[0]
-                && here[last].to_ascii_lowercase() == kw[last]
-                && here.eq_ignore_ascii_case(kw)
-        } else {
-            here[0] == kw[0] && here[last] == kw[last] && here == &kw[..]
-        };
-        if found {
+        if equal(here, kw, *folded) {
             hit(k, start..start + kw.len());
         }
     }

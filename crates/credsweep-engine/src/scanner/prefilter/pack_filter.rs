@@ -357,7 +357,7 @@ impl PackFilter {
 /// first and last bytes first, then the rest, byte by byte (patterns are short; a `memcmp`
 /// call costs more).
 #[inline]
-fn equal(here: &[u8], pattern: &[u8], folded: bool) -> bool {
+pub(super) fn equal(here: &[u8], pattern: &[u8], folded: bool) -> bool {
     debug_assert_eq!(here.len(), pattern.len());
     let last = pattern.len() - 1;
     if folded {
