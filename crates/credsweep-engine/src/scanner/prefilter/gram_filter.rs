@@ -197,10 +197,11 @@ pub(super) fn avx2_detected() -> bool {
 #[cfg(target_arch = "x86_64")]
 pub(super) mod avx2 {
     use std::arch::x86_64::{
-        __m128i, _mm_cvtsi32_si128, _mm_loadu_si128, _mm256_and_si256, _mm256_broadcastsi128_si256,
-        _mm256_castsi256_ps, _mm256_i32gather_epi32, _mm256_loadu2_m128i, _mm256_movemask_ps,
-        _mm256_mullo_epi32, _mm256_or_si256, _mm256_set1_epi32, _mm256_shuffle_epi8,
-        _mm256_slli_epi32, _mm256_srl_epi32, _mm256_srli_epi32, _mm256_srlv_epi32,
+        __m128i, __m256i, _mm_cvtsi32_si128, _mm_loadu_si128, _mm256_and_si256,
+        _mm256_broadcastsi128_si256, _mm256_castsi256_ps, _mm256_i32gather_epi32,
+        _mm256_loadu2_m128i, _mm256_movemask_ps, _mm256_mullo_epi32, _mm256_or_si256,
+        _mm256_set1_epi32, _mm256_shuffle_epi8, _mm256_slli_epi32, _mm256_srl_epi32,
+        _mm256_srli_epi32, _mm256_srlv_epi32,
     };
 
     /// Which of the eight samples at `at + i * step` (bit `i`) hash to a set bit of `table`, as
@@ -223,6 +224,28 @@ pub(super) mod avx2 {
     ) -> u32 {
         debug_assert!((1..=4).contains(&step) && hay.len() - at >= 4 * step + 16);
         debug_assert!((5..32).contains(&bits) && table.len() == (1 << bits) / 32);
+        // SAFETY: the same promises as this function's.
+        let words = unsafe { words(hay, at, step, or) };
+        let hashed = _mm256_mullo_epi32(words, _mm256_set1_epi32(0x9E37_79B1_u32 as i32));
+        let bit = _mm256_srl_epi32(hashed, _mm_cvtsi32_si128(32 - bits as i32));
+        let word = _mm256_srli_epi32::<5>(bit);
+        // SAFETY: every index is below `1 << (bits - 5)`, the table's length in words.
+        let fetched = unsafe { _mm256_i32gather_epi32::<4>(table.as_ptr().cast::<i32>(), word) };
+        let shifted = _mm256_srlv_epi32(fetched, _mm256_and_si256(bit, _mm256_set1_epi32(31)));
+        // The tested bit moved to each lane's sign bit.
+        _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_slli_epi32::<31>(shifted))) as u32
+    }
+
+    /// The eight words at `at + i * step` (lane `i`, little-endian as `word_at` reads them),
+    /// each or-ed with `or`.
+    ///
+    /// # Safety
+    ///
+    /// The processor has AVX2, `hay[at..at + 4 * step + 16]` is readable, `step` is 1 to 4.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub(in super::super) unsafe fn words(hay: &[u8], at: usize, step: usize, or: u32) -> __m256i {
+        debug_assert!((1..=4).contains(&step) && hay.len() - at >= 4 * step + 16);
         // The low 128-bit lane holds the 16 bytes from sample 0, the high one those from sample
         // 4; in each, sample `j` (0 to 3) reads bytes `j * step..j * step + 4`, at most 16.
         // SAFETY: both loads are 16 readable bytes (the caller's bound), unaligned loads.
@@ -242,18 +265,10 @@ pub(super) mod avx2 {
             _mm_loadu_si128(shuffle.as_ptr().cast::<__m128i>())
         });
         // Little-endian words, as `word_at` reads them.
-        let words = _mm256_or_si256(
+        _mm256_or_si256(
             _mm256_shuffle_epi8(bytes, index),
             _mm256_set1_epi32(or as i32),
-        );
-        let hashed = _mm256_mullo_epi32(words, _mm256_set1_epi32(0x9E37_79B1_u32 as i32));
-        let bit = _mm256_srl_epi32(hashed, _mm_cvtsi32_si128(32 - bits as i32));
-        let word = _mm256_srli_epi32::<5>(bit);
-        // SAFETY: every index is below `1 << (bits - 5)`, the table's length in words.
-        let fetched = unsafe { _mm256_i32gather_epi32::<4>(table.as_ptr().cast::<i32>(), word) };
-        let shifted = _mm256_srlv_epi32(fetched, _mm256_and_si256(bit, _mm256_set1_epi32(31)));
-        // The tested bit moved to each lane's sign bit.
-        _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_slli_epi32::<31>(shifted))) as u32
+        )
     }
 
     /// For a stride of 1 to 4: the byte indices of samples 0 to 3's words in a 16-byte lane.

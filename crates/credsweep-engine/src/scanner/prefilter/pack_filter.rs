@@ -23,11 +23,12 @@
 //!   reads a folded zero as its fourth, one of those 128.
 //!
 //! On the default pack's patterns over 118 MB of crate sources (`bench/prefilter.sh`), this
-//! looks up half the positions, and compares 449,182 candidates (the table bit set) against
-//! 525,453 with the per-byte estimate of `required::commonness`; 233,797 of them pass the
-//! word's check, for 132,782 matches.
+//! looks up half the positions, and compares 273,352 candidates (both table bits set; 449,182
+//! with one bit, 525,453 with the per-byte estimate of `required::commonness`); 233,797 of them
+//! pass the word's check, for 132,782 matches.
 //!
-//! Each word hashes to one bit of the table; only where that bit is set is the word compared
+//! Each word hashes to two bits of one 32-bit word of the table (a Bloom filter whose test is
+//! one load, one gather for eight positions); only where both bits are set is the word compared
 //! with the registered words of its bucket, each of which names its pattern and where the word
 //! is in it. The pattern bytes are stored contiguously.
 //!
@@ -41,10 +42,15 @@ use super::gram_filter::{avx2_detected, hash, word_at};
 
 /// Or-ed into a word read from the input: a superset of ASCII case folding (see the module doc).
 const FOLD: u32 = 0x2020_2020;
-/// Bits of the hashed bit table index: 256 KiB, in the L2 cache. The default pack registers
-/// about 13,000 words (a 3-byte pattern 256, a 4-byte one 129), four times as many as with one
-/// word per pattern at every position, so one more bit than the 20 measured best then.
+/// Bits of the table: 256 KiB, in the L2 cache. The default pack registers about 13,000 words
+/// (a 3-byte pattern 256, a 4-byte one 129), four times as many as with one word per pattern at
+/// every position, so one more bit than the 20 measured best then.
 const TABLE_BITS: u32 = 21;
+/// Bits of the index of a table word (32 bits each).
+const SLOT_BITS: u32 = TABLE_BITS - 5;
+/// The multiplier of the second hash, which picks a word's second bit: independent of the first
+/// (`hash`), whose top bits pick the table word and the first bit.
+const SECOND: u32 = 0x85EB_CA6B;
 /// Bits of the candidate bucket index (the exact look-up, only on a set bit).
 const BUCKET_BITS: u32 = 13;
 /// The distance between looked-up positions.
@@ -74,7 +80,7 @@ struct Span {
 }
 
 pub(super) struct PackFilter {
-    /// Bit `hash(word) >> (32 - TABLE_BITS)` is set for every registered word.
+    /// Both bits of [`probe`] are set for every registered word.
     table: Vec<u32>,
     /// `grams[buckets[b]..buckets[b + 1]]` are the registered words in bucket `b`.
     buckets: Vec<u32>,
@@ -87,9 +93,15 @@ pub(super) struct PackFilter {
     simd: bool,
 }
 
-/// The table bit of a folded word.
-fn bit(word: u32) -> u32 {
-    hash(word) >> (32 - TABLE_BITS)
+/// The table word of a folded word, and its two bits there: a set bit of a registered word's
+/// hits another word by chance at about 0.6% of positions with the default pack (most
+/// candidates, before); both of two bits of the same table word, one gather still, at far
+/// fewer.
+fn probe(word: u32) -> (usize, u32) {
+    let first = hash(word);
+    let slot = first >> (32 - SLOT_BITS);
+    let bits = 1 << ((first >> (32 - TABLE_BITS)) & 31) | 1 << (word.wrapping_mul(SECOND) >> 27);
+    (slot as usize, bits)
 }
 
 /// The bucket of a folded word.
@@ -160,8 +172,8 @@ impl PackFilter {
             });
             bytes.extend_from_slice(pattern);
             let mut register = |word: u32, lead: i32| {
-                let b = bit(word);
-                table[b as usize / 32] |= 1 << (b % 32);
+                let (slot, bits) = probe(word);
+                table[slot] |= bits;
                 let (mut mask, mut value) = ([0u8; 4], [0u8; 4]);
                 for j in 0..4 {
                     let Some(&byte) = usize::try_from(lead + j as i32)
@@ -262,10 +274,10 @@ impl PackFilter {
         self
     }
 
-    /// Whether the folded word hashes to a set bit.
+    /// Whether both table bits of the folded word are set.
     fn is_set(&self, word: u32) -> bool {
-        let b = bit(word);
-        self.table[b as usize / 32] & (1 << (b % 32)) != 0
+        let (slot, bits) = probe(word);
+        self.table[slot] & bits == bits
     }
 
     /// Calls `found(pattern, start)` for every occurrence of every pattern in `hay`, overlapping
@@ -313,10 +325,8 @@ impl PackFilter {
         let mut at = 0;
         while hay.len() - at >= 4 * STRIDE + 16 {
             // SAFETY: AVX2 is there (the caller's promise); `hay[at..at + 4 * STRIDE + 16]` is
-            // readable, checked just above; the table holds `1 << bits` bits.
-            let mut set = unsafe {
-                super::gram_filter::avx2::set_bits(hay, at, STRIDE, FOLD, &self.table, TABLE_BITS)
-            };
+            // readable, checked just above; the table holds `1 << TABLE_BITS` bits.
+            let mut set = unsafe { avx2::set_pairs(hay, at, &self.table) };
             while set != 0 {
                 let pos = at + STRIDE * set.trailing_zeros() as usize;
                 set &= set - 1;
@@ -350,6 +360,50 @@ impl PackFilter {
                 found(g.pattern as usize, start);
             }
         }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::{
+        _mm256_and_si256, _mm256_castsi256_ps, _mm256_i32gather_epi32, _mm256_movemask_ps,
+        _mm256_mullo_epi32, _mm256_set1_epi32, _mm256_slli_epi32, _mm256_srli_epi32,
+        _mm256_srlv_epi32,
+    };
+
+    use super::{FOLD, SECOND, SLOT_BITS, STRIDE, TABLE_BITS};
+    use crate::scanner::prefilter::gram_filter::avx2::words;
+
+    /// Which of the eight even positions `at + 2 * i` (bit `i`) have both table bits of their
+    /// folded word set, as [`super::PackFilter::is_set`] says.
+    ///
+    /// # Safety
+    ///
+    /// The processor has AVX2, `hay[at..at + 4 * STRIDE + 16]` is readable and `table` holds
+    /// `1 << TABLE_BITS` bits.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub(super) unsafe fn set_pairs(hay: &[u8], at: usize, table: &[u32]) -> u32 {
+        debug_assert!(hay.len() - at >= 4 * STRIDE + 16 && table.len() == 1 << SLOT_BITS);
+        // SAFETY: the caller's promises.
+        let words = unsafe { words(hay, at, STRIDE, FOLD) };
+        // `hash(1)` is `hash`'s multiplier.
+        let first = _mm256_mullo_epi32(words, _mm256_set1_epi32(super::hash(1) as i32));
+        let slot = _mm256_srli_epi32::<{ 32 - SLOT_BITS as i32 }>(first);
+        let bit = _mm256_and_si256(
+            _mm256_srli_epi32::<{ 32 - TABLE_BITS as i32 }>(first),
+            _mm256_set1_epi32(31),
+        );
+        let second =
+            _mm256_srli_epi32::<27>(_mm256_mullo_epi32(words, _mm256_set1_epi32(SECOND as i32)));
+        // SAFETY: every slot is below `1 << SLOT_BITS`, the table's length.
+        let fetched = unsafe { _mm256_i32gather_epi32::<4>(table.as_ptr().cast::<i32>(), slot) };
+        let both = _mm256_and_si256(
+            _mm256_srlv_epi32(fetched, bit),
+            _mm256_srlv_epi32(fetched, second),
+        );
+        // The tested bits' conjunction moved to each lane's sign bit.
+        _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_slli_epi32::<31>(both))) as u32
     }
 }
 
@@ -461,6 +515,57 @@ mod tests {
             })
             .collect();
         assert!(leads.contains(&-1) && leads.contains(&1), "{leads:?}");
+    }
+
+    /// A filter of the default pack's size: 50 3-byte patterns of random letters, 256 words each.
+    fn large_filter(rng: &mut super::super::tests::Rng) -> PackFilter {
+        let patterns: Vec<Vec<u8>> = (0..50)
+            .map(|_| rng.text(b"abcdefghijklmnopqrstuvwxyz", 3))
+            .collect();
+        let ps: Vec<(&[u8], bool)> = patterns.iter().map(|p| (p.as_slice(), true)).collect();
+        PackFilter::new(&ps)
+    }
+
+    #[test]
+    fn a_word_not_registered_passes_the_table_rarely() {
+        // Both bits: about 0.03% of other words pass; one bit of the same table, about 0.6%.
+        let mut rng = super::super::tests::Rng(0x94D0_49BB_1331_11EB);
+        let f = large_filter(&mut rng);
+        let registered: std::collections::HashSet<u32> = f.grams.iter().map(|g| g.word).collect();
+        let (mut tried, mut passed) = (0u32, 0u32);
+        while tried < 200_000 {
+            let word = (rng.below(1 << 32) as u32) | FOLD;
+            if registered.contains(&word) {
+                continue;
+            }
+            tried += 1;
+            passed += u32::from(f.is_set(word));
+        }
+        assert!(passed < 300, "{passed} of {tried} unregistered words pass");
+        assert!(registered.iter().all(|&w| f.is_set(w)));
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_avx2_look_up_tests_the_bits_the_scalar_one_does() {
+        if !avx2_detected() {
+            return;
+        }
+        let mut rng = super::super::tests::Rng(0xBF58_476D_1CE4_E5B9);
+        let f = large_filter(&mut rng);
+        // Text of the patterns' letters, so that many positions pass one bit or both.
+        let hay = rng.text(b"abcdefghijklmnopqrstuvwxyzABC_", 1 << 16);
+        let mut set_somewhere = 0;
+        for at in (0..hay.len() - 4 * STRIDE - 16).step_by(8 * STRIDE) {
+            // SAFETY: AVX2 was detected; the loads are inside `hay`; the table is the filter's.
+            let set = unsafe { avx2::set_pairs(&hay, at, &f.table) };
+            for i in 0..8 {
+                let word = word_at(&hay, at + STRIDE * i) | FOLD;
+                assert_eq!(set >> i & 1 == 1, f.is_set(word), "at {}", at + STRIDE * i);
+            }
+            set_somewhere += set.count_ones();
+        }
+        assert!(set_somewhere > 100, "{set_somewhere}");
     }
 
     #[test]
