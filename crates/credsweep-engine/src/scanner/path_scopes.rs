@@ -115,6 +115,9 @@ impl Slots {
 struct Trie {
     /// The root first.
     nodes: Vec<Node>,
+    /// The root's children by byte (0 for none: the root is no one's child), so that the step
+    /// every path takes is one load.
+    first: [u32; 256],
     /// The slots whose filter fixes no ending: every path is a candidate.
     always: Slots,
 }
@@ -133,6 +136,7 @@ impl Trie {
     fn new(rules: &RuleSet, scoped: &[RuleIdx], ascii: bool) -> Trie {
         let mut trie = Trie {
             nodes: vec![Node::default()],
+            first: [0; 256],
             always: Slots::default(),
         };
         for (slot, &idx) in scoped.iter().enumerate().take(MAX_SLOTS) {
@@ -159,6 +163,9 @@ impl Trie {
                     let next = self.nodes.len() as u32;
                     self.nodes.push(Node::default());
                     self.nodes[node].children.push((b, next));
+                    if node == 0 {
+                        self.first[usize::from(b)] = next;
+                    }
                     next as usize
                 }
             };
@@ -178,8 +185,15 @@ impl Trie {
     /// ASCII case.
     fn candidates(&self, path: &[u8]) -> Slots {
         let mut found = self.always;
-        let mut node = 0;
-        for &b in path.iter().rev() {
+        let Some((&last, rest)) = path.split_last() else {
+            return found;
+        };
+        let mut node = self.first[usize::from(last.to_ascii_lowercase())] as usize;
+        if node == 0 {
+            return found;
+        }
+        found.union(&self.nodes[node].ends);
+        for &b in rest.iter().rev() {
             match self.child(node, b.to_ascii_lowercase()) {
                 Some(next) => node = next,
                 None => break,
