@@ -307,7 +307,11 @@ pub(crate) fn scan_stdin(ctx: &ScanContext<'_>) -> (Vec<Finding>, Summary) {
 
 /// A path as reports show it: as given, without a leading `./`, with `/` separators.
 pub(crate) fn display_path(p: &Path) -> String {
-    let s = p.to_string_lossy();
+    // `to_str` first: the check of a valid path is a fraction of what the lossy conversion
+    // costs, and nearly every path is valid.
+    let s = p
+        .to_str()
+        .map_or_else(|| p.to_string_lossy(), std::borrow::Cow::Borrowed);
     let s = s.strip_prefix("./").unwrap_or(&s);
     if std::path::MAIN_SEPARATOR == '\\' {
         s.replace('\\', "/")

@@ -182,7 +182,7 @@ fn narrow_end(data: &[u8], start: usize) -> (usize, usize) {
             Class::Lead(n) => {
                 let n = usize::from(n);
                 let Some(c) = data.get(j..j + n) else { break };
-                if std::str::from_utf8(c).is_err() {
+                if !well_formed(c) {
                     break;
                 }
                 j += n;
@@ -192,6 +192,33 @@ fn narrow_end(data: &[u8], start: usize) -> (usize, usize) {
         chars += 1;
     }
     (j, chars)
+}
+
+/// Whether `c`, a lead byte of `c.len()` bytes and what follows it, is one well-formed UTF-8
+/// character (as `str::from_utf8` judges: no overlong form, no surrogate, nothing above
+/// U+10FFFF).
+fn well_formed(c: &[u8]) -> bool {
+    let cont = |b: u8| b & 0xC0 == 0x80;
+    match *c {
+        [_, b1] => cont(b1),
+        [lead, b1, b2] => {
+            let second = match lead {
+                0xE0 => (0xA0..=0xBF).contains(&b1),
+                0xED => (0x80..=0x9F).contains(&b1),
+                _ => cont(b1),
+            };
+            second && cont(b2)
+        }
+        [lead, b1, b2, b3] => {
+            let second = match lead {
+                0xF0 => (0x90..=0xBF).contains(&b1),
+                0xF4 => (0x80..=0x8F).contains(&b1),
+                _ => cont(b1),
+            };
+            second && cont(b2) && cont(b3)
+        }
+        _ => false,
+    }
 }
 
 /// Whether `data` starts as an image, audio, video or font file does: PNG, JPEG, GIF, WebP, WAV
@@ -315,6 +342,37 @@ mod tests {
         let mut data = b"prefix-text".to_vec();
         data.extend(utf16le("ab"));
         assert_eq!(runs(&data), ["prefix-texta"]);
+    }
+
+    #[test]
+    fn multi_byte_characters_are_judged_as_from_utf8_judges_them() {
+        let mut checked = 0;
+        for lead in 0xC2..=0xF4u8 {
+            let Class::Lead(n) = CLASSES[lead as usize] else {
+                panic!("{lead:#x}")
+            };
+            for b1 in 0..=255u8 {
+                for b2 in 0..=255u8 {
+                    let tails: &[u8] = if n == 4 {
+                        &[0x00, 0x80, 0xA5, 0xBF, 0xC0]
+                    } else {
+                        &[0]
+                    };
+                    for &b3 in tails {
+                        let c = &[lead, b1, b2, b3][..usize::from(n)];
+                        assert_eq!(well_formed(c), std::str::from_utf8(c).is_ok(), "{c:x?}");
+                        checked += 1;
+                        if n == 2 {
+                            break;
+                        }
+                    }
+                    if n == 2 {
+                        break;
+                    }
+                }
+            }
+        }
+        assert!(checked > 1_000_000, "{checked}");
     }
 
     #[test]

@@ -289,17 +289,29 @@ impl PathRegex {
     /// Whether `path` matches the filter; `false` if the regex does not compile (only a broken
     /// built-in rule: [`RuleSet::broken`] then names it).
     pub fn is_match(&self, path: &[u8]) -> bool {
-        let (pattern, unicode) = (self.regex.as_str(), self.regex.unicode);
-        let endings = if path.is_ascii() {
-            (self.ascii_endings).get_or_init(|| ascii_path_endings(pattern, unicode))
-        } else {
-            (self.endings).get_or_init(|| path_endings(pattern, unicode, LITERALS))
-        };
-        if let Some(endings) = endings
+        if let Some(endings) = self.endings(path.is_ascii())
             && !endings.iter().any(|e| ends_with_ignore_ascii_case(path, e))
         {
             return false;
         }
+        self.regex_is_match(path)
+    }
+
+    /// The literals, in ASCII lower case, every path the filter matches ends with one of,
+    /// without regard to ASCII case: of an ASCII path if `ascii`, else of any path. `None` where
+    /// the pattern does not fix them. Parsed on first use.
+    pub(crate) fn endings(&self, ascii: bool) -> Option<&[Vec<u8>]> {
+        let (pattern, unicode) = (self.regex.as_str(), self.regex.unicode);
+        let endings = if ascii {
+            (self.ascii_endings).get_or_init(|| ascii_path_endings(pattern, unicode))
+        } else {
+            (self.endings).get_or_init(|| path_endings(pattern, unicode, LITERALS))
+        };
+        endings.as_deref()
+    }
+
+    /// [`PathRegex::is_match`] without the check of the endings: for a caller that made it.
+    pub(crate) fn regex_is_match(&self, path: &[u8]) -> bool {
         self.regex.get().is_some_and(|re| re.is_match(path))
     }
 

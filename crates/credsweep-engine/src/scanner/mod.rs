@@ -12,13 +12,16 @@
 pub mod decode;
 pub mod filters;
 pub mod matcher;
+mod path_scopes;
 pub mod prefilter;
 pub mod stats;
 
+use std::cell::OnceCell;
 use std::ops::Range;
 
 use crate::rules::{Rule, RuleIdx, RuleSet};
 pub use matcher::{Matcher, RawMatch};
+use path_scopes::PathScopes;
 pub use stats::{RuleCounters, ScanStats};
 
 /// A credential found in a buffer.
@@ -55,6 +58,8 @@ const PLACEHOLDER_AFTER: usize = 8;
 pub struct Scanner {
     rules: RuleSet,
     matcher: Matcher,
+    /// The rules' `path` filters, matched together once per buffer.
+    scopes: PathScopes,
     /// See [`Scanner::longest_match`].
     longest_match: usize,
 }
@@ -85,6 +90,7 @@ impl Scanner {
             .max()
             .unwrap_or(0);
         Scanner {
+            scopes: PathScopes::new(&rules),
             rules,
             matcher,
             longest_match,
@@ -118,8 +124,13 @@ impl Scanner {
         path: PathFilter<'_>,
         stats: Option<&mut ScanStats>,
     ) -> Vec<Match> {
+        // The path filters are matched on the first question about a path-scoped rule, and
+        // once for all of them.
+        let at = OnceCell::new();
         let active = |idx: RuleIdx| match (path, &self.rules.get(idx).path) {
-            (PathFilter::Path(p), Some(re)) => re.is_match(p.as_bytes()),
+            (PathFilter::Path(p), Some(_)) => at
+                .get_or_init(|| self.scopes.at(&self.rules, p.as_bytes()))
+                .allows(idx),
             (PathFilter::Pathless | PathFilter::Unscoped, Some(_)) => false,
             _ => true,
         };

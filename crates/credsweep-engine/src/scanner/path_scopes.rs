@@ -1,0 +1,367 @@
+//! The `path` filters of a rule set, matched together once per path.
+//!
+//! A rule with a `path` filter runs only on content at a path the filter matches. Asked rule by
+//! rule, each filter compared the path with every literal ending it fixes ([`PathRegex::endings`];
+//! the default `.htpasswd` filter alone has 46), and did so for every buffer of every file and for
+//! every path-scoped rule asked about it: 7% of the instructions of `credsweep dir` on crate
+//! sources. Here the endings of all filters are one trie of reversed bytes, walked once per path
+//! from its last byte: a path such as `src/lib.rs` leaves it after a byte or two, and only the
+//! filters whose ending the path has go on to their regex, and only for a rule that is asked
+//! about. What is decided is what [`PathRegex::is_match`] decides.
+
+use std::sync::OnceLock;
+
+use crate::rules::{PathRegex, RuleIdx, RuleSet};
+
+/// The most filters the trie tells apart; a rule set with more path-scoped rules asks the ones
+/// past this one by one ([`PathRegex::is_match`]).
+const MAX_SLOTS: usize = 256;
+
+const NO_SLOT: u32 = u32::MAX;
+
+/// The path filters of one rule set ([`PathScopes::at`]).
+#[derive(Debug)]
+pub(crate) struct PathScopes {
+    /// Per rule, the slot of its filter, or [`NO_SLOT`] for a rule without one.
+    slots: Vec<u32>,
+    /// Per slot, its rule.
+    rules: Vec<RuleIdx>,
+    /// The endings of the filters for an ASCII path, and for any other, built on first use.
+    ascii: OnceLock<Trie>,
+    other: OnceLock<Trie>,
+}
+
+impl PathScopes {
+    pub(crate) fn new(rules: &RuleSet) -> PathScopes {
+        let mut slots = vec![NO_SLOT; rules.len()];
+        let mut scoped = Vec::new();
+        for (i, rule) in rules.rules().iter().enumerate() {
+            if rule.path.is_some() {
+                slots[i] = scoped.len() as u32;
+                scoped.push(RuleIdx(i as u32));
+            }
+        }
+        PathScopes {
+            slots,
+            rules: scoped,
+            ascii: OnceLock::new(),
+            other: OnceLock::new(),
+        }
+    }
+
+    /// The filters' verdicts on `path`, found as they are asked for ([`ScopesAt::allows`]).
+    /// `rules` is the rule set this was made from.
+    pub(crate) fn at<'a>(&'a self, rules: &'a RuleSet, path: &'a [u8]) -> ScopesAt<'a> {
+        let ascii = path.is_ascii();
+        let lock = if ascii { &self.ascii } else { &self.other };
+        let trie = lock.get_or_init(|| Trie::new(rules, &self.rules, ascii));
+        ScopesAt {
+            scopes: self,
+            rules,
+            path,
+            candidates: trie.candidates(path),
+        }
+    }
+}
+
+/// What the path filters of a rule set say of one path.
+pub(crate) struct ScopesAt<'a> {
+    scopes: &'a PathScopes,
+    rules: &'a RuleSet,
+    path: &'a [u8],
+    /// The slots whose filter fixes no ending or one the path has.
+    candidates: Slots,
+}
+
+impl ScopesAt<'_> {
+    /// Whether rule `idx` runs at the path: it has no `path` filter, or its filter matches.
+    pub(crate) fn allows(&self, idx: RuleIdx) -> bool {
+        let Some(filter) = &self.rules.get(idx).path else {
+            return true;
+        };
+        match self.scopes.slots.get(idx.0 as usize) {
+            Some(&slot) if (slot as usize) < MAX_SLOTS => {
+                self.candidates.contains(slot as usize) && filter.regex_is_match(self.path)
+            }
+            _ => filter.is_match(self.path),
+        }
+    }
+}
+
+/// A set of slots below [`MAX_SLOTS`].
+#[derive(Debug, Clone, Copy, Default)]
+struct Slots([u64; MAX_SLOTS / 64]);
+
+impl Slots {
+    fn insert(&mut self, slot: usize) {
+        self.0[slot / 64] |= 1 << (slot % 64);
+    }
+
+    fn contains(&self, slot: usize) -> bool {
+        self.0[slot / 64] & (1 << (slot % 64)) != 0
+    }
+
+    fn union(&mut self, other: &Slots) {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a |= b;
+        }
+    }
+}
+
+/// The endings of the filters, each reversed, in one trie: a path is read from its last byte
+/// (in ASCII lower case, as the endings are) down the trie, and every node it reaches ends the
+/// endings of the slots it holds.
+#[derive(Debug)]
+struct Trie {
+    /// The root first.
+    nodes: Vec<Node>,
+    /// The root's children by byte (0 for none: the root is no one's child), so that the step
+    /// every path takes is one load.
+    first: [u32; 256],
+    /// The slots whose filter fixes no ending: every path is a candidate.
+    always: Slots,
+}
+
+#[derive(Debug, Default)]
+struct Node {
+    /// The next byte back, and its node.
+    children: Vec<(u8, u32)>,
+    /// The slots with an ending that ends here.
+    ends: Slots,
+}
+
+impl Trie {
+    /// The trie of the endings of the filters of `scoped` (the first [`MAX_SLOTS`]), for an
+    /// ASCII path if `ascii`.
+    fn new(rules: &RuleSet, scoped: &[RuleIdx], ascii: bool) -> Trie {
+        let mut trie = Trie {
+            nodes: vec![Node::default()],
+            first: [0; 256],
+            always: Slots::default(),
+        };
+        for (slot, &idx) in scoped.iter().enumerate().take(MAX_SLOTS) {
+            let filter: &PathRegex = rules.get(idx).path.as_ref().expect("a scoped rule");
+            match filter.endings(ascii) {
+                Some(endings) => {
+                    for e in endings {
+                        trie.add(e, slot);
+                    }
+                }
+                None => trie.always.insert(slot),
+            }
+        }
+        trie
+    }
+
+    fn add(&mut self, ending: &[u8], slot: usize) {
+        let mut node = 0;
+        for &b in ending.iter().rev() {
+            let b = b.to_ascii_lowercase();
+            node = match self.child(node, b) {
+                Some(next) => next,
+                None => {
+                    let next = self.nodes.len() as u32;
+                    self.nodes.push(Node::default());
+                    self.nodes[node].children.push((b, next));
+                    if node == 0 {
+                        self.first[usize::from(b)] = next;
+                    }
+                    next as usize
+                }
+            };
+        }
+        self.nodes[node].ends.insert(slot);
+    }
+
+    fn child(&self, node: usize, byte: u8) -> Option<usize> {
+        let children = &self.nodes[node].children;
+        children
+            .iter()
+            .find(|&&(b, _)| b == byte)
+            .map(|&(_, n)| n as usize)
+    }
+
+    /// The slots whose filter fixes no ending or one that `path` ends with, without regard to
+    /// ASCII case.
+    fn candidates(&self, path: &[u8]) -> Slots {
+        let mut found = self.always;
+        let Some((&last, rest)) = path.split_last() else {
+            return found;
+        };
+        let mut node = self.first[usize::from(last.to_ascii_lowercase())] as usize;
+        if node == 0 {
+            return found;
+        }
+        found.union(&self.nodes[node].ends);
+        for &b in rest.iter().rev() {
+            match self.child(node, b.to_ascii_lowercase()) {
+                Some(next) => node = next,
+                None => break,
+            }
+            found.union(&self.nodes[node].ends);
+        }
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Paths of every kind a filter of the default pack tells apart: its endings in other cases,
+    /// nested, as a whole path, with a byte more or less, and paths that are not ASCII.
+    const PATHS: &[&str] = &[
+        "",
+        "/",
+        "src/lib.rs",
+        "README.md",
+        ".env",
+        "app/.ENV",
+        ".env.local",
+        "deploy/.env.production.bak",
+        ".env.local.bak.old",
+        "x.env",
+        "a/b.env",
+        "envs/.envrc",
+        "home/.netrc",
+        "home/_netrc",
+        "home/x.netrc",
+        "home/.NETRC",
+        ".kube/config",
+        "home/u/.kube/config",
+        "kube/config",
+        "cluster.kubeconfig",
+        "kubeconfig.YAML",
+        "config/master.key",
+        "app/config/credentials/production.key",
+        "config/credentials/.key",
+        "x.key",
+        "settings.py",
+        "proj/settings_local.py",
+        "settings/prod.py",
+        "mysettings.py",
+        "main.py",
+        "dump.sql",
+        "backup/ALL.SQL",
+        "x.sql.gz",
+        "sftp-config.json",
+        "a/SFTP-CONFIG-ALT2.json",
+        "package.json",
+        "data-sources.local.json",
+        "terraform.tfstate",
+        "prod.tfstate.backup",
+        ".ftpconfig",
+        "filezilla.xml",
+        "AppData/FileZilla/recentservers.xml",
+        "sitemanager.xml.bak",
+        ".idea/dataSources.xml",
+        ".idea/datasources.xml",
+        ".idea/dataSources.local.xml",
+        "pom.xml",
+        ".htpasswd",
+        "htpasswd.bak",
+        "www/.htpasswd-users",
+        "www/.htpasswd_admin",
+        ".htpasswd.txt.bak",
+        ".npmrc",
+        "a/.YARNRC",
+        ".pgpass",
+        "pgpass.conf",
+        "a/xpgpass",
+        ".git-credentials",
+        "git-credentials.txt",
+        ".s3cfg",
+        ".pypirc",
+        "database.yml",
+        "mongoid.yaml",
+        "données/.env",
+        "café/.netrc",
+        "ünïcode/dump.sql",
+        "ünïcode/src/lib.rs",
+        "dump.ſql",
+        "x/.env.ſtage",
+        "\u{212a}ubeconfig",
+    ];
+
+    #[test]
+    fn the_default_pack_decides_every_path_as_each_filter_does() {
+        let rules = RuleSet::builtin().unwrap();
+        let scopes = PathScopes::new(&rules);
+        assert!(scopes.rules.len() >= 10, "{}", scopes.rules.len());
+        let mut allowed = 0;
+        for path in PATHS {
+            let at = scopes.at(&rules, path.as_bytes());
+            for (i, rule) in rules.rules().iter().enumerate() {
+                let want = rule
+                    .path
+                    .as_ref()
+                    .is_none_or(|f| f.is_match(path.as_bytes()));
+                let got = at.allows(RuleIdx(i as u32));
+                assert_eq!(got, want, "rule {} at {path:?}", rule.id);
+                allowed += usize::from(rule.path.is_some() && got);
+            }
+        }
+        assert!(allowed >= 40, "{allowed}");
+    }
+
+    fn scoped_rules(filters: &[&str]) -> RuleSet {
+        let mut toml = String::new();
+        for (i, f) in filters.iter().enumerate() {
+            toml.push_str(&format!(
+                "[[rule]]\nid='r{i}'\ndescription='d'\nseverity='error'\n\
+                 regex='(?P<secret>q{i}x)'\nkeywords=['q{i}x']\npath='''{f}'''\n"
+            ));
+        }
+        toml.push_str(
+            "[[rule]]\nid='any'\ndescription='d'\nseverity='error'\nregex='(?P<secret>zzq)'\nkeywords=['zzq']\n",
+        );
+        let mut set = RuleSet::default();
+        set.add_toml("t.toml", &toml).unwrap();
+        set
+    }
+
+    fn allowed(rules: &RuleSet, path: &str) -> Vec<String> {
+        let scopes = PathScopes::new(rules);
+        let at = scopes.at(rules, path.as_bytes());
+        (0..rules.len())
+            .filter(|&i| at.allows(RuleIdx(i as u32)))
+            .map(|i| rules.rules()[i].id.clone())
+            .collect()
+    }
+
+    #[test]
+    fn endings_that_end_one_another_and_filters_without_endings() {
+        let rules = scoped_rules(&[
+            r"\.json$",
+            r"(?:^|/)sftp-config\.json$",
+            r"(?i)secrets/",
+            r"(?:^|/)\.env$",
+        ]);
+        assert_eq!(allowed(&rules, "a/sftp-config.json"), ["r0", "r1", "any"]);
+        assert_eq!(allowed(&rules, "a/xsftp-config.json"), ["r0", "any"]);
+        assert_eq!(allowed(&rules, "package.json"), ["r0", "any"]);
+        // No `$`: no ending, so the regex decides at every path.
+        assert_eq!(allowed(&rules, "SECRETS/x.txt"), ["r2", "any"]);
+        assert_eq!(allowed(&rules, "a/.env"), ["r3", "any"]);
+        assert_eq!(allowed(&rules, "a/.env.txt"), ["any"]);
+        // An ending the path has, whose regex refuses it.
+        assert_eq!(allowed(&rules, "x.env"), ["any"]);
+        assert_eq!(allowed(&rules, "src/lib.rs"), ["any"]);
+    }
+
+    #[test]
+    fn filters_past_the_trie_are_asked_one_by_one() {
+        let filters: Vec<String> = (0..MAX_SLOTS + 4)
+            .map(|i| format!(r"(?:^|/)f{i}\.txt$"))
+            .collect();
+        let refs: Vec<&str> = filters.iter().map(String::as_str).collect();
+        let rules = scoped_rules(&refs);
+        assert_eq!(allowed(&rules, "d/f3.txt"), ["r3", "any"]);
+        let last = MAX_SLOTS + 3;
+        assert_eq!(
+            allowed(&rules, &format!("d/f{last}.txt")),
+            [format!("r{last}"), "any".to_string()]
+        );
+        assert_eq!(allowed(&rules, "d/f.txt"), ["any"]);
+    }
+}
