@@ -752,17 +752,30 @@ fn nibble_classes_avx2(
     lo: &[u8; 32],
     hi: &[u8; 32],
 ) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::{__m256i, _mm256_loadu_si256};
+    // SAFETY: `bytes` is 32 readable bytes, loaded without any alignment requirement.
+    let x = unsafe { _mm256_loadu_si256(bytes.as_ptr().cast::<__m256i>()) };
+    nibble_classes_of(x, lo, hi)
+}
+
+/// [`nibble_classes_avx2`] of 32 bytes already loaded.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn nibble_classes_of(
+    x: std::arch::x86_64::__m256i,
+    lo: &[u8; 32],
+    hi: &[u8; 32],
+) -> std::arch::x86_64::__m256i {
     use std::arch::x86_64::{
         __m256i, _mm256_and_si256, _mm256_loadu_si256, _mm256_set1_epi8, _mm256_shuffle_epi8,
         _mm256_srli_epi16,
     };
-    // SAFETY: the tables and `bytes` are 32 readable bytes, loaded without any alignment
-    // requirement.
-    let (lo_table, hi_table, x) = unsafe {
+    // SAFETY: the tables are 32 readable bytes, loaded without any alignment requirement.
+    let (lo_table, hi_table) = unsafe {
         (
             _mm256_loadu_si256(lo.as_ptr().cast::<__m256i>()),
             _mm256_loadu_si256(hi.as_ptr().cast::<__m256i>()),
-            _mm256_loadu_si256(bytes.as_ptr().cast::<__m256i>()),
         )
     };
     // The low nibble's look-up needs no mask: a byte of 0x80 and above (its high bit set) looks
@@ -1183,7 +1196,7 @@ fn run_classes_by_table(run: &[u8]) -> (u8, u8) {
 /// these classes alone.
 #[cfg(target_arch = "x86_64")]
 fn run_classes(run: &[u8]) -> (u8, u8) {
-    if !run.is_empty() && std::arch::is_x86_feature_detected!("avx2") {
+    if run.len() >= 16 && std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the processor has AVX2, checked just above.
         unsafe { run_classes_avx2(run) }
     } else {
@@ -1192,42 +1205,45 @@ fn run_classes(run: &[u8]) -> (u8, u8) {
 }
 
 /// [`run_classes`] 32 bytes at a time, each byte classed by two nibble look-ups
-/// ([`RUN_LO`], [`HEX_LO`]): about a tenth of the instructions of [`run_classes_sse2`]. The last
-/// 32 bytes of the run are read again where its length is not a multiple of 32; a run shorter
-/// than 32 bytes is classed in a copy, padded with its first byte (which changes neither
-/// answer).
+/// ([`RUN_LO`], [`HEX_LO`]): about a tenth of the instructions of [`run_classes_sse2`]. Bytes
+/// are read again where the length is not a multiple of 32 (which changes neither answer); a
+/// run of at least 16 bytes (a shorter one is left to the table).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn run_classes_avx2(run: &[u8]) -> (u8, u8) {
     use std::arch::x86_64::{
-        __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_or_si256, _mm256_set1_epi8,
-        _mm256_testz_si256,
-    };
-    let padded;
-    let run = if run.len() < 32 {
-        let mut copy = [run[0]; 32];
-        copy[..run.len()].copy_from_slice(run);
-        padded = copy;
-        &padded[..]
-    } else {
-        run
+        __m128i, __m256i, _mm_loadu_si128, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256,
+        _mm256_or_si256, _mm256_set_m128i, _mm256_set1_epi8, _mm256_testz_si256,
     };
     let zero = _mm256_set1_epi8(0);
     let (mut some, mut not_hex) = (zero, zero);
     let mut at = 0;
     loop {
-        let start = at.min(run.len() - 32);
-        let chunk: &[u8; 32] = run[start..start + 32].try_into().expect("32 bytes");
-        let class = nibble_classes_avx2(chunk, &RUN_LO, &RUN_HI);
-        let hex_letter = nibble_classes_avx2(chunk, &HEX_LO, &HEX_HI);
+        let chunk = if run.len() >= 32 {
+            let start = at.min(run.len() - 32);
+            // SAFETY: `start + 32 <= run.len()`: 32 readable bytes, loaded without any
+            // alignment requirement.
+            unsafe { _mm256_loadu_si256(run.as_ptr().add(start).cast::<__m256i>()) }
+        } else {
+            // The first 16 bytes and the last 16 (16 to 31 bytes: the two overlap).
+            // SAFETY: `16 <= run.len()`: 16 readable bytes at 0 and at `run.len() - 16`.
+            unsafe {
+                _mm256_set_m128i(
+                    _mm_loadu_si128(run.as_ptr().add(run.len() - 16).cast::<__m128i>()),
+                    _mm_loadu_si128(run.as_ptr().cast::<__m128i>()),
+                )
+            }
+        };
+        let class = nibble_classes_of(chunk, &RUN_LO, &RUN_HI);
+        let hex_letter = nibble_classes_of(chunk, &HEX_LO, &HEX_HI);
         some = _mm256_or_si256(some, class);
         let digit = _mm256_and_si256(class, _mm256_set1_epi8(RUN_DIGIT as i8));
         let hex = _mm256_or_si256(digit, hex_letter);
         not_hex = _mm256_or_si256(not_hex, _mm256_cmpeq_epi8(hex, zero));
-        if start + 32 >= run.len() {
+        at += 32;
+        if at >= run.len() {
             break;
         }
-        at += 32;
     }
     let has = |v: __m256i, bits: u8| _mm256_testz_si256(v, _mm256_set1_epi8(bits as i8)) == 0;
     let flag = |set: bool, class: u8| if set { class } else { 0 };
@@ -1434,16 +1450,23 @@ fn is_text(bytes: &[u8]) -> bool {
     if bytes.is_ascii() {
         return true;
     }
-    let mut printable = 0;
+    // The bytes that are not printable (broken UTF-8, control characters), counted a chunk at
+    // a time: random bytes (most runs that get here) are judged on their first chunks.
+    let most = bytes.len() * (100 - MIN_PRINTABLE_PERCENT);
+    let mut unprintable = 0;
     for chunk in bytes.utf8_chunks() {
-        printable += chunk
+        unprintable += chunk.invalid().len();
+        unprintable += chunk
             .valid()
             .chars()
-            .filter(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+            .filter(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
             .map(char::len_utf8)
             .sum::<usize>();
+        if unprintable * 100 > most {
+            return false;
+        }
     }
-    printable * 100 >= bytes.len() * MIN_PRINTABLE_PERCENT
+    true
 }
 
 /// Runs that hold escapes starting at the positions `at` (of `%`; `\u`, `\x`; `&#`, `&amp;`):
@@ -1925,6 +1948,37 @@ mod tests {
     }
 
     #[test]
+    fn text_is_at_least_95_percent_printable_ascii_or_utf8() {
+        let with = |printable: &[u8], n: usize, bad: &[u8], m: usize| {
+            let mut bytes = printable.repeat(n);
+            bytes.extend(bad.repeat(m));
+            bytes
+        };
+        // 100 bytes, 5 of them broken UTF-8 or a control character in UTF-8 text: text.
+        assert!(is_text(&with(b"a", 95, b"\xff", 5)));
+        // (47 two-byte letters, a two-byte control character, three broken bytes, one more.)
+        assert!(is_text(&with(
+            "\u{e9}".as_bytes(),
+            47,
+            b"\xc2\x85\xff\xff\xffa",
+            1
+        )));
+        // 6 of them: not, wherever they are.
+        assert!(!is_text(&with(b"a", 94, b"\xff", 6)));
+        let mut front = with(b"\xff", 6, b"a", 94);
+        assert!(!is_text(&front));
+        front.rotate_left(50);
+        assert!(!is_text(&front));
+        assert!(!is_text(&with(
+            "\u{e9}".as_bytes(),
+            47,
+            b"\xc2\x85\xff\xff\xff\xff",
+            1
+        )));
+        assert!(is_text("caf\u{e9} cr\u{e8}me br\u{fb}l\u{e9}e".as_bytes()));
+    }
+
+    #[test]
     fn the_classes_of_a_run_are_those_of_the_table() {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let pick: &[u8] = b"09afAFgzGZ+/-_=. \x80\xff";
@@ -1948,7 +2002,7 @@ mod tests {
                     expected,
                     "SSE2, round {round}: {run:?}"
                 );
-                if !run.is_empty() && std::arch::is_x86_feature_detected!("avx2") {
+                if run.len() >= 16 && std::arch::is_x86_feature_detected!("avx2") {
                     // SAFETY: the processor has AVX2, checked just above.
                     let avx2 = unsafe { run_classes_avx2(&run) };
                     assert_eq!(avx2, expected, "AVX2, round {round}: {run:?}");
