@@ -13,6 +13,7 @@ use std::process::{Command, Stdio};
 use common::fixtures::{TOKENS, env_file, files_under};
 use common::{credsweep, git_at, git_with_input, write};
 use serde_json::Value;
+use sha2::Digest;
 use tempfile::TempDir;
 
 const TOKEN_A: &str = TOKENS[0];
@@ -663,4 +664,109 @@ fn trees_known_clean_survive_a_repack() {
     let (warm, counters) = split_counters(warm);
     assert_eq!(warm, json(p, &[]).1);
     assert!(counter(&counters, "trees") > 0, "{counters}");
+}
+
+/// How many commits the history of `repo` holds, reachable from a ref or not.
+fn count_commits(repo: &Path) -> u64 {
+    git_at(
+        repo,
+        &["rev-list", "--count", "--all", "--reflog"],
+        "@1700000000 +0000",
+    )
+    .trim()
+    .parse()
+    .unwrap()
+}
+
+#[test]
+fn commits_known_to_the_cache_are_not_decoded_and_the_graph_stays_exact() {
+    let repo = repo_with_findings(6);
+    let p = repo.path();
+    // A commit whose message holds a token: its message is scanned on every run, so the commit
+    // is never taken from the cache.
+    let date = "@1750000000 +0000";
+    write(p, "notes.txt", "plain\n");
+    git_at(p, &["add", "-A"], date);
+    let message = format!("deploy with VOBIZ_AUTH_TOKEN={}", TOKENS[2]);
+    git_at(p, &["commit", "-q", "-m", &message], date);
+    // Commits are taken from the cache in packs only: loose ones are read as ever.
+    git_at(p, &["repack", "-adq"], date);
+    let cache = TempDir::new().unwrap();
+    let c = cache_args(cache.path());
+    let (_, first) = json(p, &c);
+    assert_eq!(counter(&split_counters(first).1, "commits"), 0);
+    let all = count_commits(p);
+    let (code, warm) = json(p, &c);
+    assert_eq!(code, 1);
+    let (warm, counters) = split_counters(warm);
+    assert_eq!(warm, json(p, &[]).1);
+    assert!(warm.to_string().contains("commit-message"), "{warm}");
+    assert_eq!(counter(&counters, "commits"), all - 1, "{counters}");
+
+    // What arrives in a pack of its own is decoded: a merge of the feature branch, a commit
+    // with a token, and main rewritten to drop its last commit (which then no ref reaches).
+    let date = "@1800000000 +0000";
+    git_at(
+        p,
+        &["merge", "-q", "--no-ff", "-m", "merge feature", "feature"],
+        date,
+    );
+    write(p, "later/.env", env_file(TOKEN_B));
+    git_at(p, &["add", "-A"], date);
+    git_at(p, &["commit", "-q", "-m", "later"], date);
+    git_at(p, &["branch", "-f", "feature", "HEAD~1"], date);
+    git_at(p, &["reset", "-q", "--hard", "HEAD~1"], date);
+    git_at(p, &["repack", "-dq"], date);
+    assert_eq!(packs_of(p).len(), 2);
+    let (code, warm) = json(p, &c);
+    assert_eq!(code, 1);
+    let (warm, counters) = split_counters(warm);
+    assert_eq!(warm, json(p, &[]).1);
+    assert_eq!(counter(&counters, "commits"), all - 1, "{counters}");
+    assert_eq!(warm["summary"]["commits"], all + 2);
+
+    // Repacked whole: the commits are known by id, wherever they are stored.
+    git_at(p, &["repack", "-adq"], date);
+    let (code, warm) = json(p, &c);
+    assert_eq!(code, 1);
+    let (warm, counters) = split_counters(warm);
+    assert_eq!(warm, json(p, &[]).1);
+    assert_eq!(counter(&counters, "commits"), all + 1, "{counters}");
+}
+
+#[test]
+fn a_cache_of_an_earlier_format_is_not_used() {
+    let repo = repo_with_findings(3);
+    let p = repo.path();
+    git_at(p, &["repack", "-adq"], "@1800000000 +0000");
+    let cache = TempDir::new().unwrap();
+    let c = cache_args(cache.path());
+    assert_eq!(json(p, &c).0, 1);
+    // Every cache file rewritten as an earlier format's (the format field, then a checksum
+    // that holds): each is ignored with a note, and the scan reads everything.
+    let files: Vec<PathBuf> = files_under(cache.path())
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|x| x == "bin"))
+        .collect();
+    assert!(!files.is_empty());
+    for f in &files {
+        let mut bytes = fs::read(f).unwrap();
+        bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
+        let body = bytes.len() - 32;
+        let sum = sha2::Sha256::digest(&bytes[..body]);
+        bytes[body..].copy_from_slice(&sum);
+        fs::write(f, bytes).unwrap();
+    }
+    let (code, warm) = json(p, &c);
+    assert_eq!(code, 1);
+    let (warm, counters) = split_counters(warm);
+    assert_eq!(warm["findings"], json(p, &[]).1["findings"]);
+    assert_eq!(counter(&counters, "ignored"), files.len() as u64);
+    for name in ["hits", "messages", "trees", "commits"] {
+        assert_eq!(counter(&counters, name), 0, "{name}: {counters}");
+    }
+    assert!(warm.to_string().contains("of this version"), "{warm}");
+    // What that scan learned is used by the next.
+    let (_, again) = json(p, &c);
+    assert!(counter(&split_counters(again).1, "commits") > 0);
 }

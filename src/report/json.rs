@@ -154,6 +154,8 @@ struct JsonCache {
     messages: u64,
     /// Trees known to hold nothing of interest: not read to locate findings.
     trees: u64,
+    /// Commits known (their message clean): taken from the cache, not decoded.
+    commits: u64,
 }
 
 #[derive(Serialize)]
@@ -312,6 +314,7 @@ fn summary<'a>(report: &'a Report<'_>) -> JsonSummary<'a> {
             ignored: c.ignored,
             messages: c.messages,
             trees: c.trees,
+            commits: c.commits,
         }),
     }
 }

@@ -367,12 +367,13 @@ pub(crate) fn render(report: &Report<'_>, redaction: Redaction, color: Color) ->
     if let Some(c) = &s.cache {
         let _ = writeln!(
             out,
-            "cache: {} known clean (not read), {} scanned, {} added; {} and {} known clean{}",
+            "cache: {} known clean (not read), {} scanned, {} added; {}, {} and {} known clean{}",
             plural_s(c.hits as usize, "blob"),
             c.misses,
             c.stored,
             plural_s(c.messages as usize, "message"),
             plural_s(c.trees as usize, "tree"),
+            plural_s(c.commits as usize, "commit"),
             if c.ignored > 0 {
                 format!(", {} ignored", plural_s(c.ignored as usize, "file"))
             } else {

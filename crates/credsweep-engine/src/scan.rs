@@ -195,6 +195,8 @@ pub struct CacheCounts {
     /// Trees an earlier scan found to hold nothing of interest: not parsed (nor, unless a base
     /// of another, decoded) to locate findings.
     pub trees: u64,
+    /// Commits an earlier scan read (their message clean): taken from the cache, not decoded.
+    pub commits: u64,
 }
 
 impl CacheCounts {
@@ -205,6 +207,7 @@ impl CacheCounts {
         self.ignored += other.ignored;
         self.messages += other.messages;
         self.trees += other.trees;
+        self.commits += other.commits;
     }
 }
 

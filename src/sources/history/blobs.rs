@@ -67,6 +67,8 @@ pub(crate) struct CacheTally {
     /// Commits and tags whose message was scanned clean, with what that added to the counts of
     /// messages: for the cache to keep.
     pub fresh_messages: Vec<(ObjectId, cache::Counts)>,
+    /// Commits the cache knew (graph facts, message clean): not decoded.
+    pub commits_spared: u64,
 }
 
 impl CacheTally {
@@ -76,6 +78,7 @@ impl CacheTally {
         self.fresh.append(&mut other.fresh);
         self.messages_spared += other.messages_spared;
         self.fresh_messages.append(&mut other.fresh_messages);
+        self.commits_spared += other.commits_spared;
     }
 }
 
@@ -191,6 +194,7 @@ fn scan_odb_with(
                 .as_ref()
                 .map(|f| f as &(dyn Fn(&gix::oid) -> bool + Sync)),
             checked: opts.checked,
+            commits: opts.known,
         },
         visitor,
     )?;
@@ -320,6 +324,14 @@ impl odb::BlobVisitor for Visitor<'_> {
         }
     }
 
+    fn message_known(&mut self, id: ObjectId) {
+        if let Some(known) = self.known
+            && self.replay_message(known, id)
+        {
+            self.local.cache.commits_spared += 1;
+        }
+    }
+
     fn visit_stream(&mut self, id: BlobId, reader: &mut dyn std::io::Read, size: u64) {
         // Blobs this large are few, and not cached: scanned every time.
         if self.known.is_some() {
@@ -380,12 +392,10 @@ impl odb::BlobVisitor for Visitor<'_> {
         };
         // With a cache: a message it knows clean under the key is not scanned again, its counts
         // replayed; one scanned clean now, counts and nothing else, is kept for it.
-        let messages = &mut self.local.messages;
-        if let Some(counts) = known.message(&id) {
-            counts.replay(&mut messages.summary);
-            self.local.cache.messages_spared += 1;
+        if self.replay_message(known, id) {
             return;
         }
+        let messages = &mut self.local.messages;
         let before = cache::Mark::of(&messages.summary);
         let found = messages.found.len();
         messages::scan_object(self.ctx, id, kind, data, self.hash, messages);
@@ -394,6 +404,18 @@ impl odb::BlobVisitor for Visitor<'_> {
         {
             self.local.cache.fresh_messages.push((id, counts));
         }
+    }
+}
+
+impl Visitor<'_> {
+    /// Replays the counts of message `id` if `known` holds it clean; whether it did.
+    fn replay_message(&mut self, known: &cache::Known, id: ObjectId) -> bool {
+        let Some(counts) = known.message(&id) else {
+            return false;
+        };
+        counts.replay(&mut self.local.messages.summary);
+        self.local.cache.messages_spared += 1;
+        true
     }
 }
 

@@ -349,6 +349,12 @@ fn scan_whole(
     let sound = pass.errors.is_empty();
     let checked_packs = pass.packs.filter(|_| sound);
     errors.extend(pass.errors);
+    // Commits whose message is clean, for the cache: their graph facts spare the next run
+    // decoding them.
+    let commits_learned = match &loaded {
+        Some(l) => cache::commits_to_learn(&l.known, &scanned.cache.fresh_messages, &pass.commits),
+        None => Vec::new(),
+    };
     let graph = match reachable {
         Some(r) => r.graph,
         None => CommitGraph::build(pass.commits, &shallow, errors),
@@ -438,12 +444,18 @@ fn scan_whole(
     ));
     scanned.summary.commits = Some(graph.len() as u64);
     if let (Some(c), Some(loaded)) = (cache, &loaded) {
-        let tally = std::mem::take(&mut scanned.cache);
+        let mut tally = std::mem::take(&mut scanned.cache);
+        // A commit's facts hold its message's counts: no record of its own for that.
+        let as_commits: HashSet<ObjectId> = commits_learned.iter().map(|(id, _)| *id).collect();
+        tally
+            .fresh_messages
+            .retain(|(id, _)| !as_commits.contains(id));
         // Only what a whole pass scanned is kept: an error above returned before this.
         let learned = cache::Learned {
             blobs: &tally.fresh,
             messages: &tally.fresh_messages,
             trees: &certified,
+            commits: &commits_learned,
         };
         let stored = match cache::store(c, &key, learned, checked_packs.as_deref(), &loaded.packs) {
             // Blobs come first among the records, which a small bound may cut.
@@ -460,6 +472,7 @@ fn scan_whole(
             ignored: loaded.ignored.len() as u64,
             messages: tally.messages_spared,
             trees: trees_known,
+            commits: tally.commits_spared,
         });
     }
     Ok(HistoryScan {

@@ -57,6 +57,10 @@ pub(crate) trait BlobVisitor: Clone + Send + Sync {
     /// Blob `id`, which [`Options::skip`] names, is in the database: it was not decoded. Called
     /// once per blob, where [`BlobVisitor::visit`] would have been.
     fn skipped(&mut self, _id: BlobId) {}
+
+    /// Commit `id`, which [`Options::commits`] knows (its message clean), is in the database: it
+    /// was not decoded. Called once per commit, where [`BlobVisitor::message`] would have been.
+    fn message_known(&mut self, _id: ObjectId) {}
 }
 
 pub(crate) struct Options<'a> {
@@ -77,6 +81,11 @@ pub(crate) struct Options<'a> {
     /// trees of a pack they cover while every pack of the record is there are not decoded to be
     /// checked, unless damaged or over a cap (reported as ever) or a base of something decoded.
     pub checked: Option<&'a cache::CheckedPacks>,
+    /// Commits the blob cache knows ([`cache::Known::commit`]: the graph's facts, a message
+    /// scanned clean): a pack's entry for one is not decoded (unless damaged, too large, or a
+    /// base of something decoded); the graph takes it from the cache, the visitor hears of it
+    /// ([`BlobVisitor::message_known`]), and its tree is checked to be there as ever.
+    pub commits: Option<&'a cache::Known>,
 }
 
 /// Trees, commits and tags larger than this are not read: git writes none near it.
@@ -237,18 +246,27 @@ impl<V: BlobVisitor> DecodeThread<'_, V> {
     /// Keeps commit `id` for the graph, and checks that its tree is there.
     fn commit(&mut self, id: ObjectId, data: &[u8]) {
         match RawCommit::parse(id, data, self.hash) {
-            Ok(c) => {
-                if !self.is_present(&c.tree) {
-                    self.errors.push(ObjectError::missing(
-                        c.tree,
-                        Some(Kind::Tree),
-                        format!("tree {} of commit {id} is missing", c.tree),
-                    ));
-                }
-                self.commits.push(c)
-            }
+            Ok(c) => self.keep_commit(c),
             Err(e) => self.errors.push(e.into()),
         }
+    }
+
+    /// Commit `c`, known to the cache and not decoded: as [`DecodeThread::object`] takes a
+    /// commit decoded, the message from the cache.
+    fn known_commit(&mut self, c: RawCommit) {
+        self.visitor.message_known(c.id);
+        self.keep_commit(c);
+    }
+
+    fn keep_commit(&mut self, c: RawCommit) {
+        if !self.is_present(&c.tree) {
+            self.errors.push(ObjectError::missing(
+                c.tree,
+                Some(Kind::Tree),
+                format!("tree {} of commit {} is missing", c.tree, c.id),
+            ));
+        }
+        self.commits.push(c)
     }
 
     /// Whether `id` is in the object database. Consecutive versions of a tree name mostly the
@@ -503,6 +521,17 @@ pub(crate) fn visit_blobs<V: BlobVisitor>(
                 }
             }
         }
+        if let Some(known) = opts.commits {
+            // Each commit the cache spares once, in the first pack that holds it.
+            let mut worker = make_worker();
+            for a in plan.spared_commits.iter().map(|&i| &plan.audit[i]) {
+                if let Some(facts) = known.commit(&a.oid)
+                    && !searches[..n].iter().any(|e| e.contains(&a.oid))
+                {
+                    worker.known_commit(facts.raw(a.oid));
+                }
+            }
+        }
         let skipped: HashSet<ObjectId> = plan.outside.iter().map(|&i| plan.audit[i].oid).collect();
         out.errors.extend(plan.errors.iter().cloned());
         let result = decode_tree(data, &plan, hash, opts, make_worker());
@@ -613,6 +642,7 @@ pub(crate) fn commits(repo: &gix::Repository, threads: usize) -> Result<Outcome>
             stream_blobs: false,
             skip: None,
             checked: None,
+            commits: None,
         },
         NoBlobs,
     )
@@ -712,6 +742,9 @@ struct Plan {
     /// Blobs [`Options::skip`] names, sound down their chain: not visited (decoded only as
     /// another entry's base), handed to [`BlobVisitor::skipped`].
     spared: Vec<usize>,
+    /// Commits [`Options::commits`] knows, sound down their chain and not decoded (as no
+    /// entry's base): taken from the cache.
+    spared_commits: Vec<usize>,
 }
 
 /// `trees_checked`: the pack's trees are known to name nothing missing; they are not wanted.
@@ -761,12 +794,17 @@ fn plan_pack(
         errors: Vec::new(),
         audit: Vec::new(),
         spared: Vec::new(),
+        spared_commits: Vec::new(),
     };
     for (i, a) in audit.iter().enumerate() {
         if a.kind == Some(Kind::Blob) && !heavy[i] && opts.skip.is_some_and(|s| s(&a.oid)) {
             plan.spared.push(i);
         }
         if !needed[i] {
+            // Not needed, a commit is one the cache knows (triage wants every other).
+            if a.kind == Some(Kind::Commit) {
+                plan.spared_commits.push(i);
+            }
             plan.outside.push(i);
             continue;
         }
@@ -861,6 +899,12 @@ fn triage(
             // Checked by an earlier scan (a record of checked packs): not wanted, unless
             // damaged or too large down its chain.
             (Some(Kind::Tree), _) if trees_checked && !heavy[i] => false,
+            // Known to the cache: taken from it, unless damaged or too large down its chain.
+            (Some(Kind::Commit), _)
+                if !heavy[i] && opts.commits.is_some_and(|k| k.commit(&a.oid).is_some()) =>
+            {
+                false
+            }
             (Some(Kind::Blob), Some(only)) => only.contains(&a.oid),
             // A damaged entry's kind may be unknown: report it unless it is a blob left out.
             (None, Some(only)) => only.contains(&a.oid) || a.problem.is_some(),
@@ -1971,6 +2015,7 @@ mod tests {
                 stream_blobs: false,
                 skip: None,
                 checked: None,
+                commits: None,
             },
             NoBlobs,
         )
@@ -2018,6 +2063,7 @@ mod tests {
                 stream_blobs: false,
                 skip: None,
                 checked,
+                commits: None,
             },
             NoBlobs,
         )

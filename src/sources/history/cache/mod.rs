@@ -4,9 +4,18 @@
 //! What it holds: blob ids that were scanned clean, each with what it added to the scan's counts
 //! (bytes, blobs scanned, binaries, findings allowed), so that a warm scan reports the counts a
 //! cold one does; commit and tag ids whose message was scanned clean, with the counts that scan
-//! added; and tree ids that hold nothing of interest ([`Fact::Tree`], below). No content, no
-//! secret, no path: an object id names content, so a blob clean in one repository is clean in
-//! any, and one cache serves many repositories.
+//! added; tree ids that hold nothing of interest ([`Fact::Tree`], below); and for a commit whose
+//! message was scanned clean, what the commit graph needs of it ([`Fact::Commit`]: its tree's id,
+//! its parents' ids, its committer time). No content, no secret, no path: an object id names
+//! content, so a blob clean in one repository is clean in any, and one cache serves many
+//! repositories.
+//!
+//! Commits known: a commit's tree, parents and committer time are what its id names, so they are
+//! the same in any scan. A later scan does not decode a pack's entry for a commit it knows
+//! (unless damaged, too large, or a base of another entry it decodes): the graph takes the facts,
+//! the message's counts are replayed, and the tree is checked to be present as for a commit
+//! decoded, so the graph, the order of the walk (which uses the time) and every report are a cold
+//! scan's. A commit whose message has findings is never recorded.
 //!
 //! What it does not hold, and why the output stays exact:
 //! - Blobs and messages with findings are never recorded: each scan reads and scans them again,
@@ -64,12 +73,13 @@ use gix::ObjectId;
 use gix::hashtable::{HashMap, HashSet};
 use sha2::{Digest, Sha256};
 
+use super::graph::RawCommit;
 use crate::scan::{ScanContext, Summary};
 
 /// The version of the cache's files and of what a record means: raise it whenever either
 /// changes, or whenever a change to the scan makes an old "clean" untrue that the key would not
 /// catch.
-pub const CACHE_FORMAT: u32 = 2;
+pub const CACHE_FORMAT: u32 = 3;
 
 /// `--cache-max-size` when not given.
 pub const DEFAULT_MAX_SIZE: u64 = 256 << 20;
@@ -203,7 +213,7 @@ impl Counts {
 }
 
 /// What a record of a segment says about the object it names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fact {
     /// A blob scanned clean, with what it added to the counts.
     Blob(Counts),
@@ -212,6 +222,74 @@ pub enum Fact {
     Message(Counts),
     /// A tree holding nothing of interest (see the module documentation).
     Tree,
+    /// A commit whose message was scanned clean, with what the commit graph needs of it.
+    Commit(Box<CommitFacts>),
+}
+
+impl Fact {
+    /// How many records of a segment it takes.
+    pub(super) fn records(&self) -> usize {
+        match self {
+            Fact::Commit(c) => 2 + c.parents.len(),
+            _ => 1,
+        }
+    }
+}
+
+/// The most parents a commit recorded in the cache may have: one with more (git writes none)
+/// is decoded on every run.
+pub const MAX_CACHED_PARENTS: usize = 1 << 10;
+
+/// A commit whose message was scanned clean, as the cache keeps it: what that scan added to the
+/// counts of messages, and what the commit graph needs (see the module documentation). All of it
+/// is named by the commit's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitFacts {
+    pub message: Counts,
+    pub tree: ObjectId,
+    pub parents: Box<[ObjectId]>,
+    /// The committer time, in seconds since the epoch, as [`RawCommit::parse`] reads it.
+    pub time: i64,
+}
+
+impl CommitFacts {
+    /// The commit as the graph takes it.
+    pub(crate) fn raw(&self, id: ObjectId) -> RawCommit {
+        RawCommit {
+            id,
+            tree: self.tree,
+            parents: self.parents.to_vec(),
+            time: self.time,
+        }
+    }
+}
+
+/// The commits among `decoded` (a pass's, duplicates allowed) that the cache does not know yet
+/// and whose message is known clean (by `known`, or scanned clean now: `fresh_messages`), with
+/// what the cache keeps of each.
+pub(crate) fn commits_to_learn(
+    known: &Known,
+    fresh_messages: &[(ObjectId, Counts)],
+    decoded: &[RawCommit],
+) -> Vec<(ObjectId, CommitFacts)> {
+    let fresh: HashMap<ObjectId, Counts> = fresh_messages.iter().copied().collect();
+    let mut seen: HashSet<ObjectId> = HashSet::default();
+    decoded
+        .iter()
+        .filter(|c| c.parents.len() <= MAX_CACHED_PARENTS && !known.commits.contains_key(&c.id))
+        .filter_map(|c| {
+            let message = fresh.get(&c.id).or_else(|| known.message(&c.id))?;
+            seen.insert(c.id).then(|| {
+                let facts = CommitFacts {
+                    message: *message,
+                    tree: c.tree,
+                    parents: c.parents.clone().into_boxed_slice(),
+                    time: c.time,
+                };
+                (c.id, facts)
+            })
+        })
+        .collect()
 }
 
 /// What the cache knows under one key.
@@ -220,6 +298,7 @@ pub struct Known {
     blobs: HashMap<ObjectId, Counts>,
     messages: HashMap<ObjectId, Counts>,
     trees: HashSet<ObjectId>,
+    commits: HashMap<ObjectId, CommitFacts>,
 }
 
 impl Known {
@@ -235,7 +314,14 @@ impl Known {
 
     /// A commit or tag whose message was scanned clean: what that scan added to the counts.
     pub fn message(&self, id: &gix::oid) -> Option<&Counts> {
-        self.messages.get(id)
+        self.messages
+            .get(id)
+            .or_else(|| self.commits.get(id).map(|c| &c.message))
+    }
+
+    /// A commit whose message was scanned clean, with what the commit graph needs of it.
+    pub fn commit(&self, id: &gix::oid) -> Option<&CommitFacts> {
+        self.commits.get(id)
     }
 
     /// The trees known to hold nothing of interest.
@@ -254,12 +340,15 @@ impl Known {
             Fact::Tree => {
                 self.trees.insert(id);
             }
+            Fact::Commit(c) => {
+                self.commits.insert(id, *c);
+            }
         }
     }
 
     /// How many objects it knows of.
     pub fn len(&self) -> usize {
-        self.blobs.len() + self.messages.len() + self.trees.len()
+        self.blobs.len() + self.messages.len() + self.trees.len() + self.commits.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -383,7 +472,7 @@ pub fn load(opts: &Options, key: &Key) -> Result<Loaded, Error> {
 /// What [`store`] did.
 #[derive(Debug, Default)]
 pub struct Stored {
-    /// Records written.
+    /// Facts written (a commit's facts take several records of a segment).
     pub records: usize,
     /// Segments removed to keep the cache within its bound.
     pub evicted: usize,
@@ -398,6 +487,9 @@ pub struct Learned<'a> {
     pub messages: &'a [(ObjectId, Counts)],
     /// Trees found to hold nothing of interest.
     pub trees: &'a [ObjectId],
+    /// Commits whose message was scanned clean, with what the graph needs
+    /// ([`commits_to_learn`]); their messages need no record of `messages` besides.
+    pub commits: &'a [(ObjectId, CommitFacts)],
 }
 
 impl Learned<'_> {
@@ -405,8 +497,25 @@ impl Learned<'_> {
         let blobs = self.blobs.iter().map(|&(id, c)| (id, Fact::Blob(c)));
         let messages = self.messages.iter().map(|&(id, c)| (id, Fact::Message(c)));
         let trees = self.trees.iter().map(|&id| (id, Fact::Tree));
-        blobs.chain(messages).chain(trees).collect()
+        let commits = self
+            .commits
+            .iter()
+            .map(|(id, c)| (*id, Fact::Commit(Box::new(c.clone()))));
+        blobs.chain(messages).chain(trees).chain(commits).collect()
     }
+}
+
+/// How many of `facts`, from the first, fit in `max_records` records: a commit's records are
+/// never cut apart.
+pub(super) fn fitting(facts: &[(ObjectId, Fact)], max_records: usize) -> usize {
+    let mut used = 0usize;
+    facts
+        .iter()
+        .take_while(|(_, f)| {
+            used = used.saturating_add(f.records());
+            used <= max_records
+        })
+        .count()
 }
 
 /// Adds `fresh` (what the run learned) to the cache in `opts.dir` under `key`, and `checked` (the packs of a pass that found nothing missing, see the module
@@ -429,8 +538,9 @@ pub fn store(
     store::ensure_dir(&dir, false).map_err(fail)?;
     let max_records = segment::records_within(opts.max_size);
     let fresh = fresh.records();
-    if !fresh.is_empty() && max_records > 0 {
-        let records = &fresh[..fresh.len().min(max_records)];
+    let fit = fitting(&fresh, max_records);
+    if fit > 0 {
+        let records = &fresh[..fit];
         store::write_segment(&dir, key, records).map_err(fail)?;
         out.records = records.len();
     }
@@ -510,15 +620,20 @@ mod tests {
                 blobs: &fresh(0..3),
                 messages: &[(id(10), allowed)],
                 trees: &[id(20), id(21)],
+                commits: &[(id(30), commit_facts(2)), (id(31), commit_facts(0))],
             },
             None,
             &CheckedPacks::default(),
         )
         .unwrap();
         let check = |known: &Known| {
-            assert_eq!(known.len(), 6);
+            assert_eq!(known.len(), 8);
             assert!(known.contains(&id(1)) && !known.contains(&id(10)));
             assert_eq!(known.message(&id(10)), Some(&allowed));
+            assert_eq!(known.commit(&id(30)), Some(&commit_facts(2)));
+            assert_eq!(known.commit(&id(31)), Some(&commit_facts(0)));
+            assert_eq!(known.message(&id(30)), Some(&commit_facts(2).message));
+            assert!(known.commit(&id(10)).is_none() && !known.contains(&id(30)));
             assert!(known.message(&id(1)).is_none() && known.message(&id(20)).is_none());
             let mut trees: Vec<_> = known.trees().iter().copied().collect();
             trees.sort();
@@ -541,6 +656,60 @@ mod tests {
         assert_eq!(known.blobs.len(), 3 + store::MAX_SEGMENTS);
         assert_eq!(known.message(&id(10)), Some(&allowed));
         assert!(known.trees().contains(&id(21)));
+        assert_eq!(known.commit(&id(30)), Some(&commit_facts(2)));
+    }
+
+    fn commit_facts(parents: u32) -> CommitFacts {
+        CommitFacts {
+            message: Counts {
+                bytes: 70,
+                scanned: 1,
+                ..Counts::default()
+            },
+            tree: id(1000 + parents),
+            parents: (0..parents).map(|p| id(2000 + p)).collect(),
+            time: -1_234_567 - i64::from(parents),
+        }
+    }
+
+    #[test]
+    fn a_bound_never_cuts_a_commit_apart() {
+        let facts = vec![
+            (id(1), Fact::Tree),
+            (id(2), Fact::Commit(Box::new(commit_facts(3)))),
+            (id(3), Fact::Tree),
+        ];
+        assert_eq!(fitting(&facts, 0), 0);
+        assert_eq!(
+            fitting(&facts, 5),
+            1,
+            "the commit takes 5 records, one is used"
+        );
+        assert_eq!(fitting(&facts, 6), 2);
+        assert_eq!(fitting(&facts, 7), 3);
+        // Commits learned once, only with a message known clean, never beyond the parents cap.
+        let mut known = Known::default();
+        known.insert(id(40), Fact::Commit(Box::new(commit_facts(1))));
+        known.insert(id(41), Fact::Message(Counts::default()));
+        let raw = |i: u32, parents: usize| RawCommit {
+            id: id(i),
+            tree: id(9),
+            parents: vec![id(8); parents],
+            time: 5,
+        };
+        let decoded = [
+            raw(40, 1),
+            raw(41, 1),
+            raw(41, 1),
+            raw(42, 2),
+            raw(43, 0),
+            raw(44, MAX_CACHED_PARENTS + 1),
+        ];
+        let fresh = [(id(43), Counts::default()), (id(44), Counts::default())];
+        let learned = commits_to_learn(&known, &fresh, &decoded);
+        let ids: Vec<ObjectId> = learned.iter().map(|(i, _)| *i).collect();
+        assert_eq!(ids, [id(41), id(43)]);
+        assert_eq!(learned[0].1.raw(id(41)).parents, [id(8)]);
     }
 
     #[test]

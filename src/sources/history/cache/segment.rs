@@ -10,15 +10,20 @@
 //! | 4     | [`super::CACHE_FORMAT`] |
 //! | 32    | the key ([`super::Key`]) the blobs were scanned under |
 //! | 8     | `n`, the number of records |
-//! | 36 × n | records: object id (20), bytes (8), findings allowed (4), scanned, binary, binary scanned as strings (1 each), what the record says (1: 0 a blob scanned clean, 1 a commit or tag message scanned clean, 2 a tree holding nothing of interest, its counts zero) |
+//! | 36 × n | records: object id (20), bytes (8), findings allowed (4), scanned, binary, binary scanned as strings (1 each), what the record says (1: 0 a blob scanned clean, 1 a commit or tag message scanned clean, 2 a tree holding nothing of interest, its counts zero; 3 a commit whose message was scanned clean, then 4 its tree, then 5 each of its parents in order, see below) |
 //! | 32    | SHA-256 of everything before it |
+//!
+//! A commit ([`Fact::Commit`]) takes `2 + p` consecutive records: kind 3 (the commit's id and its
+//! message's counts), kind 4 (the id of its tree; in place of bytes, its committer time as a
+//! two's-complement `i64`; in place of findings allowed, `p`, its number of parents; the rest
+//! zero), then `p` records of kind 5 (the id of each parent, in order; the rest zero).
 //!
 //! A file that does not parse exactly (magic, format, key, length, checksum) is not used.
 
 use gix::ObjectId;
 use sha2::{Digest, Sha256};
 
-use super::{CACHE_FORMAT, Counts, Fact, Key};
+use super::{CACHE_FORMAT, CommitFacts, Counts, Fact, Key};
 
 const MAGIC: &[u8; 8] = b"CSWBLOBS";
 const HEADER: usize = 8 + 4 + 32 + 8;
@@ -38,17 +43,32 @@ pub(super) fn records_within(bytes: u64) -> usize {
 
 /// The bytes of a segment holding `records` under `key`.
 pub(super) fn encode(key: &Key, records: &[(ObjectId, Fact)]) -> Vec<u8> {
-    let mut out = open_frame(MAGIC, key, records.len(), size_of(records.len()));
-    for (id, fact) in records {
-        let (c, what) = match fact {
-            Fact::Blob(c) => (*c, 0),
-            Fact::Message(c) => (*c, 1),
-            Fact::Tree => (Counts::default(), 2),
-        };
+    let n: usize = records.iter().map(|(_, f)| f.records()).sum();
+    let mut out = open_frame(MAGIC, key, n, size_of(n));
+    let mut put = |id: &gix::oid, c: Counts, what: u8| {
         out.extend_from_slice(id.as_bytes());
         out.extend_from_slice(&c.bytes.to_le_bytes());
         out.extend_from_slice(&c.allowed.to_le_bytes());
         out.extend_from_slice(&[c.scanned, c.binary, c.binary_strings, what]);
+    };
+    for (id, fact) in records {
+        match fact {
+            Fact::Blob(c) => put(id, *c, 0),
+            Fact::Message(c) => put(id, *c, 1),
+            Fact::Tree => put(id, Counts::default(), 2),
+            Fact::Commit(c) => {
+                put(id, c.message, 3);
+                let tree = Counts {
+                    bytes: c.time as u64,
+                    allowed: u32::try_from(c.parents.len()).unwrap_or(u32::MAX),
+                    ..Counts::default()
+                };
+                put(&c.tree, tree, 4);
+                for p in &c.parents {
+                    put(p, Counts::default(), 5);
+                }
+            }
+        }
     }
     seal_frame(out)
 }
@@ -140,12 +160,9 @@ pub(super) fn decode(
         RECORD,
         "its length does not match its record count",
     )?;
-    // Checked whole before any record is handed over: a file is used entirely or not at all.
-    if body.chunks_exact(RECORD).any(|r| r[35] > 2) {
-        return Err(Invalid::Damaged("a record of an unknown kind"));
-    }
-    let mut count = 0;
-    for r in body.chunks_exact(RECORD) {
+    // Read whole before any record is handed over: a file is used entirely or not at all.
+    let mut facts = Vec::new();
+    let mut records = body.chunks_exact(RECORD).map(|r| {
         let id = ObjectId::from_bytes_or_panic(&r[..20]);
         let counts = Counts {
             bytes: u64::from_le_bytes(r[20..28].try_into().expect("8 bytes")),
@@ -154,13 +171,46 @@ pub(super) fn decode(
             binary: r[33],
             binary_strings: r[34],
         };
-        let fact = match r[35] {
+        (id, counts, r[35])
+    });
+    let unknown = Invalid::Damaged("a record of an unknown kind");
+    let cut = Invalid::Damaged("a commit's records cut short");
+    while let Some((id, counts, what)) = records.next() {
+        let fact = match what {
             0 => Fact::Blob(counts),
             1 => Fact::Message(counts),
-            _ => Fact::Tree,
+            2 => Fact::Tree,
+            3 => {
+                let Some((tree, t, 4)) = records.next() else {
+                    return Err(cut);
+                };
+                let n = t.allowed as usize;
+                if n > super::MAX_CACHED_PARENTS {
+                    return Err(Invalid::Damaged("a commit with too many parents"));
+                }
+                let mut parents = Vec::with_capacity(n);
+                for _ in 0..n {
+                    match records.next() {
+                        Some((p, _, 5)) => parents.push(p),
+                        _ => return Err(cut),
+                    }
+                }
+                Fact::Commit(Box::new(CommitFacts {
+                    message: counts,
+                    tree,
+                    parents: parents.into_boxed_slice(),
+                    time: t.bytes as i64,
+                }))
+            }
+            // A tree or parent record with no commit before it.
+            4 | 5 => return Err(cut),
+            _ => return Err(unknown),
         };
+        facts.push((id, fact));
+    }
+    let count = facts.len();
+    for (id, fact) in facts {
         each(id, fact);
-        count += 1;
     }
     Ok(count)
 }
@@ -170,7 +220,7 @@ mod tests {
     use super::*;
 
     fn records() -> Vec<(ObjectId, Fact)> {
-        (0u8..4)
+        (0u8..6)
             .map(|i| {
                 let counts = Counts {
                     bytes: 1000 + u64::from(i),
@@ -182,7 +232,15 @@ mod tests {
                 let fact = match i {
                     0 | 1 => Fact::Blob(counts),
                     2 => Fact::Message(counts),
-                    _ => Fact::Tree,
+                    3 => Fact::Tree,
+                    _ => Fact::Commit(Box::new(CommitFacts {
+                        message: counts,
+                        tree: ObjectId::from_bytes_or_panic(&[40 + i; 20]),
+                        parents: (0..i - 3)
+                            .map(|p| ObjectId::from_bytes_or_panic(&[50 + p; 20]))
+                            .collect(),
+                        time: -7 * i64::from(i),
+                    })),
                 };
                 (ObjectId::from_bytes_or_panic(&[i; 20]), fact)
             })
@@ -199,7 +257,8 @@ mod tests {
     fn round_trips_and_refuses_any_damage() {
         let key = Key([7; 32]);
         let bytes = encode(&key, &records());
-        assert_eq!(bytes.len() as u64, size_of(4));
+        // Two commits, with one and two parents: 3 and 4 records.
+        assert_eq!(bytes.len() as u64, size_of(4 + 3 + 4));
         assert_eq!(read(&bytes, &key).unwrap(), records());
         assert_eq!(read(&bytes, &Key([8; 32])), Err(Invalid::OtherKey));
         // Every truncation and every flipped byte is refused.
@@ -216,10 +275,25 @@ mod tests {
         assert!(read(&longer, &key).is_err());
         // A whole file, checksum and all, with a record of a kind this version does not know.
         let mut body = bytes[..bytes.len() - TRAILER].to_vec();
-        body[HEADER + RECORD + 35] = 3;
+        body[HEADER + RECORD + 35] = 6;
         assert_eq!(
             read(&seal_frame(body), &key),
             Err(Invalid::Damaged("a record of an unknown kind"))
+        );
+        // Whole files, checksum and all, whose commit records do not follow each other as they
+        // must: a parent record in place of the tree's, a commit cut before its last parent.
+        let at = |r: usize| HEADER + RECORD * r + 35;
+        let mut body = bytes[..bytes.len() - TRAILER].to_vec();
+        body[at(5)] = 5;
+        assert_eq!(
+            read(&seal_frame(body), &key),
+            Err(Invalid::Damaged("a commit's records cut short"))
+        );
+        let mut body = bytes[..bytes.len() - TRAILER].to_vec();
+        body[at(10)] = 0;
+        assert_eq!(
+            read(&seal_frame(body), &key),
+            Err(Invalid::Damaged("a commit's records cut short"))
         );
     }
 

@@ -274,14 +274,28 @@ pub(super) fn compact(dir: &Path, key: &Key, limit: u64, max_records: usize) -> 
         return Ok(());
     }
     let mut merged: HashMap<ObjectId, Fact> = HashMap::default();
+    // Records the merged facts take: a commit takes several.
+    let mut used = 0usize;
     // Newest first, so that what is cut at the bound is the oldest.
     for f in files.iter().rev() {
-        if merged.len() >= max_records {
+        if used >= max_records {
             break;
         }
-        let _ = read_segment(&f.path, key, limit, |id, c| {
-            if merged.len() < max_records {
-                merged.insert(id, c);
+        let _ = read_segment(&f.path, key, limit, |id, fact| {
+            let n = fact.records();
+            match merged.get(&id) {
+                // A commit's facts say all its message's record says, and more: they replace
+                // it, within the bound.
+                Some(old) if old.records() >= n || used - old.records() + n > max_records => {}
+                Some(old) => {
+                    used = used - old.records() + n;
+                    merged.insert(id, fact);
+                }
+                None if used + n <= max_records => {
+                    used += n;
+                    merged.insert(id, fact);
+                }
+                None => {}
             }
         });
     }
