@@ -7,6 +7,7 @@
 //! end with `$`: `(?:^|/)\.pgpass$` ends in `s`), then, for the few paths left, one regex that is
 //! the union of the filters.
 
+use credsweep_engine::rules::PathRegex;
 use regex_syntax::hir::Look;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
@@ -17,7 +18,7 @@ pub(crate) struct ScopedPaths<'a> {
     tails: Option<Tails>,
     /// All the filters as one regex: one search instead of one per filter.
     any: Option<regex::bytes::Regex>,
-    filters: Vec<&'a regex::bytes::Regex>,
+    filters: Vec<&'a PathRegex>,
 }
 
 impl<'a> ScopedPaths<'a> {
@@ -28,7 +29,7 @@ impl<'a> ScopedPaths<'a> {
             .rules()
             .iter()
             // A filter that does not compile (a broken built-in rule, which the scan reports) names no path.
-            .filter_map(|r| r.path.as_ref()?.get())
+            .filter_map(|r| r.path.as_ref().filter(|p| p.get().is_some()))
             .collect();
         if filters.is_empty() {
             return None;
@@ -59,7 +60,7 @@ impl<'a> ScopedPaths<'a> {
         }
         match &self.any {
             Some(re) => re.is_match(path),
-            None => self.filters.iter().any(|re| re.is_match(path)),
+            None => self.filters.iter().any(|re| re.regex_is_match(path)),
         }
     }
 

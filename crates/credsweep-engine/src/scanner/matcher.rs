@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::time::Instant;
 
-use regex::bytes::CaptureLocations;
+use regex_automata::{Input, util::captures::Captures};
 
 use super::prefilter::{PackIndex, PackKeyword};
 use super::stats::{RuleCounters, ScanStats};
@@ -170,9 +170,16 @@ impl Matcher {
         if let (Some(stats), Some(started)) = (stats.as_deref_mut(), prefilter_started) {
             stats.prefilter += started.elapsed();
         }
-        let mut locs: Option<CaptureLocations> = None;
         for idx in self.unconditional.iter().copied() {
-            if active(idx) && shape_of(rules.get(idx), stats.as_deref_mut()).is_some() {
+            // Captures belong to one regex: another's may have fewer slots, and lose the secret.
+            let mut locs: Option<Captures> = None;
+            // A rule without keywords still needs the rarer bytes every match of its regex holds
+            // (a quote, a colon): without them its regex is neither compiled nor run (a report
+            // redacting a few short strings compiled every path-scoped rule for nothing).
+            if active(idx)
+                && shape_of(rules.get(idx), stats.as_deref_mut())
+                    .is_some_and(|shape| shape.required.found_in(data))
+            {
                 let counters = stats.as_deref_mut().map(|s| s.rule_mut(idx));
                 run_regex(rules, idx, data, 0..data.len(), &mut locs, out, counters);
             }
@@ -185,7 +192,7 @@ impl Matcher {
             if !active(idx) {
                 continue;
             }
-            locs = None;
+            let mut locs: Option<Captures> = None;
             let rule = rules.get(idx);
             let Some(shape) = shape_of(rule, stats.as_deref_mut()) else {
                 continue;
@@ -287,7 +294,7 @@ fn run_regex(
     idx: RuleIdx,
     data: &[u8],
     window: Range<usize>,
-    locs: &mut Option<CaptureLocations>,
+    locs: &mut Option<Captures>,
     out: &mut Vec<RawMatch>,
     counters: Option<&mut RuleCounters>,
 ) {
@@ -309,36 +316,39 @@ fn search(
     idx: RuleIdx,
     data: &[u8],
     window: Range<usize>,
-    locs: &mut Option<CaptureLocations>,
+    locs: &mut Option<Captures>,
     out: &mut Vec<RawMatch>,
 ) {
     let rule = rules.get(idx);
     let (Some(re), Some(shape)) = (rule.regex.get(), rule.shape()) else {
         return;
     };
-    let locs = locs.get_or_insert_with(|| re.capture_locations());
+    let caps = locs.get_or_insert_with(|| re.create_captures());
     let hay = &data[..window.end];
     let mut at = window.start;
     while at <= hay.len() {
-        let Some(m) = re.captures_read_at(locs, hay, at) else {
+        re.search_captures(&Input::new(hay).span(at..hay.len()), caps);
+        let Some(m) = caps.get_match() else {
             break;
         };
-        let mut span = m.start()..m.end();
+        let mut span = m.range();
         if rule.multiline && span.end == hay.len() && hay.len() < data.len() {
             // The match runs into the window's edge and may go on past it (a greedy `[^\n]+`, a
             // PEM body longer than the reach): match again from its start on the rest of the
             // buffer, as the whole-buffer search this window replaces would have.
-            if let Some(full) = re.captures_read_at(locs, data, span.start) {
-                span = full.start()..full.end();
+            re.search_captures(&Input::new(data).span(span.start..data.len()), caps);
+            // No match there leaves no groups: nothing is recorded, as before.
+            if let Some(full) = caps.get_match() {
+                span = full.range();
             }
         }
-        if let Some((s, e)) = locs.get(shape.secret_group)
-            && s < e
+        if let Some(secret) = caps.get_group(shape.secret_group)
+            && secret.start < secret.end
         {
             out.push(RawMatch {
                 rule: idx,
                 span: span.clone(),
-                secret: s..e,
+                secret: secret.range(),
             });
         }
         // An empty match must not loop forever.
