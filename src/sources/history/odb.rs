@@ -1702,10 +1702,14 @@ fn libc_flags() -> i32 {
     }
 }
 
-/// An entry of the delta tree of a pack's trees.
+/// An entry of the delta tree of a pack's trees: its position in the pack's index, where its
+/// id and offset are read. gix's delta tree keeps one for each tree and base of the pack (with
+/// two offsets and a vector of children, and room for twice as many in its growing vectors), so
+/// 4 bytes rather than a 32-byte copy of id and offset make that tree a third smaller: 14 MB
+/// less at the peak of a scan of git/git.
+#[derive(Clone, Copy)]
 struct TreeItem {
-    oid: ObjectId,
-    offset: u64,
+    at: u32,
 }
 
 /// Receives trees from [`visit_trees`]. Each worker thread gets its own clone, so a visitor can
@@ -1778,12 +1782,19 @@ fn trees_of_pack<V: TreeVisitor>(
     }
     let interrupt = std::sync::atomic::AtomicBool::new(false);
     let tree = {
-        let by_id: gix::hashtable::HashMap<ObjectId, u64> =
-            inside.iter().map(|i| (i.oid, i.offset)).collect();
+        let by_id: gix::hashtable::HashMap<ObjectId, u64> = inside
+            .iter()
+            .map(|i| {
+                (
+                    index.oid_at_index(i.at).to_owned(),
+                    index.pack_offset_at_index(i.at),
+                )
+            })
+            .collect();
         pack::cache::delta::Tree::from_offsets_in_pack(
             data.path(),
             inside.into_iter(),
-            &|item: &TreeItem| item.offset,
+            &|item: &TreeItem| index.pack_offset_at_index(item.at),
             &|id| Ok(by_id.get(id).copied()),
             &mut gix::progress::Discard,
             &interrupt,
@@ -1798,7 +1809,7 @@ fn trees_of_pack<V: TreeVisitor>(
         data.pack_end() as u64,
         move |item: &mut TreeItem, _: &dyn gix::progress::Progress, ctx| {
             if ctx.entry.header.as_kind() == Some(Kind::Tree) {
-                visitor.tree(item.oid, ctx.decompressed);
+                visitor.tree(index.oid_at_index(item.at).to_owned(), ctx.decompressed);
             }
             Ok(())
         },
@@ -1827,8 +1838,12 @@ fn trees_in_pack(
     let bytes = data
         .entry_slice(0..data.data_len() as u64)
         .ok_or("the pack cannot be read")?;
-    let mut entries: Vec<(ObjectId, u64)> = index.iter().map(|e| (e.oid, e.pack_offset)).collect();
+    // Each entry's position in the index and its offset, in pack order.
+    let mut entries: Vec<(u32, u64)> = (0..index.num_objects())
+        .map(|at| (at, index.pack_offset_at_index(at)))
+        .collect();
     entries.sort_by_key(|e| e.1);
+    let id = |pos: u32| index.oid_at_index(pos);
     // The delta tree reads entry headers from the first entry on: it must be where entries
     // start, after the pack header.
     if entries
@@ -1841,9 +1856,9 @@ fn trees_in_pack(
     let n = entries.len();
     // Each entry's own kind, or its delta base (by position in `entries`).
     let mut stored: Vec<Result<Kind, usize>> = Vec::with_capacity(n);
-    for &(id, offset) in &entries {
+    for &(pos, offset) in &entries {
         let header = audit::parse_header(bytes, offset, hash.len_in_bytes())
-            .map_err(|e| format!("object {id}: {e}"))?;
+            .map_err(|e| format!("object {}: {e}", id(pos)))?;
         let base_offset = match header.stored {
             audit::Stored::Base(kind) => {
                 stored.push(Ok(kind));
@@ -1856,13 +1871,13 @@ fn trees_in_pack(
         };
         let base = base_offset
             .and_then(at)
-            .ok_or_else(|| format!("object {id}: its delta base is not in the pack"))?;
+            .ok_or_else(|| format!("object {}: its delta base is not in the pack", id(pos)))?;
         stored.push(Err(base));
     }
     // The kind of each entry: its chain's base's. Chains are followed once each.
     let mut kind: Vec<Option<Kind>> = vec![None; n];
     let mut chain = Vec::new();
-    for (i, &(id, _)) in entries.iter().enumerate() {
+    for (i, &(pos, _)) in entries.iter().enumerate() {
         let mut c = i;
         let found = loop {
             if let Some(k) = kind[c] {
@@ -1876,7 +1891,7 @@ fn trees_in_pack(
                 Err(base) => {
                     chain.push(c);
                     if chain.len() > n {
-                        return Err(format!("object {id}: its delta chain loops"));
+                        return Err(format!("object {}: its delta chain loops", id(pos)));
                     }
                     c = base;
                 }
@@ -1890,7 +1905,7 @@ fn trees_in_pack(
     // built by reading headers on from the start of the pack's entries.
     let mut needed = vec![false; n];
     for (i, k) in kind.iter().enumerate() {
-        let wanted = *k == Some(Kind::Tree) && !skip.is_some_and(|s| s(&entries[i].0));
+        let wanted = *k == Some(Kind::Tree) && !skip.is_some_and(|s| s(id(entries[i].0)));
         if !wanted && i != 0 {
             continue;
         }
@@ -1907,7 +1922,7 @@ fn trees_in_pack(
         .iter()
         .zip(&needed)
         .filter(|(_, needed)| **needed)
-        .map(|(&(oid, offset), _)| TreeItem { oid, offset })
+        .map(|(&(pos, _), _)| TreeItem { at: pos })
         .collect();
     Ok(inside)
 }
@@ -2025,6 +2040,79 @@ mod tests {
         let alone = sorted_ids(alone);
         assert_eq!(alone.len(), 6);
         assert_eq!(alone, sorted_ids(with_blobs));
+    }
+
+    /// A tree [`visit_trees`] handed over: its id and its content.
+    type Handed = (ObjectId, Vec<u8>);
+
+    /// Gathers what [`visit_trees`] hands over, each worker into the same list.
+    #[derive(Clone, Default)]
+    struct Trees(std::sync::Arc<Mutex<Vec<Handed>>>);
+
+    impl TreeVisitor for Trees {
+        fn tree(&mut self, id: ObjectId, data: &[u8]) {
+            self.0.lock().unwrap().push((id, data.to_vec()));
+        }
+    }
+
+    #[test]
+    fn the_trees_pass_hands_every_tree_over_under_its_own_id() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path();
+        git(dir, &["init", "-q", "-b", "main", "."]);
+        // Versions of a tree that differ a little, so that the pack stores most as deltas.
+        for i in 0..12 {
+            for j in 0..30 {
+                let sub = dir.join(format!("d{}", j % 3));
+                std::fs::create_dir_all(&sub).unwrap();
+                std::fs::write(sub.join(format!("f{j}.txt")), format!("{}\n", i * (j % 4)))
+                    .unwrap();
+            }
+            git(dir, &["add", "-A"]);
+            git(dir, &["commit", "-q", "-m", &format!("c{i}")]);
+        }
+        git(dir, &["repack", "-adq", "--depth=50", "--window=50"]);
+        let listed = git(
+            dir,
+            &[
+                "cat-file",
+                "--batch-all-objects",
+                "--batch-check=%(objecttype) %(objectname) %(deltabase)",
+            ],
+        );
+        let zero = "0".repeat(40);
+        let mut expected: Vec<ObjectId> = Vec::new();
+        let mut deltas = 0;
+        for line in listed.lines() {
+            let mut words = line.split(' ');
+            let (kind, id, base) = (words.next(), words.next(), words.next());
+            if kind == Some("tree") {
+                expected.push(ObjectId::from_hex(id.unwrap().as_bytes()).unwrap());
+                deltas += usize::from(base != Some(zero.as_str()));
+            }
+        }
+        assert!(
+            expected.len() > 40 && deltas > 10,
+            "{} trees, {deltas} deltas",
+            expected.len()
+        );
+
+        let repo = super::super::repo::open(dir).unwrap();
+        let trees = Trees::default();
+        visit_trees(&repo, 2, trees.clone(), None).unwrap();
+        let mut got = std::mem::take(&mut *trees.0.lock().unwrap());
+        for (id, data) in &got {
+            let hashed = gix::objs::compute_hash(gix::hash::Kind::Sha1, Kind::Tree, data).unwrap();
+            assert_eq!(
+                &hashed, id,
+                "tree {id} handed over with another tree's content"
+            );
+        }
+        got.sort();
+        let mut got: Vec<ObjectId> = got.into_iter().map(|(id, _)| id).collect();
+        got.dedup();
+        expected.sort();
+        assert_eq!(got, expected);
     }
 
     /// Writes a pack of `ids` (one a line) into the repository at `dir`; its path.

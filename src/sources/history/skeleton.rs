@@ -240,9 +240,27 @@ struct Store {
     entries: Entries,
     names: NameMap<Box<[u8]>, u32>,
     blobs: Vec<ObjectId>,
+    /// Positions in `blobs`, found by id: a blob of interest is kept once however many trees
+    /// name it (consecutive versions of a tree mostly name the same blobs; on git/git that is
+    /// about 20 MB less at the scan's peak).
+    blob_at: HashTable<u32>,
 }
 
 impl Store {
+    /// The position in `blobs` of blob `id`, which is added if it is not there yet.
+    fn blob(&mut self, id: ObjectId) -> u32 {
+        let Store { blobs, blob_at, .. } = self;
+        let hash = table_hash(&id);
+        if let Some(&at) = blob_at.find(hash, |&i| blobs[i as usize] == id) {
+            return at;
+        }
+        // Fewer blobs than entries, and entries are capped far below `u32::MAX`.
+        let at = blobs.len() as u32;
+        blobs.push(id);
+        blob_at.insert_unique(hash, at, |&i| table_hash(&blobs[i as usize]));
+        at
+    }
+
     fn intern(&mut self, name: &[u8]) -> u32 {
         if let Some(&n) = self.names.get(name) {
             return n;
@@ -390,9 +408,8 @@ impl Reader<'_> {
             for e in &local.entries[start..end] {
                 let name = store.intern(&local.names[e.name_start..e.name_start + e.name_len]);
                 let entry = if e.blob {
-                    store.blobs.push(local.blobs[e.target as usize]);
                     Entry {
-                        target: (store.blobs.len() - 1) as u32,
+                        target: store.blob(local.blobs[e.target as usize]),
                         name: name | BLOB,
                     }
                 } else {
@@ -789,6 +806,35 @@ mod tests {
 
     fn sub(target: u32) -> Entry {
         Entry { target, name: 0 }
+    }
+
+    #[test]
+    fn a_blob_of_interest_is_kept_once_however_many_trees_name_it() {
+        let ids: Vec<ObjectId> = (0u8..40)
+            .map(|i| {
+                let mut b = [0u8; 20];
+                // Ids that share the bytes the table hashes, and ids that do not.
+                b[0] = i;
+                b[19] = i % 7;
+                b[5] = i % 3;
+                ObjectId::from_bytes_or_panic(&b)
+            })
+            .collect();
+        let mut store = Store::default();
+        let first: Vec<u32> = ids.iter().map(|id| store.blob(*id)).collect();
+        for round in 0..3 {
+            for (id, &at) in ids.iter().zip(&first).rev() {
+                assert_eq!(store.blob(*id), at, "round {round}: {id}");
+            }
+        }
+        assert_eq!(store.blobs.len(), ids.len());
+        for (id, &at) in ids.iter().zip(&first) {
+            assert_eq!(store.blobs[at as usize], *id);
+        }
+        let mut distinct = first.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), ids.len());
     }
 
     #[test]
