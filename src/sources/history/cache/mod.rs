@@ -248,7 +248,7 @@ pub struct CommitFacts {
     pub message: Counts,
     pub tree: ObjectId,
     pub parents: Box<[ObjectId]>,
-    /// The committer time, in seconds since the epoch, as [`RawCommit::parse`] reads it.
+    /// The committer time, in seconds since the epoch, as `RawCommit::parse` reads it.
     pub time: i64,
 }
 
@@ -488,7 +488,7 @@ pub struct Learned<'a> {
     /// Trees found to hold nothing of interest.
     pub trees: &'a [ObjectId],
     /// Commits whose message was scanned clean, with what the graph needs
-    /// ([`commits_to_learn`]); their messages need no record of `messages` besides.
+    /// (`commits_to_learn`); their messages need no record of `messages` besides.
     pub commits: &'a [(ObjectId, CommitFacts)],
 }
 
