@@ -553,7 +553,37 @@ pub(crate) fn audit_with_ends(
     threads: usize,
 ) -> Vec<Audited> {
     let reads = read_all(pack, entries, ends, hash_len, threads, read_entry);
-    assemble(entries, &reads)
+    assemble(entries, &reads, threads)
+}
+
+/// `items` sorted by the offset `offset` gives each, those at one offset in the order given (as
+/// a stable sort leaves them). A pack's index lists its entries by id, so their offsets come in
+/// no order; sorting plain integers (offset, then position) is several times quicker than a
+/// stable sort of the items themselves, and 64-bit ones (offsets and positions below 2^32: a
+/// pack under 4 GiB) about twice as quick again as 128-bit ones.
+pub(crate) fn sorted_by_offset<T: Copy>(items: &[T], offset: impl Fn(&T) -> u64) -> Vec<T> {
+    const NARROW: u64 = 1 << 32;
+    let narrow = (items.len() as u64) <= NARROW && items.iter().all(|i| offset(i) < NARROW);
+    // The keys are distinct (each holds its position), so an unstable sort orders them fully.
+    if narrow {
+        let mut keys: Vec<u64> = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| (offset(item) << 32) | i as u64)
+            .collect();
+        keys.sort_unstable();
+        keys.into_iter()
+            .map(|k| items[(k & (NARROW - 1)) as usize])
+            .collect()
+    } else {
+        let mut keys: Vec<u128> = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| (u128::from(offset(item)) << 64) | i as u128)
+            .collect();
+        keys.sort_unstable();
+        keys.into_iter().map(|k| items[k as u64 as usize]).collect()
+    }
 }
 
 /// The entries of a pack with their headers read ([`survey_entry`]), some of them read whole
@@ -564,6 +594,8 @@ pub(crate) struct Survey {
     /// Where the last entry's bytes end: at the pack's checksum.
     pack_end: usize,
     reads: Vec<Read>,
+    /// How many threads read and assemble the entries.
+    threads: usize,
 }
 
 impl Survey {
@@ -571,15 +603,16 @@ impl Survey {
     /// the whole pack file.
     pub fn new(
         pack: &[u8],
-        mut entries: Vec<(ObjectId, u64)>,
+        entries: Vec<(ObjectId, u64)>,
         hash_len: usize,
         threads: usize,
     ) -> Survey {
-        entries.sort_by_key(|e| e.1);
+        let entries = sorted_by_offset(&entries, |e| e.1);
         let mut survey = Survey {
             entries,
             pack_end: pack.len().saturating_sub(hash_len),
             reads: Vec::new(),
+            threads,
         };
         let ends: Vec<usize> = (0..survey.entries.len()).map(|i| survey.end(i)).collect();
         survey.reads = read_all(
@@ -609,7 +642,7 @@ impl Survey {
     /// Every entry as read so far, sorted by offset: kinds from delta chains, sizes as claimed
     /// (true where [`Audited::verified`]), damage found so far.
     pub fn audited(&self) -> Vec<Audited> {
-        assemble(&self.entries, &self.reads)
+        assemble(&self.entries, &self.reads, self.threads)
     }
 
     /// Where entry `i`'s bytes end in the pack: where the next entry starts, or the checksum.
@@ -675,8 +708,10 @@ fn read_all(
     }
     reads
         .into_iter()
+        // Built only for an entry not read: built for each, it cost more than the rest of the
+        // survey's own thread.
         .map(|r| {
-            r.unwrap_or(Read {
+            r.unwrap_or_else(|| Read {
                 header: Err("not read".into()),
                 delta: None,
                 problem: Some("the audit of this entry failed".into()),
@@ -686,8 +721,61 @@ fn read_all(
         .collect()
 }
 
+/// Entries joined up per thread at a time: enough that a thread's start-up is paid back.
+const ASSEMBLE_BLOCK: usize = 1 << 14;
+
 /// The entries' reads joined up: each delta's base found, kinds and damage carried down chains.
-fn assemble(entries: &[(ObjectId, u64)], reads: &[Read]) -> Vec<Audited> {
+/// The entries are joined to their bases in blocks, on up to `threads` threads when there are
+/// many and no base is named by id; the chains are then resolved in order.
+fn assemble(entries: &[(ObjectId, u64)], reads: &[Read], threads: usize) -> Vec<Audited> {
+    let by_id_needed = || {
+        reads.iter().any(|r| {
+            r.header
+                .as_ref()
+                .is_ok_and(|h| matches!(h.stored, Stored::RefDelta { .. }))
+        })
+    };
+    let blocks = entries.len().div_ceil(ASSEMBLE_BLOCK);
+    let threads = threads.clamp(1, blocks.max(1));
+    // Each slot is filled in place (one table of them: the audit is the largest thing a pass
+    // holds), by blocks; each entry's join depends on the reads alone, so the outcome is the
+    // one-thread outcome.
+    let mut slots: Vec<Option<Audited>> = (0..entries.len()).map(|_| None).collect();
+    if threads == 1 || by_id_needed() {
+        join_bases(entries, reads, 0, &mut slots);
+    } else {
+        let work = std::sync::Mutex::new(slots.chunks_mut(ASSEMBLE_BLOCK).enumerate());
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| {
+                    loop {
+                        let next = work
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .next();
+                        let Some((b, block)) = next else { return };
+                        join_bases(entries, reads, b * ASSEMBLE_BLOCK, block);
+                    }
+                });
+            }
+        });
+    }
+    let mut out: Vec<Audited> = slots
+        .into_iter()
+        .map(|a| a.expect("every entry is joined"))
+        .collect();
+    resolve_chains(&mut out, reads);
+    out
+}
+
+/// Fills `slots` with entries `start..start + slots.len()` of `entries` (with their `reads`)
+/// as audited before their chains are resolved: each delta's base found by offset or by id.
+fn join_bases(
+    entries: &[(ObjectId, u64)],
+    reads: &[Read],
+    start: usize,
+    slots: &mut [Option<Audited>],
+) {
     // `entries` are sorted by offset: an offset is found by binary search (the last entry at it,
     // should a hostile index list two). Bases named by id are rare (thin packs), so that table
     // is built only when one is met: both tables together would add half again to the audit's
@@ -697,9 +785,10 @@ fn assemble(entries: &[(ObjectId, u64)], reads: &[Read]) -> Vec<Audited> {
         end.checked_sub(1).filter(|&i| entries[i].1 == offset)
     };
     let mut by_id: Option<HashMap<ObjectId, usize>> = None;
-    let mut out: Vec<Audited> = entries
+    let range = start..start + slots.len();
+    let joined = entries[range.clone()]
         .iter()
-        .zip(reads)
+        .zip(&reads[range])
         .map(|(&(oid, offset), r)| {
             let mut problem = r.problem.clone();
             let mut base = None;
@@ -740,10 +829,10 @@ fn assemble(entries: &[(ObjectId, u64)], reads: &[Read]) -> Vec<Audited> {
                 problem: problem.map(String::into_boxed_str),
                 verified: r.whole,
             }
-        })
-        .collect();
-    resolve_chains(&mut out, reads);
-    out
+        });
+    for (slot, audited) in slots.iter_mut().zip(joined) {
+        *slot = Some(audited);
+    }
 }
 
 /// Gives each delta its chain's kind, checks its base's size against the size it claims, and
@@ -1548,6 +1637,91 @@ mod tests {
                 .is_some_and(|p| p.contains(&format!("header says {claimed} bytes"))),
             "{a:?}"
         );
+    }
+
+    /// A small deterministic generator for the tests' made-up packs.
+    fn xorshift(seed: &mut u64) -> u64 {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        *seed
+    }
+
+    #[test]
+    fn sorting_by_offset_is_a_stable_sort() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15;
+        // Offsets with many ties, below 2^32 (64-bit keys) and some above (128-bit keys).
+        for wide in [false, true] {
+            let items: Vec<(u32, u64)> = (0..5000u32)
+                .map(|i| {
+                    let o = xorshift(&mut seed) % 700;
+                    (i, if wide && i % 7 == 0 { o << 40 } else { o })
+                })
+                .collect();
+            let mut stable = items.clone();
+            stable.sort_by_key(|e| e.1);
+            assert_eq!(sorted_by_offset(&items, |e| e.1), stable, "wide: {wide}");
+        }
+        assert!(sorted_by_offset(&[] as &[(u32, u64)], |e| e.1).is_empty());
+    }
+
+    #[test]
+    fn assembling_on_several_threads_gives_the_one_thread_outcome() {
+        // Enough entries for several blocks: whole objects, deltas on earlier entries (chains,
+        // bases that are not entries, damaged bases), unreadable headers.
+        let n = ASSEMBLE_BLOCK * 2 + 1234;
+        let mut seed = 42u64;
+        let entries: Vec<(ObjectId, u64)> = (0..n)
+            .map(|i| {
+                let mut id = [0u8; 20];
+                id[..8].copy_from_slice(&(i as u64).to_be_bytes());
+                (ObjectId::from_bytes_or_panic(&id), 12 + 10 * i as u64)
+            })
+            .collect();
+        let reads: Vec<Read> = (0..n)
+            .map(|i| {
+                let roll = xorshift(&mut seed);
+                let header = match roll % 10 {
+                    0 => Err("cut".to_string()),
+                    1..=3 => Ok(Stored::Base(Kind::Blob)),
+                    4 => Ok(Stored::Base(Kind::Tree)),
+                    _ if i == 0 => Ok(Stored::Base(Kind::Commit)),
+                    // A base before it, or now and then an offset no entry starts at.
+                    r => {
+                        let b = (roll >> 8) as usize % i;
+                        let off = 12 + 10 * b as u64 + u64::from(r == 9 && roll.is_multiple_of(3));
+                        Ok(Stored::OfsDelta { base_offset: off })
+                    }
+                };
+                let header = header.map(|stored| Header {
+                    stored,
+                    claimed: roll % 1000,
+                    data_start: 0,
+                });
+                Read {
+                    delta: header
+                        .as_ref()
+                        .ok()
+                        .filter(|h| !matches!(h.stored, Stored::Base(_)))
+                        .map(|_| (roll % 1000, roll % 777)),
+                    problem: roll.is_multiple_of(97).then(|| "damaged".to_string()),
+                    whole: roll.is_multiple_of(2),
+                    header,
+                }
+            })
+            .collect();
+        let one = format!("{:?}", assemble(&entries, &reads, 1));
+        for threads in [2, 3, 8] {
+            assert_eq!(format!("{:?}", assemble(&entries, &reads, threads)), one);
+        }
+        // Deltas found their bases, and damage went down chains.
+        let audited = assemble(&entries, &reads, 2);
+        assert!(audited.iter().filter(|a| a.base().is_some()).count() > n / 3);
+        assert!(audited.iter().any(|a| {
+            a.problem
+                .as_deref()
+                .is_some_and(|p| p.contains("is damaged"))
+        }));
     }
 
     #[test]

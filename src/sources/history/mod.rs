@@ -331,7 +331,7 @@ fn scan_whole(
     let key = cache::Key::of(ctx, repo.object_hash());
     let loaded = match cache {
         Some(c) => {
-            let loaded = cache::load(c, &key)?;
+            let loaded = cache::load(c, &key, opts.threads)?;
             notes.extend(loaded.ignored.iter().map(|why| {
                 format!(
                     "cache: ignored {} (the scan read what it would have spared)",

@@ -532,7 +532,6 @@ pub(crate) fn visit_blobs<V: BlobVisitor>(
                 }
             }
         }
-        let skipped: HashSet<ObjectId> = plan.outside.iter().map(|&i| plan.audit[i].oid).collect();
         out.errors.extend(plan.errors.iter().cloned());
         let result = decode_tree(data, &plan, hash, opts, make_worker());
         let delivered =
@@ -549,7 +548,8 @@ pub(crate) fn visit_blobs<V: BlobVisitor>(
                 data.path().display()
             )));
             let mut done: HashSet<ObjectId> = delivered.into_iter().collect();
-            done.extend(skipped);
+            // What the plan left out was reported or handed over already.
+            done.extend(plan.outside.iter().map(|&i| plan.audit[i].oid));
             reread_pack(
                 repo,
                 index,
@@ -762,7 +762,8 @@ fn plan_pack(
     let hash_len = hash.len_in_bytes();
     let mut survey = audit::Survey::new(bytes, entries, hash_len, opts.threads);
     let mut audit = survey.audited();
-    let (mut needed, mut heavy) = triage(&audit, opts, trees_checked);
+    let mut known = known_to_cache(&audit, opts);
+    let (mut needed, mut heavy) = triage(&audit, &known, opts, trees_checked);
     // What is decoded outside the delta tree is decoded a prefix at a time, trusting the sizes
     // it and its bases claim: those are read whole first. They are few (blobs over the cap), so
     // their second inflate costs little; everything else is proven as the delta tree decodes it.
@@ -785,7 +786,8 @@ fn plan_pack(
         // The first plan goes before the second is built: two at once would double the peak.
         drop(std::mem::take(&mut audit));
         audit = survey.audited();
-        (needed, heavy) = triage(&audit, opts, trees_checked);
+        known = known_to_cache(&audit, opts);
+        (needed, heavy) = triage(&audit, &known, opts, trees_checked);
     }
     drop(survey);
     let mut plan = Plan {
@@ -797,7 +799,7 @@ fn plan_pack(
         spared_commits: Vec::new(),
     };
     for (i, a) in audit.iter().enumerate() {
-        if a.kind == Some(Kind::Blob) && !heavy[i] && opts.skip.is_some_and(|s| s(&a.oid)) {
+        if a.kind == Some(Kind::Blob) && !heavy[i] && known[i] {
             plan.spared.push(i);
         }
         if !needed[i] {
@@ -850,11 +852,61 @@ fn too_large(id: ObjectId, kind: Option<Kind>, size: u64) -> ObjectError {
     )
 }
 
+/// Entries looked up in the blob cache per thread at a time.
+const LOOKUP_BLOCK: usize = 1 << 12;
+
+/// For each entry of `audit`, whether the blob cache knows it: a blob [`Options::skip`] names,
+/// or a commit [`Options::commits`] knows. The lookups (one per entry, into tables larger than
+/// the processor's caches) are shared out between `opts.threads` threads; each answer depends on
+/// its entry alone.
+fn known_to_cache(audit: &[audit::Audited], opts: &Options<'_>) -> Vec<bool> {
+    let mut known = vec![false; audit.len()];
+    if opts.skip.is_none() && opts.commits.is_none() {
+        return known;
+    }
+    let look = |a: &audit::Audited| match a.kind {
+        Some(Kind::Blob) => opts.skip.is_some_and(|s| s(&a.oid)),
+        Some(Kind::Commit) => opts.commits.is_some_and(|k| k.commit(&a.oid).is_some()),
+        _ => false,
+    };
+    let fill = |(slots, entries): (&mut [bool], &[audit::Audited])| {
+        for (slot, a) in slots.iter_mut().zip(entries) {
+            *slot = look(a);
+        }
+    };
+    let threads = opts
+        .threads
+        .clamp(1, audit.len().div_ceil(LOOKUP_BLOCK).max(1));
+    if threads == 1 {
+        fill((&mut known, audit));
+        return known;
+    }
+    let blocks = Mutex::new(
+        known
+            .chunks_mut(LOOKUP_BLOCK)
+            .zip(audit.chunks(LOOKUP_BLOCK)),
+    );
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let next = blocks.lock().unwrap_or_else(|p| p.into_inner()).next();
+                    let Some(block) = next else { return };
+                    fill(block);
+                }
+            });
+        }
+    });
+    known
+}
+
 /// Which entries a scan needs (non-blobs, blobs `only` lets through, and every base they build
 /// on), and which are heavy: damaged or over a size cap, themselves or down their chain. Trees
 /// are not wanted when `trees_checked` (unless heavy: reported as a cold scan reports them).
+/// `known`: which entries the blob cache knows ([`known_to_cache`]).
 fn triage(
     audit: &[audit::Audited],
+    known: &[bool],
     opts: &Options<'_>,
     trees_checked: bool,
 ) -> (Vec<bool>, Vec<bool>) {
@@ -868,8 +920,11 @@ fn triage(
                 _ => a.size > MAX_OTHER,
             }
     };
+    // One chain buffer for every entry: most entries have a chain of one (their own), which
+    // would otherwise cost an allocation each.
+    let mut chain = Vec::new();
     for i in 0..n {
-        let mut chain = Vec::new();
+        chain.clear();
         let mut c = Some(i);
         let mut verdict = false;
         while let Some(j) = c {
@@ -895,16 +950,12 @@ fn triage(
         let wanted = match (a.kind, opts.only) {
             // Known clean (a cache): not wanted, unless damaged down its chain (reported as a
             // cold scan reports it).
-            (Some(Kind::Blob), _) if !heavy[i] && opts.skip.is_some_and(|s| s(&a.oid)) => false,
+            (Some(Kind::Blob), _) if !heavy[i] && known[i] => false,
             // Checked by an earlier scan (a record of checked packs): not wanted, unless
             // damaged or too large down its chain.
             (Some(Kind::Tree), _) if trees_checked && !heavy[i] => false,
             // Known to the cache: taken from it, unless damaged or too large down its chain.
-            (Some(Kind::Commit), _)
-                if !heavy[i] && opts.commits.is_some_and(|k| k.commit(&a.oid).is_some()) =>
-            {
-                false
-            }
+            (Some(Kind::Commit), _) if !heavy[i] && known[i] => false,
             (Some(Kind::Blob), Some(only)) => only.contains(&a.oid),
             // A damaged entry's kind may be unknown: report it unless it is a blob left out.
             (None, Some(only)) => only.contains(&a.oid) || a.problem.is_some(),
@@ -2137,6 +2188,56 @@ mod tests {
         assert!(out.status.success());
         let name = String::from_utf8(out.stdout).unwrap();
         dir.join(format!(".git/objects/pack/pack-{}.pack", name.trim()))
+    }
+
+    #[test]
+    fn cache_lookups_on_several_threads_answer_as_on_one() {
+        // Enough entries for several blocks, of every kind; the cache knows blobs whose id's
+        // first byte is even.
+        let n = LOOKUP_BLOCK * 3 + 77;
+        let kinds = [Some(Kind::Blob), Some(Kind::Tree), Some(Kind::Commit), None];
+        let audit: Vec<audit::Audited> = (0..n)
+            .map(|i| {
+                let mut id = [0u8; 20];
+                id[0] = (i * 7 % 251) as u8;
+                id[1..9].copy_from_slice(&(i as u64).to_be_bytes());
+                audit::Audited {
+                    oid: ObjectId::from_bytes_or_panic(&id),
+                    offset: i as u64,
+                    kind: kinds[i % 4],
+                    size: 1,
+                    base_at: None,
+                    problem: None,
+                    verified: false,
+                }
+            })
+            .collect();
+        let skip = |id: &gix::oid| id.as_bytes()[0].is_multiple_of(2);
+        let progress = Progress::default();
+        let opts = |threads| Options {
+            threads,
+            only: None,
+            progress: &progress,
+            max_blob: 1 << 20,
+            stream_blobs: false,
+            skip: Some(&skip),
+            checked: None,
+            commits: None,
+        };
+        let expected: Vec<bool> = audit
+            .iter()
+            .map(|a| a.kind == Some(Kind::Blob) && skip(&a.oid))
+            .collect();
+        assert!(expected.iter().any(|&k| k) && !expected.iter().all(|&k| k));
+        for threads in [1, 2, 3] {
+            assert_eq!(known_to_cache(&audit, &opts(threads)), expected);
+        }
+        // No cache: nothing is known, and nothing is looked up.
+        let none = Options {
+            skip: None,
+            ..opts(2)
+        };
+        assert!(known_to_cache(&audit, &none).iter().all(|&k| !k));
     }
 
     fn pass(repo: &gix::Repository, checked: Option<&cache::CheckedPacks>) -> Outcome {

@@ -329,6 +329,48 @@ impl Known {
         &self.trees
     }
 
+    /// Takes in one segment's facts: a fact replaces what an earlier one (of this segment or
+    /// one taken in before) said of the same object. With `threads` over one and many facts,
+    /// the blobs are taken in on a thread of their own beside the rest (each kind has its own
+    /// table).
+    fn absorb(&mut self, records: segment::Records, threads: usize) {
+        let parallel = threads > 1 && records.len() >= segment::PARALLEL_FROM;
+        let segment::Records {
+            blobs,
+            messages,
+            trees,
+            commits,
+        } = records;
+        let Known {
+            blobs: known_blobs,
+            messages: known_messages,
+            trees: known_trees,
+            commits: known_commits,
+        } = self;
+        let take_blobs = move || {
+            known_blobs.reserve(blobs.len());
+            known_blobs.extend(blobs);
+        };
+        let take_rest = move || {
+            known_messages.reserve(messages.len());
+            known_messages.extend(messages);
+            known_trees.reserve(trees.len());
+            known_trees.extend(trees);
+            known_commits.reserve(commits.len());
+            known_commits.extend(commits);
+        };
+        if parallel {
+            std::thread::scope(|scope| {
+                scope.spawn(take_blobs);
+                take_rest();
+            });
+        } else {
+            take_blobs();
+            take_rest();
+        }
+    }
+
+    #[cfg(test)]
     fn insert(&mut self, id: ObjectId, fact: Fact) {
         match fact {
             Fact::Blob(c) => {
@@ -418,10 +460,11 @@ pub struct Loaded {
     pub ignored: Vec<String>,
 }
 
-/// The blobs the cache in `opts.dir` knows clean under `key`. The directory is created if
-/// absent. Files that are damaged, foreign or not regular are not used, and listed in
-/// [`Loaded::ignored`]; the error is only for a directory that cannot be used at all.
-pub fn load(opts: &Options, key: &Key) -> Result<Loaded, Error> {
+/// The blobs the cache in `opts.dir` knows clean under `key`, read on up to `threads` threads.
+/// The directory is created if absent. Files that are damaged, foreign or not regular are not
+/// used, and listed in [`Loaded::ignored`]; the error is only for a directory that cannot be
+/// used at all.
+pub fn load(opts: &Options, key: &Key, threads: usize) -> Result<Loaded, Error> {
     let fail = |e: io::Error| Error {
         dir: opts.dir.clone(),
         problem: crate::fsutil::explain(&e),
@@ -444,9 +487,13 @@ pub fn load(opts: &Options, key: &Key) -> Result<Loaded, Error> {
         if f.len > budget {
             continue;
         }
-        let known = &mut out.known;
-        match store::read_segment(&f.path, key, budget, |id, fact| known.insert(id, fact)) {
-            Ok(_) => budget -= f.len,
+        match store::read_segment(&f.path, key, budget, threads) {
+            Ok(records) => {
+                budget -= f.len;
+                if let Some(records) = records {
+                    out.known.absorb(records, threads);
+                }
+            }
             Err(why) => out.ignored.push(format!("{}: {why}", f.path.display())),
         }
     }
@@ -639,7 +686,7 @@ mod tests {
             trees.sort();
             assert_eq!(trees, [id(20), id(21)]);
         };
-        check(&load(&o, &k).unwrap().known);
+        check(&load(&o, &k, 2).unwrap().known);
         for run in 0..store::MAX_SEGMENTS as u32 {
             store(
                 &o,
@@ -652,7 +699,7 @@ mod tests {
         }
         let (files, _) = store::segments(&store::key_dir(d.path(), &k)).unwrap();
         assert_eq!(files.len(), 1, "compacted");
-        let known = load(&o, &k).unwrap().known;
+        let known = load(&o, &k, 2).unwrap().known;
         assert_eq!(known.blobs.len(), 3 + store::MAX_SEGMENTS);
         assert_eq!(known.message(&id(10)), Some(&allowed));
         assert!(known.trees().contains(&id(21)));
@@ -670,6 +717,46 @@ mod tests {
             parents: (0..parents).map(|p| id(2000 + p)).collect(),
             time: -1_234_567 - i64::from(parents),
         }
+    }
+
+    #[test]
+    fn loads_the_same_on_several_threads() {
+        let d = tempfile::tempdir().unwrap();
+        let o = opts(d.path(), DEFAULT_MAX_SIZE);
+        let k = Key([11; 32]);
+        // Two segments large enough to be read and taken in on two threads, the newer one
+        // saying other things of some of the same blobs.
+        let n = segment::PARALLEL_FROM as u32;
+        let trees: Vec<ObjectId> = (0..n).map(|i| id(1_000_000 + i)).collect();
+        let commits: Vec<(ObjectId, CommitFacts)> = (0..100)
+            .map(|i| (id(2_000_000 + i), commit_facts(i % 3)))
+            .collect();
+        let none = CheckedPacks::default();
+        let older = Learned {
+            blobs: &fresh(0..n),
+            trees: &trees,
+            commits: &commits,
+            ..Learned::default()
+        };
+        store(&o, &k, older, None, &none).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let newer: Vec<(ObjectId, Counts)> = fresh(n / 2..n + n / 2)
+            .into_iter()
+            .map(|(i, c)| (i, Counts { binary: 1, ..c }))
+            .collect();
+        store(&o, &k, blobs(&newer), None, &none).unwrap();
+        let one = load(&o, &k, 1).unwrap().known;
+        let two = load(&o, &k, 2).unwrap().known;
+        assert_eq!(one.blobs, two.blobs);
+        assert_eq!(one.messages, two.messages);
+        assert_eq!(one.trees, two.trees);
+        assert_eq!(one.commits, two.commits);
+        assert_eq!(two.len(), (n + n / 2) as usize + n as usize + 100);
+        // Segments are read newest first: where two say something of one blob, the older wins
+        // (as it always has).
+        assert_eq!(two.get(&id(n - 1)).unwrap().binary, 0);
+        assert_eq!(two.get(&id(n)).unwrap().binary, 1);
+        assert_eq!(two.commit(&id(2_000_005)), Some(&commit_facts(2)));
     }
 
     #[test]
@@ -727,7 +814,7 @@ mod tests {
             )
             .unwrap();
         }
-        let loaded = load(&o, &k1).unwrap();
+        let loaded = load(&o, &k1, 2).unwrap();
         assert!(loaded.ignored.is_empty(), "{:?}", loaded.ignored);
         assert_eq!(loaded.known.len(), (store::MAX_SEGMENTS + 3) * 10);
         assert_eq!(loaded.known.get(&id(42)).unwrap().bytes, 42);
@@ -738,7 +825,7 @@ mod tests {
             files.len()
         );
         // Another key sees nothing of it.
-        assert_eq!(load(&o, &k2).unwrap().known.len(), 0);
+        assert_eq!(load(&o, &k2, 2).unwrap().known.len(), 0);
     }
 
     #[test]
@@ -751,14 +838,14 @@ mod tests {
         store(&o, &k, blobs(&fresh(0..20)), None, &none).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(20));
         store(&o, &k, blobs(&fresh(100..120)), None, &none).unwrap();
-        let loaded = load(&o, &k).unwrap();
+        let loaded = load(&o, &k, 2).unwrap();
         assert!(loaded.known.contains(&id(100)), "the newest stays");
         assert!(!loaded.known.contains(&id(0)), "the oldest went");
         let (files, _) = store::segments(&store::key_dir(d.path(), &k)).unwrap();
         assert!(files.iter().map(|f| f.len).sum::<u64>() <= max);
         // One run's records alone are cut to the bound.
         store(&o, &k, blobs(&fresh(200..300)), None, &none).unwrap();
-        assert!(load(&o, &k).unwrap().known.len() <= 25);
+        assert!(load(&o, &k, 2).unwrap().known.len() <= 25);
     }
 
     fn pack(i: u8) -> PackId {
@@ -782,7 +869,7 @@ mod tests {
             &CheckedPacks::default(),
         )
         .unwrap();
-        let loaded = load(&o, &k).unwrap();
+        let loaded = load(&o, &k, 2).unwrap();
         assert_eq!(loaded.packs.len(), 1);
         // The same packs in another order: the record is not written again.
         store(
@@ -793,7 +880,7 @@ mod tests {
             &loaded.packs,
         )
         .unwrap();
-        let loaded = load(&o, &k).unwrap();
+        let loaded = load(&o, &k, 2).unwrap();
         assert_eq!(loaded.packs.len(), 1);
         let covered = loaded.packs.covering(&[pack(1), pack(2), pack(3)]);
         assert_eq!(covered.into_iter().collect::<Vec<_>>(), [pack(1), pack(2)]);
@@ -806,15 +893,15 @@ mod tests {
         assert!(loaded.packs.covering(&[pack(1), touched]).is_empty());
         // The newest records are kept, no more.
         for i in 10..(10 + store::MAX_PACK_RECORDS as u8 + 3) {
-            let known = load(&o, &k).unwrap().packs;
+            let known = load(&o, &k, 2).unwrap().packs;
             store(&o, &k, Learned::default(), Some(&[pack(i)]), &known).unwrap();
         }
-        let loaded = load(&o, &k).unwrap();
+        let loaded = load(&o, &k, 2).unwrap();
         assert_eq!(loaded.packs.len(), store::MAX_PACK_RECORDS);
         assert!(loaded.packs.covering(&[pack(1), pack(2)]).is_empty());
         assert_eq!(loaded.packs.covering(&[pack(20)]).len(), 1);
         // Another key sees none of them.
-        assert!(load(&o, &Key([6; 32])).unwrap().packs.is_empty());
+        assert!(load(&o, &Key([6; 32]), 2).unwrap().packs.is_empty());
     }
 
     #[cfg(unix)]
@@ -826,14 +913,14 @@ mod tests {
         let link = d.path().join("link");
         std::os::unix::fs::symlink(&real, &link).unwrap();
         let k = Key([4; 32]);
-        assert!(load(&opts(&link, DEFAULT_MAX_SIZE), &k).is_err());
+        assert!(load(&opts(&link, DEFAULT_MAX_SIZE), &k, 2).is_err());
 
         let o = opts(&real, DEFAULT_MAX_SIZE);
         store(&o, &k, blobs(&fresh(0..5)), None, &CheckedPacks::default()).unwrap();
         let dir = store::key_dir(&real, &k);
         std::fs::write(dir.join("seg-0-bad.bin"), b"CSWBLOBS-not-really").unwrap();
         std::os::unix::fs::symlink("/dev/zero", dir.join("seg-1-link.bin")).unwrap();
-        let loaded = load(&o, &k).unwrap();
+        let loaded = load(&o, &k, 2).unwrap();
         assert_eq!(loaded.known.len(), 5);
         assert_eq!(loaded.ignored.len(), 2, "{:?}", loaded.ignored);
     }

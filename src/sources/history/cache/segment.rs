@@ -101,6 +101,22 @@ pub(super) fn framed_records<'a>(
     record: usize,
     what: &'static str,
 ) -> Result<&'a [u8], Invalid> {
+    let (body, sum) = frame(bytes, magic, record, what)?;
+    if Sha256::digest(body)[..] != sum[..] {
+        return Err(Invalid::Damaged("checksum mismatch"));
+    }
+    keyed(body, key)
+}
+
+/// A cache file `bytes` split into what its checksum covers and the checksum, after checking
+/// that it is a file of `magic` and this format whose length matches its count of `record`-byte
+/// records (`what` names the count in the error). The checksum is not checked.
+fn frame<'a>(
+    bytes: &'a [u8],
+    magic: &[u8; 8],
+    record: usize,
+    what: &'static str,
+) -> Result<(&'a [u8], &'a [u8]), Invalid> {
     if bytes.len() < HEADER + TRAILER || &bytes[..8] != magic {
         return Err(Invalid::Foreign);
     }
@@ -115,11 +131,12 @@ pub(super) fn framed_records<'a>(
     if expected != Some(bytes.len()) {
         return Err(Invalid::Damaged(what));
     }
-    let (body, sum) = bytes.split_at(bytes.len() - TRAILER);
-    if Sha256::digest(body)[..] != sum[..] {
-        return Err(Invalid::Damaged("checksum mismatch"));
-    }
-    if bytes[12..44] != key.0 {
+    Ok(bytes.split_at(bytes.len() - TRAILER))
+}
+
+/// The records of `body` (a file's checksummed part, its checksum checked) if it is of `key`.
+fn keyed<'a>(body: &'a [u8], key: &Key) -> Result<&'a [u8], Invalid> {
+    if body[12..44] != key.0 {
         return Err(Invalid::OtherKey);
     }
     Ok(&body[HEADER..])
@@ -146,22 +163,76 @@ impl std::fmt::Display for Invalid {
     }
 }
 
-/// The records of segment `bytes`, checked to be a whole segment of `key`; each is passed to
-/// `each`.
-pub(super) fn decode(
-    bytes: &[u8],
-    key: &Key,
-    mut each: impl FnMut(ObjectId, Fact),
-) -> Result<usize, Invalid> {
-    let body = framed_records(
+/// The facts of one segment, by kind, each kind in the order of the file.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Records {
+    pub blobs: Vec<(ObjectId, Counts)>,
+    pub messages: Vec<(ObjectId, Counts)>,
+    pub trees: Vec<ObjectId>,
+    pub commits: Vec<(ObjectId, CommitFacts)>,
+}
+
+impl Records {
+    /// How many facts (a commit's several records are one).
+    pub fn len(&self) -> usize {
+        self.blobs.len() + self.messages.len() + self.trees.len() + self.commits.len()
+    }
+
+    /// Every fact, one kind after another (blobs, messages, trees, commits), each kind in the
+    /// order of the file.
+    pub fn into_facts(self) -> impl Iterator<Item = (ObjectId, Fact)> {
+        let blobs = self.blobs.into_iter().map(|(id, c)| (id, Fact::Blob(c)));
+        let messages = self
+            .messages
+            .into_iter()
+            .map(|(id, c)| (id, Fact::Message(c)));
+        let trees = self.trees.into_iter().map(|id| (id, Fact::Tree));
+        let commits = self
+            .commits
+            .into_iter()
+            .map(|(id, c)| (id, Fact::Commit(Box::new(c))));
+        blobs.chain(messages).chain(trees).chain(commits)
+    }
+}
+
+/// Segments with fewer records than this are checked, read and taken in on one thread.
+pub(super) const PARALLEL_FROM: usize = 4096;
+
+/// The facts of segment `bytes`, checked to be a whole segment of `key`. With `threads` over
+/// one, its checksum is computed on a thread of its own while the records are read (a file is
+/// still used entirely or not at all: nothing is returned before both are done).
+pub(super) fn decode(bytes: &[u8], key: &Key, threads: usize) -> Result<Records, Invalid> {
+    let (body, sum) = frame(
         bytes,
         MAGIC,
-        key,
         RECORD,
         "its length does not match its record count",
     )?;
-    // Read whole before any record is handed over: a file is used entirely or not at all.
-    let mut facts = Vec::new();
+    let sound = || Sha256::digest(body)[..] == sum[..];
+    let records = &body[HEADER..];
+    let (sound, read) = if threads > 1 && records.len() / RECORD >= PARALLEL_FROM {
+        std::thread::scope(|scope| {
+            let summing = scope.spawn(sound);
+            let read = read_records(records);
+            let sound = summing
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (sound, read)
+        })
+    } else {
+        (sound(), read_records(records))
+    };
+    // The errors in the order a file is checked: its checksum, its key, then its records.
+    if !sound {
+        return Err(Invalid::Damaged("checksum mismatch"));
+    }
+    keyed(body, key)?;
+    read
+}
+
+/// The records of a segment's body (after its header), checksum checked or not.
+fn read_records(body: &[u8]) -> Result<Records, Invalid> {
+    let mut out = Records::default();
     let mut records = body.chunks_exact(RECORD).map(|r| {
         let id = ObjectId::from_bytes_or_panic(&r[..20]);
         let counts = Counts {
@@ -176,10 +247,10 @@ pub(super) fn decode(
     let unknown = Invalid::Damaged("a record of an unknown kind");
     let cut = Invalid::Damaged("a commit's records cut short");
     while let Some((id, counts, what)) = records.next() {
-        let fact = match what {
-            0 => Fact::Blob(counts),
-            1 => Fact::Message(counts),
-            2 => Fact::Tree,
+        match what {
+            0 => out.blobs.push((id, counts)),
+            1 => out.messages.push((id, counts)),
+            2 => out.trees.push(id),
             3 => {
                 let Some((tree, t, 4)) = records.next() else {
                     return Err(cut);
@@ -195,24 +266,22 @@ pub(super) fn decode(
                         _ => return Err(cut),
                     }
                 }
-                Fact::Commit(Box::new(CommitFacts {
-                    message: counts,
-                    tree,
-                    parents: parents.into_boxed_slice(),
-                    time: t.bytes as i64,
-                }))
+                out.commits.push((
+                    id,
+                    CommitFacts {
+                        message: counts,
+                        tree,
+                        parents: parents.into_boxed_slice(),
+                        time: t.bytes as i64,
+                    },
+                ));
             }
             // A tree or parent record with no commit before it.
             4 | 5 => return Err(cut),
             _ => return Err(unknown),
-        };
-        facts.push((id, fact));
+        }
     }
-    let count = facts.len();
-    for (id, fact) in facts {
-        each(id, fact);
-    }
-    Ok(count)
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -248,9 +317,10 @@ mod tests {
     }
 
     fn read(bytes: &[u8], key: &Key) -> Result<Vec<(ObjectId, Fact)>, Invalid> {
-        let mut out = Vec::new();
-        decode(bytes, key, |id, c| out.push((id, c)))?;
-        Ok(out)
+        let one = decode(bytes, key, 1).map(|r| r.into_facts().collect());
+        // On two threads (the checksum beside the records) it reads the same, errors and all.
+        assert_eq!(decode(bytes, key, 2), decode(bytes, key, 1));
+        one
     }
 
     #[test]
@@ -295,6 +365,74 @@ mod tests {
             read(&seal_frame(body), &key),
             Err(Invalid::Damaged("a commit's records cut short"))
         );
+    }
+
+    #[test]
+    fn a_large_segment_reads_the_same_on_several_threads() {
+        let key = Key([9; 32]);
+        let id = |i: u32, salt: u8| {
+            let mut b = [salt; 20];
+            b[..4].copy_from_slice(&i.to_be_bytes());
+            ObjectId::from_bytes_or_panic(&b)
+        };
+        // Kinds interleaved, as no run writes them: they come back grouped, each in file order.
+        let facts: Vec<(ObjectId, Fact)> = (0..PARALLEL_FROM as u32 + 500)
+            .map(|i| {
+                let counts = Counts {
+                    bytes: u64::from(i),
+                    scanned: 1,
+                    ..Counts::default()
+                };
+                let fact = match i % 4 {
+                    0 => Fact::Blob(counts),
+                    1 => Fact::Message(counts),
+                    2 => Fact::Tree,
+                    _ => Fact::Commit(Box::new(CommitFacts {
+                        message: counts,
+                        tree: id(i, 1),
+                        parents: (0..i % 3).map(|p| id(p, 2)).collect(),
+                        time: i64::from(i),
+                    })),
+                };
+                (id(i, 0), fact)
+            })
+            .collect();
+        let bytes = encode(&key, &facts);
+        let one = decode(&bytes, &key, 1).unwrap();
+        assert_eq!(decode(&bytes, &key, 2).unwrap(), one);
+        let rank = |f: &Fact| match f {
+            Fact::Blob(_) => 0,
+            Fact::Message(_) => 1,
+            Fact::Tree => 2,
+            Fact::Commit(_) => 3,
+        };
+        let mut grouped = facts.clone();
+        grouped.sort_by_key(|(_, f)| rank(f));
+        assert_eq!(one.into_facts().collect::<Vec<_>>(), grouped);
+        // Damage anywhere, another key, a bad record in a sound file: the same answer on two
+        // threads as on one, in the same order of checks.
+        for at in [HEADER + 3, bytes.len() / 2, bytes.len() - 1] {
+            let mut b = bytes.clone();
+            b[at] ^= 1;
+            for threads in [1, 2] {
+                assert_eq!(
+                    decode(&b, &key, threads),
+                    Err(Invalid::Damaged("checksum mismatch"))
+                );
+            }
+        }
+        assert_eq!(decode(&bytes, &Key([8; 32]), 2), Err(Invalid::OtherKey));
+        let mut body = bytes[..bytes.len() - TRAILER].to_vec();
+        // The record of fact 2000, a blob's.
+        let at: usize = facts[..2000].iter().map(|(_, f)| f.records()).sum();
+        body[HEADER + RECORD * at + 35] = 9;
+        let resealed = seal_frame(body);
+        for threads in [1, 2] {
+            assert_eq!(
+                decode(&resealed, &key, threads),
+                Err(Invalid::Damaged("a record of an unknown kind"))
+            );
+        }
     }
 
     #[test]

@@ -135,20 +135,21 @@ fn listed(dir: &Path, prefix: &str) -> io::Result<(Vec<SegmentFile>, Vec<String>
     Ok((found, refused))
 }
 
-/// Reads segment `file` of `key`, at most `limit` bytes, passing each record to `each`.
-/// `Ok(None)`: it is gone (another run compacted or evicted it), which is no problem.
+/// Reads segment `file` of `key`, at most `limit` bytes, on up to `threads` threads (see
+/// [`segment::decode`]). `Ok(None)`: it is gone (another run compacted or evicted it), which is
+/// no problem.
 pub(super) fn read_segment(
     file: &Path,
     key: &Key,
     limit: u64,
-    each: impl FnMut(ObjectId, Fact),
-) -> Result<Option<usize>, String> {
+    threads: usize,
+) -> Result<Option<segment::Records>, String> {
     let bytes = match fsutil::read_bounded(file, limit, Links::Refuse) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(fsutil::explain(&e)),
     };
-    segment::decode(&bytes, key, each)
+    segment::decode(&bytes, key, threads)
         .map(Some)
         .map_err(|e: Invalid| e.to_string())
 }
@@ -281,7 +282,10 @@ pub(super) fn compact(dir: &Path, key: &Key, limit: u64, max_records: usize) -> 
         if used >= max_records {
             break;
         }
-        let _ = read_segment(&f.path, key, limit, |id, fact| {
+        let Ok(Some(records)) = read_segment(&f.path, key, limit, 1) else {
+            continue;
+        };
+        for (id, fact) in records.into_facts() {
             let n = fact.records();
             match merged.get(&id) {
                 // A commit's facts say all its message's record says, and more: they replace
@@ -297,7 +301,7 @@ pub(super) fn compact(dir: &Path, key: &Key, limit: u64, max_records: usize) -> 
                 }
                 None => {}
             }
-        });
+        }
     }
     let mut records: Vec<(ObjectId, Fact)> = merged.into_iter().collect();
     records.sort_unstable_by_key(|(id, _)| *id);
