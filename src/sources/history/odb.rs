@@ -1827,32 +1827,23 @@ fn trees_of_pack<V: TreeVisitor>(
     skip: Option<&(dyn Fn(&gix::oid) -> bool + Sync)>,
     mut visitor: V,
 ) -> std::result::Result<(), String> {
-    let inside = trees_in_pack(index, data, hash, skip)?;
+    let inside = trees_in_pack(index, data, hash, threads, skip)?;
     if inside.is_empty() {
         return Ok(());
     }
     let interrupt = std::sync::atomic::AtomicBool::new(false);
-    let tree = {
-        let by_id: gix::hashtable::HashMap<ObjectId, u64> = inside
-            .iter()
-            .map(|i| {
-                (
-                    index.oid_at_index(i.at).to_owned(),
-                    index.pack_offset_at_index(i.at),
-                )
-            })
-            .collect();
-        pack::cache::delta::Tree::from_offsets_in_pack(
-            data.path(),
-            inside.into_iter(),
-            &|item: &TreeItem| index.pack_offset_at_index(item.at),
-            &|id| Ok(by_id.get(id).copied()),
-            &mut gix::progress::Discard,
-            &interrupt,
-            hash,
-        )
-        .map_err(|e| e.to_string())?
-    };
+    // A ref delta's base is found through the pack's index, not a map of the entries: every
+    // base of an entry kept is kept too (see `trees_in_pack`), so both give the same offset.
+    let tree = pack::cache::delta::Tree::from_offsets_in_pack(
+        data.path(),
+        inside.into_iter(),
+        &|item: &TreeItem| index.pack_offset_at_index(item.at),
+        &|id| Ok(index.lookup(id).map(|i| index.pack_offset_at_index(i))),
+        &mut gix::progress::Discard,
+        &interrupt,
+        hash,
+    )
+    .map_err(|e| e.to_string())?;
     let mut size_progress = gix::progress::Discard;
     tree.traverse(
         |slice, pack: &pack::data::File| pack.entry_slice(slice),
@@ -1877,23 +1868,32 @@ fn trees_of_pack<V: TreeVisitor>(
     .map_err(|e| e.to_string())
 }
 
+/// The most threads reading a pack's entry headers for [`trees_in_pack`]: a few suffice, each
+/// header being a few bytes.
+const MAX_HEADER_THREADS: usize = 4;
+
+/// The fewest entry headers a thread of [`trees_in_pack`] reads: a small pack is read on one.
+const HEADERS_PER_THREAD: usize = 1 << 14;
+
 /// The entries of one pack its delta tree of trees is built from, in pack order: its trees
 /// (but those `skip` names), the bases they build on, and its first entry (see
-/// [`trees_of_pack`]). Read from entry headers.
+/// [`trees_of_pack`]). Read from entry headers, on up to `threads` threads.
 fn trees_in_pack(
     index: &pack::index::File,
     data: &pack::data::File,
     hash: gix::hash::Kind,
+    threads: usize,
     skip: Option<&(dyn Fn(&gix::oid) -> bool + Sync)>,
 ) -> std::result::Result<Vec<TreeItem>, String> {
     let bytes = data
         .entry_slice(0..data.data_len() as u64)
         .ok_or("the pack cannot be read")?;
-    // Each entry's position in the index and its offset, in pack order.
+    // Each entry's position in the index and its offset, in pack order (offsets are unique
+    // in a sound pack; equal ones, in any order, are refused below as an overlap).
     let mut entries: Vec<(u32, u64)> = (0..index.num_objects())
         .map(|at| (at, index.pack_offset_at_index(at)))
         .collect();
-    entries.sort_by_key(|e| e.1);
+    entries.sort_unstable_by_key(|e| e.1);
     let id = |pos: u32| index.oid_at_index(pos);
     // The delta tree reads entry headers from the first entry on: it must be where entries
     // start, after the pack header.
@@ -1903,28 +1903,57 @@ fn trees_in_pack(
     {
         return Err("the pack's first entry is not where entries start".into());
     }
+    if entries.windows(2).any(|w| w[0].1 == w[1].1) {
+        return Err("two entries of the pack's index have the same offset".into());
+    }
     let at = |offset: u64| entries.binary_search_by_key(&offset, |e| e.1).ok();
     let n = entries.len();
-    // Each entry's own kind, or its delta base (by position in `entries`).
-    let mut stored: Vec<Result<Kind, usize>> = Vec::with_capacity(n);
-    for &(pos, offset) in &entries {
-        let header = audit::parse_header(bytes, offset, hash.len_in_bytes())
-            .map_err(|e| format!("object {}: {e}", id(pos)))?;
-        let base_offset = match header.stored {
-            audit::Stored::Base(kind) => {
-                stored.push(Ok(kind));
-                continue;
-            }
-            audit::Stored::OfsDelta { base_offset } => Some(base_offset),
-            audit::Stored::RefDelta { base } => {
-                index.lookup(base).map(|i| index.pack_offset_at_index(i))
-            }
-        };
-        let base = base_offset
-            .and_then(at)
-            .ok_or_else(|| format!("object {}: its delta base is not in the pack", id(pos)))?;
-        stored.push(Err(base));
-    }
+    // Each entry's own kind, or its delta base (by position in `entries`): the headers of a
+    // slice of the entries per thread, the first error in pack order reported.
+    let read = |slice: &[(u32, u64)]| -> std::result::Result<Vec<Result<Kind, usize>>, String> {
+        let mut stored = Vec::with_capacity(slice.len());
+        for &(pos, offset) in slice {
+            let header = audit::parse_header(bytes, offset, hash.len_in_bytes())
+                .map_err(|e| format!("object {}: {e}", id(pos)))?;
+            let base_offset = match header.stored {
+                audit::Stored::Base(kind) => {
+                    stored.push(Ok(kind));
+                    continue;
+                }
+                audit::Stored::OfsDelta { base_offset } => Some(base_offset),
+                audit::Stored::RefDelta { base } => {
+                    index.lookup(base).map(|i| index.pack_offset_at_index(i))
+                }
+            };
+            let base = base_offset
+                .and_then(at)
+                .ok_or_else(|| format!("object {}: its delta base is not in the pack", id(pos)))?;
+            stored.push(Err(base));
+        }
+        Ok(stored)
+    };
+    let per_thread = n
+        .div_ceil(threads.clamp(1, MAX_HEADER_THREADS))
+        .max(HEADERS_PER_THREAD);
+    let stored: Vec<Result<Kind, usize>> = if n <= per_thread {
+        read(&entries)?
+    } else {
+        let parts: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = entries
+                .chunks(per_thread)
+                .map(|slice| s.spawn(move || read(slice)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        let mut stored = Vec::with_capacity(n);
+        for part in parts {
+            stored.extend(part?);
+        }
+        stored
+    };
     // The kind of each entry: its chain's base's. Chains are followed once each.
     let mut kind: Vec<Option<Kind>> = vec![None; n];
     let mut chain = Vec::new();

@@ -112,6 +112,23 @@ impl Scanner {
         self.rules.get(idx)
     }
 
+    /// Whether some rule's `path` filter matches `path` (what [`PathRegex::is_match`] says of
+    /// each).
+    ///
+    /// [`PathRegex::is_match`]: crate::rules::PathRegex::is_match
+    pub fn path_filters_match(&self, path: &[u8]) -> bool {
+        self.scopes.any_match(&self.rules, path)
+    }
+
+    /// Whether some rule's `path` filter may match a path whose last component is `name`,
+    /// whatever its directory (for a caller that meets file names before their directories):
+    /// false when none can; `None` when that cannot be told from a name (a filter whose
+    /// matches may end anywhere, without `$`). Conservative: a true is settled by
+    /// [`Scanner::path_filters_match`] on the whole path.
+    pub fn path_filters_may_end(&self, name: &[u8]) -> Option<bool> {
+        self.scopes.may_end(&self.rules, name)
+    }
+
     /// Every credential in `data`, sorted by position, at most one per span of bytes.
     pub fn scan(&self, data: &[u8], path: PathFilter<'_>) -> Vec<Match> {
         self.scan_with_stats(data, path, None)
