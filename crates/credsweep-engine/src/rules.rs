@@ -13,7 +13,7 @@ use regex::bytes::{Regex, RegexBuilder};
 use regex_automata::meta;
 use serde::Deserialize;
 
-use crate::required::Required;
+use crate::required::{Required, SecretRun};
 
 /// Where built-in rules say they come from.
 const BUILTIN_ORIGIN: &str = "<builtin>/";
@@ -479,9 +479,23 @@ pub struct Shape {
     /// Bytes every match of the regex contains, beyond the rule's keywords: a window without them
     /// is not searched ([`Required`]).
     pub required: Required,
+    /// The run of bytes every secret of the regex is, where it fixes one worth checking: a window
+    /// without such a run is not searched ([`SecretRun`]).
+    pub secret_run: Option<SecretRun>,
 }
 
 impl Shape {
+    /// Whether a search of `hay` from `start` may find a match with a secret: `hay[start..]`
+    /// holds the bytes every match needs and a run the secret can be. If not, the regex need not
+    /// run there.
+    pub fn may_match_in(&self, hay: &[u8], start: usize) -> bool {
+        self.required.found_in(&hay[start..])
+            && self
+                .secret_run
+                .as_ref()
+                .is_none_or(|run| run.found_in(hay, start))
+    }
+
     /// Reads the shape from the parsed regex; fails without a `secret` group.
     fn of(
         hir: &regex_syntax::hir::Hir,
@@ -493,6 +507,7 @@ impl Shape {
         Ok(Shape {
             secret_group,
             required: Required::of(hir, keywords, folded),
+            secret_run: SecretRun::of(hir, secret_group as u32),
         })
     }
 }

@@ -178,7 +178,7 @@ impl Matcher {
             // redacting a few short strings compiled every path-scoped rule for nothing).
             if active(idx)
                 && shape_of(rules.get(idx), stats.as_deref_mut())
-                    .is_some_and(|shape| shape.required.found_in(data))
+                    .is_some_and(|shape| shape.may_match_in(data, 0))
             {
                 let counters = stats.as_deref_mut().map(|s| s.rule_mut(idx));
                 run_regex(rules, idx, data, 0..data.len(), &mut locs, out, counters);
@@ -210,16 +210,16 @@ impl Matcher {
                 rule_windows.iter().map(|w| w.len()).sum::<usize>() * 2 <= data.len()
             };
             if !windowed {
-                if shape.required.found_in(data) {
+                if shape.may_match_in(data, 0) {
                     run_regex(rules, idx, data, 0..data.len(), &mut locs, out, counters);
                 }
                 continue;
             }
             // A multi-line rule's match may run past its window (see `search`): only the windows
             // of single-line rules hold all of any match in them.
-            let check = !rule.multiline && !shape.required.is_empty();
+            let check = !rule.multiline;
             for w in rule_windows.iter().cloned() {
-                if check && !shape.required.found_in(&data[w.clone()]) {
+                if check && !shape.may_match_in(&data[..w.end], w.start) {
                     continue;
                 }
                 let counters = counters.as_deref_mut();
