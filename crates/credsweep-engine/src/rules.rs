@@ -1168,6 +1168,193 @@ pub fn without_values(message: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The [`SecretRun`] check of every built-in rule that has one, against its regex.
+    mod secret_runs {
+        use regex_automata::Input;
+
+        use super::*;
+
+        /// Whether some match of `re` found by searching `hay` from `start`, as the matcher does,
+        /// has a non-empty secret.
+        fn has_secret(
+            re: &regex_automata::meta::Regex,
+            group: usize,
+            hay: &[u8],
+            start: usize,
+        ) -> bool {
+            let mut caps = re.create_captures();
+            let mut at = start;
+            while at <= hay.len() {
+                re.search_captures(&Input::new(hay).span(at..hay.len()), &mut caps);
+                let Some(m) = caps.get_match() else {
+                    return false;
+                };
+                if caps.get_group(group).is_some_and(|s| s.start < s.end) {
+                    return true;
+                }
+                at = if m.end() > m.start() {
+                    m.end()
+                } else {
+                    m.end() + 1
+                };
+            }
+            false
+        }
+
+        struct Rng(u64);
+
+        impl Rng {
+            fn below(&mut self, n: usize) -> usize {
+                self.0 ^= self.0 << 13;
+                self.0 ^= self.0 >> 7;
+                self.0 ^= self.0 << 17;
+                (self.0 % n as u64) as usize
+            }
+        }
+
+        /// Lines of keywords, operators, quotes, blanks, line ends, runs of letters and digits of all
+        /// lengths around the bounds, and the bytes the rules' classes leave out.
+        fn line(rng: &mut Rng) -> Vec<u8> {
+            const PIECES: &[&str] = &[
+                "secret",
+                "token",
+                "API_KEY",
+                "key",
+                "credential",
+                "export ",
+                "- ",
+                "password",
+                "=",
+                ":",
+                ":=",
+                "=>",
+                " ",
+                "\t",
+                "\"",
+                "'",
+                "`",
+                "\r",
+                "\n",
+                "\\",
+                "$",
+                "#",
+                "{",
+                "}",
+                "(",
+                ")",
+                "<",
+                ">",
+                "[",
+                "]",
+                ";",
+                ",",
+                "|",
+                "&",
+                ".",
+                "@",
+                "/",
+                "-",
+                "_",
+                "+",
+                "%",
+                "\0",
+                "\u{e9}",
+            ];
+            let mut out = Vec::new();
+            // Half the lines are assignments of a value, each part of which may be off: matches, and
+            // near misses at every bound.
+            if rng.below(2) == 0 {
+                for part in [
+                    &["", "  ", "- ", "export "][..],
+                    &["secret", "token", "API_KEY", "private-key", "x"],
+                    &["", "\"", " "],
+                    &["=", ":", ":=", "=>", " "],
+                    &["", " ", "\t"],
+                    &["\"", "'", "`", ""],
+                ] {
+                    out.extend_from_slice(part[rng.below(part.len())].as_bytes());
+                }
+                let len = 10 + rng.below(5);
+                for i in 0..len {
+                    let piece = if rng.below(20) == 0 {
+                        PIECES[rng.below(PIECES.len())]
+                    } else {
+                        ["a", "Z", "0", "9", "q", "7", "K", "/", "=", "+"][i % 10]
+                    };
+                    out.extend_from_slice(piece.as_bytes());
+                }
+                for part in [
+                    &["\"", "'", "`", "", ";"][..],
+                    &["", " ", "\r", ","],
+                    &["", "\n"],
+                ] {
+                    out.extend_from_slice(part[rng.below(part.len())].as_bytes());
+                }
+                return out;
+            }
+            for _ in 0..rng.below(12) {
+                if rng.below(3) == 0 {
+                    let len = rng.below(20);
+                    for _ in 0..len {
+                        let alnum = b"aZ09xQk7fP3mWsT1";
+                        out.push(alnum[rng.below(alnum.len())]);
+                    }
+                } else {
+                    out.extend_from_slice(PIECES[rng.below(PIECES.len())].as_bytes());
+                }
+            }
+            out
+        }
+
+        #[test]
+        fn the_check_never_drops_a_window_with_a_secret_match() {
+            let rules = RuleSet::builtin().unwrap();
+            let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+            let mut checked = 0;
+            for rule in rules.rules() {
+                let shape = rule.shape().unwrap();
+                let Some(run) = &shape.secret_run else {
+                    continue;
+                };
+                checked += 1;
+                let re = rule.regex.get().unwrap();
+                let group = shape.secret_group;
+                for example in &rule.examples {
+                    assert!(
+                        run.found_in(example.as_bytes(), 0),
+                        "{}: {example}",
+                        rule.id
+                    );
+                }
+                let (mut kept, mut dropped) = (0, 0);
+                for _ in 0..3000 {
+                    let mut hay = Vec::new();
+                    for _ in 0..1 + rng.below(3) {
+                        hay.extend(line(&mut rng));
+                    }
+                    let start = rng.below(hay.len().min(4) + 1).min(hay.len());
+                    let found = run.found_in(&hay, start);
+                    if has_secret(re, group, &hay, start) {
+                        assert!(
+                            found,
+                            "{}: {:?} from {start}",
+                            rule.id,
+                            hay.escape_ascii().to_string()
+                        );
+                        kept += 1;
+                    } else if !found {
+                        dropped += 1;
+                    }
+                }
+                // The generated input exercises both outcomes for the generic rules.
+                if rule.id.starts_with("generic-secret") {
+                    assert!(kept > 0 && dropped > 0, "{}: {kept} {dropped}", rule.id);
+                }
+            }
+            assert!(checked >= 2, "{checked}");
+        }
+    }
+
     fn one(text: &str) -> Result<RuleSet, RuleError> {
         let mut set = RuleSet::default();
         set.add_toml("t.toml", text)?;
