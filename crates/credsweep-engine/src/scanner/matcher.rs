@@ -247,7 +247,7 @@ struct Scratch {
 
 /// A rule's hit list longer than this is not kept for the next buffer: what a thread keeps stays
 /// small (a few kilobytes per rule at most) whatever it scanned.
-const KEEP_HITS: usize = 64;
+const KEEP_HITS: usize = 256;
 
 impl Scratch {
     /// Empties the space of the last buffer's rules and makes room for `rules` rules.
@@ -282,7 +282,7 @@ fn shape_of<'r>(rule: &'r Rule, stats: Option<&mut ScanStats>) -> Option<&'r Sha
     };
     let started = Instant::now();
     let shape = rule.shape();
-    rule.regex.get();
+    rule.compiled_regex();
     stats.compile += started.elapsed();
     shape
 }
@@ -320,7 +320,7 @@ fn search(
     out: &mut Vec<RawMatch>,
 ) {
     let rule = rules.get(idx);
-    let (Some(re), Some(shape)) = (rule.regex.get(), rule.shape()) else {
+    let (Some(shape), Some(re)) = (rule.shape(), rule.compiled_regex()) else {
         return;
     };
     let caps = locs.get_or_insert_with(|| re.create_captures());
