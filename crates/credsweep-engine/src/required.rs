@@ -16,6 +16,10 @@
 
 use regex_syntax::hir::{Class, Hir, HirKind};
 
+mod run;
+
+pub use run::SecretRun;
+
 /// The most bytes in one set: a set is checked with one `memchr`, `memchr2` or `memchr3`.
 const MAX_SET: usize = 3;
 

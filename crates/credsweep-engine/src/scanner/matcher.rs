@@ -178,7 +178,7 @@ impl Matcher {
             // redacting a few short strings compiled every path-scoped rule for nothing).
             if active(idx)
                 && shape_of(rules.get(idx), stats.as_deref_mut())
-                    .is_some_and(|shape| shape.required.found_in(data))
+                    .is_some_and(|shape| shape.may_match_in(data, 0))
             {
                 let counters = stats.as_deref_mut().map(|s| s.rule_mut(idx));
                 run_regex(rules, idx, data, 0..data.len(), &mut locs, out, counters);
@@ -210,16 +210,16 @@ impl Matcher {
                 rule_windows.iter().map(|w| w.len()).sum::<usize>() * 2 <= data.len()
             };
             if !windowed {
-                if shape.required.found_in(data) {
+                if shape.may_match_in(data, 0) {
                     run_regex(rules, idx, data, 0..data.len(), &mut locs, out, counters);
                 }
                 continue;
             }
             // A multi-line rule's match may run past its window (see `search`): only the windows
             // of single-line rules hold all of any match in them.
-            let check = !rule.multiline && !shape.required.is_empty();
+            let check = !rule.multiline;
             for w in rule_windows.iter().cloned() {
-                if check && !shape.required.found_in(&data[w.clone()]) {
+                if check && !shape.may_match_in(&data[..w.end], w.start) {
                     continue;
                 }
                 let counters = counters.as_deref_mut();
@@ -247,7 +247,7 @@ struct Scratch {
 
 /// A rule's hit list longer than this is not kept for the next buffer: what a thread keeps stays
 /// small (a few kilobytes per rule at most) whatever it scanned.
-const KEEP_HITS: usize = 64;
+const KEEP_HITS: usize = 256;
 
 impl Scratch {
     /// Empties the space of the last buffer's rules and makes room for `rules` rules.
@@ -282,7 +282,7 @@ fn shape_of<'r>(rule: &'r Rule, stats: Option<&mut ScanStats>) -> Option<&'r Sha
     };
     let started = Instant::now();
     let shape = rule.shape();
-    rule.regex.get();
+    rule.compiled_regex();
     stats.compile += started.elapsed();
     shape
 }
@@ -320,7 +320,7 @@ fn search(
     out: &mut Vec<RawMatch>,
 ) {
     let rule = rules.get(idx);
-    let (Some(re), Some(shape)) = (rule.regex.get(), rule.shape()) else {
+    let (Some(shape), Some(re)) = (rule.shape(), rule.compiled_regex()) else {
         return;
     };
     let caps = locs.get_or_insert_with(|| re.create_captures());
