@@ -56,6 +56,10 @@ const BYTES_PER_KEPT_HIT: usize = 128;
 const MIN_KEPT_HITS: usize = 8192;
 const LONG_LINE_REACH: usize = 1024;
 
+/// A search over at least this many bytes uses the rule's regex with literal prefilters
+/// ([`crate::rules::RuleRegex::get_wide`]).
+const WIDE_SEARCH: usize = 64 << 10;
+
 /// The keyword index of the whole pack and, for each of its keywords, the rules that listed it.
 struct Keywords {
     index: PackIndex,
@@ -332,10 +336,23 @@ fn search(
     out: &mut Vec<RawMatch>,
 ) {
     let rule = rules.get(idx);
-    let (Some(re), Some(shape)) = (rule.regex.get(), rule.shape()) else {
+    let wide = window.len() >= WIDE_SEARCH;
+    let regex = if wide {
+        rule.regex.get_wide()
+    } else {
+        rule.regex.get()
+    };
+    let (Some(re), Some(shape)) = (regex, rule.shape()) else {
         return;
     };
-    let caps = locs.get_or_insert_with(|| re.create_captures());
+    // Captures belong to one regex: the wide one's are made for its search alone (rare).
+    let mut own;
+    let caps = if wide {
+        own = re.create_captures();
+        &mut own
+    } else {
+        locs.get_or_insert_with(|| re.create_captures())
+    };
     let hay = &data[..window.end];
     let mut at = window.start;
     while at <= hay.len() {
