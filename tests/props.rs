@@ -50,6 +50,7 @@ fn context(scanner: &Scanner) -> ScanContext<'_> {
         rule_stats: false,
         archives: Default::default(),
         binary_strings: true,
+        line_hashes: true,
     }
 }
 

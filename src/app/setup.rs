@@ -148,6 +148,8 @@ pub struct Setup {
     pub archives: crate::archive::Options,
     /// Whether binary files' printable strings are scanned (`--skip-binary` turns it off).
     pub binary_strings: bool,
+    /// See [`ScanContext::line_hashes`]: for a SARIF report.
+    pub line_hashes: bool,
     /// For the report: where the configuration came from, and what of it was not applied.
     pub notes: Vec<String>,
 }
@@ -201,6 +203,7 @@ impl Setup {
                 ..Default::default()
             },
             binary_strings: a.binary_strings,
+            line_hashes: a.format == Format::Sarif,
             notes,
         })
     }
@@ -221,6 +224,7 @@ impl Setup {
             rule_stats: self.rule_stats,
             archives: self.archives.clone(),
             binary_strings: self.binary_strings,
+            line_hashes: self.line_hashes,
         }
     }
 

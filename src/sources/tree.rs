@@ -365,6 +365,7 @@ mod tests {
             rule_stats: false,
             archives: crate::archive::Options::default(),
             binary_strings: true,
+            line_hashes: true,
         }
     }
 

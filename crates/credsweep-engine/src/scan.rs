@@ -53,6 +53,11 @@ pub struct ScanContext<'a> {
     /// Scan the printable strings of binary buffers ([`crate::binary`]); off
     /// (`--skip-binary`), every binary buffer is skipped, as media always is.
     pub binary_strings: bool,
+    /// Give each finding GitHub's line hash ([`crate::finding::Finding::line_hash`], SARIF's
+    /// `primaryLocationLineHash`). It hashes every line of the buffer up to the finding's, since
+    /// the hash counts earlier lines with the same text: on a large file with a finding near its
+    /// end that was a third of the scan. Only SARIF reports it.
+    pub line_hashes: bool,
 }
 
 /// The decoding depth when nothing else is asked for: base64 inside percent-encoding inside a
@@ -487,7 +492,9 @@ pub(crate) fn scan_decoded(
     let first = scan_text_and_values(ctx, text, raw, location, filter, fold, summary, out);
     if out.len() > first {
         // GitHub's line hash for SARIF, over the bytes as stored (what code scanning would hash).
-        crate::finding::line_hash::add_line_hashes(data, &mut out[first..]);
+        if ctx.line_hashes {
+            crate::finding::line_hash::add_line_hashes(data, &mut out[first..]);
+        }
         crate::pair::link(&mut out[first..]);
     }
 }
@@ -907,7 +914,9 @@ fn scan_strings(
     if out.len() == first {
         return;
     }
-    crate::finding::line_hash::add_line_hashes(&strings.text, &mut out[first..]);
+    if ctx.line_hashes {
+        crate::finding::line_hash::add_line_hashes(&strings.text, &mut out[first..]);
+    }
     // Each finding's start and end, as lines and columns of the text, back to text offsets:
     // asked in order, in one walk over the text however many findings there are.
     let found = &mut out[first..];

@@ -529,6 +529,7 @@ mod tests {
             rule_stats: false,
             archives: archive::Options::default(),
             binary_strings: true,
+            line_hashes: true,
         }
     }
 
@@ -600,6 +601,41 @@ mod tests {
         assert_eq!(windowed_summary.scanned, 1);
         assert_eq!(windowed_summary.bytes, data.len() as u64);
         assert!(buf.capacity() <= 2 * window, "one window held at a time");
+    }
+
+    #[test]
+    fn line_hashes_are_made_only_when_asked() {
+        let scanner = Scanner::new(RuleSet::builtin().unwrap());
+        let allow = Allowlist::new(Path::new("/"));
+        let mut ctx = context(&scanner, &allow);
+        let text = b"a\nVOBIZ_AUTH_TOKEN=sk_live_4eC39HqLyjWDarjt0001p7dcFAKE\n".to_vec();
+        // The same line among a binary's strings.
+        let mut binary = vec![0u8; 64];
+        binary.extend_from_slice(&text);
+        binary.extend_from_slice(&[0u8; 64]);
+        let location = Location::Path("x".into());
+        let hashes = |ctx: &ScanContext<'_>, data: &[u8]| {
+            let (mut out, mut summary) = (Vec::new(), Summary::default());
+            let len = data.len() as u64;
+            scan_buffer(
+                ctx,
+                data,
+                len,
+                &location,
+                PathFilter::Path("x"),
+                &mut summary,
+                &mut out,
+            );
+            assert!(!out.is_empty());
+            out.into_iter().map(|f| f.line_hash).collect::<Vec<_>>()
+        };
+        for data in [&text, &binary] {
+            assert!(hashes(&ctx, data).iter().all(Option::is_some));
+        }
+        ctx.line_hashes = false;
+        for data in [&text, &binary] {
+            assert!(hashes(&ctx, data).iter().all(Option::is_none));
+        }
     }
 
     #[test]

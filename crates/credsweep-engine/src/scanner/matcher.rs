@@ -40,12 +40,25 @@ pub struct RawMatch {
 const LONG_LINE: usize = 4096;
 
 /// A rule keeps at most one keyword hit per this many bytes of input (and at least
-/// [`MIN_HITS`]); past that its regex runs over the whole buffer. This bounds the hit lists at a
-/// small fraction of the buffer (16 bytes per hit), whatever the input: 64 MiB of `token=` lines
-/// would otherwise make tens of millions of hits per rule.
-const HITS_PER_BYTES: usize = 4096;
+/// [`MIN_HITS`]); past that its regex runs over the whole buffer. All rules together keep at most
+/// one hit per [`BYTES_PER_KEPT_HIT`] bytes (and at least [`MIN_KEPT_HITS`]): a rule whose hit
+/// would go past that also runs over the whole buffer. This bounds the hit lists at a small
+/// fraction of the buffer (16 bytes per hit), whatever the input: 64 MiB of `token=` lines would
+/// otherwise make tens of millions of hits per rule.
+///
+/// Source code holds a generic rule's keyword (`token`, `secret`) about once a kilobyte: the cap
+/// must leave such text windowed, since a generic regex over a whole buffer runs at a tenth of
+/// the speed of the keyword search (a 20 MB file of crate sources took 5x the time of the same
+/// sources as small files when the cap was one hit per 4 KiB).
+const HITS_PER_BYTES: usize = 256;
 const MIN_HITS: usize = 1024;
+const BYTES_PER_KEPT_HIT: usize = 128;
+const MIN_KEPT_HITS: usize = 8192;
 const LONG_LINE_REACH: usize = 1024;
+
+/// A search over at least this many bytes uses the rule's regex with literal prefilters
+/// ([`crate::rules::RuleRegex::get_wide`]).
+const WIDE_SEARCH: usize = 64 << 10;
 
 /// The keyword index of the whole pack and, for each of its keywords, the rules that listed it.
 struct Keywords {
@@ -136,6 +149,7 @@ impl Matcher {
         // `HITS_PER_BYTES` allows (a keyword on every line of a large file) runs over the whole
         // buffer: its hits are dropped rather than kept by the million.
         let max_hits = (data.len() / HITS_PER_BYTES).max(MIN_HITS);
+        let mut budget = (data.len() / BYTES_PER_KEPT_HIT).max(MIN_KEPT_HITS);
         scratch.reset(self.rule_count);
         // `touched`: the rules with a hit, so that the work per buffer after the keyword search
         // follows the rules that can match, not the size of the pack (most buffers hit a few
@@ -159,10 +173,12 @@ impl Matcher {
                 if hits[r].is_empty() {
                     touched.push(r);
                 }
-                if hits[r].len() >= max_hits {
+                if hits[r].len() >= max_hits || budget == 0 {
                     whole[r] = true;
+                    budget += hits[r].len();
                     hits[r].clear();
                 } else {
+                    budget -= 1;
                     hits[r].push(range.clone());
                 }
             }
@@ -320,10 +336,23 @@ fn search(
     out: &mut Vec<RawMatch>,
 ) {
     let rule = rules.get(idx);
-    let (Some(shape), Some(re)) = (rule.shape(), rule.compiled_regex()) else {
+    let (Some(shape), Some(plain)) = (rule.shape(), rule.compiled_regex()) else {
         return;
     };
-    let caps = locs.get_or_insert_with(|| re.create_captures());
+    let wide = window.len() >= WIDE_SEARCH;
+    let re = if wide {
+        rule.regex.get_wide().unwrap_or(plain)
+    } else {
+        plain
+    };
+    // Captures belong to one regex: the wide one's are made for its search alone (rare).
+    let mut own;
+    let caps = if wide {
+        own = re.create_captures();
+        &mut own
+    } else {
+        locs.get_or_insert_with(|| re.create_captures())
+    };
     let hay = &data[..window.end];
     let mut at = window.start;
     while at <= hay.len() {
@@ -499,6 +528,88 @@ mod tests {
         assert!(
             find(format!("{}{}", " ".repeat(10_000), block.to_lowercase()).as_bytes()).is_empty()
         );
+    }
+
+    #[test]
+    fn keyword_dense_text_stays_windowed_and_a_flood_runs_whole() {
+        let mut set = RuleSet::default();
+        set.add_toml(
+            "t.toml",
+            "[[rule]]\nid='tok'\ndescription='d'\nseverity='error'\nkeywords=['token']\n\
+             regex='token = \"(?P<secret>[A-Za-z0-9]{24})\"'\n",
+        )
+        .unwrap();
+        let m = Matcher::new(&set);
+        let run = |data: &[u8]| {
+            let mut out = Vec::new();
+            let mut stats = ScanStats::default();
+            m.find(&set, data, &|_| true, &mut out, Some(&mut stats));
+            let secrets = out
+                .into_iter()
+                .map(|m| data[m.secret].to_vec())
+                .collect::<Vec<_>>();
+            (secrets, stats.rule(RuleIdx(0)).regex_runs)
+        };
+        let secret = b"q8Zr2mPv7XwKFAKEa1b2c3d4";
+        // Like source code: the keyword about once a kilobyte, 8 MB in all (one window of a large
+        // file). Every hit keeps its own line as a window (lines between hold no keyword).
+        let mut text = Vec::new();
+        let mut lines = 0;
+        while text.len() < 8 << 20 {
+            text.extend_from_slice(b"let ok = token == \"abcdefghijklmnopqrstuvwx\";\n// ");
+            text.extend_from_slice(&[b'x'; 1000]);
+            text.push(b'\n');
+            lines += 1;
+        }
+        text.extend_from_slice(b"token = \"");
+        text.extend_from_slice(secret);
+        text.extend_from_slice(b"\"\n");
+        let (found, runs) = run(&text);
+        assert_eq!(found, vec![secret.to_vec()]);
+        assert_eq!(runs, lines + 1, "one regex run per line with the keyword");
+        // A flood (the keyword every few bytes) outgrows the hit lists: one run over everything,
+        // which finds the same.
+        let mut flood = b"token token token\n".repeat(1 << 16);
+        flood.extend_from_slice(b"token = \"");
+        flood.extend_from_slice(secret);
+        flood.extend_from_slice(b"\"\n");
+        assert_eq!(run(&flood), (vec![secret.to_vec()], 1));
+    }
+
+    #[test]
+    fn rules_sharing_a_keyword_share_one_bound_on_kept_hits() {
+        // Nine rules on one keyword, each under its own cap (MIN_HITS) but together over
+        // MIN_KEPT_HITS: some of them give up their hits and run over the whole buffer, and
+        // every rule still finds the secret.
+        let mut set = RuleSet::default();
+        for i in 0..9 {
+            set.add_toml(
+                "t.toml",
+                &format!(
+                    "[[rule]]\nid='tok{i}'\ndescription='d'\nseverity='error'\nkeywords=['token']\n\
+                     regex='token = \"(?P<secret>[A-Za-z0-9]{{24}})\"'\n"
+                ),
+            )
+            .unwrap();
+        }
+        let m = Matcher::new(&set);
+        let mut data = format!(
+            "ok = token == \"abcdefghijklmnopqrstuvwx\";\n#{}\n",
+            "x".repeat(200)
+        )
+        .repeat(1000);
+        data.push_str("token = \"q8Zr2mPv7XwKFAKEa1b2c3d4\"\n");
+        let mut out = Vec::new();
+        let mut stats = ScanStats::default();
+        m.find(&set, data.as_bytes(), &|_| true, &mut out, Some(&mut stats));
+        let mut rules = out.iter().map(|m| m.rule.0).collect::<Vec<_>>();
+        rules.sort_unstable();
+        assert_eq!(rules, (0..9).collect::<Vec<_>>());
+        let runs = (0..9)
+            .map(|i| stats.rule(RuleIdx(i)).regex_runs)
+            .collect::<Vec<_>>();
+        assert!(runs.contains(&1), "{runs:?}");
+        assert!(runs.contains(&1001), "{runs:?}");
     }
 
     #[test]
