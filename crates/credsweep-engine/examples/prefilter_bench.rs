@@ -122,7 +122,13 @@ fn main() {
         } else {
             "separate"
         };
-        for one_pass in [true, false] {
+        // `ONE_PASS_ONLY=1`: the one pass alone (for a profile of it).
+        let modes: &[bool] = if std::env::var_os("ONE_PASS_ONLY").is_some() {
+            &[true]
+        } else {
+            &[true, false]
+        };
+        for &one_pass in modes {
             let label = format!(
                 "{} keywords ({folded} folded + {exact} exact, {}; default: {chosen})",
                 all.len(),

@@ -45,6 +45,7 @@ pub(super) struct GramFilter {
     simd: bool,
 }
 
+#[inline(always)]
 pub(super) fn word_at(hay: &[u8], at: usize) -> u32 {
     // Four indexed bytes: one load once the bounds checks are proven (`try_into` from a slice
     // compiled to a loop two-thirds slower).

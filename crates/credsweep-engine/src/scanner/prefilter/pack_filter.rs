@@ -57,12 +57,20 @@ const BUCKET_BITS: u32 = 13;
 const STRIDE: usize = 2;
 
 /// A registered folded word: 4 bytes of a pattern, `lead` bytes into it (-1: the word starts one
-/// byte before the pattern).
+/// byte before the pattern), with what a candidate needs of its pattern (where its bytes are,
+/// how long, whether folded) in the same record: one load less per candidate than looking the
+/// pattern up.
 #[derive(Clone, Copy)]
 struct Gram {
     word: u32,
     pattern: u32,
     lead: i32,
+    /// The pattern: `bytes[span.from..span.from + span.len]`, matched ignoring case if
+    /// `span.folded`.
+    span: Span,
+    /// Whether the word holds the whole pattern: then `mask` and `value` have compared all of
+    /// it, and its bytes are not compared again.
+    whole: bool,
     /// The word read from the input (not folded), and-ed with `mask`, is `value` where the
     /// pattern could be there: its bytes exactly, or ignoring case where it is folded (`0xDF`
     /// for a letter); a byte of the word outside the pattern is masked out. This rejects most
@@ -88,7 +96,6 @@ pub(super) struct PackFilter {
     /// Every pattern's bytes, one after the other: lower-case where folded (matched
     /// ASCII-case-insensitively).
     bytes: Vec<u8>,
-    spans: Vec<Span>,
     /// Whether positions are looked up with AVX2 (the processor has it).
     simd: bool,
 }
@@ -163,13 +170,12 @@ impl PackFilter {
         let mut table = vec![0u32; (1 << TABLE_BITS) / 32];
         let mut grams = Vec::new();
         let mut bytes = Vec::new();
-        let mut spans = Vec::with_capacity(patterns.len());
         for (p, &(pattern, folded)) in patterns.iter().enumerate() {
-            spans.push(Span {
+            let span = Span {
                 from: bytes.len() as u32,
                 len: pattern.len() as u32,
                 folded,
-            });
+            };
             bytes.extend_from_slice(pattern);
             let mut register = |word: u32, lead: i32| {
                 let (slot, bits) = probe(word);
@@ -193,6 +199,8 @@ impl PackFilter {
                     word,
                     pattern: p as u32,
                     lead,
+                    span,
+                    whole: lead <= 0 && lead + 4 >= pattern.len() as i32,
                     mask: u32::from_le_bytes(mask),
                     value: u32::from_le_bytes(value),
                 });
@@ -262,7 +270,6 @@ impl PackFilter {
             buckets,
             grams: sorted,
             bytes,
-            spans,
             simd: avx2_detected(),
         }
     }
@@ -351,12 +358,12 @@ impl PackFilter {
             let Some(start) = at.checked_add_signed(-(g.lead as isize)) else {
                 continue;
             };
-            let span = self.spans[g.pattern as usize];
+            let span = g.span;
             let Some(here) = hay.get(start..start + span.len as usize) else {
                 continue;
             };
             let pattern = &self.bytes[span.from as usize..(span.from + span.len) as usize];
-            if equal(here, pattern, span.folded) {
+            if g.whole || equal(here, pattern, span.folded) {
                 found(g.pattern as usize, start);
             }
         }
@@ -515,6 +522,30 @@ mod tests {
             })
             .collect();
         assert!(leads.contains(&-1) && leads.contains(&1), "{leads:?}");
+    }
+
+    #[test]
+    fn a_word_that_holds_only_part_of_its_pattern_is_not_a_match() {
+        // A 4-byte pattern's word one byte before or after it holds 3 of its bytes: the fourth
+        // is compared too. The pattern with one end byte changed, at every start, folded and
+        // exact, is found nowhere; 3-byte patterns (which their words hold whole) likewise.
+        for pattern in ["AKIA", "tion", "the ", "key", "$2y"] {
+            for folded in [true, false] {
+                for changed in [0, pattern.len() - 1] {
+                    let mut near = pattern.as_bytes().to_vec();
+                    near[changed] = b'#';
+                    for start in 0..6 {
+                        let mut hay = vec![b'.'; start + near.len() + 5];
+                        hay[start..start + near.len()].copy_from_slice(&near);
+                        assert!(
+                            matches(&[(pattern, folded)], &hay).is_empty(),
+                            "{pattern:?} in {:?}",
+                            String::from_utf8_lossy(&hay)
+                        );
+                    }
+                }
+            }
+        }
     }
 
     /// A filter of the default pack's size: 50 3-byte patterns of random letters, 256 words each.
