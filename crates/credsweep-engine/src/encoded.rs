@@ -874,14 +874,19 @@ fn skip_avx2(
     };
     let in_class = |c| !(_mm256_movemask_epi8(_mm256_cmpeq_epi8(c, zero)) as u32);
     let marker = _mm256_set1_epi8(NIBBLE_MARKER as i8);
+    // Where the last whole block may start.
+    let Some(last) = text.len().checked_sub(64) else {
+        return (pos, tail, None);
+    };
     loop {
         // Blocks with no escape start and no two whole octets that meet, in a loop of their
         // own (most blocks: its constants stay in registers); then the block that has either.
         let (a, b, whole) = loop {
-            let Some(block) = text.get(pos..pos + 64) else {
+            // A bound known before the loop: no test of `pos + 64` for overflow in it.
+            if pos > last {
                 return (pos, tail, None);
-            };
-            let (a, b) = halves(block.try_into().expect("64 bytes"));
+            }
+            let (a, b) = halves(text[pos..pos + 64].try_into().expect("64 bytes"));
             let (a, b) = (classes_avx2(a), classes_avx2(b));
             let whole = whole(a) | whole(b) << 4;
             let octets = whole << 2 | tail;
