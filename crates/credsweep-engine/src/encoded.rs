@@ -1821,17 +1821,7 @@ mod tests {
         out
     }
 
-    /// A deterministic generator (xorshift), so that a failure can be replayed.
-    struct Rng(u64);
-
-    impl Rng {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 % n as u64) as usize
-        }
-    }
+    use crate::test_rng::Rng;
 
     /// Text made of the pieces the search tells apart, at random: runs of the alphabet of about
     /// [`MIN_BASE64`] bytes (and long ones), base64 and hex of text, wrapped bodies, escapes,

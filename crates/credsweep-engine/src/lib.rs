@@ -43,4 +43,6 @@ pub mod rulecheck;
 pub mod rules;
 pub mod scan;
 pub mod scanner;
+#[cfg(test)]
+mod test_rng;
 pub mod window;

@@ -1302,16 +1302,7 @@ mod tests {
             false
         }
 
-        struct Rng(u64);
-
-        impl Rng {
-            fn below(&mut self, n: usize) -> usize {
-                self.0 ^= self.0 << 13;
-                self.0 ^= self.0 >> 7;
-                self.0 ^= self.0 << 17;
-                (self.0 % n as u64) as usize
-            }
-        }
+        use crate::test_rng::Rng;
 
         /// Lines of keywords, operators, quotes, blanks, line ends, runs of letters and digits of all
         /// lengths around the bounds, and the bytes the rules' classes leave out.

@@ -828,23 +828,7 @@ mod tests {
         assert_eq!(out, [(0, 5..9), (2, 6..9), (1, 15..19)]);
     }
 
-    /// A deterministic generator (xorshift), so that a failure can be replayed.
-    pub(super) struct Rng(pub(super) u64);
-
-    impl Rng {
-        pub(super) fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 % n as u64) as usize
-        }
-
-        pub(super) fn text(&mut self, alphabet: &[u8], len: usize) -> Vec<u8> {
-            (0..len)
-                .map(|_| alphabet[self.below(alphabet.len())])
-                .collect()
-        }
-    }
+    pub(super) use crate::test_rng::Rng;
 
     /// Chooses the gram filter's share of the patterns (see `KeywordIndex::with_split`).
     type Split = fn(&[usize]) -> Option<usize>;
