@@ -678,34 +678,19 @@ fn read_all(
     // Each worker takes the next 64 slots and fills them in place: the reads are the largest
     // thing an audit holds (about 100 bytes an entry), so they are never gathered twice.
     let mut reads: Vec<Option<Read>> = (0..entries.len()).map(|_| None).collect();
-    {
-        let blocks = std::sync::Mutex::new(reads.chunks_mut(64).enumerate());
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..threads)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut z = Decompress::new();
-                        loop {
-                            let next = blocks
-                                .lock()
-                                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                                .next();
-                            let Some((block, slots)) = next else { return };
-                            for (k, slot) in slots.iter_mut().enumerate() {
-                                let i = block * 64 + k;
-                                *slot = Some(read((i, &entries[i]), &mut z));
-                            }
-                        }
-                    })
-                })
-                .collect();
-            // Joined here, so that a worker's panic leaves its entries unread (reported below)
-            // instead of unwinding through the scan.
-            for w in workers {
-                let _ = w.join();
+    // A worker's panic leaves its entries unread (reported below) instead of unwinding through
+    // the scan.
+    super::share::share_blocks(
+        reads.chunks_mut(64).enumerate(),
+        threads,
+        Decompress::new,
+        |z, (block, slots)| {
+            for (k, slot) in slots.iter_mut().enumerate() {
+                let i = block * 64 + k;
+                *slot = Some(read((i, &entries[i]), z));
             }
-        });
-    }
+        },
+    );
     reads
         .into_iter()
         // Built only for an entry not read: built for each, it cost more than the rest of the
@@ -744,21 +729,12 @@ fn assemble(entries: &[(ObjectId, u64)], reads: &[Read], threads: usize) -> Vec<
     if threads == 1 || by_id_needed() {
         join_bases(entries, reads, 0, &mut slots);
     } else {
-        let work = std::sync::Mutex::new(slots.chunks_mut(ASSEMBLE_BLOCK).enumerate());
-        std::thread::scope(|scope| {
-            for _ in 0..threads {
-                scope.spawn(|| {
-                    loop {
-                        let next = work
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .next();
-                        let Some((b, block)) = next else { return };
-                        join_bases(entries, reads, b * ASSEMBLE_BLOCK, block);
-                    }
-                });
-            }
-        });
+        super::share::share_blocks(
+            slots.chunks_mut(ASSEMBLE_BLOCK).enumerate(),
+            threads,
+            || (),
+            |_, (b, block)| join_bases(entries, reads, b * ASSEMBLE_BLOCK, block),
+        );
     }
     let mut out: Vec<Audited> = slots
         .into_iter()

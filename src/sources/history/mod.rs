@@ -55,6 +55,7 @@ pub(crate) mod range;
 pub mod refs;
 pub mod repo;
 pub(crate) mod scoped;
+pub(crate) mod share;
 pub(crate) mod skeleton;
 pub mod submodules;
 pub(crate) mod walk;

@@ -881,22 +881,15 @@ fn known_to_cache(audit: &[audit::Audited], opts: &Options<'_>) -> Vec<bool> {
         fill((&mut known, audit));
         return known;
     }
-    let blocks = Mutex::new(
+    // A worker's panic leaves its entries unknown: scanned, as if the cache did not have them.
+    super::share::share_blocks(
         known
             .chunks_mut(LOOKUP_BLOCK)
             .zip(audit.chunks(LOOKUP_BLOCK)),
+        threads,
+        || (),
+        |_, block| fill(block),
     );
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                loop {
-                    let next = blocks.lock().unwrap_or_else(|p| p.into_inner()).next();
-                    let Some(block) = next else { return };
-                    fill(block);
-                }
-            });
-        }
-    });
     known
 }
 
