@@ -277,7 +277,7 @@ impl RuleRegex {
 
     /// The regex built for a search over a long stretch of input (a whole buffer whose keyword
     /// hits were too many to keep, or cover most of it): the same automata, with the literal
-    /// prefilters [`rule_regex_config`] leaves out, so that the search skips to where a literal
+    /// prefilters `rule_regex_config` leaves out, so that the search skips to where a literal
     /// of the pattern is (memchr, Teddy, or a literal inside the pattern searched first and the
     /// match found backwards from it). Over a long stretch that is several times faster for
     /// rules such as `url-credentials` (`://`); over a few lines it is set-up for nothing.
