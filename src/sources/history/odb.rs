@@ -1881,12 +1881,12 @@ fn trees_in_pack(
     let bytes = data
         .entry_slice(0..data.data_len() as u64)
         .ok_or("the pack cannot be read")?;
-    // Each entry's position in the index and its offset, in pack order (offsets are unique
-    // in a sound pack; equal ones, in any order, are refused below as an overlap).
-    let mut entries: Vec<(u32, u64)> = (0..index.num_objects())
+    // Each entry's position in the index and its offset, in pack order, sorted as the blob
+    // pass's survey sorts (offsets are unique in a sound pack; equal ones are refused below).
+    let entries: Vec<(u32, u64)> = (0..index.num_objects())
         .map(|at| (at, index.pack_offset_at_index(at)))
         .collect();
-    entries.sort_unstable_by_key(|e| e.1);
+    let entries = super::audit::sorted_by_offset(&entries, |e| e.1);
     let id = |pos: u32| index.oid_at_index(pos);
     // The delta tree reads entry headers from the first entry on: it must be where entries
     // start, after the pack header.
