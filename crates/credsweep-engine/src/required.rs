@@ -16,8 +16,10 @@
 
 use regex_syntax::hir::{Class, Hir, HirKind};
 
+mod anchor;
 mod run;
 
+pub use anchor::Anchor;
 pub use run::SecretRun;
 
 /// The most bytes in one set: a set is checked with one `memchr`, `memchr2` or `memchr3`.

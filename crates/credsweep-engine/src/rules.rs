@@ -13,7 +13,7 @@ use regex::bytes::{Regex, RegexBuilder};
 use regex_automata::meta;
 use serde::Deserialize;
 
-use crate::required::{Required, SecretRun};
+use crate::required::{Anchor, Required, SecretRun};
 
 /// Where built-in rules say they come from.
 const BUILTIN_ORIGIN: &str = "<builtin>/";
@@ -537,6 +537,9 @@ pub struct Shape {
     /// The run of bytes every secret of the regex is, where it fixes one worth checking: a window
     /// without such a run is not searched ([`SecretRun`]).
     pub secret_run: Option<SecretRun>,
+    /// A string every match of the regex contains that none of the rule's keywords holds: where
+    /// to look instead when a keyword floods a buffer ([`Anchor`]).
+    pub anchor: Option<Anchor>,
 }
 
 impl Shape {
@@ -563,6 +566,7 @@ impl Shape {
             secret_group,
             required: Required::of(hir, keywords, folded),
             secret_run: SecretRun::of(hir, secret_group as u32),
+            anchor: Anchor::of(hir, keywords),
         })
     }
 }

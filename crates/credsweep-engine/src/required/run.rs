@@ -211,7 +211,9 @@ impl SecretRun {
             return false;
         }
         match self.after {
-            After::Any | After::LineEnd { .. } => !self.before || len <= self.max,
+            // Nothing bounds the secret's end: a longer run holds a secret of the most length.
+            After::Any => true,
+            After::LineEnd { .. } => !self.before || len <= self.max,
             After::Byte => {
                 end < window.len()
                     && self.table[window[end] as usize] & AFTER != 0
@@ -354,6 +356,19 @@ mod tests {
         let end = run_of(r"key=(?P<secret>[a-z]{6,})\z").unwrap();
         assert!(end.found_in(b"x\nkey=abcdef", 0));
         assert!(!end.found_in(b"key=abcdef\nx", 0));
+    }
+
+    #[test]
+    fn a_secret_with_nothing_after_it_may_be_the_start_of_a_longer_run() {
+        // `sk_live_` ends in `_`, which bounds the secret's start; nothing bounds its end, so the
+        // regex matches the first 8 bytes of a longer run.
+        let pattern = r"sk_live_(?P<secret>[a-z0-9]{6,8})";
+        let run = run_of(pattern).unwrap();
+        assert!(run.before && run.after == After::Any, "{run:?}");
+        let hay = b"key: sk_live_abcdef0123456789";
+        assert!(regex::bytes::Regex::new(pattern).unwrap().is_match(hay));
+        assert!(run.found_in(hay, 0));
+        assert!(!run.found_in(b"key: sk_live_abcde", 0));
     }
 
     #[test]

@@ -216,15 +216,21 @@ impl Matcher {
             let mut counters = stats.as_deref_mut().map(|s| s.rule_mut(idx));
             // The windows around the hits, or none where the regex runs over the whole buffer:
             // hits on every line, or windows that would cover most of it anyway.
-            let windowed = !whole[i] && {
+            let mut windowed = !whole[i] && {
                 rule_hits.sort_unstable_by_key(|h| h.start);
-                if rule.multiline {
-                    reach_windows(data, rule_hits, rule.multiline_reach, rule_windows);
-                } else {
-                    windows(data, rule_hits, rule_windows);
-                }
-                rule_windows.iter().map(|w| w.len()).sum::<usize>() * 2 <= data.len()
+                rule_windows_around(data, rule, rule_hits, rule_windows)
             };
+            // A keyword on every line (`token_type=bearer` all over a log): where every match
+            // needs a rarer string, the lines around that string are where to look instead.
+            if !windowed
+                && let Some(anchor) = &shape.anchor
+                && anchor.find_all(data, max_hits, rule_hits)
+            {
+                if rule_hits.is_empty() {
+                    continue;
+                }
+                windowed = rule_windows_around(data, rule, rule_hits, rule_windows);
+            }
             if !windowed {
                 if shape.may_match_in(data, 0) {
                     run_regex(rules, idx, data, 0..data.len(), &mut locs, out, counters);
@@ -387,6 +393,22 @@ fn search(
             span.end + 1
         };
     }
+}
+
+/// Puts into `out` the windows `rule`'s regex runs on around `hits` (sorted by start); whether
+/// they cover at most half of `data` (if not, one search of the whole buffer costs less).
+fn rule_windows_around(
+    data: &[u8],
+    rule: &Rule,
+    hits: &[Range<usize>],
+    out: &mut Vec<Range<usize>>,
+) -> bool {
+    if rule.multiline {
+        reach_windows(data, hits, rule.multiline_reach, out);
+    } else {
+        windows(data, hits, out);
+    }
+    out.iter().map(|w| w.len()).sum::<usize>() * 2 <= data.len()
 }
 
 /// The windows a rule's regex runs on: the whole lines around each hit, merged where they touch
@@ -574,6 +596,56 @@ mod tests {
         flood.extend_from_slice(secret);
         flood.extend_from_slice(b"\"\n");
         assert_eq!(run(&flood), (vec![secret.to_vec()], 1));
+    }
+
+    #[test]
+    fn a_flooded_keyword_gives_way_to_the_string_every_match_needs() {
+        let mut set = RuleSet::default();
+        set.add_toml(
+            "t.toml",
+            "[[rule]]\nid='hdr'\ndescription='d'\nseverity='error'\nkeywords=['bearer']\n\
+             regex='(?i)authorization: bearer (?P<secret>[A-Za-z0-9]{24})'\n\
+             [[rule]]\nid='plain'\ndescription='d'\nseverity='error'\nkeywords=['bearer']\n\
+             regex='(?i)bearer (?P<secret>[A-Za-z0-9]{24})'\n",
+        )
+        .unwrap();
+        let m = Matcher::new(&set);
+        let run = |data: &[u8]| {
+            let mut out = Vec::new();
+            let mut stats = ScanStats::default();
+            m.find(&set, data, &|_| true, &mut out, Some(&mut stats));
+            let secrets = out
+                .into_iter()
+                .map(|m| (m.rule.0, data[m.secret].to_vec()))
+                .collect::<Vec<_>>();
+            let runs = [0, 1].map(|r| stats.rule(RuleIdx(r)).regex_runs);
+            (secrets, runs)
+        };
+        // `bearer` on every line of a log: both rules' hit lists overflow.
+        let flood =
+            b"GET /items?token_type=bearer status: 200 sid 0123456789abcdefghijklmnopqrstuv\n"
+                .repeat(1 << 16);
+        // No `authorization` anywhere: the header rule's regex never runs; the other runs whole.
+        assert_eq!(run(&flood), (vec![], [0, 1]));
+        // Three header lines, one with a secret (in another case): the header rule searches the
+        // lines around them only, and finds what a search of everything finds.
+        let secret = b"q8Zr2mPv7XwKFAKEa1b2c3d4";
+        let mut text = flood.clone();
+        text.extend_from_slice(b"Authorization: Bearer \n");
+        text.extend_from_slice(&flood);
+        text.extend_from_slice(b"AUTHORIZATION: bearer ");
+        text.extend_from_slice(secret);
+        text.extend_from_slice(b"\nauthorization: none\n");
+        text.extend_from_slice(&flood);
+        let (found, runs) = run(&text);
+        assert_eq!(
+            found,
+            vec![(0, secret.to_vec()), (1, secret.to_vec())],
+            "{runs:?}"
+        );
+        // Two windows (the first header line; the next two, adjacent, merged), of which the
+        // first holds no secret-like run and is skipped: one run of the header rule.
+        assert_eq!(runs, [1, 1]);
     }
 
     #[test]
