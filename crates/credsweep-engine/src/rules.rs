@@ -931,7 +931,11 @@ enum Limits {
 ///   hits, found by the keyword pass already, so a search is short and starts next to its match;
 /// - the one-pass DFA (`onepass`), one of the engines that resolve capture groups inside a match
 ///   once it is found: the bounded backtracker does that as well for a match of a few hundred
-///   bytes, and matches are rare.
+///   bytes, and matches are rare;
+/// - the full DFAs (`dfa`), forward and reverse, determinized in full when the regex is small:
+///   the lazy DFA builds the states a search visits, and a rule's search visits few (callgrind,
+///   tree scan of 118 MB of crate sources: 3.3 M fewer instructions of 902 M, the regexes' build
+///   5% cheaper, their searches no dearer).
 ///
 /// Neither changes what matches: the same automata decide.
 ///
@@ -949,6 +953,7 @@ fn rule_regex_config(limits: Limits, prefilter: bool) -> meta::Config {
         .hybrid_cache_capacity(dfa)
         .auto_prefilter(prefilter)
         .onepass(false)
+        .dfa(false)
 }
 
 /// Compiles a rule's regex (or one of its allow-list or path regexes) with [`rule_regex_config`].
