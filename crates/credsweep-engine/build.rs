@@ -1,6 +1,8 @@
-//! Embeds every `rules/*.toml` file in the binary, as written and converted to JSON: the default
-//! rule pack is data kept in `rules/`, but the tool must work with no files beside it.
+//! Embeds every `rules/*.toml` file in the binary, as written and as constant values (the
+//! engine's `rules/embedded.rs`): the default rule pack is data kept in `rules/`, but the tool
+//! must work with no files beside it.
 
+use std::fmt::Write as _;
 use std::{env, fs, path::Path};
 
 fn main() {
@@ -23,7 +25,7 @@ fn main() {
     files.sort();
     let out_dir = env::var("OUT_DIR").unwrap();
     let mut out = String::from("[\n");
-    let mut json = String::from("[\n");
+    let mut data = String::from("[\n");
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
         let name = f.file_name().unwrap().to_string_lossy();
@@ -31,20 +33,52 @@ fn main() {
             "    ({name:?}, include_str!({:?})),\n",
             f.display().to_string()
         );
-        // The same file as JSON, which the engine parses at start-up far faster than TOML. A
-        // file that is not TOML stops the build here, naming it.
+        // The same file as a Rust expression of its values, which the engine deserializes at
+        // start-up without parsing any text. A file that is not TOML stops the build here,
+        // naming it.
         let text = fs::read_to_string(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         let table: toml::Table =
             toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-        let converted = Path::new(&out_dir).join(format!("{name}.json"));
-        fs::write(&converted, serde_json::to_string(&table).unwrap()).unwrap();
-        json += &format!(
-            "    ({name:?}, include_str!({:?})),\n",
-            converted.display().to_string()
-        );
+        data += &format!("    ({name:?}, ");
+        write_table(&mut data, &table, &f.display().to_string());
+        data += "),\n";
     }
     out += "]\n";
-    json += "]\n";
+    data += "]\n";
     fs::write(Path::new(&out_dir).join("rules.rs"), out).unwrap();
-    fs::write(Path::new(&out_dir).join("rules_json.rs"), json).unwrap();
+    fs::write(Path::new(&out_dir).join("rules_data.rs"), data).unwrap();
+}
+
+/// Writes `table` as a `Value::Table` expression (`file` names it in a panic).
+fn write_table(out: &mut String, table: &toml::Table, file: &str) {
+    out.push_str("Value::Table(&[");
+    for (key, value) in table {
+        write!(out, "({key:?}, ").unwrap();
+        write_value(out, value, file);
+        out.push_str("), ");
+    }
+    out.push_str("])");
+}
+
+/// Writes `value` as a `Value` expression: strings as literals (`{:?}` escapes them as Rust
+/// does), floats by their bits, so that each reads back exactly as TOML gave it.
+fn write_value(out: &mut String, value: &toml::Value, file: &str) {
+    match value {
+        toml::Value::String(s) => write!(out, "Value::Str({s:?})").unwrap(),
+        toml::Value::Integer(i) => write!(out, "Value::Int({i})").unwrap(),
+        toml::Value::Float(f) => {
+            write!(out, "Value::Float(f64::from_bits({}))", f.to_bits()).unwrap()
+        }
+        toml::Value::Boolean(b) => write!(out, "Value::Bool({b})").unwrap(),
+        toml::Value::Array(items) => {
+            out.push_str("Value::Array(&[");
+            for item in items {
+                write_value(out, item, file);
+                out.push_str(", ");
+            }
+            out.push_str("])");
+        }
+        toml::Value::Table(table) => write_table(out, table, file),
+        toml::Value::Datetime(_) => panic!("{file}: a date-time is not a value of any rule field"),
+    }
 }

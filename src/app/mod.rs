@@ -221,11 +221,21 @@ pub struct Outcome {
 
 /// Runs one scan session: `source` scanned with `opts`, reported.
 pub fn scan(opts: &ScanOptions, source: Source, notes: Notes<'_>) -> Result<Outcome> {
+    scan_keeping_setup(opts, source, notes).map(|(outcome, _)| outcome)
+}
+
+/// [`scan`], giving back the session's [`Setup`] (its rules, compiled regexes and keyword index)
+/// for the caller to drop, or not: a process that exits right after need not free it.
+pub fn scan_keeping_setup(
+    opts: &ScanOptions,
+    source: Source,
+    notes: Notes<'_>,
+) -> Result<(Outcome, Setup)> {
     let started = Instant::now();
     let (setup, mut collected) = collect(opts, source)?;
     let rule_stats = take_rule_stats(opts, &setup, &mut collected);
     let status = report(opts, &setup, collected, started, notes)?;
-    Ok(Outcome { status, rule_stats })
+    Ok((Outcome { status, rule_stats }, setup))
 }
 
 /// With `--rule-stats`, what each rule cost the scan `collected` holds (and the findings it

@@ -44,10 +44,16 @@ fn say(line: String) {
 /// meanwhile.
 fn run_scan(opts: &app::ScanOptions, source: Source) -> Result<i32> {
     let bar = opts.progress.clone().map(progress::Bar::start);
-    let outcome = app::scan(opts, source, &mut note);
+    let outcome = app::scan_keeping_setup(opts, source, &mut note);
     // The bar is gone before the table is printed.
     drop(bar);
-    finish(outcome?)
+    let (outcome, setup) = outcome?;
+    // Left allocated on purpose: the process exits right after, and freeing the rules, their
+    // compiled regexes and the keyword index one allocation at a time was 6% of a scan of an
+    // empty directory (callgrind: 1.5 M of 24.8 M instructions). It holds no file or lock to
+    // release.
+    std::mem::forget(setup);
+    finish(outcome)
 }
 
 /// A session's exit status, after its `--rule-stats` table, if asked for, on stderr.
