@@ -80,7 +80,8 @@ fn walk(
         .threads(opts.threads.max(1))
         .filter_entry(move |e| {
             let is_dir = e.file_type().is_some_and(|t| t.is_dir());
-            if e.file_name() == ".git" && is_dir {
+            // The type first: a file's name is not looked at.
+            if is_dir && e.file_name() == ".git" {
                 return false;
             }
             filter_rules
@@ -93,6 +94,7 @@ fn walk(
             findings: Vec::new(),
             summary: Summary::default(),
             bufs: ReadBuffers::default(),
+            location: Location::Path(String::new()),
             follow_links: opts.follow_links,
         };
         Box::new(move |entry| {
@@ -113,6 +115,9 @@ struct WalkThread<'a> {
     findings: Vec<Finding>,
     summary: Summary,
     bufs: ReadBuffers,
+    /// The file being scanned, as reports name it: one string, refilled from file to file
+    /// (a finding takes a copy).
+    location: Location,
     /// Whether the walk follows symbolic links: if not, a file is opened without following one.
     follow_links: bool,
 }
@@ -127,15 +132,19 @@ impl WalkThread<'_> {
                 return;
             }
         };
-        let path = display_path(e.path());
-        if e.file_type().is_some_and(|t| !t.is_dir())
-            && ctx.allowlist.excludes_path(&path, &ctx.path_base)
-        {
+        // Standard input as a path is handled before the walk; a directory is only walked.
+        let Some(t) = e.file_type() else { return };
+        if t.is_dir() {
+            return;
+        }
+        set_display_path(&mut self.location, e.path());
+        let path = self.location.name();
+        if ctx.allowlist.excludes_path(&path, &ctx.path_base) {
             self.summary.excluded += 1;
             return;
         }
-        match e.file_type() {
-            Some(t) if t.is_file() => {
+        match t {
+            t if t.is_file() => {
                 if ctx.allowlist.allows_path(&path, &ctx.path_base) {
                     self.summary.allowed_paths += 1;
                     return;
@@ -151,23 +160,20 @@ impl WalkThread<'_> {
                     ctx,
                     e.path(),
                     links,
-                    &path,
+                    &self.location,
                     &mut self.bufs,
                     &mut self.summary,
                     &mut self.findings,
                 )
             }
-            Some(t) if t.is_dir() => {}
             // A FIFO or device named on the command line (`<(cmd)`, `/dev/stdin`) is read like
             // standard input, up to the size cap. Found in a walk, it is never opened: opening a
             // FIFO with no writer blocks, and a device may never end.
-            Some(t) if e.depth() == 0 && !t.is_symlink() => {
+            t if e.depth() == 0 && !t.is_symlink() => {
                 scan_stream(ctx, e.path(), &path, &mut self.summary, &mut self.findings)
             }
             // Symlinks not followed, FIFOs, sockets, devices.
-            Some(_) => self.summary.skip(path, SkipReason::NotAFile),
-            // Standard input as a path is handled before the walk.
-            None => {}
+            _ => self.summary.skip(path, SkipReason::NotAFile),
         }
     }
 }
@@ -191,7 +197,7 @@ pub(crate) fn scan_file(
     ctx: &ScanContext<'_>,
     fs_path: &Path,
     links: Links,
-    path: &str,
+    location: &Location,
     bufs: &mut ReadBuffers,
     summary: &mut Summary,
     out: &mut Vec<Finding>,
@@ -199,11 +205,12 @@ pub(crate) fn scan_file(
     if bufs.rest.capacity() > KEEP_BUFFER {
         bufs.rest = Vec::new();
     }
+    let path = &*location.name();
     let read = crate::fsutil::open_nonblocking(fs_path, links).and_then(|mut file| {
         let outcome = scan_input(
             ctx,
             &mut file,
-            &Location::Path(path.to_string()),
+            location,
             PathFilter::Path(path),
             bufs,
             summary,
@@ -307,6 +314,25 @@ pub(crate) fn scan_stdin(ctx: &ScanContext<'_>) -> (Vec<Finding>, Summary) {
 
 /// A path as reports show it: as given, without a leading `./`, with `/` separators.
 pub(crate) fn display_path(p: &Path) -> String {
+    let mut s = String::new();
+    push_display_path(p, &mut s);
+    s
+}
+
+/// Makes `location` the file at `p`, named as [`display_path`] names it, in the string it
+/// already has if it is a path.
+fn set_display_path(location: &mut Location, p: &Path) {
+    match location {
+        Location::Path(s) => {
+            s.clear();
+            push_display_path(p, s);
+        }
+        other => *other = Location::Path(display_path(p)),
+    }
+}
+
+/// Appends [`display_path`]'s name of `p` to `out`.
+fn push_display_path(p: &Path, out: &mut String) {
     // `to_str` first: the check of a valid path is a fraction of what the lossy conversion
     // costs, and nearly every path is valid.
     let s = p
@@ -314,9 +340,9 @@ pub(crate) fn display_path(p: &Path) -> String {
         .map_or_else(|| p.to_string_lossy(), std::borrow::Cow::Borrowed);
     let s = s.strip_prefix("./").unwrap_or(&s);
     if std::path::MAIN_SEPARATOR == '\\' {
-        s.replace('\\', "/")
+        out.extend(s.chars().map(|c| if c == '\\' { '/' } else { c }));
     } else {
-        s.to_string()
+        out.push_str(s);
     }
 }
 
@@ -374,8 +400,16 @@ mod tests {
     fn scan(ctx: &ScanContext<'_>, path: &Path, links: Links) -> (Summary, (u64, u64)) {
         let (mut summary, mut found) = (Summary::default(), Vec::new());
         let mut bufs = ReadBuffers::default();
-        let name = display_path(path);
-        scan_file(ctx, path, links, &name, &mut bufs, &mut summary, &mut found);
+        let location = Location::Path(display_path(path));
+        scan_file(
+            ctx,
+            path,
+            links,
+            &location,
+            &mut bufs,
+            &mut summary,
+            &mut found,
+        );
         let counts = (summary.scanned, summary.bytes);
         (summary, counts)
     }

@@ -2,7 +2,7 @@
 //!
 //! SQLite pages, `.pyc` and `.class` constant pools, the `.rodata` of an executable and core
 //! dumps hold credentials in clear, between bytes no rule matches. [`Strings::extract`] takes
-//! every run of printable text from a binary buffer in one pass: UTF-8 runs (printable ASCII,
+//! every run of printable text from a binary buffer: UTF-8 runs (printable ASCII,
 //! tab and line breaks, and well-formed multi-byte characters) and UTF-16LE runs of ASCII
 //! characters (each followed by a NUL, as Windows and Java write them), each at least
 //! [`MIN_RUN_CHARS`] characters long, the shortest a token can be. The runs are joined by `\n`
@@ -43,6 +43,115 @@ const CLASSES: [Class; 256] = {
     }
     t
 };
+
+/// What a byte tells [`Strings::extract`]'s first pass.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// No run holds it: not text, and neither NUL nor a continuation byte (which a multi-byte
+    /// character holds). A run reading ends before it and goes on after it.
+    Stop,
+    /// NUL: the second byte of a UTF-16LE character after an ASCII one; otherwise a stop.
+    Nul,
+    /// An ASCII character of a run ([`Class::Ascii`]).
+    Ascii,
+    /// A lead or continuation byte of a multi-byte character.
+    Multi,
+}
+
+/// Each byte's [`Kind`].
+const KINDS: [Kind; 256] = {
+    let mut t = [Kind::Stop; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = match (CLASSES[b], b as u8) {
+            (Class::Ascii, _) => Kind::Ascii,
+            (Class::Lead(_), _) | (_, 0x80..=0xBF) => Kind::Multi,
+            (_, 0) => Kind::Nul,
+            _ => Kind::Stop,
+        };
+        b += 1;
+    }
+    t
+};
+
+/// Which bytes of a block of 64 are of each [`Kind`] but [`Kind::Multi`], a bit for each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Marks {
+    stop: u64,
+    nul: u64,
+    ascii: u64,
+}
+
+impl Marks {
+    fn of(block: &[u8; 64]) -> Marks {
+        // SAFETY: the processor has SSE2: the build targets it.
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        return unsafe { Marks::of_sse2(block) };
+        #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+        return Marks::of_bytes(block);
+    }
+
+    /// A byte at a time, through [`KINDS`].
+    #[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+    fn of_bytes(block: &[u8; 64]) -> Marks {
+        let mut m = Marks {
+            stop: 0,
+            nul: 0,
+            ascii: 0,
+        };
+        for (k, &b) in block.iter().enumerate() {
+            match KINDS[b as usize] {
+                Kind::Stop => m.stop |= 1 << k,
+                Kind::Nul => m.nul |= 1 << k,
+                Kind::Ascii => m.ascii |= 1 << k,
+                Kind::Multi => {}
+            }
+        }
+        m
+    }
+
+    /// Sixteen bytes at a time with SSE2, which every x86-64 processor has.
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[target_feature(enable = "sse2")]
+    fn of_sse2(block: &[u8; 64]) -> Marks {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8,
+            _mm_or_si128, _mm_set1_epi8, _mm_setzero_si128, _mm_sub_epi8,
+        };
+        // Bytes from `lo` to `hi`: `b - lo`, wrapping, is at most `hi - lo`.
+        let within = |x: __m128i, lo: u8, hi: u8| {
+            let t = _mm_sub_epi8(x, _mm_set1_epi8(lo as i8));
+            _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8((hi - lo) as i8)), t)
+        };
+        let is = |x: __m128i, b: u8| _mm_cmpeq_epi8(x, _mm_set1_epi8(b as i8));
+        let bits = |x: __m128i| u64::from(_mm_movemask_epi8(x) as u16);
+        let mut m = Marks {
+            stop: 0,
+            nul: 0,
+            ascii: 0,
+        };
+        for (k, lane) in block.chunks_exact(16).enumerate() {
+            // SAFETY: `lane` is 16 bytes, and the load needs no alignment.
+            let x = unsafe { _mm_loadu_si128(lane.as_ptr().cast::<__m128i>()) };
+            let nul = _mm_cmpeq_epi8(x, _mm_setzero_si128());
+            let ascii = _mm_or_si128(
+                within(x, 0x20, 0x7E),
+                _mm_or_si128(is(x, b'\t'), _mm_or_si128(is(x, b'\n'), is(x, b'\r'))),
+            );
+            // Multi-byte: 0x80 to 0xF4 but 0xC0 and 0xC1.
+            let multi = within(x, 0x80, 0xF4);
+            let not_lead = within(x, 0xC0, 0xC1);
+            let (nul, ascii) = (bits(nul), bits(ascii));
+            let multi = bits(multi) & !bits(not_lead);
+            let stop = !(nul | ascii | multi) & 0xFFFF;
+            let shift = 16 * k;
+            m.stop |= stop << shift;
+            m.nul |= nul << shift;
+            m.ascii |= ascii << shift;
+        }
+        m
+    }
+}
 
 /// Whether `b` is an ASCII character a UTF-16LE run may hold (its high byte being NUL).
 fn wide_char(b: u8) -> bool {
@@ -85,23 +194,92 @@ pub struct Strings {
 }
 
 impl Strings {
-    /// Extracts the runs of `data` in one pass. Nothing is allocated per byte: the text grows
-    /// with what is kept, and there are at most `data.len() / MIN_RUN_CHARS` runs.
+    /// Extracts the runs of `data`. Nothing is allocated per byte: the text grows with what is
+    /// kept, and there are at most `data.len() / MIN_RUN_CHARS` runs.
+    ///
+    /// Most of a binary is bytes no run can cross (neither text, NUL nor part of a multi-byte
+    /// character; and a NUL not after an ASCII character, which no UTF-16LE character ends
+    /// with). A first pass finds those 64 bytes at a time, and the stretches between them
+    /// shorter than a run are not looked at again: a block with no longer stretch costs a few
+    /// operations. The rest is read run by run. Whatever the run reading does between two such
+    /// bytes, it ends at the second and goes on past it, so each stretch gives what a run
+    /// reading of the whole buffer would give there.
     pub fn extract(data: &[u8]) -> Strings {
         let mut s = Strings::default();
-        let mut i = 0;
-        while i < data.len() {
+        // The first byte of the stretch after the last stop.
+        let mut from = 0;
+        // Whether the byte before the block is an ASCII character (as bit 0).
+        let mut after_ascii = 0;
+        let mut blocks = data.chunks_exact(64);
+        for (n, block) in (&mut blocks).enumerate() {
+            let m = Marks::of(block.try_into().expect("64 bytes"));
+            let stops = m.stop | m.nul & !(m.ascii << 1 | after_ascii);
+            after_ascii = m.ascii >> 63;
+            s.stretches(data, n * 64, stops, &mut from);
+        }
+        let base = data.len() - blocks.remainder().len();
+        for (k, &b) in blocks.remainder().iter().enumerate() {
+            let kind = KINDS[b as usize];
+            if kind == Kind::Stop || (kind == Kind::Nul && after_ascii == 0) {
+                if base + k - from >= MIN_RUN_CHARS {
+                    s.extract_between(data, from, base + k);
+                }
+                from = base + k + 1;
+            }
+            after_ascii = u64::from(kind == Kind::Ascii);
+        }
+        if data.len() - from >= MIN_RUN_CHARS {
+            s.extract_between(data, from, data.len());
+        }
+        s
+    }
+
+    /// Reads the stretches of `data` that end at a stop of the block at `base` (`stops`, a bit
+    /// for each of its bytes) and are long enough to hold a run. `from` is where the stretch
+    /// the block starts in began, and is moved past the block's last stop.
+    fn stretches(&mut self, data: &[u8], base: usize, stops: u64, from: &mut usize) {
+        if stops == 0 {
+            return;
+        }
+        // A bit for each byte that starts eight bytes with no stop, all in the block.
+        let open = !stops;
+        let two = open & open >> 1;
+        let four = two & two >> 2;
+        let eight = four & four >> 4;
+        if eight == 0 {
+            // Only the stretch that ends at the first stop may be long enough: it began before.
+            let first = base + stops.trailing_zeros() as usize;
+            if first - *from >= MIN_RUN_CHARS {
+                self.extract_between(data, *from, first);
+            }
+            *from = base + 64 - stops.leading_zeros() as usize;
+            return;
+        }
+        let mut left = stops;
+        while left != 0 {
+            let k = base + left.trailing_zeros() as usize;
+            if k - *from >= MIN_RUN_CHARS {
+                self.extract_between(data, *from, k);
+            }
+            *from = k + 1;
+            left &= left - 1;
+        }
+    }
+
+    /// Reads the runs of `data` from `start`, where a run reading of all of `data` reaches a byte
+    /// of its own, to `end`, a byte no run crosses or the end of `data`.
+    fn extract_between(&mut self, data: &[u8], start: usize, end: usize) {
+        let mut i = start;
+        while i < end {
             let b = data[i];
             if CLASSES[b as usize] == Class::Other {
-                // Long stretches of NULs and other non-text bytes are skipped a byte at a time
-                // through the table; nothing else is done for them.
                 i += 1;
                 continue;
             }
             if data.get(i + 1) == Some(&0) && wide_char(b) {
                 let end = wide_end(data, i);
                 if (end - i) / 2 >= MIN_RUN_CHARS {
-                    s.push(data, i..end, true);
+                    self.push(data, i..end, true);
                 }
                 // Shorter: one character and a NUL at a time, none of which starts a UTF-8 run.
                 i = end;
@@ -120,11 +298,10 @@ impl Strings {
                 chars -= 1;
             }
             if chars >= MIN_RUN_CHARS {
-                s.push(data, i..end, false);
+                self.push(data, i..end, false);
             }
             i = end.max(i + 1);
         }
-        s
     }
 
     /// Appends the run `range` of `data`, and its separator.
@@ -390,6 +567,65 @@ mod tests {
         let s = Strings::extract(&data);
         assert!(s.text.len() < data.len() / 100, "{}", s.text.len());
         assert!(std::str::from_utf8(&s.text).is_ok());
+    }
+
+    /// The runs of `data` read from its first byte to its last, with no first pass.
+    fn read_whole(data: &[u8]) -> Strings {
+        let mut s = Strings::default();
+        s.extract_between(data, 0, data.len());
+        s
+    }
+
+    #[test]
+    fn the_first_pass_changes_nothing_the_runs_give() {
+        // Bytes of every kind, text and UTF-16LE strings, in random order and lengths.
+        let bytes: &[u8] =
+            b"\0\0\0\x01\x7F\xC0\xFF\x80\xA5\xBF\xC3\xE2\xF0\xED\xF4\x9F\t\n\r az=Z0+";
+        let mut rng = crate::test_rng::Rng(0x5EED_B1A5_0000_0001);
+        let mut nonempty = 0;
+        for _ in 0..3000 {
+            let mut data = Vec::new();
+            let size = rng.below(400);
+            while data.len() < size {
+                let (kind, len) = (rng.below(5), rng.below(12));
+                match kind {
+                    0 => data.extend(rng.text(bytes, len)),
+                    1 => data.extend(rng.text(b"abc=XYZ019-", len)),
+                    2 => {
+                        let text = rng.text(b"abc=XYZ019-", len);
+                        data.extend(text.iter().flat_map(|&b| [b, 0]));
+                    }
+                    3 => data.extend(rng.text(b"\xC3\xA9\xE2\x82\xACab", len)),
+                    // Mostly stops, as most of a binary is.
+                    _ => data.extend(rng.text(b"\0\0\x01\x02\x10\xFFab", len * 4)),
+                }
+            }
+            let fast = Strings::extract(&data);
+            let whole = read_whole(&data);
+            assert_eq!(fast.text, whole.text, "{data:x?}");
+            assert_eq!(fast.runs, whole.runs, "{data:x?}");
+            assert_eq!(fast.last, whole.last, "{data:x?}");
+            nonempty += usize::from(!fast.is_empty());
+        }
+        // Most inputs hold runs to compare.
+        assert!(nonempty > 1500, "{nonempty}");
+    }
+
+    #[test]
+    fn the_block_marks_are_the_kinds_of_the_bytes() {
+        for b in 0..=255u8 {
+            for at in [0, 1, 15, 16, 31, 47, 63] {
+                let mut block = [b'a'; 64];
+                block[at] = b;
+                let m = Marks::of(&block);
+                assert_eq!(m, Marks::of_bytes(&block), "{b:#x} at {at}");
+                let bit = |mask: u64| mask >> at & 1 == 1;
+                let kind = KINDS[b as usize];
+                assert_eq!(bit(m.stop), kind == Kind::Stop, "{b:#x}");
+                assert_eq!(bit(m.nul), b == 0, "{b:#x}");
+                assert_eq!(bit(m.ascii), CLASSES[b as usize] == Class::Ascii, "{b:#x}");
+            }
+        }
     }
 
     #[test]
