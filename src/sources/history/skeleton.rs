@@ -543,6 +543,7 @@ pub(crate) fn read<'r>(
     targets: &HashSet<ObjectId>,
     scoped: Option<&ScopedPaths<'_>>,
     certify: Option<&Certify<'_>>,
+    surveyed: Option<&odb::SurveyedTrees>,
 ) -> Option<Skeleton<'r>> {
     if scoped.is_some_and(|s| s.may_name(b"").is_none()) {
         return None;
@@ -567,7 +568,7 @@ pub(crate) fn read<'r>(
     let skip = known
         .as_ref()
         .map(|f| f as &(dyn Fn(&gix::oid) -> bool + Sync));
-    odb::visit_trees(repo, threads, reader, skip).ok()?;
+    odb::visit_trees(repo, threads, reader, skip, surveyed).ok()?;
     if shared.overflow.load(Ordering::Relaxed) {
         return None;
     }
@@ -983,9 +984,10 @@ mod tests {
             scoped: scoped.as_ref(),
             threads: 2,
             certify: None,
+            surveyed: None,
         };
         let walker = if skeleton {
-            let s = read(repo, 2, targets, scoped.as_ref(), None).expect("a skeleton");
+            let s = read(repo, 2, targets, scoped.as_ref(), None, None).expect("a skeleton");
             assert!(s.kept > 0, "the pass read trees");
             Trees::Skeleton(s)
         } else {
