@@ -83,7 +83,8 @@ pub(crate) fn in_history(
     // the skeleton cannot be built here.
     let mut certified = Vec::new();
     let mut trees_known = 0;
-    let walker = match skeleton::read(repo, threads, targets, scoped, certify, surveyed) {
+    let roots = (0..opts.graph.len()).map(|i| opts.graph.tree(i as CommitIdx));
+    let walker = match skeleton::read(repo, threads, targets, scoped, certify, surveyed, roots) {
         Some(mut s) => {
             certified = std::mem::take(&mut s.certified);
             trees_known = s.known_clean;
