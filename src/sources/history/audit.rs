@@ -591,6 +591,9 @@ pub(crate) fn sorted_by_offset<T: Copy>(items: &[T], offset: impl Fn(&T) -> u64)
 pub(crate) struct Survey {
     /// (id, offset) of every entry, by offset.
     entries: Vec<(ObjectId, u64)>,
+    /// Each entry's position in the list given to [`Survey::new`] (its index's order), by
+    /// offset: what the trees pass names an entry by ([`Survey::positions`]).
+    positions: Vec<u32>,
     /// Where the last entry's bytes end: at the pack's checksum.
     pack_end: usize,
     reads: Vec<Read>,
@@ -607,9 +610,14 @@ impl Survey {
         hash_len: usize,
         threads: usize,
     ) -> Survey {
-        let entries = sorted_by_offset(&entries, |e| e.1);
+        // Positions are sorted rather than the entries themselves: the order of positions is
+        // kept, and entries follow it (a pack's index lists at most 2^32 entries).
+        let positions: Vec<u32> = (0..entries.len()).map(|i| i as u32).collect();
+        let positions = sorted_by_offset(&positions, |&p| entries[p as usize].1);
+        let entries = positions.iter().map(|&p| entries[p as usize]).collect();
         let mut survey = Survey {
             entries,
+            positions,
             pack_end: pack.len().saturating_sub(hash_len),
             reads: Vec::new(),
             threads,
@@ -643,6 +651,12 @@ impl Survey {
     /// (true where [`Audited::verified`]), damage found so far.
     pub fn audited(&self) -> Vec<Audited> {
         assemble(&self.entries, &self.reads, self.threads)
+    }
+
+    /// Each entry's position in the list given to [`Survey::new`], by offset (as
+    /// [`Survey::audited`] lists them).
+    pub fn positions(&self) -> &[u32] {
+        &self.positions
     }
 
     /// Where entry `i`'s bytes end in the pack: where the next entry starts, or the checksum.

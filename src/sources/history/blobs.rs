@@ -195,6 +195,9 @@ fn scan_odb_with(
                 .map(|f| f as &(dyn Fn(&gix::oid) -> bool + Sync)),
             checked: opts.checked,
             commits: opts.known,
+            // The first pass over every blob: the trees pass that may follow (locating what it
+            // found) reads what its surveys found of trees.
+            keep_trees: matches!(filter, PathFilter::Unscoped),
         },
         visitor,
     )?;

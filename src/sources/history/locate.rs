@@ -12,7 +12,7 @@ use super::graph::{CommitGraph, CommitIdx};
 use super::head::HeadBlobs;
 use super::refs::Tip;
 use super::scoped::ScopedPaths;
-use super::{skeleton, walk};
+use super::{odb, skeleton, walk};
 
 /// One place a blob with findings sits in history.
 #[derive(Debug, Clone)]
@@ -44,6 +44,9 @@ pub(crate) struct Options<'a> {
     pub threads: usize,
     /// What the blob cache knows of trees and blobs, when one is used: see [`skeleton::Certify`].
     pub certify: Option<&'a skeleton::Certify<'a>>,
+    /// What the blob pass's surveys found of the packs' trees, for the pass that reads every
+    /// tree not to survey them again.
+    pub surveyed: Option<&'a odb::SurveyedTrees>,
 }
 
 /// Where blobs sit in history.
@@ -73,13 +76,15 @@ pub(crate) fn in_history(
         scoped,
         threads,
         certify,
+        surveyed,
         ..
     } = *opts;
     // Every tree read once in pack order, rather than by id through delta chains; by id when
     // the skeleton cannot be built here.
     let mut certified = Vec::new();
     let mut trees_known = 0;
-    let walker = match skeleton::read(repo, threads, targets, scoped, certify) {
+    let roots = (0..opts.graph.len()).map(|i| opts.graph.tree(i as CommitIdx));
+    let walker = match skeleton::read(repo, threads, targets, scoped, certify, surveyed, roots) {
         Some(mut s) => {
             certified = std::mem::take(&mut s.certified);
             trees_known = s.known_clean;

@@ -365,6 +365,7 @@ fn scan_whole(
     // reported nothing found every object trees name.
     let sound = pass.errors.is_empty();
     let checked_packs = pass.packs.filter(|_| sound);
+    let surveyed = pass.trees;
     errors.extend(pass.errors);
     // Commits whose message is clean, for the cache: their graph facts spare the next run
     // decoding them.
@@ -417,6 +418,7 @@ fn scan_whole(
                 scoped: scoped.as_ref(),
                 threads: opts.threads,
                 certify: certify.as_ref(),
+                surveyed: Some(&surveyed),
             },
             &scanned.targets(),
             errors,

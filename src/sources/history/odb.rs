@@ -86,6 +86,9 @@ pub(crate) struct Options<'a> {
     /// base of something decoded); the graph takes it from the cache, the visitor hears of it
     /// ([`BlobVisitor::message_known`]), and its tree is checked to be there as ever.
     pub commits: Option<&'a cache::Known>,
+    /// Keep what each pack's survey found of its trees ([`Outcome::trees`]), for a trees pass
+    /// to come ([`visit_trees`]).
+    pub keep_trees: bool,
 }
 
 /// Trees, commits and tags larger than this are not read: git writes none near it.
@@ -105,6 +108,9 @@ pub struct Outcome {
     /// each could be opened and named ([`pack_id`]): with no error in `errors`, what a record
     /// of checked packs holds ([`cache::CheckedPacks`]).
     pub packs: Option<Vec<cache::PackId>>,
+    /// With [`Options::keep_trees`]: what the surveys found of the packs' trees, for the trees
+    /// pass ([`visit_trees`]) not to read their entry headers again.
+    pub trees: SurveyedTrees,
 }
 
 /// The files of the object database: pack indices (with their packs) and loose directories,
@@ -508,7 +514,8 @@ pub(crate) fn visit_blobs<V: BlobVisitor>(
     for (n, (index, data)) in indices.iter().zip(&packs).enumerate() {
         let make_worker = || decode_thread(&visitor, hash, opts, &searches[..n], &present, &shared);
         let trees_checked = ids[n].is_some_and(|id| covered.contains(&id));
-        let plan = plan_pack(index, data, hash, opts, trees_checked);
+        let mut plan = plan_pack(index, data, hash, opts, trees_checked);
+        out.trees.packs.extend(plan.trees.take());
         if opts.skip.is_some() {
             // Each blob to skip once, where it would have been visited: in the first pack that
             // holds it (and among those `only` lets through).
@@ -643,6 +650,7 @@ pub(crate) fn commits(repo: &gix::Repository, threads: usize) -> Result<Outcome>
             skip: None,
             checked: None,
             commits: None,
+            keep_trees: false,
         },
         NoBlobs,
     )
@@ -745,6 +753,9 @@ struct Plan {
     /// Commits [`Options::commits`] knows, sound down their chain and not decoded (as no
     /// entry's base): taken from the cache.
     spared_commits: Vec<usize>,
+    /// With [`Options::keep_trees`], what the survey found of the pack's trees, if it found no
+    /// damage.
+    trees: Option<PackTrees>,
 }
 
 /// `trees_checked`: the pack's trees are known to name nothing missing; they are not wanted.
@@ -789,6 +800,10 @@ fn plan_pack(
         known = known_to_cache(&audit, opts);
         (needed, heavy) = triage(&audit, &known, opts, trees_checked);
     }
+    let trees = opts
+        .keep_trees
+        .then(|| PackTrees::of(index, data, &audit, survey.positions()))
+        .flatten();
     drop(survey);
     let mut plan = Plan {
         outside: Vec::new(),
@@ -797,6 +812,7 @@ fn plan_pack(
         audit: Vec::new(),
         spared: Vec::new(),
         spared_commits: Vec::new(),
+        trees,
     };
     for (i, a) in audit.iter().enumerate() {
         if a.kind == Some(Kind::Blob) && !heavy[i] && known[i] {
@@ -1775,11 +1791,15 @@ pub(crate) trait TreeVisitor: Clone + Send + Sync {
 ///
 /// Trees `skip` names are not decoded, unless another tree is built on them (they are then
 /// handed over too).
+///
+/// `surveyed`: what the blob pass's surveys found of the packs' trees ([`Outcome::trees`]); a
+/// pack it covers (the same pack and index as then) has no entry header read again.
 pub(crate) fn visit_trees<V: TreeVisitor>(
     repo: &gix::Repository,
     threads: usize,
     visitor: V,
     skip: Option<&(dyn Fn(&gix::oid) -> bool + Sync)>,
+    surveyed: Option<&SurveyedTrees>,
 ) -> std::result::Result<(), String> {
     let layout = layout(repo).map_err(|e| format!("{e:#}"))?;
     let hash = repo.object_hash();
@@ -1788,7 +1808,8 @@ pub(crate) fn visit_trees<V: TreeVisitor>(
         let index = pack::index::File::at(path, hash).map_err(|e| e.to_string())?;
         let data =
             pack::data::File::at(path.with_extension("pack"), hash).map_err(|e| e.to_string())?;
-        trees_of_pack(&index, &data, hash, threads, skip, visitor.clone())?;
+        let known = surveyed.and_then(|s| s.of(&index, &data));
+        trees_of_pack(&index, &data, hash, threads, skip, known, visitor.clone())?;
         indices.push(index);
     }
     let mut visitor = visitor;
@@ -1811,16 +1832,21 @@ pub(crate) fn visit_trees<V: TreeVisitor>(
     Ok(())
 }
 
-/// The trees of one pack, decoded as a delta tree (see [`visit_trees`]).
+/// The trees of one pack, decoded as a delta tree (see [`visit_trees`]); `surveyed`: what the
+/// blob pass's survey found of them, if it covers this pack.
 fn trees_of_pack<V: TreeVisitor>(
     index: &pack::index::File,
     data: &pack::data::File,
     hash: gix::hash::Kind,
     threads: usize,
     skip: Option<&(dyn Fn(&gix::oid) -> bool + Sync)>,
+    surveyed: Option<&PackTrees>,
     mut visitor: V,
 ) -> std::result::Result<(), String> {
-    let inside = trees_in_pack(index, data, hash, threads, skip)?;
+    let inside = match surveyed {
+        Some(known) => known.inside(index, skip),
+        None => trees_in_pack(index, data, hash, threads, skip)?,
+    };
     if inside.is_empty() {
         return Ok(());
     }
@@ -1859,6 +1885,148 @@ fn trees_of_pack<V: TreeVisitor>(
     )
     .map(|_| ())
     .map_err(|e| e.to_string())
+}
+
+/// What the blob pass's surveys found of the packs' trees ([`Outcome::trees`]), for the trees
+/// pass ([`visit_trees`]): that pass then reads no entry header of these packs again (on a warm
+/// cached audit of rust-lang/cargo, that second survey was a sixth of the run's wall time).
+#[derive(Default)]
+pub(crate) struct SurveyedTrees {
+    packs: Vec<PackTrees>,
+}
+
+impl SurveyedTrees {
+    /// What was found of the pack `data` with its `index`, if they are the pack and index
+    /// surveyed (the same checksums and count of objects: a pack replaced between the passes
+    /// is surveyed again).
+    fn of(&self, index: &pack::index::File, data: &pack::data::File) -> Option<&PackTrees> {
+        // The checksums are the files' trailers, which opening them checked are there.
+        let (pack, idx, objects) = (data.checksum(), index.index_checksum(), index.num_objects());
+        self.packs
+            .iter()
+            .find(|p| p.pack == pack && p.index == idx && p.objects == objects)
+    }
+}
+
+/// One pack's trees as its survey found them.
+struct PackTrees {
+    /// The pack's checksum, its index's, and how many objects the index lists.
+    pack: ObjectId,
+    index: ObjectId,
+    objects: u32,
+    /// The pack's first entry, its trees and every base they build on, in pack order.
+    entries: Vec<TreeEntry>,
+}
+
+/// An entry of [`PackTrees`].
+#[derive(Clone, Copy)]
+struct TreeEntry {
+    /// Its position in the pack's index.
+    at: u32,
+    /// Its delta base, by index into [`PackTrees::entries`]; [`WHOLE`] when stored whole.
+    base: u32,
+    /// Whether it is a tree (else a base of one, or the pack's first entry).
+    tree: bool,
+}
+
+/// [`TreeEntry::base`] of an object stored whole.
+const WHOLE: u32 = u32::MAX;
+
+impl PackTrees {
+    /// From a pack's survey: `audit` lists its entries by offset, `positions` their positions
+    /// in `index` ([`audit::Survey::positions`]). `None` when the survey found damage of any
+    /// kind, or entries [`trees_in_pack`] refuses (the first not where entries start, two at
+    /// one offset): the trees pass then surveys the pack itself and reports as it always did.
+    fn of(
+        index: &pack::index::File,
+        data: &pack::data::File,
+        audit: &[audit::Audited],
+        positions: &[u32],
+    ) -> Option<PackTrees> {
+        let n = audit.len();
+        if positions.len() != n
+            || n != index.num_objects() as usize
+            || n >= WHOLE as usize
+            || audit
+                .first()
+                .is_some_and(|a| a.offset != pack::data::header::SIZE as u64)
+            || audit.windows(2).any(|w| w[0].offset == w[1].offset)
+            || audit
+                .iter()
+                .any(|a| a.problem.is_some() || a.kind.is_none())
+        {
+            return None;
+        }
+        // Trees and their bases, and the first entry, as `trees_in_pack` chooses them.
+        let mut needed = vec![false; n];
+        for (i, a) in audit.iter().enumerate() {
+            if a.kind != Some(Kind::Tree) && i != 0 {
+                continue;
+            }
+            let mut c = i;
+            // Each step marks an entry not marked before: at most `n` steps (a cycle would be
+            // damage, refused above).
+            while !needed[c] {
+                needed[c] = true;
+                match audit[c].base() {
+                    Some(b) if b < n => c = b,
+                    _ => break,
+                }
+            }
+        }
+        // Each kept entry's place in the list, for its deltas to name it by.
+        let mut place = vec![WHOLE; n];
+        let kept = needed.iter().enumerate().filter(|(_, k)| **k);
+        for (next, (i, _)) in kept.enumerate() {
+            // Below `n`, checked to be below `WHOLE`.
+            place[i] = next as u32;
+        }
+        let entries = (0..n)
+            .filter(|&i| needed[i])
+            .map(|i| TreeEntry {
+                at: positions[i],
+                base: audit[i].base().map_or(WHOLE, |b| place[b]),
+                tree: audit[i].kind == Some(Kind::Tree),
+            })
+            .collect();
+        Some(PackTrees {
+            pack: data.checksum(),
+            index: index.index_checksum(),
+            objects: index.num_objects(),
+            entries,
+        })
+    }
+
+    /// The entries a delta tree of the pack's trees is built from, in pack order, as
+    /// [`trees_in_pack`] gives them: its trees but those `skip` names, the bases they build on,
+    /// and its first entry.
+    fn inside(
+        &self,
+        index: &pack::index::File,
+        skip: Option<&(dyn Fn(&gix::oid) -> bool + Sync)>,
+    ) -> Vec<TreeItem> {
+        let mut needed = vec![false; self.entries.len()];
+        for (k, e) in self.entries.iter().enumerate() {
+            let wanted = e.tree && !skip.is_some_and(|s| s(index.oid_at_index(e.at)));
+            if !wanted && k != 0 {
+                continue;
+            }
+            let mut c = k;
+            while !needed[c] {
+                needed[c] = true;
+                match self.entries[c].base {
+                    WHOLE => break,
+                    b => c = b as usize,
+                }
+            }
+        }
+        self.entries
+            .iter()
+            .zip(&needed)
+            .filter(|(_, needed)| **needed)
+            .map(|(e, _)| TreeItem { at: e.at })
+            .collect()
+    }
 }
 
 /// The most threads reading a pack's entry headers for [`trees_in_pack`]: a few suffice, each
@@ -2104,6 +2272,7 @@ mod tests {
                 skip: None,
                 checked: None,
                 commits: None,
+                keep_trees: false,
             },
             NoBlobs,
         )
@@ -2128,12 +2297,10 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_trees_pass_hands_every_tree_over_under_its_own_id() {
-        let d = tempfile::tempdir().unwrap();
-        let dir = d.path();
+    /// A repository at `dir` whose one pack stores versions of trees that differ a little,
+    /// most of them as deltas.
+    fn tree_history(dir: &Path) {
         git(dir, &["init", "-q", "-b", "main", "."]);
-        // Versions of a tree that differ a little, so that the pack stores most as deltas.
         for i in 0..12 {
             for j in 0..30 {
                 let sub = dir.join(format!("d{}", j % 3));
@@ -2145,6 +2312,13 @@ mod tests {
             git(dir, &["commit", "-q", "-m", &format!("c{i}")]);
         }
         git(dir, &["repack", "-adq", "--depth=50", "--window=50"]);
+    }
+
+    #[test]
+    fn the_trees_pass_hands_every_tree_over_under_its_own_id() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path();
+        tree_history(dir);
         let listed = git(
             dir,
             &[
@@ -2171,21 +2345,96 @@ mod tests {
         );
 
         let repo = super::super::repo::open(dir).unwrap();
-        let trees = Trees::default();
-        visit_trees(&repo, 2, trees.clone(), None).unwrap();
-        let mut got = std::mem::take(&mut *trees.0.lock().unwrap());
-        for (id, data) in &got {
-            let hashed = gix::objs::compute_hash(gix::hash::Kind::Sha1, Kind::Tree, data).unwrap();
+        let progress = Progress::default();
+        let surveyed = blob_pass(&repo, &progress, true).trees;
+        // Surveying the packs again, or taking what the blob pass's survey found: the same.
+        for known in [None, Some(&surveyed)] {
+            let trees = Trees::default();
+            visit_trees(&repo, 2, trees.clone(), None, known).unwrap();
+            let mut got = std::mem::take(&mut *trees.0.lock().unwrap());
+            for (id, data) in &got {
+                let hashed =
+                    gix::objs::compute_hash(gix::hash::Kind::Sha1, Kind::Tree, data).unwrap();
+                assert_eq!(
+                    &hashed, id,
+                    "tree {id} handed over with another tree's content"
+                );
+            }
+            got.sort();
+            let mut got: Vec<ObjectId> = got.into_iter().map(|(id, _)| id).collect();
+            got.dedup();
+            expected.sort();
             assert_eq!(
-                &hashed, id,
-                "tree {id} handed over with another tree's content"
+                got,
+                expected,
+                "surveyed by the blob pass: {}",
+                known.is_some()
             );
         }
-        got.sort();
-        let mut got: Vec<ObjectId> = got.into_iter().map(|(id, _)| id).collect();
-        got.dedup();
-        expected.sort();
-        assert_eq!(got, expected);
+    }
+
+    /// A blob pass over `repo` that visits nothing, keeping what its surveys find of trees if
+    /// `keep_trees`.
+    fn blob_pass(repo: &gix::Repository, progress: &Progress, keep_trees: bool) -> Outcome {
+        visit_blobs(
+            repo,
+            &Options {
+                threads: 2,
+                only: None,
+                progress,
+                max_blob: 1 << 20,
+                stream_blobs: false,
+                skip: None,
+                checked: None,
+                commits: None,
+                keep_trees,
+            },
+            NoBlobs,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_blob_pass_survey_picks_the_entries_the_trees_pass_survey_picks() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path();
+        tree_history(dir);
+        let repo = super::super::repo::open(dir).unwrap();
+        let progress = Progress::default();
+        assert!(blob_pass(&repo, &progress, false).trees.packs.is_empty());
+        let surveyed = blob_pass(&repo, &progress, true).trees;
+        assert_eq!(surveyed.packs.len(), 1);
+        let hash = repo.object_hash();
+        let ats = |items: Vec<TreeItem>| items.into_iter().map(|i| i.at).collect::<Vec<u32>>();
+        let some = |id: &gix::oid| id.as_bytes()[0].is_multiple_of(3);
+        let all = |_: &gix::oid| true;
+        let layout = layout(&repo).unwrap();
+        assert_eq!(layout.indices.len(), 1);
+        let index = pack::index::File::at(&layout.indices[0], hash).unwrap();
+        let data = pack::data::File::at(layout.indices[0].with_extension("pack"), hash).unwrap();
+        let known = surveyed.of(&index, &data).expect("the pack was surveyed");
+        // No tree left out, some, every one (the first entry alone stays).
+        type Skip<'a> = Option<&'a (dyn Fn(&gix::oid) -> bool + Sync)>;
+        let skips: [Skip<'_>; 3] = [None, Some(&some), Some(&all)];
+        let mut sizes = Vec::new();
+        for skip in skips {
+            let own = ats(trees_in_pack(&index, &data, hash, 2, skip).unwrap());
+            assert_eq!(ats(known.inside(&index, skip)), own);
+            sizes.push(own.len());
+        }
+        assert!(
+            sizes[0] > sizes[1] && sizes[1] > sizes[2] && sizes[2] == 1,
+            "{sizes:?}"
+        );
+
+        // Repacked since: another pack, which the trees pass surveys itself.
+        git(dir, &["repack", "-adfq", "--depth=5", "--window=5"]);
+        let repo = super::super::repo::open(dir).unwrap();
+        let layout = super::layout(&repo).unwrap();
+        assert_eq!(layout.indices.len(), 1);
+        let index = pack::index::File::at(&layout.indices[0], hash).unwrap();
+        let data = pack::data::File::at(layout.indices[0].with_extension("pack"), hash).unwrap();
+        assert!(surveyed.of(&index, &data).is_none());
     }
 
     /// Writes a pack of `ids` (one a line) into the repository at `dir`; its path.
@@ -2245,6 +2494,7 @@ mod tests {
             skip: Some(&skip),
             checked: None,
             commits: None,
+            keep_trees: false,
         };
         let expected: Vec<bool> = audit
             .iter()
@@ -2275,6 +2525,7 @@ mod tests {
                 skip: None,
                 checked,
                 commits: None,
+                keep_trees: false,
             },
             NoBlobs,
         )

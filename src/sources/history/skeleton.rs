@@ -155,10 +155,13 @@ impl Numbering {
         self.lock(n % SHARDS).ids[n / SHARDS]
     }
 
-    /// The id numbered `n`, if that number was given.
-    fn get(&self, n: u32) -> Option<ObjectId> {
-        let n = n as usize;
-        self.lock(n % SHARDS).ids.get(n / SHARDS).copied()
+    /// Calls `f` with each number given and its id, a shard at a time (one lock each).
+    fn each(&self, mut f: impl FnMut(usize, &ObjectId)) {
+        for s in 0..SHARDS {
+            for (local, id) in self.lock(s).ids.iter().enumerate() {
+                f(local * SHARDS + s, id);
+            }
+        }
     }
 
     /// One more than the highest number given so far.
@@ -537,12 +540,20 @@ pub(crate) struct Skeleton<'r> {
 /// paths `scoped` names) needs. `None` when that cannot be done here: a path filter whose
 /// match cannot be told from a file name, a pass that cannot start, a cap reached; the caller
 /// then walks by id.
+///
+/// `roots`: the trees the walk starts from (commits' trees). With [`Certify`], those the cache
+/// knows clean that the pass did not meet (no tree read names a root, and it decodes none the
+/// cache knows) are known clean to the walk, as the subtrees it met are: it leaves them as a
+/// walk over trees read leaves a tree holding nothing of interest, rather than reading each
+/// by id.
 pub(crate) fn read<'r>(
     repo: &'r gix::Repository,
     threads: usize,
     targets: &HashSet<ObjectId>,
     scoped: Option<&ScopedPaths<'_>>,
     certify: Option<&Certify<'_>>,
+    surveyed: Option<&odb::SurveyedTrees>,
+    roots: impl IntoIterator<Item = ObjectId>,
 ) -> Option<Skeleton<'r>> {
     if scoped.is_some_and(|s| s.may_name(b"").is_none()) {
         return None;
@@ -567,25 +578,27 @@ pub(crate) fn read<'r>(
     let skip = known
         .as_ref()
         .map(|f| f as &(dyn Fn(&gix::oid) -> bool + Sync));
-    odb::visit_trees(repo, threads, reader, skip).ok()?;
+    odb::visit_trees(repo, threads, reader, skip, surveyed).ok()?;
     if shared.overflow.load(Ordering::Relaxed) {
         return None;
     }
     let store = shared.store.into_inner().unwrap_or_else(|p| p.into_inner());
     let numbering = shared.numbering;
+    if let Some(c) = certify {
+        // Past the cap a root gets no number, here or when the walk reaches it: the same error.
+        for root in roots.into_iter().filter(|r| c.trees.contains(r)) {
+            numbering.number(&root);
+        }
+    }
     let mut spans = store.spans;
     spans.resize(numbering.bound().max(spans.len()), UNREAD);
     if let Some(c) = certify {
-        // Those the pass did not decode: named by trees it read, known clean.
-        for (n, span) in spans.iter_mut().enumerate() {
-            if !span.is_met()
-                && numbering
-                    .get(n as u32)
-                    .is_some_and(|id| c.trees.contains(&id))
-            {
-                *span = KNOWN_CLEAN;
+        // Those the pass did not decode: named by trees it read, or roots; known clean.
+        numbering.each(|n, id| {
+            if !spans[n].is_met() && c.trees.contains(id) {
+                spans[n] = KNOWN_CLEAN;
             }
-        }
+        });
     }
     let mut names: Vec<Box<[u8]>> = vec![Box::default(); store.names.len()];
     for (name, n) in store.names {
@@ -983,9 +996,10 @@ mod tests {
             scoped: scoped.as_ref(),
             threads: 2,
             certify: None,
+            surveyed: None,
         };
         let walker = if skeleton {
-            let s = read(repo, 2, targets, scoped.as_ref(), None).expect("a skeleton");
+            let s = read(repo, 2, targets, scoped.as_ref(), None, None, []).expect("a skeleton");
             assert!(s.kept > 0, "the pass read trees");
             Trees::Skeleton(s)
         } else {
@@ -1007,6 +1021,62 @@ mod tests {
         let mut errors: Vec<String> = errors.into_iter().map(|e| e.message).collect();
         errors.sort();
         (places, at_scoped, errors)
+    }
+
+    #[test]
+    fn a_root_the_cache_knows_clean_is_left_unread_like_the_trees_it_names() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path();
+        git(dir, &["init", "-q", "-b", "main", "."]);
+        commit_files(
+            dir,
+            &[("a/one.txt", "one\n"), ("two.txt", "two\n")],
+            "clean",
+        );
+        let clean = git(dir, &["rev-parse", "HEAD^{tree}"]);
+        commit_files(dir, &[("three.txt", "three\n")], "more");
+        let later = git(dir, &["rev-parse", "HEAD^{tree}"]);
+        git(dir, &["repack", "-adq"]);
+        let id = |hex: &str| ObjectId::from_hex(hex.as_bytes()).unwrap();
+        let (clean, later) = (id(&clean), id(&later));
+        let three = id(&git(dir, &["rev-parse", "HEAD:three.txt"]));
+        let repo = repo::open(dir).unwrap();
+        // The first root is known clean; the pass does not decode it, and no tree names it.
+        let trees: HashSet<ObjectId> = [clean].into_iter().collect();
+        let certify = Certify {
+            trees: &trees,
+            clean_blob: &|_| true,
+        };
+        let targets: HashSet<ObjectId> = [three].into_iter().collect();
+        let blobs_at = |s: &mut Skeleton<'_>, root| {
+            let mut names = Vec::new();
+            s.walk(root, &String::new, |prefix, name, _| {
+                names.push(join(prefix, name).to_string())
+            });
+            names.sort();
+            names
+        };
+        // Not told the roots: the known root is read by id when the walk reaches it, its blob
+        // entries handed over (its subtree, read by the pass, holds nothing of interest).
+        let mut s = read(&repo, 2, &targets, None, Some(&certify), None, []).unwrap();
+        assert_eq!(s.known_clean, 0);
+        assert_eq!(blobs_at(&mut s, clean), ["two.txt"]);
+        // Told: it is known clean, as a subtree the cache knows is, and left.
+        let mut s = read(
+            &repo,
+            2,
+            &targets,
+            None,
+            Some(&certify),
+            None,
+            [clean, later],
+        )
+        .unwrap();
+        assert_eq!(s.known_clean, 1);
+        assert!(blobs_at(&mut s, clean).is_empty());
+        // A root the cache does not know is walked as ever: to the blob of interest.
+        assert_eq!(blobs_at(&mut s, later), ["three.txt"]);
+        assert!(s.errors.is_empty());
     }
 
     #[test]
