@@ -1528,13 +1528,17 @@ fn is_text(bytes: &[u8]) -> bool {
     }
     // ASCII control characters (but tab and line breaks) are never printable: too many, and
     // the bytes are not text (random bytes, most runs that are not base64 of text, have one in
-    // eight); none else, and ASCII, they are. Only the rest needs the UTF-8 count.
-    let controls = bytes
-        .iter()
-        .filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f)
-        .count();
-    if controls * 100 > bytes.len() * (100 - MIN_PRINTABLE_PERCENT) {
-        return false;
+    // eight; judged on their first bytes, where the one too many is); none else, and ASCII,
+    // they are. Only the rest needs the UTF-8 count.
+    let allowed = bytes.len() * (100 - MIN_PRINTABLE_PERCENT) / 100;
+    let mut controls = 0;
+    for &b in bytes {
+        if (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f {
+            controls += 1;
+            if controls > allowed {
+                return false;
+            }
+        }
     }
     if bytes.is_ascii() {
         return true;
@@ -1647,11 +1651,7 @@ fn unescape(run: &[u8]) -> Vec<u8> {
             i += 1;
             continue;
         }
-        let hex_at = |r: Range<usize>| {
-            run.get(r)
-                .and_then(|s| std::str::from_utf8(s).ok())
-                .and_then(|s| u32::from_str_radix(s, 16).ok())
-        };
+        let hex_at = |r: Range<usize>| run.get(r).and_then(hex_number);
         let (ch, used) = match run[i + 1] {
             b'u' => match hex_at(i + 2..i + 6).and_then(char::from_u32) {
                 Some(c) => (Some(c), 6),
@@ -1677,6 +1677,23 @@ fn unescape(run: &[u8]) -> Vec<u8> {
         i += used;
     }
     out
+}
+
+/// The number at most 8 hex digits `digits` write, read as `u32::from_str_radix(_, 16)` reads
+/// them (a `+` before them too), without the look at UTF-8 it asks first: what [`unescape`]
+/// reads after `\u` (4 bytes) and `\x` (2), most of its time before.
+fn hex_number(digits: &[u8]) -> Option<u32> {
+    let digits = match digits {
+        [b'+', rest @ ..] if !rest.is_empty() => rest,
+        digits => digits,
+    };
+    if digits.is_empty() || digits.len() > 8 {
+        return None;
+    }
+    digits.iter().try_fold(0u32, |value, &b| {
+        let digit = char::from(b).to_digit(16)?;
+        Some(value << 4 | digit)
+    })
 }
 
 /// HTML and XML character references decoded (`&#115;`, `&#x73;`, `&amp;`, `&lt;`, `&gt;`,
@@ -2057,6 +2074,24 @@ mod tests {
             1
         )));
         assert!(is_text("caf\u{e9} cr\u{e8}me br\u{fb}l\u{e9}e".as_bytes()));
+        // ASCII control characters: 5 in 100 bytes, 1 in 24 (a base64 probe), none in 16 (a hex
+        // probe), wherever they are; tab and line breaks are not.
+        for (len, allowed) in [(100, 5), (24, 1), (16, 0), (8, 0)] {
+            for control in [0u8, 0x1b, 0x7f] {
+                for (at, step) in [(0, 1), (len - 1 - allowed, 1), (3, 2)] {
+                    let mut bytes = vec![b'a'; len];
+                    for k in 0..=allowed {
+                        bytes[(at + k * step) % len] = control;
+                    }
+                    assert!(!is_text(&bytes), "{} of {len}", allowed + 1);
+                    if allowed > 0 {
+                        bytes[(at + allowed * step) % len] = b'a';
+                        assert!(is_text(&bytes), "{allowed} of {len}");
+                    }
+                }
+            }
+            assert!(is_text(&b"\t\n\r".repeat(len)));
+        }
     }
 
     #[test]
@@ -2208,6 +2243,29 @@ mod tests {
             decoded(&format!("x = {hex}")),
             [(Encoding::Hex, TOKEN.to_string())]
         );
+    }
+
+    #[test]
+    fn hex_numbers_read_as_from_str_radix_reads_them() {
+        let mut rng = Rng(0x6a09_e667_f3bc_c908);
+        let pick: &[u8] = b"0123456789abcdefABCDEFgG+-_ \x80\xff";
+        for round in 0..50_000 {
+            let len = rng.below(9);
+            let digits: Vec<u8> = (0..len)
+                .map(|_| match rng.below(3) {
+                    0 => rng.below(256) as u8,
+                    _ => pick[rng.below(pick.len())],
+                })
+                .collect();
+            let expected = std::str::from_utf8(&digits)
+                .ok()
+                .and_then(|s| u32::from_str_radix(s, 16).ok());
+            assert_eq!(hex_number(&digits), expected, "round {round}: {digits:?}");
+        }
+        assert_eq!(hex_number(b"+7f"), Some(0x7f));
+        assert_eq!(hex_number(b"ffffffff"), Some(u32::MAX));
+        assert_eq!(hex_number(b"+"), None);
+        assert_eq!(hex_number(b""), None);
     }
 
     #[test]
