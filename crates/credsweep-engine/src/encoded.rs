@@ -286,7 +286,8 @@ fn base64_and_hex_avx2(text: &[u8], budget: &mut Budget, out: &mut Vec<Candidate
 /// `resumed`: where the search went on, the byte before it in no run). A block is classified
 /// byte by byte only where two whole octets meet, in it or across its start (a run of 24
 /// holds two); the others are passed on their octets alone. The escape starts of the blocks
-/// looked at, that one included, are added to `markers`. The fallback for [`skip_avx2`].
+/// looked at, that one included, are added to `markers`. The fallback for [`skip_avx2`]
+/// (which passes more: see [`undecodable_passed`]).
 fn skip_scalar(
     text: &[u8],
     pos: usize,
@@ -373,7 +374,9 @@ fn octets(m: u64) -> u8 {
 ///
 /// Most runs found (five in six on the cargo registry's sources: identifiers in one case,
 /// paths) cannot decode by their classes alone (`classes`, as [`run_classes`] answers): they are
-/// passed here, before the call that would try them ([`take_run`], which asks the same).
+/// passed here, before the call that would try them ([`take_run`], which asks the same), or,
+/// where a run lies within its block, by `skip` itself ([`skip_avx2`] does, the fallback does
+/// not: see [`undecodable_passed`]).
 #[inline(always)]
 fn search(
     text: &[u8],
@@ -917,12 +920,56 @@ fn skip_avx2(
         // A block after `resumed` is at least a block after it: the 32 bytes before `pos` are
         // the text's, and more than 24 bytes from `resumed`.
         let before = || class_bytes_before_avx2(text, pos);
-        if meet && let Some(stop) = stop_at(pos, tail, resumed, m, before) {
+        if meet
+            && let Some(stop) = stop_at(pos, tail, resumed, m, before)
+            && let Some(stop) = undecodable_passed(text, pos, stop, |run| run_classes_avx2(run))
+        {
             return (pos, tail, Some(stop));
         }
         tail = whole >> 6;
         pos += 64;
     }
+}
+
+/// The [`Stop`] at the block at `pos` less its runs that end within the block and that
+/// [`search`] would pass (not the first line of a wrapped body, and undecodable by their
+/// `classes`), or none if that is all of them. A run that goes on past the block's end is left
+/// to the search, and so are those after it. Each run's bounds are found as the search finds
+/// them: in the block's class mask, and the class bytes `carried` into it.
+///
+/// Most blocks where runs end hold one run of an identifier or a path, within the block: passed
+/// here, the search is neither left nor started again for it (about 100 instructions a run
+/// less). The search passes these runs only while the budget is not spent, and stops at them
+/// when it is; passed here whatever the budget, they change nothing found: a spent budget
+/// decodes nothing more, escapes neither ([`escaped_runs`] asks it too).
+#[inline(always)]
+fn undecodable_passed(
+    text: &[u8],
+    pos: usize,
+    mut stop: Stop,
+    classes: impl Fn(&[u8]) -> (u8, u8),
+) -> Option<Stop> {
+    while stop.ends != 0 {
+        let bit = stop.ends.trailing_zeros();
+        let above = !stop.m >> bit;
+        if above == 0 {
+            break;
+        }
+        let below = !stop.m & ((1u64 << bit) - 1);
+        let start = if below != 0 {
+            pos + 64 - below.leading_zeros() as usize
+        } else {
+            pos - stop.carried as usize
+        };
+        let end = pos + bit as usize + above.trailing_zeros() as usize;
+        let run = &text[start..end];
+        if may_start_body(text, start, end) || may_decode(classes(run), run.len()) {
+            break;
+        }
+        // The run's ends (the byte at `end` is in no run): those after it are of other runs.
+        stop.ends &= u64::MAX.checked_shl((end - pos) as u32).unwrap_or(0);
+    }
+    (stop.ends != 0).then_some(stop)
 }
 
 /// [`class_bytes_before`] for a block at `pos` that is at least a block after where the search
@@ -1481,13 +1528,17 @@ fn is_text(bytes: &[u8]) -> bool {
     }
     // ASCII control characters (but tab and line breaks) are never printable: too many, and
     // the bytes are not text (random bytes, most runs that are not base64 of text, have one in
-    // eight); none else, and ASCII, they are. Only the rest needs the UTF-8 count.
-    let controls = bytes
-        .iter()
-        .filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f)
-        .count();
-    if controls * 100 > bytes.len() * (100 - MIN_PRINTABLE_PERCENT) {
-        return false;
+    // eight; judged on their first bytes, where the one too many is); none else, and ASCII,
+    // they are. Only the rest needs the UTF-8 count.
+    let allowed = bytes.len() * (100 - MIN_PRINTABLE_PERCENT) / 100;
+    let mut controls = 0;
+    for &b in bytes {
+        if (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f {
+            controls += 1;
+            if controls > allowed {
+                return false;
+            }
+        }
     }
     if bytes.is_ascii() {
         return true;
@@ -1600,11 +1651,7 @@ fn unescape(run: &[u8]) -> Vec<u8> {
             i += 1;
             continue;
         }
-        let hex_at = |r: Range<usize>| {
-            run.get(r)
-                .and_then(|s| std::str::from_utf8(s).ok())
-                .and_then(|s| u32::from_str_radix(s, 16).ok())
-        };
+        let hex_at = |r: Range<usize>| run.get(r).and_then(hex_number);
         let (ch, used) = match run[i + 1] {
             b'u' => match hex_at(i + 2..i + 6).and_then(char::from_u32) {
                 Some(c) => (Some(c), 6),
@@ -1630,6 +1677,23 @@ fn unescape(run: &[u8]) -> Vec<u8> {
         i += used;
     }
     out
+}
+
+/// The number at most 8 hex digits `digits` write, read as `u32::from_str_radix(_, 16)` reads
+/// them (a `+` before them too), without the look at UTF-8 it asks first: what [`unescape`]
+/// reads after `\u` (4 bytes) and `\x` (2), most of its time before.
+fn hex_number(digits: &[u8]) -> Option<u32> {
+    let digits = match digits {
+        [b'+', rest @ ..] if !rest.is_empty() => rest,
+        digits => digits,
+    };
+    if digits.is_empty() || digits.len() > 8 {
+        return None;
+    }
+    digits.iter().try_fold(0u32, |value, &b| {
+        let digit = char::from(b).to_digit(16)?;
+        Some(value << 4 | digit)
+    })
 }
 
 /// HTML and XML character references decoded (`&#115;`, `&#x73;`, `&amp;`, `&lt;`, `&gt;`,
@@ -1854,7 +1918,8 @@ mod tests {
                     let plain: Vec<u8> = (0..rng.below(200) + 60)
                         .map(|_| b' ' + rng.below(95) as u8)
                         .collect();
-                    let width = [64, 76][rng.below(2)];
+                    // Lines as long as a run that fits in a block, too.
+                    let width = [32, 48, 64, 76][rng.below(4)];
                     let encoded = STANDARD.encode(&plain);
                     for line in encoded.as_bytes().chunks(width) {
                         text.extend_from_slice(line);
@@ -2009,6 +2074,24 @@ mod tests {
             1
         )));
         assert!(is_text("caf\u{e9} cr\u{e8}me br\u{fb}l\u{e9}e".as_bytes()));
+        // ASCII control characters: 5 in 100 bytes, 1 in 24 (a base64 probe), none in 16 (a hex
+        // probe), wherever they are; tab and line breaks are not.
+        for (len, allowed) in [(100, 5), (24, 1), (16, 0), (8, 0)] {
+            for control in [0u8, 0x1b, 0x7f] {
+                for (at, step) in [(0, 1), (len - 1 - allowed, 1), (3, 2)] {
+                    let mut bytes = vec![b'a'; len];
+                    for k in 0..=allowed {
+                        bytes[(at + k * step) % len] = control;
+                    }
+                    assert!(!is_text(&bytes), "{} of {len}", allowed + 1);
+                    if allowed > 0 {
+                        bytes[(at + allowed * step) % len] = b'a';
+                        assert!(is_text(&bytes), "{allowed} of {len}");
+                    }
+                }
+            }
+            assert!(is_text(&b"\t\n\r".repeat(len)));
+        }
     }
 
     #[test]
@@ -2160,6 +2243,29 @@ mod tests {
             decoded(&format!("x = {hex}")),
             [(Encoding::Hex, TOKEN.to_string())]
         );
+    }
+
+    #[test]
+    fn hex_numbers_read_as_from_str_radix_reads_them() {
+        let mut rng = Rng(0x6a09_e667_f3bc_c908);
+        let pick: &[u8] = b"0123456789abcdefABCDEFgG+-_ \x80\xff";
+        for round in 0..50_000 {
+            let len = rng.below(9);
+            let digits: Vec<u8> = (0..len)
+                .map(|_| match rng.below(3) {
+                    0 => rng.below(256) as u8,
+                    _ => pick[rng.below(pick.len())],
+                })
+                .collect();
+            let expected = std::str::from_utf8(&digits)
+                .ok()
+                .and_then(|s| u32::from_str_radix(s, 16).ok());
+            assert_eq!(hex_number(&digits), expected, "round {round}: {digits:?}");
+        }
+        assert_eq!(hex_number(b"+7f"), Some(0x7f));
+        assert_eq!(hex_number(b"ffffffff"), Some(u32::MAX));
+        assert_eq!(hex_number(b"+"), None);
+        assert_eq!(hex_number(b""), None);
     }
 
     #[test]
