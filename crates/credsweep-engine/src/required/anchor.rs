@@ -74,7 +74,11 @@ impl Anchor {
     }
 
     /// Puts into `out` (cleared first) where the string is in `hay`, overlapping places included,
-    /// in order; `false` if there are more than `max` of them (then `out` holds the first `max`).
+    /// in order; `false` if there are more than `max` of them, or if, past the first eighth of
+    /// `hay`, those found so far are too dense for the whole of `hay` to hold at most `max` (then
+    /// `out` holds those found until it stopped). A string as common as the keyword it would
+    /// replace (`Authorization:"Bearer "` all over a bundle) is then given up on early: the
+    /// caller searches the whole buffer anyway.
     pub fn find_all(&self, hay: &[u8], max: usize, out: &mut Vec<Range<usize>>) -> bool {
         out.clear();
         let finder = self.finder.get_or_init(|| {
@@ -87,11 +91,15 @@ impl Anchor {
             // Cannot happen for one short pattern; if it did, say "everywhere".
             return false;
         };
+        let eighth = hay.len() / 8;
         for m in finder.find_overlapping_iter(hay) {
             if out.len() == max {
                 return false;
             }
             out.push(m.range());
+            if m.end() > eighth && out.len() * hay.len() > max * m.end() {
+                return false;
+            }
         }
         true
     }
@@ -357,8 +365,16 @@ mod tests {
         assert!(a.find_all(b"xx AaAaAa yy aaaaa", 10, &mut out));
         assert_eq!(out, [3..8, 4..9, 13..18]);
         assert!(!a.find_all(b"xx AaAaAa yy aaaaa", 2, &mut out));
-        assert_eq!(out, [3..8, 4..9]);
         assert!(a.find_all(b"no such string", 10, &mut out));
         assert!(out.is_empty());
+        // 15 places, half of the 30 allowed, but all of them early: at that rate the whole would
+        // hold far more than 30, and the search stops at the sixth.
+        let dense = [" ".repeat(200), "aaaaa ".repeat(15), " ".repeat(1000)].concat();
+        assert!(!a.find_all(dense.as_bytes(), 30, &mut out));
+        assert_eq!(out.len(), 6);
+        // Spread over the whole, the same 15 are all found.
+        let spread = format!("{} ", "aaaaa".to_string() + &" ".repeat(80)).repeat(15);
+        assert!(a.find_all(spread.as_bytes(), 30, &mut out));
+        assert_eq!(out.len(), 15);
     }
 }
