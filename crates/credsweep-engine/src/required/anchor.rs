@@ -19,7 +19,7 @@
 use std::ops::Range;
 use std::sync::OnceLock;
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, Span, packed};
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 /// A needed string shorter than this is not an anchor: short strings are common.
@@ -35,7 +35,7 @@ pub struct Anchor {
     /// The string, ASCII lower-case.
     needle: Vec<u8>,
     /// Its search, built on first use: most rules' keywords never flood a buffer.
-    finder: OnceLock<Option<AhoCorasick>>,
+    finder: OnceLock<Finder>,
 }
 
 impl PartialEq for Anchor {
@@ -81,27 +81,101 @@ impl Anchor {
     /// caller searches the whole buffer anyway.
     pub fn find_all(&self, hay: &[u8], max: usize, out: &mut Vec<Range<usize>>) -> bool {
         out.clear();
-        let finder = self.finder.get_or_init(|| {
-            AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .build([&self.needle])
-                .ok()
-        });
-        let Some(finder) = finder else {
-            // Cannot happen for one short pattern; if it did, say "everywhere".
-            return false;
-        };
+        let finder = self.finder.get_or_init(|| Finder::new(&self.needle));
         let eighth = hay.len() / 8;
-        for m in finder.find_overlapping_iter(hay) {
+        let mut keep = |place: Range<usize>| {
             if out.len() == max {
                 return false;
             }
-            out.push(m.range());
-            if m.end() > eighth && out.len() * hay.len() > max * m.end() {
-                return false;
+            let end = place.end;
+            out.push(place);
+            !(end > eighth && out.len() * hay.len() > max * end)
+        };
+        match finder {
+            Finder::Packed { searcher, at } => {
+                let mut from = 0;
+                while let Some(m) = searcher.find_in(hay, Span::from(from..hay.len())) {
+                    from = m.start() + 1;
+                    let Some(start) = m.start().checked_sub(*at) else {
+                        continue;
+                    };
+                    let end = start + self.needle.len();
+                    if end <= hay.len()
+                        && hay[start..end].eq_ignore_ascii_case(&self.needle)
+                        && !keep(start..end)
+                    {
+                        return false;
+                    }
+                }
             }
+            Finder::Automaton(Some(ac)) => {
+                for m in ac.find_overlapping_iter(hay) {
+                    if !keep(m.range()) {
+                        return false;
+                    }
+                }
+            }
+            // Cannot happen for one short pattern; if it did, say "everywhere".
+            Finder::Automaton(None) => return false,
         }
         true
+    }
+}
+
+/// The search of an [`Anchor`].
+#[derive(Debug, Clone)]
+enum Finder {
+    /// Every way of writing the needle's rarest three bytes in upper and lower case (at most
+    /// eight strings), found by a SIMD multi-string search; each place is then compared with the
+    /// whole needle. One case-insensitive automaton over the needle ran at 16 instructions a
+    /// byte on a minified bundle, its one rare byte being common there.
+    Packed {
+        searcher: packed::Searcher,
+        /// Where the three bytes are in the needle.
+        at: usize,
+    },
+    /// Where the CPU has no such search.
+    Automaton(Option<AhoCorasick>),
+}
+
+impl Finder {
+    fn new(needle: &[u8]) -> Finder {
+        let width = needle.len().min(3);
+        let at = (0..=needle.len() - width)
+            .min_by_key(|&i| {
+                needle[i..i + width]
+                    .iter()
+                    .map(|&b| super::commonness(b))
+                    .sum::<u32>()
+            })
+            .unwrap_or(0);
+        let mut variants: Vec<Vec<u8>> = vec![Vec::new()];
+        for &b in &needle[at..at + width] {
+            let cases = if b.is_ascii_alphabetic() {
+                vec![b.to_ascii_lowercase(), b.to_ascii_uppercase()]
+            } else {
+                vec![b]
+            };
+            variants = variants
+                .iter()
+                .flat_map(|v| {
+                    cases.iter().map(move |&c| {
+                        let mut v = v.clone();
+                        v.push(c);
+                        v
+                    })
+                })
+                .collect();
+        }
+        match packed::Config::new().builder().extend(&variants).build() {
+            Some(searcher) => Finder::Packed { searcher, at },
+            None => Finder::Automaton(
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build([needle])
+                    .ok(),
+            ),
+        }
     }
 }
 
@@ -355,6 +429,52 @@ mod tests {
             }
         }
         assert!(checked > 100, "too few matches checked: {checked}");
+    }
+
+    #[test]
+    fn find_all_finds_what_a_naive_search_finds() {
+        let mut rng = crate::test_rng::Rng(0xa11_c0de);
+        for pattern in [
+            "(?i)authorization",
+            "(?i-u)zz_zzz",
+            "end=POINT",
+            "(?i)a-b-c-d",
+        ] {
+            let hir = regex_syntax::Parser::new().parse(pattern).unwrap();
+            let a = Anchor::of(&hir, &[]).unwrap();
+            let needle = a.needle().to_vec();
+            let mut alphabet = needle.clone();
+            alphabet.extend(needle.to_ascii_uppercase());
+            alphabet.extend_from_slice(b" \n");
+            for len in [0, 3, 40, 300, 5000] {
+                let mut hay = rng.text(&alphabet, len);
+                // Some whole needles, in mixed case.
+                for _ in 0..len / 100 {
+                    let at = rng.below(hay.len() - needle.len().min(hay.len()) + 1);
+                    for (i, &b) in needle.iter().enumerate() {
+                        if at + i < hay.len() {
+                            hay[at + i] = if rng.below(2) == 0 {
+                                b
+                            } else {
+                                b.to_ascii_uppercase()
+                            };
+                        }
+                    }
+                }
+                let naive: Vec<Range<usize>> = (0..hay.len().saturating_sub(needle.len() - 1))
+                    .filter(|&i| hay[i..i + needle.len()].eq_ignore_ascii_case(&needle))
+                    .map(|i| i..i + needle.len())
+                    .collect();
+                let mut out = Vec::new();
+                assert!(a.find_all(&hay, usize::MAX / hay.len().max(1), &mut out));
+                assert_eq!(
+                    out,
+                    naive,
+                    "{pattern} in {:?}",
+                    String::from_utf8_lossy(&hay)
+                );
+            }
+        }
     }
 
     #[test]
