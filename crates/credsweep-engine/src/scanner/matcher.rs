@@ -488,6 +488,21 @@ fn token_end(data: &[u8], mut at: usize) -> usize {
 mod tests {
     use super::*;
 
+    /// Each match's rule and secret, and each rule's count of regex runs, in one buffer.
+    fn find_counted(set: &RuleSet, data: &[u8]) -> (Vec<(u32, Vec<u8>)>, Vec<u64>) {
+        let mut out = Vec::new();
+        let mut stats = ScanStats::default();
+        Matcher::new(set).find(set, data, &|_| true, &mut out, Some(&mut stats));
+        let secrets = out
+            .into_iter()
+            .map(|m| (m.rule.0, data[m.secret].to_vec()))
+            .collect();
+        let runs = (0..set.len())
+            .map(|r| stats.rule(RuleIdx(r as u32)).regex_runs)
+            .collect();
+        (secrets, runs)
+    }
+
     #[test]
     fn windows_are_whole_lines_and_merge() {
         let data = b"aa\nbb key cc\ndd key\nee\n";
@@ -561,17 +576,6 @@ mod tests {
              regex='token = \"(?P<secret>[A-Za-z0-9]{24})\"'\n",
         )
         .unwrap();
-        let m = Matcher::new(&set);
-        let run = |data: &[u8]| {
-            let mut out = Vec::new();
-            let mut stats = ScanStats::default();
-            m.find(&set, data, &|_| true, &mut out, Some(&mut stats));
-            let secrets = out
-                .into_iter()
-                .map(|m| data[m.secret].to_vec())
-                .collect::<Vec<_>>();
-            (secrets, stats.rule(RuleIdx(0)).regex_runs)
-        };
         let secret = b"q8Zr2mPv7XwKFAKEa1b2c3d4";
         // Like source code: the keyword about once a kilobyte, 8 MB in all (one window of a large
         // file). Every hit keeps its own line as a window (lines between hold no keyword).
@@ -586,16 +590,19 @@ mod tests {
         text.extend_from_slice(b"token = \"");
         text.extend_from_slice(secret);
         text.extend_from_slice(b"\"\n");
-        let (found, runs) = run(&text);
-        assert_eq!(found, vec![secret.to_vec()]);
-        assert_eq!(runs, lines + 1, "one regex run per line with the keyword");
+        let (found, runs) = find_counted(&set, &text);
+        assert_eq!(found, [(0, secret.to_vec())]);
+        assert_eq!(runs, [lines + 1], "one regex run per line with the keyword");
         // A flood (the keyword every few bytes) outgrows the hit lists: one run over everything,
         // which finds the same.
         let mut flood = b"token token token\n".repeat(1 << 16);
         flood.extend_from_slice(b"token = \"");
         flood.extend_from_slice(secret);
         flood.extend_from_slice(b"\"\n");
-        assert_eq!(run(&flood), (vec![secret.to_vec()], 1));
+        assert_eq!(
+            find_counted(&set, &flood),
+            (vec![(0, secret.to_vec())], vec![1])
+        );
     }
 
     #[test]
@@ -609,24 +616,12 @@ mod tests {
              regex='(?i)bearer (?P<secret>[A-Za-z0-9]{24})'\n",
         )
         .unwrap();
-        let m = Matcher::new(&set);
-        let run = |data: &[u8]| {
-            let mut out = Vec::new();
-            let mut stats = ScanStats::default();
-            m.find(&set, data, &|_| true, &mut out, Some(&mut stats));
-            let secrets = out
-                .into_iter()
-                .map(|m| (m.rule.0, data[m.secret].to_vec()))
-                .collect::<Vec<_>>();
-            let runs = [0, 1].map(|r| stats.rule(RuleIdx(r)).regex_runs);
-            (secrets, runs)
-        };
         // `bearer` on every line of a log: both rules' hit lists overflow.
         let flood =
             b"GET /items?token_type=bearer status: 200 sid 0123456789abcdefghijklmnopqrstuv\n"
                 .repeat(1 << 16);
         // No `authorization` anywhere: the header rule's regex never runs; the other runs whole.
-        assert_eq!(run(&flood), (vec![], [0, 1]));
+        assert_eq!(find_counted(&set, &flood), (vec![], vec![0, 1]));
         // Three header lines, one with a secret (in another case): the header rule searches the
         // lines around them only, and finds what a search of everything finds.
         let secret = b"q8Zr2mPv7XwKFAKEa1b2c3d4";
@@ -637,7 +632,7 @@ mod tests {
         text.extend_from_slice(secret);
         text.extend_from_slice(b"\nauthorization: none\n");
         text.extend_from_slice(&flood);
-        let (found, runs) = run(&text);
+        let (found, runs) = find_counted(&set, &text);
         assert_eq!(
             found,
             vec![(0, secret.to_vec()), (1, secret.to_vec())],
@@ -664,22 +659,16 @@ mod tests {
             )
             .unwrap();
         }
-        let m = Matcher::new(&set);
         let mut data = format!(
             "ok = token == \"abcdefghijklmnopqrstuvwx\";\n#{}\n",
             "x".repeat(200)
         )
         .repeat(1000);
         data.push_str("token = \"q8Zr2mPv7XwKFAKEa1b2c3d4\"\n");
-        let mut out = Vec::new();
-        let mut stats = ScanStats::default();
-        m.find(&set, data.as_bytes(), &|_| true, &mut out, Some(&mut stats));
-        let mut rules = out.iter().map(|m| m.rule.0).collect::<Vec<_>>();
+        let (found, runs) = find_counted(&set, data.as_bytes());
+        let mut rules = found.iter().map(|(r, _)| *r).collect::<Vec<_>>();
         rules.sort_unstable();
         assert_eq!(rules, (0..9).collect::<Vec<_>>());
-        let runs = (0..9)
-            .map(|i| stats.rule(RuleIdx(i)).regex_runs)
-            .collect::<Vec<_>>();
         assert!(runs.contains(&1), "{runs:?}");
         assert!(runs.contains(&1001), "{runs:?}");
     }
