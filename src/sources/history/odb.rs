@@ -1957,23 +1957,13 @@ impl PackTrees {
         {
             return None;
         }
-        // Trees and their bases, and the first entry, as `trees_in_pack` chooses them.
-        let mut needed = vec![false; n];
-        for (i, a) in audit.iter().enumerate() {
-            if a.kind != Some(Kind::Tree) && i != 0 {
-                continue;
-            }
-            let mut c = i;
-            // Each step marks an entry not marked before: at most `n` steps (a cycle would be
-            // damage, refused above).
-            while !needed[c] {
-                needed[c] = true;
-                match audit[c].base() {
-                    Some(b) if b < n => c = b,
-                    _ => break,
-                }
-            }
-        }
+        // Trees and their bases, and the first entry, as `trees_in_pack` chooses them (without
+        // `skip`: the trees pass applies it when it reads this list).
+        let needed = needed_entries(
+            n,
+            |i| audit[i].kind == Some(Kind::Tree),
+            |c| audit[c].base().filter(|&b| b < n),
+        );
         // Each kept entry's place in the list, for its deltas to name it by.
         let mut place = vec![WHOLE; n];
         let kept = needed.iter().enumerate().filter(|(_, k)| **k);
@@ -2005,21 +1995,17 @@ impl PackTrees {
         index: &pack::index::File,
         skip: Option<&(dyn Fn(&gix::oid) -> bool + Sync)>,
     ) -> Vec<TreeItem> {
-        let mut needed = vec![false; self.entries.len()];
-        for (k, e) in self.entries.iter().enumerate() {
-            let wanted = e.tree && !skip.is_some_and(|s| s(index.oid_at_index(e.at)));
-            if !wanted && k != 0 {
-                continue;
-            }
-            let mut c = k;
-            while !needed[c] {
-                needed[c] = true;
-                match self.entries[c].base {
-                    WHOLE => break,
-                    b => c = b as usize,
-                }
-            }
-        }
+        let needed = needed_entries(
+            self.entries.len(),
+            |k| {
+                let e = &self.entries[k];
+                e.tree && !skip.is_some_and(|s| s(index.oid_at_index(e.at)))
+            },
+            |c| match self.entries[c].base {
+                WHOLE => None,
+                b => Some(b as usize),
+            },
+        );
         self.entries
             .iter()
             .zip(&needed)
@@ -2142,23 +2128,11 @@ fn trees_in_pack(
             kind[j] = Some(found);
         }
     }
-    // Trees, and every base they are built on; and the first entry, since the delta tree is
-    // built by reading headers on from the start of the pack's entries.
-    let mut needed = vec![false; n];
-    for (i, k) in kind.iter().enumerate() {
-        let wanted = *k == Some(Kind::Tree) && !skip.is_some_and(|s| s(id(entries[i].0)));
-        if !wanted && i != 0 {
-            continue;
-        }
-        let mut c = i;
-        while !needed[c] {
-            needed[c] = true;
-            match stored[c] {
-                Ok(_) => break,
-                Err(base) => c = base,
-            }
-        }
-    }
+    let needed = needed_entries(
+        n,
+        |i| kind[i] == Some(Kind::Tree) && !skip.is_some_and(|s| s(id(entries[i].0))),
+        |c| stored[c].err(),
+    );
     let inside: Vec<TreeItem> = entries
         .iter()
         .zip(&needed)
@@ -2166,6 +2140,33 @@ fn trees_in_pack(
         .map(|(&(pos, _), _)| TreeItem { at: pos })
         .collect();
     Ok(inside)
+}
+
+/// Which of a pack's `n` entries (in offset order) the trees pass reads: those `wanted` says, every
+/// base each is built on (`base_of`: its delta base's place, `None` for a whole object), and the
+/// first entry, since the delta tree is built by reading headers on from the start of the pack's
+/// entries. Each step marks an entry not marked before: at most `n` steps in all, whatever the
+/// chains.
+fn needed_entries(
+    n: usize,
+    wanted: impl Fn(usize) -> bool,
+    base_of: impl Fn(usize) -> Option<usize>,
+) -> Vec<bool> {
+    let mut needed = vec![false; n];
+    for i in 0..n {
+        if i != 0 && !wanted(i) {
+            continue;
+        }
+        let mut c = i;
+        while !needed[c] {
+            needed[c] = true;
+            match base_of(c) {
+                Some(b) => c = b,
+                None => break,
+            }
+        }
+    }
+    needed
 }
 
 #[cfg(test)]
